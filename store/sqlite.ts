@@ -1,0 +1,242 @@
+// The default store: one SQLite file (better-sqlite3) with etcd's data model.
+//
+// Every write appends a row to `history` (its rowid is the new revision) and upserts
+// the key's latest value in `current`, in one transaction with synchronous=FULL, so a
+// write that returned survives kill -9. Watches replay `history` from a revision and
+// then receive live events; compaction deletes history rows older than a revision.
+// better-sqlite3 is synchronous: each call completes before the next JS runs, which
+// gives us serializable writes without locks and lets watch delivery happen in order.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { KeyValue, ListResult, Store, WatchEvent, WatchHandle } from './types.js';
+import { StoreError } from './types.js';
+
+interface CurrentRow {
+  key: string;
+  value: Buffer;
+  create_revision: number;
+  mod_revision: number;
+}
+
+interface HistoryRow {
+  revision: number;
+  key: string;
+  deleted: number;
+  value: Buffer;
+  create_revision: number;
+  prev_revision: number | null;
+}
+
+interface Watcher {
+  prefix: string;
+  onEvent: (ev: WatchEvent) => void;
+}
+
+export interface SqliteStoreOptions {
+  /** `FULL` (default) makes every acknowledged write durable; `NORMAL` is for benchmarks. */
+  synchronous?: 'FULL' | 'NORMAL' | 'OFF';
+}
+
+/** The smallest string greater than every string starting with prefix. */
+function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private rev: number;
+  private compacted: number;
+  private readonly watchers = new Set<Watcher>();
+  private closed = false;
+  private readonly stmt: {
+    get: Database.Statement<[string], CurrentRow>;
+    list: Database.Statement<[string, string], CurrentRow>;
+    insertHistory: Database.Statement<[number, string, number, Buffer, number, number | null]>;
+    upsertCurrent: Database.Statement<[string, Buffer, number, number]>;
+    deleteCurrent: Database.Statement<[string]>;
+    historySince: Database.Statement<[number, string, string], HistoryRow>;
+    prevValue: Database.Statement<[number], { value: Buffer; revision: number; create_revision: number }>;
+    setMeta: Database.Statement<[string, number]>;
+  };
+
+  constructor(file: string, opts: SqliteStoreOptions = {}) {
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS history (
+        revision INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        value BLOB NOT NULL,
+        create_revision INTEGER NOT NULL,
+        prev_revision INTEGER
+      );
+      CREATE INDEX IF NOT EXISTS history_key ON history(key, revision);
+      CREATE TABLE IF NOT EXISTS current (
+        key TEXT PRIMARY KEY,
+        value BLOB NOT NULL,
+        create_revision INTEGER NOT NULL,
+        mod_revision INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    `);
+    this.stmt = {
+      get: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key = ?'),
+      list: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key >= ? AND key < ? ORDER BY key'),
+      insertHistory: this.db.prepare('INSERT INTO history (revision, key, deleted, value, create_revision, prev_revision) VALUES (?, ?, ?, ?, ?, ?)'),
+      upsertCurrent: this.db.prepare(
+        'INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, mod_revision = excluded.mod_revision',
+      ),
+      deleteCurrent: this.db.prepare('DELETE FROM current WHERE key = ?'),
+      historySince: this.db.prepare(
+        'SELECT revision, key, deleted, value, create_revision, prev_revision FROM history WHERE revision > ? AND key >= ? AND key < ? ORDER BY revision',
+      ),
+      prevValue: this.db.prepare('SELECT value, revision, create_revision FROM history WHERE revision = ?'),
+      setMeta: this.db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
+    };
+    const maxRev = this.db.prepare('SELECT MAX(revision) AS r FROM history').get() as { r: number | null };
+    const seq = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'history'").get() as { seq: number } | undefined;
+    this.rev = Math.max(maxRev.r ?? 0, seq?.seq ?? 0);
+    const c = this.db.prepare("SELECT value FROM meta WHERE name = 'compacted'").get() as { value: number } | undefined;
+    this.compacted = c?.value ?? 0;
+  }
+
+  revision(): number {
+    return this.rev;
+  }
+
+  compactedRevision(): number {
+    return this.compacted;
+  }
+
+  private check(): void {
+    if (this.closed) throw new StoreError('Closed', 'store is closed');
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.check();
+    const row = this.stmt.get.get(key);
+    return row && toKV(row);
+  }
+
+  async list(prefix: string): Promise<ListResult> {
+    this.check();
+    const rows = this.stmt.list.all(prefix, prefixEnd(prefix));
+    return { items: rows.map(toKV), revision: this.rev };
+  }
+
+  private readonly createTx = (key: string, value: Buffer): { kv: KeyValue } => {
+    if (this.stmt.get.get(key)) throw new StoreError('KeyExists', `key exists: ${key}`);
+    // One writer (this process), so the next revision is known before the insert.
+    const rev = this.rev + 1;
+    this.stmt.insertHistory.run(rev, key, 0, value, rev, null);
+    this.stmt.upsertCurrent.run(key, value, rev, rev);
+    return { kv: { key, value, createRevision: rev, modRevision: rev } };
+  };
+
+  async create(key: string, value: Buffer): Promise<KeyValue> {
+    this.check();
+    const { kv } = this.db.transaction(this.createTx)(key, value);
+    this.rev = kv.modRevision;
+    this.notify({ type: 'put', kv, revision: kv.modRevision });
+    return kv;
+  }
+
+  async update(key: string, value: Buffer, expectedModRevision: number): Promise<KeyValue> {
+    this.check();
+    const result = this.db.transaction(() => {
+      const cur = this.stmt.get.get(key);
+      if (!cur) throw new StoreError('KeyNotFound', `key not found: ${key}`);
+      if (cur.mod_revision !== expectedModRevision) throw new StoreError('Conflict', `revision mismatch on ${key}`, toKV(cur));
+      const rev = this.rev + 1;
+      this.stmt.insertHistory.run(rev, key, 0, value, cur.create_revision, cur.mod_revision);
+      this.stmt.upsertCurrent.run(key, value, cur.create_revision, rev);
+      return { kv: { key, value, createRevision: cur.create_revision, modRevision: rev }, prev: toKV(cur) };
+    })();
+    this.rev = result.kv.modRevision;
+    this.notify({ type: 'put', kv: result.kv, prevKv: result.prev, revision: result.kv.modRevision });
+    return result.kv;
+  }
+
+  async delete(key: string, expectedModRevision?: number): Promise<{ prev: KeyValue; revision: number }> {
+    this.check();
+    const result = this.db.transaction(() => {
+      const cur = this.stmt.get.get(key);
+      if (!cur) throw new StoreError('KeyNotFound', `key not found: ${key}`);
+      if (expectedModRevision !== undefined && cur.mod_revision !== expectedModRevision) {
+        throw new StoreError('Conflict', `revision mismatch on ${key}`, toKV(cur));
+      }
+      const rev = this.rev + 1;
+      this.stmt.insertHistory.run(rev, key, 1, cur.value, cur.create_revision, cur.mod_revision);
+      this.stmt.deleteCurrent.run(key);
+      return { prev: toKV(cur), revision: rev };
+    })();
+    this.rev = result.revision;
+    this.notify({ type: 'delete', kv: { ...result.prev, modRevision: result.revision }, prevKv: result.prev, revision: result.revision });
+    return result;
+  }
+
+  watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): WatchHandle {
+    this.check();
+    if (fromRevision < this.compacted) {
+      throw new StoreError('Compacted', `required revision ${fromRevision} has been compacted (compacted at ${this.compacted})`);
+    }
+    // Replay history synchronously, then register: no write can interleave.
+    for (const row of this.stmt.historySince.iterate(fromRevision, prefix, prefixEnd(prefix))) {
+      onEvent(this.historyToEvent(row));
+    }
+    const w: Watcher = { prefix, onEvent };
+    this.watchers.add(w);
+    return { stop: () => this.watchers.delete(w) };
+  }
+
+  private historyToEvent(row: HistoryRow): WatchEvent {
+    const prev = row.prev_revision ? this.stmt.prevValue.get(row.prev_revision) : undefined;
+    const prevKv = prev ? { key: row.key, value: prev.value, createRevision: prev.create_revision, modRevision: prev.revision } : undefined;
+    return {
+      type: row.deleted ? 'delete' : 'put',
+      kv: { key: row.key, value: row.value, createRevision: row.create_revision, modRevision: row.revision },
+      prevKv,
+      revision: row.revision,
+    };
+  }
+
+  private notify(ev: WatchEvent): void {
+    for (const w of this.watchers) {
+      if (ev.kv.key.startsWith(w.prefix)) {
+        try {
+          w.onEvent(ev);
+        } catch (err) {
+          // A failing watcher must not break the write path or other watchers.
+          console.error('store watcher failed:', err);
+        }
+      }
+    }
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.check();
+    if (revision <= this.compacted) return;
+    const target = Math.min(revision, this.rev);
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM history WHERE revision < ?').run(target);
+      this.stmt.setMeta.run('compacted', target);
+    })();
+    this.compacted = target;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.watchers.clear();
+    this.db.close();
+  }
+}
+
+function toKV(row: CurrentRow): KeyValue {
+  return { key: row.key, value: row.value, createRevision: row.create_revision, modRevision: row.mod_revision };
+}
