@@ -1,0 +1,46 @@
+// `kite down`: stops a cluster's control plane; `--purge` also deletes its data and
+// removes its kubeconfig context.
+import { existsSync, rmSync } from 'node:fs';
+import { contextName, defaultUserKubeconfigPath, removeFromUserKubeconfig } from '../../machinery/kubeconfig.js';
+import { clusterExists, clusterStatus, openCluster, readClusterState, withClusterLock } from '../cluster.js';
+import { CliError } from '../errors.js';
+import { removePidFile, terminate } from '../process.js';
+import { Progress } from '../progress.js';
+
+export interface DownOptions {
+  name: string;
+  purge: boolean;
+  /** Seconds between SIGTERM and SIGKILL. */
+  timeoutSeconds: number;
+}
+
+export async function down(opts: DownOptions, progress = new Progress()): Promise<void> {
+  const c = openCluster(opts.name);
+  if (!clusterExists(c) && !existsSync(c.paths.pid)) {
+    throw new CliError(`no cluster named "${c.name}" (see \`kite list\`)`);
+  }
+  await withClusterLock(c.paths, async () => {
+    const status = clusterStatus(c.paths);
+    if (status.state === 'running') {
+      progress.info(`Stopping cluster "${c.name}" ...`);
+      const timeoutMs = opts.timeoutSeconds * 1000;
+      await progress.step(
+        `Stopping control plane (pid ${status.pid})`,
+        () => terminate(status.pid, timeoutMs),
+        (r) => (r === 'killed' ? `Killed control plane (no exit ${opts.timeoutSeconds}s after SIGTERM)` : 'Stopped control plane'),
+      );
+      removePidFile(c.paths.pid, status.pid);
+    } else {
+      progress.info(`Cluster "${c.name}" is not running.`);
+    }
+    if (!opts.purge) return;
+
+    const state = readClusterState(c.paths);
+    const ctx = contextName(c.name);
+    const files = new Set([defaultUserKubeconfigPath(), ...(state?.userKubeconfig ? [state.userKubeconfig] : [])]);
+    for (const file of files) {
+      if (removeFromUserKubeconfig(file, ctx)) progress.info(` ✓ Removed context "${ctx}" from ${file}`);
+    }
+    await progress.step(`Deleting ${c.paths.dir}`, () => rmSync(c.paths.dir, { recursive: true, force: true }));
+  });
+}

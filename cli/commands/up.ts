@@ -1,0 +1,176 @@
+// `kite up`: creates (first time) or restarts a cluster: certificates, the control plane
+// as a background `kite server`, readiness, kubeconfig.
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { buildKubeconfig, contextName, kubeconfigToYAML, mergeIntoUserKubeconfig } from '../../machinery/kubeconfig.js';
+import { loadOrCreateClusterPKI, type ClusterPKI } from '../../machinery/pki.js';
+import {
+  clusterStatus,
+  fileSize,
+  listClusterNames,
+  logTail,
+  openCluster,
+  readClusterState,
+  serverURL,
+  waitForReady,
+  withClusterLock,
+  writeClusterState,
+  type Cluster,
+} from '../cluster.js';
+import { CliError, errorMessage } from '../errors.js';
+import { checkHollowNodes } from '../hollow.js';
+import { clusterPaths, DEFAULT_API_PORT, DEFAULT_BIND_ADDRESS } from '../paths.js';
+import { findFreePort, isPortFree } from '../ports.js';
+import { removePidFile, terminate, writePidFile } from '../process.js';
+import { Progress } from '../progress.js';
+import { bindAddressSANs } from './server.js';
+
+export interface UpOptions {
+  name: string;
+  /** Wanted API port; default: the port this cluster used last, else 6443. */
+  apiPort?: number;
+  /** Default: what this cluster used last, else 127.0.0.1. */
+  bindAddress?: string;
+  /** Seconds to wait for /readyz. */
+  waitSeconds: number;
+  hollowNodes: number;
+}
+
+const MAIN_SCRIPT = fileURLToPath(new URL('../main.js', import.meta.url));
+
+/** Ports remembered by the other clusters, so a new cluster does not take a stopped one's port. */
+function portsOfOtherClusters(name: string): Set<number> {
+  const ports = new Set<number>();
+  for (const other of listClusterNames()) {
+    if (other === name) continue;
+    const state = readClusterState(clusterPaths(other));
+    if (state) ports.add(state.apiPort);
+  }
+  return ports;
+}
+
+async function choosePort(
+  name: string,
+  wanted: number,
+  bindAddress: string,
+  mayTakeReserved: boolean,
+  progress: Progress,
+): Promise<number> {
+  const reserved = portsOfOtherClusters(name);
+  const isReserved = reserved.has(wanted) && !mayTakeReserved;
+  if (!isReserved && (await isPortFree(wanted, bindAddress))) return wanted;
+  const port = await findFreePort(wanted + 1, bindAddress, reserved);
+  progress.note(`Port ${wanted} is ${isReserved ? 'reserved by another kite cluster' : 'in use'}; using ${port}`);
+  return port;
+}
+
+/** Starts `kite server` for the cluster detached, output appended to its server.log. */
+export function spawnServer(c: Cluster, port: number, bindAddress: string, hollowNodes: number): { pid: number; exited: () => string | undefined } {
+  const logFd = openSync(c.paths.log, 'a', 0o644);
+  try {
+    const child = spawn(
+      process.execPath,
+      [
+        '--enable-source-maps',
+        MAIN_SCRIPT,
+        'server',
+        '--name', c.name,
+        '--data-dir', c.paths.dir,
+        '--api-port', String(port),
+        '--bind-address', bindAddress,
+        '--hollow-nodes', String(hollowNodes),
+      ],
+      { cwd: c.paths.dir, detached: true, stdio: ['ignore', logFd, logFd], env: process.env },
+    );
+    if (child.pid === undefined) throw new Error('could not start the server process');
+    let exit: string | undefined;
+    child.once('exit', (code, signal) => {
+      exit = `the server process exited ${signal ? `on ${signal}` : `with code ${code}`}`;
+    });
+    child.once('error', (err) => {
+      exit = `could not start the server process: ${err.message}`;
+    });
+    child.unref();
+    writePidFile(c.paths.pid, child.pid);
+    return { pid: child.pid, exited: () => exit };
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** Writes the cluster's own kubeconfig file and merges it into the user's; returns the user's file. */
+export function writeKubeconfigs(c: Cluster, pki: ClusterPKI, server: string): string {
+  const cfg = buildKubeconfig({
+    clusterName: c.name,
+    server,
+    caCert: pki.ca.cert,
+    clientCert: pki.admin.cert,
+    clientKey: pki.admin.key,
+  });
+  writeFileSync(c.paths.kubeconfig, kubeconfigToYAML(cfg), { mode: 0o600 });
+  return mergeIntoUserKubeconfig(undefined, cfg, true);
+}
+
+export async function up(opts: UpOptions, progress = new Progress()): Promise<void> {
+  const c = openCluster(opts.name);
+  checkHollowNodes(opts.hollowNodes);
+  mkdirSync(c.paths.dir, { recursive: true, mode: 0o700 });
+  await withClusterLock(c.paths, async () => {
+    const previous = readClusterState(c.paths);
+    const status = clusterStatus(c.paths);
+    if (status.state === 'running') {
+      const where = previous ? ` at ${serverURL(previous.bindAddress, previous.apiPort)}` : '';
+      progress.info(`Cluster "${c.name}" is already running${where} (pid ${status.pid}).`);
+      return;
+    }
+    progress.info(previous ? `Starting cluster "${c.name}" ...` : `Creating cluster "${c.name}" ...`);
+
+    const bindAddress = opts.bindAddress ?? previous?.bindAddress ?? DEFAULT_BIND_ADDRESS;
+    const wanted = opts.apiPort ?? previous?.apiPort ?? DEFAULT_API_PORT;
+    const port = await choosePort(c.name, wanted, bindAddress, opts.apiPort !== undefined || previous !== undefined, progress);
+
+    const pki = await progress.step('Writing certificates', () =>
+      loadOrCreateClusterPKI(c.paths.pki, bindAddressSANs(bindAddress)),
+    );
+    writeClusterState(c.paths, {
+      ...previous,
+      name: c.name,
+      apiPort: port,
+      bindAddress,
+      createdAt: previous?.createdAt ?? new Date().toISOString(),
+      hollowNodes: opts.hollowNodes,
+    });
+
+    const logStart = fileSize(c.paths.log);
+    const server = serverURL(bindAddress, port);
+    const proc = await progress.step('Starting control plane', () => spawnServer(c, port, bindAddress, opts.hollowNodes));
+    try {
+      await progress.step(
+        'Waiting for the API server',
+        () => waitForReady(server, { ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key }, opts.waitSeconds * 1000, proc.exited),
+        () => `API server ready at ${server}`,
+      );
+    } catch (err) {
+      if (!proc.exited()) await terminate(proc.pid, 5000).catch(() => undefined);
+      removePidFile(c.paths.pid, proc.pid);
+      const tail = logTail(c.paths.log, logStart);
+      throw new CliError(
+        `the control plane failed to start: ${errorMessage(err)}`,
+        tail.length ? [`last lines of ${c.paths.log}:`, ...tail.map((l) => `  ${l}`)] : [`(nothing logged in ${c.paths.log})`],
+      );
+    }
+
+    const userKubeconfig = await progress.step('Writing kubeconfig', () => writeKubeconfigs(c, pki, server));
+    const state = readClusterState(c.paths);
+    if (state) writeClusterState(c.paths, { ...state, userKubeconfig });
+
+    const ctx = contextName(c.name);
+    progress.info(`Set kubectl context to "${ctx}" (in ${userKubeconfig})`);
+    progress.info('You can now use your cluster with:');
+    progress.info('');
+    progress.info(`kubectl cluster-info --context ${ctx}`);
+    progress.info('');
+    progress.info(`Stop it with \`kite down --name ${c.name}\`; the kubeconfig alone: \`kite kubeconfig --name ${c.name}\`.`);
+  });
+}

@@ -1,0 +1,105 @@
+// The `kite` command line: subcommands and their options. main.ts runs it.
+import { Command, InvalidArgumentError } from 'commander';
+import { registerImageCommands } from './commands/image.js';
+import { registerNodeCommands } from './commands/node.js';
+import { CliError, errorMessage } from './errors.js';
+import { parseNodeCount } from './hollow.js';
+import { DEFAULT_API_PORT, DEFAULT_BIND_ADDRESS, DEFAULT_CLUSTER_NAME } from './paths.js';
+import { parsePort } from './ports.js';
+
+// Command implementations are imported when run, so `kite list` does not pay for loading
+// the certificate library or the API server.
+
+/** Adapts a parser that throws Error to commander's option-error reporting. */
+function arg<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (err) {
+      throw new InvalidArgumentError(errorMessage(err));
+    }
+  };
+}
+
+function parseSeconds(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0)) throw new Error(`invalid duration "${v}" (seconds)`);
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('kite')
+    .description('Run local Kubernetes clusters (written from scratch in TypeScript)')
+    .showSuggestionAfterError(true)
+    .configureHelp({ sortSubcommands: false });
+
+  program
+    .command('up')
+    .description('Create or start a cluster in the background and point kubectl at it')
+    .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
+    .option('--api-port <port>', `API server port; the next free one is used when taken (default: last used, else ${DEFAULT_API_PORT})`, arg(parsePort))
+    .option('--bind-address <addr>', `address the API server listens on (default: last used, else ${DEFAULT_BIND_ADDRESS})`)
+    .option('--wait <seconds>', 'how long to wait for the API server to become ready', arg(parseSeconds), 60)
+    .option('--hollow-nodes <n>', 'simulated nodes to run (not implemented yet)', arg(parseNodeCount), 0)
+    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number }) => {
+      const { up } = await import('./commands/up.js');
+      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes });
+    });
+
+  program
+    .command('down')
+    .description('Stop a cluster (its data is kept unless --purge)')
+    .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
+    .option('--purge', 'also delete the cluster data and its kubeconfig context', false)
+    .option('--timeout <seconds>', 'how long to wait after SIGTERM before SIGKILL', arg(parseSeconds), 30)
+    .action(async (o: { name: string; purge: boolean; timeout: number }) => {
+      const { down } = await import('./commands/down.js');
+      await down({ name: o.name, purge: o.purge, timeoutSeconds: o.timeout });
+    });
+
+  program
+    .command('list')
+    .description('List clusters with their state and API port')
+    .action(async () => (await import('./commands/info.js')).listClusters());
+
+  program
+    .command('kubeconfig')
+    .description("Print a cluster's kubeconfig")
+    .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
+    .action(async (o: { name: string }) => (await import('./commands/info.js')).printKubeconfig(o.name));
+
+  program
+    .command('server')
+    .description('Run a cluster control plane in the foreground (what `kite up` starts)')
+    .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
+    .option('--data-dir <dir>', 'cluster directory (default: $KITE_HOME/NAME)')
+    .option('--api-port <port>', 'API server port', arg(parsePort), DEFAULT_API_PORT)
+    .option('--bind-address <addr>', 'address the API server listens on', DEFAULT_BIND_ADDRESS)
+    .option('--hollow-nodes <n>', 'simulated nodes to run (not implemented yet)', arg(parseNodeCount), 0)
+    .action(async (o: { name: string; dataDir?: string; apiPort: number; bindAddress: string; hollowNodes: number }) => {
+      const { runServer } = await import('./commands/server.js');
+      await runServer({ name: o.name, dataDir: o.dataDir, apiPort: o.apiPort, bindAddress: o.bindAddress, hollowNodes: o.hollowNodes });
+    });
+
+  registerImageCommands(program);
+  registerNodeCommands(program);
+  return program;
+}
+
+/** Prints an error the kite way: one line on stderr (plus details), for exit code 1. */
+export function reportError(err: unknown, stderr: NodeJS.WritableStream = process.stderr): void {
+  stderr.write(`error: ${errorMessage(err)}\n`);
+  if (err instanceof CliError) for (const line of err.details) stderr.write(`${line}\n`);
+  if (process.env.KITE_DEBUG && err instanceof Error && err.stack) stderr.write(`${err.stack}\n`);
+}
+
+/** Parses argv and runs the command; resolves to the exit code (the server keeps running past this). */
+export async function run(argv: string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    reportError(err);
+    return 1;
+  }
+}

@@ -1,0 +1,447 @@
+// Certificates for a kite cluster: a self-signed cluster CA, the API server's serving
+// certificate, client certificates (the admin user, later kubelets), and the key pair
+// that signs service-account tokens. Everything is PEM text; keys are ECDSA P-256
+// (PKCS#8 "PRIVATE KEY" blocks), service-account keys RSA-2048 (what kubeadm uses and
+// what every JWT library accepts as RS256).
+import type * as X509 from '@peculiar/x509';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  webcrypto,
+  X509Certificate as NodeX509Certificate,
+} from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+
+// @peculiar/x509 resolves its algorithms through tsyringe, which refuses to load unless a
+// Reflect metadata API exists. No polyfill package is installed, so install the small
+// subset tsyringe uses (define/get/has[Own]Metadata, metadata) before loading it.
+installReflectMetadata();
+const x509 = await import('@peculiar/x509');
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+/**
+ * @peculiar/x509, loaded and wired to Node's webcrypto. Other modules that need it (CSR
+ * parsing, say) should import it from here: a plain `import '@peculiar/x509'` that runs
+ * before this module throws for want of the Reflect metadata API.
+ */
+export { x509 };
+const subtle = webcrypto.subtle;
+
+function installReflectMetadata(): void {
+  type Key = unknown;
+  type Prop = string | symbol | undefined;
+  const R = Reflect as unknown as Record<string, unknown>;
+  if (typeof R.getMetadata === 'function') return;
+  const store = new WeakMap<object, Map<Prop, Map<Key, unknown>>>();
+  const bucket = (target: object, prop: Prop, create: boolean): Map<Key, unknown> | undefined => {
+    let byProp = store.get(target);
+    if (!byProp) {
+      if (!create) return undefined;
+      store.set(target, (byProp = new Map()));
+    }
+    let b = byProp.get(prop);
+    if (!b && create) byProp.set(prop, (b = new Map()));
+    return b;
+  };
+  const chain = function* (target: object): Generator<object> {
+    for (let t: object | null = target; t; t = Object.getPrototypeOf(t) as object | null) yield t;
+  };
+  const defineMetadata = (key: Key, value: unknown, target: object, prop?: Prop): void => {
+    bucket(target, prop, true)!.set(key, value);
+  };
+  Object.assign(R, {
+    defineMetadata,
+    getOwnMetadata: (key: Key, target: object, prop?: Prop) => bucket(target, prop, false)?.get(key),
+    hasOwnMetadata: (key: Key, target: object, prop?: Prop) => bucket(target, prop, false)?.has(key) ?? false,
+    getMetadata: (key: Key, target: object, prop?: Prop) => {
+      for (const t of chain(target)) {
+        const b = bucket(t, prop, false);
+        if (b?.has(key)) return b.get(key);
+      }
+      return undefined;
+    },
+    hasMetadata: (key: Key, target: object, prop?: Prop) => {
+      for (const t of chain(target)) if (bucket(t, prop, false)?.has(key)) return true;
+      return false;
+    },
+    metadata: (key: Key, value: unknown) => (target: object, prop?: Prop) => defineMetadata(key, value, target, prop),
+  });
+}
+
+/** A certificate and its private key, both PEM. */
+export interface CertKeyPair {
+  cert: string;
+  key: string;
+}
+
+export interface ServingCertOptions {
+  commonName: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  organizations?: string[];
+  validityDays?: number;
+}
+
+export interface ClientCertOptions {
+  commonName: string;
+  organizations?: string[];
+  validityDays?: number;
+}
+
+/** Validity periods, as kubeadm chooses them: CA ten years, leaf certificates one year. */
+export const CA_VALIDITY_DAYS = 3650;
+export const LEAF_VALIDITY_DAYS = 365;
+/** Leaf certificates closer than this to expiry are re-issued by loadOrCreateClusterPKI. */
+export const RENEW_BEFORE_DAYS = 30;
+/** The first address of the default service CIDR (10.96.0.0/12): the `kubernetes` Service. */
+export const KUBERNETES_SERVICE_IP = '10.96.0.1';
+/** Names under which pods and the host reach the API server. */
+export const APISERVER_DNS_NAMES = [
+  'localhost',
+  'kubernetes',
+  'kubernetes.default',
+  'kubernetes.default.svc',
+  'kubernetes.default.svc.cluster.local',
+];
+export const ADMIN_USER = 'kubernetes-admin';
+export const ADMIN_GROUP = 'system:masters';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Certificates start a little in the past so small clock skew between hosts is harmless. */
+const BACKDATE_MS = 5 * 60 * 1000;
+
+const EC_ALGORITHM: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
+
+// ---------------------------------------------------------------------------------------
+// Keys
+
+async function newKeyPair(): Promise<CryptoKeyPair> {
+  return (await subtle.generateKey(EC_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+}
+
+function toPem(der: ArrayBuffer | Buffer, label: string): string {
+  const b64 = Buffer.from(der as ArrayBuffer).toString('base64');
+  const lines = b64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+async function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
+  return toPem(await subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+}
+
+interface SigningKey {
+  key: CryptoKey;
+  algorithm: Algorithm | EcdsaParams;
+}
+
+/** Imports any PEM private key Node understands (PKCS#8, SEC1 "EC PRIVATE KEY", PKCS#1 RSA) for signing. */
+async function importSigningKey(pem: string): Promise<SigningKey> {
+  const keyObject = createPrivateKey(pem);
+  const der = keyObject.export({ type: 'pkcs8', format: 'der' });
+  if (keyObject.asymmetricKeyType === 'ec') {
+    const curve = keyObject.asymmetricKeyDetails?.namedCurve;
+    const namedCurve = curve === 'prime256v1' ? 'P-256' : curve === 'secp384r1' ? 'P-384' : undefined;
+    if (!namedCurve) throw new Error(`unsupported EC curve ${curve ?? 'unknown'}`);
+    const key = await subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve }, false, ['sign']);
+    return { key, algorithm: { name: 'ECDSA', hash: namedCurve === 'P-256' ? 'SHA-256' : 'SHA-384' } as EcdsaParams };
+  }
+  if (keyObject.asymmetricKeyType === 'rsa') {
+    const algorithm = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+    const key = await subtle.importKey('pkcs8', der, algorithm, false, ['sign']);
+    return { key, algorithm };
+  }
+  throw new Error(`unsupported key type ${keyObject.asymmetricKeyType ?? 'unknown'}`);
+}
+
+/** A positive, non-zero 128-bit serial number in hex (RFC 5280 allows up to 20 octets). */
+function newSerialNumber(): string {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+  return bytes.toString('hex');
+}
+
+function subjectName(commonName: string, organizations: string[] = []): X509.JsonName {
+  const name: X509.JsonName = [];
+  for (const o of organizations) name.push({ O: [o] });
+  name.push({ CN: [commonName] });
+  return name;
+}
+
+function validity(days: number): { notBefore: Date; notAfter: Date } {
+  const now = Date.now();
+  return { notBefore: new Date(now - BACKDATE_MS), notAfter: new Date(now + days * DAY_MS) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Certificates
+
+/** Creates a self-signed certificate authority. */
+export async function createCA(commonName: string, opts: { validityDays?: number } = {}): Promise<CertKeyPair> {
+  const keys = await newKeyPair();
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: newSerialNumber(),
+    name: subjectName(commonName),
+    ...validity(opts.validityDays ?? CA_VALIDITY_DAYS),
+    keys,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { cert: cert.toString('pem') + '\n', key: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+interface LeafSpec {
+  commonName: string;
+  organizations?: string[];
+  validityDays?: number;
+  usages: X509.ExtendedKeyUsage[];
+  dnsNames?: string[];
+  ipAddresses?: string[];
+}
+
+async function issueLeaf(ca: CertKeyPair, spec: LeafSpec): Promise<CertKeyPair> {
+  const caCert = new x509.X509Certificate(ca.cert);
+  const signer = await importSigningKey(ca.key);
+  const keys = await newKeyPair();
+  const extensions: X509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    // ECDSA keys only sign (key encipherment is an RSA key-exchange notion).
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension(spec.usages, false),
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+  ];
+  const dnsNames = unique(spec.dnsNames ?? []);
+  const ipAddresses = unique((spec.ipAddresses ?? []).map(normalizeIP));
+  for (const ip of ipAddresses) if (!isIP(ip)) throw new Error(`invalid IP address for certificate: ${ip}`);
+  if (dnsNames.length + ipAddresses.length > 0) {
+    extensions.push(
+      new x509.SubjectAlternativeNameExtension([
+        ...dnsNames.map((value) => ({ type: 'dns' as const, value })),
+        ...ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+      ]),
+    );
+  }
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: newSerialNumber(),
+    subject: subjectName(spec.commonName, spec.organizations),
+    issuer: caCert.subjectName,
+    ...validity(spec.validityDays ?? LEAF_VALIDITY_DAYS),
+    publicKey: keys.publicKey,
+    signingKey: signer.key,
+    signingAlgorithm: signer.algorithm,
+    extensions,
+  });
+  return { cert: cert.toString('pem') + '\n', key: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+/** Issues a TLS server certificate (extended key usage serverAuth) signed by `ca`. */
+export function issueServingCert(ca: CertKeyPair, opts: ServingCertOptions): Promise<CertKeyPair> {
+  return issueLeaf(ca, { ...opts, usages: [x509.ExtendedKeyUsage.serverAuth] });
+}
+
+/**
+ * Issues a TLS client certificate signed by `ca`. Kubernetes reads the user name from the
+ * CN and the groups from the O attributes (e.g. CN=kubernetes-admin, O=system:masters).
+ */
+export function issueClientCert(ca: CertKeyPair, opts: ClientCertOptions): Promise<CertKeyPair> {
+  return issueLeaf(ca, { ...opts, usages: [x509.ExtendedKeyUsage.clientAuth] });
+}
+
+/** A fresh RSA-2048 key pair for signing service-account tokens (PKCS#8 / SPKI PEM). */
+export function createServiceAccountKeyPair(): { publicKey: string; privateKey: string } {
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
+  return { publicKey, privateKey };
+}
+
+// ---------------------------------------------------------------------------------------
+// Addresses
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+function normalizeIP(ip: string): string {
+  return ip.replace(/^\[|\]$/g, '');
+}
+
+/** The host's non-loopback IPv4 addresses. */
+export function hostIPv4Addresses(): string[] {
+  const out: string[] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      // `family` is the string 'IPv4' on Node >= 18.4 (a number on a few 18.x releases).
+      const v4 = a.family === 'IPv4' || (a.family as unknown) === 4;
+      if (v4 && !a.internal) out.push(a.address);
+    }
+  }
+  return unique(out);
+}
+
+/** The subject alternative names every kite API server certificate carries. */
+export function defaultAPIServerSANs(): { dnsNames: string[]; ipAddresses: string[] } {
+  return {
+    dnsNames: [...APISERVER_DNS_NAMES],
+    ipAddresses: unique(['127.0.0.1', '::1', KUBERNETES_SERVICE_IP, ...hostIPv4Addresses()]),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// The cluster's PKI directory
+
+export interface ClusterPKIPaths {
+  caCert: string;
+  caKey: string;
+  apiserverCert: string;
+  apiserverKey: string;
+  adminCert: string;
+  adminKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+}
+
+export interface ClusterPKI {
+  dir: string;
+  paths: ClusterPKIPaths;
+  ca: CertKeyPair;
+  apiserver: CertKeyPair;
+  admin: CertKeyPair;
+  serviceAccount: { publicKey: string; privateKey: string };
+}
+
+export function clusterPKIPaths(dir: string): ClusterPKIPaths {
+  return {
+    caCert: join(dir, 'ca.crt'),
+    caKey: join(dir, 'ca.key'),
+    apiserverCert: join(dir, 'apiserver.crt'),
+    apiserverKey: join(dir, 'apiserver.key'),
+    adminCert: join(dir, 'admin.crt'),
+    adminKey: join(dir, 'admin.key'),
+    serviceAccountKey: join(dir, 'service-account.key'),
+    serviceAccountPub: join(dir, 'service-account.pub'),
+  };
+}
+
+/** Writes a file atomically (temp file + rename) with the given mode. */
+function writeFileAtomic(path: string, data: string, mode: number): void {
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, data, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, path);
+}
+
+function readPair(certPath: string, keyPath: string): CertKeyPair | undefined {
+  const haveCert = existsSync(certPath);
+  const haveKey = existsSync(keyPath);
+  if (!haveCert && !haveKey) return undefined;
+  if (haveCert !== haveKey) {
+    throw new Error(`incomplete PKI: ${haveCert ? keyPath : certPath} is missing`);
+  }
+  return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
+}
+
+function writePair(certPath: string, keyPath: string, pair: CertKeyPair): void {
+  writeFileAtomic(keyPath, pair.key, 0o600);
+  writeFileAtomic(certPath, pair.cert, 0o644);
+}
+
+/** True when `pair` is a certificate issued by `ca`, matching its key, valid for a while yet. */
+function leafUsable(pair: CertKeyPair, ca: NodeX509Certificate): NodeX509Certificate | undefined {
+  try {
+    const cert = new NodeX509Certificate(pair.cert);
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return undefined;
+    if (!cert.checkPrivateKey(createPrivateKey(pair.key))) return undefined;
+    if (new Date(cert.validTo).getTime() - Date.now() < RENEW_BEFORE_DAYS * DAY_MS) return undefined;
+    return cert;
+  } catch {
+    return undefined;
+  }
+}
+
+function coversSANs(cert: NodeX509Certificate, dnsNames: string[], ipAddresses: string[]): boolean {
+  const san = cert.subjectAltName ?? '';
+  const entries = new Set(san.split(/,\s*/).map((e) => e.trim()));
+  for (const d of dnsNames) if (!entries.has(`DNS:${d}`)) return false;
+  for (const ip of ipAddresses) {
+    if (cert.checkIP(normalizeIP(ip)) === undefined) return false;
+  }
+  return true;
+}
+
+/**
+ * Loads the cluster PKI from `dir`, creating whatever is missing. The CA and the
+ * service-account keys are created once and kept forever; the API server and admin
+ * certificates are re-issued (from the same CA) when they are missing, near expiry,
+ * or — for the API server — lack a required subject alternative name (e.g. the host
+ * got a new IP address). `dnsNames`/`ipAddresses` are added to the defaults
+ * (see defaultAPIServerSANs).
+ */
+export async function loadOrCreateClusterPKI(
+  dir: string,
+  opts: { dnsNames?: string[]; ipAddresses?: string[] } = {},
+): Promise<ClusterPKI> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const paths = clusterPKIPaths(dir);
+
+  let ca = readPair(paths.caCert, paths.caKey);
+  if (!ca) {
+    ca = await createCA('kubernetes');
+    writePair(paths.caCert, paths.caKey, ca);
+  }
+  const caX509 = new NodeX509Certificate(ca.cert);
+  if (!caX509.ca) throw new Error(`${paths.caCert} is not a CA certificate`);
+  if (!caX509.checkPrivateKey(createPrivateKey(ca.key))) {
+    throw new Error(`${paths.caKey} does not match ${paths.caCert}`);
+  }
+  if (new Date(caX509.validTo).getTime() <= Date.now()) {
+    throw new Error(`the cluster CA ${paths.caCert} expired on ${caX509.validTo}`);
+  }
+
+  const defaults = defaultAPIServerSANs();
+  const dnsNames = unique([...defaults.dnsNames, ...(opts.dnsNames ?? [])]);
+  const ipAddresses = unique([...defaults.ipAddresses, ...(opts.ipAddresses ?? []).map(normalizeIP)]);
+
+  let apiserver = readPair(paths.apiserverCert, paths.apiserverKey);
+  const apiserverX509 = apiserver && leafUsable(apiserver, caX509);
+  if (!apiserver || !apiserverX509 || !coversSANs(apiserverX509, dnsNames, ipAddresses)) {
+    apiserver = await issueServingCert(ca, { commonName: 'kube-apiserver', dnsNames, ipAddresses });
+    writePair(paths.apiserverCert, paths.apiserverKey, apiserver);
+  }
+
+  let admin = readPair(paths.adminCert, paths.adminKey);
+  if (!admin || !leafUsable(admin, caX509)) {
+    admin = await issueClientCert(ca, { commonName: ADMIN_USER, organizations: [ADMIN_GROUP] });
+    writePair(paths.adminCert, paths.adminKey, admin);
+  }
+
+  let serviceAccount: { publicKey: string; privateKey: string };
+  if (existsSync(paths.serviceAccountKey)) {
+    const privateKey = readFileSync(paths.serviceAccountKey, 'utf8');
+    // The public half is derived from the private key, so a lost .pub is simply rewritten.
+    const publicKey = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
+    if (!existsSync(paths.serviceAccountPub) || readFileSync(paths.serviceAccountPub, 'utf8') !== publicKey) {
+      writeFileAtomic(paths.serviceAccountPub, publicKey, 0o644);
+    }
+    serviceAccount = { publicKey, privateKey };
+  } else {
+    serviceAccount = createServiceAccountKeyPair();
+    writeFileAtomic(paths.serviceAccountKey, serviceAccount.privateKey, 0o600);
+    writeFileAtomic(paths.serviceAccountPub, serviceAccount.publicKey, 0o644);
+  }
+
+  return { dir, paths, ca, apiserver, admin, serviceAccount };
+}
