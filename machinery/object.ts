@@ -1,6 +1,6 @@
 // The generic shape of a Kubernetes object as kite handles it internally: plain JSON
 // with typed metadata. Kind-specific code narrows to `kubernetes-types` interfaces.
-import type { ObjectMeta } from 'kubernetes-types/meta/v1';
+import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
