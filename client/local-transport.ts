@@ -1,0 +1,269 @@
+// The in-process transport: the API straight on the Registry, for controllers and the
+// scheduler running inside the control-plane process. Same contract as over HTTP:
+// - objects handed out are private copies (a JSON round trip, as the wire would make);
+//   bodies handed in are copied before the registry touches them;
+// - watch events are delivered asynchronously (a microtask after the write that caused
+//   them, never inside the writer's call), in order; a watch that cannot start (410
+//   for a too-old resourceVersion, a bad selector) ends with that error;
+// - failures are the registry's StatusErrors.
+import type { KubeObject } from '../machinery/object.js';
+import type { ResourceInfo } from '../machinery/resources.js';
+import { apiVersionOf, resourceByPath } from '../machinery/resources.js';
+import { badRequest, conflict, notFound, notImplemented } from '../machinery/status.js';
+import type { Registry, WatchEventType as RegistryEventType } from '../apiserver/registry.js';
+import type { CachedEvent } from '../apiserver/watchcache.js';
+import type { RequestContext, UserInfo } from '../apiserver/context.js';
+import { internalContext } from '../apiserver/context.js';
+import type {
+  ApiObject,
+  ApiTransport,
+  DeleteOptions,
+  ListOptions,
+  ListResult,
+  PatchOptions,
+  PatchType,
+  Watch,
+  WatchEnd,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from './transport.js';
+import { asStatusError } from './transport.js';
+
+export interface LocalTransportOptions {
+  /** The component name: default field manager (and how writes are attributed). */
+  component: string;
+  /** Who the requests run as; default the internal system user (system:masters). */
+  user?: UserInfo;
+  /** How often watches with allowWatchBookmarks get a BOOKMARK (default 60 s, as the server). */
+  bookmarkIntervalMs?: number;
+}
+
+/** A private copy, as the wire would give: JSON round trip. */
+function copy<T>(obj: unknown): T {
+  return JSON.parse(JSON.stringify(obj)) as T;
+}
+
+export class LocalTransport implements ApiTransport {
+  readonly component: string;
+  readonly preferredPageSize = 0;
+  private readonly bookmarkIntervalMs: number;
+
+  constructor(
+    readonly registry: Registry,
+    private readonly opts: LocalTransportOptions,
+  ) {
+    this.component = opts.component;
+    this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 60_000;
+  }
+
+  private ctx(opts: WriteOptions | undefined): RequestContext {
+    const ctx = internalContext(opts?.fieldManager ?? this.opts.component);
+    if (this.opts.user) ctx.user = this.opts.user;
+    ctx.userAgent = `kite-${this.opts.component}`;
+    if (opts?.dryRun) ctx.dryRun = true;
+    if (opts?.fieldValidation) ctx.fieldValidation = opts.fieldValidation;
+    return ctx;
+  }
+
+  async get<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string): Promise<T> {
+    return copy<T>(this.registry.get(res, namespace, name));
+  }
+
+  async list<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<ListResult<T>> {
+    const out = this.registry.list(res, namespace, {
+      labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
+      limit: opts.limit,
+      continue: opts.continue,
+      resourceVersion: opts.resourceVersion,
+      resourceVersionMatch: opts.resourceVersionMatch,
+    });
+    const result: ListResult<T> = { items: out.items.map((o) => copy<T>(o)), resourceVersion: out.resourceVersion };
+    if (out.continue) result.continue = out.continue;
+    if (out.remainingItemCount !== undefined) result.remainingItemCount = out.remainingItemCount;
+    return result;
+  }
+
+  watch<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, opts: WatchOptions, onEvent: (ev: WatchEvent<T>) => void): Watch {
+    const kindMeta = { apiVersion: apiVersionOf(res), kind: res.kind };
+    // Events wait here, as the registry's shared objects, until the flush copies them.
+    const pending: { type: RegistryEventType; obj: KubeObject; shared?: CachedEvent }[] = [];
+    let scheduled = false;
+    let ended = false;
+    let handle: { stop(): void; revision(): number } | undefined;
+    const timers: NodeJS.Timeout[] = [];
+    let settle!: (end: WatchEnd) => void;
+    const done = new Promise<WatchEnd>((resolve) => (settle = resolve));
+
+    const finish = (end: WatchEnd) => {
+      if (ended) return;
+      ended = true;
+      handle?.stop();
+      for (const t of timers) clearTimeout(t);
+      pending.length = 0;
+      settle(end);
+    };
+    const flush = () => {
+      scheduled = false;
+      // Take the batch first: a handler may cause more events (they go to the next batch).
+      const batch = pending.splice(0);
+      for (const p of batch) {
+        if (ended) return;
+        let object: T;
+        if (p.shared && p.obj.kind && p.obj.apiVersion) {
+          // Serialized once per event, shared with every other watcher (and the HTTP side).
+          p.shared.json ??= JSON.stringify(p.obj);
+          object = JSON.parse(p.shared.json) as T;
+        } else {
+          object = copy<T>(p.obj.kind && p.obj.apiVersion ? p.obj : { ...kindMeta, ...p.obj });
+        }
+        try {
+          onEvent({ type: p.type, object });
+        } catch (err) {
+          console.error(`watch ${res.plural}: event handler failed:`, err);
+        }
+      }
+    };
+    const push = (type: RegistryEventType, obj: KubeObject, shared?: CachedEvent) => {
+      if (ended) return;
+      pending.push({ type, obj, shared });
+      if (!scheduled) {
+        scheduled = true;
+        queueMicrotask(flush);
+      }
+    };
+    /** End after what is already queued has been delivered. */
+    const finishAfterFlush = (end: WatchEnd) => {
+      queueMicrotask(() => {
+        if (pending.length > 0) flush();
+        finish(end);
+      });
+    };
+
+    try {
+      handle = this.registry.watch(
+        res,
+        namespace,
+        {
+          resourceVersion: opts.resourceVersion,
+          labelSelector: opts.labelSelector,
+          fieldSelector: opts.fieldSelector,
+          allowWatchBookmarks: opts.allowWatchBookmarks,
+          sendInitialEvents: opts.sendInitialEvents,
+        },
+        { event: push },
+      );
+    } catch (err) {
+      ended = true;
+      pending.length = 0;
+      queueMicrotask(() => settle({ reason: 'error', error: asStatusError(err) }));
+      return { stop: () => undefined, done };
+    }
+
+    if (opts.allowWatchBookmarks) {
+      const h = handle;
+      const bookmark = () => push('BOOKMARK', { ...kindMeta, metadata: { resourceVersion: String(h.revision()) } });
+      if (opts.sendInitialEvents) {
+        push('BOOKMARK', { ...kindMeta, metadata: { resourceVersion: String(h.revision()), annotations: { 'k8s.io/initial-events-end': 'true' } } });
+      }
+      const t = setInterval(bookmark, this.bookmarkIntervalMs);
+      t.unref();
+      timers.push(t);
+    }
+    if (opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0) {
+      // Like an open connection, a watch with an end in sight keeps the process alive.
+      timers.push(setTimeout(() => finishAfterFlush({ reason: 'closed' }), opts.timeoutSeconds * 1000));
+    }
+    return { stop: () => finish({ reason: 'stopped' }), done };
+  }
+
+  async create<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
+    const out = await this.registry.create(res, namespace, copy<KubeObject>(obj), this.ctx(opts));
+    return copy<T>(out);
+  }
+
+  async update<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
+    return this.put(res, namespace, obj, opts, undefined);
+  }
+
+  async updateStatus<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
+    return this.put(res, namespace, obj, opts, 'status');
+  }
+
+  private async put<T extends ApiObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts: WriteOptions | undefined, subresource: string | undefined): Promise<T> {
+    const name = obj.metadata?.name;
+    if (!name) throw badRequest('resource name may not be empty');
+    const out = await this.registry.update(res, namespace, name, copy<KubeObject>(obj), this.ctx(opts), subresource);
+    return copy<T>(out.object);
+  }
+
+  async patch<T extends ApiObject = KubeObject>(
+    res: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    body: unknown,
+    opts?: PatchOptions,
+  ): Promise<T> {
+    if (opts?.force !== undefined && type !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const ctx = { ...this.ctx(opts), force: !!opts?.force };
+    const out = await this.registry.patch(res, namespace, name, type, buf, ctx, opts?.subresource);
+    return copy<T>(out.object);
+  }
+
+  async delete(res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
+    const { dryRun, ...rest } = opts;
+    const { result } = await this.registry.delete(res, namespace, name, copy(rest), this.ctx({ dryRun }));
+    return copy<KubeObject>(result);
+  }
+
+  async createSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: object): Promise<R> {
+    const b = copy<KubeObject>(body);
+    if (res.group === '' && res.plural === 'pods' && subresource === 'binding') {
+      await this.bind(namespace, name, b, this.ctx(undefined));
+      return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as R;
+    }
+    if (res.group === '' && res.plural === 'pods' && subresource === 'eviction') {
+      const opts = (b.deleteOptions ?? {}) as DeleteOptions;
+      await this.registry.delete(res, namespace, name, opts, this.ctx({ dryRun: !!(opts as { dryRun?: unknown }).dryRun }));
+      return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as R;
+    }
+    throw notImplemented(`${res.plural}/${subresource} is not supported by the in-process transport`);
+  }
+
+  /** pods/binding: set spec.nodeName and the PodScheduled condition, once (as the API server does). */
+  private async bind(namespace: string | undefined, name: string, body: KubeObject, ctx: RequestContext): Promise<void> {
+    const pods = resourceByPath('', 'v1', 'pods')!;
+    const target = (body as { target?: { name?: string } }).target;
+    if (!target?.name) throw this.registry.invalidError(pods, name, [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
+    await this.registry.guaranteedUpdate(
+      pods,
+      namespace,
+      name,
+      (pod) => {
+        if (!pod) throw notFound('', 'pods', name);
+        if (pod.metadata?.deletionTimestamp) throw conflict('', 'pods', name, 'pod is being deleted, cannot be assigned to a host');
+        const spec = (pod.spec ??= {}) as { nodeName?: string };
+        if (spec.nodeName) throw conflict('', 'pods', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+        spec.nodeName = target.name;
+        const status = (pod.status ??= {}) as { conditions?: Record<string, unknown>[] };
+        const conds = (status.conditions ??= []);
+        const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+        const existing = conds.find((c) => c.type === 'PodScheduled');
+        if (!existing) conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now });
+        else if (existing.status !== 'True') {
+          existing.status = 'True';
+          existing.lastTransitionTime = now;
+          delete existing.reason;
+          delete existing.message;
+        }
+        return pod;
+      },
+      { dryRun: ctx.dryRun },
+    );
+  }
+
+  close(): void {}
+}

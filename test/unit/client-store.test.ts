@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ApiObject } from '../../client/transport.js';
+import { Store, indexByNamespace, indexByNodeName, indexByOwnerUID } from '../../client/store.js';
+import { namespacedKey, objectKey, splitKey } from '../../client/keys.js';
+
+type P = ApiObject & { spec?: { nodeName?: string } };
+
+const p = (ns: string, name: string, node?: string, owners: string[] = [], rv = '1'): P => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { namespace: ns, name, resourceVersion: rv, ownerReferences: owners.map((uid) => ({ apiVersion: 'v1', kind: 'X', name: uid, uid })) },
+  spec: node ? { nodeName: node } : {},
+});
+
+test('keys: namespace/name, bare names for cluster-scoped objects', () => {
+  assert.equal(objectKey(p('ns', 'a')), 'ns/a');
+  assert.equal(objectKey({ metadata: { name: 'node1' } }), 'node1');
+  assert.equal(namespacedKey(undefined, 'x'), 'x');
+  assert.deepEqual(splitKey('ns/a'), { namespace: 'ns', name: 'a' });
+  assert.deepEqual(splitKey('node1'), { namespace: undefined, name: 'node1' });
+});
+
+test('store indexes follow adds, updates and deletes incrementally', () => {
+  const s = new Store<P>({ byNamespace: indexByNamespace, byNodeName: indexByNodeName, byOwnerUID: indexByOwnerUID });
+  s.set('a/1', p('a', '1', 'n1', ['o1']));
+  s.set('a/2', p('a', '2', 'n1', ['o1', 'o2']));
+  s.set('b/3', p('b', '3', undefined, ['o2']));
+  const names = (xs: P[]) => xs.map((x) => x.metadata!.name).sort();
+  assert.deepEqual(names(s.byIndex('byNodeName', 'n1')), ['1', '2']);
+  assert.deepEqual(names(s.byIndex('byOwnerUID', 'o2')), ['2', '3']);
+  assert.deepEqual(names(s.listNamespace('a')), ['1', '2']);
+  assert.deepEqual(s.indexValues('byNodeName'), ['n1'], 'unscheduled pods are filed under nothing');
+
+  // Move 2 to another node and drop one owner.
+  const old = s.set('a/2', p('a', '2', 'n2', ['o2'], '2'));
+  assert.equal(old!.metadata!.resourceVersion, '1');
+  assert.deepEqual(names(s.byIndex('byNodeName', 'n1')), ['1']);
+  assert.deepEqual(names(s.byIndex('byNodeName', 'n2')), ['2']);
+  assert.deepEqual(names(s.byIndex('byOwnerUID', 'o1')), ['1']);
+  s.delete('a/1');
+  assert.deepEqual(s.byIndex('byNodeName', 'n1'), []);
+  assert.deepEqual(s.indexValues('byOwnerUID').sort(), ['o2'], 'empty index values are dropped');
+  assert.equal(s.delete('a/1'), undefined);
+
+  // Indexes added later cover what is already there.
+  s.addIndexers({ byName: (o) => [o.metadata!.name!] });
+  assert.deepEqual(s.indexKeys('byName', '3'), ['b/3']);
+  s.addIndexers({ byNamespace: indexByNamespace }); // same function: no-op
+  assert.throws(() => s.addIndexers({ byNamespace: () => [] }), /already exists/);
+  assert.throws(() => s.byIndex('nope', 'x'), /does not exist/);
+  s.clear();
+  assert.equal(s.size, 0);
+  assert.deepEqual(s.indexValues('byNamespace'), []);
+});
