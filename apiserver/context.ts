@@ -1,0 +1,28 @@
+// What a write request carries besides its body: who asks, and how.
+export interface UserInfo {
+  name: string;
+  groups: string[];
+  uid?: string;
+  extra?: Record<string, string[]>;
+}
+
+export type FieldValidation = 'Ignore' | 'Warn' | 'Strict';
+
+export interface RequestContext {
+  user: UserInfo;
+  dryRun: boolean;
+  /** `fieldManager=`; when absent the manager is derived from the User-Agent. */
+  fieldManager?: string;
+  fieldValidation: FieldValidation;
+  userAgent?: string;
+  /** Set by server-side apply, which records field ownership itself. */
+  skipManagedFields?: boolean;
+  /** Warnings to return as `Warning: 299 - "..."` headers. */
+  warnings: string[];
+}
+
+export const SYSTEM_USER: UserInfo = { name: 'system:kite', groups: ['system:masters'] };
+
+export function internalContext(manager: string): RequestContext {
+  return { user: SYSTEM_USER, dryRun: false, fieldManager: manager, fieldValidation: 'Ignore', warnings: [] };
+}

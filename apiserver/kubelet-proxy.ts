@@ -1,0 +1,158 @@
+// Streaming pod subresources (log, exec, attach, portforward): the API server finds
+// the pod's node and tunnels the request to that node's kubelet (upstream:
+// pkg/registry/core/pod/strategy.go *Location + the upgrade-aware proxy). Plain
+// requests are proxied as HTTP; upgrades (SPDY, WebSocket) are spliced byte for byte,
+// so every protocol kubectl speaks is the kubelet's to answer.
+import { request as httpsRequest } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { KubeObject } from '../machinery/object.js';
+import { StatusError, badRequest, serviceUnavailable } from '../machinery/status.js';
+import type { ApiServer, ConnectRequest } from './server.js';
+import type { Registry } from './registry.js';
+
+export interface KubeletClientConfig {
+  caCert: string;
+  cert?: string;
+  key?: string;
+}
+
+const DEFAULT_KUBELET_PORT = 10250;
+
+interface PodLike {
+  metadata?: { name?: string; namespace?: string };
+  spec?: { nodeName?: string; containers?: { name: string }[]; initContainers?: { name: string }[]; ephemeralContainers?: { name: string }[] };
+}
+
+function containerFor(pod: PodLike, requested: string | null): string {
+  const spec = pod.spec ?? {};
+  const all = [...(spec.containers ?? []), ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])].map((c) => c.name);
+  const name = pod.metadata?.name ?? '';
+  if (requested) {
+    if (!all.includes(requested)) throw badRequest(`container ${requested} is not valid for pod ${name}`);
+    return requested;
+  }
+  const main = (spec.containers ?? []).map((c) => c.name);
+  if (main.length === 1) return main[0];
+  throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${main.join(' ')}]`);
+}
+
+const LOG_PARAMS = ['follow', 'previous', 'sinceSeconds', 'sinceTime', 'timestamps', 'tailLines', 'limitBytes', 'insecureSkipTLSVerifyBackend'];
+
+/** The kubelet path for a pod subresource request, as upstream builds it. */
+export function kubeletPath(sub: string, pod: PodLike, query: URLSearchParams): string {
+  const ns = encodeURIComponent(pod.metadata?.namespace ?? '');
+  const name = encodeURIComponent(pod.metadata?.name ?? '');
+  const out = new URLSearchParams();
+  switch (sub) {
+    case 'log': {
+      const c = containerFor(pod, query.get('container'));
+      for (const p of LOG_PARAMS) for (const v of query.getAll(p)) out.append(p, v);
+      const q = out.toString();
+      return `/containerLogs/${ns}/${name}/${encodeURIComponent(c)}${q ? '?' + q : ''}`;
+    }
+    case 'exec':
+    case 'attach': {
+      const c = containerFor(pod, query.get('container'));
+      for (const [k, v] of query) if (k !== 'container') out.append(k, v);
+      const q = out.toString();
+      return `/${sub}/${ns}/${name}/${encodeURIComponent(c)}${q ? '?' + q : ''}`;
+    }
+    case 'portforward': {
+      const q = query.toString();
+      return `/portForward/${ns}/${name}${q ? '?' + q : ''}`;
+    }
+    default:
+      throw badRequest(`unsupported subresource ${sub}`);
+  }
+}
+
+interface NodeLike {
+  status?: { addresses?: { type: string; address: string }[]; daemonEndpoints?: { kubeletEndpoint?: { Port?: number } } };
+}
+
+export class KubeletProxy {
+  constructor(
+    private readonly registry: Registry,
+    private readonly client: KubeletClientConfig,
+  ) {}
+
+  install(api: ApiServer): void {
+    for (const sub of ['log', 'exec', 'attach', 'portforward']) api.onConnect(`pods/${sub}`, (c) => this.handle(sub, c));
+  }
+
+  private target(pod: KubeObject): { host: string; port: number } {
+    const p = pod as PodLike;
+    const nodeName = p.spec?.nodeName;
+    if (!nodeName) throw badRequest(`pod ${p.metadata?.name} does not have a host assigned`);
+    const node = this.registry.getStored(this.registry.resourceOf('', 'v1', 'nodes'), undefined, nodeName) as NodeLike | undefined;
+    if (!node) throw new StatusError(404, 'NotFound', `nodes "${nodeName}" not found`);
+    const addrs = node.status?.addresses ?? [];
+    const host = (addrs.find((a) => a.type === 'InternalIP') ?? addrs.find((a) => a.type === 'ExternalIP') ?? addrs.find((a) => a.type === 'Hostname'))?.address;
+    if (!host) throw serviceUnavailable(`no preferred addresses found; known addresses: []`);
+    return { host, port: node.status?.daemonEndpoints?.kubeletEndpoint?.Port || DEFAULT_KUBELET_PORT };
+  }
+
+  private async handle(sub: string, c: ConnectRequest): Promise<void> {
+    const path = kubeletPath(sub, c.object as PodLike, c.query);
+    const { host, port } = this.target(c.object);
+    if (c.upgrade) return this.splice(c, host, port, path);
+    await new Promise<void>((resolve, reject) => {
+      const up = httpsRequest(
+        { host, port, path, method: c.req.method, ca: this.client.caCert, cert: this.client.cert, key: this.client.key, servername: isIPHost(host) ? undefined : host, headers: { accept: c.req.headers.accept ?? '*/*' } },
+        (upRes) => {
+          const headers: Record<string, string | string[]> = {};
+          for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'transfer-encoding') headers[k] = v;
+          c.res!.writeHead(upRes.statusCode ?? 502, headers);
+          c.res!.flushHeaders();
+          upRes.pipe(c.res!);
+          upRes.on('end', resolve);
+          upRes.on('error', resolve);
+        },
+      );
+      // A client leaving a `logs -f` ends the upstream request too.
+      c.res!.on('close', () => up.destroy());
+      up.on('error', (err) => reject(new StatusError(502, 'InternalError', `error dialing backend: ${err.message}`)));
+      c.req.pipe(up);
+    });
+  }
+
+  /** Upgrade: replay the request line and headers to the kubelet, then splice the sockets. */
+  private splice(c: ConnectRequest, host: string, port: number, path: string): void {
+    const { socket, head } = c.upgrade!;
+    const up = tlsConnect({ host, port, ca: this.client.caCert, cert: this.client.cert, key: this.client.key, servername: isIPHost(host) ? undefined : host, ALPNProtocols: ['http/1.1'] }, () => {
+      const lines = [`${c.req.method} ${path} HTTP/1.1`];
+      const raw = c.req.rawHeaders;
+      for (let i = 0; i < raw.length; i += 2) {
+        const k = raw[i].toLowerCase();
+        if (k === 'host' || k === 'authorization') continue;
+        lines.push(`${raw[i]}: ${raw[i + 1]}`);
+      }
+      lines.push(`Host: ${host}:${port}`);
+      up.write(lines.join('\r\n') + '\r\n\r\n');
+      if (head.length) up.write(head);
+      socket.pipe(up);
+      up.pipe(socket);
+    });
+    const close = () => {
+      socket.destroy();
+      up.destroy();
+    };
+    up.on('error', (err) => {
+      if (!socket.writableEnded && !up.readable) {
+        const body = JSON.stringify(new StatusError(502, 'InternalError', `error dialing backend: ${err.message}`).status);
+        socket.end(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      }
+      close();
+    });
+    socket.on('error', close);
+    up.on('close', () => socket.end());
+    socket.on('close', () => up.destroy());
+  }
+}
+
+function isIPHost(h: string): boolean {
+  return /^[\d.]+$/.test(h) || h.includes(':');
+}
+
+export type UpgradeSocket = Duplex;

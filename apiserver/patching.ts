@@ -1,0 +1,90 @@
+// The seam between the registry and the patch machinery (./patch) and OpenAPI
+// schemas (./openapi): which patch type a request carries, applying it, field
+// ownership (managedFields) on every write, and unknown-field detection.
+import { parse as parseYaml } from 'yaml';
+import type { KubeObject } from '../machinery/object.js';
+import type { ResourceInfo } from '../machinery/resources.js';
+import { apiVersionOf } from '../machinery/resources.js';
+import { badRequest, unsupportedMediaType } from '../machinery/status.js';
+import type { RequestContext } from './context.js';
+import * as patch from './patch/index.js';
+import * as openapi from './openapi/index.js';
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+
+export function patchTypeOf(contentType: string | undefined): PatchType {
+  const ct = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  switch (ct) {
+    case 'application/json-patch+json':
+      return 'json';
+    case 'application/merge-patch+json':
+      return 'merge';
+    case 'application/strategic-merge-patch+json':
+      return 'strategic';
+    case 'application/apply-patch+yaml':
+    case 'application/apply-patch+cbor':
+      return 'apply';
+    default:
+      throw unsupportedMediaType(contentType ?? '');
+  }
+}
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw badRequest(`error decoding patch: ${(err as Error).message}`);
+  }
+}
+
+function definitionOf(res: ResourceInfo): string | undefined {
+  return openapi.definitionNameFor(res.group, res.version, res.kind);
+}
+
+/** The patched object in the request's version; `current` must not be mutated. */
+export function applyPatchBody(res: ResourceInfo, type: PatchType, current: KubeObject | undefined, body: Buffer, ctx: RequestContext & { force?: boolean }): KubeObject {
+  switch (type) {
+    case 'json': {
+      const ops = parseJson(body);
+      if (!Array.isArray(ops)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+      return patch.applyJsonPatch(current, ops) as KubeObject;
+    }
+    case 'merge':
+      return patch.applyMergePatch(current, parseJson(body)) as KubeObject;
+    case 'strategic':
+      return patch.applyStrategicMergePatch(current, parseJson(body), patch.navigatorFor(openapi.definitions(), definitionOf(res))) as KubeObject;
+    case 'apply': {
+      let applied: unknown;
+      try {
+        applied = parseYaml(body.toString('utf8'));
+      } catch (err) {
+        throw badRequest(`error decoding YAML: ${(err as Error).message}`);
+      }
+      const result = patch.serverSideApply(
+        current,
+        applied as KubeObject,
+        { manager: ctx.fieldManager!, force: !!ctx.force, apiVersion: apiVersionOf(res), kind: res.kind, now: new Date() },
+        patch.navigatorFor(openapi.definitions(), definitionOf(res)),
+      );
+      return result.object as KubeObject;
+    }
+  }
+}
+
+/** Record in managedFields which manager changed what (every non-apply write). */
+export function trackManagedFields(res: ResourceInfo, old: KubeObject | undefined, obj: KubeObject, ctx: RequestContext, subresource: string | undefined): void {
+  if (ctx.skipManagedFields) return;
+  const manager = ctx.fieldManager ?? patch.managerFromUserAgent(ctx.userAgent);
+  patch.updateManagedFields(old, obj, {
+    manager,
+    operation: 'Update',
+    apiVersion: apiVersionOf(res),
+    subresource,
+    now: new Date(),
+    nav: patch.navigatorFor(openapi.definitions(), definitionOf(res)),
+  });
+}
+
+export function unknownFields(res: ResourceInfo, obj: KubeObject): string[] {
+  return openapi.unknownFieldErrors(res.group, res.version, res.kind, obj);
+}

@@ -1,0 +1,700 @@
+// The generic registry (upstream: apiserver/pkg/registry/generic/registry/store.go):
+// one implementation of get/list/watch/create/update/patch/delete for every kind.
+// Kinds differ only by their strategy (defaults, validation, status handling, field
+// labels), supplied by ./admission. Reads come from the watch cache; writes go to the
+// store with compare-and-swap on the resourceVersion.
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/types.js';
+import { StoreError } from '../store/types.js';
+import type { KubeObject } from '../machinery/object.js';
+import { deepClone, jsonEqual } from '../machinery/object.js';
+import type { ResourceInfo } from '../machinery/resources.js';
+import { apiVersionOf, resourceByPath } from '../machinery/resources.js';
+import type { Status, StatusCause } from '../machinery/status.js';
+import {
+  StatusError,
+  alreadyExists,
+  badRequest,
+  conflict,
+  expired,
+  invalid,
+  methodNotAllowed,
+  notFound,
+  successStatus,
+} from '../machinery/status.js';
+import type { CachedEvent, CacheWatcher, ResourceCache, WatchCache } from './watchcache.js';
+import { encodeForStore } from './watchcache.js';
+import type { RequestContext } from './context.js';
+import { fromStorage, storageResource, toStorage } from './conversion.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import type { ParsedSelector } from './selectors.js';
+import { strategyFor } from './admission/index.js';
+import type { Strategy } from './admission/index.js';
+import { applyPatchBody, trackManagedFields, unknownFields } from './patching.js';
+import type { PatchType } from './patching.js';
+
+export interface ListOptions {
+  labelSelector?: string | null;
+  fieldSelector?: string | null;
+  limit?: number;
+  continue?: string | null;
+  resourceVersion?: string | null;
+  resourceVersionMatch?: string | null;
+}
+
+export interface ListResult {
+  items: KubeObject[];
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  orphanDependents?: boolean;
+}
+
+export interface WatchOptions extends ListOptions {
+  allowWatchBookmarks?: boolean;
+  sendInitialEvents?: boolean;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+
+export interface WatchSink {
+  event(type: WatchEventType, obj: KubeObject, shared?: CachedEvent): void;
+}
+
+export interface WatchHandle {
+  stop(): void;
+  /** The revision the watch has delivered up to (for bookmarks). */
+  revision(): number;
+}
+
+export interface WriteResult {
+  object: KubeObject;
+  created: boolean;
+}
+
+const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+function generateSuffix(): string {
+  let s = '';
+  for (let i = 0; i < 5; i++) s += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
+  return s;
+}
+
+export function nowRFC3339(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Per-resource behaviour that isn't validation: which kinds delete gracefully, and what DELETE returns. */
+const RETURNS_DELETED_OBJECT = new Set(['Pod', 'Service', 'Namespace', 'PersistentVolume', 'PersistentVolumeClaim', 'Node']);
+
+export class Registry {
+  private readonly strategies = new Map<string, Strategy>();
+  /** Hooks for kinds that need more than a strategy (allocation of cluster IPs, etc.). */
+  private readonly beforeCreateHooks = new Map<string, (obj: KubeObject, ctx: RequestContext) => Promise<void> | void>();
+  private readonly afterDeleteHooks = new Map<string, (obj: KubeObject) => void>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly cache: WatchCache,
+  ) {}
+
+  static storagePrefix(res: ResourceInfo): string {
+    const s = storageResource(res);
+    return `/registry/${s.group || 'core'}/${s.plural}/`;
+  }
+
+  key(res: ResourceInfo, namespace: string | undefined, name: string): string {
+    return Registry.storagePrefix(res) + (res.namespaced ? `${namespace}/` : '') + name;
+  }
+
+  resourceCache(res: ResourceInfo): ResourceCache {
+    return this.cache.resource(Registry.storagePrefix(res));
+  }
+
+  strategy(res: ResourceInfo): Strategy {
+    const s = storageResource(res);
+    const id = `${s.group}/${s.version}/${s.kind}`;
+    let st = this.strategies.get(id);
+    if (!st) {
+      st = strategyFor(s.group, s.version, s.kind);
+      this.strategies.set(id, st);
+    }
+    return st;
+  }
+
+  onBeforeCreate(kind: string, hook: (obj: KubeObject, ctx: RequestContext) => Promise<void> | void): void {
+    this.beforeCreateHooks.set(kind, hook);
+  }
+
+  onAfterDelete(kind: string, hook: (obj: KubeObject) => void): void {
+    this.afterDeleteHooks.set(kind, hook);
+  }
+
+  resourceOf(group: string, version: string, plural: string): ResourceInfo {
+    const r = resourceByPath(group, version, plural);
+    if (!r) throw new Error(`unknown resource ${group}/${version}/${plural}`);
+    return r;
+  }
+
+  invalidError(res: ResourceInfo, name: string, causes: StatusCause[]): StatusError {
+    return invalid(res.group, res.kind, name, causes);
+  }
+
+  currentRevision(): number {
+    return this.cache.currentRevision();
+  }
+
+  // ---- reads ---------------------------------------------------------------
+
+  /** The stored form (not converted); undefined when absent. Never mutate the result. */
+  getStored(res: ResourceInfo, namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.resourceCache(res).objects.get(this.key(res, namespace, name));
+  }
+
+  get(res: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
+    const obj = this.getStored(res, namespace, name);
+    if (!obj) throw notFound(res.group, res.plural, name);
+    return this.present(res, obj);
+  }
+
+  /** Converted to the request's version, with apiVersion/kind set. */
+  present(res: ResourceInfo, stored: KubeObject): KubeObject {
+    const obj = fromStorage(res, stored);
+    if (obj.apiVersion === undefined || obj.kind === undefined) {
+      return { apiVersion: apiVersionOf(res), kind: res.kind, ...obj };
+    }
+    return obj;
+  }
+
+  private selectors(res: ResourceInfo, opts: ListOptions): { labels: ParsedSelector; fields: ParsedSelector; fieldsOf: (o: KubeObject) => Record<string, string> } {
+    const strategy = this.strategy(res);
+    const labels = parseLabelSelector(opts.labelSelector);
+    const probe = opts.fieldSelector ? strategy.fieldLabels({ metadata: {} }) : {};
+    const fields = parseFieldSelector(opts.fieldSelector, (f) => f === 'metadata.name' || f === 'metadata.namespace' || f in probe);
+    const fieldsOf = (o: KubeObject): Record<string, string> => ({
+      'metadata.name': o.metadata?.name ?? '',
+      'metadata.namespace': o.metadata?.namespace ?? '',
+      ...strategy.fieldLabels(o),
+    });
+    return { labels, fields, fieldsOf };
+  }
+
+  list(res: ResourceInfo, namespace: string | undefined, opts: ListOptions): ListResult {
+    const cache = this.resourceCache(res);
+    const rev = this.cache.currentRevision();
+    if (opts.resourceVersionMatch === 'Exact' && opts.resourceVersion && opts.resourceVersion !== '0' && Number(opts.resourceVersion) !== rev) {
+      throw expired(`too old resource version: ${opts.resourceVersion} (${rev})`);
+    }
+    const { labels, fields, fieldsOf } = this.selectors(res, opts);
+    let startAfter: string | undefined;
+    if (opts.continue) {
+      try {
+        const tok = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8')) as { k: string; rv: number };
+        startAfter = tok.k;
+      } catch {
+        throw badRequest('continue key is not valid: illegal base64 data');
+      }
+    }
+    // A metadata.name equality needs no scan.
+    const byName = fields.equalities.get('metadata.name');
+    let candidates: KubeObject[];
+    if (byName !== undefined && (namespace || !res.namespaced)) {
+      const one = cache.objects.get(this.key(res, namespace, byName));
+      candidates = one ? [one] : [];
+    } else {
+      candidates = cache.list(namespace);
+    }
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    const items: KubeObject[] = [];
+    let next: string | undefined;
+    let remaining = 0;
+    for (const obj of candidates) {
+      if (startAfter !== undefined && this.keyOf(res, obj) <= startAfter) continue;
+      if (!labels.empty && !labels.matcher(obj.metadata?.labels)) continue;
+      if (!fields.empty && !fields.matcher(fieldsOf(obj))) continue;
+      if (items.length >= limit) {
+        remaining++;
+        continue;
+      }
+      items.push(this.present(res, obj));
+    }
+    if (remaining > 0) {
+      const last = items[items.length - 1];
+      next = Buffer.from(JSON.stringify({ k: this.keyOf(res, last), rv: rev })).toString('base64');
+    }
+    const out: ListResult = { items, resourceVersion: String(rev) };
+    if (next) {
+      out.continue = next;
+      if (labels.empty && fields.empty) out.remainingItemCount = remaining;
+    }
+    return out;
+  }
+
+  private keyOf(res: ResourceInfo, obj: KubeObject): string {
+    return this.key(res, obj.metadata?.namespace, obj.metadata?.name ?? '');
+  }
+
+  // ---- watch ---------------------------------------------------------------
+
+  watch(res: ResourceInfo, namespace: string | undefined, opts: WatchOptions, sink: WatchSink): WatchHandle {
+    const cache = this.resourceCache(res);
+    const { labels, fields, fieldsOf } = this.selectors(res, opts);
+    const byName = fields.equalities.get('metadata.name');
+    const matches = (o: KubeObject | undefined): boolean => {
+      if (!o) return false;
+      if (byName !== undefined && o.metadata?.name !== byName) return false;
+      if (!labels.empty && !labels.matcher(o.metadata?.labels)) return false;
+      if (!fields.empty && !fields.matcher(fieldsOf(o))) return false;
+      return true;
+    };
+    let delivered = this.cache.currentRevision();
+    const converts = !!res.storedAs;
+    const emit = (type: WatchEventType, obj: KubeObject, ev?: CachedEvent) => {
+      sink.event(type, converts ? this.present(res, obj) : obj, converts ? undefined : ev);
+    };
+    const handleEvent = (ev: CachedEvent) => {
+      delivered = ev.revision;
+      const now = ev.type !== 'DELETED' && matches(ev.object);
+      const before = ev.prev !== undefined && matches(ev.prev);
+      if (ev.type === 'DELETED') {
+        if (before || matches(ev.object)) emit('DELETED', ev.object, ev);
+      } else if (now && before) emit('MODIFIED', ev.object, ev);
+      else if (now) emit('ADDED', ev.object, ev.type === 'ADDED' ? ev : undefined);
+      else if (before) emit('DELETED', ev.object);
+    };
+    const rv = opts.resourceVersion;
+    // Gather the replay first (it may throw 410), then register: both happen in this
+    // tick, so no event can fall between them.
+    let replay: CachedEvent[] = [];
+    let initial: KubeObject[] = [];
+    if (!rv || rv === '0' || opts.sendInitialEvents) {
+      initial = cache.list(namespace).filter(matches);
+    } else {
+      const from = Number(rv);
+      if (!Number.isInteger(from) || from < 0) throw badRequest(`invalid resource version: ${rv}`);
+      replay = cache.eventsSince(from);
+    }
+    const watcher: CacheWatcher = { namespace, deliver: handleEvent };
+    cache.watchers.add(watcher);
+    for (const obj of initial) emit('ADDED', obj);
+    for (const ev of replay) handleEvent(ev);
+    return {
+      stop: () => cache.watchers.delete(watcher),
+      revision: () => Math.max(delivered, this.cache.currentRevision()),
+    };
+  }
+
+  // ---- writes --------------------------------------------------------------
+
+  private checkNamespace(res: ResourceInfo, namespace: string | undefined): void {
+    if (!res.namespaced) return;
+    if (!namespace) throw badRequest('the server could not find the requested resource: a namespace is required');
+    const nsRes = resourceByPath('', 'v1', 'namespaces')!;
+    const ns = this.getStored(nsRes, undefined, namespace);
+    if (!ns) throw notFound('', 'namespaces', namespace);
+    if (ns.metadata?.deletionTimestamp && res.kind !== 'Event') {
+      throw new StatusError(403, 'Forbidden', `${res.plural}${res.group ? '.' + res.group : ''} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+        kind: res.plural,
+        group: res.group || undefined,
+        causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+      });
+    }
+  }
+
+  private checkTypeMeta(res: ResourceInfo, obj: KubeObject): void {
+    const want = apiVersionOf(res);
+    if (obj.kind !== undefined && obj.kind !== '' && obj.kind !== res.kind) {
+      throw badRequest(`the object provided is unrecognized (must be of type ${res.kind}): object kind "${obj.kind}" does not match ${res.kind}`);
+    }
+    if (obj.apiVersion !== undefined && obj.apiVersion !== '' && obj.apiVersion !== want) {
+      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
+    }
+  }
+
+  private validateFields(res: ResourceInfo, obj: KubeObject, ctx: RequestContext): void {
+    if (ctx.fieldValidation === 'Ignore') return;
+    const errors = unknownFields(res, obj);
+    if (errors.length === 0) return;
+    if (ctx.fieldValidation === 'Strict') {
+      throw badRequest(`strict decoding error: ${errors.join(', ')}`);
+    }
+    ctx.warnings.push(...errors);
+  }
+
+  private invalid(res: ResourceInfo, name: string, causes: StatusCause[]): StatusError {
+    return invalid(res.group, res.kind, name, causes);
+  }
+
+  async create(res: ResourceInfo, namespace: string | undefined, body: KubeObject, ctx: RequestContext): Promise<KubeObject> {
+    if (res.virtual) throw methodNotAllowed();
+    this.checkTypeMeta(res, body);
+    this.validateFields(res, body, ctx);
+    const meta = (body.metadata ??= {});
+    if (res.namespaced) {
+      if (meta.namespace && namespace && meta.namespace !== namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      meta.namespace = namespace ?? meta.namespace;
+    } else if (meta.namespace) {
+      delete meta.namespace;
+    }
+    this.checkNamespace(res, meta.namespace);
+    const storageRes = storageResource(res);
+    let obj = toStorage(res, { ...body, apiVersion: apiVersionOf(res), kind: res.kind });
+    obj = { ...obj, apiVersion: apiVersionOf(storageRes), kind: storageRes.kind };
+    const strategy = this.strategy(res);
+    const m = obj.metadata!;
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    m.uid = randomUUID();
+    m.creationTimestamp = nowRFC3339();
+    const generated = !m.name && !!m.generateName;
+    if (generated) m.name = m.generateName + generateSuffix();
+    strategy.prepareForCreate(obj);
+    strategy.default(obj);
+    const causes = strategy.validateCreate(obj);
+    if (!m.name && !m.generateName) causes.unshift({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
+    if (causes.length) throw this.invalid(res, m.name ?? '', causes);
+    await this.beforeCreateHooks.get(storageRes.kind)?.(obj, ctx);
+    trackManagedFields(res, undefined, obj, ctx, undefined);
+
+    if (ctx.dryRun) {
+      if (this.getStored(res, m.namespace, m.name!)) throw alreadyExists(res.group, res.plural, m.name!);
+      return this.present(res, obj);
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const kv = await this.store.create(this.key(res, m.namespace, m.name!), encodeForStore(obj));
+        m.resourceVersion = String(kv.modRevision);
+        return this.present(res, obj);
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'KeyExists') {
+          if (generated && attempt < 5) {
+            m.name = m.generateName + generateSuffix();
+            continue;
+          }
+          throw alreadyExists(res.group, res.plural, m.name!);
+        }
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Read-modify-write with retries on conflict (upstream GuaranteedUpdate). `mutate`
+   * gets a private copy of the current stored object (undefined if absent) and
+   * returns the new object, or undefined to leave it as it is.
+   */
+  async guaranteedUpdate(
+    res: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject | undefined) => Promise<KubeObject | undefined> | KubeObject | undefined,
+    opts: { dryRun?: boolean; retryOnConflict?: boolean } = {},
+  ): Promise<{ object: KubeObject; created: boolean; changed: boolean }> {
+    const key = this.key(res, namespace, name);
+    const cache = this.resourceCache(res);
+    for (let attempt = 0; ; attempt++) {
+      const current = cache.objects.get(key);
+      const next = await mutate(current ? deepClone(current) : undefined);
+      if (!next) {
+        if (!current) throw notFound(res.group, res.plural, name);
+        return { object: current, created: false, changed: false };
+      }
+      if (current && jsonEqual(withoutVolatile(next), withoutVolatile(current))) {
+        return { object: current, created: false, changed: false };
+      }
+      if (opts.dryRun) return { object: next, created: !current, changed: true };
+      try {
+        if (!current) {
+          const kv = await this.store.create(key, encodeForStore(next));
+          next.metadata!.resourceVersion = String(kv.modRevision);
+          return { object: next, created: true, changed: true };
+        }
+        const meta = next.metadata!;
+        if (meta.deletionTimestamp && (meta.finalizers ?? []).length === 0 && shouldDeleteOnUpdate(res, next)) {
+          const { revision } = await this.store.delete(key, Number(current.metadata!.resourceVersion));
+          meta.resourceVersion = String(revision);
+          this.afterDeleteHooks.get(storageResource(res).kind)?.(next);
+          return { object: next, created: false, changed: true };
+        }
+        const kv = await this.store.update(key, encodeForStore(next), Number(current.metadata!.resourceVersion));
+        meta.resourceVersion = String(kv.modRevision);
+        return { object: next, created: false, changed: true };
+      } catch (err) {
+        if (err instanceof StoreError && (err.code === 'Conflict' || err.code === 'KeyExists' || err.code === 'KeyNotFound') && attempt < 10) {
+          if (opts.retryOnConflict === false && err.code === 'Conflict') {
+            throw conflict(res.group, res.plural, name, 'the object has been modified; please apply your changes to the latest version and try again');
+          }
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** PUT: replace the object (or its status/scale subresource). */
+  async update(
+    res: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    body: KubeObject,
+    ctx: RequestContext,
+    subresource?: string,
+  ): Promise<WriteResult> {
+    if (res.virtual) throw methodNotAllowed();
+    this.checkTypeMeta(res, body);
+    if (body.metadata?.name && body.metadata.name !== name) {
+      throw badRequest(`the name of the object (${body.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    if (res.namespaced && body.metadata?.namespace && body.metadata.namespace !== namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    this.validateFields(res, body, ctx);
+    const requestedRV = body.metadata?.resourceVersion;
+    const result = await this.guaranteedUpdate(
+      res,
+      namespace,
+      name,
+      (current) => {
+        if (!current) {
+          if (!allowCreateOnUpdate(res) || subresource) throw notFound(res.group, res.plural, name);
+          return undefined; // handled below as a create
+        }
+        if (requestedRV && requestedRV !== current.metadata?.resourceVersion) {
+          throw conflict(res.group, res.plural, name, 'the object has been modified; please apply your changes to the latest version and try again');
+        }
+        return this.prepareUpdate(res, current, { ...body, metadata: { ...body.metadata } }, ctx, subresource);
+      },
+      { dryRun: ctx.dryRun },
+    ).catch(async (err) => {
+      if (err instanceof StatusError && err.code === 404 && allowCreateOnUpdate(res) && !subresource) {
+        return { object: await this.create(res, namespace, body, ctx), created: true, changed: true };
+      }
+      throw err;
+    });
+    return { object: this.present(res, result.object), created: result.created };
+  }
+
+  /**
+   * Apply the strategy's update rules to `incoming` (request version) given the
+   * stored `current`; returns the object to store.
+   */
+  prepareUpdate(res: ResourceInfo, current: KubeObject, incoming: KubeObject, ctx: RequestContext, subresource?: string): KubeObject {
+    const storageRes = storageResource(res);
+    let obj = toStorage(res, { ...incoming, apiVersion: apiVersionOf(res), kind: res.kind });
+    obj = { ...obj, apiVersion: apiVersionOf(storageRes), kind: storageRes.kind };
+    const meta = (obj.metadata ??= {});
+    const cm = current.metadata!;
+    // Fields the client can't change.
+    meta.name = cm.name;
+    if (res.namespaced) meta.namespace = cm.namespace;
+    else delete meta.namespace;
+    meta.uid = cm.uid;
+    meta.creationTimestamp = cm.creationTimestamp;
+    meta.resourceVersion = cm.resourceVersion;
+    if (cm.deletionTimestamp) {
+      meta.deletionTimestamp = cm.deletionTimestamp;
+      meta.deletionGracePeriodSeconds = cm.deletionGracePeriodSeconds;
+    } else {
+      delete meta.deletionTimestamp;
+      delete meta.deletionGracePeriodSeconds;
+    }
+    if (meta.generation === undefined && cm.generation !== undefined) meta.generation = cm.generation;
+    if (cm.deletionTimestamp) {
+      // New finalizers can't be added to an object being deleted.
+      const added = (meta.finalizers ?? []).filter((f) => !(cm.finalizers ?? []).includes(f));
+      if (added.length) {
+        throw this.invalid(res, cm.name!, [
+          { reason: 'FieldValueForbidden', field: 'metadata.finalizers', message: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` },
+        ]);
+      }
+    }
+    const strategy = this.strategy(res);
+    if (!subresource) strategy.default(obj);
+    strategy.prepareForUpdate(obj, current, subresource);
+    const causes = strategy.validateUpdate(obj, current, subresource);
+    if (causes.length) throw this.invalid(res, cm.name!, causes);
+    trackManagedFields(res, current, obj, ctx, subresource);
+    return obj;
+  }
+
+  /** PATCH in any of the four types (apply creates when absent). */
+  async patch(
+    res: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    body: Buffer,
+    ctx: RequestContext & { force?: boolean },
+    subresource?: string,
+  ): Promise<WriteResult> {
+    if (res.virtual) throw methodNotAllowed();
+    if (type === 'apply' && !ctx.fieldManager) {
+      throw badRequest('PATCH, application/apply-patch+yaml requests require fieldManager to be set');
+    }
+    let createdViaApply = false;
+    if (type === 'apply') ctx = { ...ctx, skipManagedFields: true };
+    const result = await this.guaranteedUpdate(
+      res,
+      namespace,
+      name,
+      (current) => {
+        const presented = current ? this.present(res, current) : undefined;
+        if (!presented && type !== 'apply') throw notFound(res.group, res.plural, name);
+        const patched = applyPatchBody(res, type, presented, body, ctx);
+        this.validateFields(res, patched, ctx);
+        if (patched.metadata?.name && patched.metadata.name !== name) {
+          throw badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${name})`);
+        }
+        if (!current) {
+          createdViaApply = true;
+          return undefined;
+        }
+        const rv = patched.metadata?.resourceVersion;
+        if (rv && rv !== current.metadata?.resourceVersion) {
+          throw conflict(res.group, res.plural, name, 'the object has been modified; please apply your changes to the latest version and try again');
+        }
+        return this.prepareUpdate(res, current, patched, ctx, subresource);
+      },
+      { dryRun: ctx.dryRun },
+    ).catch(async (err) => {
+      if (createdViaApply && err instanceof StatusError && err.code === 404) {
+        const patched = applyPatchBody(res, type, undefined, body, ctx);
+        const meta = (patched.metadata ??= {});
+        meta.name = name;
+        return { object: await this.create(res, namespace, patched, { ...ctx, fieldValidation: 'Ignore' }), created: true, changed: true };
+      }
+      throw err;
+    });
+    return { object: result.created ? result.object : this.present(res, result.object), created: result.created };
+  }
+
+  async delete(res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions, ctx: RequestContext): Promise<{ result: KubeObject | Status; pending: boolean }> {
+    if (res.virtual) throw methodNotAllowed();
+    const key = this.key(res, namespace, name);
+    const cache = this.resourceCache(res);
+    for (let attempt = 0; ; attempt++) {
+      const current = cache.objects.get(key);
+      if (!current) throw notFound(res.group, res.plural, name);
+      const cm = current.metadata!;
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== cm.uid) {
+        throw conflict(res.group, res.plural, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cm.uid}`);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== cm.resourceVersion) {
+        throw conflict(res.group, res.plural, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cm.resourceVersion}`);
+      }
+      const next = deepClone(current);
+      const meta = next.metadata!;
+      const finalizers = new Set(meta.finalizers ?? []);
+      const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);
+      if (policy === 'Orphan') {
+        finalizers.add('orphan');
+        finalizers.delete('foregroundDeletion');
+      } else if (policy === 'Foreground') {
+        finalizers.add('foregroundDeletion');
+        finalizers.delete('orphan');
+      } else if (policy === 'Background') {
+        finalizers.delete('orphan');
+        finalizers.delete('foregroundDeletion');
+      }
+      // Graceful deletion: pods bound to a node get time to stop; namespaces wait for
+      // their contents to go.
+      const grace = gracefulSeconds(res, next, opts.gracePeriodSeconds);
+      const nsPending = res.kind === 'Namespace' && res.group === '' && ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []).length > 0;
+      const needsUpdate = finalizers.size > 0 || grace > 0 || nsPending;
+      if (!needsUpdate) {
+        if (ctx.dryRun) return { result: this.deleteResult(res, current), pending: false };
+        try {
+          const { revision } = await this.store.delete(key, Number(cm.resourceVersion));
+          const gone = { ...current, metadata: { ...cm, resourceVersion: String(revision) } };
+          this.afterDeleteHooks.get(storageResource(res).kind)?.(gone);
+          return { result: this.deleteResult(res, gone), pending: false };
+        } catch (err) {
+          if (err instanceof StoreError && err.code === 'Conflict' && attempt < 10) continue;
+          if (err instanceof StoreError && err.code === 'KeyNotFound') throw notFound(res.group, res.plural, name);
+          throw err;
+        }
+      }
+      meta.finalizers = [...finalizers];
+      if (meta.finalizers.length === 0) delete meta.finalizers;
+      if (!meta.deletionTimestamp) {
+        meta.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        meta.deletionGracePeriodSeconds = grace;
+      } else if (grace < (meta.deletionGracePeriodSeconds ?? Infinity)) {
+        // A shorter grace period may replace a longer one.
+        meta.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+        meta.deletionGracePeriodSeconds = grace;
+      }
+      if (nsPending) ((next.status ??= {}) as { phase?: string }).phase = 'Terminating';
+      if (jsonEqual(next, current)) return { result: this.present(res, current), pending: true };
+      if (ctx.dryRun) return { result: this.present(res, next), pending: true };
+      try {
+        const kv = await this.store.update(key, encodeForStore(next), Number(cm.resourceVersion));
+        meta.resourceVersion = String(kv.modRevision);
+        return { result: this.present(res, next), pending: true };
+      } catch (err) {
+        if (err instanceof StoreError && err.code === 'Conflict' && attempt < 10) continue;
+        throw err;
+      }
+    }
+  }
+
+  private deleteResult(res: ResourceInfo, obj: KubeObject): KubeObject | Status {
+    if (RETURNS_DELETED_OBJECT.has(res.kind)) return this.present(res, obj);
+    return successStatus({ name: obj.metadata?.name, group: res.group || undefined, kind: res.plural, uid: obj.metadata?.uid });
+  }
+
+  async deleteCollection(res: ResourceInfo, namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions, ctx: RequestContext): Promise<ListResult> {
+    const { items, resourceVersion } = this.list(res, namespace, { labelSelector: listOpts.labelSelector, fieldSelector: listOpts.fieldSelector });
+    const deleted: KubeObject[] = [];
+    for (const item of items) {
+      try {
+        const { result } = await this.delete(res, item.metadata?.namespace, item.metadata!.name!, opts, ctx);
+        deleted.push((result as KubeObject).kind === 'Status' ? item : (result as KubeObject));
+      } catch (err) {
+        if (err instanceof StatusError && err.code === 404) continue;
+        throw err;
+      }
+    }
+    return { items: deleted, resourceVersion };
+  }
+}
+
+/** Volatile metadata that doesn't make an update a change. */
+function withoutVolatile(obj: KubeObject): KubeObject {
+  const m = obj.metadata ?? {};
+  const { resourceVersion: _rv, managedFields: _mf, ...rest } = m;
+  return { ...obj, metadata: rest };
+}
+
+function allowCreateOnUpdate(res: ResourceInfo): boolean {
+  // Upstream lets PUT create these (their strategies' AllowCreateOnUpdate).
+  return res.group === '' ? ['Endpoints', 'Event', 'LimitRange', 'ResourceQuota'].includes(res.kind) : ['Lease', 'EndpointSlice'].includes(res.kind);
+}
+
+function shouldDeleteOnUpdate(res: ResourceInfo, obj: KubeObject): boolean {
+  if (res.kind === 'Pod' && res.group === '') return (obj.metadata?.deletionGracePeriodSeconds ?? 0) === 0;
+  if (res.kind === 'Namespace' && res.group === '') return ((obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []).length === 0;
+  return true;
+}
+
+/** Seconds a deletion waits before the object may go (pods on nodes only). */
+function gracefulSeconds(res: ResourceInfo, obj: KubeObject, requested: number | undefined): number {
+  if (res.kind !== 'Pod' || res.group !== '') return 0;
+  const spec = obj.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
+  const phase = (obj.status as { phase?: string } | undefined)?.phase;
+  // Unscheduled or finished pods have nothing to stop.
+  if (!spec?.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
+  const grace = requested ?? spec.terminationGracePeriodSeconds ?? 30;
+  // Upstream turns a request of 0 into 1 unless forced, so the kubelet still gets a chance; 0 means force here.
+  return Math.max(0, grace);
+}

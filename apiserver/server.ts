@@ -1,0 +1,752 @@
+// The API server's HTTP side (upstream: apiserver/pkg/endpoints/handlers): one
+// straight path per request — authenticate, route, decode, call the registry,
+// encode. Every resource shares the same handlers; streaming subresources (log,
+// exec, attach, portforward, proxy) route through `connect` hooks that the kubelet
+// and proxy work will register.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
+import type { KubeObject } from '../machinery/object.js';
+import { isPlainObject } from '../machinery/object.js';
+import type { ResourceInfo } from '../machinery/resources.js';
+import { apiVersionOf } from '../machinery/resources.js';
+import type { Status } from '../machinery/status.js';
+import {
+  StatusError,
+  badRequest,
+  conflict,
+  methodNotAllowed,
+  notAcceptable,
+  notFound,
+  notImplemented,
+  requestEntityTooLarge,
+  toStatus,
+  unauthorized,
+  unsupportedMediaType,
+} from '../machinery/status.js';
+import type { FieldValidation, RequestContext, UserInfo } from './context.js';
+import type { ResourceRequest } from './request.js';
+import { parseResourcePath } from './request.js';
+import type { DeleteOptions, Registry, WatchEventType } from './registry.js';
+import { aggregatedAccept, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { applyPatchBody as applyPatchBodyPlain, patchTypeOf } from './patching.js';
+import { buildTable } from './printers/index.js';
+import { serveOpenApi } from './openapi/index.js';
+import { decodeKubernetesProtobuf } from './protobuf/index.js';
+import type { CachedEvent } from './watchcache.js';
+
+/** Upstream's limit for request bodies (3 MiB). */
+const MAX_BODY = 3 * 1024 * 1024;
+/** Watches without timeoutSeconds stay open this long (upstream: 30–60 min). */
+const DEFAULT_WATCH_SECONDS = 1800;
+const BOOKMARK_INTERVAL_MS = 60_000;
+
+export const KUBERNETES_VERSION = {
+  major: '1',
+  minor: '33',
+  gitVersion: 'v1.33.0-kite',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-11-21T00:00:00Z',
+  goVersion: 'go1.24.0',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+};
+
+export interface ConnectRequest {
+  req: IncomingMessage;
+  /** Set for plain requests. */
+  res?: ServerResponse;
+  /** Set for protocol upgrades (SPDY, WebSocket): the raw client socket. */
+  upgrade?: { socket: Duplex; head: Buffer };
+  request: ResourceRequest;
+  query: URLSearchParams;
+  user: UserInfo;
+  /** The object the subresource belongs to. */
+  object: KubeObject;
+}
+
+export type ConnectHandler = (c: ConnectRequest) => Promise<void> | void;
+
+/** Something that can say who a bearer token belongs to (service accounts, later). */
+export type TokenAuthenticator = (token: string) => Promise<UserInfo | undefined> | UserInfo | undefined;
+
+export interface VirtualHandler {
+  (body: KubeObject, user: UserInfo, namespace: string | undefined): Promise<KubeObject> | KubeObject;
+}
+
+export interface ApiServerOptions {
+  registry: Registry;
+  /** host:port clients use, for /api's serverAddressByClientCIDRs. */
+  serverAddress: string;
+  tokenAuthenticators?: TokenAuthenticator[];
+  isReady?: () => boolean;
+}
+
+function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json'): void {
+  const payload = Buffer.from(JSON.stringify(body));
+  const headers: Record<string, string | string[] | number> = {
+    'Content-Type': contentType,
+    'Content-Length': payload.length,
+    'Cache-Control': 'no-cache, private',
+  };
+  if (ctx?.warnings.length) headers['Warning'] = [...new Set(ctx.warnings)].map((w) => `299 - ${JSON.stringify(w)}`);
+  res.writeHead(code, headers);
+  res.end(payload);
+}
+
+function sendStatus(res: ServerResponse, status: Status): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  send(res, status.code, status);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(requestEntityTooLarge(MAX_BODY));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+/** Decode a create/update body: JSON, YAML or Kubernetes protobuf. */
+export function decodeObject(contentType: string | undefined, body: Buffer): KubeObject {
+  const ct = (contentType ?? 'application/json').split(';')[0].trim().toLowerCase();
+  let obj: unknown;
+  if (ct === 'application/vnd.kubernetes.protobuf') {
+    const decoded = decodeKubernetesProtobuf(body);
+    obj = { apiVersion: decoded.apiVersion, kind: decoded.kind, ...decoded.object };
+  } else if (ct === 'application/json' || ct === '' || ct === '*/*') {
+    try {
+      obj = JSON.parse(body.toString('utf8'));
+    } catch (err) {
+      throw badRequest(`Object 'Kind' is missing in '${body.toString('utf8').slice(0, 200)}': ${(err as Error).message}`);
+    }
+  } else if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') {
+    try {
+      obj = parseYaml(body.toString('utf8'));
+    } catch (err) {
+      throw badRequest(`error converting YAML to JSON: ${(err as Error).message}`);
+    }
+  } else {
+    throw unsupportedMediaType(contentType ?? '');
+  }
+  if (!isPlainObject(obj)) throw badRequest('the body of the request must be a JSON object');
+  return obj as KubeObject;
+}
+
+interface TableAccept {
+  apiVersion: string;
+  contentType: string;
+}
+
+function tableAccept(accept: string | undefined): TableAccept | undefined {
+  if (!accept || !accept.includes('as=Table')) return undefined;
+  for (const part of accept.split(',')) {
+    const params = new Map(
+      part
+        .split(';')
+        .slice(1)
+        .map((kv) => kv.trim().split('=') as [string, string]),
+    );
+    if (params.get('as') === 'Table' && params.get('g') === 'meta.k8s.io') {
+      const v = params.get('v') === 'v1beta1' ? 'v1beta1' : 'v1';
+      return { apiVersion: `meta.k8s.io/${v}`, contentType: `application/json;as=Table;v=${v};g=meta.k8s.io` };
+    }
+  }
+  return undefined;
+}
+
+function wantsPartialMetadata(accept: string | undefined): boolean {
+  return !!accept && accept.includes('as=PartialObjectMetadata');
+}
+
+function acceptsJson(accept: string | undefined): boolean {
+  if (!accept) return true;
+  return accept.split(',').some((p) => {
+    const t = p.split(';')[0].trim();
+    return t === 'application/json' || t === '*/*' || t === 'application/*' || t === 'application/yaml';
+  });
+}
+
+function parseFieldValidation(q: URLSearchParams): FieldValidation {
+  const v = q.get('fieldValidation');
+  if (!v) return 'Warn';
+  if (v === 'Ignore' || v === 'Warn' || v === 'Strict') return v;
+  throw badRequest(`fieldValidation must be one of Ignore, Warn, or Strict; got ${v}`);
+}
+
+function parseDryRun(q: URLSearchParams, body?: { dryRun?: string[] }): boolean {
+  const values = [...q.getAll('dryRun'), ...(body?.dryRun ?? [])];
+  for (const v of values) {
+    if (v !== 'All') throw badRequest(`Invalid value: "${v}": supported values: "All"`);
+  }
+  return values.length > 0;
+}
+
+function intParam(q: URLSearchParams, name: string): number | undefined {
+  const v = q.get(name);
+  if (v === null || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw badRequest(`invalid ${name}: ${v}`);
+  return n;
+}
+
+export class ApiServer {
+  private readonly registry: Registry;
+  private readonly connectHandlers = new Map<string, ConnectHandler>();
+  private readonly virtualHandlers = new Map<string, VirtualHandler>();
+  private readonly activeWatches = new Set<ServerResponse>();
+  private readonly discoveryCache = new Map<string, Buffer>();
+
+  constructor(private readonly opts: ApiServerOptions) {
+    this.registry = opts.registry;
+  }
+
+  /** Register the handler for a streaming subresource, e.g. `pods/exec`. */
+  onConnect(resourceAndSub: string, handler: ConnectHandler): void {
+    this.connectHandlers.set(resourceAndSub, handler);
+  }
+
+  /** Register a create-only virtual resource (reviews), keyed `group/plural`. */
+  onVirtual(groupPlural: string, handler: VirtualHandler): void {
+    this.virtualHandlers.set(groupPlural, handler);
+  }
+
+  closeWatches(): void {
+    for (const w of this.activeWatches) w.end();
+    this.activeWatches.clear();
+  }
+
+  private async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
+    const sock = req.socket as TLSSocket;
+    if (sock.authorized) {
+      const cert = sock.getPeerCertificate();
+      const subject = cert?.subject as Record<string, string | string[]> | undefined;
+      if (subject?.CN) {
+        const o = subject.O;
+        const groups = Array.isArray(o) ? o : o ? [o] : [];
+        return { name: String(subject.CN), groups: [...groups, 'system:authenticated'] };
+      }
+    }
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) {
+      const token = auth.slice(7).trim();
+      for (const a of this.opts.tokenAuthenticators ?? []) {
+        const user = await a(token);
+        if (user) return user;
+      }
+    }
+    return undefined;
+  }
+
+  /** The request handler to mount on an https.Server. */
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    this.dispatch(req, res).catch((err) => {
+      if (!(err instanceof StatusError)) console.error('apiserver: request failed:', req.method, req.url, err);
+      sendStatus(res, toStatus(err));
+    });
+  };
+
+  /** The 'upgrade' handler to mount on the https.Server (exec, attach, port-forward). */
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const fail = (err: unknown) => {
+      const status = toStatus(err);
+      if (!(err instanceof StatusError)) console.error('apiserver: upgrade failed:', req.method, req.url, err);
+      const body = JSON.stringify(status);
+      socket.end(`HTTP/1.1 ${status.code} ${status.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    };
+    socket.on('error', () => socket.destroy());
+    (async () => {
+      const user = await this.authenticate(req);
+      if (!user) throw unauthorized();
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      const segments = url.pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+      const r = parseResourcePath(req.method ?? 'GET', segments, url.searchParams);
+      if (!r || r.verb !== 'connect') throw new StatusError(400, 'BadRequest', 'upgrade is only supported for exec, attach, portforward and proxy');
+      const object = this.registry.get(r.resource, r.namespace, r.name!);
+      const handler = this.connectHandlers.get(`${r.resource.plural}/${r.subresource}`);
+      if (!handler) throw notImplemented(`${r.resource.plural}/${r.subresource} is not supported by this server yet`);
+      await handler({ req, upgrade: { socket, head }, request: r, query: url.searchParams, user, object });
+    })().catch(fail);
+  };
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const path = url.pathname;
+    const query = url.searchParams;
+
+    if (path === '/healthz' || path === '/livez' || path === '/readyz' || path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) {
+      const ready = path.startsWith('/readyz') ? (this.opts.isReady?.() ?? true) : true;
+      res.writeHead(ready ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8' });
+      res.end(ready ? 'ok' : 'not ready');
+      return;
+    }
+
+    const user = await this.authenticate(req);
+    if (!user) {
+      sendStatus(res, unauthorized().status);
+      return;
+    }
+
+    if (path === '/version' || path === '/version/') {
+      send(res, 200, KUBERNETES_VERSION);
+      return;
+    }
+    if (path.startsWith('/openapi/') || path === '/swagger-2.0.0.pb-v1' || path === '/swagger.json') {
+      if (serveOpenApi(req, res, path, query)) return;
+      throw notFound('', '', path);
+    }
+    const segments = path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+    if (segments[0] !== 'api' && segments[0] !== 'apis') {
+      if (path === '/') {
+        send(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+        return;
+      }
+      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    }
+    if (this.serveDiscovery(req, res, segments)) return;
+
+    const request = parseResourcePath(req.method ?? 'GET', segments, query);
+    if (!request) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    await this.serveResource(req, res, request, query, user);
+  }
+
+  private sendCached(res: ServerResponse, key: string, contentType: string, build: () => object | undefined): boolean {
+    let body = this.discoveryCache.get(key);
+    if (!body) {
+      const doc = build();
+      if (!doc) return false;
+      body = Buffer.from(JSON.stringify(doc));
+      this.discoveryCache.set(key, body);
+    }
+    res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
+    res.end(body);
+    return true;
+  }
+
+  private serveDiscovery(req: IncomingMessage, res: ServerResponse, segments: string[]): boolean {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const accept = req.headers.accept;
+    const n = segments.length;
+    if (n === 1) {
+      const legacy = segments[0] === 'api';
+      const agg = aggregatedAccept(accept);
+      if (agg) return this.sendCached(res, `agg:${legacy}:${agg.version}`, agg.contentType, () => aggregatedDiscovery(legacy, agg.version));
+      if (legacy) return this.sendCached(res, 'api', 'application/json', () => apiVersions(this.opts.serverAddress));
+      return this.sendCached(res, 'apis', 'application/json', () => apiGroupList());
+    }
+    if (segments[0] === 'api' && n === 2) {
+      return this.sendCached(res, `api/${segments[1]}`, 'application/json', () => apiResourceList('', segments[1]));
+    }
+    if (segments[0] === 'apis' && n === 2) {
+      return this.sendCached(res, `apis/${segments[1]}`, 'application/json', () => apiGroupDoc(segments[1]));
+    }
+    if (segments[0] === 'apis' && n === 3) {
+      return this.sendCached(res, `apis/${segments[1]}/${segments[2]}`, 'application/json', () => apiResourceList(segments[1], segments[2]));
+    }
+    return false;
+  }
+
+  private context(req: IncomingMessage, query: URLSearchParams, user: UserInfo, dryRun: boolean): RequestContext {
+    return {
+      user,
+      dryRun,
+      fieldManager: query.get('fieldManager') ?? undefined,
+      fieldValidation: parseFieldValidation(query),
+      userAgent: req.headers['user-agent'],
+      warnings: [],
+    };
+  }
+
+  private respondObject(req: IncomingMessage, res: ServerResponse, code: number, res_: ResourceInfo, obj: KubeObject, ctx?: RequestContext, query?: URLSearchParams): void {
+    const table = tableAccept(req.headers.accept);
+    if (table && obj.kind !== 'Status') {
+      const t = buildTable(res_.group, res_.kind, [obj], {
+        now: Date.now(),
+        includeObject: (query?.get('includeObject') as 'None' | 'Metadata' | 'Object') || 'Metadata',
+        listMeta: { resourceVersion: obj.metadata?.resourceVersion },
+      });
+      send(res, code, { ...t, apiVersion: table.apiVersion }, ctx, table.contentType);
+      return;
+    }
+    if (!acceptsJson(req.headers.accept) && !table && !wantsPartialMetadata(req.headers.accept) && !(req.headers.accept ?? '').includes('protobuf')) {
+      throw notAcceptable(`only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf`);
+    }
+    if (wantsPartialMetadata(req.headers.accept) && obj.kind !== 'Status') {
+      send(res, code, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata }, ctx);
+      return;
+    }
+    send(res, code, obj, ctx);
+  }
+
+  private async serveResource(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
+    const reg = this.registry;
+    const resource = r.resource;
+    if (!resource.verbs.includes(r.verb) && !r.subresource) throw methodNotAllowed();
+
+    if (resource.virtual) {
+      if (r.verb !== 'create') throw methodNotAllowed();
+      await this.serveVirtual(req, res, r, query, user);
+      return;
+    }
+
+    switch (r.verb) {
+      case 'get': {
+        if (r.subresource === 'log') return this.serveConnect(req, res, r, query, user);
+        const obj = reg.get(resource, r.namespace, r.name!);
+        if (r.subresource === 'scale') return this.respondScale(req, res, resource, obj);
+        return this.respondObject(req, res, 200, resource, obj, undefined, query);
+      }
+      case 'list':
+        return this.serveList(req, res, r, query);
+      case 'watch':
+        return this.serveWatch(req, res, r, query);
+      case 'connect':
+        return this.serveConnect(req, res, r, query, user);
+      case 'create':
+        return this.serveCreate(req, res, r, query, user);
+      case 'update': {
+        const body = decodeObject(req.headers['content-type'], await readBody(req));
+        const ctx = this.context(req, query, user, parseDryRun(query));
+        if (r.subresource === 'scale') return this.updateScale(req, res, r, ctx, (scale) => ({ ...scale, spec: (body as { spec?: object }).spec }), body);
+        if (r.subresource === 'finalize') return this.finalizeNamespace(req, res, r, body, ctx);
+        const result = await reg.update(resource, r.namespace, r.name!, body, ctx, r.subresource);
+        return this.respondObject(req, res, result.created ? 201 : 200, resource, result.object, ctx);
+      }
+      case 'patch': {
+        const type = patchTypeOf(req.headers['content-type']);
+        const body = await readBody(req);
+        const force = query.get('force') === 'true';
+        if (query.has('force') && type !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
+        const ctx = { ...this.context(req, query, user, parseDryRun(query)), force };
+        if (r.subresource === 'scale') {
+          return this.updateScale(req, res, r, ctx, (scale) => {
+            const scaleRes = { group: 'autoscaling', version: 'v1', kind: 'Scale', plural: 'scale', singular: 'scale', namespaced: true, verbs: [] } as ResourceInfo;
+            return applyPatchToPlain(scaleRes, type, scale, body, ctx);
+          });
+        }
+        const result = await reg.patch(resource, r.namespace, r.name!, type, body, ctx, r.subresource);
+        return this.respondObject(req, res, result.created ? 201 : 200, resource, result.object, ctx);
+      }
+      case 'delete': {
+        const body = await readBody(req);
+        const opts = this.deleteOptions(req, query, body);
+        const ctx = this.context(req, query, user, parseDryRun(query, opts as { dryRun?: string[] }));
+        const { result, pending } = await reg.delete(resource, r.namespace, r.name!, opts, ctx);
+        return this.respondObject(req, res, pending ? 202 : 200, resource, result as KubeObject, ctx);
+      }
+      case 'deletecollection': {
+        const body = await readBody(req);
+        const opts = this.deleteOptions(req, query, body);
+        const ctx = this.context(req, query, user, parseDryRun(query, opts as { dryRun?: string[] }));
+        const out = await reg.deleteCollection(resource, r.namespace, { labelSelector: query.get('labelSelector'), fieldSelector: query.get('fieldSelector') }, opts, ctx);
+        send(res, 200, { kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion: out.resourceVersion }, items: out.items }, ctx);
+        return;
+      }
+    }
+  }
+
+  private deleteOptions(req: IncomingMessage, query: URLSearchParams, body: Buffer): DeleteOptions {
+    let opts: DeleteOptions & { dryRun?: string[] } = {};
+    if (body.length > 0) {
+      const decoded = decodeObject(req.headers['content-type'], body) as DeleteOptions & { kind?: string };
+      opts = { ...decoded };
+    }
+    const grace = intParam(query, 'gracePeriodSeconds');
+    if (grace !== undefined) opts.gracePeriodSeconds = grace;
+    const pp = query.get('propagationPolicy');
+    if (pp) opts.propagationPolicy = pp as DeleteOptions['propagationPolicy'];
+    if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
+      throw badRequest(`propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+    }
+    if (query.get('orphanDependents') !== null) opts.orphanDependents = query.get('orphanDependents') === 'true';
+    return opts;
+  }
+
+  private async serveCreate(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
+    const reg = this.registry;
+    const resource = r.resource;
+    const body = decodeObject(req.headers['content-type'], await readBody(req));
+    const ctx = this.context(req, query, user, parseDryRun(query));
+    if (r.subresource === 'binding' || (resource.kind === 'Binding' && !r.subresource)) {
+      return this.bindPod(req, res, r, body, ctx);
+    }
+    if (r.subresource === 'eviction') {
+      const opts = (body.deleteOptions ?? {}) as DeleteOptions;
+      await reg.delete(reg.resourceOf('', 'v1', 'pods'), r.namespace, r.name!, opts, ctx);
+      send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }, ctx);
+      return;
+    }
+    if (r.subresource) {
+      const handler = this.virtualHandlers.get(`${resource.group}/${resource.plural}/${r.subresource}`);
+      if (!handler) throw notImplemented(`${resource.plural}/${r.subresource} is not supported yet`);
+      const parent = reg.get(resource, r.namespace, r.name!);
+      const out = await handler({ ...body, parent } as KubeObject, user, r.namespace);
+      send(res, 201, out, ctx);
+      return;
+    }
+    if (r.name !== undefined) throw methodNotAllowed();
+    const obj = await reg.create(resource, r.namespace, body, ctx);
+    this.respondObject(req, res, 201, resource, obj, ctx);
+  }
+
+  private async serveVirtual(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
+    const body = decodeObject(req.headers['content-type'], await readBody(req));
+    const resource = r.resource;
+    if (resource.kind === 'Binding') {
+      const ctx = this.context(req, query, user, parseDryRun(query));
+      return this.bindPod(req, res, { ...r, name: body.metadata?.name }, body, ctx);
+    }
+    const handler = this.virtualHandlers.get(`${resource.group}/${resource.plural}`);
+    if (!handler) throw notImplemented(`${resource.plural} are not supported yet`);
+    const out = await handler(body, user, r.namespace);
+    send(res, 201, { apiVersion: apiVersionOf(resource), kind: resource.kind, ...out });
+  }
+
+  /** pods/binding: the scheduler's way to place a pod (upstream BindingREST). */
+  private async bindPod(_req: IncomingMessage, res: ServerResponse, r: ResourceRequest, body: KubeObject, ctx: RequestContext): Promise<void> {
+    const reg = this.registry;
+    const pods = reg.resourceOf('', 'v1', 'pods');
+    const name = r.name ?? body.metadata?.name;
+    const target = (body as { target?: { kind?: string; name?: string } }).target;
+    if (!name) throw badRequest('name is required for a binding');
+    if (!target?.name) throw reg.invalidError(pods, name, [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
+    await reg.guaranteedUpdate(pods, r.namespace, name, (pod) => {
+      if (!pod) throw notFound('', 'pods', name);
+      if (pod.metadata?.deletionTimestamp) throw conflict('', 'pods', name, 'pod is being deleted, cannot be assigned to a host');
+      const spec = (pod.spec ??= {}) as { nodeName?: string };
+      if (spec.nodeName) throw conflict('', 'pods', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+      spec.nodeName = target.name;
+      const status = (pod.status ??= {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string; lastProbeTime?: null }[] };
+      const conds = (status.conditions ??= []);
+      const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const existing = conds.find((c) => c.type === 'PodScheduled');
+      if (existing) {
+        if (existing.status !== 'True') {
+          existing.status = 'True';
+          existing.lastTransitionTime = now;
+          delete (existing as Record<string, unknown>).reason;
+          delete (existing as Record<string, unknown>).message;
+        }
+      } else conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now });
+      return pod;
+    }, { dryRun: ctx.dryRun });
+    send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }, ctx);
+  }
+
+  private async finalizeNamespace(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, body: KubeObject, ctx: RequestContext): Promise<void> {
+    const reg = this.registry;
+    const want = ((body.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []).slice();
+    const out = await reg.guaranteedUpdate(r.resource, undefined, r.name!, (ns) => {
+      if (!ns) throw notFound('', 'namespaces', r.name!);
+      (ns.spec ??= {}) as object;
+      (ns.spec as { finalizers?: string[] }).finalizers = want;
+      if (want.length === 0) delete (ns.spec as { finalizers?: string[] }).finalizers;
+      return ns;
+    }, { dryRun: ctx.dryRun });
+    this.respondObject(req, res, 200, r.resource, reg.present(r.resource, out.object), ctx);
+  }
+
+  private scaleOf(resource: ResourceInfo, obj: KubeObject): KubeObject {
+    const spec = (obj.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | Record<string, string> };
+    const status = (obj.status ?? {}) as { replicas?: number };
+    let selector = '';
+    const sel = spec.selector;
+    if (sel && resource.kind === 'ReplicationController') {
+      selector = Object.entries(sel as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+    } else if (sel) {
+      const s = sel as { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+      const parts = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+      for (const e of s.matchExpressions ?? []) {
+        if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
+        else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
+        else if (e.operator === 'Exists') parts.push(e.key);
+        else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+      }
+      selector = parts.join(',');
+    }
+    const m = obj.metadata ?? {};
+    return {
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+      spec: { replicas: spec.replicas ?? 0 },
+      status: { replicas: status.replicas ?? 0, selector },
+    };
+  }
+
+  private respondScale(_req: IncomingMessage, res: ServerResponse, resource: ResourceInfo, obj: KubeObject, ctx?: RequestContext, code = 200): void {
+    send(res, code, this.scaleOf(resource, obj), ctx);
+  }
+
+  private async updateScale(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, ctx: RequestContext, change: (scale: KubeObject) => KubeObject, body?: KubeObject): Promise<void> {
+    const reg = this.registry;
+    const resource = r.resource;
+    const out = await reg.guaranteedUpdate(resource, r.namespace, r.name!, (cur) => {
+      if (!cur) throw notFound(resource.group, resource.plural, r.name!);
+      const before = this.scaleOf(resource, cur);
+      const wantRV = body?.metadata?.resourceVersion;
+      if (wantRV && wantRV !== cur.metadata?.resourceVersion) {
+        throw conflict(resource.group, resource.plural, r.name!, 'the object has been modified; please apply your changes to the latest version and try again');
+      }
+      const after = change(before);
+      const replicas = (after.spec as { replicas?: number } | undefined)?.replicas;
+      if (typeof replicas !== 'number' || replicas < 0 || !Number.isInteger(replicas)) {
+        throw reg.invalidError({ ...resource, kind: 'Scale', group: 'autoscaling' } as ResourceInfo, r.name!, [
+          { reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${replicas}: must be greater than or equal to 0` },
+        ]);
+      }
+      const next = { ...cur, spec: { ...(cur.spec as object), replicas } };
+      return reg.prepareUpdate(resource, cur, reg.present(resource, next), ctx);
+    }, { dryRun: ctx.dryRun });
+    this.respondScale(req, res, resource, out.object, ctx);
+  }
+
+  private async serveConnect(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
+    const object = this.registry.get(r.resource, r.namespace, r.name!);
+    const handler = this.connectHandlers.get(`${r.resource.plural}/${r.subresource}`);
+    if (!handler) throw notImplemented(`${r.resource.plural}/${r.subresource} is not supported by this server yet`);
+    await handler({ req, res, request: r, query, user, object });
+  }
+
+  private serveList(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams): void {
+    const resource = r.resource;
+    const out = this.registry.list(resource, r.namespace, {
+      labelSelector: query.get('labelSelector'),
+      fieldSelector: query.get('fieldSelector'),
+      limit: intParam(query, 'limit'),
+      continue: query.get('continue'),
+      resourceVersion: query.get('resourceVersion'),
+      resourceVersionMatch: query.get('resourceVersionMatch'),
+    });
+    const listMeta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: out.resourceVersion };
+    if (out.continue) listMeta.continue = out.continue;
+    if (out.remainingItemCount !== undefined) listMeta.remainingItemCount = out.remainingItemCount;
+    const table = tableAccept(req.headers.accept);
+    if (table) {
+      const t = buildTable(resource.group, resource.kind, out.items, {
+        now: Date.now(),
+        includeObject: (query.get('includeObject') as 'None' | 'Metadata' | 'Object') || 'Metadata',
+        listMeta,
+      });
+      send(res, 200, { ...t, apiVersion: table.apiVersion }, undefined, table.contentType);
+      return;
+    }
+    if (wantsPartialMetadata(req.headers.accept)) {
+      send(res, 200, {
+        kind: 'PartialObjectMetadataList',
+        apiVersion: 'meta.k8s.io/v1',
+        metadata: listMeta,
+        items: out.items.map((o) => ({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata })),
+      });
+      return;
+    }
+    // Items are serialized as stored; the list wrapper is small, so build the JSON by hand
+    // instead of copying every item into a new object.
+    const head = JSON.stringify({ kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata: listMeta });
+    const body = Buffer.from(`${head.slice(0, -1)},"items":[${out.items.map((o) => JSON.stringify(o)).join(',')}]}`);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
+    res.end(body);
+  }
+
+  private serveWatch(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams): void {
+    const resource = r.resource;
+    const table = tableAccept(req.headers.accept);
+    const includeObject = (query.get('includeObject') as 'None' | 'Metadata' | 'Object') || 'Metadata';
+    const bookmarks = query.get('allowWatchBookmarks') === 'true';
+    const timeout = intParam(query, 'timeoutSeconds') ?? DEFAULT_WATCH_SECONDS;
+    let fieldSelector = query.get('fieldSelector');
+    if (r.name) fieldSelector = [fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(',');
+    const sendInitialEvents = query.get('sendInitialEvents') === 'true';
+    let firstTable = true;
+    const kindMeta = { kind: resource.kind, apiVersion: apiVersionOf(resource) };
+    const write = (line: string) => {
+      res.write(line + '\n');
+    };
+    let started = false;
+    const pending: string[] = [];
+    const emit = (type: WatchEventType, obj: KubeObject, shared?: CachedEvent) => {
+      let line: string;
+      if (table && type !== 'BOOKMARK') {
+        const t = buildTable(resource.group, resource.kind, [obj], { now: Date.now(), includeObject, listMeta: { resourceVersion: obj.metadata?.resourceVersion } });
+        const tbl: Record<string, unknown> = { ...t, apiVersion: table.apiVersion };
+        if (!firstTable) tbl.columnDefinitions = [];
+        firstTable = false;
+        line = `{"type":"${type}","object":${JSON.stringify(tbl)}}`;
+      } else if (shared) {
+        shared.json ??= JSON.stringify(withTypeMeta(shared.object, kindMeta));
+        line = `{"type":"${type}","object":${shared.json}}`;
+      } else {
+        line = `{"type":"${type}","object":${JSON.stringify(withTypeMeta(obj, kindMeta))}}`;
+      }
+      if (started) write(line);
+      else pending.push(line);
+    };
+    const handle = this.registry.watch(
+      resource,
+      r.namespace,
+      {
+        labelSelector: query.get('labelSelector'),
+        fieldSelector,
+        resourceVersion: query.get('resourceVersion'),
+        allowWatchBookmarks: bookmarks,
+        sendInitialEvents,
+      },
+      { event: emit },
+    );
+    res.writeHead(200, {
+      'Content-Type': table ? table.contentType : 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Transfer-Encoding': 'chunked',
+    });
+    res.flushHeaders();
+    started = true;
+    for (const l of pending) write(l);
+    const bookmark = () => {
+      const rv = String(handle.revision());
+      const meta: Record<string, unknown> = { resourceVersion: rv };
+      write(`{"type":"BOOKMARK","object":${JSON.stringify({ ...kindMeta, metadata: meta })}}`);
+    };
+    if (bookmarks && sendInitialEvents) {
+      const rv = String(handle.revision());
+      write(`{"type":"BOOKMARK","object":${JSON.stringify({ ...kindMeta, metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } } })}}`);
+    }
+    this.activeWatches.add(res);
+    const timers: NodeJS.Timeout[] = [];
+    if (bookmarks) timers.push(setInterval(bookmark, BOOKMARK_INTERVAL_MS));
+    timers.push(setTimeout(() => res.end(), timeout * 1000));
+    res.on('close', () => {
+      handle.stop();
+      for (const t of timers) clearTimeout(t);
+      this.activeWatches.delete(res);
+    });
+  }
+}
+
+function withTypeMeta(obj: KubeObject, meta: { kind: string; apiVersion: string }): KubeObject {
+  if (obj.kind && obj.apiVersion) return obj;
+  return { ...meta, ...obj };
+}
+
+/** Apply a patch to a plain object that isn't stored (the Scale subresource body). */
+function applyPatchToPlain(res: ResourceInfo, type: ReturnType<typeof patchTypeOf>, obj: KubeObject, body: Buffer, ctx: RequestContext): KubeObject {
+  if (type === 'apply') {
+    const applied = parseYaml(body.toString('utf8')) as KubeObject;
+    return { ...obj, spec: { ...(obj.spec as object), ...((applied.spec as object) ?? {}) } };
+  }
+  return applyPatchBodyPlain(res, type, obj, body, ctx);
+}

@@ -1,0 +1,196 @@
+// The watch cache (upstream: apiserver/pkg/storage/cacher). One store watch feeds an
+// in-memory copy of every resource plus a ring of recent events per resource; every
+// get, list and client watch is served from here, never by scanning the store.
+import type { Store, WatchEvent } from '../store/types.js';
+import type { KubeObject } from '../machinery/object.js';
+import { expired } from '../machinery/status.js';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface CachedEvent {
+  type: EventType;
+  object: KubeObject;
+  /** The object before this event; undefined for ADDED. */
+  prev?: KubeObject;
+  revision: number;
+  /** JSON of `object`, made once and shared by every watcher. */
+  json?: string;
+}
+
+export interface CacheWatcher {
+  namespace?: string;
+  /** Called for each event; the watcher applies its own selectors. */
+  deliver(ev: CachedEvent): void;
+}
+
+const RING_CAPACITY = 4096;
+
+/** Decode a stored value: JSON of the object, with resourceVersion from the store. */
+export function decodeStored(value: Buffer, modRevision: number): KubeObject {
+  const obj = JSON.parse(value.toString('utf8')) as KubeObject;
+  (obj.metadata ??= {}).resourceVersion = String(modRevision);
+  return obj;
+}
+
+/** Encode for storage: resourceVersion is the store's business, not the value's. */
+export function encodeForStore(obj: KubeObject): Buffer {
+  const rv = obj.metadata?.resourceVersion;
+  if (obj.metadata && rv !== undefined) delete obj.metadata.resourceVersion;
+  const buf = Buffer.from(JSON.stringify(obj));
+  if (obj.metadata && rv !== undefined) obj.metadata.resourceVersion = rv;
+  return buf;
+}
+
+export class ResourceCache {
+  /** key → object, in key order on demand. */
+  readonly objects = new Map<string, KubeObject>();
+  /** namespace → keys, so namespaced lists don't walk every object. */
+  private readonly byNamespace = new Map<string, Set<string>>();
+  private ring: CachedEvent[] = [];
+  private ringHead = 0;
+  /** Every event with revision > ringFloor is in the ring. */
+  private ringFloor: number;
+  readonly watchers = new Set<CacheWatcher>();
+
+  constructor(
+    readonly prefix: string,
+    startRevision: number,
+  ) {
+    this.ringFloor = startRevision;
+  }
+
+  namespaceOf(key: string): string {
+    const rest = key.slice(this.prefix.length);
+    const i = rest.indexOf('/');
+    return i < 0 ? '' : rest.slice(0, i);
+  }
+
+  private index(key: string, present: boolean): void {
+    const ns = this.namespaceOf(key);
+    if (!ns) return;
+    let set = this.byNamespace.get(ns);
+    if (present) {
+      if (!set) this.byNamespace.set(ns, (set = new Set()));
+      set.add(key);
+    } else if (set) {
+      set.delete(key);
+      if (set.size === 0) this.byNamespace.delete(ns);
+    }
+  }
+
+  load(key: string, obj: KubeObject): void {
+    this.objects.set(key, obj);
+    this.index(key, true);
+  }
+
+  apply(ev: CachedEvent, key: string): void {
+    if (ev.type === 'DELETED') {
+      this.objects.delete(key);
+      this.index(key, false);
+    } else {
+      this.objects.set(key, ev.object);
+      this.index(key, true);
+    }
+    if (this.ring.length < RING_CAPACITY) {
+      this.ring.push(ev);
+    } else {
+      this.ringFloor = this.ring[this.ringHead].revision;
+      this.ring[this.ringHead] = ev;
+      this.ringHead = (this.ringHead + 1) % RING_CAPACITY;
+    }
+    const ns = this.namespaceOf(key);
+    for (const w of this.watchers) {
+      if (w.namespace && w.namespace !== ns) continue;
+      w.deliver(ev);
+    }
+  }
+
+  /** Objects in key order, optionally in one namespace. */
+  list(namespace?: string): KubeObject[] {
+    let keys: string[];
+    if (namespace) keys = [...(this.byNamespace.get(namespace) ?? [])];
+    else keys = [...this.objects.keys()];
+    keys.sort();
+    return keys.map((k) => this.objects.get(k)!);
+  }
+
+  /** Events after `revision`, oldest first; 410 if the ring no longer reaches back that far. */
+  eventsSince(revision: number): CachedEvent[] {
+    if (revision < this.ringFloor) {
+      throw expired(`too old resource version: ${revision} (${this.ringFloor})`);
+    }
+    const ordered = this.ring.length < RING_CAPACITY ? this.ring : [...this.ring.slice(this.ringHead), ...this.ring.slice(0, this.ringHead)];
+    // Events are in revision order; binary search the first one after `revision`.
+    let lo = 0;
+    let hi = ordered.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ordered[mid].revision <= revision) lo = mid + 1;
+      else hi = mid;
+    }
+    return ordered.slice(lo);
+  }
+}
+
+/**
+ * All resource caches, fed by one watch on the store. Writes made through the same
+ * store are visible here before the write call returns (the SQLite store notifies
+ * synchronously), so reads after writes are consistent.
+ */
+export class WatchCache {
+  private readonly caches = new Map<string, ResourceCache>();
+  private revision = 0;
+  private handle?: { stop(): void };
+
+  constructor(private readonly store: Store) {}
+
+  /** Load everything under /registry/ and start following the store. */
+  async start(prefixes: string[]): Promise<void> {
+    const listed = await this.store.list('/registry/');
+    this.revision = listed.revision;
+    for (const p of prefixes) if (!this.caches.has(p)) this.caches.set(p, new ResourceCache(p, listed.revision));
+    for (const kv of listed.items) {
+      const cache = this.cacheForKey(kv.key);
+      cache?.load(kv.key, decodeStored(kv.value, kv.modRevision));
+    }
+    this.handle = this.store.watch('/registry/', listed.revision, (ev) => this.onStoreEvent(ev));
+  }
+
+  stop(): void {
+    this.handle?.stop();
+  }
+
+  currentRevision(): number {
+    return this.revision;
+  }
+
+  resource(prefix: string): ResourceCache {
+    const c = this.caches.get(prefix);
+    if (!c) throw new Error(`no watch cache for ${prefix}`);
+    return c;
+  }
+
+  private cacheForKey(key: string): ResourceCache | undefined {
+    // /registry/<group>/<resource>/...
+    const third = key.indexOf('/', key.indexOf('/', '/registry/'.length) + 1);
+    return this.caches.get(key.slice(0, third + 1));
+  }
+
+  private onStoreEvent(ev: WatchEvent): void {
+    this.revision = ev.revision;
+    const cache = this.cacheForKey(ev.kv.key);
+    if (!cache) return;
+    const prev = cache.objects.get(ev.kv.key);
+    let cached: CachedEvent;
+    if (ev.type === 'delete') {
+      // A DELETED event carries the last state with the deletion's revision.
+      const last = prev ?? decodeStored(ev.kv.value, ev.revision);
+      const object = { ...last, metadata: { ...last.metadata, resourceVersion: String(ev.revision) } };
+      cached = { type: 'DELETED', object, prev, revision: ev.revision };
+    } else {
+      const object = decodeStored(ev.kv.value, ev.kv.modRevision);
+      cached = { type: prev ? 'MODIFIED' : 'ADDED', object, prev, revision: ev.revision };
+    }
+    cache.apply(cached, ev.kv.key);
+  }
+}

@@ -1,0 +1,166 @@
+// API server benchmark: creates/s, gets/s and lists/s through HTTPS against a real
+// `kite server` process, next to the raw SQLite write and read rate measured in the
+// same run, and the p50/p99 latency of single-object writes at a steady load.
+//
+//   node dist/bench/apiserver.js [--objects 2000] [--concurrency 16] [--rate 300] [--seconds 10]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SqliteStore } from '../store/sqlite.js';
+import { clusterPathsIn } from '../cli/paths.js';
+import { clusterPKIPaths } from '../machinery/pki.js';
+import { freePort } from '../test/e2e/harness.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const OBJECTS = Number(args.get('objects') ?? 2000);
+const CONCURRENCY = Number(args.get('concurrency') ?? 16);
+const RATE = Number(args.get('rate') ?? 300);
+const SECONDS = Number(args.get('seconds') ?? 10);
+
+const here = dirname(fileURLToPath(import.meta.url));
+const KITE_MAIN = join(here, '..', 'cli', 'main.js');
+
+/** A ConfigMap of about 1.5 KB, the size the raw SQLite figure uses too. */
+function configMap(name: string): object {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function rawSqlite(dir: string): Promise<{ writes: number; reads: number }> {
+  const store = new SqliteStore(join(dir, 'raw.db'));
+  const value = Buffer.from(JSON.stringify(configMap('raw')));
+  let t = performance.now();
+  for (let i = 0; i < OBJECTS; i++) await store.create(`/registry/core/configmaps/bench/raw-${i}`, value);
+  const writes = OBJECTS / ((performance.now() - t) / 1000);
+  t = performance.now();
+  const reads = OBJECTS * 5;
+  for (let i = 0; i < reads; i++) await store.get(`/registry/core/configmaps/bench/raw-${i % OBJECTS}`);
+  const readRate = reads / ((performance.now() - t) / 1000);
+  await store.close();
+  return { writes, reads: readRate };
+}
+
+class Client {
+  private readonly agent: Agent;
+  constructor(
+    private readonly port: number,
+    pki: { ca: string; cert: string; key: string },
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: pki.ca, cert: pki.cert, key: pki.key });
+  }
+  call(method: string, path: string, body?: object): Promise<{ code: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const payload = body ? Buffer.from(JSON.stringify(body)) : undefined;
+      const req = request(
+        { host: '127.0.0.1', port: this.port, method, path, agent: this.agent, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {} },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+async function parallel(n: number, work: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < n) await work(next++);
+    }),
+  );
+  return n / ((performance.now() - t) / 1000);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-bench-'));
+  const raw = await rawSqlite(dir);
+
+  const port = await freePort();
+  const clusterDir = join(dir, 'cluster');
+  const server = spawn(process.execPath, [KITE_MAIN, 'server', '--name', 'bench', '--data-dir', clusterDir, '--api-port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      server.stdout!.on('data', (d) => {
+        out += d;
+        if (/ready|listening|serving/i.test(out)) resolve();
+      });
+      server.on('exit', (c) => reject(new Error(`kite server exited (${c}): ${out}`)));
+    });
+    const pki = clusterPKIPaths(clusterPathsIn(clusterDir).pki);
+    const client = new Client(port, { ca: readFileSync(pki.caCert, 'utf8'), cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') });
+    for (let i = 0; i < 100; i++) {
+      const r = await client.call('GET', '/readyz');
+      if (r.code === 200) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+
+    const creates = await parallel(OBJECTS, async (i) => {
+      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', configMap(`cm-${i}`));
+      if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
+    });
+    const gets = await parallel(OBJECTS * 2, async (i) => {
+      const r = await client.call('GET', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`);
+      if (r.code !== 200) throw new Error(`get failed: ${r.code}`);
+    });
+    const listN = 200;
+    const lists = await parallel(listN, async () => {
+      const r = await client.call('GET', '/api/v1/namespaces/bench/configmaps?limit=100');
+      if (r.code !== 200) throw new Error(`list failed: ${r.code}`);
+    });
+
+    // Steady load: RATE updates per second for SECONDS, each latency recorded.
+    const latencies: number[] = [];
+    const total = RATE * SECONDS;
+    const start = performance.now();
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      inflight.push(
+        (async () => {
+          const t = performance.now();
+          const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, configMap(`cm-${i % OBJECTS}`));
+          latencies.push(performance.now() - t);
+          if (r.code !== 200) throw new Error(`update failed: ${r.code} ${r.body}`);
+        })(),
+      );
+    }
+    await Promise.all(inflight);
+    latencies.sort((a, b) => a - b);
+    client.close();
+
+    const f = (n: number) => n.toFixed(0).padStart(8);
+    console.log(`kite API server benchmark (${OBJECTS} ConfigMaps of ~1.5 KB, ${CONCURRENCY} concurrent HTTPS clients, synchronous=FULL)`);
+    console.log(`  raw SQLite store   writes/s ${f(raw.writes)}   reads/s ${f(raw.reads)}`);
+    console.log(`  API server         creates/s ${f(creates)}   gets/s ${f(gets)}   lists/s (100 items) ${f(lists)}`);
+    console.log(`  steady writes      ${RATE}/s for ${SECONDS}s: p50 ${percentile(latencies, 50).toFixed(2)} ms   p99 ${percentile(latencies, 99).toFixed(2)} ms`);
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

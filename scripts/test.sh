@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): installs what it needs, builds, lints,
+# type-checks, then runs unit tests and the acceptance tests against real clusters.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  need=()
+  command -v node >/dev/null || need+=(nodejs npm)
+  command -v gcc >/dev/null || need+=(gcc libc6-dev)
+  command -v make >/dev/null || need+=(make)
+  command -v python3 >/dev/null || need+=(python3)
+  /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || need+=(python3-kubernetes)
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "== installing ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+fi
+
+echo "== build"
+scripts/ensure-built.sh
+echo "== typecheck"
+npx tsc -p tsconfig.json --noEmit
+echo "== lint"
+npx eslint --max-warnings=0 .
+echo "== tests"
+# One run of node's test runner so its closing summary counts every test.
+shopt -s globstar nullglob
+files=(dist/test/unit/**/*.test.js dist/test/e2e/**/*.test.js)
+exec node --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

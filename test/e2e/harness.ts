@@ -1,0 +1,127 @@
+// Acceptance-test harness: brings up a real kite cluster with the `kite` CLI (as a
+// user would, in a private KITE_HOME) and drives it with the real kubectl binaries.
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** dist/cli/main.js, from dist/test/e2e/harness.js. */
+export const KITE_MAIN = join(here, '..', '..', 'cli', 'main.js');
+export const KUBECTL_DIR = '/usr/lib/google-cloud-sdk/bin';
+export const KUBECTL_VERSIONS = ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33'] as const;
+export type KubectlVersion = (typeof KUBECTL_VERSIONS)[number];
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface KubectlOptions {
+  version?: KubectlVersion;
+  stdin?: string;
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { env: opts.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+    if (opts.stdin !== undefined) child.stdin!.end(opts.stdin);
+    else child.stdin?.end();
+  });
+}
+
+export class Cluster {
+  readonly home: string;
+  readonly kubeconfig: string;
+  port = 0;
+
+  constructor(readonly name: string) {
+    this.home = mkdtempSync(join(tmpdir(), `kite-e2e-${name}-`));
+    this.kubeconfig = join(this.home, this.name, 'kubeconfig');
+  }
+
+  env(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      KITE_HOME: this.home,
+      KUBECONFIG: join(this.home, 'user-kubeconfig'),
+      // kubectl keeps its discovery cache under HOME; keep it per cluster.
+      HOME: this.home,
+    };
+  }
+
+  async up(): Promise<void> {
+    this.port = await freePort();
+    const r = await run(process.execPath, [KITE_MAIN, 'up', '--name', this.name, '--api-port', String(this.port)], { env: this.env(), timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`kite up failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    const m = /https:\/\/[^\s:]+:(\d+)/.exec(r.stdout + r.stderr);
+    if (m) this.port = Number(m[1]);
+  }
+
+  async down(): Promise<void> {
+    await run(process.execPath, [KITE_MAIN, 'down', '--name', this.name, '--purge'], { env: this.env(), timeoutMs: 60_000 });
+    rmSync(this.home, { recursive: true, force: true });
+  }
+
+  kubectl(args: string[], opts: KubectlOptions = {}): Promise<RunResult> {
+    const bin = join(KUBECTL_DIR, `kubectl.${opts.version ?? '1.33'}`);
+    return run(bin, ['--kubeconfig', this.kubeconfig, ...args], { env: { ...this.env(), ...opts.env }, stdin: opts.stdin, timeoutMs: opts.timeoutMs });
+  }
+
+  /** kubectl that must succeed; returns stdout. */
+  async k(args: string[], opts: KubectlOptions = {}): Promise<string> {
+    const r = await this.kubectl(args, opts);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}):\n${r.stderr}${r.stdout}`);
+    return r.stdout;
+  }
+
+  /** Start a long-running kubectl (e.g. `get -w`) and collect its output. */
+  spawnKubectl(args: string[], version: KubectlVersion = '1.33'): { output: () => string; stop: () => void; exited: Promise<number> } {
+    const child = spawn(join(KUBECTL_DIR, `kubectl.${version}`), ['--kubeconfig', this.kubeconfig, ...args], { env: this.env() });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+    return { output: () => out, stop: () => child.kill('SIGTERM'), exited };
+  }
+
+  writeFile(name: string, content: string): string {
+    const p = join(this.home, name);
+    writeFileSync(p, content);
+    return p;
+  }
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v as T;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
