@@ -2,6 +2,7 @@
 // verbatim) apply as upstream Kubernetes treats them — including upstream's errors.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from './harness.js';
@@ -18,8 +19,17 @@ after(async () => {
   await cluster.down();
 });
 
-test('seed 000: the Deployment is rejected for its names, the LoadBalancer Service is created', async () => {
+test('seed 000 as written: kubectl refuses the unquoted placeholder image before sending anything', async () => {
   const r = await cluster.kubectl(['apply', '-f', join(fixtures, '000-picturesocial.yaml')]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /error converting YAML to JSON: yaml: line 21: did not find expected key/);
+  const svc = await cluster.kubectl(['get', 'svc', 'service-name']);
+  assert.match(svc.stderr, /services "service-name" not found/);
+});
+
+test('seed 000 with a real image: the Deployment is rejected for its names, the LoadBalancer Service is created', async () => {
+  const manifest = readFileSync(join(fixtures, '000-picturesocial.yaml'), 'utf8').replace('[aws account id].dkr.ecr.[aws region].amazonaws.com/imageName', 'nginx:1.25');
+  const r = await cluster.kubectl(['apply', '-f', cluster.writeFile('seed000.yaml', manifest)]);
   assert.notEqual(r.code, 0);
   assert.match(r.stdout, /service\/service-name created/);
   assert.match(r.stderr, /The Deployment "deploymentName" is invalid/);
