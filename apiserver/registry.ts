@@ -203,22 +203,42 @@ export class Registry {
     }
     // A metadata.name equality needs no scan.
     const byName = fields.equalities.get('metadata.name');
-    let candidates: KubeObject[];
+    let keys: readonly string[];
     if (byName !== undefined && (namespace || !res.namespaced)) {
-      const one = cache.objects.get(this.key(res, namespace, byName));
-      candidates = one ? [one] : [];
+      const k = this.key(res, namespace, byName);
+      keys = cache.objects.has(k) ? [k] : [];
     } else {
-      candidates = cache.list(namespace);
+      keys = cache.keys(namespace);
+    }
+    // Resume after the continue token's key (binary search in the sorted keys).
+    let start = 0;
+    if (startAfter !== undefined) {
+      let lo = 0;
+      let hi = keys.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (keys[mid] <= startAfter) lo = mid + 1;
+        else hi = mid;
+      }
+      start = lo;
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    const unfiltered = labels.empty && fields.empty;
     const items: KubeObject[] = [];
     let next: string | undefined;
     let remaining = 0;
-    for (const obj of candidates) {
-      if (startAfter !== undefined && this.keyOf(res, obj) <= startAfter) continue;
-      if (!labels.empty && !labels.matcher(obj.metadata?.labels)) continue;
-      if (!fields.empty && !fields.matcher(fieldsOf(obj))) continue;
+    let i = start;
+    for (; i < keys.length; i++) {
+      const obj = cache.objects.get(keys[i])!;
+      if (!unfiltered) {
+        if (!labels.empty && !labels.matcher(obj.metadata?.labels)) continue;
+        if (!fields.empty && !fields.matcher(fieldsOf(obj))) continue;
+      }
       if (items.length >= limit) {
+        if (unfiltered) {
+          remaining = keys.length - i;
+          break;
+        }
         remaining++;
         continue;
       }

@@ -231,17 +231,29 @@ export class ApiServer {
     this.activeWatches.clear();
   }
 
-  private async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
-    const sock = req.socket as TLSSocket;
-    if (sock.authorized) {
-      const cert = sock.getPeerCertificate();
-      const subject = cert?.subject as Record<string, string | string[]> | undefined;
-      if (subject?.CN) {
-        const o = subject.O;
-        const groups = Array.isArray(o) ? o : o ? [o] : [];
-        return { name: String(subject.CN), groups: [...groups, 'system:authenticated'] };
+  /** A TLS connection's client certificate doesn't change: read it once per socket. */
+  private readonly certUsers = new WeakMap<TLSSocket, UserInfo | null>();
+
+  private certUser(sock: TLSSocket): UserInfo | undefined {
+    let user = this.certUsers.get(sock);
+    if (user === undefined) {
+      user = null;
+      if (sock.authorized) {
+        const subject = sock.getPeerCertificate()?.subject as Record<string, string | string[]> | undefined;
+        if (subject?.CN) {
+          const o = subject.O;
+          const groups = Array.isArray(o) ? o : o ? [o] : [];
+          user = { name: String(subject.CN), groups: [...groups, 'system:authenticated'] };
+        }
       }
+      this.certUsers.set(sock, user);
     }
+    return user ?? undefined;
+  }
+
+  private async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
+    const fromCert = this.certUser(req.socket as TLSSocket);
+    if (fromCert) return fromCert;
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) {
       const token = auth.slice(7).trim();

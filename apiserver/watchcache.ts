@@ -46,6 +46,8 @@ export class ResourceCache {
   readonly objects = new Map<string, KubeObject>();
   /** namespace → keys, so namespaced lists don't walk every object. */
   private readonly byNamespace = new Map<string, Set<string>>();
+  /** Sorted keys (all, and per namespace), rebuilt only after keys come or go. */
+  private readonly sortedKeys = new Map<string, string[]>();
   private ring: CachedEvent[] = [];
   private ringHead = 0;
   /** Every event with revision > ringFloor is in the ring. */
@@ -67,6 +69,8 @@ export class ResourceCache {
 
   private index(key: string, present: boolean): void {
     const ns = this.namespaceOf(key);
+    this.sortedKeys.delete('');
+    this.sortedKeys.delete(ns);
     if (!ns) return;
     let set = this.byNamespace.get(ns);
     if (present) {
@@ -88,8 +92,8 @@ export class ResourceCache {
       this.objects.delete(key);
       this.index(key, false);
     } else {
+      if (!this.objects.has(key)) this.index(key, true);
       this.objects.set(key, ev.object);
-      this.index(key, true);
     }
     if (this.ring.length < RING_CAPACITY) {
       this.ring.push(ev);
@@ -105,13 +109,21 @@ export class ResourceCache {
     }
   }
 
+  /** Keys in order, optionally in one namespace. The array is shared: don't modify it. */
+  keys(namespace?: string): readonly string[] {
+    const id = namespace ?? '';
+    let keys = this.sortedKeys.get(id);
+    if (!keys) {
+      keys = namespace ? [...(this.byNamespace.get(namespace) ?? [])] : [...this.objects.keys()];
+      keys.sort();
+      this.sortedKeys.set(id, keys);
+    }
+    return keys;
+  }
+
   /** Objects in key order, optionally in one namespace. */
   list(namespace?: string): KubeObject[] {
-    let keys: string[];
-    if (namespace) keys = [...(this.byNamespace.get(namespace) ?? [])];
-    else keys = [...this.objects.keys()];
-    keys.sort();
-    return keys.map((k) => this.objects.get(k)!);
+    return this.keys(namespace).map((k) => this.objects.get(k)!);
   }
 
   /** Events after `revision`, oldest first; 410 if the ring no longer reaches back that far. */

@@ -49,6 +49,8 @@ export class SqliteStore implements Store {
   private compacted: number;
   private readonly watchers = new Set<Watcher>();
   private closed = false;
+  private pending: { apply: () => { event: WatchEvent; result: unknown }; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private flushScheduled = false;
   private readonly stmt: {
     get: Database.Statement<[string], CurrentRow>;
     list: Database.Statement<[string, string], CurrentRow>;
@@ -129,42 +131,90 @@ export class SqliteStore implements Store {
     return { items: rows.map(toKV), revision: this.rev };
   }
 
-  private readonly createTx = (key: string, value: Buffer): { kv: KeyValue } => {
-    if (this.stmt.get.get(key)) throw new StoreError('KeyExists', `key exists: ${key}`);
-    // One writer (this process), so the next revision is known before the insert.
-    const rev = this.rev + 1;
-    this.stmt.insertHistory.run(rev, key, 0, value, rev, null);
-    this.stmt.upsertCurrent.run(key, value, rev, rev);
-    return { kv: { key, value, createRevision: rev, modRevision: rev } };
-  };
-
-  async create(key: string, value: Buffer): Promise<KeyValue> {
+  /**
+   * Group commit: writes that arrive while a batch is pending share one transaction
+   * (one fsync). Each write is still checked and applied in arrival order, and every
+   * caller is answered only after the batch is durable, so acknowledged writes
+   * survive a crash while concurrent writers stop paying one fsync each.
+   */
+  private write<T>(apply: () => { event: WatchEvent; result: T }): Promise<T> {
     this.check();
-    const { kv } = this.db.transaction(this.createTx)(key, value);
-    this.rev = kv.modRevision;
-    this.notify({ type: 'put', kv, revision: kv.modRevision });
-    return kv;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ apply, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
   }
 
-  async update(key: string, value: Buffer, expectedModRevision: number): Promise<KeyValue> {
-    this.check();
-    const result = this.db.transaction(() => {
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (this.closed) {
+      for (const w of batch) w.reject(new StoreError('Closed', 'store is closed'));
+      return;
+    }
+    const startRev = this.rev;
+    const outcomes: ({ ok: true; event: WatchEvent; result: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const w of batch) {
+          try {
+            outcomes.push({ ok: true, ...w.apply() });
+          } catch (err) {
+            // A failed precondition fails that write alone; anything else fails the batch.
+            if (!(err instanceof StoreError)) throw err;
+            outcomes.push({ ok: false, error: err });
+          }
+        }
+      })();
+    } catch (err) {
+      this.rev = startRev;
+      for (const w of batch) w.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const o = outcomes[i];
+      if (o.ok) {
+        this.notify(o.event);
+        batch[i].resolve(o.result);
+      } else {
+        batch[i].reject(o.error);
+      }
+    }
+  }
+
+  create(key: string, value: Buffer): Promise<KeyValue> {
+    return this.write(() => {
+      if (this.stmt.get.get(key)) throw new StoreError('KeyExists', `key exists: ${key}`);
+      // One writer (this process), so the next revision is known before the insert.
+      const rev = this.rev + 1;
+      this.stmt.insertHistory.run(rev, key, 0, value, rev, null);
+      this.stmt.upsertCurrent.run(key, value, rev, rev);
+      this.rev = rev;
+      const kv = { key, value, createRevision: rev, modRevision: rev };
+      return { event: { type: 'put', kv, revision: rev }, result: kv };
+    });
+  }
+
+  update(key: string, value: Buffer, expectedModRevision: number): Promise<KeyValue> {
+    return this.write(() => {
       const cur = this.stmt.get.get(key);
       if (!cur) throw new StoreError('KeyNotFound', `key not found: ${key}`);
       if (cur.mod_revision !== expectedModRevision) throw new StoreError('Conflict', `revision mismatch on ${key}`, toKV(cur));
       const rev = this.rev + 1;
       this.stmt.insertHistory.run(rev, key, 0, value, cur.create_revision, cur.mod_revision);
       this.stmt.upsertCurrent.run(key, value, cur.create_revision, rev);
-      return { kv: { key, value, createRevision: cur.create_revision, modRevision: rev }, prev: toKV(cur) };
-    })();
-    this.rev = result.kv.modRevision;
-    this.notify({ type: 'put', kv: result.kv, prevKv: result.prev, revision: result.kv.modRevision });
-    return result.kv;
+      this.rev = rev;
+      const kv = { key, value, createRevision: cur.create_revision, modRevision: rev };
+      return { event: { type: 'put', kv, prevKv: toKV(cur), revision: rev }, result: kv };
+    });
   }
 
-  async delete(key: string, expectedModRevision?: number): Promise<{ prev: KeyValue; revision: number }> {
-    this.check();
-    const result = this.db.transaction(() => {
+  delete(key: string, expectedModRevision?: number): Promise<{ prev: KeyValue; revision: number }> {
+    return this.write(() => {
       const cur = this.stmt.get.get(key);
       if (!cur) throw new StoreError('KeyNotFound', `key not found: ${key}`);
       if (expectedModRevision !== undefined && cur.mod_revision !== expectedModRevision) {
@@ -173,11 +223,10 @@ export class SqliteStore implements Store {
       const rev = this.rev + 1;
       this.stmt.insertHistory.run(rev, key, 1, cur.value, cur.create_revision, cur.mod_revision);
       this.stmt.deleteCurrent.run(key);
-      return { prev: toKV(cur), revision: rev };
-    })();
-    this.rev = result.revision;
-    this.notify({ type: 'delete', kv: { ...result.prev, modRevision: result.revision }, prevKv: result.prev, revision: result.revision });
-    return result;
+      this.rev = rev;
+      const prev = toKV(cur);
+      return { event: { type: 'delete', kv: { ...prev, modRevision: rev }, prevKv: prev, revision: rev }, result: { prev, revision: rev } };
+    });
   }
 
   watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): WatchHandle {
@@ -231,6 +280,7 @@ export class SqliteStore implements Store {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.pending.length) this.flush();
     this.closed = true;
     this.watchers.clear();
     this.db.close();

@@ -131,3 +131,25 @@ test('an acknowledged write survives kill -9 of the writer', async () => {
     cleanup();
   }
 });
+
+test('concurrent writes are committed together, each checked in order', async () => {
+  const s = new SqliteStore(':memory:');
+  const seen: number[] = [];
+  s.watch('/', 0, (ev) => seen.push(ev.revision));
+  const results = await Promise.allSettled([
+    s.create('/a', b('1')),
+    s.create('/a', b('dup')),
+    s.create('/b', b('2')),
+    s.update('/a', b('3'), 1),
+    s.update('/a', b('stale'), 1),
+  ]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected'],
+  );
+  assert.equal((results[1] as PromiseRejectedResult).reason.code, 'KeyExists');
+  assert.equal((results[4] as PromiseRejectedResult).reason.code, 'Conflict');
+  assert.equal((await s.get('/a'))!.value.toString(), '3');
+  assert.deepEqual(seen, [1, 2, 3]);
+  await s.close();
+});

@@ -1,0 +1,100 @@
+// Small helpers for walking plain-JSON objects the way Go code walks typed structs,
+// where a missing field reads as its zero value.
+
+export type Obj = Record<string, unknown>;
+
+export function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The object at `o[k]`, or an empty object (not attached) when absent. */
+export function obj(v: unknown): Obj {
+  return isObj(v) ? v : {};
+}
+
+/** The object at `o[k]`, created and attached when absent. */
+export function ensureObj(o: Obj, k: string): Obj {
+  const v = o[k];
+  if (isObj(v)) return v;
+  const n: Obj = {};
+  o[k] = n;
+  return n;
+}
+
+export function arr<T = unknown>(v: unknown): T[] {
+  return Array.isArray(v) ? (v as T[]) : [];
+}
+
+export function str(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
+}
+
+export function num(v: unknown): number {
+  return typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' && !isNaN(Number(v)) ? Number(v) : 0;
+}
+
+export function isSet(v: unknown): boolean {
+  return v !== undefined && v !== null;
+}
+
+export function strMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isObj(v)) return out;
+  for (const [k, x] of Object.entries(v)) out[k] = str(x);
+  return out;
+}
+
+/** Whether a value is Go's zero value once decoded (absent, null, "", 0, false, [], {}). */
+export function isZero(v: unknown): boolean {
+  if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (isObj(v)) return Object.values(v).every(isZero);
+  return false;
+}
+
+/**
+ * apiequality.Semantic.DeepEqual over JSON: zero values equal absence (nil and empty
+ * slices/maps are equal). Quantities are canonicalized by defaulting, so compare as text.
+ */
+export function semanticEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const za = isZero(a);
+  const zb = isZero(b);
+  if (za || zb) return za && zb;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!semanticEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isObj(a) && isObj(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) if (!semanticEqual(a[k], b[k])) return false;
+    return true;
+  }
+  return false;
+}
+
+/** Paths where two JSON values differ, for the short diffs upstream appends to some errors. */
+export function diffPaths(a: unknown, b: unknown, path = '', out: string[] = [], limit = 20): string[] {
+  if (out.length >= limit || semanticEqual(a, b)) return out;
+  if (isObj(a) && isObj(b)) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) diffPaths(a[k], b[k], path ? `${path}.${k}` : k, out, limit);
+    return out;
+  }
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    a.forEach((x, i) => diffPaths(x, b[i], `${path}[${i}]`, out, limit));
+    return out;
+  }
+  out.push(`  - ${path || '.'}: ${JSON.stringify(a ?? null)}\n  + ${path || '.'}: ${JSON.stringify(b ?? null)}`);
+  return out;
+}
+
+/** A short rendering of what changed, in the spirit of the cmp.Diff upstream appends. */
+export function specDiff(typeName: string, oldV: unknown, newV: unknown): string {
+  const lines = diffPaths(oldV, newV);
+  return `  ${typeName}{\n${lines.join('\n')}\n  }\n`;
+}
+
+export function deepCopy<T>(v: T): T {
+  return v === undefined ? v : structuredClone(v);
+}
