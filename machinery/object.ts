@@ -4,10 +4,14 @@ import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
+/** kubernetes-types marks server-set fields readonly; the server is who sets them. */
+export type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+export type Meta = Mutable<ObjectMeta>;
+
 export interface KubeObject {
   apiVersion?: string;
   kind?: string;
-  metadata?: ObjectMeta;
+  metadata?: Meta;
   [field: string]: unknown;
 }
 
