@@ -305,6 +305,7 @@ function applyFact(schema: Schema, fact: PropertyFact, where: string): Schema {
     if (fact.listMapKeys) out['x-kubernetes-list-map-keys'] = fact.listMapKeys;
   }
   if (fact.mapType) out['x-kubernetes-map-type'] = fact.mapType;
+  if (fact.default !== undefined) out.default = fact.default;
   if (fact.patchStrategy) out['x-kubernetes-patch-strategy'] = fact.patchStrategy;
   if (fact.patchMergeKey) out['x-kubernetes-patch-merge-key'] = fact.patchMergeKey;
   return out;

@@ -11,13 +11,15 @@ export interface PropertyFact {
   patchStrategy?: string;
   patchMergeKey?: string;
   format?: 'int64' | 'double' | 'byte';
+  /** Upstream's `default` (only where server-side apply needs it: list-map key fields). */
+  default?: string;
 }
 
 /**
  * Parses the compact notation of PROPERTY_FACTS, space-separated:
  * `list=map(name,protocol)` / `list=atomic` / `list=set`, `map=atomic|granular`,
  * `patch=merge|retainKeys|merge,retainKeys|replace`, `key=<merge key>`,
- * `int64`, `double`, `byte`.
+ * `int64`, `double`, `byte`, `default=<string>`.
  */
 export function parseFact(spec: string): PropertyFact {
   const fact: PropertyFact = {};
@@ -34,6 +36,8 @@ export function parseFact(spec: string): PropertyFact {
       fact.patchStrategy = m[1];
     } else if ((m = /^key=(\S+)$/.exec(token))) {
       fact.patchMergeKey = m[1];
+    } else if ((m = /^default=(\S+)$/.exec(token))) {
+      fact.default = m[1];
     } else if (token === 'int64' || token === 'double' || token === 'byte') {
       fact.format = token;
     } else {
@@ -45,6 +49,12 @@ export function parseFact(spec: string): PropertyFact {
 
 /** Definition name → property → facts (see parseFact). */
 export const PROPERTY_FACTS: Record<string, Record<string, string>> = {
+  'io.k8s.api.core.v1.ServicePort': {
+    protocol: 'default=TCP',
+  },
+  'io.k8s.api.core.v1.ContainerPort': {
+    protocol: 'default=TCP',
+  },
   'io.k8s.api.apps.v1.ControllerRevision': {
     revision: 'int64',
   },
