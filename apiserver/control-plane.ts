@@ -18,6 +18,8 @@ import { registerReviews } from './reviews.js';
 import { ServiceAllocator } from './allocators.js';
 import { NamespaceController } from '../controllers/namespace.js';
 import { KubeletProxy } from './kubelet-proxy.js';
+import { ALL_CONTROLLERS, startControllerManager } from '../controllers/index.js';
+import { LocalTransport } from '../client/local-transport.js';
 
 export interface ControlPlaneOptions {
   /** Cluster name. */
@@ -92,6 +94,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await bootstrap(registry, port);
   const namespaces = new NamespaceController(registry);
   namespaces.start();
+  // Controllers are API clients; in this process they use the in-process transport.
+  const controllers = await startControllerManager(new LocalTransport(registry, { component: 'kube-controller-manager' }), ALL_CONTROLLERS);
   ready = true;
 
   return {
@@ -101,6 +105,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async close() {
       ready = false;
       namespaces.stop();
+      await controllers.stop();
       api.closeWatches();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

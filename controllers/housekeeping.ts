@@ -1,0 +1,4 @@
+// The housekeeping controllers, in the order the controller manager starts them.
+import type { ControllerConstructor } from './manager.js';
+
+export const HOUSEKEEPING_CONTROLLERS: ControllerConstructor[] = [];

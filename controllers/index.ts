@@ -1,0 +1,9 @@
+// Every controller kite runs, grouped by area (each area's file lists its own).
+import type { ControllerConstructor } from './manager.js';
+import { WORKLOADS_CONTROLLERS } from './workloads.js';
+import { HOUSEKEEPING_CONTROLLERS } from './housekeeping.js';
+import { BATCH_CONTROLLERS } from './batch.js';
+
+export const ALL_CONTROLLERS: readonly ControllerConstructor[] = [...HOUSEKEEPING_CONTROLLERS, ...WORKLOADS_CONTROLLERS, ...BATCH_CONTROLLERS];
+export { startControllerManager } from './manager.js';
+export type { ControllerContext, ControllerConstructor, ControllerManager } from './manager.js';

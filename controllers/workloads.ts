@@ -1,0 +1,4 @@
+// The workloads controllers, in the order the controller manager starts them.
+import type { ControllerConstructor } from './manager.js';
+
+export const WORKLOADS_CONTROLLERS: ControllerConstructor[] = [];
