@@ -668,6 +668,38 @@ export class Registry {
     }
   }
 
+  /** pods/binding (upstream BindingREST): set spec.nodeName and PodScheduled=True, once. */
+  async bindPod(namespace: string | undefined, name: string, body: KubeObject, ctx: RequestContext): Promise<void> {
+    const pods = this.resourceOf('', 'v1', 'pods');
+    const target = (body as { target?: { kind?: string; name?: string } }).target;
+    if (!target?.name) throw this.invalidError(pods, name, [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
+    await this.guaranteedUpdate(
+      pods,
+      namespace,
+      name,
+      (pod) => {
+        if (!pod) throw notFound('', 'pods', name);
+        if (pod.metadata?.deletionTimestamp) throw conflict('', 'pods', name, 'pod is being deleted, cannot be assigned to a host');
+        const spec = (pod.spec ??= {}) as { nodeName?: string };
+        if (spec.nodeName) throw conflict('', 'pods', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
+        spec.nodeName = target.name;
+        const status = (pod.status ??= {}) as { conditions?: Record<string, unknown>[] };
+        const conds = (status.conditions ??= []);
+        const now = nowRFC3339();
+        const existing = conds.find((c) => c.type === 'PodScheduled');
+        if (!existing) conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now });
+        else if (existing.status !== 'True') {
+          existing.status = 'True';
+          existing.lastTransitionTime = now;
+          delete existing.reason;
+          delete existing.message;
+        }
+        return pod;
+      },
+      { dryRun: ctx.dryRun },
+    );
+  }
+
   private deleteResult(res: ResourceInfo, obj: KubeObject): KubeObject | Status {
     if (RETURNS_DELETED_OBJECT.has(res.kind)) return this.present(res, obj);
     return successStatus({ name: obj.metadata?.name, group: res.group || undefined, kind: res.plural, uid: obj.metadata?.uid });

@@ -529,34 +529,11 @@ export class ApiServer {
     send(res, 201, { apiVersion: apiVersionOf(resource), kind: resource.kind, ...out });
   }
 
-  /** pods/binding: the scheduler's way to place a pod (upstream BindingREST). */
+  /** pods/binding: the scheduler's way to place a pod. */
   private async bindPod(_req: IncomingMessage, res: ServerResponse, r: ResourceRequest, body: KubeObject, ctx: RequestContext): Promise<void> {
-    const reg = this.registry;
-    const pods = reg.resourceOf('', 'v1', 'pods');
     const name = r.name ?? body.metadata?.name;
-    const target = (body as { target?: { kind?: string; name?: string } }).target;
     if (!name) throw badRequest('name is required for a binding');
-    if (!target?.name) throw reg.invalidError(pods, name, [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
-    await reg.guaranteedUpdate(pods, r.namespace, name, (pod) => {
-      if (!pod) throw notFound('', 'pods', name);
-      if (pod.metadata?.deletionTimestamp) throw conflict('', 'pods', name, 'pod is being deleted, cannot be assigned to a host');
-      const spec = (pod.spec ??= {}) as { nodeName?: string };
-      if (spec.nodeName) throw conflict('', 'pods', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-      spec.nodeName = target.name;
-      const status = (pod.status ??= {}) as { conditions?: { type: string; status: string; lastTransitionTime?: string; lastProbeTime?: null }[] };
-      const conds = (status.conditions ??= []);
-      const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const existing = conds.find((c) => c.type === 'PodScheduled');
-      if (existing) {
-        if (existing.status !== 'True') {
-          existing.status = 'True';
-          existing.lastTransitionTime = now;
-          delete (existing as Record<string, unknown>).reason;
-          delete (existing as Record<string, unknown>).message;
-        }
-      } else conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now });
-      return pod;
-    }, { dryRun: ctx.dryRun });
+    await this.registry.bindPod(r.namespace, name, body, ctx);
     send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }, ctx);
   }
 
@@ -623,7 +600,7 @@ export class ApiServer {
         ]);
       }
       const next = { ...cur, spec: { ...(cur.spec as object), replicas } };
-      return reg.prepareUpdate(resource, cur, reg.present(resource, next), ctx);
+      return reg.prepareUpdate(resource, cur, reg.present(resource, next), ctx, 'scale');
     }, { dryRun: ctx.dryRun });
     this.respondScale(req, res, resource, out.object, ctx);
   }

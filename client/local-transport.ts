@@ -8,8 +8,8 @@
 // - failures are the registry's StatusErrors.
 import type { KubeObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
-import { apiVersionOf, resourceByPath } from '../machinery/resources.js';
-import { badRequest, conflict, notFound, notImplemented } from '../machinery/status.js';
+import { apiVersionOf } from '../machinery/resources.js';
+import { badRequest, notImplemented } from '../machinery/status.js';
 import type { Registry, WatchEventType as RegistryEventType } from '../apiserver/registry.js';
 import type { CachedEvent } from '../apiserver/watchcache.js';
 import type { RequestContext, UserInfo } from '../apiserver/context.js';
@@ -222,7 +222,7 @@ export class LocalTransport implements ApiTransport {
   async createSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: object): Promise<R> {
     const b = copy<KubeObject>(body);
     if (res.group === '' && res.plural === 'pods' && subresource === 'binding') {
-      await this.bind(namespace, name, b, this.ctx(undefined));
+      await this.registry.bindPod(namespace, name, b, this.ctx(undefined));
       return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as R;
     }
     if (res.group === '' && res.plural === 'pods' && subresource === 'eviction') {
@@ -231,38 +231,6 @@ export class LocalTransport implements ApiTransport {
       return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as R;
     }
     throw notImplemented(`${res.plural}/${subresource} is not supported by the in-process transport`);
-  }
-
-  /** pods/binding: set spec.nodeName and the PodScheduled condition, once (as the API server does). */
-  private async bind(namespace: string | undefined, name: string, body: KubeObject, ctx: RequestContext): Promise<void> {
-    const pods = resourceByPath('', 'v1', 'pods')!;
-    const target = (body as { target?: { name?: string } }).target;
-    if (!target?.name) throw this.registry.invalidError(pods, name, [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
-    await this.registry.guaranteedUpdate(
-      pods,
-      namespace,
-      name,
-      (pod) => {
-        if (!pod) throw notFound('', 'pods', name);
-        if (pod.metadata?.deletionTimestamp) throw conflict('', 'pods', name, 'pod is being deleted, cannot be assigned to a host');
-        const spec = (pod.spec ??= {}) as { nodeName?: string };
-        if (spec.nodeName) throw conflict('', 'pods', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-        spec.nodeName = target.name;
-        const status = (pod.status ??= {}) as { conditions?: Record<string, unknown>[] };
-        const conds = (status.conditions ??= []);
-        const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-        const existing = conds.find((c) => c.type === 'PodScheduled');
-        if (!existing) conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now });
-        else if (existing.status !== 'True') {
-          existing.status = 'True';
-          existing.lastTransitionTime = now;
-          delete existing.reason;
-          delete existing.message;
-        }
-        return pod;
-      },
-      { dryRun: ctx.dryRun },
-    );
   }
 
   close(): void {}
