@@ -111,6 +111,20 @@ describe('create with every kubectl version (protobuf bodies on 1.32+)', () => {
     });
   }
 
+  test('kubectl create token, then the token authenticates as the ServiceAccount', async () => {
+    for (const v of ['1.27', '1.33'] as KubectlVersion[]) {
+      const token = (await cluster.k(['create', 'token', 'default'], { version: v })).trim();
+      assert.match(token, /^[\w-]+\.[\w-]+\.[\w-]+$/);
+      const empty = cluster.writeFile('empty-kubeconfig', 'apiVersion: v1\nkind: Config\n');
+      const who = await run(`${KUBECTL_DIR}/kubectl.1.33`, ['--kubeconfig', empty, '--server', `https://127.0.0.1:${cluster.port}`, '--insecure-skip-tls-verify', `--token=${token}`, 'auth', 'whoami'], { env: cluster.env() });
+      assert.equal(who.code, 0, who.stderr);
+      assert.match(who.stdout, /Username\s+system:serviceaccount:default:default/);
+      assert.match(who.stdout, /Groups\s+\[system:serviceaccounts system:serviceaccounts:default system:authenticated\]/);
+    }
+    const short = await cluster.kubectl(['create', 'token', 'default', '--duration=1m']);
+    assert.match(short.stderr, /spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes/);
+  });
+
   test('kubectl auth can-i answers (protobuf SelfSubjectAccessReview)', async () => {
     assert.equal((await cluster.k(['auth', 'can-i', 'create', 'deployments'])).trim(), 'yes');
   });
