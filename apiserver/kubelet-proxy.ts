@@ -4,11 +4,14 @@
 // requests are proxied as HTTP; upgrades (SPDY, WebSocket) are spliced byte for byte,
 // so every protocol kubectl speaks is the kubelet's to answer.
 import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
+import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { KubeObject } from '../machinery/object.js';
 import { StatusError, badRequest, serviceUnavailable } from '../machinery/status.js';
 import type { ApiServer, ConnectRequest } from './server.js';
+import { parseProxyName } from './server.js';
 import type { Registry } from './registry.js';
 
 export interface KubeletClientConfig {
@@ -79,6 +82,100 @@ export class KubeletProxy {
 
   install(api: ApiServer): void {
     for (const sub of ['log', 'exec', 'attach', 'portforward']) api.onConnect(`pods/${sub}`, (c) => this.handle(sub, c));
+    api.onConnect('pods/proxy', (c) => this.proxy(c, this.podTarget(c)));
+    api.onConnect('services/proxy', (c) => this.proxy(c, this.serviceTarget(c)));
+    api.onConnect('nodes/proxy', (c) => this.proxy(c, this.nodeTarget(c)));
+  }
+
+  // ---- the API server's proxy to pods, services and nodes ----------------------
+
+  private podTarget(c: ConnectRequest): ProxyTarget {
+    const { scheme, port } = parseProxyName(c.request.name!);
+    const pod = c.object as { metadata?: { name?: string }; spec?: { containers?: { ports?: { containerPort: number; name?: string }[] }[] }; status?: { podIP?: string } };
+    const ip = pod.status?.podIP;
+    if (!ip) throw badRequest(`address not allowed`);
+    let p = port;
+    const ports = (pod.spec?.containers ?? []).flatMap((ct) => ct.ports ?? []);
+    if (!p) p = ports.length ? String(ports[0].containerPort) : '80';
+    else if (!/^\d+$/.test(p)) {
+      const named = ports.find((cp) => cp.name === p);
+      if (!named) throw badRequest(`no such port ${p} on pod ${pod.metadata?.name}`);
+      p = String(named.containerPort);
+    }
+    return { scheme: scheme || 'http', host: ip, port: Number(p) };
+  }
+
+  private serviceTarget(c: ConnectRequest): ProxyTarget {
+    const { scheme, name, port } = parseProxyName(c.request.name!);
+    const svc = c.object as { spec?: { ports?: { name?: string; port: number }[] } };
+    const ports = svc.spec?.ports ?? [];
+    let svcPort = port ? ports.find((p) => p.name === port || String(p.port) === port) : ports.length === 1 ? ports[0] : undefined;
+    if (!svcPort && !port && ports.length > 1) svcPort = undefined;
+    if (!svcPort) throw new StatusError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`);
+    const eps = this.registry.getStored(this.registry.resourceOf('', 'v1', 'endpoints'), c.request.namespace, name) as
+      | { subsets?: { addresses?: { ip: string }[]; ports?: { name?: string; port: number }[] }[] }
+      | undefined;
+    const candidates: { ip: string; port: number }[] = [];
+    for (const ss of eps?.subsets ?? []) {
+      const ep = (ss.ports ?? []).find((p) => (p.name ?? '') === (svcPort!.name ?? ''));
+      if (!ep) continue;
+      for (const a of ss.addresses ?? []) candidates.push({ ip: a.ip, port: ep.port });
+    }
+    if (candidates.length === 0) throw new StatusError(503, 'ServiceUnavailable', `no endpoints available for service "${name}"`);
+    const pick = candidates[Math.floor(Math.random() * candidates.length)];
+    return { scheme: scheme || 'http', host: pick.ip, port: pick.port };
+  }
+
+  private nodeTarget(c: ConnectRequest): ProxyTarget {
+    const { scheme, port } = parseProxyName(c.request.name!);
+    const t = this.target({ spec: { nodeName: (c.object.metadata ?? {}).name } } as unknown as KubeObject);
+    return { scheme: scheme || 'https', host: t.host, port: port ? Number(port) : t.port, kubelet: (scheme || 'https') === 'https' };
+  }
+
+  private proxy(c: ConnectRequest, t: ProxyTarget): Promise<void> {
+    const path = '/' + c.request.rest.map(encodeURIComponent).join('/') + (c.query.toString() ? '?' + c.query.toString() : '');
+    const tls = t.scheme === 'https';
+    const tlsOpts = t.kubelet
+      ? { ca: this.client.caCert, cert: this.client.cert, key: this.client.key, servername: isIPHost(t.host) ? undefined : t.host }
+      : { rejectUnauthorized: false };
+    if (c.upgrade) {
+      const { socket, head } = c.upgrade;
+      const up = tls ? tlsConnect({ host: t.host, port: t.port, ...tlsOpts }) : netConnect({ host: t.host, port: t.port });
+      up.once(tls ? 'secureConnect' : 'connect', () => {
+        const lines = [`${c.req.method} ${path} HTTP/1.1`];
+        for (let i = 0; i < c.req.rawHeaders.length; i += 2) {
+          const k = c.req.rawHeaders[i].toLowerCase();
+          if (k !== 'host' && k !== 'authorization') lines.push(`${c.req.rawHeaders[i]}: ${c.req.rawHeaders[i + 1]}`);
+        }
+        lines.push(`Host: ${t.host}:${t.port}`);
+        up.write(lines.join('\r\n') + '\r\n\r\n');
+        if (head.length) up.write(head);
+        socket.pipe(up);
+        up.pipe(socket);
+      });
+      up.on('error', () => socket.destroy());
+      socket.on('error', () => up.destroy());
+      socket.on('close', () => up.destroy());
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const headers = { ...c.req.headers };
+      delete headers.authorization;
+      headers.host = `${t.host}:${t.port}`;
+      const opts = { host: t.host, port: t.port, path, method: c.req.method, headers };
+      const onRes = (upRes: import('node:http').IncomingMessage) => {
+        const out: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(upRes.headers)) if (v !== undefined && k !== 'connection' && k !== 'transfer-encoding') out[k] = v;
+        c.res!.writeHead(upRes.statusCode ?? 502, out);
+        upRes.pipe(c.res!);
+        upRes.on('end', resolve);
+        upRes.on('error', resolve);
+      };
+      const up = tls ? httpsRequest({ ...opts, ...tlsOpts }, onRes) : httpRequest(opts, onRes);
+      c.res!.on('close', () => up.destroy());
+      up.on('error', (err) => reject(new StatusError(503, 'ServiceUnavailable', `error trying to reach service: ${err.message}`)));
+      c.req.pipe(up);
+    });
   }
 
   private target(pod: KubeObject): { host: string; port: number } {
@@ -149,6 +246,14 @@ export class KubeletProxy {
     up.on('close', () => socket.end());
     socket.on('close', () => up.destroy());
   }
+}
+
+interface ProxyTarget {
+  scheme: string;
+  host: string;
+  port: number;
+  /** Authenticate with the kubelet client certificate (node proxy). */
+  kubelet?: boolean;
 }
 
 function isIPHost(h: string): boolean {
