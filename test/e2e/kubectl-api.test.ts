@@ -353,6 +353,38 @@ describe('errors as upstream words them', () => {
   });
 });
 
+describe('the API server proxy', () => {
+  test('services/NAME:PORT/proxy reaches an endpoint, as kubectl get --raw and kubectl proxy use it', async () => {
+    // A backend on the host, reached through a Service with hand-written Endpoints.
+    const { createServer } = await import('node:http');
+    const { hostIPv4 } = await import('../../apiserver/control-plane.js');
+    const server = createServer((req, res) => res.end(`backend saw ${req.url}`));
+    await new Promise<void>((r) => server.listen(0, '0.0.0.0', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const manifest = `apiVersion: v1
+kind: Service
+metadata: {name: backend}
+spec:
+  ports: [{name: http, port: 80, targetPort: ${port}}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: backend}
+subsets:
+- addresses: [{ip: "${hostIPv4()}"}]
+  ports: [{name: http, port: ${port}}]
+`;
+      await cluster.k(['apply', '-f', cluster.writeFile('backend.yaml', manifest)]);
+      assert.equal(await cluster.k(['get', '--raw', '/api/v1/namespaces/default/services/backend:http/proxy/hello?x=1']), 'backend saw /hello?x=1');
+      const none = await cluster.kubectl(['get', '--raw', '/api/v1/namespaces/default/services/kubernetes:nope/proxy/']);
+      assert.match(none.stderr, /ServiceUnavailable|no endpoints available for service/);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('explain (OpenAPI v3, and v2 protobuf for 1.27)', () => {
   for (const v of ['1.27', '1.33'] as KubectlVersion[]) {
     test(`kubectl ${v} explain`, async () => {
