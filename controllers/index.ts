@@ -3,7 +3,9 @@ import type { ControllerConstructor } from './manager.js';
 import { WORKLOADS_CONTROLLERS } from './workloads.js';
 import { HOUSEKEEPING_CONTROLLERS } from './housekeeping.js';
 import { BATCH_CONTROLLERS } from './batch.js';
+import { NETWORKING_CONTROLLERS } from './networking.js';
+import { STORAGE_CONTROLLERS } from './storage.js';
 
-export const ALL_CONTROLLERS: readonly ControllerConstructor[] = [...HOUSEKEEPING_CONTROLLERS, ...WORKLOADS_CONTROLLERS, ...BATCH_CONTROLLERS];
+export const ALL_CONTROLLERS: readonly ControllerConstructor[] = [...HOUSEKEEPING_CONTROLLERS, ...WORKLOADS_CONTROLLERS, ...BATCH_CONTROLLERS, ...NETWORKING_CONTROLLERS, ...STORAGE_CONTROLLERS];
 export { startControllerManager } from './manager.js';
 export type { ControllerContext, ControllerConstructor, ControllerManager } from './manager.js';

@@ -254,6 +254,17 @@ const keepLabels = (o: Obj, old: Obj) => {
   else delete m.labels;
 };
 
+/** Add a finalizer to a new object unless it is there already. */
+function addFinalizer(o: Obj, finalizer: string): void {
+  const m = ensureObj(o, 'metadata');
+  const f = arr<string>(m.finalizers);
+  if (!f.includes(finalizer)) m.finalizers = [...f, finalizer];
+}
+
+function nowRFC3339(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 const metaUpdateThen =
   (v: Validate): ValidateUpdate =>
   (o, old) =>
@@ -358,6 +369,14 @@ const KINDS: Record<string, KindSpec> = {
     validate: core.validatePersistentVolume,
     validateUpdate: core.validatePersistentVolumeUpdate,
     initialStatus: () => ({ phase: 'Pending' }),
+    // StorageObjectInUseProtection admission: a bound volume can't go until it is released.
+    prepareCreate: (o) => addFinalizer(o, 'kubernetes.io/pv-protection'),
+    // PersistentVolumeLastPhaseTransitionTime: stamped on every phase change.
+    statusReset: (o, old) => {
+      const st = ensureObj(o, 'status');
+      const os = obj(old.status);
+      if (str(st.phase) !== str(os.phase) && (!isSet(st.lastPhaseTransitionTime) || st.lastPhaseTransitionTime === os.lastPhaseTransitionTime)) st.lastPhaseTransitionTime = nowRFC3339();
+    },
     fieldLabels: (o) => ({ name: str(o.metadata?.name) }),
   },
   '/PersistentVolumeClaim': {
@@ -366,6 +385,8 @@ const KINDS: Record<string, KindSpec> = {
     validateUpdate: core.validatePersistentVolumeClaimUpdate,
     validateStatus: core.validatePersistentVolumeClaimStatusUpdate,
     initialStatus: () => ({ phase: 'Pending' }),
+    // StorageObjectInUseProtection admission: a claim in use can't go until its pods do.
+    prepareCreate: (o) => addFinalizer(o, 'kubernetes.io/pvc-protection'),
     fieldLabels: (o) => ({ name: str(o.metadata?.name) }),
   },
   '/Endpoints': { defaults: d.defaultEndpoints, validate: core.validateEndpoints },
