@@ -3,7 +3,7 @@
 // cluster starts with (namespaces, the `kubernetes` Service).
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { networkInterfaces } from 'node:os';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
@@ -17,10 +17,15 @@ import { internalContext } from './context.js';
 import { registerReviews } from './reviews.js';
 import { ServiceAccountTokens } from './serviceaccount-tokens.js';
 import { ServiceAllocator } from './allocators.js';
-import { NamespaceController } from '../controllers/namespace.js';
 import { KubeletProxy } from './kubelet-proxy.js';
 import { ALL_CONTROLLERS, startControllerManager } from '../controllers/index.js';
 import { LocalTransport } from '../client/local-transport.js';
+import { kubernetesEndpointSlice } from '../controllers/endpointslice/bootstrap.js';
+import { kubeDnsService } from '../dns/config.js';
+import { defaultIngressClass } from '../ingress/class.js';
+import { startScheduler } from '../scheduler/index.js';
+import { installDefaultStorageClassAdmission } from '../controllers/volume/default-class.js';
+import { defaultLocalPathStorageClass } from '../controllers/volume/storage-class.js';
 
 export interface ControlPlaneOptions {
   /** Cluster name. */
@@ -66,6 +71,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   const allocator = new ServiceAllocator(registry, SERVICE_CIDR);
   allocator.install();
+  installDefaultStorageClassAdmission(registry);
 
   let ready = false;
   const server = createServer({
@@ -94,11 +100,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   server.on('request', api.handle);
   server.on('upgrade', api.handleUpgrade);
 
-  await bootstrap(registry, port);
-  const namespaces = new NamespaceController(registry);
-  namespaces.start();
+  await bootstrap(registry, port, join(dirname(opts.dataDir), 'storage'));
   // Controllers are API clients; in this process they use the in-process transport.
   const controllers = await startControllerManager(new LocalTransport(registry, { component: 'kube-controller-manager' }), ALL_CONTROLLERS);
+  const scheduler = startScheduler(new LocalTransport(registry, { component: 'default-scheduler' }));
   ready = true;
 
   return {
@@ -107,7 +112,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     api,
     async close() {
       ready = false;
-      namespaces.stop();
+      await scheduler.stop();
       await controllers.stop();
       api.closeWatches();
       await new Promise<void>((resolve) => {
@@ -131,10 +136,12 @@ async function ensure(registry: Registry, group: string, version: string, plural
 }
 
 /** Objects every cluster has from the start (upstream: the bootstrap controller). */
-async function bootstrap(registry: Registry, port: number): Promise<void> {
+async function bootstrap(registry: Registry, port: number, storageDir: string): Promise<void> {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensure(registry, '', 'v1', 'namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
+  // The default StorageClass: local-path, provisioned under <cluster dir>/storage.
+  await ensure(registry, 'storage.k8s.io', 'v1', 'storageclasses', defaultLocalPathStorageClass(storageDir) as unknown as KubeObject);
   await ensure(registry, '', 'v1', 'services', {
     apiVersion: 'v1',
     kind: 'Service',
@@ -152,4 +159,15 @@ async function bootstrap(registry: Registry, port: number): Promise<void> {
     };
     return { ...next, subsets: want.subsets };
   });
+  // Service networking: the `kubernetes` EndpointSlice (what the proxy reads), the
+  // kube-dns Service (its endpoints are published by the DNS server), the default
+  // IngressClass.
+  const slice = kubernetesEndpointSlice(ip, port) as unknown as KubeObject;
+  await registry.guaranteedUpdate(registry.resourceOf('discovery.k8s.io', 'v1', 'endpointslices'), 'default', 'kubernetes', (cur) => ({
+    ...(cur ?? { ...slice, metadata: { ...slice.metadata, uid: crypto.randomUUID(), creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } }),
+    endpoints: slice.endpoints,
+    ports: slice.ports,
+  }));
+  await ensure(registry, '', 'v1', 'services', kubeDnsService() as unknown as KubeObject);
+  await ensure(registry, 'networking.k8s.io', 'v1', 'ingressclasses', defaultIngressClass() as unknown as KubeObject);
 }

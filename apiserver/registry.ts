@@ -312,14 +312,14 @@ export class Registry {
 
   // ---- writes --------------------------------------------------------------
 
-  private checkNamespace(res: ResourceInfo, namespace: string | undefined): void {
+  private checkNamespace(res: ResourceInfo, namespace: string | undefined, name = ''): void {
     if (!res.namespaced) return;
     if (!namespace) throw badRequest('the server could not find the requested resource: a namespace is required');
     const nsRes = resourceByPath('', 'v1', 'namespaces')!;
     const ns = this.getStored(nsRes, undefined, namespace);
     if (!ns) throw notFound('', 'namespaces', namespace);
     if (ns.metadata?.deletionTimestamp && res.kind !== 'Event') {
-      throw new StatusError(403, 'Forbidden', `${res.plural}${res.group ? '.' + res.group : ''} "${''}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+      throw new StatusError(403, 'Forbidden', `${res.plural}${res.group ? '.' + res.group : ''} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
         kind: res.plural,
         group: res.group || undefined,
         causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
@@ -364,7 +364,7 @@ export class Registry {
     } else if (meta.namespace) {
       delete meta.namespace;
     }
-    this.checkNamespace(res, meta.namespace);
+    this.checkNamespace(res, meta.namespace, meta.name ?? meta.generateName ?? '');
     const storageRes = storageResource(res);
     let obj = toStorage(res, { ...body, apiVersion: apiVersionOf(res), kind: res.kind });
     obj = { ...obj, apiVersion: apiVersionOf(storageRes), kind: storageRes.kind };

@@ -35,6 +35,7 @@ import { buildTable } from './printers/index.js';
 import { serveOpenApi } from './openapi/index.js';
 import { decodeKubernetesProtobuf } from './protobuf/index.js';
 import type { CachedEvent } from './watchcache.js';
+import { evictPod } from './eviction.js';
 
 /** Upstream's limit for request bodies (3 MiB). */
 const MAX_BODY = 3 * 1024 * 1024;
@@ -289,7 +290,7 @@ export class ApiServer {
       const segments = url.pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
       const r = parseResourcePath(req.method ?? 'GET', segments, url.searchParams);
       if (!r || r.verb !== 'connect') throw new StatusError(400, 'BadRequest', 'upgrade is only supported for exec, attach, portforward and proxy');
-      const object = this.registry.get(r.resource, r.namespace, r.name!);
+      const object = this.registry.get(r.resource, r.namespace, r.subresource === 'proxy' ? parseProxyName(r.name!).name : r.name!);
       const handler = this.connectHandlers.get(`${r.resource.plural}/${r.subresource}`);
       if (!handler) throw notImplemented(`${r.resource.plural}/${r.subresource} is not supported by this server yet`);
       await handler({ req, upgrade: { socket, head }, request: r, query: url.searchParams, user, object });
@@ -498,9 +499,8 @@ export class ApiServer {
       return this.bindPod(req, res, r, body, ctx);
     }
     if (r.subresource === 'eviction') {
-      const opts = (body.deleteOptions ?? {}) as DeleteOptions;
-      await reg.delete(reg.resourceOf('', 'v1', 'pods'), r.namespace, r.name!, opts, ctx);
-      send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }, ctx);
+      const out = await evictPod(reg, r.namespace!, r.name!, body, ctx);
+      send(res, out.code, out, ctx);
       return;
     }
     if (r.subresource) {
@@ -606,7 +606,7 @@ export class ApiServer {
   }
 
   private async serveConnect(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
-    const object = this.registry.get(r.resource, r.namespace, r.name!);
+    const object = this.registry.get(r.resource, r.namespace, r.subresource === 'proxy' ? parseProxyName(r.name!).name : r.name!);
     const handler = this.connectHandlers.get(`${r.resource.plural}/${r.subresource}`);
     if (!handler) throw notImplemented(`${r.resource.plural}/${r.subresource} is not supported by this server yet`);
     await handler({ req, res, request: r, query, user, object });
@@ -724,6 +724,15 @@ export class ApiServer {
       this.activeWatches.delete(res);
     });
   }
+}
+
+/** `[scheme:]name[:port]`, the name segment of a proxy request (upstream: net.SplitSchemeNamePort). */
+export function parseProxyName(id: string): { scheme: string; name: string; port: string } {
+  const parts = id.split(':');
+  if (parts.length === 1) return { scheme: '', name: parts[0], port: '' };
+  if (parts.length === 2) return { scheme: '', name: parts[0], port: parts[1] };
+  if (parts.length === 3 && (parts[0] === 'http' || parts[0] === 'https' || parts[0] === '')) return { scheme: parts[0], name: parts[1], port: parts[2] };
+  throw badRequest(`invalid service request "${id}"`);
 }
 
 function withTypeMeta(obj: KubeObject, meta: { kind: string; apiVersion: string }): KubeObject {

@@ -9,7 +9,8 @@
 import type { KubeObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { apiVersionOf } from '../machinery/resources.js';
-import { badRequest, notImplemented } from '../machinery/status.js';
+import { StatusError, badRequest, notImplemented } from '../machinery/status.js';
+import { evictPod } from '../apiserver/eviction.js';
 import type { Registry, WatchEventType as RegistryEventType } from '../apiserver/registry.js';
 import type { CachedEvent } from '../apiserver/watchcache.js';
 import type { RequestContext, UserInfo } from '../apiserver/context.js';
@@ -226,9 +227,11 @@ export class LocalTransport implements ApiTransport {
       return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as R;
     }
     if (res.group === '' && res.plural === 'pods' && subresource === 'eviction') {
-      const opts = (b.deleteOptions ?? {}) as DeleteOptions;
-      await this.registry.delete(res, namespace, name, opts, this.ctx({ dryRun: !!(opts as { dryRun?: unknown }).dryRun }));
-      return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as R;
+      // The same handler as over HTTP: PodDisruptionBudgets are honoured.
+      if (!namespace) throw badRequest('an eviction needs a namespace');
+      const status = await evictPod(this.registry, namespace, name, b, this.ctx(undefined));
+      if (status.status === 'Failure') throw new StatusError(status.code ?? 500, status.reason ?? 'InternalError', status.message ?? '', status.details);
+      return copy<R>(status);
     }
     throw notImplemented(`${res.plural}/${subresource} is not supported by the in-process transport`);
   }

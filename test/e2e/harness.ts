@@ -54,7 +54,11 @@ export class Cluster {
   readonly kubeconfig: string;
   port = 0;
 
-  constructor(readonly name: string) {
+  /** `extraEnv`: added to the environment of `kite up` (and so of the server it starts) and of kubectl. */
+  constructor(
+    readonly name: string,
+    readonly extraEnv: NodeJS.ProcessEnv = {},
+  ) {
     this.home = mkdtempSync(join(tmpdir(), `kite-e2e-${name}-`));
     this.kubeconfig = join(this.home, this.name, 'kubeconfig');
   }
@@ -62,6 +66,7 @@ export class Cluster {
   env(): NodeJS.ProcessEnv {
     return {
       ...process.env,
+      ...this.extraEnv,
       KITE_HOME: this.home,
       KUBECONFIG: join(this.home, 'user-kubeconfig'),
       // kubectl keeps its discovery cache under HOME; keep it per cluster.
@@ -124,4 +129,64 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Node helpers (the kubelet tests): the node `kite server` runs on this host.
+
+/** Name of the node a cluster's server runs (kubelet/local-node.ts localNodeName). */
+export function nodeNameOf(cluster: Cluster): string {
+  return `${cluster.name}-control-plane`;
+}
+
+/** The node's directory: pki, containerd state, kubelet state, kubelet.pid/.log. */
+export function nodeDirOf(cluster: Cluster): string {
+  return join(cluster.home, cluster.name, 'node');
+}
+
+/** Waits until the cluster's node reports Ready; resolves with the Node object. */
+export async function waitForNodeReady(cluster: Cluster, timeoutMs = 60_000): Promise<any> {
+  return waitFor(
+    `node ${nodeNameOf(cluster)} Ready`,
+    async () => {
+      const r = await cluster.kubectl(['get', 'node', nodeNameOf(cluster), '-o', 'json']);
+      if (r.code !== 0) return undefined;
+      const node = JSON.parse(r.stdout);
+      const ready = (node.status?.conditions ?? []).find((c: any) => c.type === 'Ready');
+      return ready?.status === 'True' ? node : undefined;
+    },
+    timeoutMs,
+    300,
+  );
+}
+
+/** `kubectl get pod NAME -o json`, parsed (undefined when it does not exist). */
+export async function getPod(cluster: Cluster, name: string, namespace = 'default'): Promise<any | undefined> {
+  const r = await cluster.kubectl(['get', 'pod', name, '-n', namespace, '-o', 'json']);
+  if (r.code !== 0) return undefined;
+  return JSON.parse(r.stdout);
+}
+
+/** Polls the pod until `pred` holds; resolves with the pod. */
+export async function waitForPod(cluster: Cluster, name: string, what: string, pred: (pod: any) => boolean, timeoutMs = 60_000, namespace = 'default'): Promise<any> {
+  let last: any;
+  try {
+    return await waitFor(
+      `pod ${name}: ${what}`,
+      async () => {
+        last = await getPod(cluster, name, namespace);
+        return last && pred(last) ? last : undefined;
+      },
+      timeoutMs,
+      250,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\nlast status: ${JSON.stringify(last?.status ?? null)}`);
+  }
+}
+
+/** Applies a manifest given as YAML text. */
+export async function applyYaml(cluster: Cluster, name: string, yaml: string): Promise<string> {
+  const file = cluster.writeFile(`${name}.yaml`, yaml);
+  return cluster.k(['apply', '-f', file]);
 }
