@@ -384,6 +384,7 @@ export class Registry {
     if (causes.length) throw this.invalid(res, m.name ?? '', causes);
     await this.beforeCreateHooks.get(storageRes.kind)?.(obj, ctx);
     trackManagedFields(res, undefined, obj, ctx, undefined);
+    dropEmptyMetadata(m);
 
     if (ctx.dryRun) {
       if (this.getStored(res, m.namespace, m.name!)) throw alreadyExists(res.group, res.plural, m.name!);
@@ -543,6 +544,7 @@ export class Registry {
     const causes = strategy.validateUpdate(obj, current, subresource);
     if (causes.length) throw this.invalid(res, cm.name!, causes);
     trackManagedFields(res, current, obj, ctx, subresource);
+    dropEmptyMetadata(obj.metadata);
     return obj;
   }
 
@@ -718,6 +720,22 @@ export class Registry {
       }
     }
     return { items: deleted, resourceVersion };
+  }
+}
+
+/**
+ * ObjectMeta's collections are `omitempty` upstream: an emptied list or map is
+ * dropped, not stored as [] or {} (e.g. after the last finalizer is removed).
+ */
+function dropEmptyMetadata(meta: KubeObject['metadata']): void {
+  if (!meta) return;
+  for (const k of ['finalizers', 'ownerReferences', 'managedFields'] as const) {
+    const v = meta[k];
+    if (Array.isArray(v) && v.length === 0) delete meta[k];
+  }
+  for (const k of ['labels', 'annotations'] as const) {
+    const v = meta[k];
+    if (v && typeof v === 'object' && Object.keys(v).length === 0) delete meta[k];
   }
 }
 
