@@ -1,0 +1,2 @@
+// The Deployment controller.
+export { DeploymentController, newDeploymentController } from './controller.js';
