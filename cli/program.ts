@@ -1,6 +1,7 @@
 // The `kite` command line: subcommands and their options. main.ts runs it.
 import { Command, InvalidArgumentError } from 'commander';
 import { registerImageCommands } from './commands/image.js';
+import { registerKubeletCommand } from './commands/kubelet.js';
 import { registerNodeCommands } from './commands/node.js';
 import { CliError, errorMessage } from './errors.js';
 import { parseNodeCount } from './hollow.js';
@@ -83,6 +84,7 @@ export function buildProgram(): Command {
 
   registerImageCommands(program);
   registerNodeCommands(program);
+  registerKubeletCommand(program, arg(parsePort));
   return program;
 }
 

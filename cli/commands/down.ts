@@ -1,6 +1,7 @@
 // `kite down`: stops a cluster's control plane; `--purge` also deletes its data and
 // removes its kubeconfig context.
 import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { contextName, defaultUserKubeconfigPath, removeFromUserKubeconfig } from '../../machinery/kubeconfig.js';
 import { clusterExists, clusterStatus, openCluster, readClusterState, withClusterLock } from '../cluster.js';
 import { CliError } from '../errors.js';
@@ -32,6 +33,13 @@ export async function down(opts: DownOptions, progress = new Progress()): Promis
       removePidFile(c.paths.pid, status.pid);
     } else {
       progress.info(`Cluster "${c.name}" is not running.`);
+    }
+    // The server removes its node's pods and containerd when it stops; if it could not
+    // (killed, crashed), do it here so nothing is left behind.
+    const nodeDir = join(c.paths.dir, 'node');
+    if (existsSync(join(nodeDir, 'containerd')) && process.env.KITE_CONTROL_PLANE !== 'stub') {
+      const { cleanupNode } = await import('../../kubelet/local-node.js');
+      await progress.step('Removing node containers and networking', () => cleanupNode(nodeDir));
     }
     if (!opts.purge) return;
 

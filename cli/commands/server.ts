@@ -30,8 +30,8 @@ async function loadControlPlane(): Promise<StartControlPlane> {
   return (await import('../../apiserver/control-plane.js')).startControlPlane;
 }
 
-/** How long a graceful shutdown may take before the process exits anyway. */
-const SHUTDOWN_TIMEOUT_MS = 20_000;
+/** How long a graceful shutdown may take before the process exits anyway (node cleanup included). */
+const SHUTDOWN_TIMEOUT_MS = 45_000;
 
 function log(message: string): void {
   process.stdout.write(`${new Date().toISOString()} ${message}\n`);
@@ -41,6 +41,37 @@ function log(message: string): void {
 export function bindAddressSANs(bindAddress: string): { dnsNames: string[]; ipAddresses: string[] } {
   if (bindAddress === '' || bindAddress === '0.0.0.0' || bindAddress === '::') return { dnsNames: [], ipAddresses: [] };
   return isIP(bindAddress) ? { dnsNames: [], ipAddresses: [bindAddress] } : { dnsNames: [bindAddress], ipAddresses: [] };
+}
+
+/**
+ * Starts this host's node unless it cannot run here (not root, stub control plane,
+ * KITE_NODE=none). Failures are logged; the control plane keeps running.
+ */
+function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }): { close(): Promise<void> } {
+  if (process.env.KITE_CONTROL_PLANE === 'stub') return { close: async () => {} };
+  const starting = (async () => {
+    const { localNodeUnsupported, startLocalNode } = await import('../../kubelet/local-node.js');
+    const why = localNodeUnsupported();
+    if (why) {
+      log(`no node on this host: ${why}`);
+      return undefined;
+    }
+    return startLocalNode({ clusterName, clusterDir, server, ca, log: (m) => log(`node: ${m}`) });
+  })().catch((err) => {
+    log(`node failed to start: ${errorMessage(err)}`);
+    return undefined;
+  });
+  return {
+    async close() {
+      const node = await starting;
+      if (node) await node.close();
+      else {
+        // A half-started node may have left a containerd or pods behind.
+        const { cleanupNode, nodeDirOf } = await import('../../kubelet/local-node.js');
+        await cleanupNode(nodeDirOf(clusterDir), { log: (m) => log(`node: ${m}`) });
+      }
+    },
+  };
 }
 
 /**
@@ -87,6 +118,10 @@ export async function runServer(opts: ServerOptions): Promise<void> {
 
     const hollow = await startHollowNodes(opts.hollowNodes, { clusterName: name, server: url, pki });
 
+    // This host's node: a private containerd and a kubelet child (in the background:
+    // the API server is already serving).
+    const node = startNode(name, paths.dir, url, pki.ca);
+
     let stopping = false;
     const shutdown = (signal: string): void => {
       if (stopping) {
@@ -105,6 +140,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
         let code = 0;
         for (const [what, close] of [
           ['hollow nodes', () => hollow.close()],
+          ['node', () => node.close()],
           ['control plane', () => controlPlane.close()],
         ] as const) {
           try {

@@ -421,6 +421,35 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Run
   return { socket: layout.socket, pid, layout, stop };
 }
 
+/**
+ * A containerd already running for this state dir (started by an earlier
+ * process that exited without stopping it), or null. Its containers keep
+ * running; stop() terminates it like a started one.
+ */
+export async function adoptContainerd(stateDir: string, socketPath?: string): Promise<RunningContainerd | null> {
+  const abs = resolve(stateDir);
+  let meta: { socket?: string };
+  try {
+    meta = JSON.parse(readFileSync(join(abs, 'runtime.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+  const layout = runtimeLayout(abs, socketPath ?? meta.socket);
+  const pid = livePrivateContainerd(layout);
+  if (!pid) return null;
+  if (!(await socketAnswers(layout.socket, 3000))) return null;
+  return {
+    socket: layout.socket,
+    pid,
+    layout,
+    async stop(graceMs = 10_000) {
+      await terminatePid(pid, graceMs);
+      rmSync(layout.pidPath, { force: true });
+      for (const s of [layout.socket, layout.socket + '.ttrpc']) rmSync(s, { force: true });
+    },
+  };
+}
+
 // ---------------------------------------------------------------- cleanup
 
 export interface CleanupReport {

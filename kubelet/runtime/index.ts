@@ -3,6 +3,7 @@ export {
   ensureRuntimePackages,
   missingRuntimePackages,
   startContainerd,
+  adoptContainerd,
   cleanupRuntime,
   containerdConfig,
   runtimeLayout,

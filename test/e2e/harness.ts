@@ -181,7 +181,7 @@ export async function waitForPod(cluster: Cluster, name: string, what: string, p
       250,
     );
   } catch (err) {
-    throw new Error(`${(err as Error).message}\nlast status: ${JSON.stringify(last?.status ?? null)}`);
+    throw new Error(`${(err as Error).message}\nlast status: ${JSON.stringify(last?.status ?? null)}`, { cause: err });
   }
 }
 

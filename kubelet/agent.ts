@@ -1,0 +1,90 @@
+// Wiring of one kubelet process: runtime (CRI or hollow), the Kubelet, its
+// HTTPS server. `kite kubelet --config FILE` runs this until SIGTERM; the pods
+// keep running when it stops (a restarted kubelet adopts them).
+import { readFileSync } from 'node:fs';
+import { CriClient } from './cri/client.js';
+import type { KubeletConfig } from './config.js';
+import { HollowRuntime } from './hollow.js';
+import { Kubelet } from './kubelet.js';
+import { KubeRuntime } from './kuberuntime.js';
+import { nodeCapacity } from './node.js';
+import { KubeletServer } from './server/server.js';
+import type { PodRuntime } from './types.js';
+import { errorMessage, sleep } from './util.js';
+import { networkInterfaces } from 'node:os';
+
+/** The host's first non-loopback IPv4 address. */
+export function hostIPv4(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+export interface RunningKubelet {
+  kubelet: Kubelet;
+  server: KubeletServer;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface StartKubeletOptions {
+  log?: (msg: string) => void;
+  /** provide a runtime (tests, hollow nodes sharing a process) */
+  runtime?: PodRuntime;
+}
+
+async function connectCri(socket: string, log: (m: string) => void): Promise<CriClient> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await CriClient.connect(socket, { connectTimeoutMs: 2000 });
+    } catch (err) {
+      if (attempt >= 300) throw new Error(`container runtime at ${socket} does not answer: ${errorMessage(err)}`, { cause: err });
+      if (attempt % 50 === 10) log(`waiting for the container runtime at ${socket}: ${errorMessage(err)}`);
+      await sleep(100);
+    }
+  }
+}
+
+export async function startKubelet(config: KubeletConfig, opts: StartKubeletOptions = {}): Promise<RunningKubelet> {
+  const log = opts.log ?? ((m: string) => process.stdout.write(`${new Date().toISOString()} kubelet: ${m}\n`));
+  const nodeIP = config.nodeIP ?? hostIPv4() ?? '127.0.0.1';
+  const cfg: KubeletConfig = { ...config, nodeIP };
+  let runtime = opts.runtime;
+  if (!runtime) {
+    if (cfg.runtime === 'hollow') runtime = new HollowRuntime({ nodeName: cfg.nodeName });
+    else {
+      if (!cfg.containerdSocket) throw new Error('containerdSocket is required for the containerd runtime');
+      const cri = await connectCri(cfg.containerdSocket, log);
+      runtime = new KubeRuntime(cri, { memoryCapacity: nodeCapacity(cfg.rootDir).memoryBytes, offlineImageFallback: cfg.offlineImageFallback, log });
+    }
+  }
+  // The server goes up first so the node reports the port it really got.
+  const holder: { kubelet?: Kubelet } = {};
+  const rt = runtime;
+  const server = new KubeletServer({
+    host: {
+      getPod: (ns, name) => holder.kubelet?.getPod(ns, name),
+      pods: () => holder.kubelet?.pods() ?? [],
+      runtime: rt,
+      podStatus: (uid) => holder.kubelet?.statusManager.get(uid),
+      log,
+    },
+    address: cfg.address,
+    port: cfg.port,
+    tls: { cert: readFileSync(cfg.servingCertFile, 'utf8'), key: readFileSync(cfg.servingKeyFile, 'utf8'), ca: readFileSync(cfg.caFile, 'utf8') },
+  });
+  const port = await server.listen();
+  const k = new Kubelet({ config: { ...cfg, port }, runtime: rt, log, hollow: cfg.runtime === 'hollow' });
+  holder.kubelet = k;
+  await k.start();
+  return {
+    kubelet: k,
+    server,
+    port,
+    async stop() {
+      await server.close();
+      await k.stop();
+    },
+  };
+}

@@ -1,0 +1,451 @@
+// The node `kite server` runs on its own host: a private containerd (owned by
+// the server process) and a kubelet child process (`kite kubelet`), restarted
+// when it dies. Stopping the node stops the kubelet, then removes every pod,
+// the containerd, the bridge, the NAT rules, mounts and cgroups.
+//
+// Layout under <cluster dir>/node:
+//   pki/                ca.crt, kubelet-client.{crt,key}, kubelet.{crt,key}
+//   containerd/         the private containerd's state (see runtime/NOTES.md)
+//   kubelet/            pods/<uid>/ (volumes, etc-hosts), logs/pods/
+//   kubelet.json        the kubelet's config     kubelet.pid, kubelet.log
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, X509Certificate } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Node } from 'kubernetes-types/core/v1.js';
+import { HttpTransport } from '../client/http-transport.js';
+import { isNotFound } from '../client/transport.js';
+import { resourceByPath } from '../machinery/resources.js';
+import { hostIPv4Addresses, issueClientCert, issueServingCert, type CertKeyPair } from '../machinery/pki.js';
+import { CriClient } from './cri/client.js';
+import { defaultKubeletConfig, DEFAULT_KUBELET_PORT, type KubeletConfig } from './config.js';
+import { buildBusyboxImage, buildPauseImage, importImage, BUSYBOX_IMAGE, PAUSE_IMAGE } from './images/index.js';
+import { removeCgroup } from './pod-helpers.js';
+import {
+  adoptContainerd,
+  cleanupRuntime,
+  detectCgroupDriver,
+  detectCniVersion,
+  ensureRuntimePackages,
+  parseCidr,
+  runtimeLayout,
+  startContainerd,
+  type RunningContainerd,
+} from './runtime/index.js';
+import { mountsBelow } from './volumes.js';
+import { findFreePort } from '../cli/ports.js';
+import { errorMessage, sleep } from './util.js';
+
+const NODES = resourceByPath('', 'v1', 'nodes')!;
+const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const CIDR_CLAIMS = '/run/kite/pod-cidrs';
+
+export interface LocalNodeOptions {
+  clusterName: string;
+  clusterDir: string;
+  /** API server URL */
+  server: string;
+  ca: CertKeyPair;
+  log: (msg: string) => void;
+  /** kubelet port (default 10250, or the next free one) */
+  kubeletPort?: number;
+}
+
+export interface LocalNode {
+  nodeName: string;
+  nodeDir: string;
+  close(): Promise<void>;
+}
+
+export function localNodeName(clusterName: string): string {
+  return `${clusterName}-control-plane`;
+}
+
+export function nodeDirOf(clusterDir: string): string {
+  return join(resolve(clusterDir), 'node');
+}
+
+function hash8(s: string): string {
+  return createHash('sha256').update(s).digest('hex').slice(0, 8);
+}
+
+/** Names derived from the node dir, unique per node on this host. */
+export function nodeNetworkNames(nodeDir: string): { bridge: string; network: string; cgroupRoot: string } {
+  const h = hash8(resolve(nodeDir));
+  return { bridge: `kite-${h}`, network: `kite-${h}`, cgroupRoot: `/kite-${h}` };
+}
+
+// ---------------------------------------------------------------- pod CIDR
+
+function ipv4ToInt(ip: string): number {
+  return ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+}
+
+/** IPv4 routes of this host as [network, mask] pairs (from /proc/net/route). */
+function hostRoutes(): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  try {
+    for (const line of readFileSync('/proc/net/route', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 8) continue;
+      const le = (hex: string) => {
+        const n = parseInt(hex, 16);
+        return (((n & 0xff) << 24) | ((n >>> 8) & 0xff) << 16 | ((n >>> 16) & 0xff) << 8 | ((n >>> 24) & 0xff)) >>> 0;
+      };
+      const dest = le(f[1]!);
+      const mask = le(f[7]!);
+      if (mask === 0) continue; // the default route overlaps everything
+      out.push([dest, mask]);
+    }
+  } catch {
+    // no procfs
+  }
+  return out;
+}
+
+function overlapsRoutes(cidr: string): boolean {
+  const { address, prefix } = parseCidr(cidr);
+  const net = ipv4ToInt(address) >>> 0;
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  for (const [d, m] of hostRoutes()) {
+    const common = (mask & m) >>> 0;
+    if (((net & common) >>> 0) === ((d & common) >>> 0)) return true;
+  }
+  return false;
+}
+
+function claimPath(cidr: string): string {
+  return join(CIDR_CLAIMS, cidr.replace('/', '_'));
+}
+
+/** Claims `cidr` for nodeDir on this host; false when another live node holds it. */
+function claimCidr(cidr: string, nodeDir: string): boolean {
+  mkdirSync(CIDR_CLAIMS, { recursive: true, mode: 0o755 });
+  const p = claimPath(cidr);
+  try {
+    const owner = readFileSync(p, 'utf8').trim();
+    if (owner === nodeDir) return true;
+    if (existsSync(owner)) return false;
+  } catch {
+    // unclaimed
+  }
+  writeFileSync(p, `${nodeDir}\n`);
+  return readFileSync(p, 'utf8').trim() === nodeDir;
+}
+
+export function releaseCidrClaims(nodeDir: string): void {
+  try {
+    for (const f of readdirSync(CIDR_CLAIMS)) {
+      const p = join(CIDR_CLAIMS, f);
+      try {
+        if (readFileSync(p, 'utf8').trim() === resolve(nodeDir)) rmSync(p, { force: true });
+      } catch {
+        // gone
+      }
+    }
+  } catch {
+    // no claims dir
+  }
+}
+
+/** A /24 of 10.244.0.0/16 (then 10.245-10.250) no other node on this host uses. */
+export function choosePodCidr(nodeDir: string, preferred?: string): string {
+  if (preferred && (claimCidr(preferred, nodeDir) && !overlapsRoutes(preferred) || claimOwnedBy(preferred, nodeDir))) return preferred;
+  const start = parseInt(hash8(nodeDir).slice(0, 2), 16);
+  for (let second = 244; second <= 250; second++) {
+    for (let i = 0; i < 256; i++) {
+      const third = (start + i) % 256;
+      const cidr = `10.${second}.${third}.0/24`;
+      if (overlapsRoutes(cidr)) continue;
+      if (claimCidr(cidr, nodeDir)) return cidr;
+    }
+  }
+  throw new Error('no free pod CIDR in 10.244.0.0/16 - 10.250.0.0/16');
+}
+
+function claimOwnedBy(cidr: string, nodeDir: string): boolean {
+  try {
+    return readFileSync(claimPath(cidr), 'utf8').trim() === nodeDir;
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- certificates
+
+function certUsable(certPem: string, ca: CertKeyPair, ips: string[]): boolean {
+  try {
+    const cert = new X509Certificate(certPem);
+    const caCert = new X509Certificate(ca.cert);
+    if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) return false;
+    if (new Date(cert.validTo).getTime() - Date.now() < 30 * 86400_000) return false;
+    for (const ip of ips) if (cert.checkIP(ip) === undefined) return false;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function ensureNodeCerts(pkiDir: string, ca: CertKeyPair, nodeName: string, nodeIP: string): Promise<void> {
+  mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
+  writeFileSync(join(pkiDir, 'ca.crt'), ca.cert, { mode: 0o644 });
+  const write = (name: string, pair: CertKeyPair) => {
+    writeFileSync(join(pkiDir, `${name}.key`), pair.key, { mode: 0o600 });
+    writeFileSync(join(pkiDir, `${name}.crt`), pair.cert, { mode: 0o644 });
+  };
+  const read = (name: string) => {
+    try {
+      return readFileSync(join(pkiDir, `${name}.crt`), 'utf8');
+    } catch {
+      return '';
+    }
+  };
+  if (!certUsable(read('kubelet-client'), ca, []) || !read('kubelet-client').length) {
+    write('kubelet-client', await issueClientCert(ca, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] }));
+  }
+  const ips = [...new Set([nodeIP, '127.0.0.1'])];
+  if (!certUsable(read('kubelet'), ca, ips)) {
+    write('kubelet', await issueServingCert(ca, { commonName: `${nodeName}@kubelet`, dnsNames: [...new Set([nodeName, hostname(), 'localhost'])], ipAddresses: ips }));
+  }
+}
+
+// ---------------------------------------------------------------- images
+
+async function ensureImages(socket: string, dir: string, log: (m: string) => void): Promise<void> {
+  const cri = new CriClient(socket);
+  try {
+    const wanted = [
+      { ref: PAUSE_IMAGE, path: join(dir, 'pause.tar'), build: () => buildPauseImage({ outPath: join(dir, 'pause.tar') }) },
+      { ref: BUSYBOX_IMAGE, path: join(dir, 'busybox.tar'), build: () => buildBusyboxImage(BUSYBOX_IMAGE, { outPath: join(dir, 'busybox.tar') }) },
+    ];
+    await Promise.all(
+      wanted.map(async (w) => {
+        if ((await cri.imageStatus({ image: { image: w.ref } })).image) return;
+        // The archives are deterministic: one built earlier for this node is reused.
+        if (!existsSync(w.path)) await w.build();
+        await importImage(socket, w.path);
+        log(`imported ${w.ref}`);
+      }),
+    );
+  } finally {
+    cri.close();
+  }
+}
+
+// ---------------------------------------------------------------- the node
+
+async function existingPodCidr(server: string, pki: string, nodeName: string): Promise<string | undefined> {
+  const t = new HttpTransport(
+    {
+      server,
+      caData: readFileSync(join(pki, 'ca.crt'), 'utf8'),
+      certData: readFileSync(join(pki, 'kubelet-client.crt'), 'utf8'),
+      keyData: readFileSync(join(pki, 'kubelet-client.key'), 'utf8'),
+    },
+    { component: 'kubelet', requestTimeoutMs: 5000 },
+  );
+  try {
+    const node = await t.get<Node>(NODES, undefined, nodeName);
+    return node.spec?.podCIDR;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    return undefined;
+  } finally {
+    t.close();
+  }
+}
+
+/** The Node reasons kite cannot run a node here, or undefined when it can. */
+export function localNodeUnsupported(): string | undefined {
+  if (process.env.KITE_NODE === 'none' || process.env.KITE_NODE === 'off') return 'KITE_NODE=none';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not running as root (containers need root)';
+  if (process.platform !== 'linux') return `unsupported platform ${process.platform}`;
+  return undefined;
+}
+
+export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
+  const log = o.log;
+  const nodeName = localNodeName(o.clusterName);
+  const nodeDir = nodeDirOf(o.clusterDir);
+  const pkiDir = join(nodeDir, 'pki');
+  const containerdDir = join(nodeDir, 'containerd');
+  const rootDir = join(nodeDir, 'kubelet');
+  mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
+  await ensureRuntimePackages({ log });
+
+  const nodeIP = hostIPv4Addresses()[0] ?? '127.0.0.1';
+  await ensureNodeCerts(pkiDir, o.ca, nodeName, nodeIP);
+  let previousCidr: string | undefined;
+  try {
+    previousCidr = await existingPodCidr(o.server, pkiDir, nodeName);
+  } catch (err) {
+    log(`could not read node ${nodeName}: ${errorMessage(err)}`);
+  }
+  const podCIDR = choosePodCidr(nodeDir, previousCidr);
+  const names = nodeNetworkNames(nodeDir);
+
+  // The kubelet process takes a second to load: start it first; it waits for the
+  // containerd socket, which comes up (with the images) meanwhile.
+  const port = o.kubeletPort ?? (await findFreePort(DEFAULT_KUBELET_PORT, '0.0.0.0'));
+  const adopted: RunningContainerd | null = await adoptContainerd(containerdDir);
+  const socket = adopted?.socket ?? runtimeLayout(containerdDir).socket;
+  const config: KubeletConfig = defaultKubeletConfig({
+    nodeName,
+    apiServer: o.server,
+    caFile: join(pkiDir, 'ca.crt'),
+    clientCertFile: join(pkiDir, 'kubelet-client.crt'),
+    clientKeyFile: join(pkiDir, 'kubelet-client.key'),
+    servingCertFile: join(pkiDir, 'kubelet.crt'),
+    servingKeyFile: join(pkiDir, 'kubelet.key'),
+    rootDir,
+    runtime: 'containerd',
+    containerdSocket: socket,
+    port,
+    nodeIP,
+    podCIDR,
+    controlPlane: true,
+    cgroupRoot: detectCgroupDriver() === 'cgroupfs' ? names.cgroupRoot : '',
+  });
+  const configPath = join(nodeDir, 'kubelet.json');
+  writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  const supervisor = new KubeletSupervisor(nodeDir, configPath, log);
+  supervisor.start();
+
+  let containerd: RunningContainerd;
+  try {
+    if (adopted) {
+      containerd = adopted;
+      log(`adopted running containerd (pid ${containerd.pid})`);
+    } else {
+      const cniVersion = await detectCniVersion();
+      containerd = await startContainerd({ stateDir: containerdDir, cni: { podCIDR, bridge: names.bridge, name: names.network, cniVersion } });
+      log(`containerd started (pid ${containerd.pid}, socket ${containerd.socket})`);
+    }
+    await ensureImages(containerd.socket, join(nodeDir, 'images'), log);
+  } catch (err) {
+    await supervisor.stop();
+    throw err;
+  }
+
+  const rt = containerd;
+  return {
+    nodeName,
+    nodeDir,
+    async close() {
+      await supervisor.stop();
+      await cleanupNode(nodeDir, { log, containerd: rt });
+    },
+  };
+}
+
+/** Runs `kite kubelet --config` as a child and restarts it when it exits unexpectedly. */
+class KubeletSupervisor {
+  private child?: ChildProcess;
+  private stopping = false;
+  private restarts = 0;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly nodeDir: string,
+    private readonly configPath: string,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  start(): void {
+    if (this.stopping) return;
+    const logFd = openSync(join(this.nodeDir, 'kubelet.log'), 'a');
+    const started = Date.now();
+    let child: ChildProcess;
+    try {
+      // A smaller young generation keeps the idle RSS down; the kubelet allocates little per second.
+      child = spawn(process.execPath, ['--max-semi-space-size=4', MAIN_SCRIPT, 'kubelet', '--config', this.configPath], {
+        stdio: ['ignore', logFd, logFd],
+        detached: true,
+      });
+    } finally {
+      closeSync(logFd);
+    }
+    this.child = child;
+    if (child.pid) writeFileSync(join(this.nodeDir, 'kubelet.pid'), `${child.pid}\n`);
+    this.log(`kubelet started (pid ${child.pid}, log ${join(this.nodeDir, 'kubelet.log')})`);
+    child.once('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      if (this.stopping) return;
+      if (Date.now() - started > 60_000) this.restarts = 0;
+      const delay = Math.min(1000 * 2 ** this.restarts, 30_000);
+      this.restarts++;
+      this.log(`kubelet exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000}s`);
+      this.timer = setTimeout(() => this.start(), delay);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const killed = await Promise.race([exited.then(() => false), sleep(5000).then(() => true)]);
+    if (killed) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(join(this.nodeDir, 'kubelet.pid'), { force: true });
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes everything a node made: its kubelet (if still running), pods and
+ * containerd (through cleanupRuntime: CNI teardown, bridge, NAT rules,
+ * mounts), tmpfs volumes, pod cgroups and the pod CIDR claim. Safe to call
+ * when nothing is left.
+ */
+export async function cleanupNode(nodeDir: string, opts: { log?: (m: string) => void; containerd?: RunningContainerd | null } = {}): Promise<void> {
+  const log = opts.log ?? (() => {});
+  const abs = resolve(nodeDir);
+  if (!existsSync(abs)) return;
+  const pidPath = join(abs, 'kubelet.pid');
+  if (existsSync(pidPath)) {
+    const pid = Number(readFileSync(pidPath, 'utf8').trim());
+    if (pid > 0 && pidAlive(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+      for (let i = 0; i < 50 && pidAlive(pid); i++) await sleep(100);
+    }
+    rmSync(pidPath, { force: true });
+  }
+  const containerdDir = join(abs, 'containerd');
+  if (existsSync(containerdDir)) {
+    const report = await cleanupRuntime(containerdDir, { log });
+    if (report.containers.length || report.sandboxes.length) log(`removed ${report.containers.length} containers and ${report.sandboxes.length} pod sandboxes`);
+  }
+  if (opts.containerd) await opts.containerd.stop().catch(() => undefined);
+  // emptyDir tmpfs and anything else mounted under the node dir
+  for (const m of mountsBelow(abs)) {
+    try {
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('umount', ['-l', m]);
+    } catch (err) {
+      log(`umount ${m}: ${errorMessage(err)}`);
+    }
+  }
+  rmSync(join(abs, 'kubelet', 'pods'), { recursive: true, force: true });
+  const names = nodeNetworkNames(abs);
+  removeCgroup(names.cgroupRoot);
+  releaseCidrClaims(abs);
+}
