@@ -12,7 +12,7 @@
 // containers, sandbox, volumes and cgroup are cleaned up once it is gone.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ConfigMap, Container, Pod, PodStatus, Secret, Service } from 'kubernetes-types/core/v1.js';
+import type { ConfigMap, Container, PersistentVolume, PersistentVolumeClaim, Pod, PodStatus, Secret, Service } from 'kubernetes-types/core/v1.js';
 import { EventBroadcaster, type EventRecorder } from '../client/events.js';
 import { HttpTransport } from '../client/http-transport.js';
 import { SharedInformerFactory, type Informer } from '../client/informer.js';
@@ -36,6 +36,8 @@ const PODS = resourceByPath('', 'v1', 'pods')!;
 const SERVICES = resourceByPath('', 'v1', 'services')!;
 const CONFIGMAPS = resourceByPath('', 'v1', 'configmaps')!;
 const SECRETS = resourceByPath('', 'v1', 'secrets')!;
+const PVCS = resourceByPath('', 'v1', 'persistentvolumeclaims')!;
+const PVS = resourceByPath('', 'v1', 'persistentvolumes')!;
 const SERVICEACCOUNTS = resourceByPath('', 'v1', 'serviceaccounts')!;
 
 const RELIST_MS = 1000;
@@ -383,7 +385,7 @@ export class Kubelet {
 
     if (!this.hollow) {
       try {
-        w.volumes = await this.volumes.setUp(pod, { podIPs: rs.ips, hostIPs: [this.nodeIP] }, this.volumeSources());
+        w.volumes = await this.volumes.setUp(pod, { podIPs: rs.ips, hostIPs: [this.nodeIP] }, this.volumeSources(), w.volumes);
       } catch (err) {
         this.events.pod(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${errorMessage(err)}`);
         this.schedule(uid, ERROR_RETRY_MS);
@@ -574,6 +576,15 @@ export class Kubelet {
     }
   }
 
+  private async getOrUndefined<T>(res: typeof CONFIGMAPS, namespace: string | undefined, name: string): Promise<T | undefined> {
+    try {
+      return (await this.transport.get<T & { metadata?: { name?: string } }>(res, namespace, name)) as T;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   private get allocatable() {
     const a = this.node.allocatable;
     return { cpuMilli: a.cpu * 1000, memoryBytes: a.memoryBytes, ephemeralStorageBytes: a.ephemeralBytes };
@@ -595,6 +606,11 @@ export class Kubelet {
       secret: (ns, name) => this.lookup<Secret>(this.secretInformer, SECRETS, ns, name),
       serviceAccountToken: (pod, audience, exp) => this.serviceAccountToken(pod, audience, exp),
       allocatable: this.allocatable,
+      claims: {
+        claim: (ns, name) => this.getOrUndefined<PersistentVolumeClaim>(PVCS, ns, name),
+        volume: (name) => this.getOrUndefined<PersistentVolume>(PVS, undefined, name),
+        node: { name: this.config.nodeName, labels: this.node.labels() },
+      },
     };
   }
 

@@ -30,6 +30,8 @@ import { promisify } from 'node:util';
 import type { ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume } from 'kubernetes-types/core/v1.js';
 import { podFieldValue, resourceFieldValue, type NodeAllocatable, type PodRuntimeFacts } from './env.js';
 import { bytesOf } from './resources.js';
+import { applyFsGroup, resolveClaimVolume } from './volumes-pvc.js';
+import type { ClaimSources } from './volumes-pvc.js';
 
 const run = promisify(execFile);
 
@@ -46,6 +48,8 @@ export interface VolumeSources {
   /** A service account token for a projected volume (undefined: write a placeholder). */
   serviceAccountToken?(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string | undefined>;
   allocatable: NodeAllocatable;
+  /** Claims and volumes, for persistentVolumeClaim and ephemeral volumes (kubelet/volumes-pvc.ts). */
+  claims?: ClaimSources;
 }
 
 export interface MountedVolume {
@@ -272,7 +276,8 @@ export class VolumeManager {
    * Throws VolumeError for a volume that cannot be provided (the pod then
    * waits in ContainerCreating, as upstream).
    */
-  async setUp(pod: Pod, facts: PodRuntimeFacts, src: VolumeSources): Promise<Map<string, MountedVolume>> {
+  /** `previous`: what the pod had mounted before, so a running pod keeps a claim being deleted. */
+  async setUp(pod: Pod, facts: PodRuntimeFacts, src: VolumeSources, previous?: Map<string, MountedVolume>): Promise<Map<string, MountedVolume>> {
     const uid = pod.metadata!.uid!;
     const ns = pod.metadata?.namespace ?? 'default';
     mkdirSync(join(this.podDir(uid), 'volumes'), { recursive: true, mode: 0o750 });
@@ -334,7 +339,16 @@ export class VolumeManager {
           break;
         }
         case 'persistentVolumeClaim':
-          throw new VolumeError(`volume "${v.name}": persistentVolumeClaim volumes are not supported by kite yet`);
+        case 'ephemeral': {
+          if (!src.claims) throw new VolumeError(`volume "${v.name}": no claim source configured`);
+          const m = await resolveClaimVolume(pod, v, src.claims, previous?.get(v.name));
+          const fsGroup = pod.spec?.securityContext?.fsGroup;
+          if (m.fsGroupManaged && fsGroup !== undefined && !previous?.has(v.name)) {
+            applyFsGroup(m.hostPath, fsGroup, pod.spec?.securityContext?.fsGroupChangePolicy, m.readOnly);
+          }
+          out.set(v.name, m);
+          break;
+        }
         default:
           throw new VolumeError(`volume "${v.name}": ${kind} volumes are not supported by kite`);
       }
