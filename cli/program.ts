@@ -41,7 +41,7 @@ export function buildProgram(): Command {
     .option('--api-port <port>', `API server port; the next free one is used when taken (default: last used, else ${DEFAULT_API_PORT})`, arg(parsePort))
     .option('--bind-address <addr>', `address the API server listens on (default: last used, else ${DEFAULT_BIND_ADDRESS})`)
     .option('--wait <seconds>', 'how long to wait for the API server to become ready', arg(parseSeconds), 60)
-    .option('--hollow-nodes <n>', 'simulated nodes to run (not implemented yet)', arg(parseNodeCount), 0)
+    .option('--hollow-nodes <n>', 'simulated (hollow) nodes to run besides the real one, for scale tests', arg(parseNodeCount), 0)
     .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number }) => {
       const { up } = await import('./commands/up.js');
       await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes });
@@ -76,7 +76,7 @@ export function buildProgram(): Command {
     .option('--data-dir <dir>', 'cluster directory (default: $KITE_HOME/NAME)')
     .option('--api-port <port>', 'API server port', arg(parsePort), DEFAULT_API_PORT)
     .option('--bind-address <addr>', 'address the API server listens on', DEFAULT_BIND_ADDRESS)
-    .option('--hollow-nodes <n>', 'simulated nodes to run (not implemented yet)', arg(parseNodeCount), 0)
+    .option('--hollow-nodes <n>', 'simulated (hollow) nodes to run besides the real one, for scale tests', arg(parseNodeCount), 0)
     .action(async (o: { name: string; dataDir?: string; apiPort: number; bindAddress: string; hollowNodes: number }) => {
       const { runServer } = await import('./commands/server.js');
       await runServer({ name: o.name, dataDir: o.dataDir, apiPort: o.apiPort, bindAddress: o.bindAddress, hollowNodes: o.hollowNodes });
