@@ -1,0 +1,273 @@
+// Priority and preemption (upstream: framework/preemption + plugins/defaultpreemption).
+// When a pod fits nowhere, find nodes where evicting lower-priority pods makes room —
+// as few and as unimportant as possible, sparing PodDisruptionBudgets where it can —
+// pick the best such node, and report the victims for the scheduler to delete and the
+// node to nominate. The pure part lives here; the API calls are the scheduler's.
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
+import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import type { Framework, Nominator } from './framework.js';
+import { Code, Diagnosis, FitError, Status } from './framework.js';
+import type { CycleState } from './framework.js';
+import { Selector } from './labels.js';
+import type { PodInfo } from './podinfo.js';
+import type { NodeInfo, Snapshot } from './snapshot.js';
+
+export const PREEMPTION_NOT_HELPFUL = 'Preemption is not helpful for scheduling';
+export const NO_VICTIMS = 'No preemption victims found for incoming pod';
+export const NOT_ELIGIBLE_NEVER = 'not eligible due to preemptionPolicy=Never.';
+export const NOT_ELIGIBLE_TERMINATING = 'not eligible due to a terminating pod on the nominated node.';
+
+// ---- priority resolution ------------------------------------------------------------------
+
+/**
+ * A pod's priority: spec.priority when admission set it; otherwise from its
+ * PriorityClass, or the global default class, or 0 (upstream's Priority admission).
+ */
+export function resolvePriority(pod: Pod, classes: Iterable<PriorityClass>): number {
+  if (typeof pod.spec?.priority === 'number') return pod.spec.priority;
+  const name = pod.spec?.priorityClassName;
+  let globalDefault: PriorityClass | undefined;
+  for (const pc of classes) {
+    if (name && pc.metadata?.name === name) return pc.value ?? 0;
+    if (pc.globalDefault && (!globalDefault || (pc.value ?? 0) > (globalDefault.value ?? 0))) globalDefault = pc;
+  }
+  if (name === 'system-node-critical') return 2000001000;
+  if (name === 'system-cluster-critical') return 2000000000;
+  if (!name && globalDefault) return globalDefault.value ?? 0;
+  return 0;
+}
+
+// ---- PodDisruptionBudgets -------------------------------------------------------------------
+
+export interface Budget {
+  namespace: string;
+  selector: Selector;
+  disruptionsAllowed: number;
+  disruptedPods: ReadonlySet<string>;
+}
+
+export function budgetOf(pdb: PodDisruptionBudget): Budget {
+  const sel = pdb.spec?.selector;
+  return {
+    namespace: pdb.metadata?.namespace ?? 'default',
+    // A PDB with a nil or empty selector matches nothing.
+    selector: !sel || Selector.from(sel).empty ? Selector.NOTHING : Selector.from(sel),
+    disruptionsAllowed: pdb.status?.disruptionsAllowed ?? 0,
+    disruptedPods: new Set(Object.keys(pdb.status?.disruptedPods ?? {})),
+  };
+}
+
+/** filterPodsWithPDBViolation: split (stably) into pods whose eviction would break a budget and the rest. */
+export function filterPodsWithPDBViolation(pods: readonly PodInfo[], budgets: readonly Budget[]): { violating: PodInfo[]; nonViolating: PodInfo[] } {
+  const allowed = budgets.map((b) => b.disruptionsAllowed);
+  const violating: PodInfo[] = [];
+  const nonViolating: PodInfo[] = [];
+  for (const p of pods) {
+    let violated = false;
+    if (Object.keys(p.labels).length > 0) {
+      budgets.forEach((b, i) => {
+        if (b.namespace !== p.namespace || !b.selector.matches(p.labels)) return;
+        if (b.disruptedPods.has(p.name)) return;
+        allowed[i]--;
+        if (allowed[i] < 0) violated = true;
+      });
+    }
+    (violated ? violating : nonViolating).push(p);
+  }
+  return { violating, nonViolating };
+}
+
+// ---- victims ----------------------------------------------------------------------------------
+
+function startTime(p: PodInfo, now: number): number {
+  return p.pod.status?.startTime ? Date.parse(p.pod.status.startTime) : now;
+}
+
+/** MoreImportantPod: higher priority, then started earlier. */
+export function moreImportant(a: PodInfo, b: PodInfo, now = Date.now()): boolean {
+  if (a.priority !== b.priority) return a.priority > b.priority;
+  return startTime(a, now) < startTime(b, now);
+}
+
+/** Is the pod already being deleted because the scheduler preempted it? */
+export function terminatingByPreemption(p: PodInfo): boolean {
+  if (!p.terminating) return false;
+  const c = p.pod.status?.conditions?.find((x) => x.type === 'DisruptionTarget');
+  return !!c && c.status === 'True' && c.reason === 'PreemptionByScheduler';
+}
+
+export interface Candidate {
+  node: string;
+  /** Most important first. */
+  victims: PodInfo[];
+  numPDBViolations: number;
+}
+
+export interface PreemptionOptions {
+  /** Share of the potential nodes to dry-run at least (upstream default 10%). */
+  minCandidateNodesPercentage?: number;
+  /** Dry-run at least this many nodes (upstream default 100). */
+  minCandidateNodesAbsolute?: number;
+  random?: () => number;
+  now?: () => number;
+}
+
+export type PreemptionOutcome =
+  | { ok: true; candidate: Candidate; lowerPriorityNominated: PodInfo[] }
+  /** `clearNomination`: drop the pod's nominatedNodeName (upstream returns a PostFilterResult with ""). */
+  | { ok: false; message: string; clearNomination: boolean };
+
+export class Evaluator {
+  private readonly minPct: number;
+  private readonly minAbs: number;
+  private readonly random: () => number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly fw: Framework,
+    private readonly snap: Snapshot,
+    opts: PreemptionOptions = {},
+  ) {
+    this.minPct = opts.minCandidateNodesPercentage ?? 10;
+    this.minAbs = opts.minCandidateNodesAbsolute ?? 100;
+    this.random = opts.random ?? Math.random;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** DefaultPreemption.PostFilter: the message is prefixed "preemption: " as upstream's plugin does. */
+  preempt(state: CycleState, pod: PodInfo, diagnosis: Diagnosis, budgets: readonly Budget[], nominator?: Nominator & { nominatedPodsForNode(n: string): readonly PodInfo[] }): PreemptionOutcome {
+    const eligible = this.eligible(pod, diagnosis);
+    if (eligible !== '') return { ok: false, message: `preemption: ${eligible}`, clearNomination: false };
+    const allNodes = this.snap.nodeList();
+    const potential = diagnosis.nodesForStatusCode(allNodes, Code.Unschedulable);
+    const notHelpful = new Status(Code.UnschedulableAndUnresolvable, [PREEMPTION_NOT_HELPFUL]);
+    if (potential.length === 0) {
+      const d = new Diagnosis();
+      d.absentStatus = notHelpful;
+      return { ok: false, message: `preemption: ${new FitError(pod, allNodes.length, d).message()}`, clearNomination: true };
+    }
+    const { candidates, statuses } = this.dryRun(state, pod, potential, budgets, nominator);
+    if (candidates.length === 0) {
+      const d = new Diagnosis();
+      for (const [n, s] of statuses) d.record(n, s);
+      d.absentStatus = notHelpful;
+      return { ok: false, message: `preemption: ${new FitError(pod, allNodes.length, d).message()}`, clearNomination: true };
+    }
+    const best = this.pickOne(candidates);
+    const lower = (nominator?.nominatedPodsForNode(best.node) ?? []).filter((p) => p.priority < pod.priority && p.key !== pod.key);
+    return { ok: true, candidate: best, lowerPriorityNominated: lower };
+  }
+
+  /** PodEligibleToPreemptOthers: '' when eligible, else why not. */
+  eligible(pod: PodInfo, diagnosis: Diagnosis): string {
+    if (pod.pod.spec?.preemptionPolicy === 'Never') return NOT_ELIGIBLE_NEVER;
+    const nom = pod.pod.status?.nominatedNodeName;
+    if (nom) {
+      const st = diagnosis.nodeToStatus.get(nom) ?? diagnosis.absentStatus;
+      if (st && st.code === Code.UnschedulableAndUnresolvable) return '';
+      const node = this.snap.getNode(nom);
+      if (node) for (const p of node.pods.values()) if (p.priority < pod.priority && terminatingByPreemption(p)) return NOT_ELIGIBLE_TERMINATING;
+    }
+    return '';
+  }
+
+  /** calculateNumCandidates. */
+  numCandidates(numNodes: number): number {
+    let n = Math.trunc((numNodes * this.minPct) / 100);
+    if (n < this.minAbs) n = this.minAbs;
+    if (n > numNodes) n = numNodes;
+    return n;
+  }
+
+  private dryRun(state: CycleState, pod: PodInfo, potential: readonly NodeInfo[], budgets: readonly Budget[], nominator?: Nominator): { candidates: Candidate[]; statuses: Map<string, Status> } {
+    const offset = Math.floor(this.random() * potential.length);
+    const want = this.numCandidates(potential.length);
+    const nonViolating: Candidate[] = [];
+    const violating: Candidate[] = [];
+    const statuses = new Map<string, Status>();
+    for (let i = 0; i < potential.length; i++) {
+      const node = potential[(offset + i) % potential.length];
+      const r = this.selectVictimsOnNode(state.clone(), pod, node.clone(), budgets, nominator);
+      if ('victims' in r && r.victims.length > 0) {
+        const c: Candidate = { node: node.name, victims: r.victims, numPDBViolations: r.numPDBViolations };
+        (r.numPDBViolations === 0 ? nonViolating : violating).push(c);
+        if (nonViolating.length > 0 && nonViolating.length + violating.length >= want) break;
+        continue;
+      }
+      statuses.set(node.name, 'status' in r ? r.status : new Status(Code.Error, [`expected at least one victim pod on node "${node.name}"`]));
+    }
+    return { candidates: [...nonViolating, ...violating], statuses };
+  }
+
+  /** The fewest, least important pods on `node` (a copy) whose removal lets `pod` fit. */
+  selectVictimsOnNode(state: CycleState, pod: PodInfo, node: NodeInfo, budgets: readonly Budget[], nominator?: Nominator): { victims: PodInfo[]; numPDBViolations: number } | { status: Status } {
+    const potential: PodInfo[] = [];
+    for (const p of node.pods.values()) if (p.priority < pod.priority) potential.push(p);
+    if (potential.length === 0) return { status: new Status(Code.UnschedulableAndUnresolvable, [NO_VICTIMS]) };
+    for (const p of potential) {
+      node.removePod(p);
+      this.fw.runRemovePod(state, pod, p, node);
+    }
+    const s = this.fw.runFilterWithNominated(state, pod, node, nominator);
+    if (s !== null) return { status: s };
+    const now = this.now();
+    potential.sort((a, b) => (moreImportant(a, b, now) ? -1 : moreImportant(b, a, now) ? 1 : 0));
+    const { violating, nonViolating } = filterPodsWithPDBViolation(potential, budgets);
+    const victims: PodInfo[] = [];
+    let numViolating = 0;
+    const reprieve = (p: PodInfo): boolean => {
+      node.addPod(p);
+      this.fw.runAddPod(state, pod, p, node);
+      const fits = this.fw.runFilterWithNominated(state, pod, node, nominator) === null;
+      if (!fits) {
+        node.removePod(p);
+        this.fw.runRemovePod(state, pod, p, node);
+        victims.push(p);
+      }
+      return fits;
+    };
+    for (const p of violating) if (!reprieve(p)) numViolating++;
+    for (const p of nonViolating) reprieve(p);
+    if (violating.length > 0 && nonViolating.length > 0) victims.sort((a, b) => (moreImportant(a, b, now) ? -1 : moreImportant(b, a, now) ? 1 : 0));
+    return { victims, numPDBViolations: numViolating };
+  }
+
+  /**
+   * pickOneNodeForPreemption: fewest PDB violations, then the lowest highest-priority
+   * victim, the smallest priority sum, the fewest victims, the latest start of the
+   * most important victims; then the first.
+   */
+  pickOne(candidates: readonly Candidate[]): Candidate {
+    if (candidates.length === 1) return candidates[0];
+    const now = this.now();
+    const scoreFns: ((c: Candidate) => number)[] = [
+      (c) => -c.numPDBViolations,
+      (c) => -c.victims[0].priority,
+      (c) => -c.victims.reduce((sum, p) => sum + p.priority + 2147483648, 0),
+      (c) => -c.victims.length,
+      (c) => {
+        const top = c.victims[0].priority;
+        let earliest = Infinity;
+        for (const p of c.victims) if (p.priority === top) earliest = Math.min(earliest, startTime(p, now));
+        return earliest;
+      },
+    ];
+    let all = [...candidates];
+    for (const f of scoreFns) {
+      let max = -Infinity;
+      let selected: Candidate[] = [];
+      for (const c of all) {
+        const s = f(c);
+        if (s > max) {
+          max = s;
+          selected = [c];
+        } else if (s === max) selected.push(c);
+      }
+      if (selected.length === 1) return selected[0];
+      all = selected;
+    }
+    return all[0];
+  }
+}
+

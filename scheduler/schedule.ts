@@ -1,0 +1,222 @@
+// One scheduling decision (upstream: schedule_one.go schedulePod): PreFilter, then
+// Filter over the nodes — starting where the last cycle stopped, and only until
+// enough feasible nodes are found for big clusters (percentageOfNodesToScore) —
+// then PreScore/Score/NormalizeScore and a random pick among the best.
+import type { Framework, Nominator } from './framework.js';
+import { Code, Diagnosis, FitError, Status } from './framework.js';
+import type { CycleState } from './framework.js';
+import type { PodInfo } from './podinfo.js';
+import type { NodeInfo, Snapshot } from './snapshot.js';
+
+export const MIN_FEASIBLE_NODES_TO_FIND = 100;
+export const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5;
+export const ERR_NO_NODES_AVAILABLE = 'no nodes available to schedule pods';
+
+/**
+ * numFeasibleNodesToFind: every node of a small cluster; for big ones a share that
+ * shrinks as the cluster grows (50% − nodes/125, at least 5%), never below 100 nodes.
+ */
+export function numFeasibleNodesToFind(percentageOfNodesToScore: number, numAllNodes: number): number {
+  if (numAllNodes < MIN_FEASIBLE_NODES_TO_FIND) return numAllNodes;
+  let percentage = percentageOfNodesToScore;
+  if (percentage <= 0) {
+    percentage = 50 - Math.trunc(numAllNodes / 125);
+    if (percentage < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND) percentage = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND;
+  }
+  if (percentage >= 100) return numAllNodes;
+  const n = Math.trunc((numAllNodes * percentage) / 100);
+  return n < MIN_FEASIBLE_NODES_TO_FIND ? MIN_FEASIBLE_NODES_TO_FIND : n;
+}
+
+export interface ScheduleResult {
+  node: string;
+  evaluatedNodes: number;
+  feasibleNodes: number;
+}
+
+export class NoNodesAvailableError extends Error {
+  constructor() {
+    super(ERR_NO_NODES_AVAILABLE);
+  }
+}
+
+export interface AlgorithmOptions {
+  /** 0 (default): adaptive, as upstream. */
+  percentageOfNodesToScore?: number;
+  /** For tests: the random source of tie breaks and preemption offsets. */
+  random?: () => number;
+}
+
+export class SchedulingAlgorithm {
+  /** Where the next cycle starts looking (spreads the work over the cluster). */
+  nextStartNodeIndex = 0;
+  readonly percentageOfNodesToScore: number;
+  readonly random: () => number;
+
+  constructor(
+    readonly fw: Framework,
+    readonly snap: Snapshot,
+    opts: AlgorithmOptions = {},
+  ) {
+    this.percentageOfNodesToScore = opts.percentageOfNodesToScore ?? 0;
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** A node for the pod, or a FitError saying why there is none. Throws NoNodesAvailableError on an empty cluster. */
+  schedulePod(state: CycleState, pod: PodInfo, nominator?: Nominator): ScheduleResult | FitError {
+    if (this.snap.numNodes === 0) throw new NoNodesAvailableError();
+    const { feasible, diagnosis } = this.findNodesThatFitPod(state, pod, nominator);
+    if (feasible.length === 0) return new FitError(pod, this.snap.numNodes, diagnosis);
+    if (feasible.length === 1) return { node: feasible[0].name, evaluatedNodes: 1 + diagnosis.filteredCount, feasibleNodes: 1 };
+    const totals = this.prioritizeNodes(state, pod, feasible);
+    return { node: this.selectHost(feasible, totals), evaluatedNodes: feasible.length + diagnosis.filteredCount, feasibleNodes: feasible.length };
+  }
+
+  findNodesThatFitPod(state: CycleState, pod: PodInfo, nominator?: Nominator): { feasible: NodeInfo[]; diagnosis: Diagnosis } {
+    const diagnosis = new Diagnosis();
+    const allNodes = this.snap.nodeList();
+    const pre = this.fw.runPreFilter(state, pod, this.snap);
+    if (pre.status) {
+      diagnosis.absentStatus = pre.status;
+      diagnosis.preFilterMsg = pre.status.message();
+      if (pre.status.rejected && pre.status.plugin) diagnosis.unschedulablePlugins.add(pre.status.plugin);
+      return { feasible: [], diagnosis };
+    }
+    // A node nominated by an earlier preemption is likely the only one that fits: try it first.
+    const nominated = pod.pod.status?.nominatedNodeName;
+    if (nominated && (!pre.nodeNames || pre.nodeNames.has(nominated))) {
+      const node = this.snap.getNode(nominated);
+      if (node && this.fw.runFilterWithNominated(state, pod, node, nominator) === null) return { feasible: [node], diagnosis };
+    }
+    let nodes = allNodes;
+    if (pre.nodeNames) {
+      const narrowed: NodeInfo[] = [];
+      for (const name of pre.nodeNames) {
+        const n = this.snap.getNode(name);
+        if (n) narrowed.push(n);
+      }
+      nodes = narrowed;
+      const plugins = [...new Set(pre.narrowedBy)].sort();
+      diagnosis.absentStatus = new Status(Code.UnschedulableAndUnresolvable, [`node(s) didn't satisfy plugin(s) [${plugins.join(' ')}]`]);
+      for (const p of plugins) diagnosis.unschedulablePlugins.add(p);
+    }
+    const feasible = this.findNodesThatPassFilters(state, pod, nodes, allNodes.length, diagnosis, nominator);
+    return { feasible, diagnosis };
+  }
+
+  /**
+   * Filter nodes until enough fit. Which nodes fit does not depend on the order the
+   * filters run in — only *why* a node doesn't fit does (upstream reports the first
+   * failing plugin in profile order). So the search runs the plugin that rejected the
+   * last node first (move-to-front), and a node rejected by a plugin that isn't first
+   * in profile order is only settled — the earlier plugins run to find the real first
+   * failure — if the pod turns out to fit nowhere and the reasons are needed.
+   */
+  private findNodesThatPassFilters(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], numAllNodes: number, diagnosis: Diagnosis, nominator?: Nominator): NodeInfo[] {
+    const n = nodes.length;
+    const feasible: NodeInfo[] = [];
+    if (n === 0) return feasible;
+    const toFind = numFeasibleNodesToFind(this.percentageOfNodesToScore, n);
+    const start = this.nextStartNodeIndex % n;
+    let processed = 0;
+    const withNominated = !!nominator && (nominator.hasNominatedPods?.() ?? true);
+    const filters = this.fw.activeFilters(state);
+    const nf = filters.length;
+    // Dynamic order: indices into `filters` (profile order).
+    const order: number[] = [];
+    for (let j = 0; j < nf; j++) order.push(j);
+    // Nodes whose first failing plugin isn't known yet (parallel arrays: this is per node).
+    const pendingNodes: NodeInfo[] = [];
+    const pendingStatus: Status[] = [];
+    const pendingRejectedBy: number[] = [];
+    const pendingPassed: number[] = [];
+    for (let i = 0; i < n && feasible.length < toFind; i++) {
+      const node = nodes[(start + i) % n];
+      processed++;
+      if (withNominated || nf > 30) {
+        const s = this.fw.runFilterWithNominated(state, pod, node, nominator);
+        if (s === null) feasible.push(node);
+        else diagnosis.record(node.name, s);
+        continue;
+      }
+      let s: Status | null = null;
+      let passed = 0;
+      let k = 0;
+      for (; k < nf; k++) {
+        const j = order[k];
+        s = filters[j].filter(state, pod, node);
+        if (s !== null) break;
+        passed |= 1 << j;
+      }
+      if (s === null) {
+        feasible.push(node);
+        continue;
+      }
+      const rejectedBy = order[k];
+      // Settled when every plugin before it in profile order already passed.
+      const before = (1 << rejectedBy) - 1;
+      if ((passed & before) === before) diagnosis.record(node.name, s);
+      else {
+        pendingNodes.push(node);
+        pendingStatus.push(s);
+        pendingRejectedBy.push(rejectedBy);
+        pendingPassed.push(passed);
+      }
+      if (k > 0) {
+        order.splice(k, 1);
+        order.unshift(rejectedBy);
+      }
+    }
+    for (let q = 0; q < pendingNodes.length; q++) {
+      let s = pendingStatus[q];
+      // Only a pod that fits nowhere reports reasons: settle them then.
+      if (feasible.length === 0) {
+        const node = pendingNodes[q];
+        const passed = pendingPassed[q];
+        for (let j = 0; j < pendingRejectedBy[q]; j++) {
+          if (passed & (1 << j)) continue;
+          const first = filters[j].filter(state, pod, node);
+          if (first !== null) {
+            s = first;
+            break;
+          }
+        }
+      }
+      diagnosis.record(pendingNodes[q].name, s);
+    }
+    if (feasible.length === 0) {
+      let last = '';
+      for (const [s] of diagnosis.statusCounts()) {
+        if (s.plugin !== last && s.rejected && s.plugin) diagnosis.unschedulablePlugins.add(s.plugin);
+        last = s.plugin;
+      }
+    }
+    this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % Math.max(numAllNodes, 1);
+    return feasible;
+  }
+
+  prioritizeNodes(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): Float64Array {
+    this.fw.runPreScore(state, pod, nodes, this.snap);
+    return this.fw.runScore(state, pod, nodes);
+  }
+
+  /** The highest total; ties broken uniformly at random by reservoir sampling. */
+  selectHost(nodes: readonly NodeInfo[], totals: Float64Array): string {
+    let best = -Infinity;
+    let selected = 0;
+    let ties = 0;
+    for (let i = 0; i < nodes.length; i++) {
+      const t = totals[i];
+      if (t > best) {
+        best = t;
+        selected = i;
+        ties = 1;
+      } else if (t === best) {
+        ties++;
+        if (Math.floor(this.random() * ties) === 0) selected = i;
+      }
+    }
+    return nodes[selected].name;
+  }
+}
+

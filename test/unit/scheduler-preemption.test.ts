@@ -1,0 +1,109 @@
+// Priority and preemption: victim selection, PodDisruptionBudgets, node choice,
+// nominated pods, priority resolution.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
+import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
+import { budgetOf, filterPodsWithPDBViolation, resolvePriority } from '../../scheduler/preemption.js';
+import { CycleState } from '../../scheduler/framework.js';
+import { SchedulingQueue } from '../../scheduler/queue.js';
+import { cycle, harness, info, node, pod } from './scheduler-fixtures.js';
+import type { CycleResult } from '../../scheduler/cycle.js';
+
+function victims(r: CycleResult): string[] {
+  assert.equal(r.kind, 'unschedulable');
+  if (r.kind !== 'unschedulable' || !r.preemption) throw new Error(`no preemption: ${r.kind === 'unschedulable' ? r.message : ''}`);
+  return r.preemption.candidate.victims.map((v) => v.name);
+}
+
+test('the fewest, least important victims; equal or higher priority pods are never victims', () => {
+  const placed = [1, 2, 3, 4].map((prio) => pod(`p${prio}`, { nodeName: 'n', cpu: '1', priority: prio, startTime: '2026-01-01T00:00:00Z' }));
+  const h = harness([node('n', { cpu: '4' })], placed);
+  const r = cycle(h, pod('hi', { cpu: '2', priority: 10 }));
+  assert.deepEqual(victims(r), ['p2', 'p1']);
+  assert.equal(r.kind === 'unschedulable' && r.nominate, 'n');
+  // The message of the failed attempt has no preemption part when preemption succeeded.
+  assert.equal(r.kind === 'unschedulable' && r.message, '0/1 nodes are available: 1 Insufficient cpu.');
+  // Priority 3 can only evict 1 and 2.
+  assert.deepEqual(victims(cycle(h, pod('mid', { cpu: '2', priority: 3 }))), ['p2', 'p1']);
+  const none = cycle(h, pod('low', { cpu: '2', priority: 1 }));
+  assert.equal(none.kind === 'unschedulable' && none.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.');
+  // Evicting every lower-priority pod still isn't enough: the filter's reason is reported.
+  const huge = cycle(h, pod('huge', { cpu: '4', priority: 2 }));
+  assert.equal(huge.kind === 'unschedulable' && huge.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Insufficient cpu.');
+});
+
+test('the node with the least important victims wins; then fewer victims', () => {
+  const h = harness(
+    [node('a', { cpu: '2' }), node('b', { cpu: '2' }), node('c', { cpu: '2' })],
+    [
+      pod('a1', { nodeName: 'a', cpu: '2', priority: 5 }),
+      pod('b1', { nodeName: 'b', cpu: '1', priority: 1 }),
+      pod('b2', { nodeName: 'b', cpu: '1', priority: 1 }),
+      pod('c1', { nodeName: 'c', cpu: '2', priority: 1 }),
+    ],
+  );
+  const r = cycle(h, pod('p', { cpu: '2', priority: 10 }));
+  // b and c both have highest victim priority 1; c needs one victim (sum of priorities smaller).
+  assert.deepEqual(victims(r), ['c1']);
+  assert.equal(r.kind === 'unschedulable' && r.nominate, 'c');
+});
+
+test('PodDisruptionBudgets: nodes whose victims break no budget are preferred', () => {
+  const h = harness([node('a', { cpu: '1' }), node('b', { cpu: '1' })], [pod('guarded', { nodeName: 'a', cpu: '1', priority: 0, labels: { app: 'db' } }), pod('free', { nodeName: 'b', cpu: '1', priority: 5, labels: { app: 'web' } })]);
+  const pdb: PodDisruptionBudget = { metadata: { name: 'db', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'db' } } }, status: { disruptionsAllowed: 0, currentHealthy: 1, desiredHealthy: 1, expectedPods: 1 } };
+  const r = cycle(h, pod('p', { cpu: '1', priority: 10 }), [budgetOf(pdb)]);
+  assert.deepEqual(victims(r), ['free']);
+  // Without the budget, the lower-priority victim on a is chosen.
+  assert.deepEqual(victims(cycle(h, pod('q', { cpu: '1', priority: 10 }))), ['guarded']);
+  // When every candidate violates a budget, preemption still happens (budgets are best effort).
+  const h2 = harness([node('a', { cpu: '1' })], [pod('guarded', { nodeName: 'a', cpu: '1', labels: { app: 'db' } })]);
+  const r2 = cycle(h2, pod('p', { cpu: '1', priority: 10 }), [budgetOf(pdb)]);
+  assert.deepEqual(victims(r2), ['guarded']);
+  assert.equal(r2.kind === 'unschedulable' && r2.preemption?.candidate.numPDBViolations, 1);
+});
+
+test('filterPodsWithPDBViolation counts down the allowed disruptions', () => {
+  const pods = ['x1', 'x2', 'x3'].map((n) => info(pod(n, { labels: { app: 'x' } })));
+  const pdb = budgetOf({ metadata: { namespace: 'default' }, spec: { selector: { matchLabels: { app: 'x' } } }, status: { disruptionsAllowed: 1, currentHealthy: 3, desiredHealthy: 2, expectedPods: 3 } });
+  const r = filterPodsWithPDBViolation(pods, [pdb]);
+  assert.deepEqual(r.nonViolating.map((p) => p.name), ['x1']);
+  assert.deepEqual(r.violating.map((p) => p.name), ['x2', 'x3']);
+  const empty = budgetOf({ metadata: { namespace: 'default' }, spec: { selector: {} }, status: { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 } });
+  assert.equal(filterPodsWithPDBViolation(pods, [empty]).violating.length, 0);
+});
+
+test('a terminating victim on the nominated node makes the preemptor wait', () => {
+  const victim = pod('v', { nodeName: 'n', cpu: '1', priority: 0, deleting: true });
+  (victim as { status: unknown }).status = { conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler' }] };
+  const h = harness([node('n', { cpu: '1' })], [victim]);
+  const r = cycle(h, pod('p', { cpu: '1', priority: 10, nominatedNodeName: 'n' }));
+  assert.equal(r.kind === 'unschedulable' && r.message, '0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to a terminating pod on the nominated node.');
+});
+
+test('nominated pods keep lower-priority pods off the space preemption freed', () => {
+  const h = harness([node('n', { cpu: '2' })], [pod('x', { nodeName: 'n', cpu: '1' })]);
+  const q = new SchedulingQueue({ timers: false });
+  q.addNominated(info(pod('nominee', { cpu: '1', priority: 100 })), 'n');
+  const filter = (prio: number) => {
+    const st = new CycleState();
+    const p = info(pod(`p${prio}`, { cpu: '1', priority: prio }));
+    h.fw.runPreFilter(st, p, h.snap);
+    return h.fw.runFilterWithNominated(st, p, h.snap.getNode('n')!, q);
+  };
+  assert.equal(filter(1)?.message(), 'Insufficient cpu');
+  assert.equal(filter(200), null);
+  q.close();
+});
+
+test('priority: spec.priority, else the PriorityClass, else the global default, else 0', () => {
+  const classes: PriorityClass[] = [
+    { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high' }, value: 1000 },
+    { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'default' }, value: 50, globalDefault: true },
+  ];
+  assert.equal(resolvePriority(pod('a', { priority: 7, priorityClassName: 'high' }), classes), 7);
+  assert.equal(resolvePriority(pod('b', { priorityClassName: 'high' }), classes), 1000);
+  assert.equal(resolvePriority(pod('c'), classes), 50);
+  assert.equal(resolvePriority(pod('d'), []), 0);
+  assert.equal(resolvePriority(pod('e', { priorityClassName: 'system-node-critical' }), []), 2000001000);
+});
