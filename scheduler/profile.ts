@@ -9,6 +9,7 @@ import { NodeAffinity, NODE_AFFINITY } from './plugins/nodeaffinity.js';
 import { NodePorts } from './plugins/nodeports.js';
 import { NodeResourcesFit, NODE_RESOURCES_FIT } from './plugins/noderesources.js';
 import { VolumeBinding } from './plugins/volumebinding.js';
+import type { VolumeLister } from '../controllers/volume/scheduling.js';
 import { PodTopologySpread, POD_TOPOLOGY_SPREAD } from './plugins/podtopologyspread.js';
 import type { DefaultSelectorFn } from './plugins/podtopologyspread.js';
 import { InterPodAffinity, INTER_POD_AFFINITY } from './plugins/interpodaffinity.js';
@@ -31,6 +32,8 @@ export const DEFAULT_WEIGHTS: Readonly<Record<string, number>> = {
 export interface ProfileOptions {
   /** Services/controllers selector for the default topology spread constraints. */
   defaultSelector?: DefaultSelectorFn;
+  /** Claims, volumes and classes for VolumeBinding (without it, pods with claims pass every node). */
+  volumes?: VolumeLister;
 }
 
 export function defaultPlugins(opts: ProfileOptions = {}): Plugin[] {
@@ -41,7 +44,7 @@ export function defaultPlugins(opts: ProfileOptions = {}): Plugin[] {
     new NodeAffinity(),
     new NodePorts(),
     new NodeResourcesFit(),
-    new VolumeBinding(),
+    new VolumeBinding(opts.volumes),
     new PodTopologySpread(opts.defaultSelector),
     new InterPodAffinity(),
     new BalancedAllocation(),

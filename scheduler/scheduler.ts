@@ -5,7 +5,8 @@
 // and starts the bind — several binds are in flight at once and no decision waits on
 // the API server. Pods that fit nowhere get preemption, a PodScheduled=False condition
 // and a FailedScheduling event, and wait in the queue for an event that may help.
-import type { Namespace, Node, Pod, ReplicationController, Service } from 'kubernetes-types/core/v1.js';
+import type { Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service } from 'kubernetes-types/core/v1.js';
+import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import type { ReplicaSet, StatefulSet } from 'kubernetes-types/apps/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
@@ -27,6 +28,7 @@ import type { PreemptionOutcome } from './preemption.js';
 import { SchedulingQueue } from './queue.js';
 import type { QueuedPodInfo } from './queue.js';
 import { DEFAULT_SCHEDULER_NAME, defaultFramework } from './profile.js';
+import { listerFromStores } from '../controllers/volume/scheduling.js';
 
 const res = (group: string, version: string, plural: string): ResourceInfo => resourceByPath(group, version, plural)!;
 const PODS = res('', 'v1', 'pods');
@@ -37,6 +39,9 @@ const RCS = res('', 'v1', 'replicationcontrollers');
 const REPLICASETS = res('apps', 'v1', 'replicasets');
 const STATEFULSETS = res('apps', 'v1', 'statefulsets');
 const PDBS = res('policy', 'v1', 'poddisruptionbudgets');
+const PVCS = res('', 'v1', 'persistentvolumeclaims');
+const PVS = res('', 'v1', 'persistentvolumes');
+const STORAGECLASSES = res('storage.k8s.io', 'v1', 'storageclasses');
 const PRIORITY_CLASSES = res('scheduling.k8s.io', 'v1', 'priorityclasses');
 
 export interface SchedulerOptions {
@@ -177,7 +182,18 @@ export class Scheduler {
     this.rcs = this.factory.informerFor<ReplicationController>(RCS);
     this.replicaSets = this.factory.informerFor<ReplicaSet>(REPLICASETS);
     this.statefulSets = this.factory.informerFor<StatefulSet>(STATEFULSETS);
-    this.framework = defaultFramework({ defaultSelector: (p) => this.defaultSelector(p) });
+    const claims = this.factory.informerFor<PersistentVolumeClaim>(PVCS);
+    const volumes = this.factory.informerFor<PersistentVolume>(PVS);
+    const classes = this.factory.informerFor<StorageClass>(STORAGECLASSES);
+    // A claim that appears or binds may make a waiting pod schedulable.
+    claims.addEventHandler({
+      onAdd: (c) => this.move('PersistentVolumeClaim', Action.Add, 'PvcAdd', undefined, c),
+      onUpdate: (o, n) => this.move('PersistentVolumeClaim', Action.Update, 'PvcUpdate', o, n),
+    });
+    this.framework = defaultFramework({
+      defaultSelector: (p) => this.defaultSelector(p),
+      volumes: listerFromStores({ claims: claims.store, volumes: volumes.store, classes: classes.store }),
+    });
     this.queue = new SchedulingQueue({
       initialBackoffMs: opts.podInitialBackoffMs,
       maxBackoffMs: opts.podMaxBackoffMs,
