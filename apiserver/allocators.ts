@@ -1,13 +1,21 @@
-// Cluster IP and NodePort allocation for Services (upstream: the service REST
-// storage with its ipallocator and portallocator). Allocation state is derived from
-// the Services in the watch cache plus reservations for creates still in flight, so
-// concurrent creates never get the same address.
+// Cluster IP and NodePort allocation for Services (upstream: the service REST storage
+// with its ipallocator and portallocator, and their repair controllers).
+//
+// What is taken is derived from the Services in the watch cache — kept current by a
+// watch, so updates and deletes release what a Service no longer holds — plus
+// reservations for creates still in flight, so concurrent creates never get the same
+// address. Creates are allocated synchronously (a before-create hook). An update that
+// makes a Service need what it lacks (ClusterIP → NodePort, ExternalName → ClusterIP,
+// LoadBalancer with externalTrafficPolicy Local) is completed by a repair write right
+// after it is stored, as upstream's allocation on update would have done.
 import type { KubeObject } from '../machinery/object.js';
-import { invalid } from '../machinery/status.js';
-import type { Registry } from './registry.js';
+import { invalid, StatusError } from '../machinery/status.js';
+import type { Registry, WatchHandle } from './registry.js';
 
-const NODE_PORT_MIN = 30000;
-const NODE_PORT_MAX = 32767;
+export const NODE_PORT_MIN = 30000;
+export const NODE_PORT_MAX = 32767;
+/** How long a create's reservation holds before it must have shown up in the cache. */
+const RESERVATION_MS = 60_000;
 
 function ipToInt(ip: string): number {
   return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
@@ -22,110 +30,272 @@ interface ServiceSpec {
   clusterIP?: string;
   clusterIPs?: string[];
   ports?: { nodePort?: number; port?: number; name?: string }[];
+  externalTrafficPolicy?: string;
+  healthCheckNodePort?: number;
+  allocateLoadBalancerNodePorts?: boolean;
+}
+
+interface Held {
+  ips: number[];
+  ports: number[];
+}
+
+function isIPv4(s: string | undefined): s is string {
+  return !!s && /^\d{1,3}(\.\d{1,3}){3}$/.test(s);
+}
+
+function needsClusterIP(spec: ServiceSpec): boolean {
+  return spec.type !== 'ExternalName';
+}
+
+function needsNodePorts(spec: ServiceSpec): boolean {
+  return spec.type === 'NodePort' || (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts !== false);
+}
+
+function needsHealthCheckPort(spec: ServiceSpec): boolean {
+  return spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
+}
+
+/** What a stored Service holds. */
+function holdings(svc: KubeObject): Held {
+  const spec = (svc.spec ?? {}) as ServiceSpec;
+  const ips: number[] = [];
+  for (const ip of spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])) if (isIPv4(ip)) ips.push(ipToInt(ip));
+  const ports: number[] = [];
+  for (const p of spec.ports ?? []) if (p.nodePort) ports.push(p.nodePort);
+  if (spec.healthCheckNodePort) ports.push(spec.healthCheckNodePort);
+  return { ips, ports };
 }
 
 export class ServiceAllocator {
   private readonly base: number;
   private readonly size: number;
-  private readonly usedIPs = new Set<number>();
-  private readonly usedPorts = new Set<number>();
+  private readonly cidr: string;
+  /** Service key → what its stored object holds. */
+  private readonly held = new Map<string, Held>();
+  private readonly ipRefs = new Map<number, number>();
+  private readonly portRefs = new Map<number, number>();
+  /** Values handed to creates not yet seen in the cache → reservation expiry. */
+  private readonly pendingIPs = new Map<number, number>();
+  private readonly pendingPorts = new Map<number, number>();
   private loaded = false;
+  private watch?: WatchHandle;
 
   constructor(
     private readonly registry: Registry,
     cidr: string,
   ) {
     const [ip, bits] = cidr.split('/');
+    this.cidr = cidr;
     this.base = ipToInt(ip);
     this.size = 2 ** (32 - Number(bits));
+  }
+
+  private key(svc: KubeObject): string {
+    return `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+  }
+
+  private refs(m: Map<number, number>, values: readonly number[], delta: number): void {
+    for (const v of values) {
+      const n = (m.get(v) ?? 0) + delta;
+      if (n > 0) m.set(v, n);
+      else m.delete(v);
+    }
+  }
+
+  /** Record what a stored Service holds now (replacing what it held before). */
+  private observe(key: string, svc: KubeObject | undefined): void {
+    const before = this.held.get(key);
+    if (before) {
+      this.refs(this.ipRefs, before.ips, -1);
+      this.refs(this.portRefs, before.ports, -1);
+      this.held.delete(key);
+    }
+    if (!svc) return;
+    const now = holdings(svc);
+    this.held.set(key, now);
+    this.refs(this.ipRefs, now.ips, 1);
+    this.refs(this.portRefs, now.ports, 1);
+    for (const ip of now.ips) this.pendingIPs.delete(ip);
+    for (const p of now.ports) this.pendingPorts.delete(p);
   }
 
   private load(): void {
     if (this.loaded) return;
     this.loaded = true;
     const services = this.registry.resourceOf('', 'v1', 'services');
-    for (const svc of this.registry.resourceCache(services).objects.values()) this.reserve(svc);
+    for (const svc of this.registry.resourceCache(services).objects.values()) this.observe(this.key(svc), svc);
   }
 
-  private reserve(svc: KubeObject): void {
-    const spec = (svc.spec ?? {}) as ServiceSpec;
-    for (const ip of spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])) if (ip && ip !== 'None') this.usedIPs.add(ipToInt(ip));
-    for (const p of spec.ports ?? []) if (p.nodePort) this.usedPorts.add(p.nodePort);
+  private ipTaken(n: number): boolean {
+    if (this.ipRefs.has(n)) return true;
+    const exp = this.pendingIPs.get(n);
+    if (exp === undefined) return false;
+    if (exp > Date.now()) return true;
+    this.pendingIPs.delete(n);
+    return false;
   }
 
-  private release(svc: KubeObject): void {
-    const spec = (svc.spec ?? {}) as ServiceSpec;
-    for (const ip of spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])) if (ip && ip !== 'None') this.usedIPs.delete(ipToInt(ip));
-    for (const p of spec.ports ?? []) if (p.nodePort) this.usedPorts.delete(p.nodePort);
+  private portTaken(n: number): boolean {
+    if (this.portRefs.has(n)) return true;
+    const exp = this.pendingPorts.get(n);
+    if (exp === undefined) return false;
+    if (exp > Date.now()) return true;
+    this.pendingPorts.delete(n);
+    return false;
   }
 
   install(): void {
+    this.load();
+    const services = this.registry.resourceOf('', 'v1', 'services');
     this.registry.onBeforeCreate('Service', (obj, ctx) => {
       this.load();
-      this.allocate(obj);
+      const got = this.allocate(obj, new Set(), new Set());
       // A dry run must not keep what it reserved.
-      if (ctx.dryRun) this.release(obj);
+      if (!ctx.dryRun) this.reserve(got);
     });
     this.registry.onAfterDelete('Service', (obj) => {
       this.load();
-      this.release(obj);
+      this.observe(this.key(obj), undefined);
     });
+    this.watch = this.registry.watch(services, undefined, {}, {
+      event: (type, obj) => {
+        const key = this.key(obj);
+        if (type === 'DELETED') {
+          this.observe(key, undefined);
+          return;
+        }
+        this.observe(key, obj);
+        if (type === 'MODIFIED' && this.incomplete(obj)) {
+          // Never write from inside another write's notification.
+          setImmediate(() => void this.repair(key));
+        }
+      },
+    });
+  }
+
+  /** Stop following the cache (tests, shutdown). */
+  uninstall(): void {
+    this.watch?.stop();
+    this.watch = undefined;
+  }
+
+  private reserve(got: Held): void {
+    const until = Date.now() + RESERVATION_MS;
+    for (const ip of got.ips) this.pendingIPs.set(ip, until);
+    for (const p of got.ports) this.pendingPorts.set(p, until);
+  }
+
+  /** Whether a stored Service lacks something its type needs. */
+  private incomplete(svc: KubeObject): boolean {
+    if (svc.metadata?.deletionTimestamp) return false;
+    const spec = (svc.spec ?? {}) as ServiceSpec;
+    if (needsClusterIP(spec) && !spec.clusterIP) return true;
+    if (needsNodePorts(spec) && (spec.ports ?? []).some((p) => !p.nodePort)) return true;
+    if (needsHealthCheckPort(spec) && !spec.healthCheckNodePort) return true;
+    return false;
+  }
+
+  /** Complete a Service an update left without the addresses/ports its type needs. */
+  private async repair(key: string): Promise<void> {
+    const services = this.registry.resourceOf('', 'v1', 'services');
+    const [namespace, name] = key.split('/');
+    try {
+      await this.registry.guaranteedUpdate(services, namespace, name, (cur) => {
+        if (!cur || !this.incomplete(cur)) return undefined;
+        const mine = this.held.get(key) ?? { ips: [], ports: [] };
+        const got = this.allocate(cur, new Set(mine.ips), new Set(mine.ports));
+        this.reserve(got);
+        return cur;
+      });
+    } catch (err) {
+      if (!(err instanceof StatusError)) console.error(`service allocator: repairing ${key}:`, err);
+    }
   }
 
   private fail(obj: KubeObject, field: string, value: string, msg: string): never {
     throw invalid('', 'Service', obj.metadata?.name ?? '', [{ reason: 'FieldValueInvalid', field, message: `Invalid value: ${value}: ${msg}` }]);
   }
 
-  private allocate(obj: KubeObject): void {
+  private nextIP(): number {
+    // Random probing like upstream; skip the network address and the first sixteen
+    // (.1 is the API server's, .10 is DNS's).
+    for (let i = 0; i < 64; i++) {
+      const c = this.base + 16 + Math.floor(Math.random() * (this.size - 17));
+      if (!this.ipTaken(c)) return c;
+    }
+    for (let c = this.base + 16; c < this.base + this.size - 1; c++) if (!this.ipTaken(c)) return c;
+    return 0;
+  }
+
+  private nextPort(): number {
+    for (let t = 0; t < 64; t++) {
+      const c = NODE_PORT_MIN + Math.floor(Math.random() * (NODE_PORT_MAX - NODE_PORT_MIN + 1));
+      if (!this.portTaken(c)) return c;
+    }
+    for (let c = NODE_PORT_MIN; c <= NODE_PORT_MAX; c++) if (!this.portTaken(c)) return c;
+    return 0;
+  }
+
+  /**
+   * Fill in what the Service's type needs, checking what it asks for. `own*`: values
+   * the Service already holds (an update keeps them without conflicting with itself).
+   * Returns what was newly taken.
+   */
+  private allocate(obj: KubeObject, ownIPs: Set<number>, ownPorts: Set<number>): Held {
     const spec = (obj.spec ??= {}) as ServiceSpec;
-    if (spec.type === 'ExternalName') return;
+    const got: Held = { ips: [], ports: [] };
+    if (!needsClusterIP(spec)) return got;
     const requested = spec.clusterIP ?? spec.clusterIPs?.[0];
     if (requested === 'None') {
       spec.clusterIP = 'None';
       spec.clusterIPs = ['None'];
     } else if (requested) {
       const n = ipToInt(requested);
-      if (n < this.base || n >= this.base + this.size) {
-        this.fail(obj, 'spec.clusterIPs', `[]string{"${requested}"}`, `failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is 10.96.0.0/12`);
+      if (!isIPv4(requested) || n < this.base || n >= this.base + this.size) {
+        this.fail(obj, 'spec.clusterIPs', `[]string{"${requested}"}`, `failed to allocate IP ${requested}: the provided IP (${requested}) is not in the valid range. The range of valid IPs is ${this.cidr}`);
       }
-      if (this.usedIPs.has(n)) this.fail(obj, 'spec.clusterIPs', `[]string{"${requested}"}`, `failed to allocate IP ${requested}: provided IP is already allocated`);
-      this.usedIPs.add(n);
+      if (!ownIPs.has(n)) {
+        if (this.ipTaken(n)) this.fail(obj, 'spec.clusterIPs', `[]string{"${requested}"}`, `failed to allocate IP ${requested}: provided IP is already allocated`);
+        got.ips.push(n);
+      }
       spec.clusterIP = requested;
       spec.clusterIPs = [requested];
     } else {
-      // Random probing like upstream; skip the network address and the first ten
-      // (.1 is the API server's, .10 is DNS's).
-      let n = 0;
-      for (let i = 0; i < 64 && !n; i++) {
-        const c = this.base + 16 + Math.floor(Math.random() * (this.size - 17));
-        if (!this.usedIPs.has(c)) n = c;
-      }
-      for (let c = this.base + 16; !n && c < this.base + this.size - 1; c++) if (!this.usedIPs.has(c)) n = c;
+      const n = this.nextIP();
       if (!n) this.fail(obj, 'spec.clusterIPs', '[]string{}', 'failed to allocate a serviceIP: range is full');
-      this.usedIPs.add(n);
+      got.ips.push(n);
       spec.clusterIP = intToIp(n);
       spec.clusterIPs = [spec.clusterIP];
     }
-    if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
-      for (const [i, p] of (spec.ports ?? []).entries()) {
-        if (p.nodePort) {
-          if (p.nodePort < NODE_PORT_MIN || p.nodePort > NODE_PORT_MAX) {
-            this.fail(obj, `spec.ports[${i}].nodePort`, String(p.nodePort), `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`);
-          }
-          if (this.usedPorts.has(p.nodePort)) this.fail(obj, `spec.ports[${i}].nodePort`, String(p.nodePort), 'provided port is already allocated');
-          this.usedPorts.add(p.nodePort);
-        } else {
-          let port = 0;
-          for (let t = 0; t < 64 && !port; t++) {
-            const c = NODE_PORT_MIN + Math.floor(Math.random() * (NODE_PORT_MAX - NODE_PORT_MIN + 1));
-            if (!this.usedPorts.has(c)) port = c;
-          }
-          for (let c = NODE_PORT_MIN; !port && c <= NODE_PORT_MAX; c++) if (!this.usedPorts.has(c)) port = c;
-          if (!port) this.fail(obj, `spec.ports[${i}].nodePort`, '0', 'range is full');
-          this.usedPorts.add(port);
-          p.nodePort = port;
+    const taking = new Set<number>();
+    const takePort = (field: string, wanted: number | undefined): number => {
+      if (wanted) {
+        if (wanted < NODE_PORT_MIN || wanted > NODE_PORT_MAX) {
+          this.fail(obj, field, String(wanted), `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_MIN}-${NODE_PORT_MAX}`);
         }
+        if (!ownPorts.has(wanted)) {
+          if (this.portTaken(wanted) || taking.has(wanted)) this.fail(obj, field, String(wanted), 'provided port is already allocated');
+          got.ports.push(wanted);
+        }
+        taking.add(wanted);
+        return wanted;
+      }
+      let port = 0;
+      for (let i = 0; i < 8 && (!port || taking.has(port)); i++) port = this.nextPort();
+      if (!port || taking.has(port)) this.fail(obj, field, '0', 'range is full');
+      taking.add(port);
+      got.ports.push(port);
+      return port;
+    };
+    if (needsNodePorts(spec) || spec.type === 'LoadBalancer') {
+      for (const [i, p] of (spec.ports ?? []).entries()) {
+        // A LoadBalancer without node ports keeps only the ones asked for.
+        if (!needsNodePorts(spec) && !p.nodePort) continue;
+        p.nodePort = takePort(`spec.ports[${i}].nodePort`, p.nodePort);
       }
     }
+    if (needsHealthCheckPort(spec)) spec.healthCheckNodePort = takePort('spec.healthCheckNodePort', spec.healthCheckNodePort);
+    return got;
   }
 }

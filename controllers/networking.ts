@@ -1,0 +1,8 @@
+// The service-networking controllers, in the order the controller manager starts them.
+import type { ControllerConstructor } from './manager.js';
+import { newEndpointSliceController } from './endpointslice/controller.js';
+import { newEndpointsController } from './endpoints/controller.js';
+import { newServiceLBController } from './servicelb/controller.js';
+import { newEndpointSliceMirroringController } from './endpointslice/mirroring.js';
+
+export const NETWORKING_CONTROLLERS: ControllerConstructor[] = [newEndpointSliceController, newEndpointsController, newEndpointSliceMirroringController, newServiceLBController];

@@ -1,0 +1,378 @@
+// kite's ingress controller: an HTTP and an HTTPS listener on the host that route
+// requests by the Ingresses of class `kite` (and class-less ones while `kite` is the
+// default class) to the ready endpoints of their backend Services, over keep-alive
+// connections, terminating TLS with the certificates of the Ingresses' TLS Secrets
+// (picked by SNI; a self-signed certificate otherwise). Each served Ingress gets this
+// host's address in `status.loadBalancer.ingress`. The ports it listens on are written
+// on its IngressClass (annotations ingress.kite.dev/http-port and https-port).
+//
+// Starting it (the lead wires this into `kite server`):
+//
+//   const ing = await startIngress({ transport, httpPort: 80, httpsPort: 443 });
+//   ing.httpPort, ing.httpsPort  // where it listens: 80/443 when free, else 8080/8443, else any
+//   await ing.stop();
+import { createServer as createHttpServer, request as httpRequest, Agent } from 'node:http';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as HttpsServer } from 'node:https';
+import { connect as netConnect } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import type { Secret, Service } from 'kubernetes-types/core/v1.js';
+import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
+import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
+import { Informer } from '../client/informer.js';
+import { namespacedKey, objectKey } from '../client/keys.js';
+import type { ApiTransport } from '../client/transport.js';
+import { isConflict, isNotFound } from '../client/transport.js';
+import { createCA, hostIPv4Addresses, issueServingCert } from '../machinery/pki.js';
+import { resourceByPath } from '../machinery/resources.js';
+import { DEFAULT_CLASS_ANNOTATION, INGRESS_CLASS, INGRESS_CONTROLLER } from './class.js';
+import { RoutingTable } from './router.js';
+import type { Route } from './router.js';
+
+const INGRESSES = resourceByPath('networking.k8s.io', 'v1', 'ingresses')!;
+const CLASSES = resourceByPath('networking.k8s.io', 'v1', 'ingressclasses')!;
+const SERVICES = resourceByPath('', 'v1', 'services')!;
+const SLICES = resourceByPath('discovery.k8s.io', 'v1', 'endpointslices')!;
+const SECRETS = resourceByPath('', 'v1', 'secrets')!;
+const BY_SERVICE = 'byServiceName';
+const LEGACY_CLASS_ANNOTATION = 'kubernetes.io/ingress.class';
+/** Annotations on the IngressClass telling where this controller listens on the node. */
+export const PORT_ANNOTATION_HTTP = 'ingress.kite.dev/http-port';
+export const PORT_ANNOTATION_HTTPS = 'ingress.kite.dev/https-port';
+/** Per-connection headers (RFC 9110 §7.6.1): never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'proxy-authorization', 'proxy-authenticate']);
+
+export interface IngressOptions {
+  transport: ApiTransport;
+  /** Default 80 when free, else 8080, else any free port. */
+  httpPort?: number;
+  /** Default 443 when free, else 8443, else any free port. */
+  httpsPort?: number;
+  /** Listen address (default all: 0.0.0.0). */
+  listenIP?: string;
+  /** The address written to Ingress status (default: this host's first IPv4 address). */
+  statusIP?: string;
+  /** Serve Ingresses of this IngressClass (default `kite`). */
+  className?: string;
+  /** Time to connect to an endpoint before trying the next (default 3 s). */
+  connectTimeoutMs?: number;
+  log?: (msg: string) => void;
+}
+
+export interface IngressController {
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  /** Resolves once the caches have synced. */
+  readonly ready: Promise<void>;
+  /** The routes now in effect (for tests and debugging). */
+  routes(): RoutingTable;
+  stop(): Promise<void>;
+}
+
+interface Target {
+  ip: string;
+  port: number;
+}
+
+async function listen(server: HttpServer | HttpsServer, host: string, ports: number[]): Promise<number> {
+  let last: unknown;
+  for (const port of ports) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onErr = (err: Error) => reject(err);
+        server.once('error', onErr);
+        server.listen(port, host, () => {
+          server.off('error', onErr);
+          resolve();
+        });
+      });
+      return (server.address() as AddressInfo).port;
+    } catch (err) {
+      last = err;
+    }
+  }
+  throw last;
+}
+
+export async function startIngress(opts: IngressOptions): Promise<IngressController> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const className = opts.className ?? INGRESS_CLASS;
+  const statusIP = opts.statusIP ?? hostIPv4Addresses()[0] ?? '127.0.0.1';
+  const t = opts.transport;
+
+  const ingresses = new Informer<Ingress>(t, INGRESSES, { name: 'ingress-ingresses' });
+  const classes = new Informer<IngressClass>(t, CLASSES, { name: 'ingress-classes' });
+  const services = new Informer<Service>(t, SERVICES, { name: 'ingress-services' });
+  const slices = new Informer<EndpointSlice>(t, SLICES, {
+    name: 'ingress-endpointslices',
+    indexers: {
+      [BY_SERVICE]: (s) => {
+        const n = s.metadata?.labels?.['kubernetes.io/service-name'];
+        return n ? [namespacedKey(s.metadata?.namespace, n)] : [];
+      },
+    },
+  });
+  const secrets = new Informer<Secret>(t, SECRETS, { name: 'ingress-secrets', fieldSelector: 'type=kubernetes.io/tls' });
+
+  /** Whether `kite` serves this Ingress. */
+  const ours = (ing: Ingress): boolean => {
+    const cls = ing.spec?.ingressClassName ?? ing.metadata?.annotations?.[LEGACY_CLASS_ANNOTATION];
+    if (cls) {
+      if (cls !== className) return false;
+      const c = classes.store.get(undefined, cls);
+      return !c || c.spec?.controller === INGRESS_CONTROLLER;
+    }
+    // No class: ours while our class is the (only) default.
+    const defaults = classes.store.list().filter((c) => c.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true');
+    return defaults.length === 0 || (defaults.length === 1 && defaults[0].metadata?.name === className);
+  };
+
+  let table = new RoutingTable([]);
+  let rebuildTimer: NodeJS.Timeout | undefined;
+  const rebuild = () => {
+    rebuildTimer = undefined;
+    table = new RoutingTable(ingresses.store.list().filter(ours));
+  };
+  const scheduleRebuild = () => {
+    if (!rebuildTimer) rebuildTimer = setTimeout(rebuild, 0);
+  };
+
+  // ---- status -------------------------------------------------------------------
+  const statusQueue = new Set<string>();
+  let statusRunning = false;
+  let stopped = false;
+  const syncStatus = async (): Promise<void> => {
+    if (statusRunning) return;
+    statusRunning = true;
+    try {
+      while (statusQueue.size > 0 && !stopped) {
+        const [key] = statusQueue;
+        statusQueue.delete(key);
+        const ing = ingresses.store.getByKey(key);
+        if (!ing || ing.metadata?.deletionTimestamp) continue;
+        const want = ours(ing) ? [{ ip: statusIP }] : [];
+        const have = ing.status?.loadBalancer?.ingress ?? [];
+        if (have.length === want.length && have.every((h, i) => h.ip === want[i].ip && !h.hostname)) continue;
+        // Another controller's Ingress: leave its status alone unless we wrote it.
+        if (!ours(ing) && !have.some((h) => h.ip === statusIP)) continue;
+        try {
+          await t.updateStatus(INGRESSES, ing.metadata!.namespace, { ...ing, status: { loadBalancer: want.length ? { ingress: want } : {} } });
+        } catch (err) {
+          if (isConflict(err)) statusQueue.add(key);
+          else if (!isNotFound(err)) log(`ingress: status of ${key}: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      statusRunning = false;
+    }
+  };
+  const enqueueStatus = (ing: Ingress) => {
+    statusQueue.add(objectKey(ing));
+    void syncStatus();
+  };
+
+  ingresses.addEventHandler({
+    onAdd: (i) => {
+      scheduleRebuild();
+      enqueueStatus(i);
+    },
+    onUpdate: (a, b) => {
+      if (JSON.stringify(a.spec) !== JSON.stringify(b.spec) || JSON.stringify(a.metadata?.annotations) !== JSON.stringify(b.metadata?.annotations)) scheduleRebuild();
+      enqueueStatus(b);
+    },
+    onDelete: scheduleRebuild,
+  });
+  classes.addEventHandler({
+    onAdd: () => {
+      scheduleRebuild();
+      for (const i of ingresses.store.list()) enqueueStatus(i);
+    },
+    onUpdate: () => {
+      scheduleRebuild();
+      for (const i of ingresses.store.list()) enqueueStatus(i);
+    },
+    onDelete: scheduleRebuild,
+  });
+
+  // ---- backends -----------------------------------------------------------------
+  const rr = new Map<string, number>();
+  /** Ready endpoints of a route's backend Service port. */
+  const targetsFor = (route: Route): Target[] | 'no-service' => {
+    const b = route.backend.service;
+    if (!b) return 'no-service';
+    const svc = services.store.get(route.namespace, b.name);
+    if (!svc) return 'no-service';
+    const sp = (svc.spec?.ports ?? []).find((p) => (b.port?.name ? p.name === b.port.name : p.port === b.port?.number));
+    if (!sp) return 'no-service';
+    if (svc.spec?.type === 'ExternalName') return [];
+    const out: Target[] = [];
+    for (const slice of slices.store.byIndex(BY_SERVICE, namespacedKey(route.namespace, b.name))) {
+      if (slice.addressType !== 'IPv4') continue;
+      const port = (slice.ports ?? []).find((p) => (p.name ?? '') === (sp.name ?? '') && (p.protocol ?? 'TCP') === 'TCP');
+      if (!port?.port) continue;
+      for (const ep of slice.endpoints ?? []) {
+        if (ep.conditions?.ready === false) continue;
+        for (const ip of ep.addresses.slice(0, 1)) out.push({ ip, port: port.port });
+      }
+    }
+    return out;
+  };
+  const pick = (key: string, targets: Target[], skip?: Target): Target => {
+    const n = (rr.get(key) ?? 0) + 1;
+    rr.set(key, n);
+    const list = skip && targets.length > 1 ? targets.filter((x) => x !== skip) : targets;
+    return list[n % list.length];
+  };
+
+  // ---- TLS ----------------------------------------------------------------------
+  const defaultCert = await (async () => {
+    const ca = await createCA('kite-ingress-default-ca');
+    return issueServingCert(ca, { commonName: 'Kite Ingress Controller Fake Certificate', dnsNames: ['ingress.local'] });
+  })();
+  const defaultContext = createSecureContext({ cert: defaultCert.cert, key: defaultCert.key });
+  const contexts = new Map<string, { rv: string; ctx: SecureContext }>();
+  const contextFor = (serverName: string): SecureContext => {
+    const entry = table.tlsFor(serverName);
+    if (!entry) return defaultContext;
+    const secret = secrets.store.get(entry.namespace, entry.secretName);
+    const crt = secret?.data?.['tls.crt'];
+    const key = secret?.data?.['tls.key'];
+    if (!secret || !crt || !key) return defaultContext;
+    const id = objectKey(secret);
+    const rv = secret.metadata?.resourceVersion ?? '';
+    const cached = contexts.get(id);
+    if (cached && cached.rv === rv) return cached.ctx;
+    try {
+      const ctx = createSecureContext({ cert: Buffer.from(crt, 'base64'), key: Buffer.from(key, 'base64') });
+      contexts.set(id, { rv, ctx });
+      return ctx;
+    } catch (err) {
+      log(`ingress: bad certificate in secret ${id}: ${(err as Error).message}`);
+      return defaultContext;
+    }
+  };
+
+  // ---- proxying -----------------------------------------------------------------
+  const agent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, timeout: 60_000 });
+  const connectTimeout = opts.connectTimeoutMs ?? 3000;
+
+  const fail = (res: ServerResponse, code: number, text: string) => {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(code, { 'content-type': 'text/plain; charset=utf-8' }).end(`${code} ${text}\n`);
+  };
+
+  const handle = (secure: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+    const route = table.match(req.headers.host, req.url ?? '/');
+    if (!route) return fail(res, 404, 'Not Found');
+    const targets = targetsFor(route);
+    if (targets === 'no-service' || targets.length === 0) return fail(res, 503, 'Service Unavailable');
+    const key = `${route.namespace}/${route.backend.service?.name}:${route.backend.service?.port?.name ?? route.backend.service?.port?.number}`;
+    const remote = req.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '';
+    const headers = { ...req.headers };
+    for (const h of Object.keys(headers)) if (HOP_BY_HOP.has(h)) delete headers[h];
+    for (const h of (req.headers.connection ?? '').split(',')) delete headers[h.trim().toLowerCase()];
+    headers['x-forwarded-for'] = headers['x-forwarded-for'] ? `${headers['x-forwarded-for']}, ${remote}` : remote;
+    headers['x-forwarded-host'] = req.headers.host ?? '';
+    headers['x-forwarded-proto'] = secure ? 'https' : 'http';
+    headers['x-real-ip'] = remote;
+    const attempt = (target: Target, retriesLeft: number) => {
+      const up = httpRequest({ host: target.ip, port: target.port, method: req.method, path: req.url, headers, agent, timeout: connectTimeout }, (upRes) => {
+        const raw: string[] = [];
+        for (let i = 0; i < upRes.rawHeaders.length; i += 2) {
+          const name = upRes.rawHeaders[i].toLowerCase();
+          if (name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding') continue;
+          raw.push(upRes.rawHeaders[i], upRes.rawHeaders[i + 1]);
+        }
+        res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, raw);
+        upRes.pipe(res);
+      });
+      let connected = false;
+      up.on('socket', (s: Socket) => {
+        if (!s.connecting) connected = true;
+        else s.once('connect', () => (connected = true));
+      });
+      up.on('timeout', () => up.destroy(new Error('timeout')));
+      up.on('error', () => {
+        // Not connected yet and the body not consumed: another endpoint may do.
+        if (!connected && retriesLeft > 0 && !res.headersSent && (req.method === 'GET' || req.method === 'HEAD' || req.readableEnded)) {
+          attempt(pick(key, targets, target), retriesLeft - 1);
+        } else {
+          fail(res, 502, 'Bad Gateway');
+        }
+      });
+      if (req.readableEnded) up.end();
+      else req.pipe(up);
+    };
+    attempt(pick(key, targets), Math.min(2, targets.length - 1));
+  };
+
+  /** WebSocket and other upgrades: a raw TCP tunnel to one endpoint. */
+  const upgrade = (secure: boolean) => (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    const route = table.match(req.headers.host, req.url ?? '/');
+    const targets = route ? targetsFor(route) : 'no-service';
+    if (!route || targets === 'no-service' || targets.length === 0) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');
+      return;
+    }
+    const target = pick(`${route.namespace}/${route.backend.service?.name}`, targets);
+    const up = netConnect({ host: target.ip, port: target.port }, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      lines.push(`X-Forwarded-Proto: ${secure ? 'https' : 'http'}`);
+      up.write(lines.join('\r\n') + '\r\n\r\n');
+      if (head.length) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  };
+
+  const http = createHttpServer(handle(false));
+  http.on('upgrade', upgrade(false));
+  const https = createHttpsServer({ cert: defaultCert.cert, key: defaultCert.key, SNICallback: (name, cb) => cb(null, contextFor(name)) }, handle(true));
+  https.on('upgrade', (req: IncomingMessage, socket: TLSSocket, head: Buffer) => upgrade(true)(req, socket, head));
+  for (const s of [http, https]) {
+    s.keepAliveTimeout = 65_000;
+    s.headersTimeout = 70_000;
+  }
+  const host = opts.listenIP ?? '0.0.0.0';
+  const httpPort = await listen(http, host, opts.httpPort !== undefined ? [opts.httpPort] : [80, 8080, 0]);
+  const httpsPort = await listen(https, host, opts.httpsPort !== undefined ? [opts.httpsPort] : [443, 8443, 0]);
+
+  for (const i of [ingresses, classes, services, slices, secrets]) (i as Informer<{ metadata?: object }>).start();
+  const ready = Promise.all([ingresses, classes, services, slices, secrets].map((i) => (i as Informer<{ metadata?: object }>).waitForSync())).then(async () => {
+    rebuild();
+    for (const i of ingresses.store.list()) enqueueStatus(i);
+    // Say where we listen, on our IngressClass (ports may differ from 80/443).
+    if (classes.store.get(undefined, className)) {
+      await t
+        .patch(CLASSES, undefined, className, 'merge', { metadata: { annotations: { [PORT_ANNOTATION_HTTP]: String(httpPort), [PORT_ANNOTATION_HTTPS]: String(httpsPort) } } })
+        .catch((err) => log(`ingress: annotating IngressClass ${className}: ${(err as Error).message}`));
+    }
+  });
+  log(`ingress: listening on ${host}:${httpPort} (http) and ${host}:${httpsPort} (https)`);
+
+  return {
+    httpPort,
+    httpsPort,
+    ready,
+    routes: () => table,
+    async stop() {
+      stopped = true;
+      if (rebuildTimer) clearTimeout(rebuildTimer);
+      await Promise.all([ingresses.stop(), classes.stop(), services.stop(), slices.stop(), secrets.stop()]);
+      for (const s of [http, https]) {
+        s.closeAllConnections();
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+      agent.destroy();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+// Everything service networking runs on a node, in one call: the proxy, the cluster
+// DNS server, the ingress controller and NetworkPolicy enforcement. `kite server`
+// starts this next to its kubelet:
+//
+//   const net = await startNodeNetworking({
+//     transport,                        // e.g. new LocalTransport(registry, { component: 'kite-proxy' })
+//     clusterName,                      // names the cluster's own nftables tables
+//     nodeName, nodeIP,                 // the kubelet's
+//     podCIDR,                          // the node's pod CIDR (10.244.N.0/24)
+//     bridge,                           // the node's pod bridge (nodeNetworkNames(nodeDir).bridge)
+//   });
+//   ...
+//   await net.stop();                   // removes every rule, withdraws the DNS endpoint
+//
+// Each part can be turned off (`dns: false`, ...) or given its own options.
+import type { ApiTransport } from '../client/transport.js';
+import { startDns } from '../dns/server.js';
+import type { DnsServer, DnsServerOptions } from '../dns/server.js';
+import { startIngress } from '../ingress/controller.js';
+import type { IngressController, IngressOptions } from '../ingress/controller.js';
+import { startNetworkPolicy } from '../netpol/controller.js';
+import type { NetworkPolicyEnforcer } from '../netpol/controller.js';
+import { startProxy } from './index.js';
+import type { Proxy, ProxyOptions } from './index.js';
+
+export interface NodeNetworkingOptions {
+  transport: ApiTransport;
+  nodeName: string;
+  nodeIP: string;
+  /** This node's pod CIDR; traffic to ClusterIPs from outside it is masqueraded. */
+  podCIDR: string;
+  /** The pod bridge: ClusterIPs then answer only this node's pods and the host. */
+  bridge?: string;
+  /** Names the nftables tables `kite-proxy-<name>`, `kite-netpol-<name>` (default: unsuffixed). */
+  clusterName?: string;
+  serviceCIDR?: string;
+  proxy?: Partial<ProxyOptions>;
+  dns?: false | Partial<DnsServerOptions>;
+  ingress?: false | Partial<IngressOptions>;
+  networkPolicy?: false;
+  log?: (msg: string) => void;
+}
+
+export interface NodeNetworking {
+  proxy: Proxy;
+  dns?: DnsServer;
+  ingress?: IngressController;
+  networkPolicy?: NetworkPolicyEnforcer;
+  stop(): Promise<void>;
+}
+
+export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<NodeNetworking> {
+  const log = o.log ?? ((m: string) => console.error(m));
+  const suffix = o.clusterName ? `-${o.clusterName}` : '';
+  const started: { stop(): Promise<void> }[] = [];
+  try {
+    const proxy = await startProxy({
+      transport: o.transport,
+      nodeName: o.nodeName,
+      nodeIP: o.nodeIP,
+      clusterCIDR: o.podCIDR,
+      serviceCIDR: o.serviceCIDR ?? '10.96.0.0/12',
+      podInterfaces: o.bridge ? [o.bridge] : undefined,
+      table: `kite-proxy${suffix}`,
+      log,
+      ...o.proxy,
+    });
+    started.push(proxy);
+    const dns = o.dns === false ? undefined : await startDns({ transport: o.transport, listenIP: o.nodeIP, nodeName: o.nodeName, log, ...o.dns });
+    if (dns) started.push(dns);
+    const ingress = o.ingress === false ? undefined : await startIngress({ transport: o.transport, statusIP: o.nodeIP, log, ...o.ingress });
+    if (ingress) started.push(ingress);
+    // NetworkPolicy is enforced with nftables only.
+    if (o.networkPolicy !== false && proxy.backend !== 'nftables') log('networking: no nft on this host: NetworkPolicy is not enforced');
+    const networkPolicy = o.networkPolicy === false || proxy.backend !== 'nftables' ? undefined : await startNetworkPolicy({ transport: o.transport, table: `kite-netpol${suffix}`, log });
+    if (networkPolicy) started.push(networkPolicy);
+    return {
+      proxy,
+      dns,
+      ingress,
+      networkPolicy,
+      async stop() {
+        for (const s of [...started].reverse()) await s.stop().catch((err) => log(`networking: stop: ${(err as Error).message}`));
+      },
+    };
+  } catch (err) {
+    for (const s of started.reverse()) await s.stop().catch(() => {});
+    throw err;
+  }
+}
+
+/**
+ * Remove what node networking leaves in the kernel for a cluster (its nftables tables),
+ * e.g. after a crash, from `kite down`. Safe when nothing is there.
+ */
+export async function cleanupNodeNetworking(clusterName?: string): Promise<void> {
+  const { commandRunner } = await import('./exec.js');
+  const run = commandRunner();
+  const suffix = clusterName ? `-${clusterName}` : '';
+  const r = await run(['nft', '-f', '-'], `add table ip kite-proxy${suffix}\ndelete table ip kite-proxy${suffix}\nadd table inet kite-netpol${suffix}\ndelete table inet kite-netpol${suffix}\n`);
+  if (r.code === 127) {
+    const { IptablesProxier } = await import('./iptables.js');
+    await new IptablesProxier({ run }).cleanup();
+  }
+}

@@ -1,0 +1,174 @@
+// The nftables proxy in a private network namespace: the ruleset it writes (checked
+// with `nft list`) and real traffic between veth pairs — ClusterIP balancing,
+// NodePorts (node address and 127.0.0.1), LoadBalancer IPs, masquerading and source
+// preservation, externalTrafficPolicy Local, ClientIP affinity, REJECT without
+// endpoints, incremental syncs that touch one Service only, and cleanup.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { NftablesProxier } from '../../proxy/nftables.js';
+import { commandRunner } from '../../proxy/exec.js';
+import type { EndpointInfo, ServicePort, ServicePortState } from '../../proxy/model.js';
+import { canUseNetns, makeTopology } from './proxy-fixture.js';
+import type { Topology } from './proxy-fixture.js';
+
+const skip = canUseNetns();
+let topo: Topology;
+
+function sp(name: string, extra: Partial<ServicePort> = {}): ServicePort {
+  return {
+    id: `default/${name}:http`,
+    namespace: 'default',
+    name,
+    portName: 'http',
+    protocol: 'tcp',
+    clusterIP: '10.96.0.50',
+    port: 80,
+    externalIPs: [],
+    loadBalancerIPs: [],
+    loadBalancerSourceRanges: [],
+    affinitySeconds: 0,
+    externalPolicyLocal: false,
+    internalPolicyLocal: false,
+    rank: `2024-01-01T00:00:00Z|default/${name}`,
+    ...extra,
+  };
+}
+
+function ep(ip: string, extra: Partial<EndpointInfo> = {}): EndpointInfo {
+  return { ip, port: 8080, ready: true, serving: true, terminating: false, isLocal: true, ...extra };
+}
+
+const names = (answers: string[]) => new Set(answers.map((a) => a.split(' ')[0]));
+
+before(async () => {
+  if (skip) return;
+  topo = await makeTopology(`kpn${process.pid % 10000}`, 2, 31);
+  topo.exec(topo.node, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.route_localnet=1']);
+});
+
+after(() => topo?.destroy());
+
+test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, affinity, reject, incremental, cleanup', { skip }, async () => {
+  const run = commandRunner(topo.node);
+  const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/16' });
+  const [p1, p2] = topo.pods;
+  const web: ServicePortState = {
+    svc: sp('web', { nodePort: 30080, loadBalancerIPs: [topo.nodeIP] }),
+    endpoints: [ep(p1.ip), ep(p2.ip)],
+  };
+  const empty: ServicePortState = { svc: sp('empty', { clusterIP: '10.96.0.51', nodePort: 30081 }), endpoints: [] };
+  const local: ServicePortState = {
+    svc: sp('local', { clusterIP: '10.96.0.52', nodePort: 30082, externalPolicyLocal: true }),
+    endpoints: [ep(p1.ip), ep(p2.ip, { isLocal: false })],
+  };
+  const sticky: ServicePortState = { svc: sp('sticky', { clusterIP: '10.96.0.53', affinitySeconds: 600 }), endpoints: [ep(p1.ip), ep(p2.ip)] };
+  const full = await proxier.fullSync([web, empty, local, sticky]);
+  assert.ok(full.chainsWritten > 0);
+
+  const listing = topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']);
+  assert.match(listing, /chain nat-prerouting \{\s+type nat hook prerouting priority dstnat; policy accept;\s+jump services/);
+  assert.match(listing, /10\.96\.0\.50 \. tcp \. 80 : goto service-[0-9A-F]{8}-default\/web\/tcp\/http/);
+  // Even balancing as a cascade: the first endpoint with 1/2, else the second.
+  assert.match(listing, /numgen random mod 2 (== )?0 goto endpoint-[0-9A-F]{8}-default\/web\/tcp\/http__10\.244\.0\.2\/8080\s+goto endpoint-[0-9A-F]{8}-default\/web\/tcp\/http__10\.244\.0\.3\/8080/);
+  assert.match(listing, /chain endpoint-[0-9A-F]{8}-default\/web\/tcp\/http__10\.244\.0\.2\/8080 \{\s+ip saddr 10\.244\.0\.2 jump mark-for-masquerade\s+meta l4proto tcp dnat to 10\.244\.0\.2:8080/);
+  assert.match(listing, /ip daddr 10\.96\.0\.50 tcp dport 80 ip saddr != 10\.244\.0\.0\/16 jump mark-for-masquerade/);
+  assert.match(listing, /10\.96\.0\.51 \. tcp \. 80 : goto reject-chain/);
+  assert.match(listing, /tcp \. 30080 : goto external-/);
+  assert.match(listing, /set affinity-[0-9A-F]{8}-default\/sticky\/tcp\/http__10\.244\.0\.2\/8080 \{[^}]*timeout 10m/);
+
+  // ClusterIP from outside the pod network: both endpoints, source masqueraded to the bridge address.
+  const fromClient = await topo.request(topo.client, '10.96.0.50:80', 30);
+  assert.deepEqual(names(fromClient), new Set(['pod1', 'pod2']), `even balancing: ${fromClient.join('; ')}`);
+  assert.ok(fromClient.every((a) => a.endsWith(' 10.244.0.1')), 'off-cluster traffic is masqueraded');
+  // From a pod: no masquerade (source kept), and hairpin (pod1 reaching itself) works.
+  const fromPod = await topo.request(p1.ns, '10.96.0.50:80', 16);
+  assert.deepEqual(names(fromPod), new Set(['pod1', 'pod2']));
+  assert.ok(fromPod.filter((a) => a.startsWith('pod2')).every((a) => a.endsWith(` ${p1.ip}`)), 'pod source preserved');
+  assert.ok(fromPod.filter((a) => a.startsWith('pod1')).every((a) => a.endsWith(' 10.244.0.1')), 'hairpin is masqueraded');
+  // From the node itself.
+  assert.match((await topo.request(topo.node, '10.96.0.50:80'))[0], /^pod[12] /);
+
+  // NodePort: on the node address from outside, from the node on 127.0.0.1 and its own address.
+  assert.match((await topo.request(topo.client, `${topo.nodeIP}:30080`))[0], /^pod[12] 10\.244\.0\.1$/);
+  assert.match((await topo.request(topo.node, '127.0.0.1:30080'))[0], /^pod[12] /);
+  assert.match((await topo.request(topo.node, `${topo.nodeIP}:30080`))[0], /^pod[12] /);
+  // LoadBalancer ingress IP (the node's address) on the service port.
+  assert.match((await topo.request(topo.client, `${topo.nodeIP}:80`))[0], /^pod[12] /);
+
+  // No endpoints: connections are refused, on the ClusterIP and the NodePort.
+  assert.deepEqual(await topo.request(topo.client, '10.96.0.51:80'), ['ERR ECONNREFUSED']);
+  assert.deepEqual(await topo.request(topo.client, `${topo.nodeIP}:30081`), ['ERR ECONNREFUSED']);
+
+  // externalTrafficPolicy Local: only the local endpoint, client source preserved.
+  const viaLocal = await topo.request(topo.client, `${topo.nodeIP}:30082`, 12);
+  assert.deepEqual([...new Set(viaLocal)], [`pod1 ${topo.clientIP}`]);
+  // ...but the ClusterIP still balances over both.
+  assert.deepEqual(names(await topo.request(topo.client, '10.96.0.52:80', 24)), new Set(['pod1', 'pod2']));
+
+  // ClientIP affinity: one client keeps one endpoint.
+  const stuck = await topo.request(topo.client, '10.96.0.53:80', 12);
+  assert.equal(names(stuck).size, 1, stuck.join('; '));
+  assert.match(topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']), new RegExp(`elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} expires`));
+
+  // Incremental: pod2 leaves `web`. Only web's chains are written; traffic follows at once.
+  const before = topo.exec(topo.node, ['nft', 'list', 'chain', 'ip', 'kite-proxy', (listing.match(/chain (service-[0-9A-F]{8}-default\/local\/tcp\/http) /) ?? [])[1] ?? 'services']);
+  const inc = await proxier.partialSync(new Map([[web.svc.id, { ...web, endpoints: [ep(p1.ip)] }]]));
+  assert.equal(inc.chainsWritten, 1, 'only the service chain changed (the endpoint chain for pod1 is unchanged)');
+  assert.deepEqual(names(await topo.request(topo.client, '10.96.0.50:80', 10)), new Set(['pod1']));
+  assert.equal(topo.exec(topo.node, ['nft', 'list', 'chain', 'ip', 'kite-proxy', (listing.match(/chain (service-[0-9A-F]{8}-default\/local\/tcp\/http) /) ?? [])[1] ?? 'services']), before, 'other services untouched');
+  const afterInc = topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']);
+  assert.match(afterInc, /chain service-[0-9A-F]{8}-default\/web\/tcp\/http \{\s+ip daddr 10\.96\.0\.50 tcp dport 80 ip saddr != 10\.244\.0\.0\/16 jump mark-for-masquerade\s+goto endpoint-[^\n]*10\.244\.0\.2\/8080\s+\}/);
+
+  // A service gains endpoints: rejected → served.
+  await proxier.partialSync(new Map([[empty.svc.id, { ...empty, endpoints: [ep(p2.ip)] }]]));
+  assert.deepEqual(await topo.request(topo.client, '10.96.0.51:80'), ['pod2 10.244.0.1']);
+  assert.match((await topo.request(topo.client, `${topo.nodeIP}:30081`))[0], /^pod2 /);
+
+  // A service goes: its elements go at once, its chains a moment later.
+  await proxier.partialSync(new Map([[sticky.svc.id, undefined]]));
+  const t1 = await topo.request(topo.client, '10.96.0.53:80');
+  assert.ok(t1[0] === 'TIMEOUT' || t1[0].startsWith('ERR'), `gone service not answered: ${t1[0]}`);
+  await new Promise((r) => setTimeout(r, 1100));
+  await proxier.deleteStaleChains();
+  assert.doesNotMatch(topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']), /default\/sticky/);
+
+  // A full resync keeps everything working and reports the whole table.
+  const again = await proxier.fullSync([{ ...web, endpoints: [ep(p1.ip)] }, { ...empty, endpoints: [ep(p2.ip)] }, local]);
+  assert.ok(again.chainsWritten >= 4);
+  assert.match((await topo.request(topo.client, '10.96.0.51:80'))[0], /^pod2 /);
+
+  await proxier.cleanup();
+  assert.doesNotMatch(topo.exec(topo.node, ['nft', 'list', 'tables']), /kite-proxy/);
+});
+
+test('nftables: two Services claiming one LB address — the older wins, the other takes over when it goes; upstream vmap balancing', { skip }, async () => {
+  const run = commandRunner(topo.node);
+  const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/16', balance: 'vmap' });
+  const [p1, p2] = topo.pods;
+  const a: ServicePortState = { svc: sp('a', { clusterIP: '10.96.0.60', port: 81, loadBalancerIPs: [topo.nodeIP], rank: '2024-01-01T00:00:00Z|default/a' }), endpoints: [ep(p1.ip)] };
+  const b: ServicePortState = { svc: sp('b', { clusterIP: '10.96.0.61', port: 81, loadBalancerIPs: [topo.nodeIP], rank: '2024-02-01T00:00:00Z|default/b' }), endpoints: [ep(p2.ip)] };
+  const both: ServicePortState = { svc: sp('both', { clusterIP: '10.96.0.62' }), endpoints: [ep(p1.ip), ep(p2.ip)] };
+  await proxier.fullSync([b, a, both]);
+  assert.match((await topo.request(topo.client, `${topo.nodeIP}:81`))[0], /^pod1 /);
+  assert.match(topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']), /numgen random mod 2 vmap \{ 0 : goto endpoint-[0-9A-F]{8}-default\/both\/tcp\/http__10\.244\.0\.2\/8080, 1 : goto endpoint-/);
+  assert.deepEqual(names(await topo.request(topo.client, '10.96.0.62:80', 24)), new Set(['pod1', 'pod2']));
+  await proxier.partialSync(new Map([[a.svc.id, undefined]]));
+  assert.match((await topo.request(topo.client, `${topo.nodeIP}:81`))[0], /^pod2 /);
+  await proxier.cleanup();
+});
+
+test('nftables: scoped to the pod bridge, ClusterIPs answer only this node\'s pods and the host', { skip }, async () => {
+  const run = commandRunner(topo.node);
+  const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/24', serviceCIDR: '10.96.0.0/12', podInterfaces: ['kite0'], table: 'kite-proxy-scoped' });
+  const [p1, p2] = topo.pods;
+  await proxier.fullSync([{ svc: sp('scoped', { clusterIP: '10.96.0.70', nodePort: 30170 }), endpoints: [ep(p2.ip)] }]);
+  try {
+    assert.match(topo.exec(topo.node, ['nft', 'list', 'chain', 'ip', 'kite-proxy-scoped', 'nat-prerouting']), /iifname != "kite0" ip daddr 10\.96\.0\.0\/12 return/);
+    assert.match((await topo.request(p1.ns, '10.96.0.70:80'))[0], /^pod2 /, 'from a pod on the bridge');
+    assert.match((await topo.request(topo.node, '10.96.0.70:80'))[0], /^pod2 /, 'from the host');
+    assert.doesNotMatch((await topo.request(topo.client, '10.96.0.70:80'))[0], /^pod/, 'not from elsewhere');
+    assert.match((await topo.request(topo.client, `${topo.nodeIP}:30170`))[0], /^pod2 /, 'NodePorts still from anywhere');
+  } finally {
+    await proxier.cleanup();
+  }
+});
