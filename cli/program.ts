@@ -42,9 +42,10 @@ export function buildProgram(): Command {
     .option('--bind-address <addr>', `address the API server listens on (default: last used, else ${DEFAULT_BIND_ADDRESS})`)
     .option('--wait <seconds>', 'how long to wait for the API server to become ready', arg(parseSeconds), 60)
     .option('--hollow-nodes <n>', 'simulated (hollow) nodes to run besides the real one, for scale tests', arg(parseNodeCount), 0)
-    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number }) => {
+    .option('--registries <file>', "registry mirrors and settings (k3s registries.yaml format); copied to the cluster's registries.yaml")
+    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number; registries?: string }) => {
       const { up } = await import('./commands/up.js');
-      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes });
+      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes, registries: o.registries });
     });
 
   program
@@ -77,9 +78,10 @@ export function buildProgram(): Command {
     .option('--api-port <port>', 'API server port', arg(parsePort), DEFAULT_API_PORT)
     .option('--bind-address <addr>', 'address the API server listens on', DEFAULT_BIND_ADDRESS)
     .option('--hollow-nodes <n>', 'simulated (hollow) nodes to run besides the real one, for scale tests', arg(parseNodeCount), 0)
-    .action(async (o: { name: string; dataDir?: string; apiPort: number; bindAddress: string; hollowNodes: number }) => {
+    .option('--registries <file>', 'registry mirrors and settings (k3s registries.yaml format; default: CLUSTER_DIR/registries.yaml)')
+    .action(async (o: { name: string; dataDir?: string; apiPort: number; bindAddress: string; hollowNodes: number; registries?: string }) => {
       const { runServer } = await import('./commands/server.js');
-      await runServer({ name: o.name, dataDir: o.dataDir, apiPort: o.apiPort, bindAddress: o.bindAddress, hollowNodes: o.hollowNodes });
+      await runServer({ name: o.name, dataDir: o.dataDir, apiPort: o.apiPort, bindAddress: o.bindAddress, hollowNodes: o.hollowNodes, registries: o.registries });
     });
 
   registerImageCommands(program);

@@ -1,7 +1,8 @@
 // `kite up`: creates (first time) or restarts a cluster: certificates, the control plane
 // as a background `kite server`, readiness, kubeconfig.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildKubeconfig, contextName, kubeconfigToYAML, mergeIntoUserKubeconfig } from '../../machinery/kubeconfig.js';
 import { loadOrCreateClusterPKI, type ClusterPKI } from '../../machinery/pki.js';
@@ -35,6 +36,8 @@ export interface UpOptions {
   /** Seconds to wait for /readyz. */
   waitSeconds: number;
   hollowNodes: number;
+  /** A k3s-style registries file: validated and copied to <cluster dir>/registries.yaml. */
+  registries?: string;
 }
 
 const MAIN_SCRIPT = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -125,6 +128,17 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       return;
     }
     progress.info(previous ? `Starting cluster "${c.name}" ...` : `Creating cluster "${c.name}" ...`);
+    if (opts.registries !== undefined) {
+      const { parseRegistries } = await import('../../kubelet/runtime/registries.js');
+      let text: string;
+      try {
+        text = readFileSync(opts.registries, 'utf8');
+        parseRegistries(text, opts.registries);
+      } catch (err) {
+        throw new CliError(`--registries: ${errorMessage(err)}`);
+      }
+      writeFileSync(join(c.paths.dir, 'registries.yaml'), text, { mode: 0o600 });
+    }
 
     const bindAddress = opts.bindAddress ?? previous?.bindAddress ?? DEFAULT_BIND_ADDRESS;
     const wanted = opts.apiPort ?? previous?.apiPort ?? DEFAULT_API_PORT;

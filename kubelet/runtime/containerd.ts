@@ -25,6 +25,7 @@ import { CriClient } from '../cri/client.js';
 import { PAUSE_IMAGE } from '../images/pause.js';
 import { findStaticBusybox } from '../images/busybox.js';
 import { CNI_BIN_DIR, cniConfDir, cniDataDir, readCniConfig, writeCniConfig, type CniConfigOptions } from './cni.js';
+import { readRegistryAuths, registryAuthToml, type RegistryAuth } from './registries.js';
 
 const run = promisify(execFile);
 
@@ -194,6 +195,8 @@ export interface ContainerdConfigOptions {
   restrictOomScoreAdj?: boolean;
   cniBinDir?: string;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error';
+  /** registry credentials by host (registry.configs."<host>".auth; see registries.ts) */
+  registryAuth?: Record<string, RegistryAuth>;
 }
 
 const q = (s: string): string => JSON.stringify(s); // a JSON string is a valid TOML basic string here
@@ -265,9 +268,10 @@ disabled_plugins = ${qa(DISABLED_PLUGINS)}
       max_conf_num = 1
 
     [${cri}.registry]
-      # hosts.toml per registry host (mirrors) go in <config_path>/<host>/
+      # hosts.toml per registry host (mirrors, TLS) in <config_path>/<host>/, written
+      # from registries.yaml by registries.ts; credentials below (hosts.toml has none)
       config_path = ${q(l.registryConfigDir)}
-`;
+${registryAuthToml(cri, opts.registryAuth ?? {})}`;
 }
 
 // ---------------------------------------------------------------- process helpers
@@ -407,7 +411,14 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Run
 
   writeFileSync(
     layout.configPath,
-    containerdConfig({ layout, sandboxImage: opts.sandboxImage, systemdCgroup: opts.systemdCgroup, logLevel: opts.logLevel }),
+    containerdConfig({
+      layout,
+      sandboxImage: opts.sandboxImage,
+      systemdCgroup: opts.systemdCgroup,
+      logLevel: opts.logLevel,
+      // written by applyRegistries() from the cluster's registries.yaml
+      registryAuth: readRegistryAuths(layout.stateDir),
+    }),
   );
 
   // Recorded before the daemon starts so cleanupRuntime finds the socket and bridge even after a failed start.
