@@ -12,6 +12,7 @@ import type { EventRecorder } from '../client/events.js';
 import { resourceByPath } from '../machinery/resources.js';
 import type { PodRuntime } from './types.js';
 import { errorMessage, stableJson } from './util.js';
+import { detectNvidiaGpus, gpuResources } from './gpu.js';
 
 const NODES = resourceByPath('', 'v1', 'nodes')!;
 const LEASES = resourceByPath('coordination.k8s.io', 'v1', 'leases')!;
@@ -76,6 +77,8 @@ export interface NodeCapacity {
   cpu: number;
   memoryBytes: number;
   ephemeralBytes: number;
+  /** NVIDIA GPUs detected on the host (kubelet/gpu.ts); advertised as nvidia.com/gpu. */
+  gpus?: number;
 }
 
 export function nodeCapacity(rootDir: string): NodeCapacity {
@@ -86,7 +89,7 @@ export function nodeCapacity(rootDir: string): NodeCapacity {
   } catch {
     ephemeralBytes = 0;
   }
-  return { cpu: cpus().length, memoryBytes: totalmem(), ephemeralBytes };
+  return { cpu: cpus().length, memoryBytes: totalmem(), ephemeralBytes, gpus: detectNvidiaGpus() };
 }
 
 export function nodeAllocatable(c: NodeCapacity): NodeCapacity {
@@ -94,6 +97,7 @@ export function nodeAllocatable(c: NodeCapacity): NodeCapacity {
     cpu: c.cpu,
     memoryBytes: Math.max(0, c.memoryBytes - MEMORY_EVICTION_BYTES),
     ephemeralBytes: Math.floor(c.ephemeralBytes * (1 - NODEFS_EVICTION_FRACTION)),
+    gpus: c.gpus,
   };
 }
 
@@ -301,6 +305,7 @@ export class NodeAgent {
       'hugepages-2Mi': '0',
       memory: `${Math.floor(c.memoryBytes / 1024)}Ki`,
       pods: String(this.o.maxPods),
+      ...gpuResources(c.gpus ?? 0),
     });
     return {
       capacity: quantities(cap, true),
