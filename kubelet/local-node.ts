@@ -56,6 +56,10 @@ export interface LocalNodeOptions {
 export interface LocalNode {
   nodeName: string;
   nodeDir: string;
+  nodeIP: string;
+  podCIDR: string;
+  /** The pod bridge on this host. */
+  bridge: string;
   close(): Promise<void>;
 }
 
@@ -333,6 +337,9 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   return {
     nodeName,
     nodeDir,
+    nodeIP,
+    podCIDR,
+    bridge: names.bridge,
     async close() {
       await supervisor.stop();
       await cleanupNode(nodeDir, { log, containerd: rt });

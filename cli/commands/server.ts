@@ -2,6 +2,7 @@
 // same command detached, with its output going to the cluster's server.log.
 import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
 import type { ControlPlaneOptions } from '../../apiserver/control-plane.js';
 import { loadOrCreateClusterPKI } from '../../machinery/pki.js';
 import { readClusterState, serverURL, writeClusterState } from '../cluster.js';
@@ -17,6 +18,8 @@ export interface ServerOptions {
   apiPort: number;
   bindAddress: string;
   hollowNodes: number;
+  /** k3s-style registries file for the node's containerd; default <cluster dir>/registries.yaml (when present) */
+  registries?: string;
 }
 
 type StartControlPlane = (opts: ControlPlaneOptions) => Promise<{ port: number; close(): Promise<void> }>;
@@ -47,16 +50,56 @@ export function bindAddressSANs(bindAddress: string): { dnsNames: string[]; ipAd
  * Starts this host's node unless it cannot run here (not root, stub control plane,
  * KITE_NODE=none). Failures are logged; the control plane keeps running.
  */
-function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }): { close(): Promise<void> } {
+function startNode(
+  clusterName: string,
+  clusterDir: string,
+  server: string,
+  ca: { cert: string; key: string },
+  registries: string,
+  admin: { cert: string; key: string },
+): { close(): Promise<void> } {
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { close: async () => {} };
   const starting = (async () => {
-    const { localNodeUnsupported, startLocalNode } = await import('../../kubelet/local-node.js');
+    const { localNodeUnsupported, startLocalNode, nodeDirOf } = await import('../../kubelet/local-node.js');
     const why = localNodeUnsupported();
     if (why) {
       log(`no node on this host: ${why}`);
       return undefined;
     }
-    return startLocalNode({ clusterName, clusterDir, server, ca, log: (m) => log(`node: ${m}`) });
+    // Mirrors/TLS (hosts.toml under certs.d) and auth for the private containerd,
+    // written before it starts (a missing file clears earlier settings).
+    const { applyRegistries } = await import('../../kubelet/runtime/registries.js');
+    const applied = applyRegistries(registries, join(nodeDirOf(clusterDir), 'containerd'));
+    if (applied.hosts.length > 0) log(`node: registries from ${registries}: ${applied.hosts.join(', ')}`);
+    for (const w of applied.warnings) log(`node: ${registries}: ${w}`);
+    const node = await startLocalNode({ clusterName, clusterDir, server, ca, log: (m) => log(`node: ${m}`) });
+    // The node's service proxy, cluster DNS, ingress and NetworkPolicy: API clients
+    // like kube-proxy, over HTTPS with the cluster's admin identity.
+    let networking: { stop(): Promise<void> } | undefined;
+    try {
+      const { startNodeNetworking } = await import('../../proxy/node-networking.js');
+      const { HttpTransport } = await import('../../client/http-transport.js');
+      const transport = new HttpTransport({ server, caData: ca.cert, certData: admin.cert, keyData: admin.key }, { component: 'kite-proxy' });
+      networking = await startNodeNetworking({
+        transport,
+        clusterName,
+        nodeName: node.nodeName,
+        nodeIP: node.nodeIP,
+        podCIDR: node.podCIDR,
+        bridge: node.bridge,
+        log: (m) => log(`networking: ${m}`),
+      });
+      log('networking: proxy, DNS, ingress and NetworkPolicy started');
+    } catch (err) {
+      log(`networking failed to start: ${errorMessage(err)}`);
+    }
+    return {
+      ...node,
+      async close() {
+        if (networking) await networking.stop().catch((err) => log(`networking: stop failed: ${errorMessage(err)}`));
+        await node.close();
+      },
+    };
   })().catch((err) => {
     log(`node failed to start: ${errorMessage(err)}`);
     return undefined;
@@ -120,7 +163,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
 
     // This host's node: a private containerd and a kubelet child (in the background:
     // the API server is already serving).
-    const node = startNode(name, paths.dir, url, pki.ca);
+    const node = startNode(name, paths.dir, url, pki.ca, opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml'), pki.admin);
 
     let stopping = false;
     const shutdown = (signal: string): void => {

@@ -10,19 +10,13 @@
 // addresses on the node's bridge.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Cluster, applyYaml, nodeNameOf, waitFor, waitForNodeReady } from './harness.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const skip = isRoot ? false : 'needs root: runs containers and programs the kernel';
-const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const cluster = new Cluster('net');
-let helper: ChildProcess | undefined;
 let nodeIP = '';
 let ingressPort = 0;
 
@@ -44,39 +38,13 @@ async function json(args: string[]): Promise<any> {
   return JSON.parse(await cluster.k([...args, '-o', 'json']));
 }
 
-/** Starts node networking against the cluster unless `kite server` already runs it. */
+/** `kite server` runs the node's proxy, DNS, ingress and NetworkPolicy: wait until DNS is published. */
 async function ensureNodeNetworking(): Promise<void> {
   const published = async () => {
     const r = await cluster.kubectl(['get', 'endpoints', '-n', 'kube-system', 'kube-dns', '-o', 'json']);
     return r.code === 0 && (JSON.parse(r.stdout).subsets?.[0]?.addresses?.length ?? 0) > 0;
   };
-  try {
-    await waitFor('kite server node networking', published, 8000, 500);
-    return;
-  } catch {
-    // Not wired into `kite server`: run it here.
-  }
-  const node = await json(['get', 'node', nodeNameOf(cluster)]);
-  const podCIDR: string = node.spec.podCIDR;
-  const gateway = podCIDR.replace(/\.0\/\d+$/, '.1');
-  const addrs = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
-  const bridge = addrs.split('\n').find((l) => l.includes(` ${gateway}/`))?.split(/\s+/)[1];
-  const code = `
-    import { HttpTransport, loadKubeconfig } from ${JSON.stringify(join(DIST, 'client', 'index.js'))};
-    import { startNodeNetworking } from ${JSON.stringify(join(DIST, 'proxy', 'node-networking.js'))};
-    const transport = new HttpTransport(loadKubeconfig(${JSON.stringify(cluster.kubeconfig)}), { component: 'kite-proxy' });
-    const net = await startNodeNetworking({ transport, clusterName: ${JSON.stringify(cluster.name)}, nodeName: ${JSON.stringify(nodeNameOf(cluster))},
-      nodeIP: ${JSON.stringify(nodeIP)}, podCIDR: ${JSON.stringify(podCIDR)}, bridge: ${JSON.stringify(bridge)}, log: (m) => console.error(m) });
-    await net.proxy.ready;
-    console.log('READY');
-    process.on('SIGTERM', async () => { await net.stop(); process.exit(0); });
-  `;
-  helper = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  helper.stdout!.on('data', (d) => (out += d));
-  helper.stderr!.on('data', (d) => (out += d));
-  await waitFor('node networking helper', () => out.includes('READY') || (helper!.exitCode !== null && Promise.reject(new Error(out))), 30_000, 100);
-  await waitFor('kube-dns endpoints', published, 10_000, 200);
+  await waitFor('kite server node networking (kube-dns endpoints)', published, 60_000, 500);
 }
 
 const WEB = `apiVersion: apps/v1
@@ -168,10 +136,6 @@ describe('service networking', { skip }, () => {
   });
 
   after(async () => {
-    if (helper) {
-      helper.kill('SIGTERM');
-      await new Promise((r) => helper!.once('exit', r));
-    }
     await cluster.down();
   });
 
