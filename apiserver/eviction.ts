@@ -11,6 +11,7 @@
 //   is deleted without using up the budget when the budget is met anyway (or when the
 //   PDB's unhealthyPodEvictionPolicy is AlwaysAllow), with a resourceVersion
 //   precondition so it cannot have become ready meanwhile.
+import type { LabelSelectorLike } from '../machinery/labels.js';
 import type { KubeObject } from '../machinery/object.js';
 import { deepClone } from '../machinery/object.js';
 import { resourceByPath } from '../machinery/resources.js';
@@ -42,7 +43,7 @@ interface PdbStatus {
 }
 
 interface Pdb extends KubeObject {
-  spec?: { selector?: Parameters<typeof labelSelectorMatches>[0]; unhealthyPodEvictionPolicy?: string };
+  spec?: { selector?: LabelSelectorLike; unhealthyPodEvictionPolicy?: string };
   status?: PdbStatus;
 }
 

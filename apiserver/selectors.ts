@@ -116,16 +116,4 @@ function unescapeFieldValue(v: string): string {
   return v.replace(/\\([\\,=])/g, '$1');
 }
 
-/** Match a metav1.LabelSelector object (matchLabels + matchExpressions) against labels. */
-export function labelSelectorMatches(
-  sel: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | undefined,
-  labels: Record<string, string> | undefined,
-): boolean {
-  if (!sel) return false;
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels?.[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const op = e.operator === 'In' ? 'in' : e.operator === 'NotIn' ? 'notin' : e.operator === 'Exists' ? 'exists' : '!';
-    if (!matches({ key: e.key, op, values: e.values ?? [] }, labels)) return false;
-  }
-  return true;
-}
+export { labelSelectorMatches } from '../machinery/labels.js';

@@ -17,32 +17,11 @@
 import type { Namespace, Pod } from 'kubernetes-types/core/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
 import type { NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from 'kubernetes-types/networking/v1.js';
+import { labelSelectorMatches } from '../machinery/labels.js';
 
 /** Does a LabelSelector select these labels? (An empty selector selects everything.) */
 export function selects(sel: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
-  if (!sel) return true;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    switch (e.operator) {
-      case 'In':
-        if (!has || !(e.values ?? []).includes(l[e.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && (e.values ?? []).includes(l[e.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return !sel || labelSelectorMatches(sel, labels);
 }
 
 interface PodInfo {

@@ -1,5 +1,6 @@
 // ObjectMeta and label-selector validation (apimachinery api/validation/objectmeta.go,
 // apis/meta/v1/validation, and core's extra finalizer rule).
+import { labelSelectorMatches as matchSelector } from '../../machinery/labels.js';
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import {
   child,
@@ -263,32 +264,7 @@ export function labelSelectorIsEmpty(sel: unknown): boolean {
 
 /** LabelSelectorAsSelector(sel).Matches(labels); a nil selector matches nothing. */
 export function labelSelectorMatches(sel: unknown, labels: Record<string, string> | undefined): boolean {
-  if (!isObj(sel)) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(isObj(sel.matchLabels) ? sel.matchLabels : {})) if (l[k] !== str(v)) return false;
-  for (const raw of arr(sel.matchExpressions)) {
-    const e = isObj(raw) ? raw : {};
-    const k = str(e.key);
-    const values = arr<string>(e.values).map(str);
-    const has = Object.prototype.hasOwnProperty.call(l, k);
-    switch (e.operator) {
-      case 'In':
-        if (!has || !values.includes(l[k])) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(l[k])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return matchSelector(sel, labels);
 }
 
 /** A map selector (Service, ReplicationController): every pair must match. Empty matches all. */

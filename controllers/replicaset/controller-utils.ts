@@ -6,6 +6,7 @@ import type { Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import type { LabelSelector, OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { ApiObject } from '../../client/transport.js';
 import { isPlainObject } from '../../machinery/object.js';
+import { labelSelectorMatches } from '../../machinery/labels.js';
 
 // ---- time ------------------------------------------------------------------------
 
@@ -63,30 +64,7 @@ export function semanticEqual(a: unknown, b: unknown): boolean {
  * an empty one everything.
  */
 export function selectorMatches(sel: LabelSelector | undefined | null, labels: Record<string, string> | undefined): boolean {
-  if (!sel) return false;
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (l[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, e.key);
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !values.includes(l[e.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(l[e.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return labelSelectorMatches(sel, labels);
 }
 
 /** A selector that selects everything (set, but with no requirements). */

@@ -9,6 +9,7 @@ import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import { resourceByPath } from '../../machinery/resources.js';
 import type { ResourceInfo } from '../../machinery/resources.js';
 import { Quantity } from '../../apiserver/admission/quantity.js';
+import { labelSelectorMatches as matchSelector } from '../../machinery/labels.js';
 import type { ApiObject } from '../../client/transport.js';
 import type { IndexFunc } from '../../client/store.js';
 
@@ -298,28 +299,7 @@ export function findBestMatchForClaim(pvc: PersistentVolumeClaim, volumes: reado
 
 /** metav1.LabelSelectorAsSelector(...).Matches: matchLabels AND every matchExpression. */
 export function labelSelectorMatches(sel: LabelSelector, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(sel.matchLabels ?? {})) if (labels[k] !== v) return false;
-  for (const e of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    const values = e.values ?? [];
-    switch (e.operator) {
-      case 'In':
-        if (!has || !values.includes(labels[e.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && values.includes(labels[e.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
+  return matchSelector(sel, labels);
 }
 
 function requirementMatches(r: NodeSelectorRequirement, value: string | undefined): boolean {
