@@ -119,11 +119,17 @@ test('a node whose lease stops being renewed goes Unknown, is tainted, and its p
   assert.ok(at - Date.now() > 290_000 && at - Date.now() <= 300_000);
   assert.equal((await h.client.get(R.pods, 'default', 'on-silent')).metadata?.deletionTimestamp, undefined);
 
-  // The kubelet comes back: taints go, the scheduled eviction is cancelled.
+  // The kubelet comes back: taints go, the scheduled eviction is cancelled. Like a real
+  // kubelet it keeps posting its status, so a pass of the controller that raced with the
+  // first post (and wrote Unknown from an older heartbeat) is corrected by the next.
   keepRenewing('silent');
-  const now = rfc3339();
-  const conditions = silent.status!.conditions!.map((c) => ({ ...c, status: c.type === 'Ready' ? 'True' : 'False', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now }));
-  await h.client.patch(R.nodes, undefined, 'silent', 'merge', { status: { conditions } }, { subresource: 'status' });
+  const back = rfc3339();
+  const post = async () => {
+    const conditions = silent.status!.conditions!.map((c) => ({ ...c, status: c.type === 'Ready' ? 'True' : 'False', reason: 'KubeletReady', lastHeartbeatTime: rfc3339(), lastTransitionTime: back }));
+    await h.client.patch(R.nodes, undefined, 'silent', 'merge', { status: { conditions } }, { subresource: 'status' });
+  };
+  await post();
+  renewers.push(setInterval(() => void post().catch(() => undefined), 200));
   await eventually('taints removed', async () => taintKeys(await getNode('silent')).length === 0);
   await eventually('eviction cancelled', () => !tec.scheduledEvictions().has('default/on-silent'));
   await eventually('cancel event', async () => (await events(h.client)).some((e) => e.reason === 'TaintManagerEviction' && e.message === 'Cancelling deletion of Pod default/on-silent'));
