@@ -230,7 +230,8 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
   // ---- TLS ----------------------------------------------------------------------
   const defaultCert = await (async () => {
     const ca = await createCA('kite-ingress-default-ca');
-    return issueServingCert(ca, { commonName: 'Kite Ingress Controller Fake Certificate', dnsNames: ['ingress.local'] });
+    // RSA: with an ECDSA default, OpenSSL keeps serving the default when SNI picks an RSA certificate.
+    return issueServingCert(ca, { commonName: 'Kite Ingress Controller Fake Certificate', dnsNames: ['ingress.local'], keyType: 'rsa' });
   })();
   const defaultContext = createSecureContext({ cert: defaultCert.cert, key: defaultCert.key });
   const contexts = new Map<string, { rv: string; ctx: SecureContext }>();

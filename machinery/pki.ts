@@ -84,6 +84,8 @@ export interface ServingCertOptions {
   ipAddresses?: string[];
   organizations?: string[];
   validityDays?: number;
+  /** ECDSA P-256 (default) or RSA 2048 (for servers that must offer an RSA certificate too). */
+  keyType?: 'ecdsa' | 'rsa';
 }
 
 export interface ClientCertOptions {
@@ -119,8 +121,10 @@ const EC_ALGORITHM: EcKeyGenParams = { name: 'ECDSA', namedCurve: 'P-256' };
 // ---------------------------------------------------------------------------------------
 // Keys
 
-async function newKeyPair(): Promise<CryptoKeyPair> {
-  return (await subtle.generateKey(EC_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+const RSA_ALGORITHM: RsaHashedKeyGenParams = { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+
+async function newKeyPair(type: 'ecdsa' | 'rsa' = 'ecdsa'): Promise<CryptoKeyPair> {
+  return (await subtle.generateKey(type === 'rsa' ? RSA_ALGORITHM : EC_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
 function toPem(der: ArrayBuffer | Buffer, label: string): string {
@@ -207,16 +211,17 @@ interface LeafSpec {
   usages: X509.ExtendedKeyUsage[];
   dnsNames?: string[];
   ipAddresses?: string[];
+  keyType?: 'ecdsa' | 'rsa';
 }
 
 async function issueLeaf(ca: CertKeyPair, spec: LeafSpec): Promise<CertKeyPair> {
   const caCert = new x509.X509Certificate(ca.cert);
   const signer = await importSigningKey(ca.key);
-  const keys = await newKeyPair();
+  const keys = await newKeyPair(spec.keyType);
   const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     // ECDSA keys only sign (key encipherment is an RSA key-exchange notion).
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.KeyUsagesExtension(spec.keyType === 'rsa' ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension(spec.usages, false),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
