@@ -40,3 +40,32 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   for (const k of ak) if (!(k in bo) || !jsonEqual(ao[k], bo[k])) return false;
   return true;
 }
+
+/** Whether a value is Go's zero value once decoded: absent, null, "", 0, false, [] or {} (recursively). */
+export function isGoZero(v: unknown): boolean {
+  if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  if (isPlainObject(v)) return Object.values(v).every(isGoZero);
+  return false;
+}
+
+/**
+ * apiequality.Semantic.DeepEqual over JSON: nil and empty slices and maps are equal, as
+ * are absent fields and their zero values.
+ */
+export function semanticEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const za = isGoZero(a);
+  const zb = isGoZero(b);
+  if (za || zb) return za && zb;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!semanticEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (isPlainObject(a) && isPlainObject(b)) {
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) if (!semanticEqual(a[k], b[k])) return false;
+    return true;
+  }
+  return false;
+}

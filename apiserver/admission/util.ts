@@ -44,35 +44,8 @@ export function strMap(v: unknown): Record<string, string> {
   return out;
 }
 
-/** Whether a value is Go's zero value once decoded (absent, null, "", 0, false, [], {}). */
-export function isZero(v: unknown): boolean {
-  if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
-  if (Array.isArray(v)) return v.length === 0;
-  if (isObj(v)) return Object.values(v).every(isZero);
-  return false;
-}
-
-/**
- * apiequality.Semantic.DeepEqual over JSON: zero values equal absence (nil and empty
- * slices/maps are equal). Quantities are canonicalized by defaulting, so compare as text.
- */
-export function semanticEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  const za = isZero(a);
-  const zb = isZero(b);
-  if (za || zb) return za && zb;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!semanticEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (isObj(a) && isObj(b)) {
-    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-    for (const k of keys) if (!semanticEqual(a[k], b[k])) return false;
-    return true;
-  }
-  return false;
-}
+import { isGoZero as isZero, semanticEqual } from '../../machinery/object.js';
+export { isZero, semanticEqual };
 
 /** Paths where two JSON values differ, for the short diffs upstream appends to some errors. */
 export function diffPaths(a: unknown, b: unknown, path = '', out: string[] = [], limit = 20): string[] {

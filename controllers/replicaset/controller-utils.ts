@@ -5,7 +5,6 @@
 import type { Pod, PodCondition } from 'kubernetes-types/core/v1.js';
 import type { LabelSelector, OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { ApiObject } from '../../client/transport.js';
-import { isPlainObject } from '../../machinery/object.js';
 import { labelSelectorMatches } from '../../machinery/labels.js';
 
 // ---- time ------------------------------------------------------------------------
@@ -28,34 +27,8 @@ export function deepCopy<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
 
-/** Go's zero value once decoded: absent, null, "", 0, false, [] or {} (recursively). */
-function isZero(v: unknown): boolean {
-  if (v === undefined || v === null || v === '' || v === 0 || v === false) return true;
-  if (Array.isArray(v)) return v.length === 0;
-  if (isPlainObject(v)) return Object.values(v).every(isZero);
-  return false;
-}
-
-/**
- * apiequality.Semantic.DeepEqual over JSON: nil and empty slices and maps are equal, as
- * are absent fields and their zero values.
- */
-export function semanticEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  const za = isZero(a);
-  const zb = isZero(b);
-  if (za || zb) return za && zb;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!semanticEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (isPlainObject(a) && isPlainObject(b)) {
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) if (!semanticEqual(a[k], b[k])) return false;
-    return true;
-  }
-  return false;
-}
+import { semanticEqual } from '../../machinery/object.js';
+export { semanticEqual };
 
 // ---- label selectors -------------------------------------------------------------
 
