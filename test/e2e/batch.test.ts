@@ -85,7 +85,8 @@ describe('controllers (control plane only)', () => {
     await waitFor('a pod', async () => (await jobPods('pausable')).length === 1);
     await cluster.k(['patch', 'job', 'pausable', '--type=merge', '-p', '{"spec":{"suspend":true}}']);
     await cluster.k(['wait', '--for=condition=Suspended', 'job/pausable', '--timeout=30s']);
-    await waitFor('pods gone', async () => (await jobPods('pausable')).length === 0);
+    // On a real node `sleep` as PID 1 ignores SIGTERM: the pod goes after its 30 s grace period.
+    await waitFor('pods gone', async () => (await jobPods('pausable')).length === 0, 75_000, 500);
     const table = await cluster.k(['get', 'job', 'pausable']);
     assert.match(table, /^pausable\s+Suspended\s+0\/1\s+/m);
     await cluster.k(['patch', 'job', 'pausable', '--type=merge', '-p', '{"spec":{"suspend":false}}']);
@@ -151,7 +152,8 @@ spec:
 `,
     );
     await cluster.k(['apply', '-f', `${cluster.home}/quiet.yaml`]);
-    await cluster.k(['create', 'cronjob', 'tick', '--image=busybox', '--schedule=* * * * *', '--', 'date']);
+    // Long-running, so that its Job stays active whether or not a node runs it.
+    await cluster.k(['create', 'cronjob', 'tick', '--image=busybox', '--schedule=* * * * *', '--', 'sleep', '3600']);
     const job = await waitFor(
       'a Job from the schedule',
       async () => {

@@ -214,7 +214,9 @@ test('RollingUpdate with maxUnavailable: replaced one node at a time; revisions;
 
 test('RollingUpdate with maxSurge: the new pod starts beside the old one, which goes once the new one is available', async () => {
   const c = await startWorkloads([newDaemonSetsController]);
-  const kubelet = fakeKubelet(c, { delayMs: 100 });
+  // The new pod takes a second to become ready, so the surge (two pods) is observable
+  // even on a loaded machine.
+  const kubelet = fakeKubelet(c, { delayMs: 1000 });
   try {
     await c.transport.create(NODES, undefined, node('n1'));
     await c.transport.create<DaemonSet>(
@@ -222,18 +224,26 @@ test('RollingUpdate with maxSurge: the new pod starts beside the old one, which 
       'default',
       daemonSet('surge', { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } }),
     );
-    await until('available', async () => (await getDS(c, 'surge')).status?.numberAvailable === 1);
+    await until('available', async () => (await getDS(c, 'surge')).status?.numberAvailable === 1, 30_000);
     const [old] = await listPods(c, 'default', 'app=surge');
     await updateDS(c, 'surge', (ds) => void (ds.spec!.template.spec!.containers[0].image = 'nginx:1.26'));
-    const both = await until('two pods on n1', async () => {
-      const p = active(await listPods(c, 'default', 'app=surge'));
-      return p.length === 2 && p;
-    });
+    const both = await until(
+      'two pods on n1',
+      async () => {
+        const p = active(await listPods(c, 'default', 'app=surge'));
+        return p.length === 2 && p;
+      },
+      30_000,
+    );
     assert.ok(both.some((p) => p.metadata!.uid === old.metadata!.uid), 'the old pod is still there');
-    await until('old one gone', async () => {
-      const p = active(await listPods(c, 'default', 'app=surge'));
-      return p.length === 1 && image(p[0]) === 'nginx:1.26';
-    });
+    await until(
+      'old one gone',
+      async () => {
+        const p = active(await listPods(c, 'default', 'app=surge'));
+        return p.length === 1 && image(p[0]) === 'nginx:1.26';
+      },
+      30_000,
+    );
   } finally {
     kubelet.stop();
     await c.stop();
