@@ -12,6 +12,11 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   command -v make >/dev/null || need+=(make)
   command -v python3 >/dev/null || need+=(python3)
   /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || need+=(python3-kubernetes)
+  # What the nodes and the acceptance tests use, installed once up front so parallel
+  # test clusters never race for the dpkg lock.
+  for pkg in containerd runc containernetworking-plugins busybox-static nftables iproute2 openssl docker-registry skopeo; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
   if [ ${#need[@]} -gt 0 ]; then
     echo "== installing ${need[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
