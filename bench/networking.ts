@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
-import { Cluster, applyYaml, freePort, run, waitFor, waitForNodeReady } from '../test/e2e/harness.js';
+import { Cluster, WEB_APP, applyYaml, freePort, run, waitFor, waitForNodeReady } from '../test/e2e/harness.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
@@ -38,29 +38,7 @@ const DNS_CONCURRENCY = Number(args.get('dns-concurrency') ?? 32);
 const SERVICES = Number(args.get('services') ?? 1000);
 const here = dirname(fileURLToPath(import.meta.url));
 
-const WEB = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: httpd
-        image: busybox
-        command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && touch /www/ready && exec httpd -f -p 8080 -h /www"]
-        ports: [{name: http, containerPort: 8080}]
-        readinessProbe: {exec: {command: ["test", "-f", "/www/ready"]}, periodSeconds: 1, failureThreshold: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
----
+const WEB = `${WEB_APP}---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {name: web}

@@ -190,3 +190,32 @@ export async function applyYaml(cluster: Cluster, name: string, yaml: string): P
   const file = cluster.writeFile(`${name}.yaml`, yaml);
   return cluster.k(['apply', '-f', file]);
 }
+
+/**
+ * Two busybox httpd replicas serving their hostname on 8080 (ready once the page
+ * exists) and the `web` Service on port 80: the backend of the networking tests and
+ * benchmark.
+ */
+export const WEB_APP = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: httpd
+        image: busybox
+        command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && touch /www/ready && exec httpd -f -p 8080 -h /www"]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {exec: {command: ["test", "-f", "/www/ready"]}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: http}]
+`;

@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { Cluster, applyYaml, nodeNameOf, waitFor, waitForNodeReady } from './harness.js';
+import { Cluster, WEB_APP, applyYaml, nodeNameOf, waitFor, waitForNodeReady } from './harness.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const skip = isRoot ? false : 'needs root: runs containers and programs the kernel';
@@ -47,29 +47,7 @@ async function ensureNodeNetworking(): Promise<void> {
   await waitFor('kite server node networking (kube-dns endpoints)', published, 60_000, 500);
 }
 
-const WEB = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - name: httpd
-        image: busybox
-        command: ["sh", "-c", "mkdir -p /www && hostname > /www/index.html && touch /www/ready && exec httpd -f -p 8080 -h /www"]
-        ports: [{name: http, containerPort: 8080}]
-        readinessProbe: {exec: {command: ["test", "-f", "/www/ready"]}, periodSeconds: 1, failureThreshold: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: http}]
----
+const WEB = `${WEB_APP}---
 apiVersion: v1
 kind: Service
 metadata: {name: web-np}
