@@ -31,6 +31,9 @@ import type { ParsedSelector } from './selectors.js';
 import { strategyFor } from './admission/index.js';
 import type { Strategy } from './admission/index.js';
 import { applyPatchBody, trackManagedFields, unknownFields } from './patching.js';
+import { AdmissionChain } from './admission/chain.js';
+import { storagePrefix } from './lookups.js';
+import type { AdmissionOperation, AdmissionRequest } from './admission/chain.js';
 import type { PatchType } from './patching.js';
 
 export interface ListOptions {
@@ -90,9 +93,6 @@ export function nowRFC3339(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Per-resource behaviour that isn't validation: which kinds delete gracefully, and what DELETE returns. */
-const RETURNS_DELETED_OBJECT = new Set(['Pod', 'Service', 'Namespace', 'PersistentVolume', 'PersistentVolumeClaim', 'Node']);
-
 export class Registry {
   private readonly strategies = new Map<string, Strategy>();
   /** Hooks for kinds that need more than a strategy (allocation of cluster IPs, etc.). */
@@ -102,11 +102,16 @@ export class Registry {
   constructor(
     private readonly store: Store,
     private readonly cache: WatchCache,
+    /** Mutating then validating admission, run on every write between the strategy's steps. */
+    private readonly admission: AdmissionChain = new AdmissionChain([]),
   ) {}
 
+  private admissionRequest(operation: AdmissionOperation, res: ResourceInfo, subresource: string | undefined, namespace: string | undefined, name: string, object: KubeObject | undefined, oldObject: KubeObject | undefined, ctx: RequestContext): AdmissionRequest {
+    return { operation, resource: res, subresource: subresource ?? '', namespace: namespace ?? '', name, object, oldObject, user: ctx.user, dryRun: ctx.dryRun, warnings: ctx.warnings };
+  }
+
   static storagePrefix(res: ResourceInfo): string {
-    const s = storageResource(res);
-    return `/registry/${s.group || 'core'}/${s.plural}/`;
+    return storagePrefix(res);
   }
 
   key(res: ResourceInfo, namespace: string | undefined, name: string): string {
@@ -318,7 +323,7 @@ export class Registry {
     const nsRes = resourceByPath('', 'v1', 'namespaces')!;
     const ns = this.getStored(nsRes, undefined, namespace);
     if (!ns) throw notFound('', 'namespaces', namespace);
-    if (ns.metadata?.deletionTimestamp && res.kind !== 'Event') {
+    if (ns.metadata?.deletionTimestamp && !this.strategy(res).createInTerminatingNamespace) {
       throw new StatusError(403, 'Forbidden', `${res.plural}${res.group ? '.' + res.group : ''} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
         kind: res.plural,
         group: res.group || undefined,
@@ -379,9 +384,12 @@ export class Registry {
     if (generated) m.name = m.generateName + generateSuffix();
     strategy.prepareForCreate(obj);
     strategy.default(obj);
+    const review = this.admissionRequest('CREATE', res, undefined, m.namespace, m.name ?? '', obj, undefined, ctx);
+    await this.admission.admit(review);
     const causes = strategy.validateCreate(obj);
     if (!m.name && !m.generateName) causes.unshift({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
     if (causes.length) throw this.invalid(res, m.name ?? '', causes);
+    await this.admission.validate(review);
     await this.beforeCreateHooks.get(storageRes.kind)?.(obj, ctx);
     trackManagedFields(res, undefined, obj, ctx, undefined);
     dropEmptyMetadata(m);
@@ -440,7 +448,7 @@ export class Registry {
           return { object: next, created: true, changed: true };
         }
         const meta = next.metadata!;
-        if (meta.deletionTimestamp && (meta.finalizers ?? []).length === 0 && shouldDeleteOnUpdate(res, next)) {
+        if (meta.deletionTimestamp && (meta.finalizers ?? []).length === 0 && this.strategy(res).removeWhenFinalized(next)) {
           const { revision } = await this.store.delete(key, Number(current.metadata!.resourceVersion));
           meta.resourceVersion = String(revision);
           this.afterDeleteHooks.get(storageResource(res).kind)?.(next);
@@ -486,7 +494,7 @@ export class Registry {
       name,
       (current) => {
         if (!current) {
-          if (!allowCreateOnUpdate(res) || subresource) throw notFound(res.group, res.plural, name);
+          if (!this.strategy(res).allowCreateOnUpdate || subresource) throw notFound(res.group, res.plural, name);
           return undefined; // handled below as a create
         }
         if (requestedRV && requestedRV !== current.metadata?.resourceVersion) {
@@ -496,7 +504,7 @@ export class Registry {
       },
       { dryRun: ctx.dryRun },
     ).catch(async (err) => {
-      if (err instanceof StatusError && err.code === 404 && allowCreateOnUpdate(res) && !subresource) {
+      if (err instanceof StatusError && err.code === 404 && this.strategy(res).allowCreateOnUpdate && !subresource) {
         return { object: await this.create(res, namespace, body, ctx), created: true, changed: true };
       }
       throw err;
@@ -508,7 +516,7 @@ export class Registry {
    * Apply the strategy's update rules to `incoming` (request version) given the
    * stored `current`; returns the object to store.
    */
-  prepareUpdate(res: ResourceInfo, current: KubeObject, incoming: KubeObject, ctx: RequestContext, subresource?: string): KubeObject {
+  async prepareUpdate(res: ResourceInfo, current: KubeObject, incoming: KubeObject, ctx: RequestContext, subresource?: string): Promise<KubeObject> {
     const storageRes = storageResource(res);
     let obj = toStorage(res, { ...incoming, apiVersion: apiVersionOf(res), kind: res.kind });
     obj = { ...obj, apiVersion: apiVersionOf(storageRes), kind: storageRes.kind };
@@ -541,8 +549,11 @@ export class Registry {
     const strategy = this.strategy(res);
     if (!subresource) strategy.default(obj);
     strategy.prepareForUpdate(obj, current, subresource);
+    const review = this.admissionRequest('UPDATE', res, subresource, cm.namespace, cm.name!, obj, current, ctx);
+    await this.admission.admit(review);
     const causes = strategy.validateUpdate(obj, current, subresource);
     if (causes.length) throw this.invalid(res, cm.name!, causes);
+    await this.admission.validate(review);
     trackManagedFields(res, current, obj, ctx, subresource);
     dropEmptyMetadata(obj.metadata);
     return obj;
@@ -614,6 +625,12 @@ export class Registry {
       if (pre?.resourceVersion && pre.resourceVersion !== cm.resourceVersion) {
         throw conflict(res.group, res.plural, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${cm.resourceVersion}`);
       }
+      if (attempt === 0) {
+        const review = this.admissionRequest('DELETE', res, undefined, namespace, name, undefined, current, ctx);
+        await this.admission.admit(review);
+        await this.admission.validate(review);
+      }
+      const strategy = this.strategy(res);
       const next = deepClone(current);
       const meta = next.metadata!;
       const finalizers = new Set(meta.finalizers ?? []);
@@ -628,11 +645,11 @@ export class Registry {
         finalizers.delete('orphan');
         finalizers.delete('foregroundDeletion');
       }
-      // Graceful deletion: pods bound to a node get time to stop; namespaces wait for
-      // their contents to go.
-      const grace = gracefulSeconds(res, next, opts.gracePeriodSeconds);
-      const nsPending = res.kind === 'Namespace' && res.group === '' && ((next.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []).length > 0;
-      const needsUpdate = finalizers.size > 0 || grace > 0 || nsPending;
+      // Graceful deletion (pods bound to a node get time to stop) and deletions held by
+      // the kind (namespaces wait for their contents to go).
+      const grace = strategy.gracefulDeleteSeconds(next, opts.gracePeriodSeconds);
+      const held = strategy.holdDeletion(next);
+      const needsUpdate = finalizers.size > 0 || grace > 0 || held;
       if (!needsUpdate) {
         if (ctx.dryRun) return { result: this.deleteResult(res, current), pending: false };
         try {
@@ -656,7 +673,6 @@ export class Registry {
         meta.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
         meta.deletionGracePeriodSeconds = grace;
       }
-      if (nsPending) ((next.status ??= {}) as { phase?: string }).phase = 'Terminating';
       if (jsonEqual(next, current)) return { result: this.present(res, current), pending: true };
       if (ctx.dryRun) return { result: this.present(res, next), pending: true };
       try {
@@ -670,40 +686,8 @@ export class Registry {
     }
   }
 
-  /** pods/binding (upstream BindingREST): set spec.nodeName and PodScheduled=True, once. */
-  async bindPod(namespace: string | undefined, name: string, body: KubeObject, ctx: RequestContext): Promise<void> {
-    const pods = this.resourceOf('', 'v1', 'pods');
-    const target = (body as { target?: { kind?: string; name?: string } }).target;
-    if (!target?.name) throw this.invalidError(pods, name, [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }]);
-    await this.guaranteedUpdate(
-      pods,
-      namespace,
-      name,
-      (pod) => {
-        if (!pod) throw notFound('', 'pods', name);
-        if (pod.metadata?.deletionTimestamp) throw conflict('', 'pods', name, 'pod is being deleted, cannot be assigned to a host');
-        const spec = (pod.spec ??= {}) as { nodeName?: string };
-        if (spec.nodeName) throw conflict('', 'pods', name, `pod ${name} is already assigned to node "${spec.nodeName}"`);
-        spec.nodeName = target.name;
-        const status = (pod.status ??= {}) as { conditions?: Record<string, unknown>[] };
-        const conds = (status.conditions ??= []);
-        const now = nowRFC3339();
-        const existing = conds.find((c) => c.type === 'PodScheduled');
-        if (!existing) conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now });
-        else if (existing.status !== 'True') {
-          existing.status = 'True';
-          existing.lastTransitionTime = now;
-          delete existing.reason;
-          delete existing.message;
-        }
-        return pod;
-      },
-      { dryRun: ctx.dryRun },
-    );
-  }
-
   private deleteResult(res: ResourceInfo, obj: KubeObject): KubeObject | Status {
-    if (RETURNS_DELETED_OBJECT.has(res.kind)) return this.present(res, obj);
+    if (this.strategy(res).returnsDeletedObject) return this.present(res, obj);
     return successStatus({ name: obj.metadata?.name, group: res.group || undefined, kind: res.plural, uid: obj.metadata?.uid });
   }
 
@@ -744,27 +728,4 @@ function withoutVolatile(obj: KubeObject): KubeObject {
   const m = obj.metadata ?? {};
   const { resourceVersion: _rv, managedFields: _mf, ...rest } = m;
   return { ...obj, metadata: rest };
-}
-
-function allowCreateOnUpdate(res: ResourceInfo): boolean {
-  // Upstream lets PUT create these (their strategies' AllowCreateOnUpdate).
-  return res.group === '' ? ['Endpoints', 'Event', 'LimitRange', 'ResourceQuota'].includes(res.kind) : ['Lease', 'EndpointSlice'].includes(res.kind);
-}
-
-function shouldDeleteOnUpdate(res: ResourceInfo, obj: KubeObject): boolean {
-  if (res.kind === 'Pod' && res.group === '') return (obj.metadata?.deletionGracePeriodSeconds ?? 0) === 0;
-  if (res.kind === 'Namespace' && res.group === '') return ((obj.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []).length === 0;
-  return true;
-}
-
-/** Seconds a deletion waits before the object may go (pods on nodes only). */
-function gracefulSeconds(res: ResourceInfo, obj: KubeObject, requested: number | undefined): number {
-  if (res.kind !== 'Pod' || res.group !== '') return 0;
-  const spec = obj.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
-  const phase = (obj.status as { phase?: string } | undefined)?.phase;
-  // Unscheduled or finished pods have nothing to stop.
-  if (!spec?.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
-  const grace = requested ?? spec.terminationGracePeriodSeconds ?? 30;
-  // Upstream turns a request of 0 into 1 unless forced, so the kubelet still gets a chance; 0 means force here.
-  return Math.max(0, grace);
 }

@@ -1,6 +1,6 @@
 // Turning a URL into what it asks for (upstream: apiserver/pkg/endpoints/request/
 // requestinfo.go): the verb, the resource and where it lives.
-import { badRequest, notFound } from '../machinery/status.js';
+import { StatusError, badRequest, notFound } from '../machinery/status.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { resourceByPath } from '../machinery/resources.js';
 
@@ -14,6 +14,18 @@ export interface ResourceRequest {
   subresource?: string;
   /** Path segments after the subresource (proxy paths). */
   rest: string[];
+}
+
+const TRUE_VALUES = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE_VALUES = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
+/** A boolean query parameter parsed as Go's strconv.ParseBool (what upstream's decoder uses); absent → undefined. */
+export function queryBool(query: URLSearchParams, name: string): boolean | undefined {
+  const v = query.get(name);
+  if (v === null || v === '') return undefined;
+  if (TRUE_VALUES.has(v)) return true;
+  if (FALSE_VALUES.has(v)) return false;
+  throw badRequest(`invalid boolean value for ${name}: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
 }
 
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
@@ -68,12 +80,12 @@ export function parseResourcePath(method: string, segments: string[], query: URL
     throw notFound(group, plural, name ?? '');
   }
   if (subresource && !resource.subresources?.some((s) => s.name === subresource)) {
-    throw notFound(group, `${plural}/${subresource}`, name ?? '');
+    throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
   }
 
   const m = method.toUpperCase();
   let verb: Verb;
-  const isWatch = watchPath || query.get('watch') === 'true' || query.get('watch') === '1';
+  const isWatch = watchPath || queryBool(query, 'watch') === true;
   if (subresource && ['exec', 'attach', 'portforward', 'proxy', 'log'].includes(subresource)) {
     verb = subresource === 'log' ? 'get' : 'connect';
   } else if (m === 'GET' || m === 'HEAD') {

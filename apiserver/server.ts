@@ -4,7 +4,6 @@
 // exec, attach, portforward, proxy) route through `connect` hooks that the kubelet
 // and proxy work will register.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../machinery/object.js';
@@ -15,7 +14,6 @@ import type { Status } from '../machinery/status.js';
 import {
   StatusError,
   badRequest,
-  conflict,
   methodNotAllowed,
   notAcceptable,
   notFound,
@@ -28,14 +26,18 @@ import {
 import type { FieldValidation, RequestContext, UserInfo } from './context.js';
 import type { ResourceRequest } from './request.js';
 import { parseResourcePath } from './request.js';
-import type { DeleteOptions, Registry, WatchEventType } from './registry.js';
+import type { DeleteOptions, WatchEventType } from './registry.js';
+import type { RequestPipeline, CallResult } from './pipeline.js';
+import { connectVerb } from './pipeline.js';
+import type { Authenticator } from './authentication.js';
+import { impersonate } from './authentication.js';
+import { queryBool } from './request.js';
 import { aggregatedAccept, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
-import { applyPatchBody as applyPatchBodyPlain, patchTypeOf } from './patching.js';
+import { patchTypeOf } from './patching.js';
 import { buildTable } from './printers/index.js';
 import { serveOpenApi } from './openapi/index.js';
 import { decodeKubernetesProtobuf } from './protobuf/index.js';
 import type { CachedEvent } from './watchcache.js';
-import { evictPod } from './eviction.js';
 
 /** Upstream's limit for request bodies (3 MiB). */
 const MAX_BODY = 3 * 1024 * 1024;
@@ -70,18 +72,12 @@ export interface ConnectRequest {
 
 export type ConnectHandler = (c: ConnectRequest) => Promise<void> | void;
 
-/** Something that can say who a bearer token belongs to (service accounts, later). */
-export type TokenAuthenticator = (token: string) => Promise<UserInfo | undefined> | UserInfo | undefined;
-
-export interface VirtualHandler {
-  (body: KubeObject, user: UserInfo, namespace: string | undefined): Promise<KubeObject> | KubeObject;
-}
-
 export interface ApiServerOptions {
-  registry: Registry;
+  /** authorize → admission → storage, shared with the in-process transport. */
+  pipeline: RequestPipeline;
+  authenticator: Authenticator;
   /** host:port clients use, for /api's serverAddressByClientCIDRs. */
   serverAddress: string;
-  tokenAuthenticators?: TokenAuthenticator[];
   isReady?: () => boolean;
 }
 
@@ -207,14 +203,13 @@ function intParam(q: URLSearchParams, name: string): number | undefined {
 }
 
 export class ApiServer {
-  private readonly registry: Registry;
+  private readonly pipeline: RequestPipeline;
   private readonly connectHandlers = new Map<string, ConnectHandler>();
-  private readonly virtualHandlers = new Map<string, VirtualHandler>();
   private readonly activeWatches = new Set<ServerResponse>();
   private readonly discoveryCache = new Map<string, Buffer>();
 
   constructor(private readonly opts: ApiServerOptions) {
-    this.registry = opts.registry;
+    this.pipeline = opts.pipeline;
   }
 
   /** Register the handler for a streaming subresource, e.g. `pods/exec`. */
@@ -222,48 +217,16 @@ export class ApiServer {
     this.connectHandlers.set(resourceAndSub, handler);
   }
 
-  /** Register a create-only virtual resource (reviews), keyed `group/plural`. */
-  onVirtual(groupPlural: string, handler: VirtualHandler): void {
-    this.virtualHandlers.set(groupPlural, handler);
-  }
-
   closeWatches(): void {
     for (const w of this.activeWatches) w.end();
     this.activeWatches.clear();
   }
 
-  /** A TLS connection's client certificate doesn't change: read it once per socket. */
-  private readonly certUsers = new WeakMap<TLSSocket, UserInfo | null>();
-
-  private certUser(sock: TLSSocket): UserInfo | undefined {
-    let user = this.certUsers.get(sock);
-    if (user === undefined) {
-      user = null;
-      if (sock.authorized) {
-        const subject = sock.getPeerCertificate()?.subject as Record<string, string | string[]> | undefined;
-        if (subject?.CN) {
-          const o = subject.O;
-          const groups = Array.isArray(o) ? o : o ? [o] : [];
-          user = { name: String(subject.CN), groups: [...groups, 'system:authenticated'] };
-        }
-      }
-      this.certUsers.set(sock, user);
-    }
-    return user ?? undefined;
-  }
-
-  private async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
-    const fromCert = this.certUser(req.socket as TLSSocket);
-    if (fromCert) return fromCert;
-    const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ')) {
-      const token = auth.slice(7).trim();
-      for (const a of this.opts.tokenAuthenticators ?? []) {
-        const user = await a(token);
-        if (user) return user;
-      }
-    }
-    return undefined;
+  /** The caller's identity after impersonation, or a 401/403 StatusError. */
+  private async user(req: IncomingMessage): Promise<UserInfo> {
+    const caller = await this.opts.authenticator.authenticate(req);
+    if (!caller) throw unauthorized();
+    return impersonate(req, caller, (a) => this.pipeline.authorize(a));
   }
 
   /** The request handler to mount on an https.Server. */
@@ -284,18 +247,29 @@ export class ApiServer {
     };
     socket.on('error', () => socket.destroy());
     (async () => {
-      const user = await this.authenticate(req);
-      if (!user) throw unauthorized();
+      const user = await this.user(req);
       const url = new URL(req.url ?? '/', 'https://localhost');
       const segments = url.pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
       const r = parseResourcePath(req.method ?? 'GET', segments, url.searchParams);
       if (!r || r.verb !== 'connect') throw new StatusError(400, 'BadRequest', 'upgrade is only supported for exec, attach, portforward and proxy');
-      const object = this.registry.get(r.resource, r.namespace, r.subresource === 'proxy' ? parseProxyName(r.name!).name : r.name!);
       const handler = this.connectHandlers.get(`${r.resource.plural}/${r.subresource}`);
       if (!handler) throw notImplemented(`${r.resource.plural}/${r.subresource} is not supported by this server yet`);
+      const object = this.authorizeConnect(req, r, user, true);
       await handler({ req, upgrade: { socket, head }, request: r, query: url.searchParams, user, object });
     })().catch(fail);
   };
+
+  /**
+   * Authorize a streaming subresource. The verb follows the HTTP method; a WebSocket
+   * upgrade (a GET) of exec, attach or portforward also needs `create`, as upstream
+   * checks since 1.30, so a read-only role can't open a shell.
+   */
+  private authorizeConnect(req: IncomingMessage, r: ResourceRequest, user: UserInfo, upgrade: boolean): KubeObject {
+    const verbs = [connectVerb(req.method ?? 'GET')];
+    if (upgrade && r.subresource !== 'proxy' && !verbs.includes('create')) verbs.push('create');
+    const objectName = r.subresource === 'proxy' ? parseProxyName(r.name!).name : r.name!;
+    return this.pipeline.connect({ ...this.context(req, new URLSearchParams(), user, false) }, verbs, r.resource, r.namespace, r.name!, r.subresource!, objectName);
+  }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://localhost');
@@ -309,11 +283,10 @@ export class ApiServer {
       return;
     }
 
-    const user = await this.authenticate(req);
-    if (!user) {
-      sendStatus(res, unauthorized().status);
-      return;
-    }
+    const user = await this.user(req);
+    const segments = path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+    const request = (segments[0] === 'api' || segments[0] === 'apis') && !isDiscoveryPath(segments) ? parseResourcePath(req.method ?? 'GET', segments, query) : undefined;
+    if (!request) this.pipeline.authorizePath(user, req.method ?? 'GET', path);
 
     if (path === '/version' || path === '/version/') {
       send(res, 200, KUBERNETES_VERSION);
@@ -323,7 +296,6 @@ export class ApiServer {
       if (serveOpenApi(req, res, path, query)) return;
       throw notFound('', '', path);
     }
-    const segments = path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
     if (segments[0] !== 'api' && segments[0] !== 'apis') {
       if (path === '/') {
         send(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
@@ -331,10 +303,10 @@ export class ApiServer {
       }
       throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     }
-    if (this.serveDiscovery(req, res, segments)) return;
-
-    const request = parseResourcePath(req.method ?? 'GET', segments, query);
-    if (!request) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    if (!request) {
+      if (this.serveDiscovery(req, res, segments)) return;
+      throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+    }
     await this.serveResource(req, res, request, query, user);
   }
 
@@ -407,70 +379,62 @@ export class ApiServer {
   }
 
   private async serveResource(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
-    const reg = this.registry;
+    const p = this.pipeline;
     const resource = r.resource;
     if (!resource.verbs.includes(r.verb) && !r.subresource) throw methodNotAllowed();
-
-    if (resource.virtual) {
-      if (r.verb !== 'create') throw methodNotAllowed();
-      await this.serveVirtual(req, res, r, query, user);
-      return;
-    }
+    if (resource.virtual && r.verb !== 'create') throw methodNotAllowed();
 
     switch (r.verb) {
       case 'get': {
         if (r.subresource === 'log') return this.serveConnect(req, res, r, query, user);
-        const obj = reg.get(resource, r.namespace, r.name!);
-        if (r.subresource === 'scale') return this.respondScale(req, res, resource, obj);
-        return this.respondObject(req, res, 200, resource, obj, undefined, query);
+        const ctx = this.context(req, query, user, false);
+        return this.respond(req, res, resource, await p.get(ctx, resource, r.namespace, r.name!, r.subresource), undefined, query);
       }
       case 'list':
-        return this.serveList(req, res, r, query);
+        return this.serveList(req, res, r, query, user);
       case 'watch':
-        return this.serveWatch(req, res, r, query);
+        return this.serveWatch(req, res, r, query, user);
       case 'connect':
         return this.serveConnect(req, res, r, query, user);
-      case 'create':
-        return this.serveCreate(req, res, r, query, user);
+      case 'create': {
+        const body = decodeObject(req.headers['content-type'], await readBody(req));
+        const ctx = this.context(req, query, user, parseDryRun(query));
+        return this.respond(req, res, resource, await p.create(ctx, resource, r.namespace, body, r.name, r.subresource), ctx);
+      }
       case 'update': {
         const body = decodeObject(req.headers['content-type'], await readBody(req));
         const ctx = this.context(req, query, user, parseDryRun(query));
-        if (r.subresource === 'scale') return this.updateScale(req, res, r, ctx, (scale) => ({ ...scale, spec: (body as { spec?: object }).spec }), body);
-        if (r.subresource === 'finalize') return this.finalizeNamespace(req, res, r, body, ctx);
-        const result = await reg.update(resource, r.namespace, r.name!, body, ctx, r.subresource);
-        return this.respondObject(req, res, result.created ? 201 : 200, resource, result.object, ctx);
+        return this.respond(req, res, resource, await p.update(ctx, resource, r.namespace, r.name!, body, r.subresource), ctx);
       }
       case 'patch': {
         const type = patchTypeOf(req.headers['content-type']);
         const body = await readBody(req);
-        const force = query.get('force') === 'true';
+        const force = queryBool(query, 'force') === true;
         if (query.has('force') && type !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
         const ctx = { ...this.context(req, query, user, parseDryRun(query)), force };
-        if (r.subresource === 'scale') {
-          return this.updateScale(req, res, r, ctx, (scale) => {
-            const scaleRes = { group: 'autoscaling', version: 'v1', kind: 'Scale', plural: 'scale', singular: 'scale', namespaced: true, verbs: [] } as ResourceInfo;
-            return applyPatchToPlain(scaleRes, type, scale, body, ctx);
-          });
-        }
-        const result = await reg.patch(resource, r.namespace, r.name!, type, body, ctx, r.subresource);
-        return this.respondObject(req, res, result.created ? 201 : 200, resource, result.object, ctx);
+        return this.respond(req, res, resource, await p.patch(ctx, resource, r.namespace, r.name!, type, body, r.subresource), ctx);
       }
       case 'delete': {
         const body = await readBody(req);
         const opts = this.deleteOptions(req, query, body);
         const ctx = this.context(req, query, user, parseDryRun(query, opts as { dryRun?: string[] }));
-        const { result, pending } = await reg.delete(resource, r.namespace, r.name!, opts, ctx);
-        return this.respondObject(req, res, pending ? 202 : 200, resource, result as KubeObject, ctx);
+        return this.respond(req, res, resource, await p.delete(ctx, resource, r.namespace, r.name!, opts), ctx);
       }
       case 'deletecollection': {
         const body = await readBody(req);
         const opts = this.deleteOptions(req, query, body);
         const ctx = this.context(req, query, user, parseDryRun(query, opts as { dryRun?: string[] }));
-        const out = await reg.deleteCollection(resource, r.namespace, { labelSelector: query.get('labelSelector'), fieldSelector: query.get('fieldSelector') }, opts, ctx);
+        const out = await p.deleteCollection(ctx, resource, r.namespace, { labelSelector: query.get('labelSelector'), fieldSelector: query.get('fieldSelector') }, opts);
         send(res, 200, { kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion: out.resourceVersion }, items: out.items }, ctx);
         return;
       }
     }
+  }
+
+  /** A routed call's answer: the object (as a Table when asked) or the subresource's body as it is. */
+  private respond(req: IncomingMessage, res: ServerResponse, resource: ResourceInfo, out: CallResult, ctx?: RequestContext, query?: URLSearchParams): void {
+    if (out.isObject) return this.respondObject(req, res, out.code, resource, out.body as KubeObject, ctx, query);
+    send(res, out.code, out.body, ctx);
   }
 
   private deleteOptions(req: IncomingMessage, query: URLSearchParams, body: Buffer): DeleteOptions {
@@ -486,135 +450,21 @@ export class ApiServer {
     if (opts.propagationPolicy && !['Orphan', 'Background', 'Foreground'].includes(opts.propagationPolicy)) {
       throw badRequest(`propagationPolicy: Unsupported value: "${opts.propagationPolicy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
     }
-    if (query.get('orphanDependents') !== null) opts.orphanDependents = query.get('orphanDependents') === 'true';
+    const orphan = queryBool(query, 'orphanDependents');
+    if (orphan !== undefined) opts.orphanDependents = orphan;
     return opts;
   }
 
-  private async serveCreate(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
-    const reg = this.registry;
-    const resource = r.resource;
-    const body = decodeObject(req.headers['content-type'], await readBody(req));
-    const ctx = this.context(req, query, user, parseDryRun(query));
-    if (r.subresource === 'binding' || (resource.kind === 'Binding' && !r.subresource)) {
-      return this.bindPod(req, res, r, body, ctx);
-    }
-    if (r.subresource === 'eviction') {
-      const out = await evictPod(reg, r.namespace!, r.name!, body, ctx);
-      send(res, out.code, out, ctx);
-      return;
-    }
-    if (r.subresource) {
-      const handler = this.virtualHandlers.get(`${resource.group}/${resource.plural}/${r.subresource}`);
-      if (!handler) throw notImplemented(`${resource.plural}/${r.subresource} is not supported yet`);
-      const parent = reg.get(resource, r.namespace, r.name!);
-      const out = await handler({ ...body, parent } as KubeObject, user, r.namespace);
-      send(res, 201, out, ctx);
-      return;
-    }
-    if (r.name !== undefined) throw methodNotAllowed();
-    const obj = await reg.create(resource, r.namespace, body, ctx);
-    this.respondObject(req, res, 201, resource, obj, ctx);
-  }
-
-  private async serveVirtual(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
-    const body = decodeObject(req.headers['content-type'], await readBody(req));
-    const resource = r.resource;
-    if (resource.kind === 'Binding') {
-      const ctx = this.context(req, query, user, parseDryRun(query));
-      return this.bindPod(req, res, { ...r, name: body.metadata?.name }, body, ctx);
-    }
-    const handler = this.virtualHandlers.get(`${resource.group}/${resource.plural}`);
-    if (!handler) throw notImplemented(`${resource.plural} are not supported yet`);
-    const out = await handler(body, user, r.namespace);
-    send(res, 201, { apiVersion: apiVersionOf(resource), kind: resource.kind, ...out });
-  }
-
-  /** pods/binding: the scheduler's way to place a pod. */
-  private async bindPod(_req: IncomingMessage, res: ServerResponse, r: ResourceRequest, body: KubeObject, ctx: RequestContext): Promise<void> {
-    const name = r.name ?? body.metadata?.name;
-    if (!name) throw badRequest('name is required for a binding');
-    await this.registry.bindPod(r.namespace, name, body, ctx);
-    send(res, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 }, ctx);
-  }
-
-  private async finalizeNamespace(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, body: KubeObject, ctx: RequestContext): Promise<void> {
-    const reg = this.registry;
-    const want = ((body.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []).slice();
-    const out = await reg.guaranteedUpdate(r.resource, undefined, r.name!, (ns) => {
-      if (!ns) throw notFound('', 'namespaces', r.name!);
-      (ns.spec ??= {}) as object;
-      (ns.spec as { finalizers?: string[] }).finalizers = want;
-      if (want.length === 0) delete (ns.spec as { finalizers?: string[] }).finalizers;
-      return ns;
-    }, { dryRun: ctx.dryRun });
-    this.respondObject(req, res, 200, r.resource, reg.present(r.resource, out.object), ctx);
-  }
-
-  private scaleOf(resource: ResourceInfo, obj: KubeObject): KubeObject {
-    const spec = (obj.spec ?? {}) as { replicas?: number; selector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] } | Record<string, string> };
-    const status = (obj.status ?? {}) as { replicas?: number };
-    let selector = '';
-    const sel = spec.selector;
-    if (sel && resource.kind === 'ReplicationController') {
-      selector = Object.entries(sel as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
-    } else if (sel) {
-      const s = sel as { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
-      const parts = Object.entries(s.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
-      for (const e of s.matchExpressions ?? []) {
-        if (e.operator === 'In') parts.push(`${e.key} in (${(e.values ?? []).join(',')})`);
-        else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${(e.values ?? []).join(',')})`);
-        else if (e.operator === 'Exists') parts.push(e.key);
-        else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
-      }
-      selector = parts.join(',');
-    }
-    const m = obj.metadata ?? {};
-    return {
-      kind: 'Scale',
-      apiVersion: 'autoscaling/v1',
-      metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
-      spec: { replicas: spec.replicas ?? 0 },
-      status: { replicas: status.replicas ?? 0, selector },
-    };
-  }
-
-  private respondScale(_req: IncomingMessage, res: ServerResponse, resource: ResourceInfo, obj: KubeObject, ctx?: RequestContext, code = 200): void {
-    send(res, code, this.scaleOf(resource, obj), ctx);
-  }
-
-  private async updateScale(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, ctx: RequestContext, change: (scale: KubeObject) => KubeObject, body?: KubeObject): Promise<void> {
-    const reg = this.registry;
-    const resource = r.resource;
-    const out = await reg.guaranteedUpdate(resource, r.namespace, r.name!, (cur) => {
-      if (!cur) throw notFound(resource.group, resource.plural, r.name!);
-      const before = this.scaleOf(resource, cur);
-      const wantRV = body?.metadata?.resourceVersion;
-      if (wantRV && wantRV !== cur.metadata?.resourceVersion) {
-        throw conflict(resource.group, resource.plural, r.name!, 'the object has been modified; please apply your changes to the latest version and try again');
-      }
-      const after = change(before);
-      const replicas = (after.spec as { replicas?: number } | undefined)?.replicas;
-      if (typeof replicas !== 'number' || replicas < 0 || !Number.isInteger(replicas)) {
-        throw reg.invalidError({ ...resource, kind: 'Scale', group: 'autoscaling' } as ResourceInfo, r.name!, [
-          { reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${replicas}: must be greater than or equal to 0` },
-        ]);
-      }
-      const next = { ...cur, spec: { ...(cur.spec as object), replicas } };
-      return reg.prepareUpdate(resource, cur, reg.present(resource, next), ctx, 'scale');
-    }, { dryRun: ctx.dryRun });
-    this.respondScale(req, res, resource, out.object, ctx);
-  }
-
   private async serveConnect(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
-    const object = this.registry.get(r.resource, r.namespace, r.subresource === 'proxy' ? parseProxyName(r.name!).name : r.name!);
     const handler = this.connectHandlers.get(`${r.resource.plural}/${r.subresource}`);
     if (!handler) throw notImplemented(`${r.resource.plural}/${r.subresource} is not supported by this server yet`);
+    const object = this.authorizeConnect(req, r, user, false);
     await handler({ req, res, request: r, query, user, object });
   }
 
-  private serveList(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams): void {
+  private serveList(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): void {
     const resource = r.resource;
-    const out = this.registry.list(resource, r.namespace, {
+    const out = this.pipeline.list(this.context(req, query, user, false), resource, r.namespace, {
       labelSelector: query.get('labelSelector'),
       fieldSelector: query.get('fieldSelector'),
       limit: intParam(query, 'limit'),
@@ -652,15 +502,15 @@ export class ApiServer {
     res.end(body);
   }
 
-  private serveWatch(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams): void {
+  private serveWatch(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): void {
     const resource = r.resource;
     const table = tableAccept(req.headers.accept);
     const includeObject = (query.get('includeObject') as 'None' | 'Metadata' | 'Object') || 'Metadata';
-    const bookmarks = query.get('allowWatchBookmarks') === 'true';
+    const bookmarks = queryBool(query, 'allowWatchBookmarks') === true;
     const timeout = intParam(query, 'timeoutSeconds') ?? DEFAULT_WATCH_SECONDS;
     let fieldSelector = query.get('fieldSelector');
     if (r.name) fieldSelector = [fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(',');
-    const sendInitialEvents = query.get('sendInitialEvents') === 'true';
+    const sendInitialEvents = queryBool(query, 'sendInitialEvents') === true;
     let firstTable = true;
     const kindMeta = { kind: resource.kind, apiVersion: apiVersionOf(resource) };
     const write = (line: string) => {
@@ -685,7 +535,8 @@ export class ApiServer {
       if (started) write(line);
       else pending.push(line);
     };
-    const handle = this.registry.watch(
+    const handle = this.pipeline.watch(
+      this.context(req, query, user, false),
       resource,
       r.namespace,
       {
@@ -735,16 +586,12 @@ export function parseProxyName(id: string): { scheme: string; name: string; port
   throw badRequest(`invalid service request "${id}"`);
 }
 
+/** /api, /api/v1, /apis, /apis/G, /apis/G/V: discovery documents, not resource requests. */
+function isDiscoveryPath(segments: string[]): boolean {
+  return segments[0] === 'api' ? segments.length <= 2 : segments.length <= 3;
+}
+
 function withTypeMeta(obj: KubeObject, meta: { kind: string; apiVersion: string }): KubeObject {
   if (obj.kind && obj.apiVersion) return obj;
   return { ...meta, ...obj };
-}
-
-/** Apply a patch to a plain object that isn't stored (the Scale subresource body). */
-function applyPatchToPlain(res: ResourceInfo, type: ReturnType<typeof patchTypeOf>, obj: KubeObject, body: Buffer, ctx: RequestContext): KubeObject {
-  if (type === 'apply') {
-    const applied = parseYaml(body.toString('utf8')) as KubeObject;
-    return { ...obj, spec: { ...(obj.spec as object), ...((applied.spec as object) ?? {}) } };
-  }
-  return applyPatchBodyPlain(res, type, obj, body, ctx);
 }

@@ -7,7 +7,8 @@ import { SignJWT, importPKCS8, importSPKI, jwtVerify } from 'jose';
 import type { KubeObject } from '../machinery/object.js';
 import { badRequest, invalid, notFound } from '../machinery/status.js';
 import type { Registry } from './registry.js';
-import type { ApiServer, TokenAuthenticator } from './server.js';
+import type { TokenAuthenticator } from './authentication.js';
+import type { RequestPipeline } from './pipeline.js';
 import type { UserInfo } from './context.js';
 
 type KeyLike = Awaited<ReturnType<typeof importPKCS8>>;
@@ -121,13 +122,14 @@ export class ServiceAccountTokens {
     }
   };
 
-  install(api: ApiServer): void {
-    api.onVirtual('/serviceaccounts/token', async (body) => {
-      const parent = (body as { parent?: KubeObject }).parent!;
-      const { parent: _p, ...request } = body as KubeObject & { parent?: KubeObject };
-      return this.tokenRequest(parent, request);
+  install(pipeline: RequestPipeline): void {
+    pipeline.handleSubresource('/serviceaccounts/token', {
+      create: async ({ resource, namespace, name }, body) => {
+        const parent = this.registry.get(resource, namespace, name);
+        return { code: 201, body: await this.tokenRequest(parent, body), isObject: false };
+      },
     });
-    api.onVirtual('authentication.k8s.io/tokenreviews', async (body) => {
+    pipeline.handleVirtual('authentication.k8s.io/tokenreviews', async (body) => {
       const token = ((body.spec ?? {}) as { token?: string }).token ?? '';
       const user = await this.authenticate(token);
       const status = user

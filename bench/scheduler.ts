@@ -21,8 +21,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import { startControlPlane } from '../apiserver/control-plane.js';
-import type { ControlPlane } from '../apiserver/control-plane.js';
+import { startControlPlane } from '../server/control-plane.js';
+import type { ControlPlane } from '../server/control-plane.js';
 import { createCA, createServiceAccountKeyPair, issueClientCert, issueServingCert } from '../machinery/pki.js';
 import { HttpTransport } from '../client/http-transport.js';
 import { resourceByPath } from '../machinery/resources.js';
@@ -218,7 +218,7 @@ async function run(s: Scenario): Promise<Result> {
   const c = core(s);
   const dir = mkdtempSync(join(tmpdir(), 'kite-bench-sched-'));
   const cp = await controlPlane(dir);
-  const api = new LocalTransport(cp.registry, { component: 'bench' });
+  const api = cp.client('bench');
   try {
     await api.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     const names: string[] = [];
@@ -260,8 +260,8 @@ async function run(s: Scenario): Promise<Result> {
     });
 
     // `kite server`'s control plane runs the scheduler itself; start one only if it doesn't.
-    const inProcess = runningSchedulers().find((x) => x.transport instanceof LocalTransport && x.transport.registry === cp.registry);
-    let sched = inProcess ?? startScheduler(new LocalTransport(cp.registry, { component: 'default-scheduler' }), { log: () => undefined });
+    const inProcess = runningSchedulers().find((x) => x.transport instanceof LocalTransport && x.transport.pipeline === cp.core.pipeline);
+    let sched = inProcess ?? startScheduler(cp.client('default-scheduler'), { log: () => undefined });
     let http: HttpTransport | undefined;
     if (TRANSPORT === 'https') {
       await sched.stop();

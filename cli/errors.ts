@@ -11,12 +11,4 @@ export class CliError extends Error {
   }
 }
 
-/** The one-line text for any thrown value. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const first = err.message.split('\n')[0] ?? String(err);
-    return code && !first.includes(code) ? `${first} (${code})` : first;
-  }
-  return String(err);
-}
+export { errorMessage } from '../machinery/errors.js';

@@ -6,7 +6,7 @@ import { registerNodeCommands } from './commands/node.js';
 import { CliError, errorMessage } from './errors.js';
 import { parseNodeCount } from './hollow.js';
 import { DEFAULT_API_PORT, DEFAULT_BIND_ADDRESS, DEFAULT_CLUSTER_NAME } from './paths.js';
-import { parsePort } from './ports.js';
+import { parsePort } from '../machinery/ports.js';
 
 // Command implementations are imported when run, so `kite list` does not pay for loading
 // the certificate library or the API server.

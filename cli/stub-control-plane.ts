@@ -1,10 +1,10 @@
 // A stand-in control plane that only answers the health endpoints over TLS (/readyz,
 // /livez, /healthz -> "ok"; everything else a 404 Status). `kite server` uses it instead
-// of apiserver/control-plane.ts when KITE_CONTROL_PLANE=stub, so the CLI's lifecycle
+// of server/control-plane.ts when KITE_CONTROL_PLANE=stub, so the CLI's lifecycle
 // (up/down/list, certificates, kubeconfig) can be tested without the real API server.
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { ControlPlaneOptions } from '../apiserver/control-plane.js';
+import type { ControlPlaneOptions } from '../server/control-plane.js';
 
 export async function startStubControlPlane(opts: ControlPlaneOptions): Promise<{ port: number; close(): Promise<void> }> {
   const server = createServer(

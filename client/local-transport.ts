@@ -1,5 +1,7 @@
-// The in-process transport: the API straight on the Registry, for controllers and the
-// scheduler running inside the control-plane process. Same contract as over HTTP:
+// The in-process transport: the API's request pipeline without HTTP, for controllers and
+// the scheduler running inside the control-plane process. Every call is authorized and
+// admitted exactly as over HTTP, as the transport's own identity (each controller its
+// service account, the scheduler system:kube-scheduler). Same contract as over HTTP:
 // - objects handed out are private copies (a JSON round trip, as the wire would make);
 //   bodies handed in are copied before the registry touches them;
 // - watch events are delivered asynchronously (a microtask after the write that caused
@@ -9,9 +11,9 @@
 import type { KubeObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { apiVersionOf } from '../machinery/resources.js';
-import { StatusError, badRequest, notImplemented } from '../machinery/status.js';
-import { evictPod } from '../apiserver/eviction.js';
-import type { Registry, WatchEventType as RegistryEventType } from '../apiserver/registry.js';
+import { badRequest } from '../machinery/status.js';
+import type { WatchEventType as RegistryEventType } from '../apiserver/registry.js';
+import type { RequestPipeline } from '../apiserver/pipeline.js';
 import type { CachedEvent } from '../apiserver/watchcache.js';
 import type { RequestContext, UserInfo } from '../apiserver/context.js';
 import { internalContext } from '../apiserver/context.js';
@@ -51,7 +53,7 @@ export class LocalTransport implements ApiTransport {
   private readonly bookmarkIntervalMs: number;
 
   constructor(
-    readonly registry: Registry,
+    readonly pipeline: RequestPipeline,
     private readonly opts: LocalTransportOptions,
   ) {
     this.component = opts.component;
@@ -68,11 +70,11 @@ export class LocalTransport implements ApiTransport {
   }
 
   async get<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string): Promise<T> {
-    return copy<T>(this.registry.get(res, namespace, name));
+    return copy<T>((await this.pipeline.get(this.ctx(undefined), res, namespace, name)).body);
   }
 
   async list<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<ListResult<T>> {
-    const out = this.registry.list(res, namespace, {
+    const out = this.pipeline.list(this.ctx(undefined), res, namespace, {
       labelSelector: opts.labelSelector,
       fieldSelector: opts.fieldSelector,
       limit: opts.limit,
@@ -143,7 +145,8 @@ export class LocalTransport implements ApiTransport {
     };
 
     try {
-      handle = this.registry.watch(
+      handle = this.pipeline.watch(
+        this.ctx(undefined),
         res,
         namespace,
         {
@@ -180,8 +183,8 @@ export class LocalTransport implements ApiTransport {
   }
 
   async create<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
-    const out = await this.registry.create(res, namespace, copy<KubeObject>(obj), this.ctx(opts));
-    return copy<T>(out);
+    const out = await this.pipeline.create(this.ctx(opts), res, namespace, copy<KubeObject>(obj));
+    return copy<T>(out.body);
   }
 
   async update<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
@@ -195,8 +198,8 @@ export class LocalTransport implements ApiTransport {
   private async put<T extends ApiObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts: WriteOptions | undefined, subresource: string | undefined): Promise<T> {
     const name = obj.metadata?.name;
     if (!name) throw badRequest('resource name may not be empty');
-    const out = await this.registry.update(res, namespace, name, copy<KubeObject>(obj), this.ctx(opts), subresource);
-    return copy<T>(out.object);
+    const out = await this.pipeline.update(this.ctx(opts), res, namespace, name, copy<KubeObject>(obj), subresource);
+    return copy<T>(out.body);
   }
 
   async patch<T extends ApiObject = KubeObject>(
@@ -210,30 +213,19 @@ export class LocalTransport implements ApiTransport {
     if (opts?.force !== undefined && type !== 'apply') throw badRequest('force: Forbidden: may not be specified for non-apply patch');
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     const ctx = { ...this.ctx(opts), force: !!opts?.force };
-    const out = await this.registry.patch(res, namespace, name, type, buf, ctx, opts?.subresource);
-    return copy<T>(out.object);
+    const out = await this.pipeline.patch(ctx, res, namespace, name, type, buf, opts?.subresource);
+    return copy<T>(out.body);
   }
 
   async delete(res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
     const { dryRun, ...rest } = opts;
-    const { result } = await this.registry.delete(res, namespace, name, copy(rest), this.ctx({ dryRun }));
-    return copy<KubeObject>(result);
+    const out = await this.pipeline.delete(this.ctx({ dryRun }), res, namespace, name, copy(rest));
+    return copy<KubeObject>(out.body);
   }
 
   async createSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: object): Promise<R> {
-    const b = copy<KubeObject>(body);
-    if (res.group === '' && res.plural === 'pods' && subresource === 'binding') {
-      await this.registry.bindPod(namespace, name, b, this.ctx(undefined));
-      return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } as R;
-    }
-    if (res.group === '' && res.plural === 'pods' && subresource === 'eviction') {
-      // The same handler as over HTTP: PodDisruptionBudgets are honoured.
-      if (!namespace) throw badRequest('an eviction needs a namespace');
-      const status = await evictPod(this.registry, namespace, name, b, this.ctx(undefined));
-      if (status.status === 'Failure') throw new StatusError(status.code ?? 500, status.reason ?? 'InternalError', status.message ?? '', status.details);
-      return copy<R>(status);
-    }
-    throw notImplemented(`${res.plural}/${subresource} is not supported by the in-process transport`);
+    const out = await this.pipeline.create(this.ctx(undefined), res, namespace, copy<KubeObject>(body), name, subresource);
+    return copy<R>(out.body);
   }
 
   close(): void {}

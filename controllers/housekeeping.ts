@@ -12,7 +12,8 @@
 //   KITE_TERMINATED_POD_GC_THRESHOLD        --terminated-pod-gc-threshold (12500)
 //   KITE_POD_GC_PERIOD_SECONDS              the pod GC's check period (20)
 //   KITE_POD_GC_QUARANTINE_SECONDS          how long a node must be missing before its pods are orphans (40)
-import type { ControllerConstructor } from './manager.js';
+import type { ControllerDescriptor } from './manager.js';
+import { controller } from './manager.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/controller.js';
 import { ServiceAccountsController } from './serviceaccount/controller.js';
@@ -60,13 +61,13 @@ export function housekeepingConfig(env: NodeJS.ProcessEnv = process.env): Housek
  * The housekeeping controllers; without `config`, the environment is read when each
  * controller is made (so a process can set it up before the controller manager starts).
  */
-export function housekeepingControllers(config?: HousekeepingConfig): ControllerConstructor[] {
+export function housekeepingControllers(config?: HousekeepingConfig): ControllerDescriptor[] {
   const cfg = () => config ?? housekeepingConfig();
   return [
-    (ctx) => new GarbageCollector(ctx),
-    (ctx) => new NamespaceController(ctx),
-    (ctx) => new ServiceAccountsController(ctx),
-    (ctx) => {
+    controller('generic-garbage-collector', (ctx) => new GarbageCollector(ctx)),
+    controller('namespace-controller', (ctx) => new NamespaceController(ctx)),
+    controller('service-account-controller', (ctx) => new ServiceAccountsController(ctx)),
+    controller('node-controller', (ctx) => {
       const c = cfg();
       return new NodeLifecycleController(ctx, {
         nodeMonitorPeriodMs: c.nodeMonitorPeriodMs,
@@ -74,15 +75,15 @@ export function housekeepingControllers(config?: HousekeepingConfig): Controller
         nodeStartupGracePeriodMs: c.nodeStartupGracePeriodMs,
         evictionLimiterQPS: c.nodeEvictionRate,
       });
-    },
-    (ctx) => new TaintEvictionController(ctx),
-    (ctx) => {
+    }),
+    controller('node-controller', (ctx) => new TaintEvictionController(ctx)),
+    controller('pod-garbage-collector', (ctx) => {
       const c = cfg();
       return new PodGCController(ctx, { terminatedPodThreshold: c.terminatedPodGCThreshold, gcCheckPeriodMs: c.podGCPeriodMs, quarantineMs: c.podGCQuarantineMs });
-    },
-    (ctx) => new TTLAfterFinishedController(ctx),
-    (ctx) => new DisruptionController(ctx),
+    }),
+    controller('ttl-after-finished-controller', (ctx) => new TTLAfterFinishedController(ctx)),
+    controller('disruption-controller', (ctx) => new DisruptionController(ctx)),
   ];
 }
 
-export const HOUSEKEEPING_CONTROLLERS: ControllerConstructor[] = housekeepingControllers();
+export const HOUSEKEEPING_CONTROLLERS: ControllerDescriptor[] = housekeepingControllers();

@@ -14,17 +14,38 @@ export interface ControllerContext {
 
 export type ControllerConstructor = (ctx: ControllerContext) => Controller;
 
+/**
+ * A controller as the manager runs it: with its own identity, the kube-system service
+ * account upstream's kube-controller-manager uses for it (--use-service-account-credentials),
+ * so each controller holds only its own role's permissions.
+ */
+export interface ControllerDescriptor {
+  serviceAccount: string;
+  make: ControllerConstructor;
+}
+
+export function controller(serviceAccount: string, make: ControllerConstructor): ControllerDescriptor {
+  return { serviceAccount, make };
+}
+
 export interface ControllerManager {
   controllers: readonly Controller[];
   stop(): Promise<void>;
 }
 
-/** Start every controller, then the informers they asked for. */
-export async function startControllerManager(transport: ApiTransport, constructors: readonly ControllerConstructor[]): Promise<ControllerManager> {
+/**
+ * Start every controller, then the informers they asked for. Informers and events use
+ * `transport` (the manager's own identity); each controller writes through
+ * `clientFor(its service account)` when given, else through `transport` too.
+ */
+export async function startControllerManager(
+  transport: ApiTransport,
+  descriptors: readonly ControllerDescriptor[],
+  clientFor?: (serviceAccount: string) => ApiTransport,
+): Promise<ControllerManager> {
   const informers = new SharedInformerFactory(transport);
   const events = new EventBroadcaster(transport, { host: 'kite' });
-  const ctx: ControllerContext = { transport, informers, events };
-  const controllers = constructors.map((make) => make(ctx));
+  const controllers = descriptors.map((d) => d.make({ transport: clientFor ? clientFor(d.serviceAccount) : transport, informers, events }));
   informers.start();
   for (const c of controllers) {
     c.start().catch((err) => console.error(`controller ${c.name} failed to start:`, err));

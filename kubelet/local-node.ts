@@ -35,7 +35,7 @@ import {
   type RunningContainerd,
 } from './runtime/index.js';
 import { mountsBelow } from './volumes.js';
-import { findFreePort } from '../cli/ports.js';
+import { findFreePort } from '../machinery/ports.js';
 import { errorMessage, sleep } from './util.js';
 
 const NODES = resourceByPath('', 'v1', 'nodes')!;

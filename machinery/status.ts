@@ -86,10 +86,18 @@ export function unauthorized(): StatusError {
   return new StatusError(401, 'Unauthorized', 'Unauthorized');
 }
 
-export function forbidden(user: string, verb: string, group: string, resource: string, namespace: string | undefined, why = ''): StatusError {
-  const where = namespace ? ` in the namespace "${namespace}"` : ' at the cluster scope';
-  const msg = `${resource}${group ? '.' + group : ''} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}"${where}${why ? ': ' + why : ''}`;
-  return new StatusError(403, 'Forbidden', msg, { group: group || undefined, kind: resource });
+/**
+ * 403 for a request on `group/resource` (named or not), as upstream's NewForbidden words it:
+ * `pods "p" is forbidden: <why>`, `pods is forbidden: <why>`, or `forbidden: <why>` without a resource.
+ */
+export function forbidden(group: string, resource: string, name: string, why: string): StatusError {
+  let msg: string;
+  if (!resource) msg = `forbidden: ${why}`;
+  else if (name) msg = `${qualifiedResource(group, resource)} "${name}" is forbidden: ${why}`;
+  else msg = `${qualifiedResource(group, resource)} is forbidden: ${why}`;
+  const details: StatusDetails = { group: group || undefined, kind: resource || undefined };
+  if (name) details.name = name;
+  return new StatusError(403, 'Forbidden', msg, details);
 }
 
 export function methodNotAllowed(message = 'the server does not allow this method on the requested resource'): StatusError {

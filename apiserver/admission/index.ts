@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../../machinery/object.js';
 import { resourceByKind } from '../../machinery/resources.js';
-import { StatusError, type StatusCause } from '../../machinery/status.js';
+import type { StatusCause } from '../../machinery/status.js';
 import * as apps from './apps.js';
 import * as batch from './batch.js';
 import * as core from './core.js';
@@ -36,20 +36,23 @@ export interface Strategy {
   validateUpdate(obj: KubeObject, old: KubeObject, subresource?: string): StatusCause[];
   /** Field-selector attributes besides metadata.name/metadata.namespace. */
   fieldLabels(obj: KubeObject): Record<string, string>;
-}
 
-// ---- configuration hooks ---------------------------------------------------------------------
-
-export interface AdmissionConfig {
-  /** Lists PriorityClasses, for the Priority admission plugin (built-in system classes need none). */
-  priorityClasses?: () => KubeObject[];
-}
-
-let config: AdmissionConfig = {};
-
-/** Wire in lookups the always-on admission plugins need. */
-export function configureAdmission(c: AdmissionConfig): void {
-  config = { ...config, ...c };
+  // How the kind is deleted and stored (upstream: the REST strategy's options).
+  /** DELETE answers with the deleted object (true) or a Status (false). */
+  readonly returnsDeletedObject: boolean;
+  /** PUT of an absent object creates it (AllowCreateOnUpdate). */
+  readonly allowCreateOnUpdate: boolean;
+  /** May be created in a namespace that is being terminated (events can be). */
+  readonly createInTerminatingNamespace: boolean;
+  /** Seconds a deletion waits for the object's owner to act (graceful deletion); 0 removes at once. */
+  gracefulDeleteSeconds(obj: KubeObject, requested: number | undefined): number;
+  /**
+   * Marks, in place, a deletion that must wait for something besides finalizers and grace
+   * (a namespace waits for its spec.finalizers); returns whether it waits.
+   */
+  holdDeletion(obj: KubeObject): boolean;
+  /** An object marked for deletion whose finalizers are gone is removed by this update. */
+  removeWhenFinalized(obj: KubeObject): boolean;
 }
 
 // ---- names -----------------------------------------------------------------------------------
@@ -115,30 +118,6 @@ export function addDefaultTolerations(p: Obj, seconds = 300): void {
   if (!tolerates(NOT_READY_TAINT)) add.push({ key: NOT_READY_TAINT, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
   if (!tolerates(UNREACHABLE_TAINT)) add.push({ key: UNREACHABLE_TAINT, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds });
   if (add.length) spec.tolerations = [...arr(spec.tolerations), ...add];
-}
-
-/** The Priority admission plugin: resolve priority and preemptionPolicy from the class. */
-function admitPriority(p: Obj): void {
-  const spec = ensureObj(p, 'spec');
-  const name = str(spec.priorityClassName);
-  let value: number | undefined;
-  let policy: string | undefined;
-  if (!name) {
-    const def = config.priorityClasses?.().find((c) => c.globalDefault === true);
-    value = def ? Number(def.value ?? 0) : 0;
-    policy = def ? str(def.preemptionPolicy) || 'PreemptLowerPriority' : 'PreemptLowerPriority';
-    if (def) spec.priorityClassName = def.metadata?.name;
-  } else if (misc.SYSTEM_PRIORITY_CLASSES[name]) {
-    value = misc.SYSTEM_PRIORITY_CLASSES[name].value;
-    policy = 'PreemptLowerPriority';
-  } else if (config.priorityClasses) {
-    const pc = config.priorityClasses().find((c) => c.metadata?.name === name);
-    if (!pc) throw new StatusError(403, 'Forbidden', `pods "${str(obj(p.metadata).name)}" is forbidden: no PriorityClass with name ${name} was found`, { name: str(obj(p.metadata).name), kind: 'pods' });
-    value = Number(pc.value ?? 0);
-    policy = str(pc.preemptionPolicy) || 'PreemptLowerPriority';
-  }
-  if (value !== undefined && !isSet(spec.priority)) spec.priority = value;
-  if (policy !== undefined && !isSet(spec.preemptionPolicy)) spec.preemptionPolicy = policy;
 }
 
 /** What the ServiceAccount admission plugin defaults (the token volume is added by addServiceAccountTokenVolume). */
@@ -245,7 +224,28 @@ interface KindSpec {
   /** Extra resets for the status subresource (spec is always kept). */
   statusReset?: (o: Obj, old: Obj) => void;
   fieldLabels?: (o: KubeObject) => Record<string, string>;
+  /** Deletion behaviour; by default deleted at once, answered with a Status. */
+  deletion?: {
+    returnsDeletedObject?: boolean;
+    gracefulSeconds?: (o: Obj, requested: number | undefined) => number;
+    hold?: (o: Obj) => boolean;
+    removeWhenFinalized?: (o: Obj) => boolean;
+  };
+  allowCreateOnUpdate?: boolean;
+  createInTerminatingNamespace?: boolean;
 }
+
+/** Pods bound to a node get time to stop; unscheduled or finished pods have nothing to stop. */
+function podGracefulSeconds(p: Obj, requested: number | undefined): number {
+  const spec = obj(p.spec);
+  const phase = str(obj(p.status).phase);
+  if (!str(spec.nodeName) || phase === 'Succeeded' || phase === 'Failed') return 0;
+  const grace = requested ?? (typeof spec.terminationGracePeriodSeconds === 'number' ? spec.terminationGracePeriodSeconds : 30);
+  // Upstream turns a request of 0 into 1 unless forced, so the kubelet still gets a chance; 0 means force here.
+  return Math.max(0, grace);
+}
+
+const DELETED_OBJECT = { returnsDeletedObject: true };
 
 const keepLabels = (o: Obj, old: Obj) => {
   const m = ensureObj(o, 'metadata');
@@ -273,6 +273,7 @@ const metaUpdateThen =
 const KINDS: Record<string, KindSpec> = {
   // ---- core/v1
   '/Pod': {
+    deletion: { returnsDeletedObject: true, gracefulSeconds: podGracefulSeconds, removeWhenFinalized: (o) => Number(obj(o.metadata).deletionGracePeriodSeconds ?? 0) === 0 },
     defaults: d.defaultPod,
     validate: pod.validatePodCreate,
     validateUpdate: pod.validatePodUpdate,
@@ -282,7 +283,6 @@ const KINDS: Record<string, KindSpec> = {
     prepareCreate: (o) => {
       addDefaultTolerations(o);
       admitServiceAccount(o);
-      admitPriority(o);
       const spec = obj(o.spec);
       if (arr(spec.schedulingGates).length > 0) {
         const st = ensureObj(o, 'status');
@@ -322,6 +322,7 @@ const KINDS: Record<string, KindSpec> = {
     fieldLabels: (o) => ({ 'status.replicas': String(obj(o.status).replicas ?? 0) }),
   },
   '/Service': {
+    deletion: DELETED_OBJECT,
     defaults: d.defaultService,
     validate: core.validateService,
     validateUpdate: core.validateServiceUpdate,
@@ -339,6 +340,16 @@ const KINDS: Record<string, KindSpec> = {
   },
   '/ServiceAccount': { validate: core.validateServiceAccount },
   '/Namespace': {
+    deletion: {
+      returnsDeletedObject: true,
+      // A namespace waits for its contents to go (the namespace controller empties spec.finalizers).
+      hold: (o) => {
+        if (arr(obj(o.spec).finalizers).length === 0) return false;
+        ensureObj(o, 'status').phase = 'Terminating';
+        return true;
+      },
+      removeWhenFinalized: (o) => arr(obj(o.spec).finalizers).length === 0,
+    },
     defaults: d.defaultNamespace,
     validate: core.validateNamespace,
     validateUpdate: (o, old) => core.validateNamespace(o).concat(validateObjectMetaUpdate(o.metadata, old.metadata)),
@@ -358,6 +369,7 @@ const KINDS: Record<string, KindSpec> = {
     fieldLabels: (o) => ({ 'status.phase': str(obj(o.status).phase), name: str(o.metadata?.name) }),
   },
   '/Node': {
+    deletion: DELETED_OBJECT,
     defaults: d.defaultNode,
     validate: core.validateNode,
     validateUpdate: core.validateNodeUpdate,
@@ -365,6 +377,7 @@ const KINDS: Record<string, KindSpec> = {
     fieldLabels: (o) => ({ 'spec.unschedulable': String(obj(o.spec).unschedulable === true) }),
   },
   '/PersistentVolume': {
+    deletion: DELETED_OBJECT,
     defaults: d.defaultPersistentVolume,
     validate: core.validatePersistentVolume,
     validateUpdate: core.validatePersistentVolumeUpdate,
@@ -380,6 +393,7 @@ const KINDS: Record<string, KindSpec> = {
     fieldLabels: (o) => ({ name: str(o.metadata?.name) }),
   },
   '/PersistentVolumeClaim': {
+    deletion: DELETED_OBJECT,
     defaults: d.defaultPersistentVolumeClaim,
     validate: core.validatePersistentVolumeClaim,
     validateUpdate: core.validatePersistentVolumeClaimUpdate,
@@ -389,15 +403,18 @@ const KINDS: Record<string, KindSpec> = {
     prepareCreate: (o) => addFinalizer(o, 'kubernetes.io/pvc-protection'),
     fieldLabels: (o) => ({ name: str(o.metadata?.name) }),
   },
-  '/Endpoints': { defaults: d.defaultEndpoints, validate: core.validateEndpoints },
-  '/LimitRange': { defaults: d.defaultLimitRange, validate: core.validateLimitRange },
+  '/Endpoints': { defaults: d.defaultEndpoints, validate: core.validateEndpoints, allowCreateOnUpdate: true },
+  '/LimitRange': { defaults: d.defaultLimitRange, validate: core.validateLimitRange, allowCreateOnUpdate: true },
   '/ResourceQuota': {
+    allowCreateOnUpdate: true,
     defaults: d.defaultResourceQuota,
     validate: core.validateResourceQuota,
     validateUpdate: core.validateResourceQuotaUpdate,
     initialStatus: () => ({}),
   },
   '/Event': {
+    allowCreateOnUpdate: true,
+    createInTerminatingNamespace: true,
     validate: (o) => {
       const errs = core.validateEvent(o);
       return errs.length ? errs : validateObjectMetaGeneric(o.metadata, true, pathSegmentName);
@@ -534,8 +551,9 @@ const KINDS: Record<string, KindSpec> = {
     generation: true,
     initialStatus: () => ({ currentHealthy: 0, desiredHealthy: 0, disruptionsAllowed: 0, expectedPods: 0 }),
   },
-  'coordination.k8s.io/Lease': { validate: misc.validateLease },
+  'coordination.k8s.io/Lease': { validate: misc.validateLease, allowCreateOnUpdate: true },
   'discovery.k8s.io/EndpointSlice': {
+    allowCreateOnUpdate: true,
     defaults: d.defaultEndpointSlice,
     validate: misc.validateEndpointSlice,
     validateUpdate: misc.validateEndpointSliceUpdate,
@@ -743,6 +761,30 @@ class KindStrategy implements Strategy {
 
   fieldLabels(o: KubeObject): Record<string, string> {
     return this.spec.fieldLabels ? this.spec.fieldLabels(o) : {};
+  }
+
+  get returnsDeletedObject(): boolean {
+    return this.spec.deletion?.returnsDeletedObject ?? false;
+  }
+
+  get allowCreateOnUpdate(): boolean {
+    return this.spec.allowCreateOnUpdate ?? false;
+  }
+
+  get createInTerminatingNamespace(): boolean {
+    return this.spec.createInTerminatingNamespace ?? false;
+  }
+
+  gracefulDeleteSeconds(o: KubeObject, requested: number | undefined): number {
+    return this.spec.deletion?.gracefulSeconds?.(o as Obj, requested) ?? 0;
+  }
+
+  holdDeletion(o: KubeObject): boolean {
+    return this.spec.deletion?.hold?.(o as Obj) ?? false;
+  }
+
+  removeWhenFinalized(o: KubeObject): boolean {
+    return this.spec.deletion?.removeWhenFinalized?.(o as Obj) ?? true;
   }
 }
 

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import type { ControlPlaneOptions } from '../../apiserver/control-plane.js';
+import type { ControlPlaneOptions } from '../../server/control-plane.js';
 import { loadOrCreateClusterPKI } from '../../machinery/pki.js';
 import { readClusterState, serverURL, writeClusterState } from '../cluster.js';
 import { CliError, errorMessage } from '../errors.js';
@@ -30,7 +30,7 @@ type StartControlPlane = (opts: ControlPlaneOptions) => Promise<{ port: number; 
  */
 async function loadControlPlane(): Promise<StartControlPlane> {
   if (process.env.KITE_CONTROL_PLANE === 'stub') return (await import('../stub-control-plane.js')).startStubControlPlane;
-  return (await import('../../apiserver/control-plane.js')).startControlPlane;
+  return (await import('../../server/control-plane.js')).startControlPlane;
 }
 
 /** How long a graceful shutdown may take before the process exits anyway (node cleanup included). */
@@ -46,75 +46,11 @@ export function bindAddressSANs(bindAddress: string): { dnsNames: string[]; ipAd
   return isIP(bindAddress) ? { dnsNames: [], ipAddresses: [bindAddress] } : { dnsNames: [bindAddress], ipAddresses: [] };
 }
 
-/**
- * Starts this host's node unless it cannot run here (not root, stub control plane,
- * KITE_NODE=none). Failures are logged; the control plane keeps running.
- */
-function startNode(
-  clusterName: string,
-  clusterDir: string,
-  server: string,
-  ca: { cert: string; key: string },
-  registries: string,
-  admin: { cert: string; key: string },
-): { close(): Promise<void> } {
+/** This host's node (agent/), unless the stub control plane runs (CLI tests). */
+async function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }, registries: string): Promise<{ close(): Promise<void> }> {
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { close: async () => {} };
-  const starting = (async () => {
-    const { localNodeUnsupported, startLocalNode, nodeDirOf } = await import('../../kubelet/local-node.js');
-    const why = localNodeUnsupported();
-    if (why) {
-      log(`no node on this host: ${why}`);
-      return undefined;
-    }
-    // Mirrors/TLS (hosts.toml under certs.d) and auth for the private containerd,
-    // written before it starts (a missing file clears earlier settings).
-    const { applyRegistries } = await import('../../kubelet/runtime/registries.js');
-    const applied = applyRegistries(registries, join(nodeDirOf(clusterDir), 'containerd'));
-    if (applied.hosts.length > 0) log(`node: registries from ${registries}: ${applied.hosts.join(', ')}`);
-    for (const w of applied.warnings) log(`node: ${registries}: ${w}`);
-    const node = await startLocalNode({ clusterName, clusterDir, server, ca, log: (m) => log(`node: ${m}`) });
-    // The node's service proxy, cluster DNS, ingress and NetworkPolicy: API clients
-    // like kube-proxy, over HTTPS with the cluster's admin identity.
-    let networking: { stop(): Promise<void> } | undefined;
-    try {
-      const { startNodeNetworking } = await import('../../proxy/node-networking.js');
-      const { HttpTransport } = await import('../../client/http-transport.js');
-      const transport = new HttpTransport({ server, caData: ca.cert, certData: admin.cert, keyData: admin.key }, { component: 'kite-proxy' });
-      networking = await startNodeNetworking({
-        transport,
-        clusterName,
-        nodeName: node.nodeName,
-        nodeIP: node.nodeIP,
-        podCIDR: node.podCIDR,
-        bridge: node.bridge,
-        log: (m) => log(`networking: ${m}`),
-      });
-      log('networking: proxy, DNS, ingress and NetworkPolicy started');
-    } catch (err) {
-      log(`networking failed to start: ${errorMessage(err)}`);
-    }
-    return {
-      ...node,
-      async close() {
-        if (networking) await networking.stop().catch((err) => log(`networking: stop failed: ${errorMessage(err)}`));
-        await node.close();
-      },
-    };
-  })().catch((err) => {
-    log(`node failed to start: ${errorMessage(err)}`);
-    return undefined;
-  });
-  return {
-    async close() {
-      const node = await starting;
-      if (node) await node.close();
-      else {
-        // A half-started node may have left a containerd or pods behind.
-        const { cleanupNode, nodeDirOf } = await import('../../kubelet/local-node.js');
-        await cleanupNode(nodeDirOf(clusterDir), { log: (m) => log(`node: ${m}`) });
-      }
-    },
-  };
+  const { startAgent } = await import('../../agent/node.js');
+  return startAgent({ clusterName, clusterDir, server, ca, registries, log });
 }
 
 /**
@@ -163,7 +99,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
 
     // This host's node: a private containerd and a kubelet child (in the background:
     // the API server is already serving).
-    const node = startNode(name, paths.dir, url, pki.ca, opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml'), pki.admin);
+    const node = await startNode(name, paths.dir, url, pki.ca, opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml'));
 
     let stopping = false;
     const shutdown = (signal: string): void => {

@@ -22,7 +22,7 @@ import {
 import { CliError, errorMessage } from '../errors.js';
 import { checkHollowNodes } from '../hollow.js';
 import { clusterPaths, DEFAULT_API_PORT, DEFAULT_BIND_ADDRESS } from '../paths.js';
-import { findFreePort, isPortFree } from '../ports.js';
+import { findFreePort, isPortFree } from '../../machinery/ports.js';
 import { removePidFile, terminate, writePidFile } from '../process.js';
 import { Progress } from '../progress.js';
 import { bindAddressSANs } from './server.js';

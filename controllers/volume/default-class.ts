@@ -2,13 +2,13 @@
 // plugin/pkg/admission/storage/storageclass/setdefault): a claim created without a class
 // (no spec.storageClassName and no beta class annotation — "" is a class: "none") gets
 // the default class, the newest StorageClass annotated
-// storageclass.kubernetes.io/is-default-class=true. Installed on the registry as a
-// create hook for PersistentVolumeClaims; claims created while no default existed get
-// one later from the PV controller (retroactive default class assignment).
+// storageclass.kubernetes.io/is-default-class=true. The control plane puts it in the
+// admission chain; claims created while no default existed get one later from the PV
+// controller (retroactive default class assignment).
 import type { PersistentVolumeClaim } from 'kubernetes-types/core/v1.js';
 import type { StorageClass } from 'kubernetes-types/storage/v1.js';
 import type { KubeObject } from '../../machinery/object.js';
-import type { Registry } from '../../apiserver/registry.js';
+import type { AdmissionPlugin } from '../../apiserver/admission/chain.js';
 import { claimHasClass, defaultStorageClass } from './util.js';
 
 /** Set the default class on a new claim that names none. Returns the class given, if any. */
@@ -20,11 +20,13 @@ export function admitDefaultStorageClass(pvc: PersistentVolumeClaim, classes: re
   return def.metadata!.name!;
 }
 
-/** Install the plugin on a registry (the control plane does this; tests may too). */
-export function installDefaultStorageClassAdmission(registry: Registry): void {
-  const classes = registry.resourceOf('storage.k8s.io', 'v1', 'storageclasses');
-  registry.onBeforeCreate('PersistentVolumeClaim', (obj: KubeObject) => {
-    const items = registry.list(classes, undefined, {}).items as unknown as StorageClass[];
-    admitDefaultStorageClass(obj as unknown as PersistentVolumeClaim, items);
-  });
+/** The admission plugin over a lister of StorageClasses (stored objects, not modified). */
+export function defaultStorageClassAdmission(storageClasses: () => readonly KubeObject[]): AdmissionPlugin {
+  return {
+    name: 'DefaultStorageClass',
+    admit(req) {
+      if (req.operation !== 'CREATE' || req.resource.group !== '' || req.resource.plural !== 'persistentvolumeclaims' || req.subresource || !req.object) return;
+      admitDefaultStorageClass(req.object as unknown as PersistentVolumeClaim, storageClasses() as unknown as StorageClass[]);
+    },
+  };
 }

@@ -6,7 +6,7 @@ export { EphemeralVolumeController } from './ephemeral.js';
 export { LocalPathProvisioner, DEFAULT_LOCAL_PATH_DIR, localPathFolder, provisionedVolumeName } from './local-path.js';
 export type { LocalPathOptions } from './local-path.js';
 export { SelectedNodeController } from './selected-node.js';
-export { admitDefaultStorageClass, installDefaultStorageClassAdmission } from './default-class.js';
+export { admitDefaultStorageClass, defaultStorageClassAdmission } from './default-class.js';
 export { defaultLocalPathStorageClass } from './storage-class.js';
 export * from './scheduling.js';
 export * as volumeUtil from './util.js';

@@ -357,7 +357,7 @@ describe('the API server proxy', () => {
   test('services/NAME:PORT/proxy reaches an endpoint, as kubectl get --raw and kubectl proxy use it', async () => {
     // A backend on the host, reached through a Service with hand-written Endpoints.
     const { createServer } = await import('node:http');
-    const { hostIPv4 } = await import('../../apiserver/control-plane.js');
+    const { hostIPv4 } = await import('../../server/control-plane.js');
     const server = createServer((req, res) => res.end(`backend saw ${req.url}`));
     await new Promise<void>((r) => server.listen(0, '0.0.0.0', () => r()));
     const port = (server.address() as { port: number }).port;

@@ -1,8 +1,7 @@
 // Create/update preparation: status handling, generation, subresources, field labels.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KubeObject } from '../../machinery/object.js';
-import { configureAdmission, nextTime, parseCron, podQOSClass, strategyFor, CronError } from '../../apiserver/admission/index.js';
+import { nextTime, parseCron, podQOSClass, strategyFor, CronError } from '../../apiserver/admission/index.js';
 
 type Any = any;
 
@@ -129,25 +128,12 @@ test('pods: status via /status, QoS kept, spec immutable through /status', () =>
   assert.equal(podQOSClass({ spec: { containers: [{ resources: { requests: { cpu: '1' } } }] } }), 'Burstable');
 });
 
-test('pods: scheduling gates and priority classes', () => {
+test('pods: scheduling gates', () => {
   const gated = created('', 'v1', 'Pod', {
     metadata: { name: 'g', namespace: 'default' },
-    spec: { schedulingGates: [{ name: 'example.com/wait' }], priorityClassName: 'system-cluster-critical', containers: [{ name: 'c', image: 'x' }] },
+    spec: { schedulingGates: [{ name: 'example.com/wait' }], containers: [{ name: 'c', image: 'x' }] },
   });
   assert.equal(gated.status.conditions[0].reason, 'SchedulingGated');
-  assert.equal(gated.spec.priority, 2000000000);
-  configureAdmission({ priorityClasses: () => [{ metadata: { name: 'high' }, value: 1000, preemptionPolicy: 'Never' } as KubeObject] });
-  try {
-    const hi = created('', 'v1', 'Pod', { metadata: { name: 'h', namespace: 'default' }, spec: { priorityClassName: 'high', containers: [{ name: 'c', image: 'x' }] } });
-    assert.equal(hi.spec.priority, 1000);
-    assert.equal(hi.spec.preemptionPolicy, 'Never');
-    assert.throws(
-      () => strategyFor('', 'v1', 'Pod').prepareForCreate({ metadata: { name: 'm', namespace: 'default' }, spec: { priorityClassName: 'missing', containers: [] } }),
-      { message: 'pods "m" is forbidden: no PriorityClass with name missing was found' },
-    );
-  } finally {
-    configureAdmission({ priorityClasses: undefined });
-  }
 });
 
 test('namespaces: kubernetes finalizer on create, finalizers only through /finalize', () => {

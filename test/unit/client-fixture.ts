@@ -1,9 +1,12 @@
 // A real in-process API (SQLite in memory + watch cache + registry) for the client tests.
 import { SqliteStore } from '../../store/sqlite.js';
-import { RESOURCES, resourceByPath } from '../../machinery/resources.js';
+import { resourceByPath } from '../../machinery/resources.js';
 import type { ResourceInfo } from '../../machinery/resources.js';
-import { WatchCache } from '../../apiserver/watchcache.js';
-import { Registry } from '../../apiserver/registry.js';
+import type { Registry } from '../../apiserver/registry.js';
+import type { RequestPipeline } from '../../apiserver/pipeline.js';
+import { startApiCore, OPEN_POLICY } from '../../apiserver/api.js';
+import type { ApiPolicy } from '../../apiserver/api.js';
+import type { ClusterLookups } from '../../apiserver/lookups.js';
 import { internalContext } from '../../apiserver/context.js';
 import { LocalTransport } from '../../client/local-transport.js';
 import type { ApiObject, ApiTransport, ListOptions, ListResult, Watch, WatchEnd, WatchEvent, WatchOptions } from '../../client/transport.js';
@@ -17,25 +20,29 @@ export const EVENTS = res('', 'v1', 'events');
 export interface Cluster {
   store: SqliteStore;
   registry: Registry;
+  pipeline: RequestPipeline;
+  lookups: ClusterLookups;
   transport: LocalTransport;
   close(): Promise<void>;
 }
 
-export async function startCluster(namespaces: string[] = ['default']): Promise<Cluster> {
+/** `policy`: the authorizer and admission plugins (default: allow everything, no plugins). */
+export async function startCluster(namespaces: string[] = ['default'], policy: (lookups: ClusterLookups) => ApiPolicy = OPEN_POLICY): Promise<Cluster> {
   const store = new SqliteStore(':memory:');
-  const cache = new WatchCache(store);
-  await cache.start([...new Set(RESOURCES.filter((r) => !r.virtual).map((r) => Registry.storagePrefix(r)))]);
-  const registry = new Registry(store, cache);
+  const core = await startApiCore(store, policy);
+  const { registry, pipeline, lookups } = core;
   for (const name of namespaces) {
     await registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, internalContext('test'));
   }
-  const transport = new LocalTransport(registry, { component: 'test' });
+  const transport = new LocalTransport(pipeline, { component: 'test' });
   return {
     store,
     registry,
+    pipeline,
+    lookups,
     transport,
     async close() {
-      cache.stop();
+      core.stop();
       await store.close();
     },
   };

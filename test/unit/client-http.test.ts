@@ -7,7 +7,7 @@ import type { ConfigMap, Pod } from 'kubernetes-types/core/v1.js';
 import { createCA, createServiceAccountKeyPair, issueClientCert, issueServingCert } from '../../machinery/pki.js';
 import { buildKubeconfig, kubeconfigToYAML } from '../../machinery/kubeconfig.js';
 import { SqliteStore } from '../../store/sqlite.js';
-import { startControlPlane } from '../../apiserver/control-plane.js';
+import { startControlPlane } from '../../server/control-plane.js';
 import { HttpTransport, loadKubeconfig } from '../../client/http-transport.js';
 import { Informer } from '../../client/informer.js';
 import { isConflict, isExpired, isNotFound } from '../../client/transport.js';

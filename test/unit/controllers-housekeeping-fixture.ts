@@ -42,11 +42,11 @@ export interface Harness {
 
 export async function harness(namespaces: string[] = ['default', 'kube-node-lease']): Promise<Harness> {
   const cluster = await startCluster(namespaces);
-  const transport = new LocalTransport(cluster.registry, { component: 'kube-controller-manager' });
+  const transport = new LocalTransport(cluster.pipeline, { component: 'kube-controller-manager' });
   const informers = new SharedInformerFactory(transport);
   const events = new EventBroadcaster(transport, { host: 'test', log: () => undefined });
   const ctx: ControllerContext = { transport, informers, events };
-  const client = new LocalTransport(cluster.registry, { component: 'test' });
+  const client = new LocalTransport(cluster.pipeline, { component: 'test' });
   const controllers: Controller[] = [];
   return {
     cluster,

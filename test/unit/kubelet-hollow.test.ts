@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import { startControlPlane, type ControlPlane } from '../../apiserver/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../../server/control-plane.js';
 import { HttpTransport } from '../../client/http-transport.js';
 import { isNotFound } from '../../client/transport.js';
 import { createCA, createServiceAccountKeyPair, issueClientCert, issueServingCert } from '../../machinery/pki.js';

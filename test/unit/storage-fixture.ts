@@ -12,7 +12,9 @@ import { PVCProtectionController, PVProtectionController } from '../../controlle
 import { EphemeralVolumeController } from '../../controllers/volume/ephemeral.js';
 import { SelectedNodeController } from '../../controllers/volume/selected-node.js';
 import { LocalPathProvisioner } from '../../controllers/volume/local-path.js';
-import { installDefaultStorageClassAdmission } from '../../controllers/volume/default-class.js';
+import { defaultStorageClassAdmission } from '../../controllers/volume/default-class.js';
+import { controller } from '../../controllers/manager.js';
+import { OPEN_POLICY } from '../../apiserver/api.js';
 import { NODES, PODS, PVCS, PVS, STORAGE_CLASSES } from '../../controllers/volume/util.js';
 import { isNotFound } from '../../client/transport.js';
 import type { LocalTransport } from '../../client/local-transport.js';
@@ -38,17 +40,16 @@ export interface StorageCluster {
 }
 
 export async function startStorage(opts: { resyncMs?: number; localPathDir?: string } = {}): Promise<StorageCluster> {
-  const cluster = await startCluster(['default']);
-  installDefaultStorageClassAdmission(cluster.registry);
+  const cluster = await startCluster(['default'], (lookups) => ({ ...OPEN_POLICY(), admission: [defaultStorageClassAdmission(() => lookups.list('storage.k8s.io', 'storageclasses'))] }));
   const dir = mkdtempSync(join(tmpdir(), 'kite-storage-'));
   let pvc: PersistentVolumeController | undefined;
   const manager = await startControllerManager(cluster.transport, [
-    (ctx) => (pvc = new PersistentVolumeController(ctx, { resyncPeriodMs: opts.resyncMs ?? 300, log: () => {} })),
-    (ctx) => new PVCProtectionController(ctx),
-    (ctx) => new PVProtectionController(ctx),
-    (ctx) => new EphemeralVolumeController(ctx),
-    (ctx) => new SelectedNodeController(ctx),
-    (ctx) => new LocalPathProvisioner(ctx, { defaultPath: opts.localPathDir ?? join(dir, 'default-local-path'), log: () => {} }),
+    controller('persistent-volume-binder', (ctx) => (pvc = new PersistentVolumeController(ctx, { resyncPeriodMs: opts.resyncMs ?? 300, log: () => {} }))),
+    controller('pvc-protection-controller', (ctx) => new PVCProtectionController(ctx)),
+    controller('pv-protection-controller', (ctx) => new PVProtectionController(ctx)),
+    controller('ephemeral-volume-controller', (ctx) => new EphemeralVolumeController(ctx)),
+    controller('persistent-volume-binder', (ctx) => new SelectedNodeController(ctx)),
+    controller('local-path-provisioner', (ctx) => new LocalPathProvisioner(ctx, { defaultPath: opts.localPathDir ?? join(dir, 'default-local-path'), log: () => {} })),
   ]);
   const api = cluster.transport;
   const get = async <T>(fn: () => Promise<T>): Promise<T | undefined> => {

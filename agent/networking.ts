@@ -3,7 +3,7 @@
 // starts this next to its kubelet:
 //
 //   const net = await startNodeNetworking({
-//     transport,                        // e.g. new LocalTransport(registry, { component: 'kite-proxy' })
+//     clientFor,                        // each part's API client, with its own identity
 //     clusterName,                      // names the cluster's own nftables tables
 //     nodeName, nodeIP,                 // the kubelet's
 //     podCIDR,                          // the node's pod CIDR (10.244.N.0/24)
@@ -14,17 +14,20 @@
 //
 // Each part can be turned off (`dns: false`, ...) or given its own options.
 import type { ApiTransport } from '../client/transport.js';
+import { startProxy } from '../proxy/index.js';
+import type { Proxy, ProxyOptions } from '../proxy/index.js';
 import { startDns } from '../dns/server.js';
 import type { DnsServer, DnsServerOptions } from '../dns/server.js';
 import { startIngress } from '../ingress/controller.js';
 import type { IngressController, IngressOptions } from '../ingress/controller.js';
 import { startNetworkPolicy } from '../netpol/controller.js';
 import type { NetworkPolicyEnforcer } from '../netpol/controller.js';
-import { startProxy } from './index.js';
-import type { Proxy, ProxyOptions } from './index.js';
+
+/** The node's networking parts, each an API client with its own identity. */
+export type NetworkingPart = 'proxy' | 'dns' | 'ingress' | 'netpol';
 
 export interface NodeNetworkingOptions {
-  transport: ApiTransport;
+  clientFor: (part: NetworkingPart) => ApiTransport;
   nodeName: string;
   nodeIP: string;
   /** This node's pod CIDR; traffic to ClusterIPs from outside it is masqueraded. */
@@ -55,7 +58,7 @@ export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<Nod
   const started: { stop(): Promise<void> }[] = [];
   try {
     const proxy = await startProxy({
-      transport: o.transport,
+      transport: o.clientFor('proxy'),
       nodeName: o.nodeName,
       nodeIP: o.nodeIP,
       clusterCIDR: o.podCIDR,
@@ -66,13 +69,13 @@ export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<Nod
       ...o.proxy,
     });
     started.push(proxy);
-    const dns = o.dns === false ? undefined : await startDns({ transport: o.transport, listenIP: o.nodeIP, nodeName: o.nodeName, log, ...o.dns });
+    const dns = o.dns === false ? undefined : await startDns({ transport: o.clientFor('dns'), listenIP: o.nodeIP, nodeName: o.nodeName, log, ...o.dns });
     if (dns) started.push(dns);
-    const ingress = o.ingress === false ? undefined : await startIngress({ transport: o.transport, statusIP: o.nodeIP, log, ...o.ingress });
+    const ingress = o.ingress === false ? undefined : await startIngress({ transport: o.clientFor('ingress'), statusIP: o.nodeIP, log, ...o.ingress });
     if (ingress) started.push(ingress);
     // NetworkPolicy is enforced with nftables only.
     if (o.networkPolicy !== false && proxy.backend !== 'nftables') log('networking: no nft on this host: NetworkPolicy is not enforced');
-    const networkPolicy = o.networkPolicy === false || proxy.backend !== 'nftables' ? undefined : await startNetworkPolicy({ transport: o.transport, table: `kite-netpol${suffix}`, log });
+    const networkPolicy = o.networkPolicy === false || proxy.backend !== 'nftables' ? undefined : await startNetworkPolicy({ transport: o.clientFor('netpol'), table: `kite-netpol${suffix}`, log });
     if (networkPolicy) started.push(networkPolicy);
     return {
       proxy,
@@ -94,12 +97,12 @@ export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<Nod
  * e.g. after a crash, from `kite down`. Safe when nothing is there.
  */
 export async function cleanupNodeNetworking(clusterName?: string): Promise<void> {
-  const { commandRunner } = await import('./exec.js');
+  const { commandRunner } = await import('../proxy/exec.js');
   const run = commandRunner();
   const suffix = clusterName ? `-${clusterName}` : '';
   const r = await run(['nft', '-f', '-'], `add table ip kite-proxy${suffix}\ndelete table ip kite-proxy${suffix}\nadd table inet kite-netpol${suffix}\ndelete table inet kite-netpol${suffix}\n`);
   if (r.code === 127) {
-    const { IptablesProxier } = await import('./iptables.js');
+    const { IptablesProxier } = await import('../proxy/iptables.js');
     await new IptablesProxier({ run }).cleanup();
   }
 }

@@ -1,4 +1,4 @@
-// Picking a TCP port for the API server.
+// Picking free TCP ports (the API server's, the kubelet's).
 import { createServer } from 'node:net';
 
 /**

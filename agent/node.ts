@@ -1,0 +1,100 @@
+// One node, assembled (upstream: what kubeadm/kind start on a node; k3s: pkg/agent):
+// the private containerd and kubelet, then the node's service proxy, cluster DNS,
+// ingress controller and NetworkPolicy enforcement — API clients over HTTPS, each with
+// its own identity and least-privilege role.
+import { join } from 'node:path';
+import { errorMessage } from '../machinery/errors.js';
+import type { CertKeyPair } from '../machinery/pki.js';
+import { DNS_USER, INGRESS_USER, KUBE_PROXY_USER, NETPOL_USER } from '../machinery/identities.js';
+import type { ApiTransport } from '../client/transport.js';
+import type { NetworkingPart } from './networking.js';
+
+export interface AgentOptions {
+  clusterName: string;
+  clusterDir: string;
+  /** The API server's URL. */
+  server: string;
+  /** The cluster CA (with its key: a node on the control plane's host issues its own client certificates). */
+  ca: CertKeyPair;
+  /** k3s-style registries file for the node's containerd. */
+  registries: string;
+  log: (message: string) => void;
+}
+
+export interface Agent {
+  close(): Promise<void>;
+}
+
+const PART_USERS: Record<NetworkingPart, { file: string; user: string; component: string }> = {
+  proxy: { file: 'kube-proxy', user: KUBE_PROXY_USER, component: 'kube-proxy' },
+  dns: { file: 'dns', user: DNS_USER, component: 'kite-dns' },
+  ingress: { file: 'ingress', user: INGRESS_USER, component: 'kite-ingress' },
+  netpol: { file: 'netpol', user: NETPOL_USER, component: 'kite-netpol' },
+};
+
+/**
+ * Starts this host's node unless it cannot run here (not root, KITE_NODE=none). Runs in
+ * the background: failures are logged and the control plane keeps running.
+ */
+export function startAgent(o: AgentOptions): Agent {
+  const log = o.log;
+  const starting = (async () => {
+    const { localNodeUnsupported, startLocalNode, nodeDirOf } = await import('../kubelet/local-node.js');
+    const why = localNodeUnsupported();
+    if (why) {
+      log(`no node on this host: ${why}`);
+      return undefined;
+    }
+    // Mirrors/TLS (hosts.toml under certs.d) and auth for the private containerd,
+    // written before it starts (a missing file clears earlier settings).
+    const { applyRegistries } = await import('../kubelet/runtime/registries.js');
+    const nodeDir = nodeDirOf(o.clusterDir);
+    const applied = applyRegistries(o.registries, join(nodeDir, 'containerd'));
+    if (applied.hosts.length > 0) log(`node: registries from ${o.registries}: ${applied.hosts.join(', ')}`);
+    for (const w of applied.warnings) log(`node: ${o.registries}: ${w}`);
+    const node = await startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, log: (m) => log(`node: ${m}`) });
+    let networking: { stop(): Promise<void> } | undefined;
+    try {
+      const { startNodeNetworking } = await import('./networking.js');
+      const { HttpTransport } = await import('../client/http-transport.js');
+      const { componentCredentials } = await import('./credentials.js');
+      const clients = {} as Record<NetworkingPart, ApiTransport>;
+      for (const [part, who] of Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]) {
+        const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user);
+        clients[part] = new HttpTransport({ server: o.server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
+      }
+      networking = await startNodeNetworking({
+        clientFor: (part) => clients[part],
+        clusterName: o.clusterName,
+        nodeName: node.nodeName,
+        nodeIP: node.nodeIP,
+        podCIDR: node.podCIDR,
+        bridge: node.bridge,
+        log: (m) => log(`networking: ${m}`),
+      });
+      log('networking: proxy, DNS, ingress and NetworkPolicy started');
+    } catch (err) {
+      log(`networking failed to start: ${errorMessage(err)}`);
+    }
+    return {
+      async close() {
+        if (networking) await networking.stop().catch((err) => log(`networking: stop failed: ${errorMessage(err)}`));
+        await node.close();
+      },
+    };
+  })().catch((err) => {
+    log(`node failed to start: ${errorMessage(err)}`);
+    return undefined;
+  });
+  return {
+    async close() {
+      const node = await starting;
+      if (node) await node.close();
+      else {
+        // A half-started node may have left a containerd or pods behind.
+        const { cleanupNode, nodeDirOf } = await import('../kubelet/local-node.js');
+        await cleanupNode(nodeDirOf(o.clusterDir), { log: (m) => log(`node: ${m}`) });
+      }
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// The API's core in one place, shared by the control plane, tests and benchmarks: the
+// watch cache over a store, the lookups the policy plugins read, the registry with its
+// admission chain, and the request pipeline with the authorizer, its subresources and
+// reviews. Who authorizes and which admission plugins run is the caller's choice
+// (server/ passes the cluster's policy).
+import { RESOURCES } from '../machinery/resources.js';
+import type { Store } from '../store/types.js';
+import { WatchCache } from './watchcache.js';
+import { ClusterLookups, storagePrefix } from './lookups.js';
+import { Registry } from './registry.js';
+import { AdmissionChain } from './admission/chain.js';
+import type { AdmissionPlugin } from './admission/chain.js';
+import { RequestPipeline } from './pipeline.js';
+import type { RulesResolver } from './pipeline.js';
+import type { Authorizer, Decision } from './authorization/types.js';
+import { registerSubresources } from './subresources.js';
+import { registerReviews } from './reviews.js';
+
+export interface ApiCore {
+  store: Store;
+  cache: WatchCache;
+  lookups: ClusterLookups;
+  registry: Registry;
+  pipeline: RequestPipeline;
+  admission: AdmissionChain;
+  stop(): void;
+}
+
+/** Who may do what and what every write passes through; made once the lookups exist. */
+export interface ApiPolicy {
+  authorizer: Authorizer;
+  rules?: RulesResolver;
+  /** The admission plugins, in order. */
+  admission: AdmissionPlugin[];
+}
+
+/** Allows everything and admits with no plugins: for unit tests of machinery below authorization. */
+export const OPEN_POLICY = (): ApiPolicy => ({ authorizer: { authorize: (): Decision => ({ decision: 'allow', reason: '' }) }, admission: [] });
+
+export async function startApiCore(store: Store, policyFor: (lookups: ClusterLookups) => ApiPolicy): Promise<ApiCore> {
+  const cache = new WatchCache(store);
+  await cache.start([...new Set(RESOURCES.filter((r) => !r.virtual).map((r) => storagePrefix(r)))]);
+  const lookups = new ClusterLookups(cache);
+  const policy = policyFor(lookups);
+  const admission = new AdmissionChain(policy.admission);
+  const registry = new Registry(store, cache, admission);
+  const pipeline = new RequestPipeline(registry, policy.authorizer, policy.rules);
+  registerSubresources(pipeline);
+  registerReviews(pipeline);
+  return { store, cache, lookups, registry, pipeline, admission, stop: () => cache.stop() };
+}

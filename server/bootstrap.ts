@@ -1,0 +1,87 @@
+// Objects every cluster has from the start (upstream: the API server's bootstrap
+// controller and its endpoint reconciler), written through the request pipeline as the
+// API server's own identity.
+import type { ApiTransport } from '../client/transport.js';
+import type { KubeObject } from '../machinery/object.js';
+import { resourceByPath } from '../machinery/resources.js';
+import { StatusError } from '../machinery/status.js';
+import { kubernetesEndpointSlice } from '../controllers/endpointslice/bootstrap.js';
+import { kubeDnsService } from '../dns/config.js';
+import { defaultIngressClass } from '../ingress/class.js';
+import { defaultLocalPathStorageClass } from '../controllers/volume/storage-class.js';
+import { KUBERNETES_SERVICE_IP } from '../machinery/pki.js';
+
+const res = (group: string, plural: string) => resourceByPath(group, group ? 'v1' : 'v1', plural)!;
+
+async function ensure(client: ApiTransport, group: string, plural: string, obj: KubeObject): Promise<void> {
+  try {
+    await client.create(res(group, plural), obj.metadata?.namespace, obj);
+  } catch (err) {
+    if (!(err instanceof StatusError && err.code === 409)) throw err;
+  }
+}
+
+/** Create `obj`, or make the fields `fields` of the existing one equal to it. */
+async function reconcile(client: ApiTransport, group: string, plural: string, obj: KubeObject, fields: string[]): Promise<void> {
+  const r = res(group, plural);
+  const ns = obj.metadata?.namespace;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let cur: KubeObject | undefined;
+    try {
+      cur = await client.get(r, ns, obj.metadata!.name!);
+    } catch (err) {
+      if (!(err instanceof StatusError && err.code === 404)) throw err;
+    }
+    try {
+      if (!cur) {
+        await client.create(r, ns, obj);
+        return;
+      }
+      if (fields.every((f) => JSON.stringify(cur![f]) === JSON.stringify(obj[f]))) return;
+      const next = { ...cur };
+      for (const f of fields) next[f] = obj[f];
+      await client.update(r, ns, next);
+      return;
+    } catch (err) {
+      if (err instanceof StatusError && err.code === 409) continue;
+      throw err;
+    }
+  }
+}
+
+export interface BootstrapOptions {
+  /** The API server's port and the address pods reach it at (the `kubernetes` Service's endpoint). */
+  port: number;
+  advertise: string;
+  /** Where the default local-path StorageClass provisions volumes. */
+  storageDir: string;
+}
+
+export async function bootstrapCluster(client: ApiTransport, o: BootstrapOptions): Promise<void> {
+  for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    await ensure(client, '', 'namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+  await ensure(client, 'storage.k8s.io', 'storageclasses', defaultLocalPathStorageClass(o.storageDir) as unknown as KubeObject);
+  await ensure(client, '', 'services', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: { type: 'ClusterIP', clusterIP: KUBERNETES_SERVICE_IP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: o.port }], sessionAffinity: 'None' },
+  });
+  await reconcile(
+    client,
+    '',
+    'endpoints',
+    {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      subsets: [{ addresses: [{ ip: o.advertise }], ports: [{ name: 'https', port: o.port, protocol: 'TCP' }] }],
+    },
+    ['subsets'],
+  );
+  // The slice is what the proxy reads; the Service has no selector, so no controller writes it.
+  await reconcile(client, 'discovery.k8s.io', 'endpointslices', kubernetesEndpointSlice(o.advertise, o.port) as unknown as KubeObject, ['endpoints', 'ports']);
+  await ensure(client, '', 'services', kubeDnsService() as unknown as KubeObject);
+  await ensure(client, 'networking.k8s.io', 'ingressclasses', defaultIngressClass() as unknown as KubeObject);
+}

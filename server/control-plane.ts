@@ -1,0 +1,149 @@
+// The control plane, assembled from one cluster configuration (upstream: what
+// kube-apiserver, kube-controller-manager and kube-scheduler start; k3s: pkg/server):
+// the store, the API core with the cluster's policy, the HTTPS front door, the objects
+// every cluster starts with, and the controller manager and scheduler as in-process API
+// clients, each with its own least-privilege identity.
+import { createServer } from 'node:https';
+import type { Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { SqliteStore } from '../store/sqlite.js';
+import type { Store } from '../store/types.js';
+import { hostIPv4Addresses } from '../machinery/pki.js';
+import { startApiCore } from '../apiserver/api.js';
+import type { ApiCore } from '../apiserver/api.js';
+import { ApiServer } from '../apiserver/server.js';
+import { Authenticator } from '../apiserver/authentication.js';
+import type { UserInfo } from '../apiserver/context.js';
+import { ServiceAccountTokens } from '../apiserver/serviceaccount-tokens.js';
+import { ServiceAllocator } from '../apiserver/allocators.js';
+import { KubeletProxy } from '../apiserver/kubelet-proxy.js';
+import type { Registry } from '../apiserver/registry.js';
+import { ALL_CONTROLLERS, startControllerManager } from '../controllers/index.js';
+import { LocalTransport } from '../client/local-transport.js';
+import { startScheduler } from '../scheduler/index.js';
+import { clusterPolicy } from './policy.js';
+import { bootstrapCluster } from './bootstrap.js';
+import { COMPONENT_USERS, serviceAccountUser } from './identities.js';
+
+export interface ControlPlaneOptions {
+  /** Cluster name. */
+  name: string;
+  /** Directory the control plane owns for its state. */
+  dataDir: string;
+  /** TCP port for the API server (0 picks a free one). */
+  port: number;
+  bindAddress: string;
+  /** PEM: the cluster CA (client certificates are verified against it), serving cert and key. */
+  tls: { caCert: string; cert: string; key: string };
+  /** PEM: the key pair that signs / verifies service-account tokens. */
+  serviceAccountKeys: { publicKey: string; privateKey: string };
+  /** Client certificate the API server presents to kubelets (streaming subresources). */
+  kubeletClient?: { cert: string; key: string };
+  /** Store to use instead of the default SQLite file (tests, benchmarks, etcd). */
+  store?: Store;
+}
+
+export interface ControlPlane {
+  port: number;
+  registry: Registry;
+  api: ApiServer;
+  core: ApiCore;
+  /** An in-process client with the given identity (through the same pipeline as HTTP). */
+  client(component: string, user?: UserInfo): LocalTransport;
+  close(): Promise<void>;
+}
+
+export const SERVICE_CIDR = '10.96.0.0/12';
+
+/** The address nodes and pods reach the API server at: the host's first non-loopback IPv4 address. */
+export function hostIPv4(): string {
+  return hostIPv4Addresses()[0] ?? '127.0.0.1';
+}
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address.startsWith('127.') || address === '::1';
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const store = opts.store ?? new SqliteStore(join(opts.dataDir, 'state.db'));
+  const core = await startApiCore(store, clusterPolicy);
+  const { registry, pipeline } = core;
+
+  new ServiceAllocator(registry, SERVICE_CIDR).install();
+
+  let ready = false;
+  const tlsOptions = { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.caCert, requestCert: true, rejectUnauthorized: false };
+  const servers: Server[] = [createServer(tlsOptions)];
+  const port = await listen(servers[0], opts.port, opts.bindAddress);
+  // Pods reach the API server through the `kubernetes` Service, whose endpoint is the
+  // host's address: a loopback-only API server listens there too, on the same port.
+  const advertise = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' || isLoopback(opts.bindAddress) ? hostIPv4() : opts.bindAddress;
+  if (isLoopback(opts.bindAddress) && !isLoopback(advertise)) {
+    const extra = createServer(tlsOptions);
+    try {
+      await listen(extra, port, advertise);
+      servers.push(extra);
+    } catch (err) {
+      console.error(`apiserver: cannot also listen on ${advertise}:${port} (pods will not reach the API): ${(err as Error).message}`);
+    }
+  }
+
+  const tokens = new ServiceAccountTokens(registry, opts.serviceAccountKeys);
+  tokens.install(pipeline);
+  const api = new ApiServer({ pipeline, authenticator: new Authenticator([tokens.authenticate]), serverAddress: `${advertise}:${port}`, isReady: () => ready });
+  new KubeletProxy(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient }).install(api);
+  for (const s of servers) {
+    // Watches and streams live long; Node's defaults would cut them.
+    s.requestTimeout = 0;
+    s.headersTimeout = 60_000;
+    s.keepAliveTimeout = 65_000;
+    s.on('request', api.handle);
+    s.on('upgrade', api.handleUpgrade);
+  }
+
+  const client = (component: string, user?: UserInfo) => new LocalTransport(pipeline, { component, user });
+  await bootstrapCluster(client('kube-apiserver'), { port, advertise, storageDir: join(dirname(opts.dataDir), 'storage') });
+  // Controllers and the scheduler are API clients; in this process they use the
+  // in-process transport, authorized as their own identities.
+  const controllers = await startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), ALL_CONTROLLERS, (sa) =>
+    client(`kube-controller-manager/${sa}`, serviceAccountUser('kube-system', sa)),
+  );
+  const scheduler = startScheduler(client('default-scheduler', COMPONENT_USERS.scheduler));
+  ready = true;
+
+  return {
+    port,
+    registry,
+    api,
+    core,
+    client,
+    async close() {
+      ready = false;
+      await scheduler.stop();
+      await controllers.stop();
+      api.closeWatches();
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      core.stop();
+      if (!opts.store) await store.close();
+    },
+  };
+}
