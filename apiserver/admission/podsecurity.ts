@@ -7,7 +7,7 @@
 // Checks read v1 JSON the way the Go checks read typed structs: a pointer field is "set"
 // when present and not null, a plain bool or number reads as its zero value when absent.
 import type { KubeObject } from '../../machinery/object.js';
-import { internalError, invalid as invalidStatus, qualifiedResource, StatusError } from '../../machinery/status.js';
+import { forbiddenObject, internalError, invalid as invalidStatus, type StatusError } from '../../machinery/status.js';
 import type { AdmissionPlugin, AdmissionRequest } from './chain.js';
 import { goQuote, invalid, key, type Cause } from './field.js';
 import { arr, isObj, isSet, num, obj, str, strMap, type Obj } from './util.js';
@@ -819,12 +819,10 @@ function isSignificantPodUpdate(pod: Obj, old: Obj): boolean {
   return false;
 }
 
-/** apierrors.NewForbidden for the request's resource and name. */
-function forbiddenStatus(req: AdmissionRequest, why: string): StatusError {
-  const resource = qualifiedResource(req.resource.group, req.resource.plural);
-  const name = req.name || str(obj(req.object?.metadata).name);
-  const message = name ? `${resource} ${goQuote(name)} is forbidden: ${why}` : `${resource} is forbidden: ${why}`;
-  return new StatusError(403, 'Forbidden', message, { name: name || undefined, group: req.resource.group || undefined, kind: req.resource.plural });
+/** The refusal of the request's object, named as upstream's admission.NewForbidden names it. */
+function admissionForbidden(req: AdmissionRequest, why: string): StatusError {
+  // a generated name is already on the object by the validating phase
+  return forbiddenObject(req.resource.group, req.resource.plural, req.name || str(req.object?.metadata?.name), why);
 }
 
 export function podSecurityAdmission(deps: PodSecurityDeps): AdmissionPlugin {
@@ -948,7 +946,7 @@ export function podSecurityAdmission(deps: PodSecurityDeps): AdmissionPlugin {
     let enforceResult: AggregateResult | undefined;
     if (enforce) {
       enforceResult = evaluatePod(p.enforce, meta, spec, checkOptions);
-      if (!enforceResult.allowed) throw forbiddenStatus(req, `violates PodSecurity ${goQuote(levelVersionString(p.enforce))}: ${forbiddenDetail(enforceResult)}`);
+      if (!enforceResult.allowed) throw admissionForbidden(req, `violates PodSecurity ${goQuote(levelVersionString(p.enforce))}: ${forbiddenDetail(enforceResult)}`);
     }
     const warnResult = enforceResult && sameLevelVersion(p.warn, p.enforce) ? enforceResult : evaluatePod(p.warn, meta, spec, checkOptions);
     if (!warnResult.allowed) req.warnings.push(`would violate PodSecurity ${goQuote(levelVersionString(p.warn))}: ${forbiddenDetail(warnResult)}`);
