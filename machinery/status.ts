@@ -100,6 +100,12 @@ export function forbidden(group: string, resource: string, name: string, why: st
   return new StatusError(403, 'Forbidden', msg, details);
 }
 
+/** apierrors.NewForbidden: an admission plugin's refusal of one object (`pods "x" is forbidden: why`). */
+export function forbiddenObject(group: string, resource: string, name: string, why: string): StatusError {
+  const subject = name ? `${qualifiedResource(group, resource)} "${name}"` : qualifiedResource(group, resource);
+  return new StatusError(403, 'Forbidden', `${subject} is forbidden: ${why}`, { name: name || undefined, group: group || undefined, kind: resource });
+}
+
 export function methodNotAllowed(message = 'the server does not allow this method on the requested resource'): StatusError {
   return new StatusError(405, 'MethodNotAllowed', message);
 }

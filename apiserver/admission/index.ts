@@ -120,40 +120,12 @@ export function addDefaultTolerations(p: Obj, seconds = 300): void {
   if (add.length) spec.tolerations = [...arr(spec.tolerations), ...add];
 }
 
-/** What the ServiceAccount admission plugin defaults (the token volume is added by addServiceAccountTokenVolume). */
+/** What the ServiceAccount admission plugin defaults (the plugin itself, with the token volume, is serviceaccount.ts). */
 function admitServiceAccount(p: Obj): void {
   const spec = ensureObj(p, 'spec');
   if ('kubernetes.io/config.mirror' in strMap(obj(p.metadata).annotations)) return;
   if (!str(spec.serviceAccountName)) spec.serviceAccountName = 'default';
   spec.serviceAccount = spec.serviceAccountName;
-}
-
-/**
- * The projected `kube-api-access-xxxxx` volume the ServiceAccount admission plugin
- * mounts into every container at /var/run/secrets/kubernetes.io/serviceaccount.
- * Not applied by the strategy; callers that serve in-cluster credentials can use it.
- */
-export function addServiceAccountTokenVolume(p: KubeObject): void {
-  const spec = ensureObj(p as Obj, 'spec');
-  if (spec.automountServiceAccountToken === false) return;
-  const mountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
-  const all = [...arr(spec.containers), ...arr(spec.initContainers)].map(obj);
-  if (all.some((c) => arr(c.volumeMounts).some((m) => obj(m).mountPath === mountPath))) return;
-  const name = generateName('kube-api-access-');
-  const vols = arr(spec.volumes);
-  vols.push({
-    name,
-    projected: {
-      defaultMode: 420,
-      sources: [
-        { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' }, path: 'namespace' }] } },
-      ],
-    },
-  });
-  spec.volumes = vols;
-  for (const c of all) c.volumeMounts = [...arr(c.volumeMounts), { name, readOnly: true, mountPath }];
 }
 
 // ---- field labels ------------------------------------------------------------------------------
