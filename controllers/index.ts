@@ -5,7 +5,8 @@ import { HOUSEKEEPING_CONTROLLERS } from './housekeeping.js';
 import { BATCH_CONTROLLERS } from './batch.js';
 import { NETWORKING_CONTROLLERS } from './networking.js';
 import { STORAGE_CONTROLLERS } from './storage.js';
+import { newClusterRoleAggregationController } from './clusterroleaggregation/controller.js';
 
-export const ALL_CONTROLLERS: readonly ControllerConstructor[] = [...HOUSEKEEPING_CONTROLLERS, ...WORKLOADS_CONTROLLERS, ...BATCH_CONTROLLERS, ...NETWORKING_CONTROLLERS, ...STORAGE_CONTROLLERS];
+export const ALL_CONTROLLERS: readonly ControllerConstructor[] = [...HOUSEKEEPING_CONTROLLERS, ...WORKLOADS_CONTROLLERS, ...BATCH_CONTROLLERS, ...NETWORKING_CONTROLLERS, ...STORAGE_CONTROLLERS, newClusterRoleAggregationController];
 export { startControllerManager } from './manager.js';
 export type { ControllerContext, ControllerConstructor, ControllerManager } from './manager.js';
