@@ -11,7 +11,7 @@ import { deepClone, semanticEqual } from '../../machinery/object.js';
 import { StatusError, notFound, qualifiedResource } from '../../machinery/status.js';
 import type { Decision, PolicyRule, RequestAttributes } from './types.js';
 import type { RbacAuthorizer, RbacSource } from './rbac.js';
-import { RBAC_GROUP, aggregateMessage, compactRules, compactString, covers, goQuote, goQuoteList } from './rbac.js';
+import { RBAC_GROUP, aggregateMessage, compactRules, compactString, covers, goQuote, goQuoteList, roleReferenceRules } from './rbac.js';
 
 export const SYSTEM_PRIVILEGED_GROUP = 'system:masters';
 
@@ -72,6 +72,7 @@ export interface EscalationDeps {
   rbac: RbacAuthorizer;
   /** The whole authorizer chain (escalate / bind may be granted by any authorizer). */
   authorize(attrs: RequestAttributes): Decision;
+  /** Where referenced roles are looked up (the same caches the authorizer reads). */
   source: RbacSource;
 }
 
@@ -108,7 +109,7 @@ export function rbacEscalationAdmission(deps: EscalationDeps): AdmissionPlugin {
       const ref = (obj as unknown as RoleBinding).roleRef as RoleRef | undefined;
       if (!ref) return; // validation reports the missing roleRef
       if (bindingAuthorized(deps, req.user, ref, namespace)) return;
-      const { rules, error } = deps.rbac.roleReferenceRules(ref, namespace);
+      const { rules, error } = roleReferenceRules(deps.source, ref, namespace);
       if (error !== undefined) {
         if (ref.kind === 'Role' || ref.kind === 'ClusterRole') throw notFound(RBAC_GROUP, ref.kind.toLowerCase(), ref.name);
         throw new StatusError(500, 'InternalError', `Internal error occurred: ${error}`);

@@ -188,18 +188,7 @@ export class RbacAuthorizer implements Authorizer {
 
   /** The rules a role reference grants, or the lister's NotFound message. */
   roleReferenceRules(ref: RoleRef, bindingNamespace: string): { rules?: readonly PolicyRule[]; error?: string } {
-    switch (ref.kind) {
-      case 'Role': {
-        const role = bindingNamespace ? this.source.role(bindingNamespace, ref.name) : undefined;
-        return role ? { rules: role.rules ?? [] } : { error: `role.${RBAC_GROUP} ${goQuote(ref.name)} not found` };
-      }
-      case 'ClusterRole': {
-        const role = this.source.clusterRole(ref.name);
-        return role ? { rules: role.rules ?? [] } : { error: `clusterrole.${RBAC_GROUP} ${goQuote(ref.name)} not found` };
-      }
-      default:
-        return { error: `unsupported role reference kind: ${goQuote(ref.kind)}` };
-    }
+    return roleReferenceRules(this.source, ref, bindingNamespace);
   }
 
   private clusterRules(user: UserInfo): ResolvedRules {
@@ -246,6 +235,22 @@ export class RbacAuthorizer implements Authorizer {
     if (this.namespaceCache.size >= MAX_CACHED) this.namespaceCache.clear();
     this.namespaceCache.set(key, hit);
     return hit;
+  }
+}
+
+/** upstream GetRoleReferenceRules: the referenced role's rules, or the lister's NotFound message. */
+export function roleReferenceRules(source: RbacSource, ref: RoleRef, bindingNamespace: string): { rules?: readonly PolicyRule[]; error?: string } {
+  switch (ref.kind) {
+    case 'Role': {
+      const role = bindingNamespace ? source.role(bindingNamespace, ref.name) : undefined;
+      return role ? { rules: role.rules ?? [] } : { error: `role.${RBAC_GROUP} ${goQuote(ref.name)} not found` };
+    }
+    case 'ClusterRole': {
+      const role = source.clusterRole(ref.name);
+      return role ? { rules: role.rules ?? [] } : { error: `clusterrole.${RBAC_GROUP} ${goQuote(ref.name)} not found` };
+    }
+    default:
+      return { error: `unsupported role reference kind: ${goQuote(ref.kind)}` };
   }
 }
 
