@@ -34,6 +34,8 @@ export interface NodeGraphSource {
   podsOnNode(nodeName: string): Iterable<Pod>;
   pvc(namespace: string, name: string): PersistentVolumeClaim | undefined;
   pv(name: string): PersistentVolume | undefined;
+  /** VolumeAttachments by name, when the cluster serves them (a node may get the ones naming it). */
+  volumeAttachment?(name: string): { spec?: { nodeName?: string } } | undefined;
 }
 
 /** The names one pod references (its namespace's objects). */
@@ -158,6 +160,12 @@ export class NodeAuthorizer implements Authorizer {
         case 'leases':
           if (g === 'coordination.k8s.io') return this.lease(nodeName, attrs);
           break;
+        case 'csinodes':
+          if (g === 'storage.k8s.io') return this.csiNode(nodeName, attrs);
+          break;
+        case 'volumeattachments':
+          if (g === 'storage.k8s.io') return this.volumeAttachment(nodeName, attrs);
+          break;
       }
     }
     // Access to everything else is not subdivided: the static node rules decide.
@@ -196,6 +204,21 @@ export class NodeAuthorizer implements Authorizer {
     // The name is unknown on create; NodeRestriction checks it there.
     if (verb !== 'create' && attrs.name !== nodeName) return noOpinion('can only access node lease with the same name as the requesting node');
     return ALLOW;
+  }
+
+  private csiNode(nodeName: string, attrs: RequestAttributes): Decision {
+    const verb = attrs.verb;
+    if (verb !== 'get' && verb !== 'create' && verb !== 'update' && verb !== 'patch' && verb !== 'delete') return noOpinion('can only get, create, update, patch, or delete a CSINode');
+    if (attrs.subresource) return noOpinion('cannot authorize CSINode subresources');
+    if (verb !== 'create' && attrs.name !== nodeName) return noOpinion('can only access CSINode with the same name as the requesting node');
+    return ALLOW;
+  }
+
+  private volumeAttachment(nodeName: string, attrs: RequestAttributes): Decision {
+    if (attrs.verb !== 'get') return noOpinion('can only get individual resources of this type');
+    if (attrs.subresource) return noOpinion('cannot get subresource');
+    if (!attrs.name) return noOpinion('No Object name found');
+    return this.graph.volumeAttachment?.(attrs.name)?.spec?.nodeName === nodeName ? ALLOW : noOpinion(`no relationship found between node '${nodeName}' and this object`);
   }
 
   private related(nodeName: string, type: VertexType, attrs: RequestAttributes): Decision {

@@ -15,6 +15,7 @@ class Graph implements NodeGraphSource {
   pods: Pod[] = [];
   pvcs = new Map<string, PersistentVolumeClaim>();
   pvs = new Map<string, PersistentVolume>();
+  volumeAttachment?: (name: string) => { spec?: { nodeName?: string } } | undefined;
   podsOnNode(node: string): Iterable<Pod> {
     return this.pods.filter((p) => p.spec?.nodeName === node);
   }
@@ -95,6 +96,17 @@ test('configmaps, claims, volumes, service account tokens and leases follow the 
   assert.ok(!allow(req(n1, 'create', 'serviceaccounts/token', { ns: 'default', name: 'default' })));
   assert.ok(allow(req(n1, 'create', 'leases', { group: 'coordination.k8s.io', ns: 'kube-node-lease' })));
   assert.ok(allow(req(n1, 'update', 'leases', { group: 'coordination.k8s.io', ns: 'kube-node-lease', name: 'n1' })));
+  assert.ok(allow(req(n1, 'update', 'csinodes', { group: 'storage.k8s.io', name: 'n1' })));
+  assert.deepEqual(a.authorize(req(n1, 'get', 'csinodes', { group: 'storage.k8s.io', name: 'n2' })), { decision: 'noOpinion', reason: 'can only access CSINode with the same name as the requesting node' });
+});
+
+test('volume attachments: only those naming the node', () => {
+  const g = graph();
+  g.volumeAttachment = (name: string) => (name === 'va-1' ? { spec: { nodeName: 'n1' } } : name === 'va-2' ? { spec: { nodeName: 'n2' } } : undefined);
+  const a = new NodeAuthorizer(g);
+  assert.equal(a.authorize(req(n1, 'get', 'volumeattachments', { group: 'storage.k8s.io', name: 'va-1' })).decision, 'allow');
+  assert.equal(a.authorize(req(n1, 'get', 'volumeattachments', { group: 'storage.k8s.io', name: 'va-2' })).decision, 'noOpinion');
+  assert.equal(a.authorize(req(n1, 'list', 'volumeattachments', { group: 'storage.k8s.io' })).reason, 'can only get individual resources of this type');
 });
 
 test('everything else a node may do is the static system:node rule set; non-nodes get no opinion', () => {
