@@ -493,3 +493,75 @@ function admitNamed(nodeName: string, req: AdmissionRequest, what: string, lease
   if (leaseNamespace && req.namespace !== NODE_LEASE_NAMESPACE) throw forbidden(req, `can only access leases in the ${goQuote(NODE_LEASE_NAMESPACE)} system namespace`);
   if (requestOrObjectName(req) !== nodeName) throw forbidden(req, `can only access ${what} with the same name as the requesting node`);
 }
+
+// ---- a ready NodeGraphSource fed by watch events --------------------------------
+
+/** Pods indexed by the node they are bound to, and claims and volumes by name. */
+export class NodeGraphCache implements NodeGraphSource {
+  private readonly podsByNode = new Map<string, Map<string, Pod>>();
+  /** Where each pod is filed (its nodeName may change from '' to a node on binding). */
+  private readonly podNode = new Map<string, string>();
+  private readonly pvcs = new Map<string, PersistentVolumeClaim>();
+  private readonly pvs = new Map<string, PersistentVolume>();
+  private readonly attachments = new Map<string, { spec?: { nodeName?: string } }>();
+
+  podsOnNode(nodeName: string): Iterable<Pod> {
+    return this.podsByNode.get(nodeName)?.values() ?? [];
+  }
+  pvc(namespace: string, name: string): PersistentVolumeClaim | undefined {
+    return this.pvcs.get(`${namespace}/${name}`);
+  }
+  pv(name: string): PersistentVolume | undefined {
+    return this.pvs.get(name);
+  }
+  volumeAttachment(name: string): { spec?: { nodeName?: string } } | undefined {
+    return this.attachments.get(name);
+  }
+
+  upsertPod(pod: Pod): void {
+    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+    const node = pod.spec?.nodeName ?? '';
+    const was = this.podNode.get(key);
+    if (was !== undefined && was !== node) this.removeFrom(was, key);
+    if (!node) {
+      this.podNode.delete(key);
+      return;
+    }
+    let m = this.podsByNode.get(node);
+    if (!m) this.podsByNode.set(node, (m = new Map()));
+    m.set(key, pod);
+    this.podNode.set(key, node);
+  }
+
+  deletePod(pod: Pod): void {
+    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+    const was = this.podNode.get(key);
+    if (was !== undefined) this.removeFrom(was, key);
+    this.podNode.delete(key);
+  }
+
+  private removeFrom(node: string, key: string): void {
+    const m = this.podsByNode.get(node);
+    m?.delete(key);
+    if (m?.size === 0) this.podsByNode.delete(node);
+  }
+
+  upsertPVC(pvc: PersistentVolumeClaim): void {
+    this.pvcs.set(`${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`, pvc);
+  }
+  deletePVC(pvc: PersistentVolumeClaim): void {
+    this.pvcs.delete(`${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`);
+  }
+  upsertPV(pv: PersistentVolume): void {
+    this.pvs.set(pv.metadata?.name ?? '', pv);
+  }
+  deletePV(pv: PersistentVolume): void {
+    this.pvs.delete(pv.metadata?.name ?? '');
+  }
+  upsertVolumeAttachment(va: KubeObject): void {
+    this.attachments.set(va.metadata?.name ?? '', va as { spec?: { nodeName?: string } });
+  }
+  deleteVolumeAttachment(va: KubeObject): void {
+    this.attachments.delete(va.metadata?.name ?? '');
+  }
+}

@@ -371,3 +371,77 @@ export function compactString(r: PolicyRule): string {
   if (r.verbs?.length) parts.push(`Verbs:${goQuoteList(r.verbs)}`);
   return `{${parts.join(', ')}}`;
 }
+
+// ---- a ready RbacSource fed by watch events --------------------------------------
+
+type RbacKindName = 'Role' | 'ClusterRole' | 'RoleBinding' | 'ClusterRoleBinding';
+type AnyRbacObject = Role | ClusterRole | RoleBinding | ClusterRoleBinding;
+
+/**
+ * Roles and bindings indexed the way the authorizer reads them (role bindings by
+ * namespace). Feed it every add/update/delete of the four kinds; each change calls
+ * `onChange` (pass the authorizer's invalidate).
+ */
+export class RbacCache implements RbacSource {
+  private readonly rolesByKey = new Map<string, Role>();
+  private readonly clusterRolesByName = new Map<string, ClusterRole>();
+  private readonly bindingsByNamespace = new Map<string, Map<string, RoleBinding>>();
+  private readonly clusterBindingsByName = new Map<string, ClusterRoleBinding>();
+
+  constructor(private readonly onChange: () => void = () => undefined) {}
+
+  role(namespace: string, name: string): Role | undefined {
+    return this.rolesByKey.get(`${namespace}/${name}`);
+  }
+  clusterRole(name: string): ClusterRole | undefined {
+    return this.clusterRolesByName.get(name);
+  }
+  roleBindings(namespace: string): Iterable<RoleBinding> {
+    return this.bindingsByNamespace.get(namespace)?.values() ?? [];
+  }
+  clusterRoleBindings(): Iterable<ClusterRoleBinding> {
+    return this.clusterBindingsByName.values();
+  }
+
+  /** An object of one of the four kinds was added or updated (`kind` defaults to obj.kind). */
+  upsert(obj: AnyRbacObject, kind: RbacKindName = obj.kind as RbacKindName): void {
+    this.write(kind, obj, false);
+  }
+
+  delete(obj: AnyRbacObject, kind: RbacKindName = obj.kind as RbacKindName): void {
+    this.write(kind, obj, true);
+  }
+
+  private write(kind: RbacKindName, obj: AnyRbacObject, remove: boolean): void {
+    const name = obj.metadata?.name ?? '';
+    const ns = obj.metadata?.namespace ?? '';
+    switch (kind) {
+      case 'Role':
+        if (remove) this.rolesByKey.delete(`${ns}/${name}`);
+        else this.rolesByKey.set(`${ns}/${name}`, obj as Role);
+        break;
+      case 'ClusterRole':
+        if (remove) this.clusterRolesByName.delete(name);
+        else this.clusterRolesByName.set(name, obj as ClusterRole);
+        break;
+      case 'RoleBinding': {
+        let m = this.bindingsByNamespace.get(ns);
+        if (remove) {
+          m?.delete(name);
+          if (m?.size === 0) this.bindingsByNamespace.delete(ns);
+        } else {
+          if (!m) this.bindingsByNamespace.set(ns, (m = new Map()));
+          m.set(name, obj as RoleBinding);
+        }
+        break;
+      }
+      case 'ClusterRoleBinding':
+        if (remove) this.clusterBindingsByName.delete(name);
+        else this.clusterBindingsByName.set(name, obj as ClusterRoleBinding);
+        break;
+      default:
+        return;
+    }
+    this.onChange();
+  }
+}

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from 'kubernetes-types/core/v1.js';
 import type { AdmissionOperation, AdmissionRequest } from '../../apiserver/admission/chain.js';
-import { NodeAuthorizer, nodeRestrictionAdmission } from '../../apiserver/authorization/node.js';
+import { NodeAuthorizer, NodeGraphCache, nodeRestrictionAdmission } from '../../apiserver/authorization/node.js';
 import type { NodeGraphSource } from '../../apiserver/authorization/node.js';
 import type { KubeObject } from '../../machinery/object.js';
 import { resourceByPath } from '../../machinery/resources.js';
@@ -128,6 +128,23 @@ test('a pod changed in the cache (a new object) is seen on the next request', ()
   assert.equal(a.authorize(req(n1, 'get', 'secrets', { ns: 'default', name: 'late' })).decision, 'noOpinion');
   g.pods[0] = { ...g.pods[0], spec: { ...g.pods[0].spec!, volumes: [{ name: 'l', secret: { secretName: 'late' } }] } };
   assert.equal(a.authorize(req(n1, 'get', 'secrets', { ns: 'default', name: 'late' })).decision, 'allow');
+});
+
+test('NodeGraphCache: pods follow their binding and deletion; claims resolve to volumes', () => {
+  const cache = new NodeGraphCache();
+  const a = new NodeAuthorizer(cache);
+  const p = pod('db', undefined, { volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'db-data' } }, { name: 's', secret: { secretName: 'db-pass' } }] });
+  cache.upsertPod(p);
+  const secret = req(n1, 'get', 'secrets', { ns: 'default', name: 'db-pass' });
+  assert.equal(a.authorize(secret).decision, 'noOpinion', 'not scheduled yet');
+  cache.upsertPod({ ...p, spec: { ...p.spec!, nodeName: 'n1' } });
+  assert.equal(a.authorize(secret).decision, 'allow');
+  cache.upsertPVC({ metadata: { name: 'db-data', namespace: 'default' }, spec: { volumeName: 'pv-1' } });
+  cache.upsertPV({ metadata: { name: 'pv-1' }, spec: {} });
+  assert.equal(a.authorize(req(n1, 'get', 'persistentvolumes', { name: 'pv-1' })).decision, 'allow');
+  cache.deletePod(p);
+  assert.equal(a.authorize(secret).decision, 'noOpinion');
+  assert.deepEqual([...cache.podsOnNode('n1')], []);
 });
 
 // ---- NodeRestriction ------------------------------------------------------------

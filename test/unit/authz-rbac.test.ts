@@ -3,7 +3,7 @@
 // resourceNames, non-resource URLs, reasons, memoization and invalidation.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RbacAuthorizer } from '../../apiserver/authorization/rbac.js';
+import { RbacAuthorizer, RbacCache } from '../../apiserver/authorization/rbac.js';
 import { MemoryRbac, bootstrapped, groupSubject, nonResource, req, saSubject, u, userSubject } from './authz-fixture.js';
 
 const alice = u('alice');
@@ -219,4 +219,23 @@ test('bootstrap controller and component identities hold what their controllers 
   assert.ok(allowed(a, req(u('system:kite:ingress'), 'update', 'ingresses/status', { group: 'networking.k8s.io', ns: 'x', name: 'i' })));
   assert.ok(allowed(a, req(u('system:kite:netpol'), 'watch', 'networkpolicies', { group: 'networking.k8s.io' })));
   assert.ok(!allowed(a, req(u('system:node:n1', 'system:nodes'), 'get', 'secrets', { ns: 'x', name: 's' })), 'nothing binds system:node in RBAC');
+});
+
+test('RbacCache: fed by watch events, invalidates the authorizer on every change', () => {
+  const holder: { authorizer?: RbacAuthorizer } = {};
+  const cache = new RbacCache(() => holder.authorizer?.invalidate());
+  const authorizer = (holder.authorizer = new RbacAuthorizer(cache));
+  const ivy = u('ivy');
+  const rb = { apiVersion: 'rbac.authorization.k8s.io/v1' as const, kind: 'RoleBinding' as const, metadata: { name: 'b', namespace: 'ns' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'reader' }, subjects: [userSubject('ivy')] };
+  cache.upsert(rb);
+  assert.equal(authorizer.authorize(req(ivy, 'list', 'pods', { ns: 'ns' })).reason, 'RBAC: clusterrole.rbac.authorization.k8s.io "reader" not found');
+  cache.upsert({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'reader' }, rules: [{ verbs: ['list'], apiGroups: [''], resources: ['pods'] }] });
+  assert.ok(allowed(authorizer, req(ivy, 'list', 'pods', { ns: 'ns' })));
+  assert.ok(!allowed(authorizer, req(ivy, 'list', 'pods', { ns: 'other' })));
+  cache.upsert({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'c' }, roleRef: rb.roleRef, subjects: rb.subjects });
+  assert.ok(allowed(authorizer, req(ivy, 'list', 'pods', { ns: 'other' })));
+  cache.delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'c' }, roleRef: rb.roleRef });
+  cache.delete(rb);
+  assert.ok(!allowed(authorizer, req(ivy, 'list', 'pods', { ns: 'ns' })));
+  assert.deepEqual([...cache.roleBindings('ns')], []);
 });
