@@ -1,11 +1,20 @@
 // Every controller kite runs, grouped by area (each area's file lists its own).
 import type { ControllerDescriptor } from './manager.js';
+import { controller } from './manager.js';
 import { WORKLOADS_CONTROLLERS } from './workloads.js';
 import { HOUSEKEEPING_CONTROLLERS } from './housekeeping.js';
 import { BATCH_CONTROLLERS } from './batch.js';
 import { NETWORKING_CONTROLLERS } from './networking.js';
 import { STORAGE_CONTROLLERS } from './storage.js';
+import { newClusterRoleAggregationController } from './clusterroleaggregation/controller.js';
 
-export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [...HOUSEKEEPING_CONTROLLERS, ...WORKLOADS_CONTROLLERS, ...BATCH_CONTROLLERS, ...NETWORKING_CONTROLLERS, ...STORAGE_CONTROLLERS];
+export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [
+  ...HOUSEKEEPING_CONTROLLERS,
+  ...WORKLOADS_CONTROLLERS,
+  ...BATCH_CONTROLLERS,
+  ...NETWORKING_CONTROLLERS,
+  ...STORAGE_CONTROLLERS,
+  controller('clusterrole-aggregation-controller', (ctx) => newClusterRoleAggregationController(ctx)),
+];
 export { startControllerManager } from './manager.js';
 export type { ControllerContext, ControllerConstructor, ControllerDescriptor, ControllerManager } from './manager.js';
