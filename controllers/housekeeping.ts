@@ -1,5 +1,5 @@
 // The housekeeping controllers, in the order the controller manager starts them:
-// garbage collection, namespace deletion, service accounts, node lifecycle and taint
+// garbage collection, namespace deletion, service accounts, the root CA ConfigMap, node lifecycle and taint
 // eviction, pod GC, TTL after finished, disruption budgets.
 //
 // Knobs (upstream kube-controller-manager flags), read from the environment of the
@@ -16,6 +16,7 @@ import type { ControllerConstructor } from './manager.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/controller.js';
 import { ServiceAccountsController } from './serviceaccount/controller.js';
+import { newRootCACertPublisher } from './rootcacert/controller.js';
 import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { TaintEvictionController } from './nodelifecycle/tainteviction.js';
 import { PodGCController } from './podgc/controller.js';
@@ -66,6 +67,7 @@ export function housekeepingControllers(config?: HousekeepingConfig): Controller
     (ctx) => new GarbageCollector(ctx),
     (ctx) => new NamespaceController(ctx),
     (ctx) => new ServiceAccountsController(ctx),
+    newRootCACertPublisher,
     (ctx) => {
       const c = cfg();
       return new NodeLifecycleController(ctx, {

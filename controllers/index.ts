@@ -8,4 +8,4 @@ import { STORAGE_CONTROLLERS } from './storage.js';
 
 export const ALL_CONTROLLERS: readonly ControllerConstructor[] = [...HOUSEKEEPING_CONTROLLERS, ...WORKLOADS_CONTROLLERS, ...BATCH_CONTROLLERS, ...NETWORKING_CONTROLLERS, ...STORAGE_CONTROLLERS];
 export { startControllerManager } from './manager.js';
-export type { ControllerContext, ControllerConstructor, ControllerManager } from './manager.js';
+export type { ControllerContext, ControllerConstructor, ControllerManager, ControllerManagerOptions } from './manager.js';

@@ -10,6 +10,13 @@ export interface ControllerContext {
   transport: ApiTransport;
   informers: SharedInformerFactory;
   events: EventBroadcaster;
+  /** The cluster CA certificate (PEM) the root CA publisher puts into every namespace. */
+  rootCACert?: string;
+}
+
+export interface ControllerManagerOptions {
+  /** The cluster CA certificate (PEM), published as ConfigMap kube-root-ca.crt in every namespace. */
+  rootCACert?: string;
 }
 
 export type ControllerConstructor = (ctx: ControllerContext) => Controller;
@@ -20,10 +27,10 @@ export interface ControllerManager {
 }
 
 /** Start every controller, then the informers they asked for. */
-export async function startControllerManager(transport: ApiTransport, constructors: readonly ControllerConstructor[]): Promise<ControllerManager> {
+export async function startControllerManager(transport: ApiTransport, constructors: readonly ControllerConstructor[], options: ControllerManagerOptions = {}): Promise<ControllerManager> {
   const informers = new SharedInformerFactory(transport);
   const events = new EventBroadcaster(transport, { host: 'kite' });
-  const ctx: ControllerContext = { transport, informers, events };
+  const ctx: ControllerContext = { transport, informers, events, rootCACert: options.rootCACert };
   const controllers = constructors.map((make) => make(ctx));
   informers.start();
   for (const c of controllers) {
