@@ -600,7 +600,11 @@ export class Kubelet {
     return {
       configMap: (ns, name) => this.lookup<ConfigMap>(this.configMapInformer, CONFIGMAPS, ns, name),
       secret: (ns, name) => this.lookup<Secret>(this.secretInformer, SECRETS, ns, name),
-      services: () => this.serviceInformer.store.list(),
+      services: () => {
+        // Starting a container without the service variables would be for good (upstream refuses too).
+        if (!this.serviceInformer.hasSynced()) throw new Error('services have not yet been read at least once, cannot construct envvars');
+        return this.serviceInformer.store.list();
+      },
       allocatable: this.allocatable,
       warn: (reason, message) => this.events.pod(pod, 'Warning', reason, message),
     };

@@ -189,3 +189,26 @@ test(
     assert.ok(!files.includes('token'));
   }),
 );
+
+test('every pod in every namespace gets the kubernetes Service variables; service links only from its own namespace', async () => {
+  const { serviceEnvMap } = await import('../../kubelet/env.js');
+  const kube = { metadata: { name: 'kubernetes', namespace: 'default' }, spec: { clusterIP: '10.96.0.1', ports: [{ name: 'https', port: 443, protocol: 'TCP' }] } };
+  const local = { metadata: { name: 'db', namespace: 'team' }, spec: { clusterIP: '10.96.0.40', ports: [{ port: 5432 }] } };
+  const elsewhere = { metadata: { name: 'cache', namespace: 'other' }, spec: { clusterIP: '10.96.0.41', ports: [{ port: 6379 }] } };
+  const expected = {
+    KUBERNETES_SERVICE_HOST: '10.96.0.1',
+    KUBERNETES_SERVICE_PORT: '443',
+    KUBERNETES_SERVICE_PORT_HTTPS: '443',
+    KUBERNETES_PORT: 'tcp://10.96.0.1:443',
+    KUBERNETES_PORT_443_TCP: 'tcp://10.96.0.1:443',
+    KUBERNETES_PORT_443_TCP_PROTO: 'tcp',
+    KUBERNETES_PORT_443_TCP_PORT: '443',
+    KUBERNETES_PORT_443_TCP_ADDR: '10.96.0.1',
+  };
+  const noLinks = serviceEnvMap([kube, local, elsewhere], 'team', false);
+  assert.deepEqual(Object.fromEntries(noLinks), expected);
+  const links = serviceEnvMap([kube, local, elsewhere], 'team', true);
+  assert.equal(links.get('DB_SERVICE_HOST'), '10.96.0.40');
+  assert.equal(links.get('KUBERNETES_SERVICE_HOST'), '10.96.0.1');
+  assert.ok(![...links.keys()].some((k) => k.startsWith('CACHE_')));
+});
