@@ -29,6 +29,7 @@ import { generatePodStatus } from './status.js';
 import { StatusManager } from './status-manager.js';
 import type { ContainerRunOptions, KubeletEvents, PodRuntime, RuntimeHelper, RuntimePodStatus, StartFailure } from './types.js';
 import { errorMessage, sleep, stableJson } from './util.js';
+import { ObjectWatches, podConfigMapNames, podSecretNames } from './object-watches.js';
 import { TokenManager, type IssuedToken, type TokenRequestSpec } from './token-manager.js';
 import { VolumeManager, resolveMountSource, type MountedVolume, type VolumeSources } from './volumes.js';
 import type { Mount, Req } from './cri/types.js';
@@ -103,8 +104,9 @@ export class Kubelet {
   private readonly recorder: EventRecorder;
   readonly podInformer: Informer<Pod>;
   private readonly serviceInformer: Informer<Service>;
-  private readonly configMapInformer: Informer<ConfigMap>;
-  private readonly secretInformer: Informer<Secret>;
+  /** The ConfigMaps and Secrets this node's pods use, watched one by one. */
+  private readonly configMaps: ObjectWatches<ConfigMap>;
+  private readonly secrets: ObjectWatches<Secret>;
   private readonly workers = new Map<string, PodWorker>();
   private readonly startFailures = new Map<string, Map<string, StartFailure>>();
   private readonly tokens: TokenManager;
@@ -176,8 +178,8 @@ export class Kubelet {
     this.factory = new SharedInformerFactory(this.transport, { informerDefaults: { log: (m) => this.log(m) } });
     this.podInformer = this.factory.informerFor<Pod>(PODS, { fieldSelector: `spec.nodeName=${this.config.nodeName}` });
     this.serviceInformer = this.factory.informerFor<Service>(SERVICES);
-    this.configMapInformer = this.factory.informerFor<ConfigMap>(CONFIGMAPS);
-    this.secretInformer = this.factory.informerFor<Secret>(SECRETS);
+    this.configMaps = new ObjectWatches<ConfigMap>(this.transport, CONFIGMAPS, { log: (m) => this.log(m) });
+    this.secrets = new ObjectWatches<Secret>(this.transport, SECRETS, { log: (m) => this.log(m) });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -220,6 +222,7 @@ export class Kubelet {
     this.node.stop();
     this.statusManager.stop();
     await this.factory.stop();
+    await Promise.all([this.configMaps.stop(), this.secrets.stop()]);
     await Promise.race([this.broadcaster.shutdown(), sleep(2000)]);
     this.transport.close();
     this.runtime.close();
@@ -251,6 +254,12 @@ export class Kubelet {
       this.workers.set(uid, w);
     } else {
       w.pod = pod;
+    }
+    // Hollow pods have no volumes; their rare env references are read directly.
+    if (!this.hollow) {
+      const ns = pod.metadata?.namespace ?? 'default';
+      this.configMaps.setPodReferences(uid, ns, podConfigMapNames(pod));
+      this.secrets.setPodReferences(uid, ns, podSecretNames(pod));
     }
     this.schedule(uid, 0);
   }
@@ -495,6 +504,8 @@ export class Kubelet {
     this.statusManager.remove(uid);
     this.startFailures.delete(uid);
     this.tokens.forget(uid);
+    this.configMaps.removePod(uid);
+    this.secrets.removePod(uid);
   }
 
   // ---------------------------------------------------------------- relist (PLEG) and housekeeping
@@ -571,17 +582,6 @@ export class Kubelet {
 
   // ---------------------------------------------------------------- sources for env and volumes
 
-  private async lookup<T>(informer: Informer<T & { metadata?: { name?: string } }>, res: typeof CONFIGMAPS, namespace: string, name: string): Promise<T | undefined> {
-    const cached = informer.store.get(namespace, name);
-    if (cached) return cached as T;
-    try {
-      return await this.transport.get<T & { metadata?: { name?: string } }>(res, namespace, name);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
   private async getOrUndefined<T>(res: typeof CONFIGMAPS, namespace: string | undefined, name: string): Promise<T | undefined> {
     try {
       return (await this.transport.get<T & { metadata?: { name?: string } }>(res, namespace, name)) as T;
@@ -598,8 +598,8 @@ export class Kubelet {
 
   private envSources(pod: Pod): EnvSources {
     return {
-      configMap: (ns, name) => this.lookup<ConfigMap>(this.configMapInformer, CONFIGMAPS, ns, name),
-      secret: (ns, name) => this.lookup<Secret>(this.secretInformer, SECRETS, ns, name),
+      configMap: (ns, name) => this.configMaps.get(ns, name),
+      secret: (ns, name) => this.secrets.get(ns, name),
       services: () => {
         // Starting a container without the service variables would be for good (upstream refuses too).
         if (!this.serviceInformer.hasSynced()) throw new Error('services have not yet been read at least once, cannot construct envvars');
@@ -612,8 +612,8 @@ export class Kubelet {
 
   private volumeSources(): VolumeSources {
     return {
-      configMap: (ns, name) => this.lookup<ConfigMap>(this.configMapInformer, CONFIGMAPS, ns, name),
-      secret: (ns, name) => this.lookup<Secret>(this.secretInformer, SECRETS, ns, name),
+      configMap: (ns, name) => this.configMaps.get(ns, name),
+      secret: (ns, name) => this.secrets.get(ns, name),
       serviceAccountToken: (pod, audience, exp) => this.tokens.get(pod, audience, exp),
       allocatable: this.allocatable,
       claims: {
