@@ -26,6 +26,7 @@ const AUTHN_FAILURE_TTL_MS = 10_000;
 const AUTHZ_ALLOWED_TTL_MS = 5 * 60_000;
 const AUTHZ_DENIED_TTL_MS = 30_000;
 const CACHE_MAX = 2048;
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 
 export interface KubeletUser {
   name: string;
@@ -124,8 +125,11 @@ export class KubeletAuth {
     let user = this.certUsers.get(sock);
     if (user === undefined) {
       user = null;
-      if (sock.authorized) {
-        const subject = sock.getPeerCertificate?.()?.subject as Record<string, string | string[]> | undefined;
+      const peer = sock.authorized ? sock.getPeerCertificate?.() : undefined;
+      // Only certificates meant for clients (upstream's x509 authenticator asks for ExtKeyUsageClientAuth).
+      const usages = (peer as { ext_key_usage?: string[] } | undefined)?.ext_key_usage;
+      if (peer && (!usages || usages.includes(CLIENT_AUTH))) {
+        const subject = peer.subject as unknown as Record<string, string | string[]> | undefined;
         const cn = subject?.CN;
         if (cn) {
           const o = subject.O;

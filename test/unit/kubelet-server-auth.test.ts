@@ -140,6 +140,13 @@ test('a denied upgrade (exec over SPDY) is answered 403 before anything else', a
   assert.equal(r.body, 'Forbidden (user=alice, verb=create, resource=nodes, subresource=proxy)\n');
 });
 
+test('a serving certificate from the same CA is no client identity', async () => {
+  const serving = await issueServingCert(ca, { commonName: 'other-node@kubelet', dnsNames: ['other'] });
+  const r = await call('/pods', { cert: serving });
+  assert.equal(r.status, 401);
+  assert.equal(reviews.length, 0);
+});
+
 test('the API being unreachable for a review: 500 Authorization error', async () => {
   const other = await issueClientCert(ca, { commonName: 'someone', organizations: ['x'] });
   apiDown = true;
