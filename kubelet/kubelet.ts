@@ -399,8 +399,14 @@ export class Kubelet {
         w.volumes = await this.volumes.setUp(pod, { podIPs: rs.ips, hostIPs: [this.nodeIP] }, this.volumeSources(), w.volumes);
       } catch (err) {
         this.events.pod(pod, 'Warning', 'FailedMount', errorMessage(err));
-        this.schedule(uid, ERROR_RETRY_MS);
-        return;
+        // Containers start only once every volume is there; a pod that has them
+        // keeps running on the last contents while refreshes fail (upstream remounts
+        // in the background without holding up the pod's sync).
+        const mountedOnce = (pod.spec?.volumes ?? []).every((v) => w.volumes.has(v.name));
+        if (!mountedOnce) {
+          this.schedule(uid, ERROR_RETRY_MS);
+          return;
+        }
       }
     }
     mark('volumes');
