@@ -1,5 +1,5 @@
 // The housekeeping controllers, in the order the controller manager starts them:
-// garbage collection, namespace deletion, service accounts, node lifecycle and taint
+// garbage collection, namespace deletion, service accounts, the root CA ConfigMap, node lifecycle and taint
 // eviction, pod GC, TTL after finished, disruption budgets.
 //
 // Knobs (upstream kube-controller-manager flags), read from the environment of the
@@ -17,6 +17,7 @@ import { controller } from './manager.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NamespaceController } from './namespace/controller.js';
 import { ServiceAccountsController } from './serviceaccount/controller.js';
+import { newRootCACertPublisher } from './rootcacert/controller.js';
 import { NodeLifecycleController } from './nodelifecycle/controller.js';
 import { TaintEvictionController } from './nodelifecycle/tainteviction.js';
 import { PodGCController } from './podgc/controller.js';
@@ -67,6 +68,7 @@ export function housekeepingControllers(config?: HousekeepingConfig): Controller
     controller('generic-garbage-collector', (ctx) => new GarbageCollector(ctx)),
     controller('namespace-controller', (ctx) => new NamespaceController(ctx)),
     controller('service-account-controller', (ctx) => new ServiceAccountsController(ctx)),
+    controller('root-ca-cert-publisher', newRootCACertPublisher),
     controller('node-controller', (ctx) => {
       const c = cfg();
       return new NodeLifecycleController(ctx, {

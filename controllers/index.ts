@@ -17,4 +17,4 @@ export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [
   controller('clusterrole-aggregation-controller', (ctx) => newClusterRoleAggregationController(ctx)),
 ];
 export { startControllerManager } from './manager.js';
-export type { ControllerContext, ControllerConstructor, ControllerDescriptor, ControllerManager } from './manager.js';
+export type { ControllerContext, ControllerConstructor, ControllerDescriptor, ControllerManager, ControllerManagerOptions } from './manager.js';

@@ -10,6 +10,13 @@ export interface ControllerContext {
   transport: ApiTransport;
   informers: SharedInformerFactory;
   events: EventBroadcaster;
+  /** The cluster CA certificate (PEM) the root CA publisher puts into every namespace. */
+  rootCACert?: string;
+}
+
+export interface ControllerManagerOptions {
+  /** The cluster CA certificate (PEM), published as ConfigMap kube-root-ca.crt in every namespace. */
+  rootCACert?: string;
 }
 
 export type ControllerConstructor = (ctx: ControllerContext) => Controller;
@@ -41,11 +48,12 @@ export interface ControllerManager {
 export async function startControllerManager(
   transport: ApiTransport,
   descriptors: readonly ControllerDescriptor[],
-  clientFor?: (serviceAccount: string) => ApiTransport,
+  options: ControllerManagerOptions & { clientFor?: (serviceAccount: string) => ApiTransport } = {},
 ): Promise<ControllerManager> {
   const informers = new SharedInformerFactory(transport);
   const events = new EventBroadcaster(transport, { host: 'kite' });
-  const controllers = descriptors.map((d) => d.make({ transport: clientFor ? clientFor(d.serviceAccount) : transport, informers, events }));
+  const clientFor = options.clientFor;
+  const controllers = descriptors.map((d) => d.make({ transport: clientFor ? clientFor(d.serviceAccount) : transport, informers, events, rootCACert: options.rootCACert }));
   informers.start();
   for (const c of controllers) {
     c.start().catch((err) => console.error(`controller ${c.name} failed to start:`, err));

@@ -8,6 +8,8 @@ import { HollowRuntime } from './hollow.js';
 import { Kubelet } from './kubelet.js';
 import { KubeRuntime } from './kuberuntime.js';
 import { nodeCapacity } from './node.js';
+import { HttpTransport } from '../client/http-transport.js';
+import { KubeletAuth } from './server/auth.js';
 import { KubeletServer } from './server/server.js';
 import type { PodRuntime } from './types.js';
 import { errorMessage, sleep } from './util.js';
@@ -59,6 +61,12 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
       runtime = new KubeRuntime(cri, { memoryCapacity: nodeCapacity(cfg.rootDir).memoryBytes, offlineImageFallback: cfg.offlineImageFallback, log });
     }
   }
+  // One API client (the node's identity) for the kubelet and for its server's
+  // TokenReviews and SubjectAccessReviews.
+  const transport = new HttpTransport(
+    { server: cfg.apiServer, caData: readFileSync(cfg.caFile, 'utf8'), certData: readFileSync(cfg.clientCertFile, 'utf8'), keyData: readFileSync(cfg.clientKeyFile, 'utf8') },
+    { component: 'kubelet' },
+  );
   // The server goes up first so the node reports the port it really got.
   const holder: { kubelet?: Kubelet } = {};
   const rt = runtime;
@@ -73,9 +81,10 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
     address: cfg.address,
     port: cfg.port,
     tls: { cert: readFileSync(cfg.servingCertFile, 'utf8'), key: readFileSync(cfg.servingKeyFile, 'utf8'), ca: readFileSync(cfg.caFile, 'utf8') },
+    auth: new KubeletAuth({ nodeName: cfg.nodeName, transport, log }),
   });
   const port = await server.listen();
-  const k = new Kubelet({ config: { ...cfg, port }, runtime: rt, log, hollow: cfg.runtime === 'hollow' });
+  const k = new Kubelet({ config: { ...cfg, port }, runtime: rt, transport, log, hollow: cfg.runtime === 'hollow' });
   holder.kubelet = k;
   await k.start();
   return {

@@ -29,6 +29,8 @@ import { generatePodStatus } from './status.js';
 import { StatusManager } from './status-manager.js';
 import type { ContainerRunOptions, KubeletEvents, PodRuntime, RuntimeHelper, RuntimePodStatus, StartFailure } from './types.js';
 import { errorMessage, sleep, stableJson } from './util.js';
+import { ObjectWatches, podConfigMapNames, podSecretNames } from './object-watches.js';
+import { TokenManager, type IssuedToken, type TokenRequestSpec } from './token-manager.js';
 import { VolumeManager, resolveMountSource, type MountedVolume, type VolumeSources } from './volumes.js';
 import type { Mount, Req } from './cri/types.js';
 
@@ -102,11 +104,12 @@ export class Kubelet {
   private readonly recorder: EventRecorder;
   readonly podInformer: Informer<Pod>;
   private readonly serviceInformer: Informer<Service>;
-  private readonly configMapInformer: Informer<ConfigMap>;
-  private readonly secretInformer: Informer<Secret>;
+  /** The ConfigMaps and Secrets this node's pods use, watched one by one. */
+  private readonly configMaps: ObjectWatches<ConfigMap>;
+  private readonly secrets: ObjectWatches<Secret>;
   private readonly workers = new Map<string, PodWorker>();
   private readonly startFailures = new Map<string, Map<string, StartFailure>>();
-  private readonly tokens = new Map<string, { token: string; refreshAt: number }>();
+  private readonly tokens: TokenManager;
   private relistState = new Map<string, string>();
   private imageSignature = '';
   private relistTimer?: NodeJS.Timeout;
@@ -171,11 +174,12 @@ export class Kubelet {
       events: this.events,
     });
     this.volumes = new VolumeManager({ podsDir: podsDir(this.config), log: (m) => this.log(m) });
+    this.tokens = new TokenManager((ns, sa, spec) => this.requestToken(ns, sa, spec), { log: (m) => this.log(m) });
     this.factory = new SharedInformerFactory(this.transport, { informerDefaults: { log: (m) => this.log(m) } });
     this.podInformer = this.factory.informerFor<Pod>(PODS, { fieldSelector: `spec.nodeName=${this.config.nodeName}` });
     this.serviceInformer = this.factory.informerFor<Service>(SERVICES);
-    this.configMapInformer = this.factory.informerFor<ConfigMap>(CONFIGMAPS);
-    this.secretInformer = this.factory.informerFor<Secret>(SECRETS);
+    this.configMaps = new ObjectWatches<ConfigMap>(this.transport, CONFIGMAPS, { log: (m) => this.log(m) });
+    this.secrets = new ObjectWatches<Secret>(this.transport, SECRETS, { log: (m) => this.log(m) });
   }
 
   // ---------------------------------------------------------------- lifecycle
@@ -218,6 +222,7 @@ export class Kubelet {
     this.node.stop();
     this.statusManager.stop();
     await this.factory.stop();
+    await Promise.all([this.configMaps.stop(), this.secrets.stop()]);
     await Promise.race([this.broadcaster.shutdown(), sleep(2000)]);
     this.transport.close();
     this.runtime.close();
@@ -249,6 +254,12 @@ export class Kubelet {
       this.workers.set(uid, w);
     } else {
       w.pod = pod;
+    }
+    // Hollow pods have no volumes; their rare env references are read directly.
+    if (!this.hollow) {
+      const ns = pod.metadata?.namespace ?? 'default';
+      this.configMaps.setPodReferences(uid, ns, podConfigMapNames(pod));
+      this.secrets.setPodReferences(uid, ns, podSecretNames(pod));
     }
     this.schedule(uid, 0);
   }
@@ -387,9 +398,15 @@ export class Kubelet {
       try {
         w.volumes = await this.volumes.setUp(pod, { podIPs: rs.ips, hostIPs: [this.nodeIP] }, this.volumeSources(), w.volumes);
       } catch (err) {
-        this.events.pod(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed: ${errorMessage(err)}`);
-        this.schedule(uid, ERROR_RETRY_MS);
-        return;
+        this.events.pod(pod, 'Warning', 'FailedMount', errorMessage(err));
+        // Containers start only once every volume is there; a pod that has them
+        // keeps running on the last contents while refreshes fail (upstream remounts
+        // in the background without holding up the pod's sync).
+        const mountedOnce = (pod.spec?.volumes ?? []).every((v) => w.volumes.has(v.name));
+        if (!mountedOnce) {
+          this.schedule(uid, ERROR_RETRY_MS);
+          return;
+        }
       }
     }
     mark('volumes');
@@ -415,6 +432,9 @@ export class Kubelet {
     if (written.containerStatuses?.some((c) => c.state?.running && !c.ready)) this.probes.trigger(uid);
     let next = this.config.syncPeriodMs * (0.9 + Math.random() * 0.2);
     if (result.retryAt !== undefined) next = Math.min(next, Math.max(0, result.retryAt - Date.now()) + 50);
+    // A projected token due for renewal is rewritten by the next sync.
+    const tokenRefresh = this.tokens.nextRefresh(uid);
+    if (tokenRefresh !== undefined) next = Math.min(next, Math.max(ERROR_RETRY_MS, tokenRefresh - Date.now() + 50));
     else if (result.error) next = Math.min(next, ERROR_RETRY_MS);
     this.schedule(uid, next);
   }
@@ -489,7 +509,9 @@ export class Kubelet {
     }
     this.statusManager.remove(uid);
     this.startFailures.delete(uid);
-    for (const k of [...this.tokens.keys()]) if (k.startsWith(`${uid}/`)) this.tokens.delete(k);
+    this.tokens.forget(uid);
+    this.configMaps.removePod(uid);
+    this.secrets.removePod(uid);
   }
 
   // ---------------------------------------------------------------- relist (PLEG) and housekeeping
@@ -539,6 +561,7 @@ export class Kubelet {
       await this.cleanupPod(rp.uid, await this.runtime.podStatus(rp.uid, rp.name, rp.namespace));
     }
     await this.checkNewImages();
+    this.tokens.cleanup();
     if (!this.hollow) {
       for (const uid of this.volumes.podsOnDisk()) {
         if (known.has(uid)) continue;
@@ -565,17 +588,6 @@ export class Kubelet {
 
   // ---------------------------------------------------------------- sources for env and volumes
 
-  private async lookup<T>(informer: Informer<T & { metadata?: { name?: string } }>, res: typeof CONFIGMAPS, namespace: string, name: string): Promise<T | undefined> {
-    const cached = informer.store.get(namespace, name);
-    if (cached) return cached as T;
-    try {
-      return await this.transport.get<T & { metadata?: { name?: string } }>(res, namespace, name);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
   private async getOrUndefined<T>(res: typeof CONFIGMAPS, namespace: string | undefined, name: string): Promise<T | undefined> {
     try {
       return (await this.transport.get<T & { metadata?: { name?: string } }>(res, namespace, name)) as T;
@@ -592,9 +604,13 @@ export class Kubelet {
 
   private envSources(pod: Pod): EnvSources {
     return {
-      configMap: (ns, name) => this.lookup<ConfigMap>(this.configMapInformer, CONFIGMAPS, ns, name),
-      secret: (ns, name) => this.lookup<Secret>(this.secretInformer, SECRETS, ns, name),
-      services: () => this.serviceInformer.store.list(),
+      configMap: (ns, name) => this.configMaps.get(ns, name),
+      secret: (ns, name) => this.secrets.get(ns, name),
+      services: () => {
+        // Starting a container without the service variables would be for good (upstream refuses too).
+        if (!this.serviceInformer.hasSynced()) throw new Error('services have not yet been read at least once, cannot construct envvars');
+        return this.serviceInformer.store.list();
+      },
       allocatable: this.allocatable,
       warn: (reason, message) => this.events.pod(pod, 'Warning', reason, message),
     };
@@ -602,9 +618,9 @@ export class Kubelet {
 
   private volumeSources(): VolumeSources {
     return {
-      configMap: (ns, name) => this.lookup<ConfigMap>(this.configMapInformer, CONFIGMAPS, ns, name),
-      secret: (ns, name) => this.lookup<Secret>(this.secretInformer, SECRETS, ns, name),
-      serviceAccountToken: (pod, audience, exp) => this.serviceAccountToken(pod, audience, exp),
+      configMap: (ns, name) => this.configMaps.get(ns, name),
+      secret: (ns, name) => this.secrets.get(ns, name),
+      serviceAccountToken: (pod, audience, exp) => this.tokens.get(pod, audience, exp),
       allocatable: this.allocatable,
       claims: {
         claim: (ns, name) => this.getOrUndefined<PersistentVolumeClaim>(PVCS, ns, name),
@@ -614,30 +630,15 @@ export class Kubelet {
     };
   }
 
-  /** A bound token from the TokenRequest API, cached until 80 % of its life (undefined when the API has none). */
-  private async serviceAccountToken(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string | undefined> {
-    const key = `${pod.metadata?.uid}/${audience ?? ''}/${expirationSeconds}`;
-    const cached = this.tokens.get(key);
-    if (cached && cached.refreshAt > Date.now()) return cached.token;
-    const sa = pod.spec?.serviceAccountName || 'default';
-    try {
-      const tr = await this.transport.createSubresource<{ status?: { token?: string; expirationTimestamp?: string } }>(SERVICEACCOUNTS, pod.metadata?.namespace, sa, 'token', {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: {
-          audiences: audience ? [audience] : [],
-          expirationSeconds,
-          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata?.name, uid: pod.metadata?.uid },
-        },
-      });
-      const token = tr.status?.token;
-      if (!token) return cached?.token;
-      this.tokens.set(key, { token, refreshAt: Date.now() + expirationSeconds * 800 });
-      return token;
-    } catch (err) {
-      if (cached) return cached.token;
-      throw err;
-    }
+  /** serviceaccounts/NAME/token for the token manager. */
+  private async requestToken(namespace: string, serviceAccount: string, spec: TokenRequestSpec): Promise<IssuedToken> {
+    const tr = await this.transport.createSubresource<{ status?: { token?: string; expirationTimestamp?: string } }>(SERVICEACCOUNTS, namespace, serviceAccount, 'token', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec,
+    });
+    const expiresAtMs = Date.parse(tr.status?.expirationTimestamp ?? '');
+    return { token: tr.status?.token ?? '', expiresAtMs: Number.isFinite(expiresAtMs) ? expiresAtMs : Date.now() + spec.expirationSeconds * 1000 };
   }
 
   // ---------------------------------------------------------------- the runtime's helper

@@ -18,7 +18,7 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import { HttpTransport } from '../client/http-transport.js';
 import { isNotFound } from '../client/transport.js';
 import { resourceByPath } from '../machinery/resources.js';
-import { hostIPv4Addresses, issueClientCert, issueServingCert, type CertKeyPair } from '../machinery/pki.js';
+import { hostIPv4Addresses, issueClientCert, issueServingCert, subjectIs, type CertKeyPair } from '../machinery/pki.js';
 import { CriClient } from './cri/client.js';
 import { defaultKubeletConfig, DEFAULT_KUBELET_PORT, type KubeletConfig } from './config.js';
 import { buildBusyboxImage, buildPauseImage, importImage, BUSYBOX_IMAGE, PAUSE_IMAGE } from './images/index.js';
@@ -192,7 +192,7 @@ function certUsable(certPem: string, ca: CertKeyPair, ips: string[]): boolean {
   }
 }
 
-async function ensureNodeCerts(pkiDir: string, ca: CertKeyPair, nodeName: string, nodeIP: string): Promise<void> {
+export async function ensureNodeCerts(pkiDir: string, ca: CertKeyPair, nodeName: string, nodeIP: string): Promise<void> {
   mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
   writeFileSync(join(pkiDir, 'ca.crt'), ca.cert, { mode: 0o644 });
   const write = (name: string, pair: CertKeyPair) => {
@@ -206,7 +206,10 @@ async function ensureNodeCerts(pkiDir: string, ca: CertKeyPair, nodeName: string
       return '';
     }
   };
-  if (!certUsable(read('kubelet-client'), ca, []) || !read('kubelet-client').length) {
+  // The node's identity (upstream): CN system:node:<name>, O system:nodes; re-issued
+  // when an older kite wrote another subject or the node was renamed.
+  const client = read('kubelet-client');
+  if (!certUsable(client, ca, []) || !subjectIs(client, `system:node:${nodeName}`, ['system:nodes'])) {
     write('kubelet-client', await issueClientCert(ca, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'] }));
   }
   const ips = [...new Set([nodeIP, '127.0.0.1'])];

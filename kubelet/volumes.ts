@@ -7,12 +7,15 @@
 // `..<timestamp>`, `..data` is a symlink to it, and every top-level name is a
 // symlink through `..data`, so an update (a new directory, then one rename of
 // `..data`) is seen by readers all at once. Sync refreshes them periodically,
-// which propagates ConfigMap/Secret changes into running containers.
+// which propagates ConfigMap/Secret changes into running containers and
+// renews projected service account tokens (the kubelet's token cache decides
+// when a token needs renewing: 80 % of its lifetime or 24 h).
 //
 // PersistentVolumeClaims are a seam for later (`volumeSource` returns an error).
 import { execFile } from 'node:child_process';
 import {
   chmodSync,
+  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -36,8 +39,8 @@ import type { ClaimSources } from './volumes-pvc.js';
 const run = promisify(execFile);
 
 export class VolumeError extends Error {
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'VolumeError';
   }
 }
@@ -45,8 +48,12 @@ export class VolumeError extends Error {
 export interface VolumeSources {
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
-  /** A service account token for a projected volume (undefined: write a placeholder). */
-  serviceAccountToken?(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string | undefined>;
+  /**
+   * A service account token for a projected volume (upstream's token manager:
+   * cached until it needs renewing). Throws when none can be had: the volume
+   * then fails to set up, as upstream.
+   */
+  serviceAccountToken?(pod: Pod, audience: string | undefined, expirationSeconds: number): Promise<string>;
   allocatable: NodeAllocatable;
   /** Claims and volumes, for persistentVolumeClaim and ephemeral volumes (kubelet/volumes-pvc.ts). */
   claims?: ClaimSources;
@@ -60,9 +67,11 @@ export interface MountedVolume {
   kind: string;
 }
 
-interface FilePayload {
+export interface FilePayload {
   data: Buffer;
   mode: number;
+  /** group owner (the pod's fsGroup) */
+  gid?: number;
 }
 
 const PLUGIN_DIRS: Record<string, string> = {
@@ -116,7 +125,8 @@ function readCurrentPayload(dir: string): Map<string, FilePayload> | undefined {
       if (e.isDirectory()) walk(r);
       else {
         const full = join(base, r);
-        out.set(r, { data: readFileSync(full), mode: statSync(full).mode & 0o7777 });
+        const st = statSync(full);
+        out.set(r, { data: readFileSync(full), mode: st.mode & 0o7777, gid: st.gid });
       }
     }
   };
@@ -128,11 +138,11 @@ function readCurrentPayload(dir: string): Map<string, FilePayload> | undefined {
   return out;
 }
 
-function samePayload(a: Map<string, FilePayload>, b: Map<string, FilePayload>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [k, v] of a) {
-    const o = b.get(k);
-    if (!o || o.mode !== v.mode || !o.data.equals(v.data)) return false;
+function samePayload(current: Map<string, FilePayload>, wanted: Map<string, FilePayload>): boolean {
+  if (current.size !== wanted.size) return false;
+  for (const [k, w] of wanted) {
+    const c = current.get(k);
+    if (!c || c.mode !== w.mode || !c.data.equals(w.data) || (w.gid !== undefined && c.gid !== w.gid)) return false;
   }
   return true;
 }
@@ -154,6 +164,7 @@ export function writeAtomically(dir: string, payload: Map<string, FilePayload>):
     const full = join(tsDir, rel);
     mkdirSync(dirname(full), { recursive: true, mode: 0o755 });
     writeFileSync(full, f.data, { mode: f.mode });
+    if (f.gid !== undefined) chownSync(full, process.getuid?.() ?? 0, f.gid);
     chmodSync(full, f.mode);
   }
   chmodSync(tsDir, 0o755);
@@ -246,7 +257,23 @@ function downwardPayload(pod: Pod, items: DownwardAPIVolumeFile[], defaultMode: 
   }
 }
 
-const PLACEHOLDER_TOKEN = 'kite-placeholder-token: service account tokens are not issued yet\n';
+/**
+ * With an fsGroup the files belong to that group and are group-readable
+ * (upstream SetVolumeOwnership on the volume after the atomic write).
+ */
+function applyFsGroupToPayload(payload: Map<string, FilePayload>, fsGroup: number | undefined): Map<string, FilePayload> {
+  if (fsGroup === undefined) return payload;
+  for (const f of payload.values()) {
+    f.gid = fsGroup;
+    f.mode |= 0o040;
+  }
+  return payload;
+}
+
+/** Several failures read as upstream's aggregate error: one message, or `[a, b]`. */
+function aggregate(errors: string[]): string {
+  return errors.length === 1 ? errors[0]! : `[${errors.join(', ')}]`;
+}
 
 // ---------------------------------------------------------------- the manager
 
@@ -279,10 +306,23 @@ export class VolumeManager {
   /** `previous`: what the pod had mounted before, so a running pod keeps a claim being deleted. */
   async setUp(pod: Pod, facts: PodRuntimeFacts, src: VolumeSources, previous?: Map<string, MountedVolume>): Promise<Map<string, MountedVolume>> {
     const uid = pod.metadata!.uid!;
-    const ns = pod.metadata?.namespace ?? 'default';
     mkdirSync(join(this.podDir(uid), 'volumes'), { recursive: true, mode: 0o750 });
     const out = new Map<string, MountedVolume>();
     for (const v of pod.spec?.volumes ?? []) {
+      try {
+        await this.setUpVolume(pod, v, facts, src, previous, out);
+      } catch (err) {
+        throw new VolumeError(`MountVolume.SetUp failed for volume "${v.name}" : ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return out;
+  }
+
+  private async setUpVolume(pod: Pod, v: Volume, facts: PodRuntimeFacts, src: VolumeSources, previous: Map<string, MountedVolume> | undefined, out: Map<string, MountedVolume>): Promise<void> {
+    const uid = pod.metadata!.uid!;
+    const ns = pod.metadata?.namespace ?? 'default';
+    const fsGroup = pod.spec?.securityContext?.fsGroup;
+    {
       const kind = volumeKind(v);
       const dir = this.volumeDir(uid, v);
       switch (kind) {
@@ -308,7 +348,7 @@ export class VolumeManager {
           } else {
             keyPayload(configMapData(cm), ref.items, ref.defaultMode ?? 0o644, !!ref.optional, 'configmap', payload);
           }
-          writeAtomically(dir, payload);
+          writeAtomically(dir, applyFsGroupToPayload(payload, fsGroup));
           out.set(v.name, { name: v.name, hostPath: dir, readOnly: true, kind });
           break;
         }
@@ -321,20 +361,20 @@ export class VolumeManager {
           } else {
             keyPayload(secretData(s), ref.items, ref.defaultMode ?? 0o644, !!ref.optional, 'secret', payload);
           }
-          writeAtomically(dir, payload);
+          writeAtomically(dir, applyFsGroupToPayload(payload, fsGroup));
           out.set(v.name, { name: v.name, hostPath: dir, readOnly: true, kind });
           break;
         }
         case 'downwardAPI': {
           const payload = new Map<string, FilePayload>();
           downwardPayload(pod, v.downwardAPI!.items ?? [], v.downwardAPI!.defaultMode ?? 0o644, facts, src.allocatable, payload);
-          writeAtomically(dir, payload);
+          writeAtomically(dir, applyFsGroupToPayload(payload, fsGroup));
           out.set(v.name, { name: v.name, hostPath: dir, readOnly: true, kind });
           break;
         }
         case 'projected': {
           const payload = await this.projectedPayload(pod, v, facts, src);
-          writeAtomically(dir, payload);
+          writeAtomically(dir, applyFsGroupToPayload(payload, fsGroup));
           out.set(v.name, { name: v.name, hostPath: dir, readOnly: true, kind });
           break;
         }
@@ -342,7 +382,6 @@ export class VolumeManager {
         case 'ephemeral': {
           if (!src.claims) throw new VolumeError(`volume "${v.name}": no claim source configured`);
           const m = await resolveClaimVolume(pod, v, src.claims, previous?.get(v.name));
-          const fsGroup = pod.spec?.securityContext?.fsGroup;
           if (m.fsGroupManaged && fsGroup !== undefined && !previous?.has(v.name)) {
             applyFsGroup(m.hostPath, fsGroup, pod.spec?.securityContext?.fsGroupChangePolicy, m.readOnly);
           }
@@ -353,41 +392,45 @@ export class VolumeManager {
           throw new VolumeError(`volume "${v.name}": ${kind} volumes are not supported by kite`);
       }
     }
-    return out;
   }
 
+  /** Every source into one payload; failures are collected and reported together (upstream collectData). */
   private async projectedPayload(pod: Pod, v: Volume, facts: PodRuntimeFacts, src: VolumeSources): Promise<Map<string, FilePayload>> {
     const ns = pod.metadata?.namespace ?? 'default';
     const defaultMode = v.projected!.defaultMode ?? 0o644;
     const payload = new Map<string, FilePayload>();
+    const errors: string[] = [];
     for (const s of v.projected!.sources ?? []) {
-      if (s.configMap) {
-        const cm = await src.configMap(ns, s.configMap.name ?? '');
-        if (!cm) {
-          if (!s.configMap.optional) throw new VolumeError(`configmap "${s.configMap.name}" not found`);
-          continue;
+      try {
+        if (s.configMap) {
+          const cm = await src.configMap(ns, s.configMap.name ?? '');
+          if (!cm) {
+            if (!s.configMap.optional) throw new VolumeError(`configmap "${s.configMap.name}" not found`);
+            continue;
+          }
+          keyPayload(configMapData(cm), s.configMap.items, defaultMode, !!s.configMap.optional, 'configmap', payload);
+        } else if (s.secret) {
+          const sec = await src.secret(ns, s.secret.name ?? '');
+          if (!sec) {
+            if (!s.secret.optional) throw new VolumeError(`secret "${s.secret.name}" not found`);
+            continue;
+          }
+          keyPayload(secretData(sec), s.secret.items, defaultMode, !!s.secret.optional, 'secret', payload);
+        } else if (s.downwardAPI) {
+          downwardPayload(pod, s.downwardAPI.items ?? [], defaultMode, facts, src.allocatable, payload);
+        } else if (s.serviceAccountToken) {
+          const t = s.serviceAccountToken;
+          if (!src.serviceAccountToken) throw new VolumeError('cannot setup projected volume because kubeClient is not configured');
+          const token = await src.serviceAccountToken(pod, t.audience || undefined, t.expirationSeconds ?? 3600);
+          // defaultMode, but only the owner when an fsGroup will open it to the group (upstream).
+          const mode = pod.spec?.securityContext?.fsGroup !== undefined ? 0o600 : defaultMode;
+          payload.set(validatePayloadPath(t.path), { data: Buffer.from(token), mode });
         }
-        keyPayload(configMapData(cm), s.configMap.items, defaultMode, !!s.configMap.optional, 'configmap', payload);
-      } else if (s.secret) {
-        const sec = await src.secret(ns, s.secret.name ?? '');
-        if (!sec) {
-          if (!s.secret.optional) throw new VolumeError(`secret "${s.secret.name}" not found`);
-          continue;
-        }
-        keyPayload(secretData(sec), s.secret.items, defaultMode, !!s.secret.optional, 'secret', payload);
-      } else if (s.downwardAPI) {
-        downwardPayload(pod, s.downwardAPI.items ?? [], defaultMode, facts, src.allocatable, payload);
-      } else if (s.serviceAccountToken) {
-        const t = s.serviceAccountToken;
-        let token: string | undefined;
-        try {
-          token = await src.serviceAccountToken?.(pod, t.audience, t.expirationSeconds ?? 3600);
-        } catch (err) {
-          this.opts.log?.(`pod ${ns}/${pod.metadata?.name}: token request failed, writing a placeholder: ${(err as Error).message}`);
-        }
-        payload.set(validatePayloadPath(t.path), { data: Buffer.from(token ?? PLACEHOLDER_TOKEN), mode: defaultMode === 0o644 ? 0o600 : defaultMode });
+      } catch (err) {
+        errors.push(err instanceof Error ? err.message : String(err));
       }
     }
+    if (errors.length) throw new VolumeError(aggregate(errors));
     return payload;
   }
 

@@ -111,6 +111,13 @@ export const APISERVER_DNS_NAMES = [
 ];
 export const ADMIN_USER = 'kubernetes-admin';
 export const ADMIN_GROUP = 'system:masters';
+/**
+ * The identity the API server presents to kubelets (kubeadm's apiserver-kubelet-client).
+ * kubeadm now puts it in kubeadm:cluster-admins; kite keeps system:masters so the
+ * kubelet's SubjectAccessReview for it is allowed without extra RBAC bindings.
+ */
+export const APISERVER_KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
+export const APISERVER_KUBELET_CLIENT_GROUP = 'system:masters';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Certificates start a little in the past so small clock skew between hosts is harmless. */
@@ -315,6 +322,8 @@ export interface ClusterPKIPaths {
   apiserverKey: string;
   adminCert: string;
   adminKey: string;
+  kubeletClientCert: string;
+  kubeletClientKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
 }
@@ -325,6 +334,8 @@ export interface ClusterPKI {
   ca: CertKeyPair;
   apiserver: CertKeyPair;
   admin: CertKeyPair;
+  /** The API server's client certificate towards kubelets (CN kube-apiserver-kubelet-client). */
+  kubeletClient: CertKeyPair;
   serviceAccount: { publicKey: string; privateKey: string };
 }
 
@@ -336,6 +347,8 @@ export function clusterPKIPaths(dir: string): ClusterPKIPaths {
     apiserverKey: join(dir, 'apiserver.key'),
     adminCert: join(dir, 'admin.crt'),
     adminKey: join(dir, 'admin.key'),
+    kubeletClientCert: join(dir, 'apiserver-kubelet-client.crt'),
+    kubeletClientKey: join(dir, 'apiserver-kubelet-client.key'),
     serviceAccountKey: join(dir, 'service-account.key'),
     serviceAccountPub: join(dir, 'service-account.pub'),
   };
@@ -374,6 +387,18 @@ function leafUsable(pair: CertKeyPair, ca: NodeX509Certificate): NodeX509Certifi
     return cert;
   } catch {
     return undefined;
+  }
+}
+
+/** Whether a certificate's subject is exactly CN=`commonName` with these O attributes (any order). */
+export function subjectIs(cert: NodeX509Certificate | string, commonName: string, organizations: readonly string[] = []): boolean {
+  try {
+    const x = typeof cert === 'string' ? new NodeX509Certificate(cert) : cert;
+    const parts = x.subject.split('\n').sort();
+    const want = [`CN=${commonName}`, ...organizations.map((o) => `O=${o}`)].sort();
+    return parts.length === want.length && parts.every((p, i) => p === want[i]);
+  } catch {
+    return false;
   }
 }
 
@@ -433,6 +458,13 @@ export async function loadOrCreateClusterPKI(
     writePair(paths.adminCert, paths.adminKey, admin);
   }
 
+  let kubeletClient = readPair(paths.kubeletClientCert, paths.kubeletClientKey);
+  const kubeletClientX509 = kubeletClient && leafUsable(kubeletClient, caX509);
+  if (!kubeletClient || !kubeletClientX509 || !subjectIs(kubeletClientX509, APISERVER_KUBELET_CLIENT_USER, [APISERVER_KUBELET_CLIENT_GROUP])) {
+    kubeletClient = await issueClientCert(ca, { commonName: APISERVER_KUBELET_CLIENT_USER, organizations: [APISERVER_KUBELET_CLIENT_GROUP] });
+    writePair(paths.kubeletClientCert, paths.kubeletClientKey, kubeletClient);
+  }
+
   let serviceAccount: { publicKey: string; privateKey: string };
   if (existsSync(paths.serviceAccountKey)) {
     const privateKey = readFileSync(paths.serviceAccountKey, 'utf8');
@@ -448,5 +480,5 @@ export async function loadOrCreateClusterPKI(
     writeFileAtomic(paths.serviceAccountPub, serviceAccount.publicKey, 0o644);
   }
 
-  return { dir, paths, ca, apiserver, admin, serviceAccount };
+  return { dir, paths, ca, apiserver, admin, kubeletClient, serviceAccount };
 }

@@ -116,9 +116,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await bootstrapCluster(client('kube-apiserver'), { port, advertise, storageDir: join(dirname(opts.dataDir), 'storage') });
   // Controllers and the scheduler are API clients; in this process they use the
   // in-process transport, authorized as their own identities.
-  const controllers = await startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), ALL_CONTROLLERS, (sa) =>
-    client(`kube-controller-manager/${sa}`, serviceAccountUser('kube-system', sa)),
-  );
+  const controllers = await startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), ALL_CONTROLLERS, {
+    rootCACert: opts.tls.caCert,
+    clientFor: (sa) => client(`kube-controller-manager/${sa}`, serviceAccountUser('kube-system', sa)),
+  });
   const scheduler = startScheduler(client('default-scheduler', COMPONENT_USERS.scheduler));
   ready = true;
 

@@ -81,8 +81,8 @@ export async function runServer(opts: ServerOptions): Promise<void> {
       bindAddress: opts.bindAddress,
       tls: { caCert: pki.ca.cert, cert: pki.apiserver.cert, key: pki.apiserver.key },
       serviceAccountKeys: pki.serviceAccount,
-      // The API server authenticates to kubelets with the admin identity (system:masters).
-      kubeletClient: { cert: pki.admin.cert, key: pki.admin.key },
+      // The API server's own identity toward kubelets (kube-apiserver-kubelet-client).
+      kubeletClient: { cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
     });
     const url = serverURL(opts.bindAddress, controlPlane.port);
     const previous = readClusterState(paths);

@@ -1,5 +1,7 @@
 // The kubelet's HTTPS server (upstream: pkg/kubelet/server/server.go), on
-// port 10250 by default, requiring client certificates from the cluster CA.
+// port 10250 by default. Every request is authenticated (client certificate from
+// the cluster CA, or a bearer token via TokenReview) and authorized (a
+// SubjectAccessReview on nodes/<subresource>) — see auth.ts.
 // The API server reaches it for logs, exec, attach and port-forward:
 //
 //   GET  /healthz                                  "ok"
@@ -17,6 +19,7 @@ import type { ContainerStatus, Pod, PodStatus } from 'kubernetes-types/core/v1.j
 import { WebSocketServer, type WebSocket } from 'ws';
 import { rfc3339ToNanos, writeContainerLog, type LogOptions } from '../logs.js';
 import type { PodRuntime, RuntimePodStatus } from '../types.js';
+import type { AuthResult } from './auth.js';
 import { headerList, spdyUpgradeResponse } from './spdy.js';
 import {
   PORT_FORWARD_PROTOCOL,
@@ -49,6 +52,11 @@ export interface KubeletServerOptions {
   address: string;
   port: number;
   tls: { cert: string; key: string; ca: string };
+  /**
+   * Authentication and authorization of every request (KubeletAuth). Without it
+   * only a client certificate from the CA is required (tests, hollow nodes).
+   */
+  auth?: { check(req: IncomingMessage): Promise<AuthResult> };
 }
 
 export class HttpError extends Error {
@@ -81,6 +89,21 @@ function socketError(socket: Duplex, code: number, message: string): void {
   const body = statusBody(code, message);
   try {
     socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  } catch {
+    socket.destroy();
+  }
+}
+
+/** Authentication and authorization failures are plain text, as upstream's filter writes them. */
+function sendPlain(res: ServerResponse, code: number, message: string): void {
+  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(message) + 1 });
+  res.end(`${message}\n`);
+}
+
+function socketPlain(socket: Duplex, code: number, message: string): void {
+  const body = `${message}\n`;
+  try {
+    socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   } catch {
     socket.destroy();
   }
@@ -159,7 +182,8 @@ export class KubeletServer {
       key: this.o.tls.key,
       ca: this.o.tls.ca,
       requestCert: true,
-      rejectUnauthorized: true,
+      // With auth, callers without a certificate may still bring a bearer token.
+      rejectUnauthorized: !this.o.auth,
     });
     server.requestTimeout = 0;
     server.headersTimeout = 60_000;
@@ -206,13 +230,22 @@ export class KubeletServer {
     });
   }
 
-  private checkClient(req: IncomingMessage): void {
+  /** Whether the request may go on; when not, the answer (text) is what to send. */
+  private async checkClient(req: IncomingMessage): Promise<AuthResult | undefined> {
+    if (this.o.auth) {
+      const r = await this.o.auth.check(req);
+      return r.ok ? undefined : r;
+    }
     const sock = req.socket as TLSSocket;
-    if (!sock.authorized) throw new HttpError(401, 'Unauthorized');
+    return sock.authorized ? undefined : { ok: false, code: 401, message: 'Unauthorized' };
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    this.checkClient(req);
+    const denied = await this.checkClient(req);
+    if (denied && !denied.ok) {
+      sendPlain(res, denied.code, denied.message);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const route = parseRoute(url.pathname);
     if (!route) throw new HttpError(404, `the path ${url.pathname} is not served by the kubelet`);
@@ -347,7 +380,11 @@ export class KubeletServer {
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => {});
-    this.checkClient(req);
+    const denied = await this.checkClient(req);
+    if (denied && !denied.ok) {
+      socketPlain(socket, denied.code, denied.message);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'https://kubelet');
     const route = parseRoute(url.pathname);
     if (!route || (route.kind !== 'exec' && route.kind !== 'attach' && route.kind !== 'portforward')) {

@@ -248,26 +248,40 @@ ${pod(
     assert.ok(readFileSync(back29).equals(data));
   });
 
-  test('the kubelet serves /healthz and /pods only to clients with a cluster certificate', async () => {
+  test('the kubelet API authenticates (certificates, TokenReview) and authorizes (SubjectAccessReview) every request', async () => {
     const cfg = JSON.parse(readFileSync(join(nodeDirOf(cluster), 'kubelet.json'), 'utf8'));
     const n = JSON.parse(await cluster.k(['get', 'node', node, '-o', 'json']));
     const port = n.status.daemonEndpoints.kubeletEndpoint.Port;
-    const tls = { ca: readFileSync(cfg.caFile), cert: readFileSync(cfg.clientCertFile), key: readFileSync(cfg.clientKeyFile) };
-    const call = (path: string, withCert: boolean) =>
+    const pki = join(cluster.home, cluster.name, 'pki');
+    // The API server's own identity towards kubelets (system:masters).
+    const tls = { ca: readFileSync(cfg.caFile), cert: readFileSync(join(pki, 'apiserver-kubelet-client.crt')), key: readFileSync(join(pki, 'apiserver-kubelet-client.key')) };
+    const call = (path: string, auth: { cert?: boolean; token?: string }) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = httpsRequest({ host: '127.0.0.1', port, path, ca: tls.ca, ...(withCert ? { cert: tls.cert, key: tls.key } : {}), rejectUnauthorized: false }, (res) => {
-          let body = '';
-          res.on('data', (d) => (body += d));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = httpsRequest(
+          { host: '127.0.0.1', port, path, ca: tls.ca, ...(auth.cert ? { cert: tls.cert, key: tls.key } : {}), headers: auth.token ? { Authorization: `Bearer ${auth.token}` } : {}, rejectUnauthorized: false },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on('error', reject);
         req.end();
       });
-    assert.deepEqual(await call('/healthz', true), { status: 200, body: 'ok' });
-    const pods = JSON.parse((await call('/pods', true)).body);
+    assert.deepEqual(await call('/healthz', { cert: true }), { status: 200, body: 'ok' });
+    const pods = JSON.parse((await call('/pods', { cert: true })).body);
     assert.equal(pods.kind, 'PodList');
     assert.ok(pods.items.some((p: any) => p.metadata.name === 'web'));
-    await assert.rejects(call('/healthz', false));
+    // Anonymous and unknown tokens: 401 as upstream.
+    assert.deepEqual(await call('/healthz', {}), { status: 401, body: 'Unauthorized\n' });
+    assert.deepEqual(await call('/pods', { token: 'not-a-token' }), { status: 401, body: 'Unauthorized\n' });
+    // A service account's token is reviewed by the API server; whether it may use
+    // nodes/proxy is the authorizer's call (403 with upstream's wording under RBAC).
+    const token = (await cluster.k(['create', 'token', 'default'])).trim();
+    const sa = await call('/pods', { token });
+    assert.ok(sa.status === 200 || sa.status === 403, `status ${sa.status}: ${sa.body}`);
+    if (sa.status === 403) assert.equal(sa.body, 'Forbidden (user=system:serviceaccount:default:default, verb=get, resource=nodes, subresource=proxy)\n');
+    else assert.equal(JSON.parse(sa.body).kind, 'PodList');
     const p = await getPod(cluster, 'web');
     assert.ok(p);
   });
