@@ -83,7 +83,8 @@ function protoPath(): string {
 }
 
 let services: { KV: grpc.ServiceClientConstructor; Watch: grpc.ServiceClientConstructor; Maintenance: grpc.ServiceClientConstructor } | undefined;
-function etcdServices(): NonNullable<typeof services> {
+/** The gRPC service constructors (KV, Watch, Maintenance), also for benchmarks' raw calls. */
+export function etcdServices(): NonNullable<typeof services> {
   if (!services) {
     const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath(), LOADER_OPTIONS)) as any;
     services = { KV: pkg.etcdserverpb.KV, Watch: pkg.etcdserverpb.Watch, Maintenance: pkg.etcdserverpb.Maintenance };
@@ -92,7 +93,7 @@ function etcdServices(): NonNullable<typeof services> {
 }
 
 /** `https://host:port` → grpc target `host:port`. */
-function grpcTarget(endpoint: string): { target: string; tls: boolean } {
+export function grpcTarget(endpoint: string): { target: string; tls: boolean } {
   const u = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
   const port = u.port || '2379';
   return { target: `${u.hostname}:${port}`, tls: u.protocol === 'https:' };
