@@ -26,7 +26,7 @@ import { findFreePort, isPortFree } from '../ports.js';
 import { removePidFile, terminate, writePidFile } from '../process.js';
 import { Progress } from '../progress.js';
 import { bindAddressSANs } from './server.js';
-import type { StoreKind } from '../../store/open.js';
+import { parseStoreKind, type StoreKind } from '../../store/open.js';
 
 export interface UpOptions {
   name: string;
@@ -130,7 +130,8 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       progress.info(`Cluster "${c.name}" is already running${where} (pid ${status.pid}).`);
       return;
     }
-    const store = opts.store ?? previous?.store ?? 'sqlite';
+    // KITE_STORE picks the store of new clusters (e.g. to run the acceptance tests on etcd).
+    const store = opts.store ?? previous?.store ?? (process.env.KITE_STORE ? parseStoreKind(process.env.KITE_STORE) : 'sqlite');
     if (previous && opts.store && opts.store !== (previous.store ?? 'sqlite')) {
       throw new CliError(
         `cluster "${c.name}" uses the ${previous.store ?? 'sqlite'} store; to move it to ${opts.store} run \`kite store migrate --name ${c.name} --to ${opts.store}\``,
