@@ -160,6 +160,11 @@ async function reapOrphan(pidFile: string, log?: (msg: string) => void): Promise
   unlinkSync(pidFile);
 }
 
+/** Stops the cluster's etcd if a server that was killed left it running (`kite down`). */
+export function stopLeftoverEtcd(clusterDir: string, log?: (msg: string) => void): Promise<void> {
+  return reapOrphan(join(clusterDir, 'etcd', 'etcd.pid'), log);
+}
+
 /** Starts the cluster's etcd and returns once it was spawned (EtcdStore.open waits for it to serve). */
 export async function startEtcd(opts: EtcdProcessOptions): Promise<EtcdProcess> {
   const log = opts.log ?? (() => {});
@@ -206,7 +211,9 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<EtcdProcess> 
   const launch = (): void => {
     const fd = openSync(logFile, 'a', 0o644);
     try {
-      child = spawn(ETCD_BINARY, args, { stdio: ['ignore', fd, fd], env: process.arch === 'arm64' ? { ...process.env, ETCD_UNSUPPORTED_ARCH: 'arm64' } : process.env });
+      // Its own process group: a Ctrl-C to a foreground `kite server` must not kill etcd
+      // under the control plane's feet; the server stops it last.
+      child = spawn(ETCD_BINARY, args, { detached: true, stdio: ['ignore', fd, fd], env: process.arch === 'arm64' ? { ...process.env, ETCD_UNSUPPORTED_ARCH: 'arm64' } : process.env });
     } finally {
       closeSync(fd);
     }

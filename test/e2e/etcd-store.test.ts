@@ -135,4 +135,18 @@ describe('etcd store', { skip: canRun ? undefined : 'needs etcd-server (root ins
     assert.equal(await uidOf('three'), uids.three);
     assert.ok((await cluster.k(['get', 'deployment', 'web', '-o', 'name'])).includes('deployment.apps/web'));
   });
+
+  test('kill -9 of the server: acknowledged writes survive, kite down stops the etcd it left, kite up resumes', async () => {
+    await cluster.k(['create', 'configmap', 'acked', '--from-literal=a=ok']);
+    const server = Number(readFileSync(join(dir, 'server.pid'), 'utf8').trim());
+    const etcd = etcdPid();
+    process.kill(server, 'SIGKILL');
+    await waitFor('the server to die', () => !alive(server));
+    assert.ok(alive(etcd), 'etcd outlives a killed server');
+    await mustKite(['down']);
+    assert.ok(!alive(etcd), 'kite down stopped the leftover etcd');
+    await mustKite(['up']);
+    assert.equal((await cluster.k(['get', 'configmap', 'acked', '-o', 'jsonpath={.data.a}'])).trim(), 'ok');
+    assert.equal(await uidOf('one'), uids.one);
+  });
 });
