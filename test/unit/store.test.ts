@@ -257,36 +257,38 @@ describe('sqlite only', () => {
       s.update('/a', b('3'), 1),
       s.update('/a', b('stale'), 1),
     ]);
-    assert.deepEqual(
+  assert.deepEqual(
       results.map((r) => r.status),
       ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected'],
     );
-    assert.equal((results[1] as PromiseRejectedResult).reason.code, 'KeyExists');
-    assert.equal((results[4] as PromiseRejectedResult).reason.code, 'Conflict');
-    assert.equal((await s.get('/a'))!.value.toString(), '3');
-    assert.deepEqual(seen, [1, 2, 3]);
+  assert.equal((results[1] as PromiseRejectedResult).reason.code, 'KeyExists');
+  assert.equal((results[4] as PromiseRejectedResult).reason.code, 'Conflict');
+  assert.equal((await s.get('/a'))!.value.toString(), '3');
+  assert.deepEqual(seen, [1, 2, 3]);
     await s.close();
   });
 });
 
+test('etcd key layout: built-ins as upstream, custom resources under their group, reversible', () => {
+  assert.equal(toEtcdKey('/registry/core/pods/default/web'), '/registry/pods/default/web');
+  assert.equal(toEtcdKey('/registry/apps/deployments/default/web'), '/registry/deployments/default/web');
+  assert.equal(toEtcdKey('/registry/core/namespaces/kube-system'), '/registry/namespaces/kube-system');
+  assert.equal(toEtcdKey('/registry/example.com/widgets/default/w'), '/registry/example.com/widgets/default/w');
+  for (const k of ['/registry/core/pods/default/web', '/registry/rbac.authorization.k8s.io/roles/a/b', '/registry/example.com/widgets/default/w', '/other']) {
+    assert.equal(fromEtcdKey(toEtcdKey(k)), k);
+  }
+  assert.deepEqual(etcdPrefixFor('/registry/core/pods/'), { etcdPrefix: '/registry/pods/', filter: false });
+  assert.deepEqual(etcdPrefixFor('/registry/apps/'), { etcdPrefix: '/registry/', filter: true });
+});
+
 describe('etcd only', { skip: canRunEtcd ? undefined : 'needs etcd' }, () => {
   test('keys are laid out in etcd as upstream: /registry/<resource>/<namespace>/<name>', async () => {
-    assert.equal(toEtcdKey('/registry/core/pods/default/web'), '/registry/pods/default/web');
-    assert.equal(toEtcdKey('/registry/apps/deployments/default/web'), '/registry/deployments/default/web');
-    assert.equal(toEtcdKey('/registry/core/namespaces/kube-system'), '/registry/namespaces/kube-system');
-    assert.equal(toEtcdKey('/registry/example.com/widgets/default/w'), '/registry/example.com/widgets/default/w');
-    for (const k of ['/registry/core/pods/default/web', '/registry/rbac.authorization.k8s.io/roles/a/b', '/registry/example.com/widgets/default/w', '/other']) {
-      assert.equal(fromEtcdKey(toEtcdKey(k)), k);
-    }
-    assert.deepEqual(etcdPrefixFor('/registry/core/pods/'), { etcdPrefix: '/registry/pods/', filter: false });
-    assert.deepEqual(etcdPrefixFor('/registry/apps/'), { etcdPrefix: '/registry/', filter: true });
-
     const s = await EtcdStore.open({ endpoints: [etcd!.clientURL], ...etcd!.tls });
     const raw = await EtcdStore.open({ endpoints: [etcd!.clientURL], ...etcd!.tls, keyLayout: 'identity' });
     const ns = `layout${process.pid}`;
     await s.create(`/registry/core/pods/${ns}/web`, b('{}'));
-    assert.equal((await raw.get(`/registry/pods/${ns}/web`))?.value.toString(), '{}');
-    assert.equal(await raw.get(`/registry/core/pods/${ns}/web`), undefined);
+  assert.equal((await raw.get(`/registry/pods/${ns}/web`))?.value.toString(), '{}');
+  assert.equal(await raw.get(`/registry/core/pods/${ns}/web`), undefined);
     await Promise.all([s.close(), raw.close()]);
   });
 
@@ -318,11 +320,11 @@ describe('etcd only', { skip: canRunEtcd ? undefined : 'needs etcd' }, () => {
         await new Promise((r) => setTimeout(r, 200));
       }
     }
-    assert.ok(after, 'etcd came back');
-    assert.notEqual(etcd!.pid(), pid);
+  assert.ok(after, 'etcd came back');
+  assert.notEqual(etcd!.pid(), pid);
     const l = await s.list(p);
-    assert.equal(l.items.length, 21);
-    assert.deepEqual(seen, [...Array.from({ length: 20 }, (_, i) => String(i)), 'after']);
+  assert.equal(l.items.length, 21);
+  assert.deepEqual(seen, [...Array.from({ length: 20 }, (_, i) => String(i)), 'after']);
     await s.close();
   });
 
@@ -336,8 +338,8 @@ describe('etcd only', { skip: canRunEtcd ? undefined : 'needs etcd' }, () => {
     await other.compact(other.revision());
     // s does not know of the compaction yet: etcd refuses the watch.
     const err = await new Promise<StoreError>((resolve) => s.watch(p, first.modRevision - 1, () => {}, { onError: resolve }));
-    assert.equal(err.code, 'Compacted');
-    assert.ok(s.compactedRevision() >= other.compactedRevision());
+  assert.equal(err.code, 'Compacted');
+  assert.ok(s.compactedRevision() >= other.compactedRevision());
     await Promise.all([s.close(), other.close()]);
   });
 });
