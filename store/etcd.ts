@@ -110,6 +110,8 @@ interface Watcher {
   opts: WatchOptions;
   stopped: boolean;
   waiters: { revision: number; resolve: () => void }[];
+  /** The watch stream (generation) etcd knows this watch on. */
+  stream: number;
 }
 
 export class EtcdStore implements Store {
@@ -124,6 +126,8 @@ export class EtcdStore implements Store {
   private readonly watchers = new Map<number, Watcher>();
   private nextWatchId = 1;
   private stream?: grpc.ClientDuplexStream<unknown, PbWatchResponse>;
+  /** Bumped for every new watch stream; a watch is (re)created once per stream. */
+  private streamGeneration = 0;
   private reconnectTimer?: NodeJS.Timeout;
   private reconnectDelay = 100;
 
@@ -406,9 +410,10 @@ export class EtcdStore implements Store {
       opts,
       stopped: false,
       waiters: [],
+      stream: 0,
     };
     this.watchers.set(w.id, w);
-    this.ensureStream().write(this.createRequest(w));
+    this.register(w, this.ensureStream());
     return {
       stop: () => {
         if (w.stopped) return;
@@ -416,6 +421,11 @@ export class EtcdStore implements Store {
         if (!this.closed) this.stream?.write({ cancelRequest: { watchId: w.id } });
       },
     };
+  }
+
+  private register(w: Watcher, stream: grpc.ClientDuplexStream<unknown, PbWatchResponse>): void {
+    w.stream = this.streamGeneration;
+    stream.write(this.createRequest(w));
   }
 
   private createRequest(w: Watcher): unknown {
@@ -443,6 +453,7 @@ export class EtcdStore implements Store {
     const client = this.clients[this.current].watch as any;
     const stream = client.watch() as grpc.ClientDuplexStream<unknown, PbWatchResponse>;
     this.stream = stream;
+    this.streamGeneration++;
     stream.on('data', (res: PbWatchResponse) => {
       if (this.stream === stream) this.onWatchResponse(res);
     });
@@ -467,12 +478,14 @@ export class EtcdStore implements Store {
     this.reconnectTimer = undefined;
     if (this.closed || this.watchers.size === 0) return;
     const stream = this.ensureStream();
-    for (const w of this.watchers.values()) {
-      if (w.delivered + 1 <= this.compacted) {
+    for (const w of [...this.watchers.values()]) {
+      // A watch made since the stream came back is already on it.
+      if (w.stream === this.streamGeneration) continue;
+      if (w.delivered < this.compacted) {
         this.failWatcher(w, `required revision ${w.delivered} has been compacted (compacted at ${this.compacted})`);
         continue;
       }
-      stream.write(this.createRequest(w));
+      this.register(w, stream);
     }
   }
 
