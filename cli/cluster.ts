@@ -4,6 +4,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { isIPv6 } from 'node:net';
+import type { ExternalEtcd, StoreKind } from '../store/open.js';
 import { CliError } from './errors.js';
 import { clusterPaths, clusterPathsIn, kiteHome, validateClusterName, type ClusterPaths } from './paths.js';
 import { isAlive, isKiteServer, readPidFile, removePidFile, sleep } from './process.js';
@@ -18,6 +19,10 @@ export interface ClusterState {
   hollowNodes?: number;
   /** The user kubeconfig `kite up` merged the context into (cleaned on `kite down --purge`). */
   userKubeconfig?: string;
+  /** The store backend (default sqlite); `kite up` resumes on the same one. */
+  store?: StoreKind;
+  /** An existing etcd cluster the server uses instead of its own (`kite server --etcd-servers`). */
+  etcd?: ExternalEtcd;
 }
 
 export type ClusterStatus = { state: 'running'; pid: number } | { state: 'stopped' };

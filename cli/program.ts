@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { registerImageCommands } from './commands/image.js';
 import { registerKubeletCommand } from './commands/kubelet.js';
 import { registerNodeCommands } from './commands/node.js';
+import { registerStoreCommands } from './commands/store.js';
+import { parseStoreKind, type StoreKind } from '../store/open.js';
 import { CliError, errorMessage } from './errors.js';
 import { parseNodeCount } from './hollow.js';
 import { DEFAULT_API_PORT, DEFAULT_BIND_ADDRESS, DEFAULT_CLUSTER_NAME } from './paths.js';
@@ -43,9 +45,10 @@ export function buildProgram(): Command {
     .option('--wait <seconds>', 'how long to wait for the API server to become ready', arg(parseSeconds), 60)
     .option('--hollow-nodes <n>', 'simulated (hollow) nodes to run besides the real one, for scale tests', arg(parseNodeCount), 0)
     .option('--registries <file>', "registry mirrors and settings (k3s registries.yaml format); copied to the cluster's registries.yaml")
-    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number; registries?: string }) => {
+    .option('--store <kind>', 'store backend for a new cluster: sqlite, or etcd (a local etcd the cluster manages) (default: last used, else sqlite)', arg(parseStoreKind))
+    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number; registries?: string; store?: StoreKind }) => {
       const { up } = await import('./commands/up.js');
-      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes, registries: o.registries });
+      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes, registries: o.registries, store: o.store });
     });
 
   program
@@ -79,13 +82,25 @@ export function buildProgram(): Command {
     .option('--bind-address <addr>', 'address the API server listens on', DEFAULT_BIND_ADDRESS)
     .option('--hollow-nodes <n>', 'simulated (hollow) nodes to run besides the real one, for scale tests', arg(parseNodeCount), 0)
     .option('--registries <file>', 'registry mirrors and settings (k3s registries.yaml format; default: CLUSTER_DIR/registries.yaml)')
-    .action(async (o: { name: string; dataDir?: string; apiPort: number; bindAddress: string; hollowNodes: number; registries?: string }) => {
+    .option('--store <kind>', 'store backend: sqlite or etcd (default: last used, else sqlite)', arg(parseStoreKind))
+    .option('--etcd-servers <urls>', 'use this etcd cluster (comma-separated client URLs) instead of a local store', (v: string) => v.split(',').filter(Boolean))
+    .option('--etcd-cafile <file>', 'CA bundle that verifies the etcd servers')
+    .option('--etcd-certfile <file>', 'client certificate for etcd')
+    .option('--etcd-keyfile <file>', 'client key for etcd')
+    .action(async (o: {
+      name: string; dataDir?: string; apiPort: number; bindAddress: string; hollowNodes: number; registries?: string;
+      store?: StoreKind; etcdServers?: string[]; etcdCafile?: string; etcdCertfile?: string; etcdKeyfile?: string;
+    }) => {
       const { runServer } = await import('./commands/server.js');
-      await runServer({ name: o.name, dataDir: o.dataDir, apiPort: o.apiPort, bindAddress: o.bindAddress, hollowNodes: o.hollowNodes, registries: o.registries });
+      await runServer({
+        name: o.name, dataDir: o.dataDir, apiPort: o.apiPort, bindAddress: o.bindAddress, hollowNodes: o.hollowNodes, registries: o.registries,
+        storeFlags: { store: o.store, etcdServers: o.etcdServers, etcdCAFile: o.etcdCafile, etcdCertFile: o.etcdCertfile, etcdKeyFile: o.etcdKeyfile },
+      });
     });
 
   registerImageCommands(program);
   registerNodeCommands(program);
+  registerStoreCommands(program, arg(parseStoreKind));
   registerKubeletCommand(program, arg(parsePort));
   return program;
 }

@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { KeyValue, ListResult, Store, WatchEvent, WatchHandle } from './types.js';
+import type { KeyValue, ListPage, ListPageOptions, ListResult, Store, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { StoreError } from './types.js';
 
 interface CurrentRow {
@@ -54,6 +54,8 @@ export class SqliteStore implements Store {
   private readonly stmt: {
     get: Database.Statement<[string], CurrentRow>;
     list: Database.Statement<[string, string], CurrentRow>;
+    pageFrom: Database.Statement<[string, string, number], CurrentRow>;
+    pageAfter: Database.Statement<[string, string, number], CurrentRow>;
     insertHistory: Database.Statement<[number, string, number, Buffer, number, number | null]>;
     upsertCurrent: Database.Statement<[string, Buffer, number, number]>;
     deleteCurrent: Database.Statement<[string]>;
@@ -89,6 +91,8 @@ export class SqliteStore implements Store {
     this.stmt = {
       get: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key = ?'),
       list: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key >= ? AND key < ? ORDER BY key'),
+      pageFrom: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key >= ? AND key < ? ORDER BY key LIMIT ?'),
+      pageAfter: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key > ? AND key < ? ORDER BY key LIMIT ?'),
       insertHistory: this.db.prepare('INSERT INTO history (revision, key, deleted, value, create_revision, prev_revision) VALUES (?, ?, ?, ?, ?, ?)'),
       upsertCurrent: this.db.prepare(
         'INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, mod_revision = excluded.mod_revision',
@@ -129,6 +133,25 @@ export class SqliteStore implements Store {
     this.check();
     const rows = this.stmt.list.all(prefix, prefixEnd(prefix));
     return { items: rows.map(toKV), revision: this.rev };
+  }
+
+  /**
+   * Pages of the latest state: only the current values are kept, so a page at an older
+   * revision than the latest is answered only while nothing changed since (else Compacted,
+   * as the API server's continue tokens expire on upstream too).
+   */
+  async listPage(prefix: string, opts: ListPageOptions): Promise<ListPage> {
+    this.check();
+    if (opts.revision && opts.revision !== this.rev) {
+      throw new StoreError('Compacted', `required revision ${opts.revision} has been compacted (latest is ${this.rev})`);
+    }
+    const rows = opts.continue === undefined
+      ? this.stmt.pageFrom.all(prefix, prefixEnd(prefix), opts.limit + 1)
+      : this.stmt.pageAfter.all(opts.continue < prefix ? prefix : opts.continue, prefixEnd(prefix), opts.limit + 1);
+    const items = rows.map(toKV);
+    const more = items.length > opts.limit;
+    if (more) items.length = opts.limit;
+    return { items, revision: this.rev, continue: more ? items[items.length - 1].key : undefined };
   }
 
   /**
@@ -229,7 +252,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): WatchHandle {
+  /** Replay and delivery are synchronous, so there is never progress to report nor an error to end with. */
+  watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void, _opts?: WatchOptions): WatchHandle {
     this.check();
     if (fromRevision < this.compacted) {
       throw new StoreError('Compacted', `required revision ${fromRevision} has been compacted (compacted at ${this.compacted})`);

@@ -1,5 +1,5 @@
-// The storage contract: etcd's data model, so that the SQLite backend and a later
-// etcd backend are interchangeable. Keys are strings (`/registry/<group>/<resource>/
+// The storage contract: etcd's data model, so that the SQLite backend (store/sqlite.ts)
+// and the etcd backend (store/etcd.ts) are interchangeable. Keys are strings (`/registry/<group>/<resource>/
 // <namespace>/<name>`), values are opaque bytes (JSON today), and every write bumps
 // one cluster-wide revision that becomes the objects' resourceVersion.
 
@@ -34,6 +34,33 @@ export interface WatchHandle {
   stop(): void;
 }
 
+export interface WatchOptions {
+  /**
+   * Called when the store promises that no event under the prefix with a revision
+   * <= `revision` is still to come (etcd progress notifications).
+   */
+  onProgress?: (revision: number) => void;
+  /**
+   * Called once if the watch ends on its own (a backend compacted past it: code
+   * Compacted, the caller relists); no event follows.
+   */
+  onError?: (err: StoreError) => void;
+}
+
+export interface ListPageOptions {
+  /** Most items to return (> 0). */
+  limit: number;
+  /** From ListPage.continue of the previous page. */
+  continue?: string;
+  /** Read at this revision (the previous page's); fails with Compacted if it is gone. 0/undefined = latest. */
+  revision?: number;
+}
+
+export interface ListPage extends ListResult {
+  /** Set when more items follow: pass it back with the same revision. */
+  continue?: string;
+}
+
 export class StoreError extends Error {
   constructor(
     readonly code: 'KeyExists' | 'KeyNotFound' | 'Conflict' | 'Compacted' | 'Closed',
@@ -53,6 +80,8 @@ export interface Store {
   get(key: string): Promise<KeyValue | undefined>;
   /** All keys with the prefix, at the latest revision. */
   list(prefix: string): Promise<ListResult>;
+  /** One page of keys with the prefix, in key order, consistent with `revision`. */
+  listPage(prefix: string, opts: ListPageOptions): Promise<ListPage>;
   /** Fails with KeyExists if the key is present. */
   create(key: string, value: Buffer): Promise<KeyValue>;
   /**
@@ -66,7 +95,7 @@ export interface Store {
    * Every event under prefix with revision > fromRevision, in order, then live ones.
    * Throws StoreError('Compacted') if fromRevision < compactedRevision().
    */
-  watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void): WatchHandle;
+  watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void, opts?: WatchOptions): WatchHandle;
   /** Drop history older than revision. */
   compact(revision: number): Promise<void>;
   close(): Promise<void>;

@@ -41,6 +41,11 @@ export async function down(opts: DownOptions, progress = new Progress()): Promis
       const { cleanupNode } = await import('../../kubelet/local-node.js');
       await progress.step('Removing node containers and networking', () => cleanupNode(nodeDir));
     }
+    // Likewise the cluster's own etcd (store etcd), left running by a killed server.
+    if (existsSync(join(c.paths.dir, 'etcd', 'etcd.pid'))) {
+      const { stopLeftoverEtcd } = await import('../../store/etcd-process.js');
+      await stopLeftoverEtcd(c.paths.dir);
+    }
     if (!opts.purge) return;
 
     const state = readClusterState(c.paths);

@@ -10,6 +10,7 @@ import { CliError, errorMessage } from '../errors.js';
 import { checkHollowNodes, startHollowNodes } from '../hollow.js';
 import { clusterPaths, clusterPathsIn, validateClusterName } from '../paths.js';
 import { isKiteServer, readPidFile, removePidFile, writePidFile } from '../process.js';
+import { openServerStore, type StoreFlags } from './store.js';
 
 export interface ServerOptions {
   name: string;
@@ -20,6 +21,8 @@ export interface ServerOptions {
   hollowNodes: number;
   /** k3s-style registries file for the node's containerd; default <cluster dir>/registries.yaml (when present) */
   registries?: string;
+  /** --store / --etcd-*: which store to open (default: what the cluster used last, else SQLite). */
+  storeFlags?: StoreFlags;
 }
 
 type StartControlPlane = (opts: ControlPlaneOptions) => Promise<{ port: number; close(): Promise<void> }>;
@@ -74,7 +77,9 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     const startControlPlane = await loadControlPlane();
     const pki = await loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress));
     mkdirSync(paths.data, { recursive: true, mode: 0o700 });
+    const store = await openServerStore(opts.storeFlags ?? {}, paths, pki.ca, log);
     const controlPlane = await startControlPlane({
+      store: store.opened?.store,
       name,
       dataDir: paths.data,
       port: opts.apiPort,
@@ -83,6 +88,9 @@ export async function runServer(opts: ServerOptions): Promise<void> {
       serviceAccountKeys: pki.serviceAccount,
       // The API server's own identity toward kubelets (kube-apiserver-kubelet-client).
       kubeletClient: { cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
+    }).catch(async (err) => {
+      await store.opened?.close();
+      throw err;
     });
     const url = serverURL(opts.bindAddress, controlPlane.port);
     const previous = readClusterState(paths);
@@ -92,6 +100,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
       apiPort: controlPlane.port,
       bindAddress: opts.bindAddress,
       createdAt: previous?.createdAt ?? new Date().toISOString(),
+      ...store.state,
     });
     log(`API server listening on ${url}`);
 
@@ -121,6 +130,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
           ['hollow nodes', () => hollow.close()],
           ['node', () => node.close()],
           ['control plane', () => controlPlane.close()],
+          ['store', async () => store.opened?.close()],
         ] as const) {
           try {
             await close();

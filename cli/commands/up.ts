@@ -26,6 +26,7 @@ import { findFreePort, isPortFree } from '../../machinery/ports.js';
 import { removePidFile, terminate, writePidFile } from '../process.js';
 import { Progress } from '../progress.js';
 import { bindAddressSANs } from './server.js';
+import { parseStoreKind, type StoreKind } from '../../store/open.js';
 
 export interface UpOptions {
   name: string;
@@ -38,6 +39,8 @@ export interface UpOptions {
   hollowNodes: number;
   /** A k3s-style registries file: validated and copied to <cluster dir>/registries.yaml. */
   registries?: string;
+  /** Store backend of a new cluster (an existing one keeps its own: `kite store migrate` switches). */
+  store?: StoreKind;
 }
 
 const MAIN_SCRIPT = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -127,6 +130,13 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       progress.info(`Cluster "${c.name}" is already running${where} (pid ${status.pid}).`);
       return;
     }
+    // KITE_STORE picks the store of new clusters (e.g. to run the acceptance tests on etcd).
+    const store = opts.store ?? previous?.store ?? (process.env.KITE_STORE ? parseStoreKind(process.env.KITE_STORE) : 'sqlite');
+    if (previous && opts.store && opts.store !== (previous.store ?? 'sqlite')) {
+      throw new CliError(
+        `cluster "${c.name}" uses the ${previous.store ?? 'sqlite'} store; to move it to ${opts.store} run \`kite store migrate --name ${c.name} --to ${opts.store}\``,
+      );
+    }
     progress.info(previous ? `Starting cluster "${c.name}" ...` : `Creating cluster "${c.name}" ...`);
     if (opts.registries !== undefined) {
       const { parseRegistries } = await import('../../kubelet/runtime/registries.js');
@@ -154,6 +164,7 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       bindAddress,
       createdAt: previous?.createdAt ?? new Date().toISOString(),
       hollowNodes: opts.hollowNodes,
+      store,
     });
 
     const logStart = fileSize(c.paths.log);

@@ -1,0 +1,180 @@
+// Store benchmark, one run: API creates/s and create latency (p50/p99) through HTTPS
+// against a `kite server` on the SQLite store and one on the etcd store, next to the
+// raw rates of both backends at the same client concurrency: SQLite store creates,
+// and raw etcd Put RPCs (no compare, no watch) on a local etcd from etcd-server.
+//
+//   node dist/bench/store.js [--objects 2000] [--concurrency 16]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { SqliteStore } from '../store/sqlite.js';
+import { EtcdStore, etcdServices, grpcTarget } from '../store/etcd.js';
+import { startEtcd } from '../store/etcd-process.js';
+import { clusterPathsIn } from '../cli/paths.js';
+import { clusterPKIPaths, createCA } from '../machinery/pki.js';
+import { freePort } from '../test/e2e/harness.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const OBJECTS = Number(args.get('objects') ?? 2000);
+const CONCURRENCY = Number(args.get('concurrency') ?? 16);
+
+const here = dirname(fileURLToPath(import.meta.url));
+const KITE_MAIN = join(here, '..', 'cli', 'main.js');
+
+/** A ConfigMap of about 1.5 KB. */
+function configMap(name: string): object {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } };
+}
+const VALUE = Buffer.from(JSON.stringify(configMap('raw')));
+
+interface Figures {
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** n operations from CONCURRENCY workers: rate and latency percentiles. */
+async function measure(n: number, op: (i: number) => Promise<void>): Promise<Figures> {
+  let next = 0;
+  const latencies: number[] = [];
+  const t = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < n) {
+        const i = next++;
+        const s = performance.now();
+        await op(i);
+        latencies.push(performance.now() - s);
+      }
+    }),
+  );
+  const rate = n / ((performance.now() - t) / 1000);
+  latencies.sort((a, b) => a - b);
+  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function rawSqlite(dir: string): Promise<Figures> {
+  const store = new SqliteStore(join(dir, 'raw.db'));
+  try {
+    return await measure(OBJECTS, async (i) => void (await store.create(`/registry/core/configmaps/bench/raw-${i}`, VALUE)));
+  } finally {
+    await store.close();
+  }
+}
+
+async function rawEtcd(endpoint: string, tls: { ca: string; cert: string; key: string }): Promise<{ puts: Figures; storeCreates: Figures }> {
+  const { target } = grpcTarget(endpoint);
+  const creds = grpc.credentials.createSsl(Buffer.from(tls.ca), Buffer.from(tls.key), Buffer.from(tls.cert));
+  const kv = new (etcdServices().KV)(target, creds, { 'grpc.ssl_target_name_override': 'localhost' }) as any;
+  try {
+    const puts = await measure(OBJECTS, (i) =>
+      new Promise<void>((resolve, reject) => kv.put({ key: Buffer.from(`/bench/raw-put-${i}`), value: VALUE }, (err: unknown) => (err ? reject(err) : resolve()))),
+    );
+    // The etcd store itself (txn create guarded by create_revision, no watch open).
+    const store = await EtcdStore.open({ endpoints: [endpoint], ...tls });
+    try {
+      const storeCreates = await measure(OBJECTS, async (i) => void (await store.create(`/bench/store-create-${i}`, VALUE)));
+      return { puts, storeCreates };
+    } finally {
+      await store.close();
+    }
+  } finally {
+    kv.close();
+  }
+}
+
+function call(agent: Agent, port: number, method: string, path: string, body?: object): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const payload = body ? Buffer.from(JSON.stringify(body)) : undefined;
+    const req = request(
+      { host: '127.0.0.1', port, method, path, agent, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {} },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** API creates through a `kite server` on the given store. */
+async function apiCreates(dir: string, store: 'sqlite' | 'etcd'): Promise<Figures> {
+  const port = await freePort();
+  const clusterDir = join(dir, `cluster-${store}`);
+  const server = spawn(process.execPath, [KITE_MAIN, 'server', '--name', `bench-${store}`, '--data-dir', clusterDir, '--api-port', String(port), '--store', store], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, KITE_NODE: 'none' },
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      server.stdout!.on('data', (d) => {
+        out += d;
+        if (/API server listening/.test(out)) resolve();
+      });
+      server.on('exit', (c) => reject(new Error(`kite server exited (${c}): ${out}`)));
+    });
+    const pki = clusterPKIPaths(clusterPathsIn(clusterDir).pki);
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: readFileSync(pki.caCert, 'utf8'), cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') });
+    try {
+      for (let i = 0; i < 100; i++) {
+        if ((await call(agent, port, 'GET', '/readyz')).code === 200) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await call(agent, port, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+      return await measure(OBJECTS, async (i) => {
+        const r = await call(agent, port, 'POST', '/api/v1/namespaces/bench/configmaps', configMap(`cm-${i}`));
+        if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
+      });
+    } finally {
+      agent.destroy();
+    }
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-bench-store-'));
+  try {
+    const sqlite = await rawSqlite(dir);
+    const etcd = await startEtcd({ clusterDir: join(dir, 'raw-etcd'), ca: await createCA('kite-bench') });
+    let raw: Awaited<ReturnType<typeof rawEtcd>>;
+    try {
+      raw = await rawEtcd(etcd.clientURL, etcd.tls);
+    } finally {
+      await etcd.stop();
+    }
+    const apiSqlite = await apiCreates(dir, 'sqlite');
+    const apiEtcd = await apiCreates(dir, 'etcd');
+
+    const row = (what: string, f: Figures) =>
+      console.log(`  ${what.padEnd(34)} ${f.rate.toFixed(0).padStart(7)}/s   p50 ${f.p50.toFixed(2).padStart(7)} ms   p99 ${f.p99.toFixed(2).padStart(7)} ms`);
+    console.log(`kite store benchmark: ${OBJECTS} ConfigMaps of ~1.5 KB, ${CONCURRENCY} concurrent clients, every write durable`);
+    row('raw SQLite store creates', sqlite);
+    row('raw etcd puts (gRPC Put)', raw.puts);
+    row('etcd store creates (txn CAS)', raw.storeCreates);
+    row('API creates on SQLite', apiSqlite);
+    row('API creates on etcd', apiEtcd);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
