@@ -10,6 +10,10 @@ import { kubeDnsService } from '../dns/config.js';
 import { defaultIngressClass } from '../ingress/class.js';
 import { defaultLocalPathStorageClass } from '../controllers/volume/storage-class.js';
 import { KUBERNETES_SERVICE_IP } from '../machinery/pki.js';
+import { reconcileBootstrapPolicy } from '../apiserver/authorization/bootstrap-policy.js';
+import type { RbacKind } from '../apiserver/authorization/bootstrap-policy.js';
+
+const RBAC_PLURALS: Record<RbacKind, string> = { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' };
 
 const res = (group: string, plural: string) => resourceByPath(group, group ? 'v1' : 'v1', plural)!;
 
@@ -61,6 +65,22 @@ export async function bootstrapCluster(client: ApiTransport, o: BootstrapOptions
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensure(client, '', 'namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
+  // Upstream's default roles and bindings, and one least-privilege role per component:
+  // created when missing, topped up (never cut back) when they exist.
+  const rbac = (kind: RbacKind) => res('rbac.authorization.k8s.io', RBAC_PLURALS[kind]);
+  await reconcileBootstrapPolicy({
+    get: async (kind, ns, name) => {
+      try {
+        return await client.get(rbac(kind), ns, name);
+      } catch (err) {
+        if (err instanceof StatusError && err.code === 404) return undefined;
+        throw err;
+      }
+    },
+    create: (kind, obj) => client.create(rbac(kind), obj.metadata?.namespace, obj),
+    update: (kind, obj) => client.update(rbac(kind), obj.metadata?.namespace, obj),
+    delete: (kind, ns, name) => client.delete(rbac(kind), ns, name),
+  });
   await ensure(client, 'storage.k8s.io', 'storageclasses', defaultLocalPathStorageClass(o.storageDir) as unknown as KubeObject);
   await ensure(client, '', 'services', {
     apiVersion: 'v1',

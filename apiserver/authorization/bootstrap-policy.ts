@@ -425,6 +425,14 @@ function kiteRoles(): ClusterRole[] {
       rule(READ, [''], ['services', 'secrets']),
       rule(READ, ['discovery.k8s.io'], ['endpointslices']),
       rule(['create', 'patch'], ['', 'events.k8s.io'], ['events']),
+      // The ports it really listens on, recorded on its IngressClass.
+      rule(['patch'], ['networking.k8s.io'], ['ingressclasses']),
+    ]),
+    // kite's built-in provisioner for the local-path StorageClass (a controller of the controller manager).
+    clusterRole('system:kite:local-path-provisioner', [
+      rule(['get', 'create', 'delete'], [''], ['persistentvolumes']),
+      rule(['get'], [''], ['nodes', 'persistentvolumeclaims']),
+      eventsRule(),
     ]),
     clusterRole('system:kite:netpol', [rule(READ, ['networking.k8s.io'], ['networkpolicies']), rule(READ, [''], ['pods', 'namespaces', 'nodes'])]),
     // The service proxy and node network set-up: what kube-proxy's role allows.
@@ -438,7 +446,25 @@ function kiteRoles(): ClusterRole[] {
 }
 
 function kiteRoleBindings(): ClusterRoleBinding[] {
-  return Object.values(KITE_COMPONENT_USERS).map((u) => clusterRoleBinding(u, u, [user(u)]));
+  return [
+    ...Object.values(KITE_COMPONENT_USERS).map((u) => clusterRoleBinding(u, u, [user(u)])),
+    clusterRoleBinding('system:kite:local-path-provisioner', 'system:kite:local-path-provisioner', [serviceAccount('kube-system', 'local-path-provisioner')]),
+  ];
+}
+
+/** The cluster DNS server publishes the kube-dns Service's endpoints itself (it has no selector). */
+function kiteNamespaceRoles(): Role[] {
+  return [
+    role('kube-system', 'system:kite:dns-endpoints', [
+      rule(['get', 'create'], [''], ['services']),
+      rule(['get', 'create', 'update'], [''], ['endpoints']),
+      rule(['get', 'create', 'update', 'delete'], ['discovery.k8s.io'], ['endpointslices']),
+    ]),
+  ];
+}
+
+function kiteNamespaceRoleBindings(): RoleBinding[] {
+  return [roleBinding('kube-system', 'system:kite:dns-endpoints', 'system:kite:dns-endpoints', [user(KITE_COMPONENT_USERS.dns)])];
 }
 
 export interface BootstrapPolicy {
@@ -455,8 +481,8 @@ export function bootstrapPolicy(): BootstrapPolicy {
   return {
     clusterRoles: [...clusterRoles(), ...controllers, ...kite],
     clusterRoleBindings: [...clusterRoleBindings(), ...controllerRoleBindings(controllers), ...kiteRoleBindings()],
-    roles: namespaceRoles(),
-    roleBindings: namespaceRoleBindings(),
+    roles: [...namespaceRoles(), ...kiteNamespaceRoles()],
+    roleBindings: [...namespaceRoleBindings(), ...kiteNamespaceRoleBindings()],
   };
 }
 
