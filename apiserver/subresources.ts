@@ -132,6 +132,7 @@ async function bindPod(registry: Registry, namespace: string | undefined, name: 
 
 function finalizeNamespace(registry: Registry): SubresourceHandler {
   return {
+    patch: objectSubresource(registry, 'finalize').patch,
     update: async ({ ctx, resource, name }, body) => {
       const want = ((body.spec as { finalizers?: string[] } | undefined)?.finalizers ?? []).slice();
       const out = await registry.guaranteedUpdate(resource, undefined, name, (ns) => {

@@ -428,6 +428,8 @@ function kiteRoles(): ClusterRole[] {
       // The ports it really listens on, recorded on its IngressClass.
       rule(['patch'], ['networking.k8s.io'], ['ingressclasses']),
     ]),
+    // kite's scheduler also follows PriorityClasses (for preemption), which upstream's role doesn't read.
+    clusterRole('system:kite:scheduler', [rule(READ, ['scheduling.k8s.io'], ['priorityclasses'])]),
     // kite's built-in provisioner for the local-path StorageClass (a controller of the controller manager).
     clusterRole('system:kite:local-path-provisioner', [
       rule(['get', 'create', 'delete'], [''], ['persistentvolumes']),
@@ -449,6 +451,7 @@ function kiteRoleBindings(): ClusterRoleBinding[] {
   return [
     ...Object.values(KITE_COMPONENT_USERS).map((u) => clusterRoleBinding(u, u, [user(u)])),
     clusterRoleBinding('system:kite:local-path-provisioner', 'system:kite:local-path-provisioner', [serviceAccount('kube-system', 'local-path-provisioner')]),
+    clusterRoleBinding('system:kite:scheduler', 'system:kite:scheduler', [user('system:kube-scheduler')]),
   ];
 }
 

@@ -48,8 +48,6 @@ test('defaults: minimal Pod', () => {
       containers: [containerDefaults('nginx', 'nginx', 'Always')],
       ...podSpecDefaults,
       enableServiceLinks: true,
-      preemptionPolicy: 'PreemptLowerPriority',
-      priority: 0,
       serviceAccount: 'default',
       serviceAccountName: 'default',
       tolerations: [
