@@ -1,5 +1,5 @@
 // The proxy in the kernel, nftables flavour (upstream: pkg/proxy/nftables/proxier.go).
-// One table, `ip kite-proxy`:
+// One table, `ip kite-proxy[-<cluster>]`:
 //
 //   base chains  filter-prerouting/input/forward/output (priority -110, before DNAT)
 //                nat-prerouting, nat-output (-100), nat-postrouting (100)
@@ -11,43 +11,79 @@
 //                with no local endpoint)
 //   LB ranges    firewall-check (filter-prerouting/output): @firewall-ips → firewall-<svc>
 //   masquerade   mark-for-masquerade sets 0x4000; masquerading (postrouting) SNATs
-//                marked packets
-//   per port     service-<hash>-ns/name/proto/port   numgen random → endpoints (see `balance`)
-//                local-<hash>-…                       the same over node-local endpoints
-//                external-<hash>-…                    NodePort/LB/external IP entry:
-//                                                     masquerade (Cluster policy) or
-//                                                     short-circuit pod/host traffic (Local)
-//                endpoint-<hash>-…__ip/port           hairpin masquerade, affinity update,
-//                                                     DNAT
-//                affinity-<hash>-… set                ClientIP affinity, with timeout
+//                marked packets, and hairpin traffic (a pod reaching itself through a
+//                Service: source . destination in @hairpin after DNAT)
+//   endpoints    maps @cluster-ips-<proto>, @local-ips-<proto> (address . proto . port .
+//                index → endpoint address . port) and @cluster-nodeports-<proto>,
+//                @local-nodeports-<proto> (proto . port . index → endpoint)
+//   shared       clusterip-<proto>-<N>, external-…, nodeport-…, …-local-…: one chain per
+//                protocol and endpoint count N, `dnat ip to ip daddr . meta l4proto .
+//                th dport . numgen random mod N map @cluster-ips-tcp` — uniform over
+//                the N endpoints
+//   per port     only for ClientIP affinity (service-/local-/external-<hash>-ns/name/…
+//                with an affinity set per endpoint) and loadBalancerSourceRanges
+//                (firewall-<hash>-…)
 //
-// Unlike upstream (which rebuilds the whole table on every sync) a change to one
-// Service rewrites only that Service's chains, sets and map elements: the proxier
-// keeps what it programmed, renders the changed Services again and sends the
-// difference as one nft transaction. A full sync (start, periodic) rewrites
-// everything. Chains that fall out of use are flushed at once and deleted a second
-// later (a map element may still point at them within the same transaction).
+// Why not upstream's per-service and per-endpoint chains: `nft` (1.0.6) reads every
+// chain of the ruleset into its cache before any `add rule` or `add element` — ~3 µs
+// per chain, so with 10,000 Services (~33,000 chains) each one-Service transaction cost
+// ~110 ms before doing anything. Here the number of chains depends on the number of
+// distinct endpoint counts (plus the affinity and source-range Services), so a change
+// to one Service is a handful of map elements whatever the number of Services, and a
+// full sync is one transaction of map elements.
+//
+// The proxier keeps a model of what is in the kernel (chains with their rules, sets,
+// map elements) and writes only the difference for the changed ServicePorts. A full
+// sync (start, periodic) rewrites everything in one transaction. Chains that fall out
+// of use are flushed at once and deleted a second later (a map element may still point
+// at them within the same transaction).
 import { createHash } from 'node:crypto';
-import type { EndpointInfo, ServicePort, ServicePortState } from './model.js';
+import type { EndpointInfo, Protocol, ServicePort, ServicePortState } from './model.js';
 import { categorize } from './model.js';
-import type { CommandRunner } from './exec.js';
+import type { CommandRunner, NftSession } from './exec.js';
 import { mustRun } from './exec.js';
 
 export const NFT_TABLE = 'kite-proxy';
 export const MASQ_MARK = '0x4000';
 
+/** The proxy's table for a cluster: `kite-proxy-<cluster>` (only nft's name characters kept). */
+export function proxyTableName(clusterName?: string): string {
+  const clean = (clusterName ?? '').replace(/[^A-Za-z0-9_.-]/g, '-');
+  return clean ? `${NFT_TABLE}-${clean}` : NFT_TABLE;
+}
+
+export type MapName =
+  | 'service-ips'
+  | 'service-nodeports'
+  | 'no-endpoint-services'
+  | 'no-endpoint-nodeports'
+  | 'firewall-ips'
+  | EndpointMap
+  | 'hairpin';
+
+/** Endpoints by index, per protocol (the DNAT target's port type is the protocol's). */
+export type EndpointMap = `${'cluster' | 'local'}-${'ips' | 'nodeports'}-${Protocol}`;
+
 export interface NftElement {
-  map: 'service-ips' | 'service-nodeports' | 'no-endpoint-services' | 'no-endpoint-nodeports' | 'firewall-ips';
+  map: MapName;
+  /**
+   * What the element belongs to, for claims: the address `ip . proto . port`, the
+   * NodePort `proto . port`, or (hairpin) the endpoint IP.
+   */
+  group: string;
   key: string;
+  /** The map value; '' for set elements (hairpin). */
   value: string;
 }
 
 /** Everything one ServicePort puts in the table. */
 export interface RenderedPort {
-  /** Chain name → its rules, in order. */
+  /** Chains of this ServicePort only (affinity, source ranges): name → rules, in order. */
   chains: Map<string, string[]>;
   /** Affinity set name → timeout (s). */
   sets: Map<string, number>;
+  /** Shared chains the elements jump to (see sharedChainRules). */
+  shared: Set<string>;
   elements: NftElement[];
 }
 
@@ -55,14 +91,6 @@ export interface RenderOptions {
   /** Pod network; ClusterIP traffic from outside it is masqueraded. */
   clusterCIDR?: string;
   masqueradeAll?: boolean;
-  /**
-   * How a service chain picks an endpoint. `cascade` (default): one rule per endpoint,
-   * `numgen random mod (N-i) == 0 goto endpoint-i` — even, and no sets. `vmap`:
-   * upstream's single `numgen random mod N vmap { … }` rule. Both are uniform; the
-   * vmap makes one anonymous map per Service, which the kernel creates in time
-   * quadratic in their number (10,000 Services: ~100 s instead of ~5 s).
-   */
-  balance?: 'cascade' | 'vmap';
 }
 
 function hashed(name: string): string {
@@ -79,110 +107,214 @@ export function endpointChainBase(sp: ServicePort, ep: EndpointInfo): string {
   return hashed(`${sp.namespace}/${sp.name}/${sp.protocol}/${sp.portName}__${ep.ip}/${ep.port}`);
 }
 
-/** Chains this proxier owns per Service (as opposed to the fixed ones). */
+/** Chains this proxier owns per Service (as opposed to the fixed and shared ones). */
 export function isServiceChain(name: string): boolean {
   return name.includes('/');
 }
 
-/** What one ServicePort needs, as chains, sets and map elements. Pure. */
+/** Elements are claimed per address (ip . proto . port), NodePort (proto . port) or hairpin IP. */
+function groupOf(map: MapName): 'addr' | 'np' | 'hp' {
+  if (map === 'hairpin') return 'hp';
+  return map.includes('nodeports') ? 'np' : 'addr';
+}
+
+function masqRule(opts: RenderOptions): string | undefined {
+  if (opts.masqueradeAll) return 'jump mark-for-masquerade';
+  return opts.clusterCIDR ? `ip saddr != ${opts.clusterCIDR} jump mark-for-masquerade` : undefined;
+}
+
+function endpointMap(kind: 'ip' | 'np', local: boolean, proto: Protocol): EndpointMap {
+  return `${local ? 'local' : 'cluster'}-${kind === 'ip' ? 'ips' : 'nodeports'}-${proto}`;
+}
+
+function dnatVia(kind: 'ip' | 'np', local: boolean, proto: Protocol, n: number): string {
+  const map = endpointMap(kind, local, proto);
+  // nft 1.0.6 needs the network protocol known before a DNAT whose key starts with a
+  // transport field (`ip version 4`); `ip protocol` in the map's typeof instead would
+  // not load back from the kernel.
+  if (kind === 'ip') return `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @${map}`;
+  return `ip version 4 dnat ip to meta l4proto . th dport . numgen random mod ${n} map @${map}`;
+}
+
+/**
+ * The rules of a shared chain, from its name (pure):
+ *   clusterip-P-N, clusterip-local-P-N   (P the protocol) ClusterIP: masquerade off-cluster sources, DNAT
+ *                                        to one of N cluster (node-local) endpoints
+ *   external-P-N, nodeport-P-N           external IP / LB IP / NodePort, Cluster policy:
+ *                                        masquerade, DNAT to one of N
+ *   external-local-P-C-L, nodeport-local-P-C-L  Local policy: pods and the node itself go to
+ *                                        one of the C cluster endpoints (masqueraded
+ *                                        from the node), others to one of L local ones
+ */
+export function sharedChainRules(name: string, opts: RenderOptions): string[] | undefined {
+  let m = /^clusterip-(local-)?(tcp|udp|sctp)-(\d+)$/.exec(name);
+  if (m) {
+    const masq = masqRule(opts);
+    return [...(masq ? [masq] : []), dnatVia('ip', !!m[1], m[2] as Protocol, Number(m[3]))];
+  }
+  m = /^(external|nodeport)-(tcp|udp|sctp)-(\d+)$/.exec(name);
+  if (m) return ['jump mark-for-masquerade', dnatVia(m[1] === 'external' ? 'ip' : 'np', false, m[2] as Protocol, Number(m[3]))];
+  m = /^(external|nodeport)-local-(tcp|udp|sctp)-(\d+)-(\d+)$/.exec(name);
+  if (m) {
+    const kind = m[1] === 'external' ? 'ip' : 'np';
+    const proto = m[2] as Protocol;
+    const c = Number(m[3]);
+    const l = Number(m[4]);
+    const rules: string[] = [];
+    // Pods and the node itself reach external addresses as if from outside the node:
+    // not subject to the Local policy.
+    if (opts.clusterCIDR) rules.push(`ip saddr ${opts.clusterCIDR} ${dnatVia(kind, false, proto, c)}`);
+    rules.push('fib saddr type local jump mark-for-masquerade', `fib saddr type local ${dnatVia(kind, false, proto, c)}`);
+    if (l > 0) rules.push(dnatVia(kind, true, proto, l));
+    return rules;
+  }
+  return undefined;
+}
+
+/** What one ServicePort needs, as map elements, shared chains and (rarely) its own chains and sets. Pure. */
 export function renderServicePort(state: ServicePortState, opts: RenderOptions): RenderedPort {
   const { svc: sp, endpoints } = state;
-  const out: RenderedPort = { chains: new Map(), sets: new Map(), elements: [] };
+  const out: RenderedPort = { chains: new Map(), sets: new Map(), shared: new Set(), elements: [] };
   if (!sp.clusterIP) return out;
-  const base = portChainBase(sp);
+  const proto = sp.protocol;
+  const { cluster, local, hasAny } = categorize(endpoints);
+  const c = cluster.length;
+  const l = local.length;
+  const hasInternal = sp.internalPolicyLocal ? l > 0 : hasAny;
+  const hasExternal = sp.externalPolicyLocal ? l > 0 : hasAny;
+  const externallyAccessible = !!sp.nodePort || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
+  const usesExternal = hasAny && externallyAccessible;
+  const affinity = sp.affinitySeconds > 0;
+  const base = affinity || sp.loadBalancerSourceRanges.length > 0 ? portChainBase(sp) : '';
+
+  const noEndpointVerdict = (has: boolean) => (hasAny ? (has ? undefined : 'drop') : 'goto reject-chain');
+  const addrKey = (ip: string) => `${ip} . ${proto} . ${sp.port}`;
+  const npKey = `${proto} . ${sp.nodePort}`;
+  const el = (map: MapName, group: string, key: string, value: string) => out.elements.push({ map, group, key, value });
+  const hairpin = new Map<string, EndpointInfo>();
+  const endpointElements = (kind: 'ip' | 'np', isLocal: boolean, group: string, eps: readonly EndpointInfo[]) => {
+    const map = endpointMap(kind, isLocal, proto);
+    eps.forEach((e, i) => {
+      el(map, group, `${group} . ${i}`, `${e.ip} . ${e.port}`);
+      hairpin.set(e.ip, e);
+    });
+  };
+  const shared = (name: string) => {
+    out.shared.add(name);
+    return `goto ${name}`;
+  };
+
+  // Where each kind of traffic goes: a shared chain (endpoints in the maps) or, with
+  // ClientIP affinity, this port's own chains.
   const clusterChain = `service-${base}`;
   const localChain = `local-${base}`;
   const externalChain = `external-${base}`;
-  const firewallChain = `firewall-${base}`;
-  const proto = sp.protocol;
-  const { cluster, local, hasAny } = categorize(endpoints);
-
-  const usesCluster = cluster.length > 0;
-  const usesLocal = local.length > 0 && (sp.internalPolicyLocal || sp.externalPolicyLocal);
-  const internalChain = sp.internalPolicyLocal ? localChain : clusterChain;
-  const hasInternal = sp.internalPolicyLocal ? local.length > 0 : hasAny;
-  const hasExternal = sp.externalPolicyLocal ? local.length > 0 : hasAny;
-  const externallyAccessible = !!sp.nodePort || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
-  const usesExternal = hasAny && externallyAccessible;
-
-  // Endpoint chains for every endpoint any policy chain uses.
-  const reachable = new Map<string, EndpointInfo>();
-  if (usesCluster) for (const e of cluster) reachable.set(`${e.ip}:${e.port}`, e);
-  if (usesLocal) for (const e of local) reachable.set(`${e.ip}:${e.port}`, e);
-  const epChain = (e: EndpointInfo) => `endpoint-${endpointChainBase(sp, e)}`;
-  const epSet = (e: EndpointInfo) => `affinity-${endpointChainBase(sp, e)}`;
-
-  const noEndpointVerdict = (has: boolean) => (hasAny ? (has ? undefined : 'drop') : 'goto reject-chain');
-  const key = (ip: string, port: number) => `${ip} . ${proto} . ${port}`;
+  const internalTarget = () => (affinity ? `goto ${sp.internalPolicyLocal ? localChain : clusterChain}` : shared(sp.internalPolicyLocal ? `clusterip-local-${proto}-${l}` : `clusterip-${proto}-${c}`));
+  const externalTarget = (kind: 'external' | 'nodeport') => (affinity ? `goto ${externalChain}` : shared(sp.externalPolicyLocal ? `${kind}-local-${proto}-${c}-${l}` : `${kind}-${proto}-${c}`));
 
   // ClusterIP.
-  if (hasInternal) out.elements.push({ map: 'service-ips', key: key(sp.clusterIP, sp.port), value: `goto ${internalChain}` });
-  else out.elements.push({ map: 'no-endpoint-services', key: key(sp.clusterIP, sp.port), value: noEndpointVerdict(false)! });
+  const cipKey = addrKey(sp.clusterIP);
+  if (hasInternal) {
+    el('service-ips', cipKey, cipKey, internalTarget());
+    if (!affinity) endpointElements('ip', sp.internalPolicyLocal, cipKey, sp.internalPolicyLocal ? local : cluster);
+  } else {
+    el('no-endpoint-services', cipKey, cipKey, noEndpointVerdict(false)!);
+  }
 
   // External IPs and load-balancer ingress IPs.
   for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-    if (usesExternal) out.elements.push({ map: 'service-ips', key: key(ip, sp.port), value: `goto ${externalChain}` });
+    const k = addrKey(ip);
+    if (usesExternal) {
+      el('service-ips', k, k, externalTarget('external'));
+      if (!affinity) {
+        endpointElements('ip', false, k, cluster);
+        if (sp.externalPolicyLocal) endpointElements('ip', true, k, local);
+      }
+    }
     const v = noEndpointVerdict(hasExternal);
-    if (v) out.elements.push({ map: 'no-endpoint-services', key: key(ip, sp.port), value: v });
+    if (v) el('no-endpoint-services', k, k, v);
   }
-  const usesFirewall = sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
-  if (usesFirewall) {
-    for (const ip of sp.loadBalancerIPs) out.elements.push({ map: 'firewall-ips', key: key(ip, sp.port), value: `goto ${firewallChain}` });
+  if (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0) {
+    const firewallChain = `firewall-${base}`;
+    for (const ip of sp.loadBalancerIPs) el('firewall-ips', addrKey(ip), addrKey(ip), `goto ${firewallChain}`);
     // Traffic from the LB IP itself (a node talking to its own VIP) is allowed.
     out.chains.set(firewallChain, [`ip saddr != { ${[...sp.loadBalancerSourceRanges, ...sp.loadBalancerIPs].join(', ')} } drop`]);
   }
 
   // NodePort.
   if (sp.nodePort) {
-    if (usesExternal) out.elements.push({ map: 'service-nodeports', key: `${proto} . ${sp.nodePort}`, value: `goto ${externalChain}` });
+    if (usesExternal) {
+      el('service-nodeports', npKey, npKey, externalTarget('nodeport'));
+      if (!affinity) {
+        endpointElements('np', false, npKey, cluster);
+        if (sp.externalPolicyLocal) endpointElements('np', true, npKey, local);
+      }
+    }
     const v = noEndpointVerdict(hasExternal);
-    if (v) out.elements.push({ map: 'no-endpoint-nodeports', key: `${proto} . ${sp.nodePort}`, value: v });
+    if (v) el('no-endpoint-nodeports', npKey, npKey, v);
   }
 
-  // Affinity sets.
-  if (sp.affinitySeconds > 0) for (const e of reachable.values()) out.sets.set(epSet(e), sp.affinitySeconds);
+  if (affinity) renderAffinityChains(out, sp, cluster, local, hasInternal, hasExternal, usesExternal, opts, hairpin);
 
-  const balance = (eps: EndpointInfo[]): string[] => {
+  // A pod reaching itself through the Service is masqueraded (hairpin).
+  for (const ip of hairpin.keys()) el('hairpin', ip, `${ip} . ${ip}`, '');
+  return out;
+}
+
+/**
+ * ClientIP affinity: a chain per policy with upstream's per-endpoint affinity sets —
+ * a client seen within the timeout goes back to its endpoint, others are spread
+ * evenly (endpoint i of N with probability 1/(N-i) among what is left).
+ */
+function renderAffinityChains(
+  out: RenderedPort,
+  sp: ServicePort,
+  cluster: readonly EndpointInfo[],
+  local: readonly EndpointInfo[],
+  hasInternal: boolean,
+  hasExternal: boolean,
+  usesExternal: boolean,
+  opts: RenderOptions,
+  hairpin: Map<string, EndpointInfo>,
+): void {
+  const base = portChainBase(sp);
+  const clusterChain = `service-${base}`;
+  const localChain = `local-${base}`;
+  const proto = sp.protocol;
+  const usesCluster = cluster.length > 0;
+  const usesLocal = local.length > 0 && (sp.internalPolicyLocal || sp.externalPolicyLocal);
+  const internalChain = sp.internalPolicyLocal ? localChain : clusterChain;
+  const epSet = (e: EndpointInfo) => `affinity-${endpointChainBase(sp, e)}`;
+  const toEndpoint = (e: EndpointInfo) => `meta l4proto ${proto} update @${epSet(e)} { ip saddr } dnat to ${e.ip}:${e.port}`;
+  const balance = (eps: readonly EndpointInfo[]): string[] => {
     const rules: string[] = [];
-    if (sp.affinitySeconds > 0) for (const e of eps) rules.push(`ip saddr @${epSet(e)} goto ${epChain(e)}`);
-    if (opts.balance === 'vmap') {
-      rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${epChain(e)}`).join(', ')} }`);
-    } else {
-      // Endpoint i of N is taken with probability 1/(N-i) among what is left: 1/N each.
-      eps.forEach((e, i) => rules.push(i === eps.length - 1 ? `goto ${epChain(e)}` : `numgen random mod ${eps.length - i} == 0 goto ${epChain(e)}`));
+    for (const e of eps) {
+      out.sets.set(epSet(e), sp.affinitySeconds);
+      hairpin.set(e.ip, e);
+      rules.push(`ip saddr @${epSet(e)} ${toEndpoint(e)}`);
     }
+    eps.forEach((e, i) => rules.push(i === eps.length - 1 ? toEndpoint(e) : `numgen random mod ${eps.length - i} == 0 ${toEndpoint(e)}`));
     return rules;
   };
-  const masqRule = opts.masqueradeAll
+  const masq = opts.masqueradeAll
     ? `ip daddr ${sp.clusterIP} ${proto} dport ${sp.port} jump mark-for-masquerade`
     : opts.clusterCIDR
       ? `ip daddr ${sp.clusterIP} ${proto} dport ${sp.port} ip saddr != ${opts.clusterCIDR} jump mark-for-masquerade`
       : undefined;
-  if (usesCluster) out.chains.set(clusterChain, [...(internalChain === clusterChain && hasInternal && masqRule ? [masqRule] : []), ...balance(cluster)]);
-  if (usesLocal) out.chains.set(localChain, [...(internalChain === localChain && hasInternal && masqRule ? [masqRule] : []), ...balance(local)]);
-
+  if (usesCluster) out.chains.set(clusterChain, [...(internalChain === clusterChain && hasInternal && masq ? [masq] : []), ...balance(cluster)]);
+  if (usesLocal) out.chains.set(localChain, [...(internalChain === localChain && hasInternal && masq ? [masq] : []), ...balance(local)]);
   if (usesExternal) {
     const rules: string[] = [];
     if (!sp.externalPolicyLocal) {
       rules.push('jump mark-for-masquerade');
     } else {
-      // Pods and the node itself reach external addresses as if from outside the
-      // node: not subject to the Local policy.
       if (opts.clusterCIDR && usesCluster) rules.push(`ip saddr ${opts.clusterCIDR} goto ${clusterChain}`);
       rules.push('fib saddr type local jump mark-for-masquerade');
       if (usesCluster) rules.push(`fib saddr type local goto ${clusterChain}`);
     }
     if (hasExternal) rules.push(`goto ${sp.externalPolicyLocal ? localChain : clusterChain}`);
-    out.chains.set(externalChain, rules);
+    out.chains.set(`external-${base}`, rules);
   }
-
-  for (const e of reachable.values()) {
-    const rules = [`ip saddr ${e.ip} jump mark-for-masquerade`];
-    if (sp.affinitySeconds > 0) rules.push(`update @${epSet(e)} { ip saddr }`);
-    rules.push(`meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
-    out.chains.set(epChain(e), rules);
-  }
-  return out;
 }
 
 // ---- the transaction writer ------------------------------------------------------
@@ -197,30 +329,32 @@ const BASE_CHAINS: [name: string, type: string, hook: string, priority: number][
   ['nat-postrouting', 'nat', 'postrouting', 100],
 ];
 
-const MAPS: [name: NftElement['map'], type: string][] = [
-  ['service-ips', 'ipv4_addr . inet_proto . inet_service : verdict'],
-  ['service-nodeports', 'inet_proto . inet_service : verdict'],
-  ['no-endpoint-services', 'ipv4_addr . inet_proto . inet_service : verdict'],
-  ['no-endpoint-nodeports', 'inet_proto . inet_service : verdict'],
-  ['firewall-ips', 'ipv4_addr . inet_proto . inet_service : verdict'],
+const MAPS: [name: MapName, kind: 'map' | 'set', type: string][] = [
+  ['service-ips', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict'],
+  ['service-nodeports', 'map', 'type inet_proto . inet_service : verdict'],
+  ['no-endpoint-services', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict'],
+  ['no-endpoint-nodeports', 'map', 'type inet_proto . inet_service : verdict'],
+  ['firewall-ips', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict'],
+  // The value's port is typed by protocol (`tcp dport`): with `th dport` nft 1.0.6 cannot
+  // use the map once it reads it back from the kernel ("conflicting protocols").
+  ...(['tcp', 'udp', 'sctp'] as const).flatMap((p): [MapName, 'map', string][] =>
+    (['ip', 'np'] as const).flatMap((kind) =>
+      [false, true].map((isLocal): [MapName, 'map', string] => [
+        endpointMap(kind, isLocal, p),
+        'map',
+        `typeof ${kind === 'ip' ? 'ip daddr . ' : ''}meta l4proto . th dport . numgen random mod 2 : ip daddr . ${p} dport`,
+      ]),
+    ),
+  ),
+  ['hairpin', 'set', 'type ipv4_addr . ipv4_addr'],
 ];
 
-/** Map elements are claimed per address: ip.proto.port (or proto.port for NodePorts). */
-const GROUP_OF: Record<NftElement['map'], string> = {
-  'service-ips': 'addr',
-  'no-endpoint-services': 'addr',
-  'firewall-ips': 'addr',
-  'service-nodeports': 'np',
-  'no-endpoint-nodeports': 'np',
-};
-const GROUP_MAPS: Record<string, NftElement['map'][]> = {
-  addr: ['service-ips', 'no-endpoint-services', 'firewall-ips'],
-  np: ['service-nodeports', 'no-endpoint-nodeports'],
-};
+/** Elements per `add element` statement (nft's parser is linear in them; this only bounds line length). */
+const ELEMENTS_PER_STATEMENT = 4000;
 
 interface Claim {
   rank: string;
-  /** map → value, for this address. */
+  /** `map\tkey` → value, for this group. */
   entries: Map<string, string>;
 }
 
@@ -248,6 +382,21 @@ export interface NftablesOptions extends RenderOptions, ScopeOptions {
   /** How long a chain that fell out of use is kept (flushed) before it is deleted. */
   staleChainDelayMs?: number;
   now?: () => number;
+  /**
+   * Where transactions go: a long-running `nft -i` (startProxy gives one), or this
+   * function (tests record them); default one `nft -f -` per transaction through `run`.
+   */
+  session?: Pick<NftSession, 'apply'>;
+  apply?: (script: string) => Promise<void>;
+}
+
+/** One transaction's pieces, in the order nft must see them. */
+interface Txn {
+  addChains: string[];
+  flushChains: string[];
+  setDeletes: string[];
+  setAdds: string[];
+  rules: string[];
 }
 
 export class NftablesProxier {
@@ -255,14 +404,18 @@ export class NftablesProxier {
   private readonly prefix: string;
   /** What is in the kernel for each ServicePort id. */
   private programmed = new Map<string, RenderedPort>();
+  /** Chains in the kernel (per-port and shared) → their rules; flushed stale ones have []. */
+  private readonly kernelChains = new Map<string, readonly string[]>();
+  /** How many programmed ports use each shared chain. */
+  private readonly sharedRefs = new Map<string, number>();
   /**
-   * Who wants which address: `group|key` → ServicePort id → its elements for it. Two
+   * Who wants which group: `kind|group` → ServicePort id → its elements for it. Two
    * Services may claim one address (two LoadBalancers on the node's IP and the same
    * port); the oldest wins, and the other takes over when it goes.
    */
   private readonly claims = new Map<string, Map<string, Claim>>();
-  /** Map elements in the kernel: `map|key` → value. */
-  private readonly elements = new Map<string, string>();
+  /** Map elements in the kernel, per group: `kind|group` → `map\tkey` → value. */
+  private readonly kernelElements = new Map<string, Map<string, string>>();
   private readonly staleChains = new Map<string, number>();
   private initialized = false;
   private readonly now: () => number;
@@ -275,19 +428,25 @@ export class NftablesProxier {
 
   private async apply(script: string[]): Promise<number> {
     const text = script.join('\n') + '\n';
-    await mustRun(this.opts.run, ['nft', '-f', '-'], text);
+    if (this.opts.apply) await this.opts.apply(text);
+    else if (this.opts.session) await this.opts.session.apply(text);
+    else await mustRun(this.opts.run, ['nft', '-f', '-'], text);
     return text.length;
   }
 
   /** The fixed part of the table (base chains, dispatch, masquerading, maps). */
-  private skeleton(script: string[]): void {
+  private skeleton(script: string[], fresh: boolean): void {
     const t = this.prefix;
     script.push(`add table ${t} { comment "kite service proxy"; }`);
     for (const [name, type, hook, prio] of BASE_CHAINS) {
-      script.push(`add chain ${t} ${name} { type ${type} hook ${hook} priority ${prio}; policy accept; }`, `flush chain ${t} ${name}`);
+      script.push(`add chain ${t} ${name} { type ${type} hook ${hook} priority ${prio}; policy accept; }`);
+      if (!fresh) script.push(`flush chain ${t} ${name}`);
     }
-    for (const c of ['services', 'masquerading', 'mark-for-masquerade', 'endpoints-check', 'firewall-check', 'reject-chain']) script.push(`add chain ${t} ${c}`, `flush chain ${t} ${c}`);
-    for (const [name, type] of MAPS) script.push(`add map ${t} ${name} { type ${type}; }`);
+    for (const c of ['services', 'masquerading', 'mark-for-masquerade', 'endpoints-check', 'firewall-check', 'reject-chain']) {
+      script.push(`add chain ${t} ${c}`);
+      if (!fresh) script.push(`flush chain ${t} ${c}`);
+    }
+    for (const [name, kind, type] of MAPS) script.push(`add ${kind} ${t} ${name} { ${type}; }`);
     const local = this.opts.localhostNodePorts === false ? 'fib daddr type local ip daddr != 127.0.0.0/8' : 'fib daddr type local';
     const scoped = this.opts.serviceCIDR && this.opts.podInterfaces?.length;
     if (scoped) {
@@ -304,6 +463,8 @@ export class NftablesProxier {
       `add rule ${t} nat-output jump services`,
       `add rule ${t} nat-postrouting jump masquerading`,
       `add rule ${t} mark-for-masquerade meta mark set meta mark or ${MASQ_MARK}`,
+      // Hairpin: the endpoint is the client (after DNAT, source == destination).
+      `add rule ${t} masquerading ct status dnat ip saddr . ip daddr @hairpin jump mark-for-masquerade`,
       `add rule ${t} masquerading meta mark & ${MASQ_MARK} == 0 return`,
       `add rule ${t} masquerading meta mark set meta mark xor ${MASQ_MARK}`,
       `add rule ${t} masquerading masquerade fully-random`,
@@ -319,14 +480,29 @@ export class NftablesProxier {
   }
 
   private chainRules(script: string[], name: string, rules: readonly string[]): void {
-    for (const r of rules) script.push(`add rule ${this.prefix} ${name} ${r}`);
+    const head = `add rule ${this.prefix} ${name} `;
+    for (const r of rules) script.push(head + r);
   }
 
   private setDecl(name: string, timeout: number): string {
     return `add set ${this.prefix} ${name} { type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; }`;
   }
 
-  /** The claim that wins an address: the oldest Service's. */
+  /** The rules a chain should have now, or undefined when nothing uses it. */
+  private wantedRules(name: string): readonly string[] | undefined {
+    if (this.sharedRefs.has(name)) return sharedChainRules(name, this.opts);
+    return undefined;
+  }
+
+  private addShared(r: RenderedPort, delta: 1 | -1): void {
+    for (const name of r.shared) {
+      const n = (this.sharedRefs.get(name) ?? 0) + delta;
+      if (n > 0) this.sharedRefs.set(name, n);
+      else this.sharedRefs.delete(name);
+    }
+  }
+
+  /** The claim that wins a group: the oldest Service's. */
   private winner(gid: string): Claim | undefined {
     const c = this.claims.get(gid);
     if (!c || c.size === 0) return undefined;
@@ -337,7 +513,7 @@ export class NftablesProxier {
 
   private setClaims(portId: string, rank: string, before: readonly NftElement[], after: readonly NftElement[], touched: Set<string>): void {
     for (const e of before) {
-      const gid = `${GROUP_OF[e.map]}|${e.key}`;
+      const gid = `${groupOf(e.map)}|${e.group}`;
       const c = this.claims.get(gid);
       if (c) {
         c.delete(portId);
@@ -346,44 +522,48 @@ export class NftablesProxier {
       touched.add(gid);
     }
     for (const e of after) {
-      const gid = `${GROUP_OF[e.map]}|${e.key}`;
+      const gid = `${groupOf(e.map)}|${e.group}`;
       let c = this.claims.get(gid);
       if (!c) this.claims.set(gid, (c = new Map()));
       let claim = c.get(portId);
       if (!claim) c.set(portId, (claim = { rank, entries: new Map() }));
-      claim.entries.set(e.map, e.value);
+      claim.entries.set(`${e.map}\t${e.key}`, e.value);
       touched.add(gid);
     }
   }
 
-  /** Element deletes and adds that bring the kernel's maps to the winning claims. */
+  /** Element deletes and adds that bring the kernel's maps to the winning claims (and the model with them). */
   private elementChanges(touched: Iterable<string>): { del: Map<string, string[]>; add: Map<string, string[]>; n: number } {
     const del = new Map<string, string[]>();
     const add = new Map<string, string[]>();
     let n = 0;
-    const push = (m: Map<string, string[]>, map: string, v: string) => {
+    const push = (m: Map<string, string[]>, id: string, value?: string) => {
+      const tab = id.indexOf('\t');
+      const map = id.slice(0, tab);
+      const key = id.slice(tab + 1);
       let l = m.get(map);
       if (!l) m.set(map, (l = []));
-      l.push(v);
+      l.push(value === undefined || value === '' ? key : `${key} : ${value}`);
     };
     for (const gid of touched) {
-      const bar = gid.indexOf('|');
-      const group = gid.slice(0, bar);
-      const key = gid.slice(bar + 1);
-      const win = this.winner(gid);
-      for (const map of GROUP_MAPS[group]) {
-        const id = `${map}|${key}`;
-        const want = win?.entries.get(map);
-        const have = this.elements.get(id);
-        if (want === have) continue;
-        if (have !== undefined) push(del, map, key);
-        if (want !== undefined) {
-          push(add, map, `${key} : ${want}`);
-          this.elements.set(id, want);
-        } else {
-          this.elements.delete(id);
+      const want = this.winner(gid)?.entries;
+      const have = this.kernelElements.get(gid);
+      if (have) {
+        for (const [id, v] of have) {
+          if (want?.get(id) === v) continue;
+          push(del, id);
+          n++;
         }
-        n++;
+      }
+      if (want) {
+        for (const [id, v] of want) {
+          if (have?.get(id) === v) continue;
+          push(add, id, v);
+          if (!have?.has(id)) n++;
+        }
+        this.kernelElements.set(gid, new Map(want));
+      } else {
+        this.kernelElements.delete(gid);
       }
     }
     return { del, add, n };
@@ -391,7 +571,7 @@ export class NftablesProxier {
 
   private writeElements(script: string[], verb: 'add' | 'delete', m: Map<string, string[]>): void {
     for (const [map, items] of m) {
-      for (let i = 0; i < items.length; i += 2000) script.push(`${verb} element ${this.prefix} ${map} { ${items.slice(i, i + 2000).join(', ')} }`);
+      for (let i = 0; i < items.length; i += ELEMENTS_PER_STATEMENT) script.push(`${verb} element ${this.prefix} ${map} { ${items.slice(i, i + ELEMENTS_PER_STATEMENT).join(', ')} }`);
     }
   }
 
@@ -402,64 +582,79 @@ export class NftablesProxier {
       if (at <= cutoff) {
         out.push(name);
         this.staleChains.delete(name);
+        this.kernelChains.delete(name);
       }
     }
     return out;
   }
 
+  private resetModel(): void {
+    this.programmed = new Map();
+    this.kernelChains.clear();
+    this.sharedRefs.clear();
+    this.claims.clear();
+    this.kernelElements.clear();
+    this.staleChains.clear();
+  }
+
   /**
-   * Rewrite the whole table from `states` (every ServicePort there is). The first
-   * full sync replaces whatever a previous run left, atomically.
+   * Rewrite the whole table from `states` (every ServicePort there is), in one
+   * transaction. The first full sync replaces whatever a previous run left,
+   * atomically; later ones (periodic) rewrite every chain and map in place, keeping
+   * the affinity sets' contents.
    */
   async fullSync(states: readonly ServicePortState[]): Promise<SyncStats> {
+    const t = this.prefix;
+    const fresh = !this.initialized;
     const script: string[] = [];
-    if (!this.initialized) {
-      script.push(`add table ${this.prefix}`, `delete table ${this.prefix}`);
-      this.programmed = new Map();
-      this.claims.clear();
-      this.elements.clear();
-      this.staleChains.clear();
-    }
-    this.skeleton(script);
-    const next = new Map<string, RenderedPort>();
-    for (const s of states) next.set(s.svc.id, renderServicePort(s, this.opts));
-    const liveChains = new Set<string>();
-    const liveSets = new Map<string, number>();
-    for (const r of next.values()) {
-      for (const c of r.chains.keys()) liveChains.add(c);
-      for (const [s, t] of r.sets) liveSets.set(s, t);
-    }
-    // Chains first (empty), then sets, then rules (which reference both).
-    for (const c of liveChains) script.push(`add chain ${this.prefix} ${c}`, `flush chain ${this.prefix} ${c}`);
-    const stale: string[] = [];
     const oldSets = new Map<string, number>();
-    for (const r of this.programmed.values()) {
-      for (const c of r.chains.keys()) if (!liveChains.has(c) && !this.staleChains.has(c)) stale.push(c);
-      for (const [s, t] of r.sets) oldSets.set(s, t);
+    for (const r of this.programmed.values()) for (const [s, to] of r.sets) oldSets.set(s, to);
+    if (fresh) {
+      script.push(`add table ${t}`, `delete table ${t}`);
+      this.resetModel();
+      oldSets.clear();
     }
-    for (const c of stale) {
-      script.push(`flush chain ${this.prefix} ${c}`);
-      this.staleChains.set(c, this.now());
+    this.skeleton(script, fresh);
+    const next = new Map<string, RenderedPort>();
+    const wanted = new Map<string, readonly string[]>();
+    const liveSets = new Map<string, number>();
+    this.sharedRefs.clear();
+    for (const s of states) {
+      const r = renderServicePort(s, this.opts);
+      next.set(s.svc.id, r);
+      for (const [c, rules] of r.chains) wanted.set(c, rules);
+      for (const [s2, to] of r.sets) liveSets.set(s2, to);
+      this.addShared(r, 1);
     }
-    for (const c of liveChains) this.staleChains.delete(c);
-    for (const [s, t] of oldSets) if (!liveSets.has(s) || liveSets.get(s) !== t) script.push(`delete set ${this.prefix} ${s}`);
-    for (const [s, t] of liveSets) script.push(this.setDecl(s, t));
+    for (const name of this.sharedRefs.keys()) wanted.set(name, sharedChainRules(name, this.opts)!);
+    // Chains first (empty), then sets, then rules (which reference both).
+    for (const c of wanted.keys()) {
+      script.push(`add chain ${t} ${c}`);
+      if (this.kernelChains.has(c)) script.push(`flush chain ${t} ${c}`);
+      this.staleChains.delete(c);
+    }
+    const nowMs = this.now();
+    for (const c of this.kernelChains.keys()) {
+      if (wanted.has(c) || this.staleChains.has(c)) continue;
+      script.push(`flush chain ${t} ${c}`);
+      this.staleChains.set(c, nowMs);
+    }
+    for (const [s, to] of oldSets) if (liveSets.get(s) !== to) script.push(`delete set ${t} ${s}`);
+    for (const [s, to] of liveSets) if (oldSets.get(s) !== to) script.push(this.setDecl(s, to));
     let chainsWritten = 0;
-    for (const r of next.values()) {
-      for (const [c, rules] of r.chains) {
-        this.chainRules(script, c, rules);
-        chainsWritten++;
-      }
+    for (const [c, rules] of wanted) {
+      this.chainRules(script, c, rules);
+      chainsWritten++;
     }
     // Maps: flushed and refilled from the claims.
     this.claims.clear();
-    this.elements.clear();
+    this.kernelElements.clear();
     const touched = new Set<string>();
     for (const s of states) this.setClaims(s.svc.id, s.svc.rank, [], next.get(s.svc.id)!.elements, touched);
-    for (const [name] of MAPS) script.push(`flush map ${this.prefix} ${name}`);
+    if (!fresh) for (const [name, kind] of MAPS) script.push(`flush ${kind} ${t} ${name}`);
     const { add, n } = this.elementChanges(touched);
     this.writeElements(script, 'add', add);
-    for (const c of this.expiredStaleChains()) script.push(`delete chain ${this.prefix} ${c}`);
+    for (const c of this.expiredStaleChains()) script.push(`delete chain ${t} ${c}`);
     const bytes = await this.apply(script).catch((err) => {
       // The kernel has whatever it had: start over next time.
       this.initialized = false;
@@ -467,88 +662,86 @@ export class NftablesProxier {
     });
     this.initialized = true;
     this.programmed = next;
+    for (const [c, rules] of wanted) this.kernelChains.set(c, rules);
+    for (const c of this.staleChains.keys()) this.kernelChains.set(c, []);
     return { chainsWritten, elementsChanged: n, scriptBytes: bytes };
   }
 
   /**
-   * Rewrite only what changed for these ServicePorts (undefined: the port is gone).
-   * Needs a full sync first.
+   * Write only what changed for these ServicePorts (undefined: the port is gone): map
+   * elements, and the chains and sets whose content changed. Needs a full sync first.
    */
   async partialSync(changes: ReadonlyMap<string, ServicePortState | undefined>): Promise<SyncStats> {
     if (!this.initialized) throw new Error('nftables proxier: full sync needed first');
-    const t = this.prefix;
-    const addChains: string[] = [];
-    const flushChains: string[] = [];
-    const setOps: string[] = [];
-    const rules: string[] = [];
-    const touched = new Set<string>();
-    const next = new Map<string, RenderedPort | undefined>();
-    let chainsWritten = 0;
-    const nowMs = this.now();
-    const staleNow: string[] = [];
-    for (const [id, state] of changes) {
-      const before = this.programmed.get(id);
-      const after = state ? renderServicePort(state, this.opts) : undefined;
-      next.set(id, after);
-      for (const [c, rs] of after?.chains ?? []) {
-        const old = before?.chains.get(c);
-        if (old && old.length === rs.length && old.every((r, i) => r === rs[i]) && !this.staleChains.has(c)) continue;
-        if (!old) addChains.push(`add chain ${t} ${c}`);
-        if (old || this.staleChains.has(c)) flushChains.push(`flush chain ${t} ${c}`);
-        this.staleChains.delete(c);
-        this.chainRules(rules, c, rs);
-        chainsWritten++;
-      }
-      for (const c of before?.chains.keys() ?? []) {
-        if (after?.chains.has(c)) continue;
-        flushChains.push(`flush chain ${t} ${c}`);
-        staleNow.push(c);
-      }
-      for (const [s, timeout] of before?.sets ?? []) {
-        if (after?.sets.get(s) !== timeout) setOps.push(`delete set ${t} ${s}`);
-      }
-      for (const [s, timeout] of after?.sets ?? []) {
-        if (before?.sets.get(s) !== timeout) setOps.push(this.setDecl(s, timeout));
-      }
-      // A set re-made (timeout change) loses the rules that used it: rewrite those chains.
-      if (before && after) {
-        for (const [s, timeout] of after.sets) {
-          if (before.sets.has(s) && before.sets.get(s) !== timeout) {
-            for (const [c, rs] of after.chains) {
-              if (!rs.some((r) => r.includes(`@${s} `) || r.endsWith(`@${s}`))) continue;
-              if (!flushChains.includes(`flush chain ${t} ${c}`)) {
-                flushChains.push(`flush chain ${t} ${c}`);
-                this.chainRules(rules, c, rs);
-              }
-            }
-          }
-        }
-      }
-      this.setClaims(id, state?.svc.rank ?? '', before?.elements ?? [], after?.elements ?? [], touched);
-    }
-    const { del, add, n } = this.elementChanges(touched);
-    const script: string[] = [...addChains, ...flushChains, ...setOps, ...rules];
-    this.writeElements(script, 'delete', del);
-    this.writeElements(script, 'add', add);
-    for (const c of this.expiredStaleChains()) {
-      // Still in use again? Then it was re-added above and is not stale.
-      script.push(`delete chain ${t} ${c}`);
-    }
-    for (const c of staleNow) this.staleChains.set(c, nowMs);
-    if (script.length === 0) return { chainsWritten: 0, elementsChanged: 0, scriptBytes: 0 };
-    let bytes: number;
+    const script = this.planPartial(changes);
+    if (!script) return { chainsWritten: 0, elementsChanged: 0, scriptBytes: 0 };
     try {
-      bytes = await this.apply(script);
+      const bytes = await this.apply(script.lines);
+      return { chainsWritten: script.chainsWritten, elementsChanged: script.elementsChanged, scriptBytes: bytes };
     } catch (err) {
       // Unknown kernel state: the next sync must be a full one.
       this.initialized = false;
       throw err;
     }
-    for (const [id, r] of next) {
-      if (r) this.programmed.set(id, r);
+  }
+
+  /** The transaction for a partial sync; updates the model as if it succeeded. */
+  private planPartial(changes: ReadonlyMap<string, ServicePortState | undefined>): { lines: string[]; chainsWritten: number; elementsChanged: number } | undefined {
+    const t = this.prefix;
+    const txn: Txn = { addChains: [], flushChains: [], setDeletes: [], setAdds: [], rules: [] };
+    const touched = new Set<string>();
+    /** Chains to look at: name → rules wanted (undefined: unused), and whether to rewrite regardless. */
+    const candidates = new Map<string, { want: readonly string[] | undefined; force: boolean }>();
+    const sharedSeen = new Set<string>();
+    for (const [id, state] of changes) {
+      const before = this.programmed.get(id);
+      const after = state ? renderServicePort(state, this.opts) : undefined;
+      if (before) this.addShared(before, -1);
+      if (after) this.addShared(after, 1);
+      for (const s of before?.shared ?? []) sharedSeen.add(s);
+      for (const s of after?.shared ?? []) sharedSeen.add(s);
+      // A set re-made (timeout change) loses the rules that used it: rewrite the port's chains.
+      let remade = false;
+      for (const [s, to] of before?.sets ?? []) {
+        if (after?.sets.get(s) === to) continue;
+        txn.setDeletes.push(`delete set ${t} ${s}`);
+        if (after?.sets.has(s)) remade = true;
+      }
+      for (const [s, to] of after?.sets ?? []) if (before?.sets.get(s) !== to) txn.setAdds.push(this.setDecl(s, to));
+      for (const c of before?.chains.keys() ?? []) if (!after?.chains.has(c)) candidates.set(c, { want: undefined, force: false });
+      for (const [c, rules] of after?.chains ?? []) candidates.set(c, { want: rules, force: remade });
+      this.setClaims(id, state?.svc.rank ?? '', before?.elements ?? [], after?.elements ?? [], touched);
+      if (after) this.programmed.set(id, after);
       else this.programmed.delete(id);
     }
-    return { chainsWritten, elementsChanged: n, scriptBytes: bytes };
+    for (const s of sharedSeen) candidates.set(s, { want: this.wantedRules(s), force: false });
+
+    let chainsWritten = 0;
+    const nowMs = this.now();
+    for (const [c, { want, force }] of candidates) {
+      const have = this.kernelChains.get(c);
+      const stale = this.staleChains.has(c);
+      if (want) {
+        if (have && !stale && !force && sameRules(have, want)) continue;
+        if (!have) txn.addChains.push(`add chain ${t} ${c}`);
+        else txn.flushChains.push(`flush chain ${t} ${c}`);
+        this.staleChains.delete(c);
+        this.chainRules(txn.rules, c, want);
+        this.kernelChains.set(c, want);
+        chainsWritten++;
+      } else if (have && !stale) {
+        txn.flushChains.push(`flush chain ${t} ${c}`);
+        this.kernelChains.set(c, []);
+        this.staleChains.set(c, nowMs);
+      }
+    }
+    const { del, add, n } = this.elementChanges(touched);
+    const lines = [...txn.addChains, ...txn.flushChains, ...txn.setDeletes, ...txn.setAdds, ...txn.rules];
+    this.writeElements(lines, 'delete', del);
+    this.writeElements(lines, 'add', add);
+    for (const c of this.expiredStaleChains()) lines.push(`delete chain ${t} ${c}`);
+    if (lines.length === 0) return undefined;
+    return { lines, chainsWritten, elementsChanged: n };
   }
 
   /** Chains waiting to be deleted (for a timer to sync again once they are due). */
@@ -558,18 +751,20 @@ export class NftablesProxier {
 
   /** Delete chains whose grace period is over (nothing else). */
   async deleteStaleChains(): Promise<void> {
+    if (!this.initialized) return;
     const due = this.expiredStaleChains();
-    if (due.length === 0 || !this.initialized) return;
+    if (due.length === 0) return;
     await this.apply(due.map((c) => `delete chain ${this.prefix} ${c}`));
   }
 
   /** Remove the table. */
   async cleanup(): Promise<void> {
-    await mustRun(this.opts.run, ['nft', '-f', '-'], `add table ${this.prefix}\ndelete table ${this.prefix}\n`);
+    await this.apply([`add table ${this.prefix}`, `delete table ${this.prefix}`]);
     this.initialized = false;
-    this.programmed.clear();
-    this.claims.clear();
-    this.elements.clear();
-    this.staleChains.clear();
+    this.resetModel();
   }
+}
+
+function sameRules(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i]);
 }

@@ -21,6 +21,7 @@ import type { IngressController, IngressOptions } from '../ingress/controller.js
 import { startNetworkPolicy } from '../netpol/controller.js';
 import type { NetworkPolicyEnforcer } from '../netpol/controller.js';
 import { startProxy } from './index.js';
+import { proxyTableName } from './nftables.js';
 import type { Proxy, ProxyOptions } from './index.js';
 
 export interface NodeNetworkingOptions {
@@ -61,7 +62,7 @@ export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<Nod
       clusterCIDR: o.podCIDR,
       serviceCIDR: o.serviceCIDR ?? '10.96.0.0/12',
       podInterfaces: o.bridge ? [o.bridge] : undefined,
-      table: `kite-proxy${suffix}`,
+      table: proxyTableName(o.clusterName),
       log,
       ...o.proxy,
     });
@@ -97,7 +98,8 @@ export async function cleanupNodeNetworking(clusterName?: string): Promise<void>
   const { commandRunner } = await import('./exec.js');
   const run = commandRunner();
   const suffix = clusterName ? `-${clusterName}` : '';
-  const r = await run(['nft', '-f', '-'], `add table ip kite-proxy${suffix}\ndelete table ip kite-proxy${suffix}\nadd table inet kite-netpol${suffix}\ndelete table inet kite-netpol${suffix}\n`);
+  const proxyTable = proxyTableName(clusterName);
+  const r = await run(['nft', '-f', '-'], `add table ip ${proxyTable}\ndelete table ip ${proxyTable}\nadd table inet kite-netpol${suffix}\ndelete table inet kite-netpol${suffix}\n`);
   if (r.code === 127) {
     const { IptablesProxier } = await import('./iptables.js');
     await new IptablesProxier({ run }).cleanup();

@@ -143,7 +143,7 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
 
 test('nftables: two Services claiming one LB address — the older wins, the other takes over when it goes; upstream vmap balancing', { skip }, async () => {
   const run = commandRunner(topo.node);
-  const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/16', balance: 'vmap' });
+  const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/16' });
   const [p1, p2] = topo.pods;
   const a: ServicePortState = { svc: sp('a', { clusterIP: '10.96.0.60', port: 81, loadBalancerIPs: [topo.nodeIP], rank: '2024-01-01T00:00:00Z|default/a' }), endpoints: [ep(p1.ip)] };
   const b: ServicePortState = { svc: sp('b', { clusterIP: '10.96.0.61', port: 81, loadBalancerIPs: [topo.nodeIP], rank: '2024-02-01T00:00:00Z|default/b' }), endpoints: [ep(p2.ip)] };
