@@ -353,9 +353,10 @@ const MAPS: [name: MapName, kind: 'map' | 'set', type: string][] = [
 const ELEMENTS_PER_STATEMENT = 4000;
 
 interface Claim {
+  portId: string;
   rank: string;
-  /** `map\tkey` → value, for this group. */
-  entries: Map<string, string>;
+  /** This port's elements in the group. */
+  elements: NftElement[];
 }
 
 export interface SyncStats {
@@ -413,9 +414,9 @@ export class NftablesProxier {
    * Services may claim one address (two LoadBalancers on the node's IP and the same
    * port); the oldest wins, and the other takes over when it goes.
    */
-  private readonly claims = new Map<string, Map<string, Claim>>();
-  /** Map elements in the kernel, per group: `kind|group` → `map\tkey` → value. */
-  private readonly kernelElements = new Map<string, Map<string, string>>();
+  private readonly claims = new Map<string, Claim[]>();
+  /** Map elements in the kernel, per group: `kind|group` → the winning claim's elements then. */
+  private readonly kernelElements = new Map<string, readonly NftElement[]>();
   private readonly staleChains = new Map<string, number>();
   private initialized = false;
   private readonly now: () => number;
@@ -505,30 +506,42 @@ export class NftablesProxier {
   /** The claim that wins a group: the oldest Service's. */
   private winner(gid: string): Claim | undefined {
     const c = this.claims.get(gid);
-    if (!c || c.size === 0) return undefined;
-    let best: Claim | undefined;
-    for (const claim of c.values()) if (!best || claim.rank < best.rank) best = claim;
+    if (!c || c.length === 0) return undefined;
+    let best = c[0];
+    for (let i = 1; i < c.length; i++) if (c[i].rank < best.rank) best = c[i];
     return best;
   }
 
+  /** Moves a port's claims from its old elements to its new ones; `touched` gets every group involved. */
   private setClaims(portId: string, rank: string, before: readonly NftElement[], after: readonly NftElement[], touched: Set<string>): void {
+    let lastGid = '';
     for (const e of before) {
       const gid = `${groupOf(e.map)}|${e.group}`;
+      if (gid === lastGid) continue;
+      lastGid = gid;
       const c = this.claims.get(gid);
       if (c) {
-        c.delete(portId);
-        if (c.size === 0) this.claims.delete(gid);
+        const i = c.findIndex((x) => x.portId === portId);
+        if (i >= 0) c.splice(i, 1);
+        if (c.length === 0) this.claims.delete(gid);
       }
       touched.add(gid);
     }
+    // Elements of one group come together from renderServicePort (ClusterIP, then each
+    // external address, NodePort, hairpin IPs), so a group's claim is built in one run.
+    let claim: Claim | undefined;
+    lastGid = '';
     for (const e of after) {
       const gid = `${groupOf(e.map)}|${e.group}`;
-      let c = this.claims.get(gid);
-      if (!c) this.claims.set(gid, (c = new Map()));
-      let claim = c.get(portId);
-      if (!claim) c.set(portId, (claim = { rank, entries: new Map() }));
-      claim.entries.set(`${e.map}\t${e.key}`, e.value);
-      touched.add(gid);
+      if (gid !== lastGid || !claim) {
+        lastGid = gid;
+        let c = this.claims.get(gid);
+        if (!c) this.claims.set(gid, (c = []));
+        claim = c.find((x) => x.portId === portId);
+        if (!claim) c.push((claim = { portId, rank, elements: [] }));
+        touched.add(gid);
+      }
+      claim.elements.push(e);
     }
   }
 
@@ -537,34 +550,38 @@ export class NftablesProxier {
     const del = new Map<string, string[]>();
     const add = new Map<string, string[]>();
     let n = 0;
-    const push = (m: Map<string, string[]>, id: string, value?: string) => {
-      const tab = id.indexOf('\t');
-      const map = id.slice(0, tab);
-      const key = id.slice(tab + 1);
-      let l = m.get(map);
-      if (!l) m.set(map, (l = []));
-      l.push(value === undefined || value === '' ? key : `${key} : ${value}`);
+    const push = (m: Map<string, string[]>, e: NftElement, withValue: boolean) => {
+      let l = m.get(e.map);
+      if (!l) m.set(e.map, (l = []));
+      l.push(withValue && e.value !== '' ? `${e.key} : ${e.value}` : e.key);
     };
     for (const gid of touched) {
-      const want = this.winner(gid)?.entries;
+      const want = this.winner(gid)?.elements;
       const have = this.kernelElements.get(gid);
-      if (have) {
-        for (const [id, v] of have) {
-          if (want?.get(id) === v) continue;
-          push(del, id);
+      if (have === want) continue;
+      if (!have) {
+        for (const e of want!) push(add, e, true);
+        n += want!.length;
+      } else {
+        const wanted = new Map<string, string>();
+        for (const e of want ?? []) wanted.set(`${e.map}\t${e.key}`, e.value);
+        const had = new Map<string, string>();
+        for (const e of have) {
+          const id = `${e.map}\t${e.key}`;
+          had.set(id, e.value);
+          if (wanted.get(id) === e.value) continue;
+          push(del, e, false);
           n++;
         }
-      }
-      if (want) {
-        for (const [id, v] of want) {
-          if (have?.get(id) === v) continue;
-          push(add, id, v);
-          if (!have?.has(id)) n++;
+        for (const e of want ?? []) {
+          const id = `${e.map}\t${e.key}`;
+          if (had.get(id) === e.value) continue;
+          push(add, e, true);
+          if (!had.has(id)) n++;
         }
-        this.kernelElements.set(gid, new Map(want));
-      } else {
-        this.kernelElements.delete(gid);
       }
+      if (want) this.kernelElements.set(gid, want);
+      else this.kernelElements.delete(gid);
     }
     return { del, add, n };
   }
