@@ -115,6 +115,11 @@ export class NftSession {
     if (output.includes('Error:')) throw new Error(`nft failed: ${output.split('\n').slice(0, 20).join('\n')}`);
   }
 
+  /** The nft process's id (undefined until the first transaction). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Stop the process and remove the transaction file. */
   close(): void {
     this.closed = true;

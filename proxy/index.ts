@@ -18,7 +18,9 @@
 // Syncs: a full one once both informers have synced, then — for every change to a
 // Service or its slices — an incremental one for just those Services (at most one
 // sync every `minSyncIntervalMs`, default 50 ms, changes in between coalesced), and a
-// full one every `syncPeriodMs` (default 10 minutes) to repair drift. It also turns on
+// full one every `syncPeriodMs` (default an hour, as upstream) and after any failed
+// sync, to repair drift. The nftables backend keeps one `nft -i` process for all its
+// transactions (see NftSession). It also turns on
 // the sysctls it relies on: net.ipv4.ip_forward, net.ipv4.conf.all.route_localnet
 // (NodePorts on 127.0.0.1) and, if the module is loaded,
 // net.bridge.bridge-nf-call-iptables (pod-to-Service traffic on the bridge).
@@ -273,7 +275,7 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
   const periodic = setInterval(() => {
     needFull = true;
     schedule();
-  }, opts.syncPeriodMs ?? 10 * 60_000);
+  }, opts.syncPeriodMs ?? 60 * 60_000);
   periodic.unref();
 
   return {

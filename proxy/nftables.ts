@@ -67,8 +67,9 @@ export type EndpointMap = `${'cluster' | 'local'}-${'ips' | 'nodeports'}-${Proto
 export interface NftElement {
   map: MapName;
   /**
-   * What the element belongs to, for claims: the address `ip . proto . port`, the
-   * NodePort `proto . port`, or (hairpin) the endpoint IP.
+   * What the element belongs to, for claims: `addr|<ip . proto . port>`,
+   * `np|<proto . port>` (NodePort) or `hp|<ip>` (hairpin). Elements of one group are
+   * claimed together: the oldest Service claiming an address gets all of them.
    */
   group: string;
   key: string;
@@ -79,11 +80,11 @@ export interface NftElement {
 /** Everything one ServicePort puts in the table. */
 export interface RenderedPort {
   /** Chains of this ServicePort only (affinity, source ranges): name → rules, in order. */
-  chains: Map<string, string[]>;
+  chains: ReadonlyMap<string, string[]>;
   /** Affinity set name → timeout (s). */
-  sets: Map<string, number>;
+  sets: ReadonlyMap<string, number>;
   /** Shared chains the elements jump to (see sharedChainRules). */
-  shared: Set<string>;
+  shared: readonly string[];
   elements: NftElement[];
 }
 
@@ -110,12 +111,6 @@ export function endpointChainBase(sp: ServicePort, ep: EndpointInfo): string {
 /** Chains this proxier owns per Service (as opposed to the fixed and shared ones). */
 export function isServiceChain(name: string): boolean {
   return name.includes('/');
-}
-
-/** Elements are claimed per address (ip . proto . port), NodePort (proto . port) or hairpin IP. */
-function groupOf(map: MapName): 'addr' | 'np' | 'hp' {
-  if (map === 'hairpin') return 'hp';
-  return map.includes('nodeports') ? 'np' : 'addr';
 }
 
 function masqRule(opts: RenderOptions): string | undefined {
@@ -171,10 +166,18 @@ export function sharedChainRules(name: string, opts: RenderOptions): string[] | 
   return undefined;
 }
 
+/** Shared by every rendered port without chains or sets of its own (never written to). */
+const NONE = new Map<never, never>();
+
 /** What one ServicePort needs, as map elements, shared chains and (rarely) its own chains and sets. Pure. */
 export function renderServicePort(state: ServicePortState, opts: RenderOptions): RenderedPort {
   const { svc: sp, endpoints } = state;
-  const out: RenderedPort = { chains: new Map(), sets: new Map(), shared: new Set(), elements: [] };
+  // Most ports have no chains or sets of their own: those share the empty ones.
+  const out: { chains: Map<string, string[]>; sets: Map<string, number>; shared: string[]; elements: NftElement[] } = { chains: NONE, sets: NONE, shared: [], elements: [] };
+  if (sp.affinitySeconds > 0 || (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0)) {
+    out.chains = new Map();
+    out.sets = new Map();
+  }
   if (!sp.clusterIP) return out;
   const proto = sp.protocol;
   const { cluster, local, hasAny } = categorize(endpoints);
@@ -192,15 +195,15 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
   const npKey = `${proto} . ${sp.nodePort}`;
   const el = (map: MapName, group: string, key: string, value: string) => out.elements.push({ map, group, key, value });
   const hairpin = new Map<string, EndpointInfo>();
-  const endpointElements = (kind: 'ip' | 'np', isLocal: boolean, group: string, eps: readonly EndpointInfo[]) => {
+  const endpointElements = (kind: 'ip' | 'np', isLocal: boolean, group: string, key: string, eps: readonly EndpointInfo[]) => {
     const map = endpointMap(kind, isLocal, proto);
     eps.forEach((e, i) => {
-      el(map, group, `${group} . ${i}`, `${e.ip} . ${e.port}`);
+      el(map, group, `${key} . ${i}`, `${e.ip} . ${e.port}`);
       hairpin.set(e.ip, e);
     });
   };
   const shared = (name: string) => {
-    out.shared.add(name);
+    if (!out.shared.includes(name)) out.shared.push(name);
     return `goto ${name}`;
   };
 
@@ -214,50 +217,53 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
 
   // ClusterIP.
   const cipKey = addrKey(sp.clusterIP);
+  const cipGroup = `addr|${cipKey}`;
   if (hasInternal) {
-    el('service-ips', cipKey, cipKey, internalTarget());
-    if (!affinity) endpointElements('ip', sp.internalPolicyLocal, cipKey, sp.internalPolicyLocal ? local : cluster);
+    el('service-ips', cipGroup, cipKey, internalTarget());
+    if (!affinity) endpointElements('ip', sp.internalPolicyLocal, cipGroup, cipKey, sp.internalPolicyLocal ? local : cluster);
   } else {
-    el('no-endpoint-services', cipKey, cipKey, noEndpointVerdict(false)!);
+    el('no-endpoint-services', cipGroup, cipKey, noEndpointVerdict(false)!);
   }
 
   // External IPs and load-balancer ingress IPs.
   for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
     const k = addrKey(ip);
+    const g = `addr|${k}`;
     if (usesExternal) {
-      el('service-ips', k, k, externalTarget('external'));
+      el('service-ips', g, k, externalTarget('external'));
       if (!affinity) {
-        endpointElements('ip', false, k, cluster);
-        if (sp.externalPolicyLocal) endpointElements('ip', true, k, local);
+        endpointElements('ip', false, g, k, cluster);
+        if (sp.externalPolicyLocal) endpointElements('ip', true, g, k, local);
       }
     }
     const v = noEndpointVerdict(hasExternal);
-    if (v) el('no-endpoint-services', k, k, v);
+    if (v) el('no-endpoint-services', g, k, v);
   }
   if (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0) {
     const firewallChain = `firewall-${base}`;
-    for (const ip of sp.loadBalancerIPs) el('firewall-ips', addrKey(ip), addrKey(ip), `goto ${firewallChain}`);
+    for (const ip of sp.loadBalancerIPs) el('firewall-ips', `addr|${addrKey(ip)}`, addrKey(ip), `goto ${firewallChain}`);
     // Traffic from the LB IP itself (a node talking to its own VIP) is allowed.
     out.chains.set(firewallChain, [`ip saddr != { ${[...sp.loadBalancerSourceRanges, ...sp.loadBalancerIPs].join(', ')} } drop`]);
   }
 
   // NodePort.
   if (sp.nodePort) {
+    const g = `np|${npKey}`;
     if (usesExternal) {
-      el('service-nodeports', npKey, npKey, externalTarget('nodeport'));
+      el('service-nodeports', g, npKey, externalTarget('nodeport'));
       if (!affinity) {
-        endpointElements('np', false, npKey, cluster);
-        if (sp.externalPolicyLocal) endpointElements('np', true, npKey, local);
+        endpointElements('np', false, g, npKey, cluster);
+        if (sp.externalPolicyLocal) endpointElements('np', true, g, npKey, local);
       }
     }
     const v = noEndpointVerdict(hasExternal);
-    if (v) el('no-endpoint-nodeports', npKey, npKey, v);
+    if (v) el('no-endpoint-nodeports', g, npKey, v);
   }
 
   if (affinity) renderAffinityChains(out, sp, cluster, local, hasInternal, hasExternal, usesExternal, opts, hairpin);
 
   // A pod reaching itself through the Service is masqueraded (hairpin).
-  for (const ip of hairpin.keys()) el('hairpin', ip, `${ip} . ${ip}`, '');
+  for (const ip of hairpin.keys()) el('hairpin', `hp|${ip}`, `${ip} . ${ip}`, '');
   return out;
 }
 
@@ -267,7 +273,7 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
  * evenly (endpoint i of N with probability 1/(N-i) among what is left).
  */
 function renderAffinityChains(
-  out: RenderedPort,
+  out: { chains: Map<string, string[]>; sets: Map<string, number> },
   sp: ServicePort,
   cluster: readonly EndpointInfo[],
   local: readonly EndpointInfo[],
@@ -410,12 +416,12 @@ export class NftablesProxier {
   /** How many programmed ports use each shared chain. */
   private readonly sharedRefs = new Map<string, number>();
   /**
-   * Who wants which group: `kind|group` → ServicePort id → its elements for it. Two
+   * Who wants which group (NftElement.group) → the ports' elements for it. Two
    * Services may claim one address (two LoadBalancers on the node's IP and the same
    * port); the oldest wins, and the other takes over when it goes.
    */
   private readonly claims = new Map<string, Claim[]>();
-  /** Map elements in the kernel, per group: `kind|group` → the winning claim's elements then. */
+  /** Map elements in the kernel, per group → the winning claim's elements then. */
   private readonly kernelElements = new Map<string, readonly NftElement[]>();
   private readonly staleChains = new Map<string, number>();
   private initialized = false;
@@ -513,10 +519,10 @@ export class NftablesProxier {
   }
 
   /** Moves a port's claims from its old elements to its new ones; `touched` gets every group involved. */
-  private setClaims(portId: string, rank: string, before: readonly NftElement[], after: readonly NftElement[], touched: Set<string>): void {
+  private setClaims(portId: string, rank: string, before: readonly NftElement[], after: readonly NftElement[], touched: Set<string> | undefined): void {
     let lastGid = '';
     for (const e of before) {
-      const gid = `${groupOf(e.map)}|${e.group}`;
+      const gid = e.group;
       if (gid === lastGid) continue;
       lastGid = gid;
       const c = this.claims.get(gid);
@@ -525,21 +531,21 @@ export class NftablesProxier {
         if (i >= 0) c.splice(i, 1);
         if (c.length === 0) this.claims.delete(gid);
       }
-      touched.add(gid);
+      touched?.add(gid);
     }
     // Elements of one group come together from renderServicePort (ClusterIP, then each
     // external address, NodePort, hairpin IPs), so a group's claim is built in one run.
     let claim: Claim | undefined;
     lastGid = '';
     for (const e of after) {
-      const gid = `${groupOf(e.map)}|${e.group}`;
+      const gid = e.group;
       if (gid !== lastGid || !claim) {
         lastGid = gid;
         let c = this.claims.get(gid);
         if (!c) this.claims.set(gid, (c = []));
         claim = c.find((x) => x.portId === portId);
         if (!claim) c.push((claim = { portId, rank, elements: [] }));
-        touched.add(gid);
+        touched?.add(gid);
       }
       claim.elements.push(e);
     }
@@ -666,10 +672,21 @@ export class NftablesProxier {
     // Maps: flushed and refilled from the claims.
     this.claims.clear();
     this.kernelElements.clear();
-    const touched = new Set<string>();
-    for (const s of states) this.setClaims(s.svc.id, s.svc.rank, [], next.get(s.svc.id)!.elements, touched);
+    for (const s of states) this.setClaims(s.svc.id, s.svc.rank, [], next.get(s.svc.id)!.elements, undefined);
     if (!fresh) for (const [name, kind] of MAPS) script.push(`flush ${kind} ${t} ${name}`);
-    const { add, n } = this.elementChanges(touched);
+    // Every group's winner goes in (the maps are empty at this point of the transaction).
+    const add = new Map<string, string[]>();
+    let n = 0;
+    for (const [gid, claims] of this.claims) {
+      const win = claims.length === 1 ? claims[0] : this.winner(gid)!;
+      this.kernelElements.set(gid, win.elements);
+      for (const e of win.elements) {
+        let l = add.get(e.map);
+        if (!l) add.set(e.map, (l = []));
+        l.push(e.value !== '' ? `${e.key} : ${e.value}` : e.key);
+      }
+      n += win.elements.length;
+    }
     this.writeElements(script, 'add', add);
     for (const c of this.expiredStaleChains()) script.push(`delete chain ${t} ${c}`);
     const bytes = await this.apply(script).catch((err) => {
