@@ -213,7 +213,9 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
   const localChain = `local-${base}`;
   const externalChain = `external-${base}`;
   const internalTarget = () => (affinity ? `goto ${sp.internalPolicyLocal ? localChain : clusterChain}` : shared(sp.internalPolicyLocal ? `clusterip-local-${proto}-${l}` : `clusterip-${proto}-${c}`));
-  const externalTarget = (kind: 'external' | 'nodeport') => (affinity ? `goto ${externalChain}` : shared(sp.externalPolicyLocal ? `${kind}-local-${proto}-${c}-${l}` : `${kind}-${proto}-${c}`));
+  // (With affinity and the Cluster policy, external traffic enters the cluster chain
+  // directly, which masquerades whatever is not for the ClusterIP.)
+  const externalTarget = (kind: 'external' | 'nodeport') => (affinity ? `goto ${sp.externalPolicyLocal ? externalChain : clusterChain}` : shared(sp.externalPolicyLocal ? `${kind}-local-${proto}-${c}-${l}` : `${kind}-${proto}-${c}`));
 
   // ClusterIP.
   const cipKey = addrKey(sp.clusterIP);
@@ -262,8 +264,11 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
 
   if (affinity) renderAffinityChains(out, sp, cluster, local, hasInternal, hasExternal, usesExternal, opts, hairpin);
 
-  // A pod reaching itself through the Service is masqueraded (hairpin).
-  for (const ip of hairpin.keys()) el('hairpin', `hp|${ip}`, `${ip} . ${ip}`, '');
+  // A pod reaching itself through the Service is masqueraded (hairpin). Only endpoints
+  // on this node can: another node's pod reaches a Service through its own node's
+  // proxy, which DNATs it there (and external entry points with Cluster policy
+  // masquerade everything anyway) — so the set stays as small as this node's pods.
+  for (const [ip, e] of hairpin) if (e.isLocal) el('hairpin', `hp|${ip}`, `${ip} . ${ip}`, '');
   return out;
 }
 
@@ -307,18 +312,18 @@ function renderAffinityChains(
     : opts.clusterCIDR
       ? `ip daddr ${sp.clusterIP} ${proto} dport ${sp.port} ip saddr != ${opts.clusterCIDR} jump mark-for-masquerade`
       : undefined;
-  if (usesCluster) out.chains.set(clusterChain, [...(internalChain === clusterChain && hasInternal && masq ? [masq] : []), ...balance(cluster)]);
+  // External traffic with the Cluster policy is always masqueraded: it comes straight
+  // here (no external chain of its own), marked unless it is for the ClusterIP.
+  const externalMasq = usesExternal && !sp.externalPolicyLocal ? [`ip daddr != ${sp.clusterIP} jump mark-for-masquerade`] : [];
+  if (usesCluster) out.chains.set(clusterChain, [...externalMasq, ...(internalChain === clusterChain && hasInternal && masq ? [masq] : []), ...balance(cluster)]);
   if (usesLocal) out.chains.set(localChain, [...(internalChain === localChain && hasInternal && masq ? [masq] : []), ...balance(local)]);
-  if (usesExternal) {
+  if (usesExternal && sp.externalPolicyLocal) {
+    // Pods and the node itself reach external addresses as if from outside the node.
     const rules: string[] = [];
-    if (!sp.externalPolicyLocal) {
-      rules.push('jump mark-for-masquerade');
-    } else {
-      if (opts.clusterCIDR && usesCluster) rules.push(`ip saddr ${opts.clusterCIDR} goto ${clusterChain}`);
-      rules.push('fib saddr type local jump mark-for-masquerade');
-      if (usesCluster) rules.push(`fib saddr type local goto ${clusterChain}`);
-    }
-    if (hasExternal) rules.push(`goto ${sp.externalPolicyLocal ? localChain : clusterChain}`);
+    if (opts.clusterCIDR && usesCluster) rules.push(`ip saddr ${opts.clusterCIDR} goto ${clusterChain}`);
+    rules.push('fib saddr type local jump mark-for-masquerade');
+    if (usesCluster) rules.push(`fib saddr type local goto ${clusterChain}`);
+    if (hasExternal) rules.push(`goto ${localChain}`);
     out.chains.set(`external-${base}`, rules);
   }
 }

@@ -61,7 +61,7 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
     svc: sp('local', { clusterIP: '10.96.0.52', nodePort: 30082, externalPolicyLocal: true }),
     endpoints: [ep(p1.ip), ep(p2.ip, { isLocal: false })],
   };
-  const sticky: ServicePortState = { svc: sp('sticky', { clusterIP: '10.96.0.53', affinitySeconds: 600 }), endpoints: [ep(p1.ip), ep(p2.ip)] };
+  const sticky: ServicePortState = { svc: sp('sticky', { clusterIP: '10.96.0.53', nodePort: 30083, affinitySeconds: 600 }), endpoints: [ep(p1.ip), ep(p2.ip)] };
   const full = await proxier.fullSync([web, empty, local, sticky]);
   assert.ok(full.chainsWritten > 0);
 
@@ -110,6 +110,10 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
   // ClientIP affinity: one client keeps one endpoint.
   const stuck = await topo.request(topo.client, '10.96.0.53:80', 12);
   assert.equal(names(stuck).size, 1, stuck.join('; '));
+  // ...on its NodePort too (the Service's own chain, masquerading what is not for the ClusterIP).
+  const stuckNodePort = await topo.request(topo.client, `${topo.nodeIP}:30083`, 6);
+  assert.equal(names(stuckNodePort).size, 1, stuckNodePort.join('; '));
+  assert.ok(stuckNodePort.every((a) => a.endsWith(' 10.244.0.1')), `NodePort traffic is masqueraded: ${stuckNodePort.join('; ')}`);
   assert.match(topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']), new RegExp(`elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} expires`));
 
   // Incremental: pod2 leaves `web`. Only web's chains are written; traffic follows at once.
