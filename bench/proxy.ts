@@ -5,10 +5,12 @@
 // size runs in its own private network namespace, so the host's rules are never
 // touched. Root only; installs Debian's nftables when `nft` is missing.
 //
-//   node dist/bench/proxy.js [--services 10000] [--small 1000] [--endpoints 2] [--changes 200] [--backend nftables|iptables]
+//   node dist/bench/proxy.js [--services 10000] [--small 1000] [--endpoints 2] [--changes 200] [--affinity-every 10] [--backend nftables|iptables]
 //
-// The Services: a third NodePorts, a tenth with ClientIP affinity (those keep their
-// own chains), the rest plain ClusterIPs; every change moves one Service's endpoints.
+// The Services: a third NodePorts, every tenth (`--affinity-every`, 0 for none) with
+// ClientIP affinity (those keep their own chains and per-endpoint sets, which nft reads
+// before every change), the rest plain ClusterIPs; every change moves one Service's
+// endpoints.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -24,6 +26,7 @@ const SMALL = Number(args.get('small') ?? 1000);
 const ENDPOINTS = Number(args.get('endpoints') ?? 2);
 const CHANGES = Number(args.get('changes') ?? 200);
 const BACKEND = args.get('backend') ?? 'nftables';
+const AFFINITY_EVERY = Number(args.get('affinity-every') ?? 10);
 
 const GOAL_FULL_MS = 1000;
 const GOAL_CHANGE_P99_MS = 20;
@@ -49,7 +52,7 @@ function state(i: number, generation = 0): ServicePortState {
       externalIPs: [],
       loadBalancerIPs: [],
       loadBalancerSourceRanges: [],
-      affinitySeconds: i % 10 === 0 ? 10800 : 0,
+      affinitySeconds: AFFINITY_EVERY > 0 && i % AFFINITY_EVERY === 0 ? 10800 : 0,
       externalPolicyLocal: false,
       internalPolicyLocal: false,
       rank: `2024-01-01T00:00:00Z|bench/svc-${i}`,
@@ -172,11 +175,13 @@ async function main(): Promise<void> {
     [`one-Service change at ${SERVICES} Services, p50`, ms(large.p50), '', ''],
     [`one-Service change at ${SERVICES} Services, p99`, ms(large.p99), `< ${GOAL_CHANGE_P99_MS} ms`, ok(large.p99, GOAL_CHANGE_P99_MS)],
     [`  CPU time per change at ${SMALL} / ${SERVICES} (proxy + nft)`, `${small.changeCpuMs.toFixed(1)} / ${large.changeCpuMs.toFixed(1)} ms`, '', ''],
-    [`change p99 at ${SERVICES} ÷ at ${SMALL} (independence)`, `${(large.p99 / small.p99).toFixed(2)}×`, '≈ 1×', large.p99 / small.p99 < 1.5 ? 'met' : 'MISSED'],
+    // Judged on CPU time: wall-clock percentiles on a shared machine move with its load.
+    [`change at ${SERVICES} ÷ at ${SMALL}: CPU (p50)`, `${(large.changeCpuMs / small.changeCpuMs).toFixed(2)}× (${(large.p50 / small.p50).toFixed(2)}×)`, '≈ 1×', large.changeCpuMs / small.changeCpuMs < 1.5 ? 'met' : 'MISSED'],
   ];
   const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length), ['measure', 'value', 'goal', ''][c].length));
   const line = (r: string[]) => `| ${r.map((x, i) => x.padEnd(w[i])).join(' | ')} |`;
-  console.log(`backend ${BACKEND}; ${CHANGES} one-Service changes per size (each moves one Service's ${ENDPOINTS} endpoints); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`);
+  const affinity = AFFINITY_EVERY > 0 ? `every ${AFFINITY_EVERY}th Service with ClientIP affinity` : 'no ClientIP affinity';
+  console.log(`backend ${BACKEND}; ${affinity}; ${CHANGES} one-Service changes per size (each moves one Service's ${ENDPOINTS} endpoints); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`);
   console.log(line(['measure', 'value', 'goal', '']));
   console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
