@@ -51,6 +51,8 @@ export async function hasTool(run: CommandRunner, tool: string, versionFlag = '-
  * followed by a marker line that nft rejects as a syntax error: everything nft prints
  * on stderr before that marker's error belongs to the transaction.
  */
+const RESTART_AFTER = 10_000;
+
 export class NftSession {
   private child?: ChildProcessWithoutNullStreams;
   private stderr = '';
@@ -58,6 +60,8 @@ export class NftSession {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly dir = mkdtempSync(join(tmpdir(), 'kite-nft-'));
   private seq = 0;
+  /** Transactions sent to the current process. */
+  private sent = 0;
   private closed = false;
 
   constructor(private readonly netns?: string) {}
@@ -90,7 +94,14 @@ export class NftSession {
 
   private async applyNow(script: string): Promise<void> {
     if (this.closed) throw new Error('nft session closed');
+    // nft -i keeps every line in its readline history: start afresh now and then.
+    if (this.child && this.sent >= RESTART_AFTER) {
+      this.child.stdin.end();
+      this.child = undefined;
+    }
+    if (!this.child) this.sent = 0;
     const child = this.child ?? this.start();
+    this.sent++;
     const file = join(this.dir, 'txn.nft');
     writeFileSync(file, script);
     const marker = `kite-txn-end-${++this.seq}`;
