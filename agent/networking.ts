@@ -22,6 +22,7 @@ import { startIngress } from '../ingress/controller.js';
 import type { IngressController, IngressOptions } from '../ingress/controller.js';
 import { startNetworkPolicy } from '../netpol/controller.js';
 import type { NetworkPolicyEnforcer } from '../netpol/controller.js';
+import { proxyTableName } from '../proxy/nftables.js';
 
 /** The node's networking parts, each an API client with its own identity. */
 export type NetworkingPart = 'proxy' | 'dns' | 'ingress' | 'netpol';
@@ -64,7 +65,7 @@ export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<Nod
       clusterCIDR: o.podCIDR,
       serviceCIDR: o.serviceCIDR ?? '10.96.0.0/12',
       podInterfaces: o.bridge ? [o.bridge] : undefined,
-      table: `kite-proxy${suffix}`,
+      table: proxyTableName(o.clusterName),
       log,
       ...o.proxy,
     });
@@ -100,7 +101,8 @@ export async function cleanupNodeNetworking(clusterName?: string): Promise<void>
   const { commandRunner } = await import('../proxy/exec.js');
   const run = commandRunner();
   const suffix = clusterName ? `-${clusterName}` : '';
-  const r = await run(['nft', '-f', '-'], `add table ip kite-proxy${suffix}\ndelete table ip kite-proxy${suffix}\nadd table inet kite-netpol${suffix}\ndelete table inet kite-netpol${suffix}\n`);
+  const proxyTable = proxyTableName(clusterName);
+  const r = await run(['nft', '-f', '-'], `add table ip ${proxyTable}\ndelete table ip ${proxyTable}\nadd table inet kite-netpol${suffix}\ndelete table inet kite-netpol${suffix}\n`);
   if (r.code === 127) {
     const { IptablesProxier } = await import('../proxy/iptables.js');
     await new IptablesProxier({ run }).cleanup();

@@ -1,22 +1,35 @@
 // Proxy benchmark: how long the nftables proxier takes to program N Services × M
 // endpoints (a full sync, as at start or on the periodic resync), and then one
-// Service's endpoint change (the incremental sync every ordinary change takes). Runs in
-// a private network namespace, so the host's rules are never touched. Root only.
+// Service's endpoint change (the partial sync every ordinary change takes) — at two
+// sizes, to show that a change costs the same whatever the number of Services. Each
+// size runs in its own private network namespace, so the host's rules are never
+// touched. Root only; installs Debian's nftables when `nft` is missing.
 //
-//   node dist/bench/proxy.js [--services 10000] [--endpoints 2] [--changes 20] [--backend nftables|iptables] [--balance cascade|vmap]
+//   node dist/bench/proxy.js [--services 10000] [--small 1000] [--endpoints 2] [--changes 200] [--affinity-every 10] [--backend nftables|iptables]
+//
+// The Services: a third NodePorts, every tenth (`--affinity-every`, 0 for none) with
+// ClientIP affinity (those keep their own chains and per-endpoint sets, which nft reads
+// before every change), the rest plain ClusterIPs; every change moves one Service's
+// endpoints.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { NftablesProxier } from '../proxy/nftables.js';
 import { IptablesProxier } from '../proxy/iptables.js';
-import { commandRunner } from '../proxy/exec.js';
+import { NftSession, commandRunner } from '../proxy/exec.js';
 import type { EndpointInfo, ServicePortState } from '../proxy/model.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const SERVICES = Number(args.get('services') ?? 10000);
+const SMALL = Number(args.get('small') ?? 1000);
 const ENDPOINTS = Number(args.get('endpoints') ?? 2);
-const CHANGES = Number(args.get('changes') ?? 20);
+const CHANGES = Number(args.get('changes') ?? 200);
 const BACKEND = args.get('backend') ?? 'nftables';
-const BALANCE = (args.get('balance') ?? 'cascade') as 'cascade' | 'vmap';
+const AFFINITY_EVERY = Number(args.get('affinity-every') ?? 10);
+
+const GOAL_FULL_MS = 1000;
+const GOAL_CHANGE_P99_MS = 20;
 
 const ip = (n: number) => `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 const SVC_BASE = (10 << 24) | (96 << 16);
@@ -39,7 +52,7 @@ function state(i: number, generation = 0): ServicePortState {
       externalIPs: [],
       loadBalancerIPs: [],
       loadBalancerSourceRanges: [],
-      affinitySeconds: i % 10 === 0 ? 10800 : 0,
+      affinitySeconds: AFFINITY_EVERY > 0 && i % AFFINITY_EVERY === 0 ? 10800 : 0,
       externalPolicyLocal: false,
       internalPolicyLocal: false,
       rank: `2024-01-01T00:00:00Z|bench/svc-${i}`,
@@ -48,42 +61,135 @@ function state(i: number, generation = 0): ServicePortState {
   };
 }
 
-async function main(): Promise<void> {
-  const ns = `kite-bench-${process.pid}`;
+/** CPU seconds used so far by this process plus the session's nft (utime + stime from /proc). */
+function cpuMs(session: NftSession): number {
+  const own = process.cpuUsage();
+  let nft = 0;
+  if (session.pid) {
+    try {
+      const fields = readFileSync(`/proc/${session.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      nft = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    } catch {
+      /* gone */
+    }
+  }
+  return (own.user + own.system) / 1000 + nft;
+}
+const CLOCK_TICKS = 100;
+
+interface Result {
+  services: number;
+  fullMs: number;
+  fullCpuMs: number;
+  resyncMs: number;
+  changeCpuMs: number;
+  fullChains: number;
+  fullElements: number;
+  fullBytes: number;
+  p50: number;
+  p99: number;
+  max: number;
+  chainsPerChange: number;
+  elementsPerChange: number;
+}
+
+function ensureTools(): void {
+  try {
+    execFileSync('nft', ['--version'], { stdio: 'ignore' });
+  } catch {
+    console.error('installing nftables (apt-get)…');
+    execFileSync('apt-get', ['install', '-y', '-q', 'nftables'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+}
+
+async function measure(services: number): Promise<Result> {
+  const ns = `kite-bench-${process.pid}-${services}`;
   execFileSync('ip', ['netns', 'add', ns]);
   try {
     const run = commandRunner(ns);
-    const opts = { run, clusterCIDR: '10.244.0.0/16', balance: BALANCE };
+    const session = new NftSession(ns);
+    const opts = { run, clusterCIDR: '10.244.0.0/16', session };
     const proxier = BACKEND === 'iptables' ? new IptablesProxier(opts) : new NftablesProxier(opts);
     const states: ServicePortState[] = [];
-    for (let i = 0; i < SERVICES; i++) states.push(state(i));
+    for (let i = 0; i < services; i++) states.push(state(i));
 
+    // Start nft before timing: its start-up is paid once per process, not per sync.
+    if (BACKEND === 'nftables') await session.apply('list tables\n');
+    let cpu = cpuMs(session);
     let t = performance.now();
     const first = await proxier.fullSync(states);
-    const firstMs = performance.now() - t;
+    const fullMs = performance.now() - t;
+    const fullCpuMs = cpuMs(session) - cpu;
     t = performance.now();
-    const resync = await proxier.fullSync(states);
+    await proxier.fullSync(states);
     const resyncMs = performance.now() - t;
 
     const times: number[] = [];
+    cpu = cpuMs(session);
     let chains = 0;
+    let elements = 0;
     for (let c = 0; c < CHANGES; c++) {
-      const i = Math.floor((c * 7919) % SERVICES);
+      const i = Math.floor((c * 7919) % services);
       t = performance.now();
       const r = await proxier.partialSync(new Map([[states[i].svc.id, state(i, c + 1)]]));
       times.push(performance.now() - t);
       chains += r.chainsWritten;
+      elements += r.elementsChanged;
     }
+    const changeCpuMs = (cpuMs(session) - cpu) / CHANGES;
     times.sort((a, b) => a - b);
-    const p50 = times[Math.floor(times.length / 2)];
-    const p99 = times[Math.min(times.length - 1, Math.floor(times.length * 0.99))];
-    console.log(`backend ${BACKEND}${BACKEND === 'nftables' ? ` (balance: ${BALANCE})` : ''}: ${SERVICES} Services × ${ENDPOINTS} endpoints`);
-    console.log(`  full sync (first, empty table):  ${firstMs.toFixed(0)} ms  (${first.chainsWritten} chains, ${first.elementsChanged} map elements, ${(first.scriptBytes / 1e6).toFixed(1)} MB of script)`);
-    console.log(`  full sync (resync, same rules):  ${resyncMs.toFixed(0)} ms  (${resync.chainsWritten} chains)`);
-    console.log(`  one-Service incremental sync:    p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${CHANGES} changes (${(chains / CHANGES).toFixed(1)} chains written each)`);
     await proxier.cleanup();
+    session.close();
+    return {
+      services,
+      fullMs,
+      fullCpuMs,
+      resyncMs,
+      changeCpuMs,
+      fullChains: first.chainsWritten,
+      fullElements: first.elementsChanged,
+      fullBytes: first.scriptBytes,
+      p50: times[Math.floor(times.length / 2)],
+      p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))],
+      max: times[times.length - 1],
+      chainsPerChange: chains / CHANGES,
+      elementsPerChange: elements / CHANGES,
+    };
   } finally {
     execFileSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+async function main(): Promise<void> {
+  if (BACKEND === 'nftables') ensureTools();
+  const small = await measure(SMALL);
+  const large = await measure(SERVICES);
+  const ok = (v: number, goal: number) => (v < goal ? 'met' : 'MISSED');
+  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  const rows: [string, string, string, string][] = [
+    [`full sync, ${SERVICES} Services × ${ENDPOINTS} endpoints (empty table)`, ms(large.fullMs), `< ${GOAL_FULL_MS} ms`, ok(large.fullMs, GOAL_FULL_MS)],
+    [`  CPU time of it (proxy + nft)`, ms(large.fullCpuMs), '', ''],
+    [`full resync, ${SERVICES} Services (same rules)`, ms(large.resyncMs), `< ${GOAL_FULL_MS} ms`, ok(large.resyncMs, GOAL_FULL_MS)],
+    [`one-Service change at ${SMALL} Services, p50`, ms(small.p50), '', ''],
+    [`one-Service change at ${SMALL} Services, p99`, ms(small.p99), `< ${GOAL_CHANGE_P99_MS} ms`, ok(small.p99, GOAL_CHANGE_P99_MS)],
+    [`one-Service change at ${SERVICES} Services, p50`, ms(large.p50), '', ''],
+    [`one-Service change at ${SERVICES} Services, p99`, ms(large.p99), `< ${GOAL_CHANGE_P99_MS} ms`, ok(large.p99, GOAL_CHANGE_P99_MS)],
+    [`  CPU time per change at ${SMALL} / ${SERVICES} (proxy + nft)`, `${small.changeCpuMs.toFixed(1)} / ${large.changeCpuMs.toFixed(1)} ms`, '', ''],
+    // Judged on CPU time: wall-clock percentiles on a shared machine move with its load.
+    [`change at ${SERVICES} ÷ at ${SMALL}: CPU (p50)`, `${(large.changeCpuMs / small.changeCpuMs).toFixed(2)}× (${(large.p50 / small.p50).toFixed(2)}×)`, '≈ 1×', large.changeCpuMs / small.changeCpuMs < 1.5 ? 'met' : 'MISSED'],
+  ];
+  const w = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length), ['measure', 'value', 'goal', ''][c].length));
+  const line = (r: string[]) => `| ${r.map((x, i) => x.padEnd(w[i])).join(' | ')} |`;
+  const affinity = AFFINITY_EVERY > 0 ? `every ${AFFINITY_EVERY}th Service with ClientIP affinity` : 'no ClientIP affinity';
+  console.log(`backend ${BACKEND}; ${affinity}; ${CHANGES} one-Service changes per size (each moves one Service's ${ENDPOINTS} endpoints); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} CPUs`);
+  console.log(line(['measure', 'value', 'goal', '']));
+  console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+  for (const r of [small, large]) {
+    console.log(
+      `  ${r.services} Services: full sync ${r.fullChains} chains, ${r.fullElements} map elements, ${(r.fullBytes / 1e6).toFixed(1)} MB of script; ` +
+        `per change ${r.chainsPerChange.toFixed(1)} chains, ${r.elementsPerChange.toFixed(1)} elements written; max ${ms(r.max)}`,
+    );
   }
 }
 

@@ -18,7 +18,9 @@
 // Syncs: a full one once both informers have synced, then — for every change to a
 // Service or its slices — an incremental one for just those Services (at most one
 // sync every `minSyncIntervalMs`, default 50 ms, changes in between coalesced), and a
-// full one every `syncPeriodMs` (default 10 minutes) to repair drift. It also turns on
+// full one every `syncPeriodMs` (default an hour, as upstream) and after any failed
+// sync, to repair drift. The nftables backend keeps one `nft -i` process for all its
+// transactions (see NftSession). It also turns on
 // the sysctls it relies on: net.ipv4.ip_forward, net.ipv4.conf.all.route_localnet
 // (NodePorts on 127.0.0.1) and, if the module is loaded,
 // net.bridge.bridge-nf-call-iptables (pod-to-Service traffic on the bridge).
@@ -28,7 +30,7 @@ import { Informer } from '../client/informer.js';
 import { namespacedKey, objectKey } from '../client/keys.js';
 import type { ApiTransport } from '../client/transport.js';
 import { resourceByPath } from '../machinery/resources.js';
-import { commandRunner, hasTool } from './exec.js';
+import { NftSession, commandRunner, hasTool } from './exec.js';
 import type { CommandRunner } from './exec.js';
 import { endpointsFor, servicePorts } from './model.js';
 import type { ServicePortState } from './model.js';
@@ -36,9 +38,9 @@ import { NftablesProxier } from './nftables.js';
 import type { SyncStats } from './nftables.js';
 import { IptablesProxier } from './iptables.js';
 
-export { NftablesProxier, renderServicePort, NFT_TABLE } from './nftables.js';
+export { NftablesProxier, renderServicePort, sharedChainRules, proxyTableName, NFT_TABLE } from './nftables.js';
 export { IptablesProxier } from './iptables.js';
-export { commandRunner } from './exec.js';
+export { commandRunner, NftSession } from './exec.js';
 export type { ServicePortState, ServicePort, EndpointInfo } from './model.js';
 
 const SERVICES = resourceByPath('', 'v1', 'services')!;
@@ -118,7 +120,9 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
   else kind = (await hasTool(run, 'nft')) ? 'nftables' : 'iptables';
   const localhost = opts.localhostNodePorts !== false;
   const common = { run, clusterCIDR: opts.clusterCIDR, masqueradeAll: opts.masqueradeAll, localhostNodePorts: localhost, serviceCIDR: opts.serviceCIDR, podInterfaces: opts.podInterfaces, table: opts.table };
-  const backend: Backend = kind === 'nftables' ? new NftablesProxier(common) : new IptablesProxier(common);
+  // nftables: one long-running `nft -i` for all transactions (no spawn per sync).
+  const session = kind === 'nftables' ? new NftSession(opts.netns) : undefined;
+  const backend: Backend = kind === 'nftables' ? new NftablesProxier({ ...common, session }) : new IptablesProxier(common);
   if (!opts.skipSysctls) await setSysctls(run, localhost, log);
 
   const services = new Informer<Service>(opts.transport, SERVICES, { name: 'proxy-services' });
@@ -271,7 +275,7 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
   const periodic = setInterval(() => {
     needFull = true;
     schedule();
-  }, opts.syncPeriodMs ?? 10 * 60_000);
+  }, opts.syncPeriodMs ?? 60 * 60_000);
   periodic.unref();
 
   return {
@@ -298,6 +302,7 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
       await Promise.all([services.stop(), slices.stop()]);
       while (running) await running.catch(() => {});
       await backend.cleanup().catch((err) => log(`proxy: cleanup failed: ${(err as Error).message}`));
+      session?.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 // The proxy in the kernel, nftables flavour (upstream: pkg/proxy/nftables/proxier.go).
-// One table, `ip kite-proxy`:
+// One table, `ip kite-proxy[-<cluster>]`:
 //
 //   base chains  filter-prerouting/input/forward/output (priority -110, before DNAT)
 //                nat-prerouting, nat-output (-100), nat-postrouting (100)
@@ -11,43 +11,80 @@
 //                with no local endpoint)
 //   LB ranges    firewall-check (filter-prerouting/output): @firewall-ips → firewall-<svc>
 //   masquerade   mark-for-masquerade sets 0x4000; masquerading (postrouting) SNATs
-//                marked packets
-//   per port     service-<hash>-ns/name/proto/port   numgen random → endpoints (see `balance`)
-//                local-<hash>-…                       the same over node-local endpoints
-//                external-<hash>-…                    NodePort/LB/external IP entry:
-//                                                     masquerade (Cluster policy) or
-//                                                     short-circuit pod/host traffic (Local)
-//                endpoint-<hash>-…__ip/port           hairpin masquerade, affinity update,
-//                                                     DNAT
-//                affinity-<hash>-… set                ClientIP affinity, with timeout
+//                marked packets, and hairpin traffic (a pod reaching itself through a
+//                Service: source . destination in @hairpin after DNAT)
+//   endpoints    maps @cluster-ips-<proto>, @local-ips-<proto> (address . proto . port .
+//                index → endpoint address . port) and @cluster-nodeports-<proto>,
+//                @local-nodeports-<proto> (proto . port . index → endpoint)
+//   shared       clusterip-<proto>-<N>, external-…, nodeport-…, …-local-…: one chain per
+//                protocol and endpoint count N, `dnat ip to ip daddr . meta l4proto .
+//                th dport . numgen random mod N map @cluster-ips-tcp` — uniform over
+//                the N endpoints
+//   per port     only for ClientIP affinity (service-/local-/external-<hash>-ns/name/…
+//                with an affinity set per endpoint) and loadBalancerSourceRanges
+//                (firewall-<hash>-…)
 //
-// Unlike upstream (which rebuilds the whole table on every sync) a change to one
-// Service rewrites only that Service's chains, sets and map elements: the proxier
-// keeps what it programmed, renders the changed Services again and sends the
-// difference as one nft transaction. A full sync (start, periodic) rewrites
-// everything. Chains that fall out of use are flushed at once and deleted a second
-// later (a map element may still point at them within the same transaction).
+// Why not upstream's per-service and per-endpoint chains: `nft` (1.0.6) reads every
+// chain of the ruleset into its cache before any `add rule` or `add element` — ~3 µs
+// per chain, so with 10,000 Services (~33,000 chains) each one-Service transaction cost
+// ~110 ms before doing anything. Here the number of chains depends on the number of
+// distinct endpoint counts (plus the affinity and source-range Services), so a change
+// to one Service is a handful of map elements whatever the number of Services, and a
+// full sync is one transaction of map elements.
+//
+// The proxier keeps a model of what is in the kernel (chains with their rules, sets,
+// map elements) and writes only the difference for the changed ServicePorts. A full
+// sync (start, periodic) rewrites everything in one transaction. Chains that fall out
+// of use are flushed at once and deleted a second later (a map element may still point
+// at them within the same transaction).
 import { createHash } from 'node:crypto';
-import type { EndpointInfo, ServicePort, ServicePortState } from './model.js';
+import type { EndpointInfo, Protocol, ServicePort, ServicePortState } from './model.js';
 import { categorize } from './model.js';
-import type { CommandRunner } from './exec.js';
+import type { CommandRunner, NftSession } from './exec.js';
 import { mustRun } from './exec.js';
 
 export const NFT_TABLE = 'kite-proxy';
 export const MASQ_MARK = '0x4000';
 
+/** The proxy's table for a cluster: `kite-proxy-<cluster>` (only nft's name characters kept). */
+export function proxyTableName(clusterName?: string): string {
+  const clean = (clusterName ?? '').replace(/[^A-Za-z0-9_.-]/g, '-');
+  return clean ? `${NFT_TABLE}-${clean}` : NFT_TABLE;
+}
+
+export type MapName =
+  | 'service-ips'
+  | 'service-nodeports'
+  | 'no-endpoint-services'
+  | 'no-endpoint-nodeports'
+  | 'firewall-ips'
+  | EndpointMap
+  | 'hairpin';
+
+/** Endpoints by index, per protocol (the DNAT target's port type is the protocol's). */
+export type EndpointMap = `${'cluster' | 'local'}-${'ips' | 'nodeports'}-${Protocol}`;
+
 export interface NftElement {
-  map: 'service-ips' | 'service-nodeports' | 'no-endpoint-services' | 'no-endpoint-nodeports' | 'firewall-ips';
+  map: MapName;
+  /**
+   * What the element belongs to, for claims: `addr|<ip . proto . port>`,
+   * `np|<proto . port>` (NodePort) or `hp|<ip>` (hairpin). Elements of one group are
+   * claimed together: the oldest Service claiming an address gets all of them.
+   */
+  group: string;
   key: string;
+  /** The map value; '' for set elements (hairpin). */
   value: string;
 }
 
 /** Everything one ServicePort puts in the table. */
 export interface RenderedPort {
-  /** Chain name → its rules, in order. */
-  chains: Map<string, string[]>;
+  /** Chains of this ServicePort only (affinity, source ranges): name → rules, in order. */
+  chains: ReadonlyMap<string, string[]>;
   /** Affinity set name → timeout (s). */
-  sets: Map<string, number>;
+  sets: ReadonlyMap<string, number>;
+  /** Shared chains the elements jump to (see sharedChainRules). */
+  shared: readonly string[];
   elements: NftElement[];
 }
 
@@ -55,14 +92,6 @@ export interface RenderOptions {
   /** Pod network; ClusterIP traffic from outside it is masqueraded. */
   clusterCIDR?: string;
   masqueradeAll?: boolean;
-  /**
-   * How a service chain picks an endpoint. `cascade` (default): one rule per endpoint,
-   * `numgen random mod (N-i) == 0 goto endpoint-i` — even, and no sets. `vmap`:
-   * upstream's single `numgen random mod N vmap { … }` rule. Both are uniform; the
-   * vmap makes one anonymous map per Service, which the kernel creates in time
-   * quadratic in their number (10,000 Services: ~100 s instead of ~5 s).
-   */
-  balance?: 'cascade' | 'vmap';
 }
 
 function hashed(name: string): string {
@@ -79,110 +108,224 @@ export function endpointChainBase(sp: ServicePort, ep: EndpointInfo): string {
   return hashed(`${sp.namespace}/${sp.name}/${sp.protocol}/${sp.portName}__${ep.ip}/${ep.port}`);
 }
 
-/** Chains this proxier owns per Service (as opposed to the fixed ones). */
+/** Chains this proxier owns per Service (as opposed to the fixed and shared ones). */
 export function isServiceChain(name: string): boolean {
   return name.includes('/');
 }
 
-/** What one ServicePort needs, as chains, sets and map elements. Pure. */
+function masqRule(opts: RenderOptions): string | undefined {
+  if (opts.masqueradeAll) return 'jump mark-for-masquerade';
+  return opts.clusterCIDR ? `ip saddr != ${opts.clusterCIDR} jump mark-for-masquerade` : undefined;
+}
+
+function endpointMap(kind: 'ip' | 'np', local: boolean, proto: Protocol): EndpointMap {
+  return `${local ? 'local' : 'cluster'}-${kind === 'ip' ? 'ips' : 'nodeports'}-${proto}`;
+}
+
+function dnatVia(kind: 'ip' | 'np', local: boolean, proto: Protocol, n: number): string {
+  const map = endpointMap(kind, local, proto);
+  // nft 1.0.6 needs the network protocol known before a DNAT whose key starts with a
+  // transport field (`ip version 4`); `ip protocol` in the map's typeof instead would
+  // not load back from the kernel.
+  if (kind === 'ip') return `dnat ip to ip daddr . meta l4proto . th dport . numgen random mod ${n} map @${map}`;
+  return `ip version 4 dnat ip to meta l4proto . th dport . numgen random mod ${n} map @${map}`;
+}
+
+/**
+ * The rules of a shared chain, from its name (pure):
+ *   clusterip-P-N, clusterip-local-P-N   (P the protocol) ClusterIP: masquerade off-cluster sources, DNAT
+ *                                        to one of N cluster (node-local) endpoints
+ *   external-P-N, nodeport-P-N           external IP / LB IP / NodePort, Cluster policy:
+ *                                        masquerade, DNAT to one of N
+ *   external-local-P-C-L, nodeport-local-P-C-L  Local policy: pods and the node itself go to
+ *                                        one of the C cluster endpoints (masqueraded
+ *                                        from the node), others to one of L local ones
+ */
+export function sharedChainRules(name: string, opts: RenderOptions): string[] | undefined {
+  let m = /^clusterip-(local-)?(tcp|udp|sctp)-(\d+)$/.exec(name);
+  if (m) {
+    const masq = masqRule(opts);
+    return [...(masq ? [masq] : []), dnatVia('ip', !!m[1], m[2] as Protocol, Number(m[3]))];
+  }
+  m = /^(external|nodeport)-(tcp|udp|sctp)-(\d+)$/.exec(name);
+  if (m) return ['jump mark-for-masquerade', dnatVia(m[1] === 'external' ? 'ip' : 'np', false, m[2] as Protocol, Number(m[3]))];
+  m = /^(external|nodeport)-local-(tcp|udp|sctp)-(\d+)-(\d+)$/.exec(name);
+  if (m) {
+    const kind = m[1] === 'external' ? 'ip' : 'np';
+    const proto = m[2] as Protocol;
+    const c = Number(m[3]);
+    const l = Number(m[4]);
+    const rules: string[] = [];
+    // Pods and the node itself reach external addresses as if from outside the node:
+    // not subject to the Local policy.
+    if (opts.clusterCIDR) rules.push(`ip saddr ${opts.clusterCIDR} ${dnatVia(kind, false, proto, c)}`);
+    rules.push('fib saddr type local jump mark-for-masquerade', `fib saddr type local ${dnatVia(kind, false, proto, c)}`);
+    if (l > 0) rules.push(dnatVia(kind, true, proto, l));
+    return rules;
+  }
+  return undefined;
+}
+
+/** Shared by every rendered port without chains or sets of its own (never written to). */
+const NONE = new Map<never, never>();
+
+/** What one ServicePort needs, as map elements, shared chains and (rarely) its own chains and sets. Pure. */
 export function renderServicePort(state: ServicePortState, opts: RenderOptions): RenderedPort {
   const { svc: sp, endpoints } = state;
-  const out: RenderedPort = { chains: new Map(), sets: new Map(), elements: [] };
+  // Most ports have no chains or sets of their own: those share the empty ones.
+  const out: { chains: Map<string, string[]>; sets: Map<string, number>; shared: string[]; elements: NftElement[] } = { chains: NONE, sets: NONE, shared: [], elements: [] };
+  if (sp.affinitySeconds > 0 || (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0)) {
+    out.chains = new Map();
+    out.sets = new Map();
+  }
   if (!sp.clusterIP) return out;
-  const base = portChainBase(sp);
+  const proto = sp.protocol;
+  const { cluster, local, hasAny } = categorize(endpoints);
+  const c = cluster.length;
+  const l = local.length;
+  const hasInternal = sp.internalPolicyLocal ? l > 0 : hasAny;
+  const hasExternal = sp.externalPolicyLocal ? l > 0 : hasAny;
+  const externallyAccessible = !!sp.nodePort || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
+  const usesExternal = hasAny && externallyAccessible;
+  const affinity = sp.affinitySeconds > 0;
+  const base = affinity || sp.loadBalancerSourceRanges.length > 0 ? portChainBase(sp) : '';
+
+  const noEndpointVerdict = (has: boolean) => (hasAny ? (has ? undefined : 'drop') : 'goto reject-chain');
+  const addrKey = (ip: string) => `${ip} . ${proto} . ${sp.port}`;
+  const npKey = `${proto} . ${sp.nodePort}`;
+  const el = (map: MapName, group: string, key: string, value: string) => out.elements.push({ map, group, key, value });
+  const hairpin = new Map<string, EndpointInfo>();
+  const endpointElements = (kind: 'ip' | 'np', isLocal: boolean, group: string, key: string, eps: readonly EndpointInfo[]) => {
+    const map = endpointMap(kind, isLocal, proto);
+    eps.forEach((e, i) => {
+      el(map, group, `${key} . ${i}`, `${e.ip} . ${e.port}`);
+      hairpin.set(e.ip, e);
+    });
+  };
+  const shared = (name: string) => {
+    if (!out.shared.includes(name)) out.shared.push(name);
+    return `goto ${name}`;
+  };
+
+  // Where each kind of traffic goes: a shared chain (endpoints in the maps) or, with
+  // ClientIP affinity, this port's own chains.
   const clusterChain = `service-${base}`;
   const localChain = `local-${base}`;
   const externalChain = `external-${base}`;
-  const firewallChain = `firewall-${base}`;
-  const proto = sp.protocol;
-  const { cluster, local, hasAny } = categorize(endpoints);
-
-  const usesCluster = cluster.length > 0;
-  const usesLocal = local.length > 0 && (sp.internalPolicyLocal || sp.externalPolicyLocal);
-  const internalChain = sp.internalPolicyLocal ? localChain : clusterChain;
-  const hasInternal = sp.internalPolicyLocal ? local.length > 0 : hasAny;
-  const hasExternal = sp.externalPolicyLocal ? local.length > 0 : hasAny;
-  const externallyAccessible = !!sp.nodePort || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
-  const usesExternal = hasAny && externallyAccessible;
-
-  // Endpoint chains for every endpoint any policy chain uses.
-  const reachable = new Map<string, EndpointInfo>();
-  if (usesCluster) for (const e of cluster) reachable.set(`${e.ip}:${e.port}`, e);
-  if (usesLocal) for (const e of local) reachable.set(`${e.ip}:${e.port}`, e);
-  const epChain = (e: EndpointInfo) => `endpoint-${endpointChainBase(sp, e)}`;
-  const epSet = (e: EndpointInfo) => `affinity-${endpointChainBase(sp, e)}`;
-
-  const noEndpointVerdict = (has: boolean) => (hasAny ? (has ? undefined : 'drop') : 'goto reject-chain');
-  const key = (ip: string, port: number) => `${ip} . ${proto} . ${port}`;
+  const internalTarget = () => (affinity ? `goto ${sp.internalPolicyLocal ? localChain : clusterChain}` : shared(sp.internalPolicyLocal ? `clusterip-local-${proto}-${l}` : `clusterip-${proto}-${c}`));
+  // (With affinity and the Cluster policy, external traffic enters the cluster chain
+  // directly, which masquerades whatever is not for the ClusterIP.)
+  const externalTarget = (kind: 'external' | 'nodeport') => (affinity ? `goto ${sp.externalPolicyLocal ? externalChain : clusterChain}` : shared(sp.externalPolicyLocal ? `${kind}-local-${proto}-${c}-${l}` : `${kind}-${proto}-${c}`));
 
   // ClusterIP.
-  if (hasInternal) out.elements.push({ map: 'service-ips', key: key(sp.clusterIP, sp.port), value: `goto ${internalChain}` });
-  else out.elements.push({ map: 'no-endpoint-services', key: key(sp.clusterIP, sp.port), value: noEndpointVerdict(false)! });
+  const cipKey = addrKey(sp.clusterIP);
+  const cipGroup = `addr|${cipKey}`;
+  if (hasInternal) {
+    el('service-ips', cipGroup, cipKey, internalTarget());
+    if (!affinity) endpointElements('ip', sp.internalPolicyLocal, cipGroup, cipKey, sp.internalPolicyLocal ? local : cluster);
+  } else {
+    el('no-endpoint-services', cipGroup, cipKey, noEndpointVerdict(false)!);
+  }
 
   // External IPs and load-balancer ingress IPs.
   for (const ip of [...sp.externalIPs, ...sp.loadBalancerIPs]) {
-    if (usesExternal) out.elements.push({ map: 'service-ips', key: key(ip, sp.port), value: `goto ${externalChain}` });
+    const k = addrKey(ip);
+    const g = `addr|${k}`;
+    if (usesExternal) {
+      el('service-ips', g, k, externalTarget('external'));
+      if (!affinity) {
+        endpointElements('ip', false, g, k, cluster);
+        if (sp.externalPolicyLocal) endpointElements('ip', true, g, k, local);
+      }
+    }
     const v = noEndpointVerdict(hasExternal);
-    if (v) out.elements.push({ map: 'no-endpoint-services', key: key(ip, sp.port), value: v });
+    if (v) el('no-endpoint-services', g, k, v);
   }
-  const usesFirewall = sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0;
-  if (usesFirewall) {
-    for (const ip of sp.loadBalancerIPs) out.elements.push({ map: 'firewall-ips', key: key(ip, sp.port), value: `goto ${firewallChain}` });
+  if (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0) {
+    const firewallChain = `firewall-${base}`;
+    for (const ip of sp.loadBalancerIPs) el('firewall-ips', `addr|${addrKey(ip)}`, addrKey(ip), `goto ${firewallChain}`);
     // Traffic from the LB IP itself (a node talking to its own VIP) is allowed.
     out.chains.set(firewallChain, [`ip saddr != { ${[...sp.loadBalancerSourceRanges, ...sp.loadBalancerIPs].join(', ')} } drop`]);
   }
 
   // NodePort.
   if (sp.nodePort) {
-    if (usesExternal) out.elements.push({ map: 'service-nodeports', key: `${proto} . ${sp.nodePort}`, value: `goto ${externalChain}` });
+    const g = `np|${npKey}`;
+    if (usesExternal) {
+      el('service-nodeports', g, npKey, externalTarget('nodeport'));
+      if (!affinity) {
+        endpointElements('np', false, g, npKey, cluster);
+        if (sp.externalPolicyLocal) endpointElements('np', true, g, npKey, local);
+      }
+    }
     const v = noEndpointVerdict(hasExternal);
-    if (v) out.elements.push({ map: 'no-endpoint-nodeports', key: `${proto} . ${sp.nodePort}`, value: v });
+    if (v) el('no-endpoint-nodeports', g, npKey, v);
   }
 
-  // Affinity sets.
-  if (sp.affinitySeconds > 0) for (const e of reachable.values()) out.sets.set(epSet(e), sp.affinitySeconds);
+  if (affinity) renderAffinityChains(out, sp, cluster, local, hasInternal, hasExternal, usesExternal, opts, hairpin);
 
-  const balance = (eps: EndpointInfo[]): string[] => {
+  // A pod reaching itself through the Service is masqueraded (hairpin). Only endpoints
+  // on this node can: another node's pod reaches a Service through its own node's
+  // proxy, which DNATs it there (and external entry points with Cluster policy
+  // masquerade everything anyway) — so the set stays as small as this node's pods.
+  for (const [ip, e] of hairpin) if (e.isLocal) el('hairpin', `hp|${ip}`, `${ip} . ${ip}`, '');
+  return out;
+}
+
+/**
+ * ClientIP affinity: a chain per policy with upstream's per-endpoint affinity sets —
+ * a client seen within the timeout goes back to its endpoint, others are spread
+ * evenly (endpoint i of N with probability 1/(N-i) among what is left).
+ */
+function renderAffinityChains(
+  out: { chains: Map<string, string[]>; sets: Map<string, number> },
+  sp: ServicePort,
+  cluster: readonly EndpointInfo[],
+  local: readonly EndpointInfo[],
+  hasInternal: boolean,
+  hasExternal: boolean,
+  usesExternal: boolean,
+  opts: RenderOptions,
+  hairpin: Map<string, EndpointInfo>,
+): void {
+  const base = portChainBase(sp);
+  const clusterChain = `service-${base}`;
+  const localChain = `local-${base}`;
+  const proto = sp.protocol;
+  const usesCluster = cluster.length > 0;
+  const usesLocal = local.length > 0 && (sp.internalPolicyLocal || sp.externalPolicyLocal);
+  const internalChain = sp.internalPolicyLocal ? localChain : clusterChain;
+  const epSet = (e: EndpointInfo) => `affinity-${endpointChainBase(sp, e)}`;
+  const toEndpoint = (e: EndpointInfo) => `meta l4proto ${proto} update @${epSet(e)} { ip saddr } dnat to ${e.ip}:${e.port}`;
+  const balance = (eps: readonly EndpointInfo[]): string[] => {
     const rules: string[] = [];
-    if (sp.affinitySeconds > 0) for (const e of eps) rules.push(`ip saddr @${epSet(e)} goto ${epChain(e)}`);
-    if (opts.balance === 'vmap') {
-      rules.push(`numgen random mod ${eps.length} vmap { ${eps.map((e, i) => `${i} : goto ${epChain(e)}`).join(', ')} }`);
-    } else {
-      // Endpoint i of N is taken with probability 1/(N-i) among what is left: 1/N each.
-      eps.forEach((e, i) => rules.push(i === eps.length - 1 ? `goto ${epChain(e)}` : `numgen random mod ${eps.length - i} == 0 goto ${epChain(e)}`));
+    for (const e of eps) {
+      out.sets.set(epSet(e), sp.affinitySeconds);
+      hairpin.set(e.ip, e);
+      rules.push(`ip saddr @${epSet(e)} ${toEndpoint(e)}`);
     }
+    eps.forEach((e, i) => rules.push(i === eps.length - 1 ? toEndpoint(e) : `numgen random mod ${eps.length - i} == 0 ${toEndpoint(e)}`));
     return rules;
   };
-  const masqRule = opts.masqueradeAll
+  const masq = opts.masqueradeAll
     ? `ip daddr ${sp.clusterIP} ${proto} dport ${sp.port} jump mark-for-masquerade`
     : opts.clusterCIDR
       ? `ip daddr ${sp.clusterIP} ${proto} dport ${sp.port} ip saddr != ${opts.clusterCIDR} jump mark-for-masquerade`
       : undefined;
-  if (usesCluster) out.chains.set(clusterChain, [...(internalChain === clusterChain && hasInternal && masqRule ? [masqRule] : []), ...balance(cluster)]);
-  if (usesLocal) out.chains.set(localChain, [...(internalChain === localChain && hasInternal && masqRule ? [masqRule] : []), ...balance(local)]);
-
-  if (usesExternal) {
+  // External traffic with the Cluster policy is always masqueraded: it comes straight
+  // here (no external chain of its own), marked unless it is for the ClusterIP.
+  const externalMasq = usesExternal && !sp.externalPolicyLocal ? [`ip daddr != ${sp.clusterIP} jump mark-for-masquerade`] : [];
+  if (usesCluster) out.chains.set(clusterChain, [...externalMasq, ...(internalChain === clusterChain && hasInternal && masq ? [masq] : []), ...balance(cluster)]);
+  if (usesLocal) out.chains.set(localChain, [...(internalChain === localChain && hasInternal && masq ? [masq] : []), ...balance(local)]);
+  if (usesExternal && sp.externalPolicyLocal) {
+    // Pods and the node itself reach external addresses as if from outside the node.
     const rules: string[] = [];
-    if (!sp.externalPolicyLocal) {
-      rules.push('jump mark-for-masquerade');
-    } else {
-      // Pods and the node itself reach external addresses as if from outside the
-      // node: not subject to the Local policy.
-      if (opts.clusterCIDR && usesCluster) rules.push(`ip saddr ${opts.clusterCIDR} goto ${clusterChain}`);
-      rules.push('fib saddr type local jump mark-for-masquerade');
-      if (usesCluster) rules.push(`fib saddr type local goto ${clusterChain}`);
-    }
-    if (hasExternal) rules.push(`goto ${sp.externalPolicyLocal ? localChain : clusterChain}`);
-    out.chains.set(externalChain, rules);
+    if (opts.clusterCIDR && usesCluster) rules.push(`ip saddr ${opts.clusterCIDR} goto ${clusterChain}`);
+    rules.push('fib saddr type local jump mark-for-masquerade');
+    if (usesCluster) rules.push(`fib saddr type local goto ${clusterChain}`);
+    if (hasExternal) rules.push(`goto ${localChain}`);
+    out.chains.set(`external-${base}`, rules);
   }
-
-  for (const e of reachable.values()) {
-    const rules = [`ip saddr ${e.ip} jump mark-for-masquerade`];
-    if (sp.affinitySeconds > 0) rules.push(`update @${epSet(e)} { ip saddr }`);
-    rules.push(`meta l4proto ${proto} dnat to ${e.ip}:${e.port}`);
-    out.chains.set(epChain(e), rules);
-  }
-  return out;
 }
 
 // ---- the transaction writer ------------------------------------------------------
@@ -197,31 +340,34 @@ const BASE_CHAINS: [name: string, type: string, hook: string, priority: number][
   ['nat-postrouting', 'nat', 'postrouting', 100],
 ];
 
-const MAPS: [name: NftElement['map'], type: string][] = [
-  ['service-ips', 'ipv4_addr . inet_proto . inet_service : verdict'],
-  ['service-nodeports', 'inet_proto . inet_service : verdict'],
-  ['no-endpoint-services', 'ipv4_addr . inet_proto . inet_service : verdict'],
-  ['no-endpoint-nodeports', 'inet_proto . inet_service : verdict'],
-  ['firewall-ips', 'ipv4_addr . inet_proto . inet_service : verdict'],
+const MAPS: [name: MapName, kind: 'map' | 'set', type: string][] = [
+  ['service-ips', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict'],
+  ['service-nodeports', 'map', 'type inet_proto . inet_service : verdict'],
+  ['no-endpoint-services', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict'],
+  ['no-endpoint-nodeports', 'map', 'type inet_proto . inet_service : verdict'],
+  ['firewall-ips', 'map', 'type ipv4_addr . inet_proto . inet_service : verdict'],
+  // The value's port is typed by protocol (`tcp dport`): with `th dport` nft 1.0.6 cannot
+  // use the map once it reads it back from the kernel ("conflicting protocols").
+  ...(['tcp', 'udp', 'sctp'] as const).flatMap((p): [MapName, 'map', string][] =>
+    (['ip', 'np'] as const).flatMap((kind) =>
+      [false, true].map((isLocal): [MapName, 'map', string] => [
+        endpointMap(kind, isLocal, p),
+        'map',
+        `typeof ${kind === 'ip' ? 'ip daddr . ' : ''}meta l4proto . th dport . numgen random mod 2 : ip daddr . ${p} dport`,
+      ]),
+    ),
+  ),
+  ['hairpin', 'set', 'type ipv4_addr . ipv4_addr'],
 ];
 
-/** Map elements are claimed per address: ip.proto.port (or proto.port for NodePorts). */
-const GROUP_OF: Record<NftElement['map'], string> = {
-  'service-ips': 'addr',
-  'no-endpoint-services': 'addr',
-  'firewall-ips': 'addr',
-  'service-nodeports': 'np',
-  'no-endpoint-nodeports': 'np',
-};
-const GROUP_MAPS: Record<string, NftElement['map'][]> = {
-  addr: ['service-ips', 'no-endpoint-services', 'firewall-ips'],
-  np: ['service-nodeports', 'no-endpoint-nodeports'],
-};
+/** Elements per `add element` statement (nft's parser is linear in them; this only bounds line length). */
+const ELEMENTS_PER_STATEMENT = 4000;
 
 interface Claim {
+  portId: string;
   rank: string;
-  /** map → value, for this address. */
-  entries: Map<string, string>;
+  /** This port's elements in the group. */
+  elements: NftElement[];
 }
 
 export interface SyncStats {
@@ -248,6 +394,21 @@ export interface NftablesOptions extends RenderOptions, ScopeOptions {
   /** How long a chain that fell out of use is kept (flushed) before it is deleted. */
   staleChainDelayMs?: number;
   now?: () => number;
+  /**
+   * Where transactions go: a long-running `nft -i` (startProxy gives one), or this
+   * function (tests record them); default one `nft -f -` per transaction through `run`.
+   */
+  session?: Pick<NftSession, 'apply'>;
+  apply?: (script: string) => Promise<void>;
+}
+
+/** One transaction's pieces, in the order nft must see them. */
+interface Txn {
+  addChains: string[];
+  flushChains: string[];
+  setDeletes: string[];
+  setAdds: string[];
+  rules: string[];
 }
 
 export class NftablesProxier {
@@ -255,14 +416,18 @@ export class NftablesProxier {
   private readonly prefix: string;
   /** What is in the kernel for each ServicePort id. */
   private programmed = new Map<string, RenderedPort>();
+  /** Chains in the kernel (per-port and shared) → their rules; flushed stale ones have []. */
+  private readonly kernelChains = new Map<string, readonly string[]>();
+  /** How many programmed ports use each shared chain. */
+  private readonly sharedRefs = new Map<string, number>();
   /**
-   * Who wants which address: `group|key` → ServicePort id → its elements for it. Two
+   * Who wants which group (NftElement.group) → the ports' elements for it. Two
    * Services may claim one address (two LoadBalancers on the node's IP and the same
    * port); the oldest wins, and the other takes over when it goes.
    */
-  private readonly claims = new Map<string, Map<string, Claim>>();
-  /** Map elements in the kernel: `map|key` → value. */
-  private readonly elements = new Map<string, string>();
+  private readonly claims = new Map<string, Claim[]>();
+  /** Map elements in the kernel, per group → the winning claim's elements then. */
+  private readonly kernelElements = new Map<string, readonly NftElement[]>();
   private readonly staleChains = new Map<string, number>();
   private initialized = false;
   private readonly now: () => number;
@@ -275,19 +440,25 @@ export class NftablesProxier {
 
   private async apply(script: string[]): Promise<number> {
     const text = script.join('\n') + '\n';
-    await mustRun(this.opts.run, ['nft', '-f', '-'], text);
+    if (this.opts.apply) await this.opts.apply(text);
+    else if (this.opts.session) await this.opts.session.apply(text);
+    else await mustRun(this.opts.run, ['nft', '-f', '-'], text);
     return text.length;
   }
 
   /** The fixed part of the table (base chains, dispatch, masquerading, maps). */
-  private skeleton(script: string[]): void {
+  private skeleton(script: string[], fresh: boolean): void {
     const t = this.prefix;
     script.push(`add table ${t} { comment "kite service proxy"; }`);
     for (const [name, type, hook, prio] of BASE_CHAINS) {
-      script.push(`add chain ${t} ${name} { type ${type} hook ${hook} priority ${prio}; policy accept; }`, `flush chain ${t} ${name}`);
+      script.push(`add chain ${t} ${name} { type ${type} hook ${hook} priority ${prio}; policy accept; }`);
+      if (!fresh) script.push(`flush chain ${t} ${name}`);
     }
-    for (const c of ['services', 'masquerading', 'mark-for-masquerade', 'endpoints-check', 'firewall-check', 'reject-chain']) script.push(`add chain ${t} ${c}`, `flush chain ${t} ${c}`);
-    for (const [name, type] of MAPS) script.push(`add map ${t} ${name} { type ${type}; }`);
+    for (const c of ['services', 'masquerading', 'mark-for-masquerade', 'endpoints-check', 'firewall-check', 'reject-chain']) {
+      script.push(`add chain ${t} ${c}`);
+      if (!fresh) script.push(`flush chain ${t} ${c}`);
+    }
+    for (const [name, kind, type] of MAPS) script.push(`add ${kind} ${t} ${name} { ${type}; }`);
     const local = this.opts.localhostNodePorts === false ? 'fib daddr type local ip daddr != 127.0.0.0/8' : 'fib daddr type local';
     const scoped = this.opts.serviceCIDR && this.opts.podInterfaces?.length;
     if (scoped) {
@@ -304,6 +475,8 @@ export class NftablesProxier {
       `add rule ${t} nat-output jump services`,
       `add rule ${t} nat-postrouting jump masquerading`,
       `add rule ${t} mark-for-masquerade meta mark set meta mark or ${MASQ_MARK}`,
+      // Hairpin: the endpoint is the client (after DNAT, source == destination).
+      `add rule ${t} masquerading ct status dnat ip saddr . ip daddr @hairpin jump mark-for-masquerade`,
       `add rule ${t} masquerading meta mark & ${MASQ_MARK} == 0 return`,
       `add rule ${t} masquerading meta mark set meta mark xor ${MASQ_MARK}`,
       `add rule ${t} masquerading masquerade fully-random`,
@@ -319,79 +492,114 @@ export class NftablesProxier {
   }
 
   private chainRules(script: string[], name: string, rules: readonly string[]): void {
-    for (const r of rules) script.push(`add rule ${this.prefix} ${name} ${r}`);
+    const head = `add rule ${this.prefix} ${name} `;
+    for (const r of rules) script.push(head + r);
   }
 
   private setDecl(name: string, timeout: number): string {
     return `add set ${this.prefix} ${name} { type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; }`;
   }
 
-  /** The claim that wins an address: the oldest Service's. */
+  /** The rules a chain should have now, or undefined when nothing uses it. */
+  private wantedRules(name: string): readonly string[] | undefined {
+    if (this.sharedRefs.has(name)) return sharedChainRules(name, this.opts);
+    return undefined;
+  }
+
+  private addShared(r: RenderedPort, delta: 1 | -1): void {
+    for (const name of r.shared) {
+      const n = (this.sharedRefs.get(name) ?? 0) + delta;
+      if (n > 0) this.sharedRefs.set(name, n);
+      else this.sharedRefs.delete(name);
+    }
+  }
+
+  /** The claim that wins a group: the oldest Service's. */
   private winner(gid: string): Claim | undefined {
     const c = this.claims.get(gid);
-    if (!c || c.size === 0) return undefined;
-    let best: Claim | undefined;
-    for (const claim of c.values()) if (!best || claim.rank < best.rank) best = claim;
+    if (!c || c.length === 0) return undefined;
+    let best = c[0];
+    for (let i = 1; i < c.length; i++) if (c[i].rank < best.rank) best = c[i];
     return best;
   }
 
-  private setClaims(portId: string, rank: string, before: readonly NftElement[], after: readonly NftElement[], touched: Set<string>): void {
+  /** Moves a port's claims from its old elements to its new ones; `touched` gets every group involved. */
+  private setClaims(portId: string, rank: string, before: readonly NftElement[], after: readonly NftElement[], touched: Set<string> | undefined): void {
+    let lastGid = '';
     for (const e of before) {
-      const gid = `${GROUP_OF[e.map]}|${e.key}`;
+      const gid = e.group;
+      if (gid === lastGid) continue;
+      lastGid = gid;
       const c = this.claims.get(gid);
       if (c) {
-        c.delete(portId);
-        if (c.size === 0) this.claims.delete(gid);
+        const i = c.findIndex((x) => x.portId === portId);
+        if (i >= 0) c.splice(i, 1);
+        if (c.length === 0) this.claims.delete(gid);
       }
-      touched.add(gid);
+      touched?.add(gid);
     }
+    // Elements of one group come together from renderServicePort (ClusterIP, then each
+    // external address, NodePort, hairpin IPs), so a group's claim is built in one run.
+    let claim: Claim | undefined;
+    lastGid = '';
     for (const e of after) {
-      const gid = `${GROUP_OF[e.map]}|${e.key}`;
-      let c = this.claims.get(gid);
-      if (!c) this.claims.set(gid, (c = new Map()));
-      let claim = c.get(portId);
-      if (!claim) c.set(portId, (claim = { rank, entries: new Map() }));
-      claim.entries.set(e.map, e.value);
-      touched.add(gid);
+      const gid = e.group;
+      if (gid !== lastGid || !claim) {
+        lastGid = gid;
+        let c = this.claims.get(gid);
+        if (!c) this.claims.set(gid, (c = []));
+        claim = c.find((x) => x.portId === portId);
+        if (!claim) c.push((claim = { portId, rank, elements: [] }));
+        touched?.add(gid);
+      }
+      claim.elements.push(e);
     }
   }
 
-  /** Element deletes and adds that bring the kernel's maps to the winning claims. */
+  /** Element deletes and adds that bring the kernel's maps to the winning claims (and the model with them). */
   private elementChanges(touched: Iterable<string>): { del: Map<string, string[]>; add: Map<string, string[]>; n: number } {
     const del = new Map<string, string[]>();
     const add = new Map<string, string[]>();
     let n = 0;
-    const push = (m: Map<string, string[]>, map: string, v: string) => {
-      let l = m.get(map);
-      if (!l) m.set(map, (l = []));
-      l.push(v);
+    const push = (m: Map<string, string[]>, e: NftElement, withValue: boolean) => {
+      let l = m.get(e.map);
+      if (!l) m.set(e.map, (l = []));
+      l.push(withValue && e.value !== '' ? `${e.key} : ${e.value}` : e.key);
     };
     for (const gid of touched) {
-      const bar = gid.indexOf('|');
-      const group = gid.slice(0, bar);
-      const key = gid.slice(bar + 1);
-      const win = this.winner(gid);
-      for (const map of GROUP_MAPS[group]) {
-        const id = `${map}|${key}`;
-        const want = win?.entries.get(map);
-        const have = this.elements.get(id);
-        if (want === have) continue;
-        if (have !== undefined) push(del, map, key);
-        if (want !== undefined) {
-          push(add, map, `${key} : ${want}`);
-          this.elements.set(id, want);
-        } else {
-          this.elements.delete(id);
+      const want = this.winner(gid)?.elements;
+      const have = this.kernelElements.get(gid);
+      if (have === want) continue;
+      if (!have) {
+        for (const e of want!) push(add, e, true);
+        n += want!.length;
+      } else {
+        const wanted = new Map<string, string>();
+        for (const e of want ?? []) wanted.set(`${e.map}\t${e.key}`, e.value);
+        const had = new Map<string, string>();
+        for (const e of have) {
+          const id = `${e.map}\t${e.key}`;
+          had.set(id, e.value);
+          if (wanted.get(id) === e.value) continue;
+          push(del, e, false);
+          n++;
         }
-        n++;
+        for (const e of want ?? []) {
+          const id = `${e.map}\t${e.key}`;
+          if (had.get(id) === e.value) continue;
+          push(add, e, true);
+          if (!had.has(id)) n++;
+        }
       }
+      if (want) this.kernelElements.set(gid, want);
+      else this.kernelElements.delete(gid);
     }
     return { del, add, n };
   }
 
   private writeElements(script: string[], verb: 'add' | 'delete', m: Map<string, string[]>): void {
     for (const [map, items] of m) {
-      for (let i = 0; i < items.length; i += 2000) script.push(`${verb} element ${this.prefix} ${map} { ${items.slice(i, i + 2000).join(', ')} }`);
+      for (let i = 0; i < items.length; i += ELEMENTS_PER_STATEMENT) script.push(`${verb} element ${this.prefix} ${map} { ${items.slice(i, i + ELEMENTS_PER_STATEMENT).join(', ')} }`);
     }
   }
 
@@ -402,64 +610,90 @@ export class NftablesProxier {
       if (at <= cutoff) {
         out.push(name);
         this.staleChains.delete(name);
+        this.kernelChains.delete(name);
       }
     }
     return out;
   }
 
+  private resetModel(): void {
+    this.programmed = new Map();
+    this.kernelChains.clear();
+    this.sharedRefs.clear();
+    this.claims.clear();
+    this.kernelElements.clear();
+    this.staleChains.clear();
+  }
+
   /**
-   * Rewrite the whole table from `states` (every ServicePort there is). The first
-   * full sync replaces whatever a previous run left, atomically.
+   * Rewrite the whole table from `states` (every ServicePort there is), in one
+   * transaction. The first full sync replaces whatever a previous run left,
+   * atomically; later ones (periodic) rewrite every chain and map in place, keeping
+   * the affinity sets' contents.
    */
   async fullSync(states: readonly ServicePortState[]): Promise<SyncStats> {
+    const t = this.prefix;
+    const fresh = !this.initialized;
     const script: string[] = [];
-    if (!this.initialized) {
-      script.push(`add table ${this.prefix}`, `delete table ${this.prefix}`);
-      this.programmed = new Map();
-      this.claims.clear();
-      this.elements.clear();
-      this.staleChains.clear();
-    }
-    this.skeleton(script);
-    const next = new Map<string, RenderedPort>();
-    for (const s of states) next.set(s.svc.id, renderServicePort(s, this.opts));
-    const liveChains = new Set<string>();
-    const liveSets = new Map<string, number>();
-    for (const r of next.values()) {
-      for (const c of r.chains.keys()) liveChains.add(c);
-      for (const [s, t] of r.sets) liveSets.set(s, t);
-    }
-    // Chains first (empty), then sets, then rules (which reference both).
-    for (const c of liveChains) script.push(`add chain ${this.prefix} ${c}`, `flush chain ${this.prefix} ${c}`);
-    const stale: string[] = [];
     const oldSets = new Map<string, number>();
-    for (const r of this.programmed.values()) {
-      for (const c of r.chains.keys()) if (!liveChains.has(c) && !this.staleChains.has(c)) stale.push(c);
-      for (const [s, t] of r.sets) oldSets.set(s, t);
+    for (const r of this.programmed.values()) for (const [s, to] of r.sets) oldSets.set(s, to);
+    if (fresh) {
+      script.push(`add table ${t}`, `delete table ${t}`);
+      this.resetModel();
+      oldSets.clear();
     }
-    for (const c of stale) {
-      script.push(`flush chain ${this.prefix} ${c}`);
-      this.staleChains.set(c, this.now());
+    this.skeleton(script, fresh);
+    const next = new Map<string, RenderedPort>();
+    const wanted = new Map<string, readonly string[]>();
+    const liveSets = new Map<string, number>();
+    this.sharedRefs.clear();
+    for (const s of states) {
+      const r = renderServicePort(s, this.opts);
+      next.set(s.svc.id, r);
+      for (const [c, rules] of r.chains) wanted.set(c, rules);
+      for (const [s2, to] of r.sets) liveSets.set(s2, to);
+      this.addShared(r, 1);
     }
-    for (const c of liveChains) this.staleChains.delete(c);
-    for (const [s, t] of oldSets) if (!liveSets.has(s) || liveSets.get(s) !== t) script.push(`delete set ${this.prefix} ${s}`);
-    for (const [s, t] of liveSets) script.push(this.setDecl(s, t));
+    for (const name of this.sharedRefs.keys()) wanted.set(name, sharedChainRules(name, this.opts)!);
+    // Chains first (empty), then sets, then rules (which reference both).
+    for (const c of wanted.keys()) {
+      script.push(`add chain ${t} ${c}`);
+      if (this.kernelChains.has(c)) script.push(`flush chain ${t} ${c}`);
+      this.staleChains.delete(c);
+    }
+    const nowMs = this.now();
+    for (const c of this.kernelChains.keys()) {
+      if (wanted.has(c) || this.staleChains.has(c)) continue;
+      script.push(`flush chain ${t} ${c}`);
+      this.staleChains.set(c, nowMs);
+    }
+    for (const [s, to] of oldSets) if (liveSets.get(s) !== to) script.push(`delete set ${t} ${s}`);
+    for (const [s, to] of liveSets) if (oldSets.get(s) !== to) script.push(this.setDecl(s, to));
     let chainsWritten = 0;
-    for (const r of next.values()) {
-      for (const [c, rules] of r.chains) {
-        this.chainRules(script, c, rules);
-        chainsWritten++;
-      }
+    for (const [c, rules] of wanted) {
+      this.chainRules(script, c, rules);
+      chainsWritten++;
     }
     // Maps: flushed and refilled from the claims.
     this.claims.clear();
-    this.elements.clear();
-    const touched = new Set<string>();
-    for (const s of states) this.setClaims(s.svc.id, s.svc.rank, [], next.get(s.svc.id)!.elements, touched);
-    for (const [name] of MAPS) script.push(`flush map ${this.prefix} ${name}`);
-    const { add, n } = this.elementChanges(touched);
+    this.kernelElements.clear();
+    for (const s of states) this.setClaims(s.svc.id, s.svc.rank, [], next.get(s.svc.id)!.elements, undefined);
+    if (!fresh) for (const [name, kind] of MAPS) script.push(`flush ${kind} ${t} ${name}`);
+    // Every group's winner goes in (the maps are empty at this point of the transaction).
+    const add = new Map<string, string[]>();
+    let n = 0;
+    for (const [gid, claims] of this.claims) {
+      const win = claims.length === 1 ? claims[0] : this.winner(gid)!;
+      this.kernelElements.set(gid, win.elements);
+      for (const e of win.elements) {
+        let l = add.get(e.map);
+        if (!l) add.set(e.map, (l = []));
+        l.push(e.value !== '' ? `${e.key} : ${e.value}` : e.key);
+      }
+      n += win.elements.length;
+    }
     this.writeElements(script, 'add', add);
-    for (const c of this.expiredStaleChains()) script.push(`delete chain ${this.prefix} ${c}`);
+    for (const c of this.expiredStaleChains()) script.push(`delete chain ${t} ${c}`);
     const bytes = await this.apply(script).catch((err) => {
       // The kernel has whatever it had: start over next time.
       this.initialized = false;
@@ -467,88 +701,86 @@ export class NftablesProxier {
     });
     this.initialized = true;
     this.programmed = next;
+    for (const [c, rules] of wanted) this.kernelChains.set(c, rules);
+    for (const c of this.staleChains.keys()) this.kernelChains.set(c, []);
     return { chainsWritten, elementsChanged: n, scriptBytes: bytes };
   }
 
   /**
-   * Rewrite only what changed for these ServicePorts (undefined: the port is gone).
-   * Needs a full sync first.
+   * Write only what changed for these ServicePorts (undefined: the port is gone): map
+   * elements, and the chains and sets whose content changed. Needs a full sync first.
    */
   async partialSync(changes: ReadonlyMap<string, ServicePortState | undefined>): Promise<SyncStats> {
     if (!this.initialized) throw new Error('nftables proxier: full sync needed first');
-    const t = this.prefix;
-    const addChains: string[] = [];
-    const flushChains: string[] = [];
-    const setOps: string[] = [];
-    const rules: string[] = [];
-    const touched = new Set<string>();
-    const next = new Map<string, RenderedPort | undefined>();
-    let chainsWritten = 0;
-    const nowMs = this.now();
-    const staleNow: string[] = [];
-    for (const [id, state] of changes) {
-      const before = this.programmed.get(id);
-      const after = state ? renderServicePort(state, this.opts) : undefined;
-      next.set(id, after);
-      for (const [c, rs] of after?.chains ?? []) {
-        const old = before?.chains.get(c);
-        if (old && old.length === rs.length && old.every((r, i) => r === rs[i]) && !this.staleChains.has(c)) continue;
-        if (!old) addChains.push(`add chain ${t} ${c}`);
-        if (old || this.staleChains.has(c)) flushChains.push(`flush chain ${t} ${c}`);
-        this.staleChains.delete(c);
-        this.chainRules(rules, c, rs);
-        chainsWritten++;
-      }
-      for (const c of before?.chains.keys() ?? []) {
-        if (after?.chains.has(c)) continue;
-        flushChains.push(`flush chain ${t} ${c}`);
-        staleNow.push(c);
-      }
-      for (const [s, timeout] of before?.sets ?? []) {
-        if (after?.sets.get(s) !== timeout) setOps.push(`delete set ${t} ${s}`);
-      }
-      for (const [s, timeout] of after?.sets ?? []) {
-        if (before?.sets.get(s) !== timeout) setOps.push(this.setDecl(s, timeout));
-      }
-      // A set re-made (timeout change) loses the rules that used it: rewrite those chains.
-      if (before && after) {
-        for (const [s, timeout] of after.sets) {
-          if (before.sets.has(s) && before.sets.get(s) !== timeout) {
-            for (const [c, rs] of after.chains) {
-              if (!rs.some((r) => r.includes(`@${s} `) || r.endsWith(`@${s}`))) continue;
-              if (!flushChains.includes(`flush chain ${t} ${c}`)) {
-                flushChains.push(`flush chain ${t} ${c}`);
-                this.chainRules(rules, c, rs);
-              }
-            }
-          }
-        }
-      }
-      this.setClaims(id, state?.svc.rank ?? '', before?.elements ?? [], after?.elements ?? [], touched);
-    }
-    const { del, add, n } = this.elementChanges(touched);
-    const script: string[] = [...addChains, ...flushChains, ...setOps, ...rules];
-    this.writeElements(script, 'delete', del);
-    this.writeElements(script, 'add', add);
-    for (const c of this.expiredStaleChains()) {
-      // Still in use again? Then it was re-added above and is not stale.
-      script.push(`delete chain ${t} ${c}`);
-    }
-    for (const c of staleNow) this.staleChains.set(c, nowMs);
-    if (script.length === 0) return { chainsWritten: 0, elementsChanged: 0, scriptBytes: 0 };
-    let bytes: number;
+    const script = this.planPartial(changes);
+    if (!script) return { chainsWritten: 0, elementsChanged: 0, scriptBytes: 0 };
     try {
-      bytes = await this.apply(script);
+      const bytes = await this.apply(script.lines);
+      return { chainsWritten: script.chainsWritten, elementsChanged: script.elementsChanged, scriptBytes: bytes };
     } catch (err) {
       // Unknown kernel state: the next sync must be a full one.
       this.initialized = false;
       throw err;
     }
-    for (const [id, r] of next) {
-      if (r) this.programmed.set(id, r);
+  }
+
+  /** The transaction for a partial sync; updates the model as if it succeeded. */
+  private planPartial(changes: ReadonlyMap<string, ServicePortState | undefined>): { lines: string[]; chainsWritten: number; elementsChanged: number } | undefined {
+    const t = this.prefix;
+    const txn: Txn = { addChains: [], flushChains: [], setDeletes: [], setAdds: [], rules: [] };
+    const touched = new Set<string>();
+    /** Chains to look at: name → rules wanted (undefined: unused), and whether to rewrite regardless. */
+    const candidates = new Map<string, { want: readonly string[] | undefined; force: boolean }>();
+    const sharedSeen = new Set<string>();
+    for (const [id, state] of changes) {
+      const before = this.programmed.get(id);
+      const after = state ? renderServicePort(state, this.opts) : undefined;
+      if (before) this.addShared(before, -1);
+      if (after) this.addShared(after, 1);
+      for (const s of before?.shared ?? []) sharedSeen.add(s);
+      for (const s of after?.shared ?? []) sharedSeen.add(s);
+      // A set re-made (timeout change) loses the rules that used it: rewrite the port's chains.
+      let remade = false;
+      for (const [s, to] of before?.sets ?? []) {
+        if (after?.sets.get(s) === to) continue;
+        txn.setDeletes.push(`delete set ${t} ${s}`);
+        if (after?.sets.has(s)) remade = true;
+      }
+      for (const [s, to] of after?.sets ?? []) if (before?.sets.get(s) !== to) txn.setAdds.push(this.setDecl(s, to));
+      for (const c of before?.chains.keys() ?? []) if (!after?.chains.has(c)) candidates.set(c, { want: undefined, force: false });
+      for (const [c, rules] of after?.chains ?? []) candidates.set(c, { want: rules, force: remade });
+      this.setClaims(id, state?.svc.rank ?? '', before?.elements ?? [], after?.elements ?? [], touched);
+      if (after) this.programmed.set(id, after);
       else this.programmed.delete(id);
     }
-    return { chainsWritten, elementsChanged: n, scriptBytes: bytes };
+    for (const s of sharedSeen) candidates.set(s, { want: this.wantedRules(s), force: false });
+
+    let chainsWritten = 0;
+    const nowMs = this.now();
+    for (const [c, { want, force }] of candidates) {
+      const have = this.kernelChains.get(c);
+      const stale = this.staleChains.has(c);
+      if (want) {
+        if (have && !stale && !force && sameRules(have, want)) continue;
+        if (!have) txn.addChains.push(`add chain ${t} ${c}`);
+        else txn.flushChains.push(`flush chain ${t} ${c}`);
+        this.staleChains.delete(c);
+        this.chainRules(txn.rules, c, want);
+        this.kernelChains.set(c, want);
+        chainsWritten++;
+      } else if (have && !stale) {
+        txn.flushChains.push(`flush chain ${t} ${c}`);
+        this.kernelChains.set(c, []);
+        this.staleChains.set(c, nowMs);
+      }
+    }
+    const { del, add, n } = this.elementChanges(touched);
+    const lines = [...txn.addChains, ...txn.flushChains, ...txn.setDeletes, ...txn.setAdds, ...txn.rules];
+    this.writeElements(lines, 'delete', del);
+    this.writeElements(lines, 'add', add);
+    for (const c of this.expiredStaleChains()) lines.push(`delete chain ${t} ${c}`);
+    if (lines.length === 0) return undefined;
+    return { lines, chainsWritten, elementsChanged: n };
   }
 
   /** Chains waiting to be deleted (for a timer to sync again once they are due). */
@@ -558,18 +790,20 @@ export class NftablesProxier {
 
   /** Delete chains whose grace period is over (nothing else). */
   async deleteStaleChains(): Promise<void> {
+    if (!this.initialized) return;
     const due = this.expiredStaleChains();
-    if (due.length === 0 || !this.initialized) return;
+    if (due.length === 0) return;
     await this.apply(due.map((c) => `delete chain ${this.prefix} ${c}`));
   }
 
   /** Remove the table. */
   async cleanup(): Promise<void> {
-    await mustRun(this.opts.run, ['nft', '-f', '-'], `add table ${this.prefix}\ndelete table ${this.prefix}\n`);
+    await this.apply([`add table ${this.prefix}`, `delete table ${this.prefix}`]);
     this.initialized = false;
-    this.programmed.clear();
-    this.claims.clear();
-    this.elements.clear();
-    this.staleChains.clear();
+    this.resetModel();
   }
+}
+
+function sameRules(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i]);
 }

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { NftablesProxier } from '../../proxy/nftables.js';
-import { commandRunner } from '../../proxy/exec.js';
+import { NftSession, commandRunner } from '../../proxy/exec.js';
 import type { EndpointInfo, ServicePort, ServicePortState } from '../../proxy/model.js';
 import { canUseNetns, makeTopology } from './proxy-fixture.js';
 import type { Topology } from './proxy-fixture.js';
@@ -61,19 +61,21 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
     svc: sp('local', { clusterIP: '10.96.0.52', nodePort: 30082, externalPolicyLocal: true }),
     endpoints: [ep(p1.ip), ep(p2.ip, { isLocal: false })],
   };
-  const sticky: ServicePortState = { svc: sp('sticky', { clusterIP: '10.96.0.53', affinitySeconds: 600 }), endpoints: [ep(p1.ip), ep(p2.ip)] };
+  const sticky: ServicePortState = { svc: sp('sticky', { clusterIP: '10.96.0.53', nodePort: 30083, affinitySeconds: 600 }), endpoints: [ep(p1.ip), ep(p2.ip)] };
   const full = await proxier.fullSync([web, empty, local, sticky]);
   assert.ok(full.chainsWritten > 0);
 
   const listing = topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']);
   assert.match(listing, /chain nat-prerouting \{\s+type nat hook prerouting priority dstnat; policy accept;\s+jump services/);
-  assert.match(listing, /10\.96\.0\.50 \. tcp \. 80 : goto service-[0-9A-F]{8}-default\/web\/tcp\/http/);
-  // Even balancing as a cascade: the first endpoint with 1/2, else the second.
-  assert.match(listing, /numgen random mod 2 (== )?0 goto endpoint-[0-9A-F]{8}-default\/web\/tcp\/http__10\.244\.0\.2\/8080\s+goto endpoint-[0-9A-F]{8}-default\/web\/tcp\/http__10\.244\.0\.3\/8080/);
-  assert.match(listing, /chain endpoint-[0-9A-F]{8}-default\/web\/tcp\/http__10\.244\.0\.2\/8080 \{\s+ip saddr 10\.244\.0\.2 jump mark-for-masquerade\s+meta l4proto tcp dnat to 10\.244\.0\.2:8080/);
-  assert.match(listing, /ip daddr 10\.96\.0\.50 tcp dport 80 ip saddr != 10\.244\.0\.0\/16 jump mark-for-masquerade/);
+  assert.match(listing, /10\.96\.0\.50 \. tcp \. 80 : goto clusterip-tcp-2/);
+  // Even balancing: one shared chain per endpoint count, the endpoints by index in a map.
+  assert.match(listing, /chain clusterip-tcp-2 \{\s+ip saddr != 10\.244\.0\.0\/16 jump mark-for-masquerade\s+dnat ip to ip daddr \. meta l4proto \. tcp dport \. numgen random mod 2 map @cluster-ips-tcp/);
+  assert.match(listing, /10\.96\.0\.50 \. tcp \. 80 \. 0 : 10\.244\.0\.2 \. 8080/);
+  assert.match(listing, /10\.96\.0\.50 \. tcp \. 80 \. 1 : 10\.244\.0\.3 \. 8080/);
+  assert.match(listing, /set hairpin \{[^}]*elements = \{ [^}]*10\.244\.0\.2 \. 10\.244\.0\.2/);
+  assert.match(listing, /set hairpin \{[^}]*elements = \{ [^}]*10\.244\.0\.3 \. 10\.244\.0\.3/);
   assert.match(listing, /10\.96\.0\.51 \. tcp \. 80 : goto reject-chain/);
-  assert.match(listing, /tcp \. 30080 : goto external-/);
+  assert.match(listing, /tcp \. 30080 : goto nodeport-tcp-2/);
   assert.match(listing, /set affinity-[0-9A-F]{8}-default\/sticky\/tcp\/http__10\.244\.0\.2\/8080 \{[^}]*timeout 10m/);
 
   // ClusterIP from outside the pod network: both endpoints, source masqueraded to the bridge address.
@@ -108,16 +110,24 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
   // ClientIP affinity: one client keeps one endpoint.
   const stuck = await topo.request(topo.client, '10.96.0.53:80', 12);
   assert.equal(names(stuck).size, 1, stuck.join('; '));
+  // ...on its NodePort too (the Service's own chain, masquerading what is not for the ClusterIP).
+  const stuckNodePort = await topo.request(topo.client, `${topo.nodeIP}:30083`, 6);
+  assert.equal(names(stuckNodePort).size, 1, stuckNodePort.join('; '));
+  assert.ok(stuckNodePort.every((a) => a.endsWith(' 10.244.0.1')), `NodePort traffic is masqueraded: ${stuckNodePort.join('; ')}`);
   assert.match(topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']), new RegExp(`elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} expires`));
 
   // Incremental: pod2 leaves `web`. Only web's chains are written; traffic follows at once.
-  const before = topo.exec(topo.node, ['nft', 'list', 'chain', 'ip', 'kite-proxy', (listing.match(/chain (service-[0-9A-F]{8}-default\/local\/tcp\/http) /) ?? [])[1] ?? 'services']);
+  const otherElements = () => topo.exec(topo.node, ['nft', 'list', 'map', 'ip', 'kite-proxy', 'cluster-ips-tcp']).split('\n').filter((l) => l.includes('10.96.0.52 . tcp . 80')).join('\n');
+  const before = otherElements();
   const inc = await proxier.partialSync(new Map([[web.svc.id, { ...web, endpoints: [ep(p1.ip)] }]]));
-  assert.equal(inc.chainsWritten, 1, 'only the service chain changed (the endpoint chain for pod1 is unchanged)');
+  assert.equal(inc.chainsWritten, 3, 'only the shared chains for one endpoint (clusterip-, external-, nodeport-tcp-1) are new');
+  assert.ok(inc.elementsChanged <= 10, `a handful of elements: ${inc.elementsChanged}`);
   assert.deepEqual(names(await topo.request(topo.client, '10.96.0.50:80', 10)), new Set(['pod1']));
-  assert.equal(topo.exec(topo.node, ['nft', 'list', 'chain', 'ip', 'kite-proxy', (listing.match(/chain (service-[0-9A-F]{8}-default\/local\/tcp\/http) /) ?? [])[1] ?? 'services']), before, 'other services untouched');
+  assert.equal(otherElements(), before, 'other services untouched');
   const afterInc = topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']);
-  assert.match(afterInc, /chain service-[0-9A-F]{8}-default\/web\/tcp\/http \{\s+ip daddr 10\.96\.0\.50 tcp dport 80 ip saddr != 10\.244\.0\.0\/16 jump mark-for-masquerade\s+goto endpoint-[^\n]*10\.244\.0\.2\/8080\s+\}/);
+  assert.match(afterInc, /10\.96\.0\.50 \. tcp \. 80 : goto clusterip-tcp-1/);
+  assert.match(afterInc, /10\.96\.0\.50 \. tcp \. 80 \. 0 : 10\.244\.0\.2 \. 8080/);
+  assert.doesNotMatch(afterInc, /10\.96\.0\.50 \. tcp \. 80 \. 1 :/);
 
   // A service gains endpoints: rejected → served.
   await proxier.partialSync(new Map([[empty.svc.id, { ...empty, endpoints: [ep(p2.ip)] }]]));
@@ -141,16 +151,16 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
   assert.doesNotMatch(topo.exec(topo.node, ['nft', 'list', 'tables']), /kite-proxy/);
 });
 
-test('nftables: two Services claiming one LB address — the older wins, the other takes over when it goes; upstream vmap balancing', { skip }, async () => {
+test('nftables: two Services claiming one LB address — the older wins, the other takes over when it goes; balancing through the shared chain', { skip }, async () => {
   const run = commandRunner(topo.node);
-  const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/16', balance: 'vmap' });
+  const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/16' });
   const [p1, p2] = topo.pods;
   const a: ServicePortState = { svc: sp('a', { clusterIP: '10.96.0.60', port: 81, loadBalancerIPs: [topo.nodeIP], rank: '2024-01-01T00:00:00Z|default/a' }), endpoints: [ep(p1.ip)] };
   const b: ServicePortState = { svc: sp('b', { clusterIP: '10.96.0.61', port: 81, loadBalancerIPs: [topo.nodeIP], rank: '2024-02-01T00:00:00Z|default/b' }), endpoints: [ep(p2.ip)] };
   const both: ServicePortState = { svc: sp('both', { clusterIP: '10.96.0.62' }), endpoints: [ep(p1.ip), ep(p2.ip)] };
   await proxier.fullSync([b, a, both]);
   assert.match((await topo.request(topo.client, `${topo.nodeIP}:81`))[0], /^pod1 /);
-  assert.match(topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']), /numgen random mod 2 vmap \{ 0 : goto endpoint-[0-9A-F]{8}-default\/both\/tcp\/http__10\.244\.0\.2\/8080, 1 : goto endpoint-/);
+  assert.match(topo.exec(topo.node, ['nft', 'list', 'chain', 'ip', 'kite-proxy', 'clusterip-tcp-2']), /numgen random mod 2 map @cluster-ips-tcp/);
   assert.deepEqual(names(await topo.request(topo.client, '10.96.0.62:80', 24)), new Set(['pod1', 'pod2']));
   await proxier.partialSync(new Map([[a.svc.id, undefined]]));
   assert.match((await topo.request(topo.client, `${topo.nodeIP}:81`))[0], /^pod2 /);
@@ -170,5 +180,24 @@ test('nftables: scoped to the pod bridge, ClusterIPs answer only this node\'s po
     assert.match((await topo.request(topo.client, `${topo.nodeIP}:30170`))[0], /^pod2 /, 'NodePorts still from anywhere');
   } finally {
     await proxier.cleanup();
+  }
+});
+
+test('NftSession: one nft -i for many transactions; a failed one rejects with nft\'s message and leaves the session usable', { skip }, async () => {
+  const session = new NftSession(topo.node);
+  try {
+    await session.apply('add table ip kite-session-test\nadd chain ip kite-session-test c\n');
+    const pid = session.pid;
+    await assert.rejects(session.apply('add rule ip kite-session-test c bogus stuff\n'), /nft failed: [\s\S]*Error: /);
+    // Atomic: the good first line of a failing transaction is not applied either.
+    await assert.rejects(session.apply('add chain ip kite-session-test d\nadd rule ip kite-session-test nope accept\n'), /No such file or directory/);
+    await session.apply('add rule ip kite-session-test c counter accept\n');
+    assert.equal(session.pid, pid, 'the same process throughout');
+    const listing = topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-session-test']);
+    assert.match(listing, /chain c \{\s+counter packets \d+ bytes \d+ accept\s+\}/);
+    assert.doesNotMatch(listing, /chain d/);
+    await session.apply('delete table ip kite-session-test\n');
+  } finally {
+    session.close();
   }
 });
