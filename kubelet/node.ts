@@ -143,7 +143,8 @@ export class NodeAgent {
       'kubernetes.io/os': os,
       ...(this.o.labels ?? {}),
     };
-    if (this.o.controlPlane) l['node-role.kubernetes.io/control-plane'] = '';
+    // node-role.kubernetes.io/* may not be set by a kubelet (NodeRestriction): the
+    // control plane labels its own node (server/control-plane.ts).
     return l;
   }
 

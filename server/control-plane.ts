@@ -42,6 +42,8 @@ export interface ControlPlaneOptions {
   kubeletClient?: { cert: string; key: string };
   /** Store to use instead of the default SQLite file (tests, benchmarks, etcd). */
   store?: Store;
+  /** Nodes that run on the control plane's host: labelled node-role.kubernetes.io/control-plane once they register. */
+  controlPlaneNodes?: string[];
 }
 
 export interface ControlPlane {
@@ -72,6 +74,32 @@ function listen(server: Server, port: number, host: string): Promise<number> {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
+  });
+}
+
+const CONTROL_PLANE_ROLE = 'node-role.kubernetes.io/control-plane';
+
+/**
+ * A kubelet may not give its node a role (NodeRestriction), so the control plane labels
+ * the nodes on its own host, as kubeadm and k3s do after registration.
+ */
+function labelControlPlaneNodes(core: ApiCore, client: LocalTransport, names: string[]): () => void {
+  if (names.length === 0) return () => undefined;
+  const wanted = new Set(names);
+  const nodes = core.registry.resourceOf('', 'v1', 'nodes');
+  const inFlight = new Set<string>();
+  const check = (node: { metadata?: { name?: string; labels?: Record<string, string> } } | undefined) => {
+    const name = node?.metadata?.name;
+    if (!name || !wanted.has(name) || inFlight.has(name) || node.metadata?.labels?.[CONTROL_PLANE_ROLE] !== undefined) return;
+    inFlight.add(name);
+    client
+      .patch(nodes, undefined, name, 'merge', { metadata: { labels: { [CONTROL_PLANE_ROLE]: '' } } })
+      .catch((err) => console.error(`apiserver: labelling node ${name}: ${(err as Error).message}`))
+      .finally(() => inFlight.delete(name));
+  };
+  for (const n of core.lookups.list('', 'nodes')) check(n);
+  return core.lookups.onChange('', 'nodes', (ev) => {
+    if (ev.type !== 'DELETED') check(ev.object);
   });
 }
 
@@ -121,6 +149,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     clientFor: (sa) => client(`kube-controller-manager/${sa}`, serviceAccountUser('kube-system', sa)),
   });
   const scheduler = startScheduler(client('default-scheduler', COMPONENT_USERS.scheduler));
+  const stopLabelling = labelControlPlaneNodes(core, client('kube-apiserver', COMPONENT_USERS.apiserver), opts.controlPlaneNodes ?? []);
   ready = true;
 
   return {
@@ -131,6 +160,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     client,
     async close() {
       ready = false;
+      stopLabelling();
       await scheduler.stop();
       await controllers.stop();
       api.closeWatches();

@@ -78,8 +78,10 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     const pki = await loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress));
     mkdirSync(paths.data, { recursive: true, mode: 0o700 });
     const store = await openServerStore(opts.storeFlags ?? {}, paths, pki.ca, log);
+    const { localNodeName } = await import('../../kubelet/local-node.js');
     const controlPlane = await startControlPlane({
       store: store.opened?.store,
+      controlPlaneNodes: [localNodeName(name)],
       name,
       dataDir: paths.data,
       port: opts.apiPort,
