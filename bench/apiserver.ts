@@ -1,6 +1,9 @@
 // API server benchmark: creates/s, gets/s and lists/s through HTTPS against a real
 // `kite server` process, next to the raw SQLite write and read rate measured in the
-// same run, and the p50/p99 latency of single-object writes at a steady load.
+// same run, and the p50/p99 latency of single-object writes at a steady load. The
+// workload runs twice, as a ServiceAccount (bearer token) bound to `edit`: once with
+// authorization as every cluster has it (Node,RBAC) and once with AlwaysAllow, so the
+// cost of authorization shows as a ratio.
 //
 //   node dist/bench/apiserver.js [--objects 2000] [--concurrency 16] [--rate 300] [--seconds 10]
 import { spawn } from 'node:child_process';
@@ -50,17 +53,19 @@ async function rawSqlite(dir: string): Promise<{ writes: number; reads: number }
 
 class Client {
   private readonly agent: Agent;
+  private readonly auth: Record<string, string>;
   constructor(
     private readonly port: number,
-    pki: { ca: string; cert: string; key: string },
+    pki: { ca: string; cert?: string; key?: string; token?: string },
   ) {
     this.agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: pki.ca, cert: pki.cert, key: pki.key });
+    this.auth = pki.token ? { Authorization: `Bearer ${pki.token}` } : {};
   }
   call(method: string, path: string, body?: object): Promise<{ code: number; body: string }> {
     return new Promise((resolve, reject) => {
       const payload = body ? Buffer.from(JSON.stringify(body)) : undefined;
       const req = request(
-        { host: '127.0.0.1', port: this.port, method, path, agent: this.agent, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {} },
+        { host: '127.0.0.1', port: this.port, method, path, agent: this.agent, headers: { ...this.auth, ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}) } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c) => chunks.push(c));
@@ -87,13 +92,22 @@ async function parallel(n: number, work: (i: number) => Promise<void>): Promise<
   return n / ((performance.now() - t) / 1000);
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'kite-bench-'));
-  const raw = await rawSqlite(dir);
+interface Figures {
+  creates: number;
+  gets: number;
+  lists: number;
+  p50: number;
+  p99: number;
+}
 
+/** Start a `kite server` with `authorizationMode`, and run the workload as a ServiceAccount bound to `edit`. */
+async function serverFigures(dir: string, authorizationMode: string): Promise<Figures> {
   const port = await freePort();
-  const clusterDir = join(dir, 'cluster');
-  const server = spawn(process.execPath, [KITE_MAIN, 'server', '--name', 'bench', '--data-dir', clusterDir, '--api-port', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const clusterDir = join(dir, `cluster-${authorizationMode.replace(/\W/g, '')}`);
+  const server = spawn(process.execPath, [KITE_MAIN, 'server', '--name', 'bench', '--data-dir', clusterDir, '--api-port', String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, KITE_NODE: 'none', KITE_AUTHORIZATION_MODE: authorizationMode },
+  });
   try {
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -104,13 +118,26 @@ async function main(): Promise<void> {
       server.on('exit', (c) => reject(new Error(`kite server exited (${c}): ${out}`)));
     });
     const pki = clusterPKIPaths(clusterPathsIn(clusterDir).pki);
-    const client = new Client(port, { ca: readFileSync(pki.caCert, 'utf8'), cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') });
+    const ca = readFileSync(pki.caCert, 'utf8');
+    const admin = new Client(port, { ca, cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') });
     for (let i = 0; i < 100; i++) {
-      const r = await client.call('GET', '/readyz');
+      const r = await admin.call('GET', '/readyz');
       if (r.code === 200) break;
       await new Promise((res) => setTimeout(res, 100));
     }
-    await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+    await admin.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+    await admin.call('POST', '/api/v1/namespaces/bench/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'bench' } });
+    await admin.call('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/bench/rolebindings', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'bench-edit' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' },
+      subjects: [{ kind: 'ServiceAccount', name: 'bench', namespace: 'bench' }],
+    });
+    const tr = await admin.call('POST', '/api/v1/namespaces/bench/serviceaccounts/bench/token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} });
+    admin.close();
+    const token = (JSON.parse(tr.body) as { status: { token: string } }).status.token;
+    const client = new Client(port, { ca, token });
 
     const creates = await parallel(OBJECTS, async (i) => {
       const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', configMap(`cm-${i}`));
@@ -147,15 +174,31 @@ async function main(): Promise<void> {
     await Promise.all(inflight);
     latencies.sort((a, b) => a - b);
     client.close();
-
-    const f = (n: number) => n.toFixed(0).padStart(8);
-    console.log(`kite API server benchmark (${OBJECTS} ConfigMaps of ~1.5 KB, ${CONCURRENCY} concurrent HTTPS clients, synchronous=FULL)`);
-    console.log(`  raw SQLite store   writes/s ${f(raw.writes)}   reads/s ${f(raw.reads)}`);
-    console.log(`  API server         creates/s ${f(creates)}   gets/s ${f(gets)}   lists/s (100 items) ${f(lists)}`);
-    console.log(`  steady writes      ${RATE}/s for ${SECONDS}s: p50 ${percentile(latencies, 50).toFixed(2)} ms   p99 ${percentile(latencies, 99).toFixed(2)} ms`);
+    return { creates, gets, lists, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   } finally {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-bench-'));
+  try {
+    const raw = await rawSqlite(dir);
+    const off = await serverFigures(dir, 'AlwaysAllow');
+    const on = await serverFigures(dir, 'Node,RBAC');
+    const f = (n: number) => n.toFixed(0).padStart(8);
+    const ms = (n: number) => `${n.toFixed(2)} ms`.padStart(10);
+    const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`.padStart(7);
+    console.log(`kite API server benchmark (${OBJECTS} ConfigMaps of ~1.5 KB, ${CONCURRENCY} concurrent HTTPS clients with a ServiceAccount token, synchronous=FULL)`);
+    console.log(`  raw SQLite store   writes/s ${f(raw.writes)}   reads/s ${f(raw.reads)}`);
+    console.log(`                     ${'AlwaysAllow'.padStart(11)} ${'Node,RBAC'.padStart(11)}   RBAC/AlwaysAllow (goal ≥ 90 %)`);
+    console.log(`  creates/s          ${f(off.creates)}    ${f(on.creates)}   ${ratio(on.creates, off.creates)}`);
+    console.log(`  gets/s             ${f(off.gets)}    ${f(on.gets)}   ${ratio(on.gets, off.gets)}`);
+    console.log(`  lists/s (100)      ${f(off.lists)}    ${f(on.lists)}   ${ratio(on.lists, off.lists)}`);
+    console.log(`  steady ${RATE}/s p50  ${ms(off.p50)}  ${ms(on.p50)}`);
+    console.log(`  steady ${RATE}/s p99  ${ms(off.p99)}  ${ms(on.p99)}`);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }

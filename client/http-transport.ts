@@ -25,6 +25,7 @@ import type {
   WatchEvent,
   WatchEventType,
   WatchOptions,
+  UpdateOptions,
   WriteOptions,
 } from './transport.js';
 import { ConnectionError } from './transport.js';
@@ -321,8 +322,8 @@ export class HttpTransport implements ApiTransport {
     return this.call<T>('POST', resourcePath(res, namespace), writeQuery(opts, this.component), obj);
   }
 
-  update<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
-    return this.call<T>('PUT', resourcePath(res, namespace, requireName(obj)), writeQuery(opts, this.component), obj);
+  update<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: UpdateOptions): Promise<T> {
+    return this.call<T>('PUT', resourcePath(res, namespace, requireName(obj), opts?.subresource), writeQuery(opts, this.component), obj);
   }
 
   updateStatus<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {

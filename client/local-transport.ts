@@ -29,6 +29,7 @@ import type {
   WatchEnd,
   WatchEvent,
   WatchOptions,
+  UpdateOptions,
   WriteOptions,
 } from './transport.js';
 import { asStatusError } from './transport.js';
@@ -187,8 +188,8 @@ export class LocalTransport implements ApiTransport {
     return copy<T>(out.body);
   }
 
-  async update<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
-    return this.put(res, namespace, obj, opts, undefined);
+  async update<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: UpdateOptions): Promise<T> {
+    return this.put(res, namespace, obj, opts, opts?.subresource);
   }
 
   async updateStatus<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {

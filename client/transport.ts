@@ -81,6 +81,11 @@ export interface WriteOptions {
   fieldValidation?: 'Ignore' | 'Warn' | 'Strict';
 }
 
+export interface UpdateOptions extends WriteOptions {
+  /** PUT to a subresource of the object (`finalize`, `ephemeralcontainers`, ...). */
+  subresource?: string;
+}
+
 export interface PatchOptions extends WriteOptions {
   /** Server-side apply only: take ownership of conflicting fields. */
   force?: boolean;
@@ -110,7 +115,7 @@ export interface ApiTransport {
   watch<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, opts: WatchOptions, onEvent: (ev: WatchEvent<T>) => void): Watch;
   create<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T>;
   /** PUT; the name comes from `obj.metadata.name`. */
-  update<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T>;
+  update<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: UpdateOptions): Promise<T>;
   /** PUT to the status subresource. */
   updateStatus<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T>;
   /**

@@ -15,9 +15,16 @@ import type { RbacKind } from '../apiserver/authorization/bootstrap-policy.js';
 
 const RBAC_PLURALS: Record<RbacKind, string> = { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' };
 
-const res = (group: string, plural: string) => resourceByPath(group, group ? 'v1' : 'v1', plural)!;
+const res = (group: string, plural: string) => resourceByPath(group, 'v1', plural)!;
 
+/** Create `obj` unless it exists (looked up first: creating an existing Service would first collide on its cluster IP). */
 async function ensure(client: ApiTransport, group: string, plural: string, obj: KubeObject): Promise<void> {
+  try {
+    await client.get(res(group, plural), obj.metadata?.namespace, obj.metadata!.name!);
+    return;
+  } catch (err) {
+    if (!(err instanceof StatusError && err.code === 404)) throw err;
+  }
   try {
     await client.create(res(group, plural), obj.metadata?.namespace, obj);
   } catch (err) {

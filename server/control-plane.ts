@@ -23,6 +23,7 @@ import { ALL_CONTROLLERS, startControllerManager } from '../controllers/index.js
 import { LocalTransport } from '../client/local-transport.js';
 import { startScheduler } from '../scheduler/index.js';
 import { clusterPolicy } from './policy.js';
+import type { AuthorizationMode } from './policy.js';
 import { bootstrapCluster } from './bootstrap.js';
 import { COMPONENT_USERS, serviceAccountUser } from './identities.js';
 
@@ -42,6 +43,8 @@ export interface ControlPlaneOptions {
   kubeletClient?: { cert: string; key: string };
   /** Store to use instead of the default SQLite file (tests, benchmarks, etcd). */
   store?: Store;
+  /** `Node,RBAC` (default) or `AlwaysAllow`. */
+  authorizationMode?: AuthorizationMode;
   /** Nodes that run on the control plane's host: labelled node-role.kubernetes.io/control-plane once they register. */
   controlPlaneNodes?: string[];
 }
@@ -105,7 +108,7 @@ function labelControlPlaneNodes(core: ApiCore, client: LocalTransport, names: st
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const store = opts.store ?? new SqliteStore(join(opts.dataDir, 'state.db'));
-  const core = await startApiCore(store, clusterPolicy);
+  const core = await startApiCore(store, (lookups) => clusterPolicy(lookups, opts.authorizationMode));
   const { registry, pipeline } = core;
 
   new ServiceAllocator(registry, SERVICE_CIDR).install();

@@ -79,9 +79,12 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     mkdirSync(paths.data, { recursive: true, mode: 0o700 });
     const store = await openServerStore(opts.storeFlags ?? {}, paths, pki.ca, log);
     const { localNodeName } = await import('../../kubelet/local-node.js');
+    const { parseAuthorizationMode } = await import('../../server/policy.js');
     const controlPlane = await startControlPlane({
       store: store.opened?.store,
       controlPlaneNodes: [localNodeName(name)],
+      // KITE_AUTHORIZATION_MODE=AlwaysAllow: upstream's --authorization-mode=AlwaysAllow (benchmarks).
+      authorizationMode: parseAuthorizationMode(process.env.KITE_AUTHORIZATION_MODE),
       name,
       dataDir: paths.data,
       port: opts.apiPort,

@@ -157,7 +157,8 @@ export class NamespaceController extends QueueController {
   /** Remove our token from spec.finalizers through the finalize subresource. */
   private async finalize(ns: Namespace): Promise<Namespace> {
     const rest = [...new Set((ns.spec?.finalizers ?? []).filter((f) => f !== FINALIZER_KUBERNETES))].sort();
-    return this.transport.patch<Namespace>(NAMESPACES, undefined, ns.metadata!.name!, 'merge', { metadata: { resourceVersion: ns.metadata?.resourceVersion }, spec: { finalizers: rest } }, { subresource: 'finalize' });
+    // PUT, as upstream's namespace controller (its role may update namespaces/finalize, not patch it).
+    return this.transport.update<Namespace>(NAMESPACES, undefined, { ...ns, spec: { ...(ns.spec ?? {}), finalizers: rest } }, { subresource: 'finalize' });
   }
 
   /** Deletes everything in the namespace; returns seconds to wait for what remains (0: empty). */
