@@ -729,9 +729,19 @@ function dropEmptyMetadata(meta: KubeObject['metadata']): void {
   }
 }
 
-/** Volatile metadata that doesn't make an update a change. */
+/**
+ * Volatile metadata that doesn't make an update a change: the resourceVersion, and the
+ * managedFields timestamps (upstream's IgnoreManagedFieldsTimestampsTransformer). A change
+ * of owners (a co-owner recorded by a forced apply, managedFields replaced or cleared by
+ * the user) is a change and is stored.
+ */
 function withoutVolatile(obj: KubeObject): KubeObject {
   const m = obj.metadata ?? {};
-  const { resourceVersion: _rv, managedFields: _mf, ...rest } = m;
-  return { ...obj, metadata: rest };
+  const { resourceVersion: _rv, managedFields, ...rest } = m;
+  if (!Array.isArray(managedFields) || managedFields.length === 0) return { ...obj, metadata: rest };
+  const owners = managedFields.map((e) => {
+    const { time: _t, ...entry } = e as Record<string, unknown>;
+    return entry;
+  });
+  return { ...obj, metadata: { ...rest, managedFields: owners } as typeof m };
 }

@@ -194,3 +194,41 @@ test('an update with resourceVersion "0" or none is unconditional where the kind
   assert.equal(r.status, 422, r.text);
   assert.equal(JSON.parse(r.text).message, 'customresourcedefinitions.apiextensions.k8s.io "widgets.example.com" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update');
 });
+
+function patchCall(path: string, type: string, body: string): Promise<Reply> {
+  return call('PATCH', path, body, type);
+}
+
+test('a forced apply of unchanged values records the second manager as co-owner', async () => {
+  const applied = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'co' }, data: { k: 'v' } });
+  assert.equal((await patchCall(`${CM}/co?fieldManager=first`, 'application/apply-patch+yaml', applied)).status, 201);
+  const before = JSON.parse((await call('GET', `${CM}/co`)).text);
+  const r = await patchCall(`${CM}/co?fieldManager=second&force=true`, 'application/apply-patch+yaml', applied);
+  assert.equal(r.status, 200, r.text);
+  const after = JSON.parse(r.text);
+  const owners = after.metadata.managedFields.map((e: { manager: string; operation: string }) => `${e.manager}/${e.operation}`).sort();
+  assert.deepEqual(owners, ['first/Apply', 'second/Apply']);
+  for (const e of after.metadata.managedFields) assert.deepEqual(e.fieldsV1, { 'f:data': { 'f:k': {} } });
+  assert.notEqual(after.metadata.resourceVersion, before.metadata.resourceVersion, 'the new owner is stored');
+  // Applying the same again changes nothing at all.
+  const again = JSON.parse((await patchCall(`${CM}/co?fieldManager=second&force=true`, 'application/apply-patch+yaml', applied)).text);
+  assert.equal(again.metadata.resourceVersion, after.metadata.resourceVersion);
+});
+
+test('user-set managedFields: a JSON patch replacing them takes effect and [{}] clears them', async () => {
+  const applied = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mf' }, data: { a: '1', b: '2' } });
+  await patchCall(`${CM}/mf?fieldManager=mine`, 'application/apply-patch+yaml', applied);
+  const entry = { manager: 'mine', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:a': {} } } };
+  const replaced = await patchCall(`${CM}/mf`, 'application/json-patch+json', JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: [entry] }]));
+  assert.equal(replaced.status, 200, replaced.text);
+  const mf = JSON.parse(replaced.text).metadata.managedFields;
+  assert.deepEqual(mf.map((e: { manager: string; fieldsV1: unknown }) => [e.manager, e.fieldsV1]), [['mine', { 'f:data': { 'f:a': {} } }]]);
+  // Now `mine` no longer owns data.b: applying without it leaves b (owned by nobody) in place,
+  // and applying without a removes a.
+  const next = JSON.parse((await patchCall(`${CM}/mf?fieldManager=mine`, 'application/apply-patch+yaml', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mf' }, data: { c: '3' } }))).text);
+  assert.deepEqual(next.data, { b: '2', c: '3' });
+  const cleared = await patchCall(`${CM}/mf`, 'application/json-patch+json', JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: [{}] }]));
+  assert.equal(cleared.status, 200, cleared.text);
+  assert.equal(JSON.parse(cleared.text).metadata.managedFields, undefined);
+  assert.equal(JSON.parse((await call('GET', `${CM}/mf`)).text).metadata.managedFields, undefined);
+});
