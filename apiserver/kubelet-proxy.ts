@@ -13,6 +13,7 @@ import { StatusError, badRequest, serviceUnavailable } from '../machinery/status
 import type { ApiServer, ConnectRequest } from './server.js';
 import { parseProxyName } from './server.js';
 import type { Registry } from './registry.js';
+import { queryBool } from './request.js';
 
 export interface KubeletClientConfig {
   caCert: string;
@@ -40,7 +41,9 @@ function containerFor(pod: PodLike, requested: string | null): string {
   throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${main.join(' ')}]`);
 }
 
-const LOG_PARAMS = ['follow', 'previous', 'sinceSeconds', 'sinceTime', 'timestamps', 'tailLines', 'limitBytes', 'insecureSkipTLSVerifyBackend'];
+const LOG_PARAMS = ['sinceSeconds', 'sinceTime', 'tailLines', 'limitBytes'];
+const LOG_BOOL_PARAMS = ['follow', 'previous', 'timestamps', 'insecureSkipTLSVerifyBackend'];
+const STREAM_BOOL_PARAMS = ['stdin', 'stdout', 'stderr', 'tty'];
 
 /** The kubelet path for a pod subresource request, as upstream builds it. */
 export function kubeletPath(sub: string, pod: PodLike, query: URLSearchParams): string {
@@ -50,6 +53,8 @@ export function kubeletPath(sub: string, pod: PodLike, query: URLSearchParams): 
   switch (sub) {
     case 'log': {
       const c = containerFor(pod, query.get('container'));
+      // Booleans are decoded as upstream decodes PodLogOptions and re-encoded as "true".
+      for (const p of LOG_BOOL_PARAMS) if (queryBool(query, p)) out.append(p, 'true');
       for (const p of LOG_PARAMS) for (const v of query.getAll(p)) out.append(p, v);
       const q = out.toString();
       return `/containerLogs/${ns}/${name}/${encodeURIComponent(c)}${q ? '?' + q : ''}`;
@@ -57,7 +62,10 @@ export function kubeletPath(sub: string, pod: PodLike, query: URLSearchParams): 
     case 'exec':
     case 'attach': {
       const c = containerFor(pod, query.get('container'));
-      for (const [k, v] of query) if (k !== 'container') out.append(k, v);
+      // Stream flags go to the kubelet as "1", as upstream's streamParams sends them, whatever
+      // spelling of true the client used (Python sends "True").
+      for (const [k, v] of query) if (k !== 'container' && !STREAM_BOOL_PARAMS.includes(k)) out.append(k, v);
+      for (const p of STREAM_BOOL_PARAMS) if (queryBool(query, p)) out.append(p, '1');
       const q = out.toString();
       return `/${sub}/${ns}/${name}/${encodeURIComponent(c)}${q ? '?' + q : ''}`;
     }

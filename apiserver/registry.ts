@@ -3,6 +3,7 @@
 // Kinds differ only by their strategy (defaults, validation, status handling, field
 // labels), supplied by ./admission. Reads come from the watch cache; writes go to the
 // store with compare-and-swap on the resourceVersion.
+import { kindMismatch } from './decode-errors.js';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/types.js';
 import { StoreError } from '../store/types.js';
@@ -335,7 +336,7 @@ export class Registry {
   private checkTypeMeta(res: ResourceInfo, obj: KubeObject): void {
     const want = apiVersionOf(res);
     if (obj.kind !== undefined && obj.kind !== '' && obj.kind !== res.kind) {
-      throw badRequest(`the object provided is unrecognized (must be of type ${res.kind}): object kind "${obj.kind}" does not match ${res.kind}`);
+      throw kindMismatch(res, String(obj.kind), obj.apiVersion);
     }
     if (obj.apiVersion !== undefined && obj.apiVersion !== '' && obj.apiVersion !== want) {
       throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
@@ -488,6 +489,8 @@ export class Registry {
     }
     this.validateFields(res, body, ctx);
     const requestedRV = body.metadata?.resourceVersion;
+    // Upstream parses the version as a number: "" and "0" both mean "none given".
+    const unversioned = !requestedRV || requestedRV === '0';
     const result = await this.guaranteedUpdate(
       res,
       namespace,
@@ -497,7 +500,10 @@ export class Registry {
           if (!this.strategy(res).allowCreateOnUpdate || subresource) throw notFound(res.group, res.plural, name);
           return undefined; // handled below as a create
         }
-        if (requestedRV && requestedRV !== current.metadata?.resourceVersion) {
+        if (unversioned && !this.strategy(res).allowUnconditionalUpdate) {
+          throw invalid(res.group, res.plural, name, [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' }]);
+        }
+        if (!unversioned && requestedRV !== current.metadata?.resourceVersion) {
           throw conflict(res.group, res.plural, name, 'the object has been modified; please apply your changes to the latest version and try again');
         }
         return this.prepareUpdate(res, current, { ...body, metadata: { ...body.metadata } }, ctx, subresource);
@@ -723,9 +729,19 @@ function dropEmptyMetadata(meta: KubeObject['metadata']): void {
   }
 }
 
-/** Volatile metadata that doesn't make an update a change. */
+/**
+ * Volatile metadata that doesn't make an update a change: the resourceVersion, and the
+ * managedFields timestamps (upstream's IgnoreManagedFieldsTimestampsTransformer). A change
+ * of owners (a co-owner recorded by a forced apply, managedFields replaced or cleared by
+ * the user) is a change and is stored.
+ */
 function withoutVolatile(obj: KubeObject): KubeObject {
   const m = obj.metadata ?? {};
-  const { resourceVersion: _rv, managedFields: _mf, ...rest } = m;
-  return { ...obj, metadata: rest };
+  const { resourceVersion: _rv, managedFields, ...rest } = m;
+  if (!Array.isArray(managedFields) || managedFields.length === 0) return { ...obj, metadata: rest };
+  const owners = managedFields.map((e) => {
+    const { time: _t, ...entry } = e as Record<string, unknown>;
+    return entry;
+  });
+  return { ...obj, metadata: { ...rest, managedFields: owners } as typeof m };
 }

@@ -16,16 +16,26 @@ export interface ResourceRequest {
   rest: string[];
 }
 
-const TRUE_VALUES = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
-const FALSE_VALUES = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
-
-/** A boolean query parameter parsed as Go's strconv.ParseBool (what upstream's decoder uses); absent → undefined. */
+/**
+ * A boolean query parameter as upstream's parameter codec converts it
+ * (apimachinery runtime.Convert_Slice_string_To_bool): absent → undefined, "0" or any
+ * case of "false" → false, anything else (True, 1, t, yes, even empty) → true. This is
+ * looser than strconv.ParseBool, so clients sending Python's `True` get what they mean.
+ */
 export function queryBool(query: URLSearchParams, name: string): boolean | undefined {
   const v = query.get(name);
+  if (v === null) return undefined;
+  return !(v === '0' || v.toLowerCase() === 'false');
+}
+
+/** An integer query parameter as upstream converts it (strconv.ParseInt, base 10); absent or empty → undefined. */
+export function queryInt(query: URLSearchParams, name: string): number | undefined {
+  const v = query.get(name);
   if (v === null || v === '') return undefined;
-  if (TRUE_VALUES.has(v)) return true;
-  if (FALSE_VALUES.has(v)) return false;
-  throw badRequest(`invalid boolean value for ${name}: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
+  if (!/^[+-]?[0-9]+$/.test(v)) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`);
+  return n;
 }
 
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);

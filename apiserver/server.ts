@@ -31,7 +31,9 @@ import type { RequestPipeline, CallResult } from './pipeline.js';
 import { connectVerb } from './pipeline.js';
 import type { Authenticator } from './authentication.js';
 import { impersonate } from './authentication.js';
-import { queryBool } from './request.js';
+import { queryBool, queryInt } from './request.js';
+import { goJsonSyntaxError, unrecognizedObject } from './decode-errors.js';
+import { jsonTypeWord } from './patch/gojson.js';
 import { aggregatedAccept, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
 import { patchTypeOf } from './patching.js';
 import { buildTable } from './printers/index.js';
@@ -81,8 +83,9 @@ export interface ApiServerOptions {
   isReady?: () => boolean;
 }
 
+// Every JSON body ends with a newline, as upstream's encoder (json.Encoder.Encode) writes it.
 function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json'): void {
-  const payload = Buffer.from(JSON.stringify(body));
+  const payload = Buffer.from(JSON.stringify(body) + '\n');
   const headers: Record<string, string | string[] | number> = {
     'Content-Type': contentType,
     'Content-Length': payload.length,
@@ -90,6 +93,13 @@ function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings
   };
   if (ctx?.warnings.length) headers['Warning'] = [...new Set(ctx.warnings)].map((w) => `299 - ${JSON.stringify(w)}`);
   res.writeHead(code, headers);
+  res.end(payload);
+}
+
+/** A non-API document (/version, /): indented and without the final newline, as upstream's WriteRawJSON writes it. */
+function sendRawJson(res: ServerResponse, body: unknown): void {
+  const payload = Buffer.from(JSON.stringify(body, null, 2));
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': payload.length, 'Cache-Control': 'no-cache, private' });
   res.end(payload);
 }
 
@@ -145,6 +155,33 @@ export function decodeObject(contentType: string | undefined, body: Buffer): Kub
   return obj as KubeObject;
 }
 
+/**
+ * A create/update body for `res`. JSON that does not parse is reported as upstream's
+ * handler reports it for that kind; the Go-worded scan runs only after a failure.
+ */
+function decodeBodyFor(res: ResourceInfo, contentType: string | undefined, body: Buffer): KubeObject {
+  try {
+    return decodeObject(contentType, body);
+  } catch (err) {
+    const ct = (contentType ?? 'application/json').split(';')[0].trim().toLowerCase();
+    if (ct !== 'application/json' && ct !== '' && ct !== '*/*') throw err;
+    const text = body.toString('utf8');
+    let why = goJsonSyntaxError(text);
+    if (!why && !text.trim().startsWith('{')) {
+      try {
+        why = `json: cannot unmarshal ${jsonTypeWord(JSON.parse(text))} into Go value of type ${META_FACTORY_TYPE}`;
+      } catch {
+        // not JSON after all: the original error stands
+      }
+    }
+    if (why) throw unrecognizedObject(res, `couldn't get version/kind; json parse error: ${why}`, body);
+    throw err;
+  }
+}
+
+/** The Go type upstream's SimpleMetaFactory decodes a body into to find its kind. */
+const META_FACTORY_TYPE = 'struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }';
+
 interface TableAccept {
   apiVersion: string;
   contentType: string;
@@ -194,14 +231,6 @@ function parseDryRun(q: URLSearchParams, body?: { dryRun?: string[] }): boolean 
   return values.length > 0;
 }
 
-function intParam(q: URLSearchParams, name: string): number | undefined {
-  const v = q.get(name);
-  if (v === null || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw badRequest(`invalid ${name}: ${v}`);
-  return n;
-}
-
 export class ApiServer {
   private readonly pipeline: RequestPipeline;
   private readonly connectHandlers = new Map<string, ConnectHandler>();
@@ -242,7 +271,7 @@ export class ApiServer {
     const fail = (err: unknown) => {
       const status = toStatus(err);
       if (!(err instanceof StatusError)) console.error('apiserver: upgrade failed:', req.method, req.url, err);
-      const body = JSON.stringify(status);
+      const body = JSON.stringify(status) + '\n';
       socket.end(`HTTP/1.1 ${status.code} ${status.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     };
     socket.on('error', () => socket.destroy());
@@ -289,7 +318,7 @@ export class ApiServer {
     if (!request) this.pipeline.authorizePath(user, req.method ?? 'GET', path);
 
     if (path === '/version' || path === '/version/') {
-      send(res, 200, KUBERNETES_VERSION);
+      sendRawJson(res, KUBERNETES_VERSION);
       return;
     }
     if (path.startsWith('/openapi/') || path === '/swagger-2.0.0.pb-v1' || path === '/swagger.json') {
@@ -298,7 +327,7 @@ export class ApiServer {
     }
     if (segments[0] !== 'api' && segments[0] !== 'apis') {
       if (path === '/') {
-        send(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+        sendRawJson(res, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
         return;
       }
       throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
@@ -315,7 +344,7 @@ export class ApiServer {
     if (!body) {
       const doc = build();
       if (!doc) return false;
-      body = Buffer.from(JSON.stringify(doc));
+      body = Buffer.from(JSON.stringify(doc) + '\n');
       this.discoveryCache.set(key, body);
     }
     res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
@@ -397,12 +426,12 @@ export class ApiServer {
       case 'connect':
         return this.serveConnect(req, res, r, query, user);
       case 'create': {
-        const body = decodeObject(req.headers['content-type'], await readBody(req));
+        const body = decodeBodyFor(resource, req.headers['content-type'], await readBody(req));
         const ctx = this.context(req, query, user, parseDryRun(query));
         return this.respond(req, res, resource, await p.create(ctx, resource, r.namespace, body, r.name, r.subresource), ctx);
       }
       case 'update': {
-        const body = decodeObject(req.headers['content-type'], await readBody(req));
+        const body = decodeBodyFor(resource, req.headers['content-type'], await readBody(req));
         const ctx = this.context(req, query, user, parseDryRun(query));
         return this.respond(req, res, resource, await p.update(ctx, resource, r.namespace, r.name!, body, r.subresource), ctx);
       }
@@ -443,7 +472,7 @@ export class ApiServer {
       const decoded = decodeObject(req.headers['content-type'], body) as DeleteOptions & { kind?: string };
       opts = { ...decoded };
     }
-    const grace = intParam(query, 'gracePeriodSeconds');
+    const grace = queryInt(query, 'gracePeriodSeconds');
     if (grace !== undefined) opts.gracePeriodSeconds = grace;
     const pp = query.get('propagationPolicy');
     if (pp) opts.propagationPolicy = pp as DeleteOptions['propagationPolicy'];
@@ -467,7 +496,7 @@ export class ApiServer {
     const out = this.pipeline.list(this.context(req, query, user, false), resource, r.namespace, {
       labelSelector: query.get('labelSelector'),
       fieldSelector: query.get('fieldSelector'),
-      limit: intParam(query, 'limit'),
+      limit: queryInt(query, 'limit'),
       continue: query.get('continue'),
       resourceVersion: query.get('resourceVersion'),
       resourceVersionMatch: query.get('resourceVersionMatch'),
@@ -497,7 +526,7 @@ export class ApiServer {
     // Items are serialized as stored; the list wrapper is small, so build the JSON by hand
     // instead of copying every item into a new object.
     const head = JSON.stringify({ kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata: listMeta });
-    const body = Buffer.from(`${head.slice(0, -1)},"items":[${out.items.map((o) => JSON.stringify(o)).join(',')}]}`);
+    const body = Buffer.from(`${head.slice(0, -1)},"items":[${out.items.map((o) => JSON.stringify(o)).join(',')}]}\n`);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
     res.end(body);
   }
@@ -507,7 +536,7 @@ export class ApiServer {
     const table = tableAccept(req.headers.accept);
     const includeObject = (query.get('includeObject') as 'None' | 'Metadata' | 'Object') || 'Metadata';
     const bookmarks = queryBool(query, 'allowWatchBookmarks') === true;
-    const timeout = intParam(query, 'timeoutSeconds') ?? DEFAULT_WATCH_SECONDS;
+    const timeout = queryInt(query, 'timeoutSeconds') ?? DEFAULT_WATCH_SECONDS;
     let fieldSelector = query.get('fieldSelector');
     if (r.name) fieldSelector = [fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(',');
     const sendInitialEvents = queryBool(query, 'sendInitialEvents') === true;

@@ -32,8 +32,11 @@ export class StatusError extends Error {
   readonly status: Status;
   constructor(code: number, reason: string, message: string, details?: StatusDetails) {
     super(message);
-    this.status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
-    if (details) this.status.details = details;
+    if (details) details = orderedDetails(details);
+    // Keys in the order of upstream's Go struct (metav1.Status), which its encoder follows.
+    this.status = details
+      ? { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code }
+      : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
   }
   get code(): number {
     return this.status.code;
@@ -41,6 +44,26 @@ export class StatusError extends Error {
   get reason(): string {
     return this.status.reason ?? '';
   }
+}
+
+/** StatusDetails and its causes with keys in upstream's struct order (name, group, kind, uid, causes, retryAfterSeconds). */
+function orderedDetails(d: StatusDetails): StatusDetails {
+  const out: StatusDetails = {};
+  if (d.name !== undefined) out.name = d.name;
+  if (d.group !== undefined) out.group = d.group;
+  if (d.kind !== undefined) out.kind = d.kind;
+  if (d.uid !== undefined) out.uid = d.uid;
+  if (d.causes !== undefined) {
+    out.causes = d.causes.map((c) => {
+      const o: StatusCause = {};
+      if (c.reason !== undefined) o.reason = c.reason;
+      if (c.message !== undefined) o.message = c.message;
+      if (c.field !== undefined) o.field = c.field;
+      return o;
+    });
+  }
+  if (d.retryAfterSeconds !== undefined) out.retryAfterSeconds = d.retryAfterSeconds;
+  return out;
 }
 
 /** A group-qualified resource name as upstream prints it: `deployments.apps`, or `pods` for core. */
@@ -139,9 +162,7 @@ export function tooManyRequests(message: string, retryAfterSeconds = 1): StatusE
 }
 
 export function successStatus(details?: StatusDetails): Status {
-  const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 200 };
-  if (details) s.details = details;
-  return s;
+  return details ? { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: orderedDetails(details), code: 200 } : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 200 };
 }
 
 /** Convert anything thrown into a Status for the wire. */

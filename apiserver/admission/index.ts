@@ -42,6 +42,8 @@ export interface Strategy {
   readonly returnsDeletedObject: boolean;
   /** PUT of an absent object creates it (AllowCreateOnUpdate). */
   readonly allowCreateOnUpdate: boolean;
+  /** PUT without a resourceVersion (or "0") overwrites the latest version (AllowUnconditionalUpdate). */
+  readonly allowUnconditionalUpdate: boolean;
   /** May be created in a namespace that is being terminated (events can be). */
   readonly createInTerminatingNamespace: boolean;
   /** Seconds a deletion waits for the object's owner to act (graceful deletion); 0 removes at once. */
@@ -204,6 +206,8 @@ interface KindSpec {
     removeWhenFinalized?: (o: Obj) => boolean;
   };
   allowCreateOnUpdate?: boolean;
+  /** Upstream's built-in kinds allow it; CustomResourceDefinitions (and custom resources) don't. */
+  allowUnconditionalUpdate?: boolean;
   createInTerminatingNamespace?: boolean;
 }
 
@@ -548,6 +552,7 @@ const KINDS: Record<string, KindSpec> = {
     initialStatus: (o) => (str(o.apiVersion) === 'autoscaling/v1' ? { currentReplicas: 0, desiredReplicas: 0 } : { desiredReplicas: 0 }),
   },
   'apiextensions.k8s.io/CustomResourceDefinition': {
+    allowUnconditionalUpdate: false,
     defaults: d.defaultCustomResourceDefinition,
     validate: misc.validateCustomResourceDefinition,
     validateUpdate: misc.validateCustomResourceDefinitionUpdate,
@@ -741,6 +746,10 @@ class KindStrategy implements Strategy {
 
   get allowCreateOnUpdate(): boolean {
     return this.spec.allowCreateOnUpdate ?? false;
+  }
+
+  get allowUnconditionalUpdate(): boolean {
+    return this.spec.allowUnconditionalUpdate ?? true;
   }
 
   get createInTerminatingNamespace(): boolean {

@@ -122,6 +122,8 @@ export function validateKubeFinalizerName(f: string, path: string): Cause[] {
 
 function validateManagedFields(mf: unknown, path: string): Cause[] {
   const errs: Cause[] = [];
+  // `[{}]` is upstream's request to reset them: the field manager clears it before validation.
+  if (Array.isArray(mf) && mf.length === 1 && isObj(mf[0]) && Object.keys(mf[0]).length === 0) return errs;
   arr(mf).forEach((raw, i) => {
     const e = isObj(raw) ? raw : {};
     const p = index(path, i);

@@ -126,8 +126,11 @@ ${pod(
     const recent = await cluster.k(['logs', 'talker', '-c', 'main', '--since', '2s']);
     assert.ok(recent.length > 0, 'recent lines are shown');
     assert.ok(!recent.includes('line-1\n'), 'since filters old lines');
+    // The log file holds stdout and stderr in the order the runtime read them, which may put
+    // the stderr line first: the limit cuts the log as stored, so compare with its start.
     const limited = await cluster.k(['logs', 'talker', '-c', 'main', '--limit-bytes', '7']);
-    assert.equal(limited, 'line-1\n');
+    assert.equal(limited, all.slice(0, 7));
+    assert.ok(limited === 'line-1\n' || limited === 'to-stde', limited);
     for (const v of ['1.27', '1.29', '1.31'] as const) {
       assert.match(await cluster.k(['logs', 'talker', '-c', 'side'], { version: v }), /side-car/);
     }

@@ -3,7 +3,7 @@
 // container serving HTTP, logs, exec, and a clean teardown.
 //
 // Needs root (containerd, mounts, network namespaces). Run after building:
-//   node --test --test-concurrency=1 dist/test/integration/cri.test.js
+//   npm run test:integration (scripts/test.sh runs it with the other suites)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

@@ -1,0 +1,70 @@
+// Acceptance: API semantics a kubectl user trips over (issue 18), on a cluster without a
+// node (KITE_NODE=none): system namespaces can't be deleted, unconditional replace,
+// bodies of the wrong kind, unknown subresources, Status bodies as upstream writes them.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, waitFor } from './harness.js';
+
+const cluster = new Cluster('semantics', { KITE_NODE: 'none' });
+const SYSTEM = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
+
+before(async () => {
+  await cluster.up();
+});
+
+after(async () => {
+  await cluster.down();
+});
+
+test('system namespaces may not be deleted, even with --dry-run=server or --all', async () => {
+  const dry = await cluster.kubectl(['delete', 'ns', 'kube-system', '--dry-run=server']);
+  assert.notEqual(dry.code, 0);
+  assert.match(dry.stderr, /Error from server \(Forbidden\): namespaces "kube-system" is forbidden: this namespace may not be deleted/);
+
+  await cluster.k(['create', 'namespace', 'scratch']);
+  const all = await cluster.kubectl(['delete', 'namespace', '--all', '--wait=false']);
+  assert.notEqual(all.code, 0, 'the refusals are reported');
+  for (const ns of SYSTEM) assert.match(all.stderr, new RegExp(`namespaces "${ns}" is forbidden: this namespace may not be deleted`));
+  // scratch is deleted (its removal is the namespace controller's business); the system ones stay.
+  await waitFor('scratch deleting', async () => {
+    const r = await cluster.kubectl(['get', 'ns', 'scratch', '-o', 'jsonpath={.metadata.deletionTimestamp}']);
+    return r.code !== 0 || r.stdout !== '';
+  }, 30_000);
+  const left = (await cluster.k(['get', 'ns', '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').filter((n) => n !== 'scratch').sort();
+  assert.deepEqual(left, SYSTEM);
+  for (const ns of SYSTEM) {
+    assert.equal(await cluster.k(['get', 'ns', ns, '-o', 'jsonpath={.metadata.deletionTimestamp}']), '', `${ns} is not being deleted`);
+  }
+});
+
+test('replace with resourceVersion "0" or none is unconditional; a stale one conflicts', async () => {
+  const cm = (rv: string | undefined, v: string) =>
+    `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: uncond\n${rv === undefined ? '' : `  resourceVersion: "${rv}"\n`}data:\n  v: "${v}"\n`;
+  await cluster.k(['create', '-f', '-'], { stdin: cm(undefined, 'a') });
+  const first = await cluster.k(['get', 'cm', 'uncond', '-o', 'jsonpath={.metadata.resourceVersion}']);
+  await cluster.k(['replace', '-f', '-'], { stdin: cm('0', 'b') });
+  assert.equal(await cluster.k(['get', 'cm', 'uncond', '-o', 'jsonpath={.data.v}']), 'b');
+  await cluster.k(['replace', '-f', '-'], { stdin: cm(undefined, 'c') });
+  assert.equal(await cluster.k(['get', 'cm', 'uncond', '-o', 'jsonpath={.data.v}']), 'c');
+  const stale = await cluster.kubectl(['replace', '-f', '-'], { stdin: cm(first, 'd') });
+  assert.notEqual(stale.code, 0);
+  assert.match(stale.stderr, /Operation cannot be fulfilled on configmaps "uncond": the object has been modified/);
+});
+
+test('a body that is not a ConfigMap is refused as upstream words it', async () => {
+  const pod = cluster.writeFile('pod.yaml', 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n');
+  const raw = await cluster.kubectl(['create', '--raw', '/api/v1/namespaces/default/configmaps', '-f', pod]);
+  assert.notEqual(raw.code, 0);
+  assert.match(raw.stderr, /the object provided is unrecognized \(must be of type ConfigMap\): couldn't get version\/kind; json parse error: invalid character 'a' looking for beginning of value/);
+  const json = cluster.writeFile('pod.json', JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' } }));
+  const wrong = await cluster.kubectl(['create', '--raw', '/api/v1/namespaces/default/configmaps', '-f', json]);
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /Pod in version "v1" cannot be handled as a ConfigMap: converting \(v1\.Pod\) to \(core\.ConfigMap\): unknown conversion/);
+});
+
+test('an unknown subresource is 404 "the server could not find the requested resource"', async () => {
+  await cluster.k(['create', 'configmap', 'sub']);
+  const r = await cluster.kubectl(['get', '--raw', '/api/v1/namespaces/default/configmaps/sub/bogus']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /NotFound.*the server could not find the requested resource|the server could not find the requested resource/);
+});
