@@ -9,6 +9,7 @@ import { badRequest, unsupportedMediaType } from '../machinery/status.js';
 import type { RequestContext } from './context.js';
 import * as patch from './patch/index.js';
 import * as openapi from './openapi/index.js';
+import { unknownCustomFields } from './crd/strategy.js';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
@@ -52,6 +53,8 @@ export function applyPatchBody(res: ResourceInfo, type: PatchType, current: Kube
     case 'merge':
       return patch.applyMergePatch(current, parseJson(body)) as KubeObject;
     case 'strategic':
+      // Custom resources have no patch strategies (upstream answers 415).
+      if (res.custom) throw patch.unsupportedPatchMediaType(['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']);
       return patch.applyStrategicMergePatch(current, parseJson(body), patch.navigatorFor(openapi.definitions(), definitionOf(res))) as KubeObject;
     case 'apply': {
       let applied: unknown;
@@ -86,5 +89,6 @@ export function trackManagedFields(res: ResourceInfo, old: KubeObject | undefine
 }
 
 export function unknownFields(res: ResourceInfo, obj: KubeObject): string[] {
+  if (res.custom) return unknownCustomFields(res, obj);
   return openapi.unknownFieldErrors(res.group, res.version, res.kind, obj);
 }

@@ -548,6 +548,22 @@ const KINDS: Record<string, KindSpec> = {
     initialStatus: (o) => (str(o.apiVersion) === 'autoscaling/v1' ? { currentReplicas: 0, desiredReplicas: 0 } : { desiredReplicas: 0 }),
   },
   'apiextensions.k8s.io/CustomResourceDefinition': {
+    // Deleting a CRD first deletes its custom resources (upstream: the CRD's REST Delete
+    // adds the cleanup finalizer and the Terminating condition; the finalizer controller
+    // removes the finalizer once every instance is gone).
+    deletion: {
+      hold: (o) => {
+        const meta = obj(o.metadata);
+        if (meta.deletionTimestamp) return false;
+        const finalizers = arr(meta.finalizers).map(str);
+        if (!finalizers.includes('customresourcecleanup.apiextensions.k8s.io')) meta.finalizers = [...finalizers, 'customresourcecleanup.apiextensions.k8s.io'];
+        const status = (o.status ??= {}) as Obj;
+        const conds = arr(status.conditions).map(obj).filter((c) => c.type !== 'Terminating');
+        conds.push({ type: 'Terminating', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), reason: 'InstanceDeletionPending', message: 'CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon' });
+        status.conditions = conds;
+        return true;
+      },
+    },
     defaults: d.defaultCustomResourceDefinition,
     validate: misc.validateCustomResourceDefinition,
     validateUpdate: misc.validateCustomResourceDefinitionUpdate,

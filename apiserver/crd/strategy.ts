@@ -1,0 +1,111 @@
+// The strategy of a custom resource (upstream: apiextensions-apiserver
+// pkg/registry/customresource/strategy.go): the generic object rules plus the CRD
+// version's structural schema — pruning, defaulting, validation — and its selectable
+// fields. One per served ResourceInfo (a CRD change makes new ResourceInfos).
+import type { KubeObject } from '../../machinery/object.js';
+import type { ResourceInfo } from '../../machinery/resources.js';
+import type { StatusCause } from '../../machinery/status.js';
+import { StatusError } from '../../machinery/status.js';
+import { customResourceStrategy } from '../admission/index.js';
+import type { Strategy } from '../admission/index.js';
+import { applyDefaults, prune, validate, type JsonSchema } from './schema.js';
+import { jsonPathValue } from './jsonpath.js';
+
+const strategies = new WeakMap<ResourceInfo, Strategy>();
+
+/** The schema a custom resource's served version declares (undefined: anything goes). */
+export function schemaOf(res: ResourceInfo): JsonSchema | undefined {
+  return res.custom?.version.schema?.openAPIV3Schema;
+}
+
+/** Fields a write would prune (for strict field validation), without changing `obj`. */
+export function unknownCustomFields(res: ResourceInfo, obj: KubeObject): string[] {
+  const schema = schemaOf(res);
+  if (!schema) return [];
+  return prune(schema, structuredClone(obj)).map((p) => `unknown field "${p}"`);
+}
+
+class CustomResourceStrategy implements Strategy {
+  private readonly base: Strategy;
+  private readonly schema: JsonSchema | undefined;
+  private readonly selectable: string[];
+
+  constructor(private readonly res: ResourceInfo) {
+    const subs = res.custom!.version.subresources ?? {};
+    this.base = customResourceStrategy(res.namespaced, !!subs.status);
+    this.schema = schemaOf(res);
+    this.selectable = (res.custom!.version.selectableFields ?? []).map((f: { jsonPath: string }) => f.jsonPath);
+  }
+
+  get returnsDeletedObject(): boolean {
+    return true;
+  }
+  get allowCreateOnUpdate(): boolean {
+    return false;
+  }
+  get createInTerminatingNamespace(): boolean {
+    return false;
+  }
+
+  private shape(o: KubeObject): void {
+    if (!this.schema) return;
+    prune(this.schema, o);
+    applyDefaults(this.schema, o);
+  }
+
+  default(o: KubeObject): void {
+    this.base.default(o);
+  }
+
+  prepareForCreate(o: KubeObject): void {
+    if (this.res.custom!.terminating) {
+      throw new StatusError(405, 'MethodNotAllowed', 'create not allowed while custom resource definition is terminating');
+    }
+    this.base.prepareForCreate(o);
+    (o.metadata ??= {}).generation = 1;
+    this.shape(o);
+  }
+
+  prepareForUpdate(o: KubeObject, old: KubeObject, subresource?: string): void {
+    this.base.prepareForUpdate(o, old, subresource);
+    this.shape(o);
+  }
+
+  private check(o: KubeObject): StatusCause[] {
+    if (!this.schema) return [];
+    return validate(this.schema, o);
+  }
+
+  validateCreate(o: KubeObject): StatusCause[] {
+    return [...this.base.validateCreate(o), ...this.check(o)];
+  }
+
+  validateUpdate(o: KubeObject, old: KubeObject, subresource?: string): StatusCause[] {
+    return [...this.base.validateUpdate(o, old, subresource), ...this.check(o)];
+  }
+
+  fieldLabels(o: KubeObject): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const path of this.selectable) {
+      const v = jsonPathValue(o, path);
+      out[path.replace(/^\./, '')] = v === undefined || v === null ? '' : String(v);
+    }
+    return out;
+  }
+
+  gracefulDeleteSeconds(): number {
+    return 0;
+  }
+  holdDeletion(): boolean {
+    return false;
+  }
+  removeWhenFinalized(): boolean {
+    return true;
+  }
+}
+
+export function customStrategyFor(res: ResourceInfo): Strategy {
+  let s = strategies.get(res);
+  if (!s) strategies.set(res, (s = new CustomResourceStrategy(res)));
+  return s;
+}
