@@ -9,7 +9,7 @@ import { badRequest, unsupportedMediaType } from '../machinery/status.js';
 import type { RequestContext } from './context.js';
 import * as patch from './patch/index.js';
 import * as openapi from './openapi/index.js';
-import { unknownCustomFields } from './crd/strategy.js';
+import { pruneCustomFields, unknownCustomFields } from './crd/strategy.js';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
@@ -62,6 +62,11 @@ export function applyPatchBody(res: ResourceInfo, type: PatchType, current: Kube
         applied = parseYaml(body.toString('utf8'));
       } catch (err) {
         throw badRequest(`error decoding YAML: ${(err as Error).message}`);
+      }
+      // Unknown fields of a custom resource are pruned unless the client asked for strict validation.
+      if (res.custom && ctx.fieldValidation !== 'Strict' && applied && typeof applied === 'object') {
+        const dropped = pruneCustomFields(res, applied as KubeObject);
+        if (ctx.fieldValidation === 'Warn') ctx.warnings.push(...dropped);
       }
       const result = patch.serverSideApply(
         current,

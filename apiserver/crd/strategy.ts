@@ -25,6 +25,13 @@ export function unknownCustomFields(res: ResourceInfo, obj: KubeObject): string[
   return prune(schema, structuredClone(obj)).map((p) => `unknown field "${p}"`);
 }
 
+/** Prune `obj` in place; returns the warnings for what went. */
+export function pruneCustomFields(res: ResourceInfo, obj: KubeObject): string[] {
+  const schema = schemaOf(res);
+  if (!schema) return [];
+  return prune(schema, obj).map((p) => `unknown field "${p}"`);
+}
+
 class CustomResourceStrategy implements Strategy {
   private readonly base: Strategy;
   private readonly schema: JsonSchema | undefined;
