@@ -10,6 +10,7 @@ import { customResourceStrategy } from '../admission/index.js';
 import type { Strategy } from '../admission/index.js';
 import { applyDefaults, prune, validate, type JsonSchema } from './schema.js';
 import { jsonPathValue } from './jsonpath.js';
+import { hasRules, validateRules } from './cel.js';
 
 const strategies = new WeakMap<ResourceInfo, Strategy>();
 
@@ -36,11 +37,13 @@ class CustomResourceStrategy implements Strategy {
   private readonly base: Strategy;
   private readonly schema: JsonSchema | undefined;
   private readonly selectable: string[];
+  private readonly rules: boolean;
 
   constructor(private readonly res: ResourceInfo) {
     const subs = res.custom!.version.subresources ?? {};
     this.base = customResourceStrategy(res.namespaced, !!subs.status);
     this.schema = schemaOf(res);
+    this.rules = hasRules(this.schema);
     this.selectable = (res.custom!.version.selectableFields ?? []).map((f: { jsonPath: string }) => f.jsonPath);
   }
 
@@ -78,9 +81,12 @@ class CustomResourceStrategy implements Strategy {
     this.shape(o);
   }
 
-  private check(o: KubeObject): StatusCause[] {
+  private check(o: KubeObject, old?: KubeObject): StatusCause[] {
     if (!this.schema) return [];
-    return validate(this.schema, o);
+    const causes = validate(this.schema, o);
+    // CEL rules run on values that passed the schema (upstream skips them otherwise).
+    if (this.rules && causes.length === 0) causes.push(...validateRules(this.schema, o, old));
+    return causes;
   }
 
   validateCreate(o: KubeObject): StatusCause[] {
@@ -88,7 +94,7 @@ class CustomResourceStrategy implements Strategy {
   }
 
   validateUpdate(o: KubeObject, old: KubeObject, subresource?: string): StatusCause[] {
-    return [...this.base.validateUpdate(o, old, subresource), ...this.check(o)];
+    return [...this.base.validateUpdate(o, old, subresource), ...this.check(o, old)];
   }
 
   fieldLabels(o: KubeObject): Record<string, string> {

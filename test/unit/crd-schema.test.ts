@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyDefaults, prune, validate } from '../../apiserver/crd/schema.js';
 import { jsonPathValue, jsonPathValues, setJsonPath } from '../../apiserver/crd/jsonpath.js';
+import { validateRules } from '../../apiserver/crd/cel.js';
 import { resourceByPath, resourcesGeneration } from '../../machinery/resources.js';
 import { internalContext } from '../../apiserver/context.js';
 import { StatusError } from '../../machinery/status.js';
@@ -155,5 +156,45 @@ describe('CRD controller', () => {
     } finally {
       await c.close();
     }
+  });
+});
+
+describe('CRD CEL rules (x-kubernetes-validations)', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      spec: {
+        type: 'object',
+        'x-kubernetes-validations': [
+          { rule: 'self.replicas <= self.maxReplicas', message: 'replicas must not exceed maxReplicas' },
+          { rule: 'self.replicas + 1 > 0' },
+          { rule: 'self.name == oldSelf.name', message: 'name is immutable', fieldPath: '.name', reason: 'FieldValueForbidden' },
+        ],
+        properties: {
+          replicas: { type: 'integer' },
+          maxReplicas: { type: 'integer' },
+          name: { type: 'string' },
+          tags: { type: 'array', items: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self.size() <= 3', messageExpression: '"tag " + self + " is too long"' }] } },
+        },
+      },
+    },
+  };
+  const run = (obj: unknown, old?: unknown) => validateRules(schema, obj, old).map((c) => `${c.field}: ${c.message}`);
+
+  test('rules pass, fail with their message, and integers are CEL ints', () => {
+    assert.deepEqual(run({ spec: { replicas: 2, maxReplicas: 3, name: 'a' } }), []);
+    assert.deepEqual(run({ spec: { replicas: 5, maxReplicas: 3, name: 'a' } }), ['spec: Invalid value: "object": replicas must not exceed maxReplicas']);
+  });
+
+  test('messageExpression, list items and transition rules', () => {
+    assert.deepEqual(run({ spec: { replicas: 1, maxReplicas: 1, tags: ['ok', 'toolong'] } }), ['spec.tags[1]: Invalid value: "string": tag toolong is too long']);
+    // oldSelf rules only run on update.
+    assert.deepEqual(run({ spec: { replicas: 1, maxReplicas: 1, name: 'b' } }), []);
+    assert.deepEqual(run({ spec: { replicas: 1, maxReplicas: 1, name: 'b' } }, { spec: { replicas: 1, maxReplicas: 1, name: 'a' } }), ['spec.name: Forbidden: name is immutable']);
+  });
+
+  test('a rule without a message reports the rule', () => {
+    const s = { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-validations': [{ rule: 'has(self.a)' }] } } };
+    assert.deepEqual(validateRules(s, { spec: {} }).map((c) => c.message), ['Invalid value: "object": failed rule: has(self.a)']);
   });
 });
