@@ -191,7 +191,9 @@ export class CrdController {
       return;
     }
     // Served under the names accepted (upstream keeps serving the accepted names while a rename is pending; kite accepts at once).
-    setResources(name, this.resourcesFor(crd, names, terminating));
+    const next = this.resourcesFor(crd, names, terminating);
+    // Status writes re-sync the CRD: only a real change replaces what is served (and drops discovery/OpenAPI caches).
+    if (JSON.stringify(next) !== JSON.stringify(resourcesOf(name))) setResources(name, next);
     if (terminating) {
       await this.finalize(crd);
       return;

@@ -73,11 +73,21 @@ const API_VERSION_DESCRIPTION =
 const KIND_DESCRIPTION =
   'Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds';
 
+/** A CRD schema as upstream publishes it: int-or-string as anyOf integer/string (kubectl explain shows <IntOrString>). */
+function publishable(schema: Record<string, any>): Record<string, any> {
+  if (!schema || typeof schema !== 'object') return schema;
+  if (schema['x-kubernetes-int-or-string'] && !schema.anyOf) schema.anyOf = [{ type: 'integer' }, { type: 'string' }];
+  for (const sub of Object.values(schema.properties ?? {})) publishable(sub as Record<string, any>);
+  if (schema.items) publishable(schema.items);
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') publishable(schema.additionalProperties);
+  return schema;
+}
+
 /** The definitions of a served custom resource version and its list (upstream: the CRD's published OpenAPI). */
 function customDefinitions(res: ResourceInfo, out: Record<string, Schema>): void {
   const given = (res.custom!.version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }) as Record<string, any>;
   const name = customDefinitionName(res.group, res.version, res.kind);
-  const schema: Record<string, any> = structuredClone(given);
+  const schema: Record<string, any> = publishable(structuredClone(given));
   schema.type = 'object';
   schema.properties = {
     ...(schema.properties ?? {}),
