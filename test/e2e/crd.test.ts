@@ -48,6 +48,8 @@ spec:
         specReplicasPath: .spec.replicas
         statusReplicasPath: .status.replicas
         labelSelectorPath: .status.selector
+    selectableFields:
+    - jsonPath: .spec.color
     additionalPrinterColumns:
     - name: Replicas
       type: integer
@@ -67,6 +69,9 @@ spec:
             type: object
             description: The desired state of the widget.
             required: [color]
+            x-kubernetes-validations:
+            - rule: "!has(self.size) || self.replicas <= 5"
+              message: sized widgets come at most 5 at a time
             properties:
               replicas:
                 type: integer
@@ -140,6 +145,9 @@ describe('CustomResourceDefinitions', () => {
     assert.match(missing.stderr, /spec\.color: Required value/);
     assert.match(missing.stderr, /spec\.replicas: Invalid value: -1: spec\.replicas in body should be greater than or equal to 0/);
 
+    const cel = await cluster.kubectl(['apply', '-f', cluster.writeFile('bad4.yaml', widget('bad4', '  color: red\n  size: 1m\n  replicas: 6'))]);
+    assert.match(cel.stderr, /spec: Invalid value: "object": sized widgets come at most 5 at a time/);
+
     const unknown = await cluster.kubectl(['apply', '-f', cluster.writeFile('bad3.yaml', widget('bad3', '  color: red\n  bogus: 1'))]);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /unknown field "spec\.bogus"/);
@@ -206,6 +214,10 @@ describe('CustomResourceDefinitions', () => {
     assert.match(await cluster.k(['get', 'wd', '-l', 'tier=gold', '-o', 'name']), /^widget\.example\.com\/w1\s*$/);
     assert.match(await cluster.k(['get', 'wd', '--field-selector', 'metadata.name=w2', '-o', 'name']), /^widget\.example\.com\/w2\s*$/);
     assert.match(await cluster.k(['get', 'wd', '-A', '--field-selector', 'metadata.namespace=default', '-o', 'name']), /w1/);
+    // selectableFields
+    assert.match(await cluster.k(['get', 'wd', '--field-selector', 'spec.color=blue', '-o', 'name']), /^widget\.example\.com\/w2\s*$/);
+    const bad = await cluster.kubectl(['get', 'wd', '--field-selector', 'spec.size=1m']);
+    assert.notEqual(bad.code, 0);
   });
 
   test('another served version shows the same objects with its apiVersion', async () => {
@@ -226,6 +238,20 @@ describe('CustomResourceDefinitions', () => {
     } finally {
       w.stop();
     }
+  });
+
+  test('a custom resource owns other objects (garbage collection)', async () => {
+    const owner = JSON.parse(await cluster.k(['get', 'wd', 'w3', '-o', 'json']));
+    await cluster.k(['apply', '-f', cluster.writeFile('owned.yaml', `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: owned-by-w3
+  ownerReferences:
+  - {apiVersion: example.com/v1, kind: Widget, name: w3, uid: ${owner.metadata.uid}}
+data: {a: b}
+`)]);
+    await cluster.k(['delete', 'wd', 'w3']);
+    await waitFor('owned ConfigMap collected', async () => (await cluster.kubectl(['get', 'cm', 'owned-by-w3'])).code !== 0, 30_000);
   });
 
   test('a cluster-scoped CRD, and a name conflict is not accepted', async () => {
