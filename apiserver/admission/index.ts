@@ -19,7 +19,7 @@ import * as d from './defaults.js';
 import { dedupe, type Cause } from './field.js';
 import { validateObjectMetaGeneric, validateObjectMetaUpdate } from './meta.js';
 import * as misc from './misc.js';
-import { pathSegmentName } from './names.js';
+import { nameIsDNSSubdomain, pathSegmentName } from './names.js';
 import * as net from './networking.js';
 import * as pod from './pod.js';
 import { Quantity } from './quantity.js';
@@ -796,7 +796,8 @@ export function strategyFor(group: string, version: string, kind: string): Strat
 export function customResourceStrategy(namespaced: boolean, statusSubresource: boolean): Strategy {
   const spec: KindSpec = {
     ...GENERIC,
-    validate: (o) => validateObjectMetaGeneric(o.metadata, namespaced, pathSegmentName),
+    // Custom resource names are DNS subdomains (upstream customResourceValidator).
+    validate: (o) => validateObjectMetaGeneric(o.metadata, namespaced, nameIsDNSSubdomain),
     initialStatus: undefined,
     prepareCreate: statusSubresource ? (o) => void delete o.status : undefined,
   };

@@ -89,12 +89,31 @@ class CustomResourceStrategy implements Strategy {
     return causes;
   }
 
+  /** The scale subresource's replica fields must be int32s ≥ 0 (upstream ValidateScaleSpec/ValidateScaleStatus). */
+  private checkScale(o: KubeObject, spec: boolean): StatusCause[] {
+    const scale = this.res.custom!.version.subresources?.scale;
+    if (!scale) return [];
+    const out: StatusCause[] = [];
+    const replicas = (path: string) => {
+      const v = jsonPathValue(o, path);
+      if (v === undefined || v === null) return;
+      if (typeof v !== 'number' || !Number.isInteger(v)) {
+        const goType = typeof v === 'string' ? 'string' : typeof v === 'number' ? 'float64' : typeof v === 'boolean' ? 'bool' : Array.isArray(v) ? '[]interface {}' : 'map[string]interface {}';
+        out.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: 0: ${path} accessor error: ${typeof v === 'object' ? JSON.stringify(v) : String(v)} is of the type ${goType}, expected int64` });
+      } else if (v < 0) out.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${v}: should be a non-negative integer` });
+      else if (v > 2147483647) out.push({ reason: 'FieldValueInvalid', field: path, message: `Invalid value: ${v}: should be less than or equal to 2147483647` });
+    };
+    if (spec) replicas(scale.specReplicasPath);
+    replicas(scale.statusReplicasPath);
+    return out;
+  }
+
   validateCreate(o: KubeObject): StatusCause[] {
-    return [...this.base.validateCreate(o), ...this.check(o)];
+    return [...this.base.validateCreate(o), ...this.check(o), ...this.checkScale(o, true)];
   }
 
   validateUpdate(o: KubeObject, old: KubeObject, subresource?: string): StatusCause[] {
-    return [...this.base.validateUpdate(o, old, subresource), ...this.check(o, old)];
+    return [...this.base.validateUpdate(o, old, subresource), ...this.check(o, old), ...this.checkScale(o, subresource !== 'status')];
   }
 
   fieldLabels(o: KubeObject): Record<string, string> {

@@ -148,6 +148,11 @@ describe('CRD controller', () => {
         (err: unknown) => err instanceof StatusError && err.code === 422 && /spec\.size: Invalid value: "string"/.test(err.message),
       );
 
+      await assert.rejects(
+        c.registry.create(things, 'default', { apiVersion: 'unit.example.com/v1', kind: 'Thing', metadata: { name: 'Bad_Name' } } as any, ctx),
+        (err: unknown) => err instanceof StatusError && err.code === 422 && /metadata\.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/.test(err.message),
+      );
+
       const { pending } = await c.registry.delete(crds, undefined, 'things.unit.example.com', {}, ctx);
       assert.equal(pending, true, 'held by the cleanup finalizer');
       await waitFor(() => !c.registry.getStored(crds, undefined, 'things.unit.example.com'), 'CRD gone');
