@@ -15,6 +15,7 @@ import type { RulesResolver } from './pipeline.js';
 import type { Authorizer, Decision } from './authorization/types.js';
 import { registerSubresources } from './subresources.js';
 import { registerReviews } from './reviews.js';
+import { CrdController } from './crd/controller.js';
 
 export interface ApiCore {
   store: Store;
@@ -47,5 +48,19 @@ export async function startApiCore(store: Store, policyFor: (lookups: ClusterLoo
   const pipeline = new RequestPipeline(registry, policy.authorizer, policy.rules);
   registerSubresources(pipeline);
   registerReviews(pipeline);
-  return { store, cache, lookups, registry, pipeline, admission, stop: () => cache.stop() };
+  // Custom resources are served before the first request, as upstream's CRD handler waits for its informer.
+  const crds = new CrdController(registry, cache);
+  await crds.start();
+  return {
+    store,
+    cache,
+    lookups,
+    registry,
+    pipeline,
+    admission,
+    stop: () => {
+      crds.stop();
+      cache.stop();
+    },
+  };
 }

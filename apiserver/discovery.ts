@@ -1,7 +1,7 @@
 // API discovery documents, legacy (/api, /apis, /api/v1, /apis/G/V) and aggregated
 // (apidiscovery.k8s.io v2 and v2beta1), built once from machinery/resources.ts.
 import type { ResourceInfo } from '../machinery/resources.js';
-import { GROUP_ORDER, RESOURCES, apiVersionOf, groupVersions } from '../machinery/resources.js';
+import { GROUP_ORDER, allResources, apiVersionOf, groupVersions } from '../machinery/resources.js';
 import { createHash } from 'node:crypto';
 
 function storageVersionHash(res: ResourceInfo): string {
@@ -18,7 +18,7 @@ function orderedGroups(): string[] {
 }
 
 function resourcesOf(group: string, version: string): ResourceInfo[] {
-  return RESOURCES.filter((r) => r.group === group && r.version === version).sort((a, b) => a.plural.localeCompare(b.plural));
+  return allResources().filter((r) => r.group === group && r.version === version).sort((a, b) => a.plural.localeCompare(b.plural));
 }
 
 export function apiVersions(serverAddress: string): object {

@@ -9,6 +9,7 @@ import { badRequest, unsupportedMediaType } from '../machinery/status.js';
 import type { RequestContext } from './context.js';
 import * as patch from './patch/index.js';
 import * as openapi from './openapi/index.js';
+import { pruneCustomFields, unknownCustomFields } from './crd/strategy.js';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
@@ -52,6 +53,8 @@ export function applyPatchBody(res: ResourceInfo, type: PatchType, current: Kube
     case 'merge':
       return patch.applyMergePatch(current, parseJson(body)) as KubeObject;
     case 'strategic':
+      // Custom resources have no patch strategies (upstream answers 415).
+      if (res.custom) throw patch.unsupportedPatchMediaType(['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']);
       return patch.applyStrategicMergePatch(current, parseJson(body), patch.navigatorFor(openapi.definitions(), definitionOf(res))) as KubeObject;
     case 'apply': {
       let applied: unknown;
@@ -59,6 +62,11 @@ export function applyPatchBody(res: ResourceInfo, type: PatchType, current: Kube
         applied = parseYaml(body.toString('utf8'));
       } catch (err) {
         throw badRequest(`error decoding YAML: ${(err as Error).message}`);
+      }
+      // Unknown fields of a custom resource are pruned unless the client asked for strict validation.
+      if (res.custom && ctx.fieldValidation !== 'Strict' && applied && typeof applied === 'object') {
+        const dropped = pruneCustomFields(res, applied as KubeObject);
+        if (ctx.fieldValidation === 'Warn') ctx.warnings.push(...dropped);
       }
       const result = patch.serverSideApply(
         current,
@@ -86,5 +94,6 @@ export function trackManagedFields(res: ResourceInfo, old: KubeObject | undefine
 }
 
 export function unknownFields(res: ResourceInfo, obj: KubeObject): string[] {
+  if (res.custom) return unknownCustomFields(res, obj);
   return openapi.unknownFieldErrors(res.group, res.version, res.kind, obj);
 }

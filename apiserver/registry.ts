@@ -30,6 +30,7 @@ import { fromStorage, storageResource, toStorage } from './conversion.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { ParsedSelector } from './selectors.js';
 import { strategyFor } from './admission/index.js';
+import { customStrategyFor } from './crd/strategy.js';
 import type { Strategy } from './admission/index.js';
 import { applyPatchBody, trackManagedFields, unknownFields } from './patching.js';
 import { AdmissionChain } from './admission/chain.js';
@@ -120,10 +121,12 @@ export class Registry {
   }
 
   resourceCache(res: ResourceInfo): ResourceCache {
-    return this.cache.resource(Registry.storagePrefix(res));
+    const prefix = Registry.storagePrefix(res);
+    return res.custom ? this.cache.ensure(prefix) : this.cache.resource(prefix);
   }
 
   strategy(res: ResourceInfo): Strategy {
+    if (res.custom) return customStrategyFor(res);
     const s = storageResource(res);
     const id = `${s.group}/${s.version}/${s.kind}`;
     let st = this.strategies.get(id);
@@ -655,6 +658,8 @@ export class Registry {
       // the kind (namespaces wait for their contents to go).
       const grace = strategy.gracefulDeleteSeconds(next, opts.gracePeriodSeconds);
       const held = strategy.holdDeletion(next);
+      // A kind's hold may add its own finalizer (CRDs: customresourcecleanup).
+      for (const f of meta.finalizers ?? []) if (!(current.metadata?.finalizers ?? []).includes(f)) finalizers.add(f);
       const needsUpdate = finalizers.size > 0 || grace > 0 || held;
       if (!needsUpdate) {
         if (ctx.dryRun) return { result: this.deleteResult(res, current), pending: false };

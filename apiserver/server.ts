@@ -9,7 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { KubeObject } from '../machinery/object.js';
 import { isPlainObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
-import { apiVersionOf } from '../machinery/resources.js';
+import { apiVersionOf, resourcesGeneration } from '../machinery/resources.js';
 import type { Status } from '../machinery/status.js';
 import {
   StatusError,
@@ -236,6 +236,7 @@ export class ApiServer {
   private readonly connectHandlers = new Map<string, ConnectHandler>();
   private readonly activeWatches = new Set<ServerResponse>();
   private readonly discoveryCache = new Map<string, Buffer>();
+  private discoveryGeneration = resourcesGeneration();
 
   constructor(private readonly opts: ApiServerOptions) {
     this.pipeline = opts.pipeline;
@@ -340,6 +341,11 @@ export class ApiServer {
   }
 
   private sendCached(res: ServerResponse, key: string, contentType: string, build: () => object | undefined): boolean {
+    // Custom resources come and go: the documents are rebuilt after every change.
+    if (this.discoveryGeneration !== resourcesGeneration()) {
+      this.discoveryCache.clear();
+      this.discoveryGeneration = resourcesGeneration();
+    }
     let body = this.discoveryCache.get(key);
     if (!body) {
       const doc = build();

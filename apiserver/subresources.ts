@@ -11,6 +11,7 @@ import { applyPatchBody, type PatchType } from './patching.js';
 import type { Registry } from './registry.js';
 import { nowRFC3339 } from './registry.js';
 import { evictPod } from './eviction.js';
+import { jsonPathValue, setJsonPath } from './crd/jsonpath.js';
 
 /** status, ephemeralcontainers, resize: the parent object, written through the kind's strategy with the subresource's rules. */
 function objectSubresource(registry: Registry, subresource: string): SubresourceHandler {
@@ -49,6 +50,8 @@ function selectorString(resource: ResourceInfo, sel: unknown): string {
 
 /** The autoscaling/v1 Scale view of a workload. */
 export function scaleOf(resource: ResourceInfo, obj: KubeObject): KubeObject {
+  const custom = resource.custom?.version.subresources?.scale;
+  if (custom) return customScaleOf(custom, obj);
   const spec = (obj.spec ?? {}) as { replicas?: number; selector?: unknown };
   const status = (obj.status ?? {}) as { replicas?: number };
   const m = obj.metadata ?? {};
@@ -58,6 +61,23 @@ export function scaleOf(resource: ResourceInfo, obj: KubeObject): KubeObject {
     metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
     spec: { replicas: spec.replicas ?? 0 },
     status: { replicas: status.replicas ?? 0, selector: selectorString(resource, spec.selector) },
+  };
+}
+
+/** The Scale of a custom resource, read through the CRD's scale paths (upstream: customresource ScaleREST). */
+function customScaleOf(paths: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string }, obj: KubeObject): KubeObject {
+  const m = obj.metadata ?? {};
+  const specReplicas = jsonPathValue(obj, paths.specReplicasPath);
+  const statusReplicas = jsonPathValue(obj, paths.statusReplicasPath);
+  const selector = paths.labelSelectorPath ? jsonPathValue(obj, paths.labelSelectorPath) : undefined;
+  const status: Record<string, unknown> = { replicas: typeof statusReplicas === 'number' ? statusReplicas : 0 };
+  if (typeof selector === 'string' && selector) status.selector = selector;
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    spec: { replicas: typeof specReplicas === 'number' ? specReplicas : 0 },
+    status,
   };
 }
 
@@ -76,7 +96,9 @@ function scaleSubresource(registry: Registry): SubresourceHandler {
           { reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${replicas}: must be greater than or equal to 0` },
         ]);
       }
-      const next = { ...cur, spec: { ...(cur.spec as object), replicas } };
+      const custom = resource.custom?.version.subresources?.scale;
+      const next = custom ? structuredClone(cur) : { ...cur, spec: { ...(cur.spec as object), replicas } };
+      if (custom) setJsonPath(next as Record<string, unknown>, custom.specReplicasPath, replicas);
       return registry.prepareUpdate(resource, cur, registry.present(resource, next), ctx, 'scale');
     }, { dryRun: ctx.dryRun });
     return { code: 200, body: scaleOf(resource, out.object), isObject: false };

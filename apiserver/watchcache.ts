@@ -152,6 +152,8 @@ export class ResourceCache {
 export class WatchCache {
   private readonly caches = new Map<string, ResourceCache>();
   private revision = 0;
+  private startRevision = 0;
+  private readonly dropped = new Set<string>();
   private handle?: { stop(): void };
 
   constructor(private readonly store: Store) {}
@@ -160,9 +162,10 @@ export class WatchCache {
   async start(prefixes: string[]): Promise<void> {
     const listed = await this.store.list('/registry/');
     this.revision = listed.revision;
+    this.startRevision = listed.revision;
     for (const p of prefixes) if (!this.caches.has(p)) this.caches.set(p, new ResourceCache(p, listed.revision));
     for (const kv of listed.items) {
-      const cache = this.cacheForKey(kv.key);
+      const cache = this.cacheForKey(kv.key, true);
       cache?.load(kv.key, decodeStored(kv.value, kv.modRevision));
     }
     this.handle = this.store.watch('/registry/', listed.revision, (ev) => this.onStoreEvent(ev));
@@ -182,15 +185,41 @@ export class WatchCache {
     return c;
   }
 
-  private cacheForKey(key: string): ResourceCache | undefined {
+  /**
+   * The cache of a prefix served at runtime (custom resources), made if absent. Every
+   * /registry/<group>/<resource>/ key is cached from the start, so a new cache is empty
+   * and no event under it happened since the start: its ring reaches back that far.
+   */
+  ensure(prefix: string): ResourceCache {
+    let c = this.caches.get(prefix);
+    if (!c) {
+      // A prefix dropped before had events since the start that are gone with its ring.
+      const floor = this.dropped.has(prefix) ? this.revision : this.startRevision;
+      this.caches.set(prefix, (c = new ResourceCache(prefix, floor)));
+    }
+    return c;
+  }
+
+  /** Forget a runtime prefix's cache once it holds nothing (its custom resource is no longer served). */
+  drop(prefix: string): void {
+    const c = this.caches.get(prefix);
+    if (!c || c.objects.size > 0) return;
+    this.caches.delete(prefix);
+    this.dropped.add(prefix);
+  }
+
+  private cacheForKey(key: string, create = false): ResourceCache | undefined {
     // /registry/<group>/<resource>/...
     const third = key.indexOf('/', key.indexOf('/', '/registry/'.length) + 1);
-    return this.caches.get(key.slice(0, third + 1));
+    if (third < 0) return undefined;
+    const prefix = key.slice(0, third + 1);
+    // Objects of resources not (yet) served are kept too, so serving them later needs no reload.
+    return create ? this.ensure(prefix) : this.caches.get(prefix);
   }
 
   private onStoreEvent(ev: WatchEvent): void {
     this.revision = ev.revision;
-    const cache = this.cacheForKey(ev.kv.key);
+    const cache = this.cacheForKey(ev.kv.key, true);
     if (!cache) return;
     const prev = cache.objects.get(ev.kv.key);
     let cached: CachedEvent;

@@ -35,6 +35,18 @@ export interface ResourceInfo {
   storedAs?: { group: string; version: string };
   /** Create-only virtual resources (reviews) are never stored. */
   virtual?: boolean;
+  /** Served from a CustomResourceDefinition (added at runtime; see addResources). */
+  custom?: CustomResourceInfo;
+}
+
+/** What a CustomResourceDefinition says about one served version of its resource. */
+export interface CustomResourceInfo {
+  /** The CRD's name (`<plural>.<group>`). */
+  crdName: string;
+  /** The CRD version entry (`spec.versions[i]`): schema, subresources, printer columns, selectable fields. */
+  version: Record<string, any>;
+  /** Creates are refused while the CRD is being deleted. */
+  terminating: boolean;
 }
 
 const status = (kind: string): SubresourceInfo => ({ name: 'status', kind, verbs: ['get', 'patch', 'update'] });
@@ -201,7 +213,7 @@ export const GROUP_ORDER = [
 /** Preferred version first, per group. */
 export function groupVersions(): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const res of RESOURCES) {
+  for (const res of allResources()) {
     const list = out.get(res.group) ?? [];
     if (!list.includes(res.version)) list.push(res.version);
     out.set(res.group, list);
@@ -232,11 +244,62 @@ export function splitApiVersion(apiVersion: string): { group: string; version: s
   return i < 0 ? { group: '', version: apiVersion } : { group: apiVersion.slice(0, i), version: apiVersion.slice(i + 1) };
 }
 
+// Built-in resources, then the ones added at runtime (custom resources), by owner.
 const byPath = new Map<string, ResourceInfo>();
 const byKind = new Map<string, ResourceInfo>();
-for (const res of RESOURCES) {
+const dynamic = new Map<string, readonly ResourceInfo[]>();
+let generation = 0;
+let all: readonly ResourceInfo[] = RESOURCES;
+const listeners = new Set<() => void>();
+
+function index(res: ResourceInfo): void {
   byPath.set(`${res.group}/${res.version}/${res.plural}`, res);
   byKind.set(`${res.group}/${res.version}/${res.kind}`, res);
+}
+
+function reindex(): void {
+  byPath.clear();
+  byKind.clear();
+  const list: ResourceInfo[] = [];
+  for (const group of dynamic.values()) for (const res of group) list.push(res);
+  // Built-ins win over any custom resource claiming the same path.
+  for (const res of list) index(res);
+  for (const res of RESOURCES) index(res);
+  all = [...RESOURCES, ...list.filter((r) => byPath.get(`${r.group}/${r.version}/${r.plural}`) === r)];
+  generation++;
+  for (const fn of listeners) fn();
+}
+reindex();
+
+/** Every served resource: the built-ins and those added at runtime. Don't modify it. */
+export function allResources(): readonly ResourceInfo[] {
+  return all;
+}
+
+/** Bumped whenever the set of served resources changes (discovery and OpenAPI caches key on it). */
+export function resourcesGeneration(): number {
+  return generation;
+}
+
+/** Called after every change of the served set. */
+export function onResourcesChanged(fn: () => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** Serve `resources` under `owner` (a CRD's name), replacing what that owner served before. */
+export function setResources(owner: string, resources: readonly ResourceInfo[]): void {
+  if (resources.length === 0) {
+    if (!dynamic.delete(owner)) return;
+  } else {
+    dynamic.set(owner, resources);
+  }
+  reindex();
+}
+
+/** The resources `owner` serves (none: empty). */
+export function resourcesOf(owner: string): readonly ResourceInfo[] {
+  return dynamic.get(owner) ?? [];
 }
 
 export function resourceByPath(group: string, version: string, plural: string): ResourceInfo | undefined {

@@ -19,7 +19,7 @@ import * as d from './defaults.js';
 import { dedupe, type Cause } from './field.js';
 import { validateObjectMetaGeneric, validateObjectMetaUpdate } from './meta.js';
 import * as misc from './misc.js';
-import { pathSegmentName } from './names.js';
+import { nameIsDNSSubdomain, pathSegmentName } from './names.js';
 import * as net from './networking.js';
 import * as pod from './pod.js';
 import { Quantity } from './quantity.js';
@@ -553,6 +553,22 @@ const KINDS: Record<string, KindSpec> = {
   },
   'apiextensions.k8s.io/CustomResourceDefinition': {
     allowUnconditionalUpdate: false,
+    // Deleting a CRD first deletes its custom resources (upstream: the CRD's REST Delete
+    // adds the cleanup finalizer and the Terminating condition; the finalizer controller
+    // removes the finalizer once every instance is gone).
+    deletion: {
+      hold: (o) => {
+        const meta = obj(o.metadata);
+        if (meta.deletionTimestamp) return false;
+        const finalizers = arr(meta.finalizers).map(str);
+        if (!finalizers.includes('customresourcecleanup.apiextensions.k8s.io')) meta.finalizers = [...finalizers, 'customresourcecleanup.apiextensions.k8s.io'];
+        const status = (o.status ??= {}) as Obj;
+        const conds = arr(status.conditions).map(obj).filter((c) => c.type !== 'Terminating');
+        conds.push({ type: 'Terminating', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), reason: 'InstanceDeletionPending', message: 'CustomResourceDefinition marked for deletion; CustomResource deletion will begin soon' });
+        status.conditions = conds;
+        return true;
+      },
+    },
     defaults: d.defaultCustomResourceDefinition,
     validate: misc.validateCustomResourceDefinition,
     validateUpdate: misc.validateCustomResourceDefinitionUpdate,
@@ -789,7 +805,8 @@ export function strategyFor(group: string, version: string, kind: string): Strat
 export function customResourceStrategy(namespaced: boolean, statusSubresource: boolean): Strategy {
   const spec: KindSpec = {
     ...GENERIC,
-    validate: (o) => validateObjectMetaGeneric(o.metadata, namespaced, pathSegmentName),
+    // Custom resource names are DNS subdomains (upstream customResourceValidator).
+    validate: (o) => validateObjectMetaGeneric(o.metadata, namespaced, nameIsDNSSubdomain),
     initialStatus: undefined,
     prepareCreate: statusSubresource ? (o) => void delete o.status : undefined,
   };

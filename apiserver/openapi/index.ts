@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { RESOURCES } from '../../machinery/resources.js';
+import { allResources, resourcesGeneration } from '../../machinery/resources.js';
+import type { ResourceInfo } from '../../machinery/resources.js';
 import {
   buildPathGroups,
   DELETE_OPTIONS_DEF,
@@ -43,8 +44,72 @@ const REF_V3 = '#/components/schemas/';
 
 // ---- definitions -------------------------------------------------------------------------
 
+let baseDefs: Record<string, Schema> | undefined;
 let defs: Record<string, Schema> | undefined;
 let byGvk: Map<string, string> | undefined;
+/** The served-resource generation the documents were built for; custom resources change it. */
+let builtFor = -1;
+
+/** Forget every document built for an older set of served resources. */
+function refresh(): void {
+  if (builtFor === resourcesGeneration()) return;
+  builtFor = resourcesGeneration();
+  defs = undefined;
+  byGvk = undefined;
+  pathGroups = undefined;
+  v2Json = undefined;
+  v2Proto = undefined;
+  v3Docs = undefined;
+  v3IndexBody = undefined;
+}
+
+/** Upstream's definition name of a custom kind: the group reversed, then version and kind (`com.example.v1.Widget`). */
+export function customDefinitionName(group: string, version: string, kind: string): string {
+  return `${group.split('.').reverse().join('.')}.${version}.${kind}`;
+}
+
+const API_VERSION_DESCRIPTION =
+  'APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources';
+const KIND_DESCRIPTION =
+  'Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds';
+
+/** A CRD schema as upstream publishes it: int-or-string as anyOf integer/string (kubectl explain shows <IntOrString>). */
+function publishable(schema: Record<string, any>): Record<string, any> {
+  if (!schema || typeof schema !== 'object') return schema;
+  if (schema['x-kubernetes-int-or-string'] && !schema.anyOf) schema.anyOf = [{ type: 'integer' }, { type: 'string' }];
+  for (const sub of Object.values(schema.properties ?? {})) publishable(sub as Record<string, any>);
+  if (schema.items) publishable(schema.items);
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') publishable(schema.additionalProperties);
+  return schema;
+}
+
+/** The definitions of a served custom resource version and its list (upstream: the CRD's published OpenAPI). */
+function customDefinitions(res: ResourceInfo, out: Record<string, Schema>): void {
+  const given = (res.custom!.version.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }) as Record<string, any>;
+  const name = customDefinitionName(res.group, res.version, res.kind);
+  const schema: Record<string, any> = publishable(structuredClone(given));
+  schema.type = 'object';
+  schema.properties = {
+    ...(schema.properties ?? {}),
+    apiVersion: { description: API_VERSION_DESCRIPTION, type: 'string' },
+    kind: { description: KIND_DESCRIPTION, type: 'string' },
+    metadata: { $ref: `${REF_V2}${META}.ObjectMeta`, description: "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata" },
+  };
+  schema['x-kubernetes-group-version-kind'] = [{ group: res.group, kind: res.kind, version: res.version }];
+  out[name] = schema as Schema;
+  out[`${name}List`] = {
+    description: `${res.kind}List is a list of ${res.kind}`,
+    type: 'object',
+    required: ['items'],
+    properties: {
+      apiVersion: { description: API_VERSION_DESCRIPTION, type: 'string' },
+      items: { description: `List of ${res.plural}. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md`, type: 'array', items: { $ref: `${REF_V2}${name}` } },
+      kind: { description: KIND_DESCRIPTION, type: 'string' },
+      metadata: { $ref: `${REF_V2}${META}.ListMeta`, description: 'Standard list metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds' },
+    },
+    'x-kubernetes-group-version-kind': [{ group: res.group, kind: `${res.kind}List`, version: res.version }],
+  } as Schema;
+}
 
 function gvkKey(group: string, version: string, kind: string): string {
   return `${group}/${version}/${kind}`;
@@ -52,7 +117,27 @@ function gvkKey(group: string, version: string, kind: string): string {
 
 /** All generated definitions, by upstream name. Loaded once; treat as read-only. */
 export function definitions(): Record<string, Schema> {
+  refresh();
   if (!defs) {
+    defs = { ...loadDefinitions() };
+    const custom = allResources().filter((r) => r.custom);
+    for (const r of custom) customDefinitions(r, defs);
+    if (custom.length) {
+      // DeleteOptions and WatchEvent are registered in every served group-version, custom ones too.
+      for (const name of [DELETE_OPTIONS_DEF, WATCH_EVENT_DEF]) {
+        const gvks = [...(defs[name]?.['x-kubernetes-group-version-kind'] ?? [])];
+        const kind = name === DELETE_OPTIONS_DEF ? 'DeleteOptions' : 'WatchEvent';
+        for (const r of custom) if (!gvks.some((g) => g.group === r.group && g.version === r.version)) gvks.push({ group: r.group, kind, version: r.version });
+        gvks.sort((a, b) => (a.group === b.group ? cmp(a.version, b.version) : cmp(a.group, b.group)));
+        if (defs[name]) defs[name] = { ...defs[name], 'x-kubernetes-group-version-kind': gvks };
+      }
+    }
+  }
+  return defs;
+}
+
+function loadDefinitions(): Record<string, Schema> {
+  if (!baseDefs) {
     const file = new URL('../../generated/openapi-definitions.json', import.meta.url);
     let loaded: Record<string, Schema>;
     try {
@@ -72,9 +157,9 @@ export function definitions(): Record<string, Schema> {
     ] as const) {
       if (loaded[name]) loaded[name]['x-kubernetes-group-version-kind'] = gvs.map((gv) => ({ group: gv.group, kind, version: gv.version }));
     }
-    defs = loaded;
+    baseDefs = loaded;
   }
-  return defs;
+  return baseDefs;
 }
 
 function cmp(a: string, b: string): number {
@@ -82,6 +167,7 @@ function cmp(a: string, b: string): number {
 }
 
 function gvkIndex(): Map<string, string> {
+  refresh();
   if (!byGvk) {
     byGvk = new Map();
     for (const [name, schema] of Object.entries(definitions())) {
@@ -134,6 +220,7 @@ export function unknownFieldErrors(group: string, version: string, kind: string,
 let pathGroups: PathGroup[] | undefined;
 
 function groupsOfPaths(): PathGroup[] {
+  refresh();
   pathGroups ??= buildPathGroups((g, v, k) => definitionNameFor(g, v, k));
   return pathGroups;
 }
@@ -169,7 +256,7 @@ function rootDefinitions(): Set<string> {
   const roots = new Set<string>([STATUS_DEF, DELETE_OPTIONS_DEF, WATCH_EVENT_DEF, PATCH_DEF]);
   for (const kind of ['APIGroup', 'APIGroupList', 'APIResourceList', 'APIVersions']) roots.add(`${META}.${kind}`);
   roots.add('io.k8s.apimachinery.pkg.version.Info');
-  for (const res of RESOURCES) {
+  for (const res of allResources()) {
     for (const kind of [res.kind, `${res.kind}List`]) {
       const name = definitionNameFor(res.group, res.version, kind);
       if (name) roots.add(name);
@@ -245,16 +332,19 @@ let v3Docs: Map<string, Body> | undefined;
 let v3IndexBody: Body | undefined;
 
 function v2JsonBody(): Body {
+  refresh();
   v2Json ??= hashed(Buffer.from(JSON.stringify(openapiV2Document())));
   return v2Json;
 }
 
 function v2ProtoBody(): Body {
+  refresh();
   v2Proto ??= hashed(encodeDocument(openapiV2Document()));
   return v2Proto;
 }
 
 function v3Bodies(): Map<string, Body> {
+  refresh();
   if (!v3Docs) {
     v3Docs = new Map();
     for (const g of groupsOfPaths()) v3Docs.set(g.key, hashed(Buffer.from(JSON.stringify(openapiV3Document(g.key)))));
@@ -289,6 +379,7 @@ export function openapiV3Index(): { paths: Record<string, { serverRelativeURL: s
 }
 
 function v3IndexBuffer(): Body {
+  refresh();
   v3IndexBody ??= hashed(Buffer.from(JSON.stringify(openapiV3Index())));
   return v3IndexBody;
 }

@@ -2,7 +2,7 @@
 // swagger 2.0 `paths` and as OpenAPI 3.0 `paths`. Shapes follow what kube-apiserver
 // publishes (operation ids, x-kubernetes-action, x-kubernetes-group-version-kind,
 // content types, query parameters); descriptions are kite's own.
-import { RESOURCES, type ResourceInfo, type SubresourceInfo } from '../../machinery/resources.js';
+import { allResources, type ResourceInfo, type SubresourceInfo } from '../../machinery/resources.js';
 
 export interface Gvk {
   group: string;
@@ -577,7 +577,7 @@ export function buildPathGroups(lookup: DefinitionLookup): PathGroup[] {
 
   const seenGroups = new Set<string>();
   const seenGvs = new Set<string>();
-  for (const res of RESOURCES) {
+  for (const res of allResources()) {
     if (res.group && !seenGroups.has(res.group)) {
       seenGroups.add(res.group);
       const w = groupWord(res.group);
@@ -630,7 +630,7 @@ export function servedGroupVersions(): Gvk[] {
       out.push({ group, version, kind: '' });
     }
   };
-  for (const res of RESOURCES) {
+  for (const res of allResources()) {
     push(res.group, res.version);
     for (const sub of res.subresources ?? []) if (sub.group !== undefined && sub.version) push(sub.group, sub.version);
   }

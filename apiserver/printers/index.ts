@@ -3,6 +3,7 @@
 // values kubectl shows for each kind. Cells are computed as if for `-o wide`; kubectl
 // hides priority-1 columns itself unless asked for them.
 import { RESOURCES } from '../../machinery/resources.js';
+import { customPrinterFor } from './custom.js';
 import type { KubeObject } from '../../machinery/object.js';
 import { APPS_PRINTERS } from './apps.js';
 import { DEFAULT_COLUMNS } from './columns.js';
@@ -42,24 +43,24 @@ const defaultRow: RowFn = (obj) => [obj.metadata?.name ?? '', rfc3339(obj.metada
 
 /** Column definitions for a kind; the generic Name / Created At pair for kinds without a printer. */
 export function tableColumns(group: string, kind: string): TableColumnDefinition[] {
-  return PRINTERS.get(key(group, kind))?.columns ?? DEFAULT_COLUMNS;
+  return (PRINTERS.get(key(group, kind)) ?? customPrinterFor(group, kind))?.columns ?? DEFAULT_COLUMNS;
 }
 
 /** Whether the kind has a dedicated printer (otherwise the generic table is used). */
 export function hasPrinter(group: string, kind: string): boolean {
-  return PRINTERS.has(key(group, kind));
+  return PRINTERS.has(key(group, kind)) || !!customPrinterFor(group, kind);
 }
 
 /** One object's cells, all columns including the `-o wide` ones. */
 export function tableRow(group: string, kind: string, obj: KubeObject, now: number): unknown[] {
-  const p = PRINTERS.get(key(group, kind));
+  const p = PRINTERS.get(key(group, kind)) ?? customPrinterFor(group, kind);
   return p ? p.row(obj, now) : defaultRow(obj, now);
 }
 
 /** Builds the Table for a list (or, with one object, for a get or a watch event). */
 export function buildTable(group: string, kind: string, objs: readonly KubeObject[], opts: BuildTableOptions): Table {
   const k = key(group, kind);
-  const printer = PRINTERS.get(k);
+  const printer = PRINTERS.get(k) ?? customPrinterFor(group, kind);
   const row = printer ? printer.row : defaultRow;
   const isPod = group === '' && kind === 'Pod';
   const { now, includeObject } = opts;

@@ -14,14 +14,14 @@
 import type { OwnerReference } from 'kubernetes-types/meta/v1.js';
 import type { Controller } from '../../client/controller.js';
 import type { EventRecorder } from '../../client/events.js';
-import type { Informer } from '../../client/informer.js';
+import { Informer } from '../../client/informer.js';
 import type { ApiObject, ApiTransport, DeleteOptions } from '../../client/transport.js';
 import { isConflict, isNotFound } from '../../client/transport.js';
 import { WorkQueue, runWorkers } from '../../client/workqueue.js';
 import type { ReconcileResult } from '../../client/workqueue.js';
 import type { KubeObject } from '../../machinery/object.js';
 import type { ResourceInfo } from '../../machinery/resources.js';
-import { RESOURCES, apiVersionOf, resourceByKind, splitApiVersion } from '../../machinery/resources.js';
+import { RESOURCES, allResources, apiVersionOf, onResourcesChanged, resourceByKind, splitApiVersion } from '../../machinery/resources.js';
 import { StatusError } from '../../machinery/status.js';
 import type { ControllerContext } from '../manager.js';
 import { DependencyGraph, FINALIZER_FOREGROUND, FINALIZER_ORPHAN, GraphNode, identityString } from './graph.js';
@@ -40,7 +40,8 @@ export function resourceForKind(apiVersion: string, kind: string): ResourceInfo 
   const { group, version } = splitApiVersion(apiVersion);
   const exact = resourceByKind(group, version, kind);
   if (exact && !exact.virtual) return exact;
-  return RESOURCES.find((r) => r.group === group && r.kind === kind && !r.virtual && !r.storedAs) ?? RESOURCES.find((r) => r.group === group && r.kind === kind && !r.virtual);
+  const all = allResources();
+  return all.find((r) => r.group === group && r.kind === kind && !r.virtual && !r.storedAs) ?? all.find((r) => r.group === group && r.kind === kind && !r.virtual);
 }
 
 /** A dependent that can never resolve its owner (cluster-scoped dependent, namespaced owner). */
@@ -86,6 +87,8 @@ export class GarbageCollector implements Controller {
   private readonly log: (msg: string) => void;
   private workers?: Promise<void>;
   private stopped = false;
+  private readonly customMonitors = new Map<string, { res: ResourceInfo; informer: Informer<ApiObject>; reg: { remove(): void } }>();
+  private unsubscribe?: () => void;
 
   constructor(
     ctx: ControllerContext,
@@ -102,30 +105,57 @@ export class GarbageCollector implements Controller {
       },
       (apiVersion, kind) => resourceForKind(apiVersion, kind)?.namespaced,
     );
-    for (const res of opts.resources ?? monitoredResources()) {
-      const inf = ctx.informers.informerFor<ApiObject>(res);
-      this.informers.push(inf);
-      const apiVersion = apiVersionOf(res);
-      const identity = (obj: ApiObject): ObjectIdentity => ({
-        apiVersion,
-        kind: res.kind,
-        namespace: obj.metadata?.namespace ?? '',
-        name: obj.metadata?.name ?? '',
-        uid: obj.metadata?.uid ?? '',
-      });
-      this.registrations.push(
-        inf.addEventHandler({
-          onAdd: (obj) => {
-            if (obj.metadata?.uid) this.graph.observe(identity(obj), obj);
-          },
-          onUpdate: (oldObj, obj) => {
-            if (obj.metadata?.uid && oldObj !== obj) this.graph.observe(identity(obj), obj, oldObj);
-          },
-          onDelete: (obj) => {
-            if (obj.metadata?.uid) this.graph.remove(identity(obj));
-          },
-        }),
-      );
+    for (const res of opts.resources ?? monitoredResources()) this.monitor(ctx.informers.informerFor<ApiObject>(res), res);
+    // Custom resources come and go with their CRDs (upstream resyncs its monitors from
+    // discovery): each gets a private informer, stopped when it is no longer served.
+    if (!opts.resources) {
+      this.unsubscribe = onResourcesChanged(() => this.syncCustomMonitors());
+      this.syncCustomMonitors();
+    }
+  }
+
+  private monitor(inf: Informer<ApiObject>, res: ResourceInfo): { remove(): void } {
+    this.informers.push(inf);
+    const apiVersion = apiVersionOf(res);
+    const identity = (obj: ApiObject): ObjectIdentity => ({
+      apiVersion,
+      kind: res.kind,
+      namespace: obj.metadata?.namespace ?? '',
+      name: obj.metadata?.name ?? '',
+      uid: obj.metadata?.uid ?? '',
+    });
+    const reg = inf.addEventHandler({
+      onAdd: (obj) => {
+        if (obj.metadata?.uid) this.graph.observe(identity(obj), obj);
+      },
+      onUpdate: (oldObj, obj) => {
+        if (obj.metadata?.uid && oldObj !== obj) this.graph.observe(identity(obj), obj, oldObj);
+      },
+      onDelete: (obj) => {
+        if (obj.metadata?.uid) this.graph.remove(identity(obj));
+      },
+    });
+    this.registrations.push(reg);
+    return reg;
+  }
+
+  private syncCustomMonitors(): void {
+    if (this.stopped) return;
+    const wanted = new Map<string, ResourceInfo>();
+    for (const r of allResources()) if (r.custom && !r.storedAs && !r.custom.terminating) wanted.set(`${r.group}/${r.version}/${r.plural}`, r);
+    for (const [id, m] of this.customMonitors) {
+      if (wanted.get(id)?.namespaced === m.res.namespaced) continue;
+      m.reg.remove();
+      void m.informer.stop();
+      this.informers.splice(this.informers.indexOf(m.informer), 1);
+      this.customMonitors.delete(id);
+    }
+    for (const [id, res] of wanted) {
+      if (this.customMonitors.has(id)) continue;
+      const informer = new Informer<ApiObject>(this.transport, res, {});
+      const reg = this.monitor(informer, res);
+      this.customMonitors.set(id, { res, informer, reg });
+      informer.start();
     }
   }
 
@@ -148,6 +178,8 @@ export class GarbageCollector implements Controller {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.unsubscribe?.();
+    for (const m of this.customMonitors.values()) await m.informer.stop();
     for (const r of this.registrations) r.remove();
     this.attemptToDelete.shutDown();
     this.attemptToOrphan.shutDown();

@@ -15,7 +15,7 @@ import { BucketRateLimiter, ItemExponentialFailureRateLimiter, MaxOfRateLimiter 
 import type { ReconcileResult } from '../../client/workqueue.js';
 import type { KubeObject } from '../../machinery/object.js';
 import type { ResourceInfo } from '../../machinery/resources.js';
-import { RESOURCES, resourceByPath } from '../../machinery/resources.js';
+import { allResources, resourceByPath } from '../../machinery/resources.js';
 import { StatusError } from '../../machinery/status.js';
 import type { ControllerContext } from '../manager.js';
 import { NamespaceConditionUpdater } from './conditions.js';
@@ -38,7 +38,8 @@ export class ResourcesRemainingError extends Error {
 
 /** Every namespaced resource that can be listed and deleted, once per storage. */
 export function deletableNamespacedResources(): ResourceInfo[] {
-  return RESOURCES.filter((r) => r.namespaced && !r.virtual && !r.storedAs && r.verbs.includes('delete') && r.verbs.includes('list'));
+  // Custom resources too: the served set is read at each sync (CRDs come and go).
+  return allResources().filter((r) => r.namespaced && !r.virtual && !r.storedAs && r.verbs.includes('delete') && r.verbs.includes('list'));
 }
 
 function gvrString(res: ResourceInfo): string {
@@ -67,7 +68,7 @@ export class NamespaceController extends QueueController {
   readonly namespaces: Informer<Namespace>;
   readonly pods: Informer<Pod>;
   private readonly transport: ApiTransport;
-  private readonly resources: readonly ResourceInfo[];
+  private readonly fixedResources?: readonly ResourceInfo[];
   private readonly now: () => number;
 
   constructor(ctx: ControllerContext, opts: NamespaceControllerOptions = {}) {
@@ -78,7 +79,7 @@ export class NamespaceController extends QueueController {
       rateLimiter: new MaxOfRateLimiter<string>(new ItemExponentialFailureRateLimiter<string>(5, 60_000), new BucketRateLimiter<string>(10, 100)),
     });
     this.transport = ctx.transport;
-    this.resources = opts.resources ?? deletableNamespacedResources();
+    this.fixedResources = opts.resources;
     this.now = opts.now ?? Date.now;
     this.namespaces = ctx.informers.informerFor<Namespace>(NAMESPACES);
     // Only namespaces being deleted are work.
@@ -170,8 +171,9 @@ export class NamespaceController extends QueueController {
     let estimate = 0;
     const remaining = new Map<string, number>();
     const finalizers = new Map<string, number>();
-    const results = await Promise.all(this.resources.map((res) => this.deleteAllContentFor(res, name, deletedAt)));
-    this.resources.forEach((res, i) => {
+    const resources = this.fixedResources ?? deletableNamespacedResources();
+    const results = await Promise.all(resources.map((res) => this.deleteAllContentFor(res, name, deletedAt)));
+    resources.forEach((res, i) => {
       const r = results[i];
       if (r.error) {
         errors.push(r.error);
