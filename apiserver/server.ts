@@ -37,10 +37,13 @@ import { patchTypeOf } from './patching.js';
 import { buildTable } from './printers/index.js';
 import { serveOpenApi } from './openapi/index.js';
 import { decodeKubernetesProtobuf } from './protobuf/index.js';
+import { checkJsonDepth } from './bodylimits.js';
 import type { CachedEvent } from './watchcache.js';
 
 /** Upstream's limit for request bodies (3 MiB). */
 const MAX_BODY = 3 * 1024 * 1024;
+/** Alias expansions a YAML body may make (billion-laughs bound). */
+const MAX_YAML_ALIASES = 100;
 /** Watches without timeoutSeconds stay open this long (upstream: 30–60 min). */
 const DEFAULT_WATCH_SECONDS = 1800;
 const BOOKMARK_INTERVAL_MS = 60_000;
@@ -88,9 +91,14 @@ function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings
     'Content-Length': payload.length,
     'Cache-Control': 'no-cache, private',
   };
-  if (ctx?.warnings.length) headers['Warning'] = [...new Set(ctx.warnings)].map((w) => `299 - ${JSON.stringify(w)}`);
+  if (ctx?.warnings.length) headers['Warning'] = [...new Set(ctx.warnings)].map((w) => `299 - ${asciiQuoted(w)}`);
   res.writeHead(code, headers);
   res.end(payload);
+}
+
+/** A quoted header value: non-ASCII escaped, since header values must be ASCII/Latin-1. */
+function asciiQuoted(text: string): string {
+  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function sendStatus(res: ServerResponse, status: Status): void {
@@ -101,19 +109,31 @@ function sendStatus(res: ServerResponse, status: Status): void {
   send(res, status.code, status);
 }
 
+/**
+ * The request body, up to MAX_BODY. A larger body is answered 413: the rest is left for
+ * Node to read and discard after the response, so the client sees the Status rather
+ * than a reset connection.
+ */
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > MAX_BODY) {
+      reject(requestEntityTooLarge(MAX_BODY));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
+        req.off('data', onData);
+        chunks.length = 0;
         reject(requestEntityTooLarge(MAX_BODY));
-        req.destroy();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
@@ -127,14 +147,16 @@ export function decodeObject(contentType: string | undefined, body: Buffer): Kub
     const decoded = decodeKubernetesProtobuf(body);
     obj = { apiVersion: decoded.apiVersion, kind: decoded.kind, ...decoded.object };
   } else if (ct === 'application/json' || ct === '' || ct === '*/*') {
+    checkJsonDepth(body);
     try {
       obj = JSON.parse(body.toString('utf8'));
     } catch (err) {
       throw badRequest(`Object 'Kind' is missing in '${body.toString('utf8').slice(0, 200)}': ${(err as Error).message}`);
     }
   } else if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') {
+    checkJsonDepth(body);
     try {
-      obj = parseYaml(body.toString('utf8'));
+      obj = parseYaml(body.toString('utf8'), { maxAliasCount: MAX_YAML_ALIASES });
     } catch (err) {
       throw badRequest(`error converting YAML to JSON: ${(err as Error).message}`);
     }
