@@ -20,6 +20,7 @@ import {
   notImplemented,
   requestEntityTooLarge,
   toStatus,
+  tooManyRequests,
   unauthorized,
   unsupportedMediaType,
 } from '../machinery/status.js';
@@ -47,6 +48,8 @@ const MAX_YAML_ALIASES = 100;
 /** Watches without timeoutSeconds stay open this long (upstream: 30–60 min). */
 const DEFAULT_WATCH_SECONDS = 1800;
 const BOOKMARK_INTERVAL_MS = 60_000;
+/** Bytes a watch response may have queued unsent before the watcher is closed. */
+const MAX_WATCH_BACKLOG = 8 * 1024 * 1024;
 
 export const KUBERNETES_VERSION = {
   major: '1',
@@ -82,6 +85,21 @@ export interface ApiServerOptions {
   /** host:port clients use, for /api's serverAddressByClientCIDRs. */
   serverAddress: string;
   isReady?: () => boolean;
+  /** Upstream's --max-requests-inflight (400) and --max-mutating-requests-inflight (200). */
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
+  /** Bytes a watch response may have queued unsent before the watcher is closed. */
+  maxWatchBacklogBytes?: number;
+}
+
+/** Which in-flight limit a request counts against; undefined for long-running ones. */
+function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined {
+  const url = req.url ?? '/';
+  if (url.startsWith('/healthz') || url.startsWith('/livez') || url.startsWith('/readyz')) return undefined;
+  if (/[?&]watch=(1|t|T|TRUE|true|True)(&|$)/.test(url) || url.includes('/watch/')) return undefined;
+  if (/\/(exec|attach|portforward|proxy|log)(\?|\/|$)/.test(url)) return undefined;
+  const m = req.method ?? 'GET';
+  return m === 'GET' || m === 'HEAD' || m === 'OPTIONS' ? 'readonly' : 'mutating';
 }
 
 function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json'): void {
@@ -230,8 +248,16 @@ export class ApiServer {
   private readonly activeWatches = new Set<ServerResponse>();
   private readonly discoveryCache = new Map<string, Buffer>();
 
+  private readonly inflight = { mutating: 0, readonly: 0 };
+  private readonly maxMutatingInflight: number;
+  private readonly maxReadOnlyInflight: number;
+  private readonly maxWatchBacklog: number;
+
   constructor(private readonly opts: ApiServerOptions) {
     this.pipeline = opts.pipeline;
+    this.maxMutatingInflight = opts.maxMutatingRequestsInflight ?? 200;
+    this.maxReadOnlyInflight = opts.maxRequestsInflight ?? 400;
+    this.maxWatchBacklog = opts.maxWatchBacklogBytes ?? MAX_WATCH_BACKLOG;
   }
 
   /** Register the handler for a streaming subresource, e.g. `pods/exec`. */
@@ -253,6 +279,19 @@ export class ApiServer {
 
   /** The request handler to mount on an https.Server. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // Upstream's max-in-flight filter: short requests beyond the limit get 429 at once;
+    // watches and streams (long-running) and health checks are not counted.
+    const kind = inflightKind(req);
+    if (kind) {
+      const limit = kind === 'mutating' ? this.maxMutatingInflight : this.maxReadOnlyInflight;
+      if (this.inflight[kind] >= limit) {
+        res.setHeader('Retry-After', '1');
+        sendStatus(res, tooManyRequests('Too many requests, please try again later.').status);
+        return;
+      }
+      this.inflight[kind]++;
+      res.once('close', () => this.inflight[kind]--);
+    }
     this.dispatch(req, res).catch((err) => {
       if (!(err instanceof StatusError)) console.error('apiserver: request failed:', req.method, req.url, err);
       sendStatus(res, toStatus(err));
@@ -536,6 +575,14 @@ export class ApiServer {
     let firstTable = true;
     const kindMeta = { kind: resource.kind, apiVersion: apiVersionOf(resource) };
     const write = (line: string) => {
+      if (res.destroyed) return;
+      // A watcher that doesn't read is closed once its backlog passes the bound (upstream's
+      // cacher closes a watcher whose buffer is full); the client rewatches from its last
+      // resourceVersion, and the server's memory stays bounded.
+      if (res.writableLength > this.maxWatchBacklog) {
+        res.destroy();
+        return;
+      }
       res.write(line + '\n');
     };
     let started = false;

@@ -15,10 +15,10 @@ export interface HttpApi {
   close(): Promise<void>;
 }
 
-export async function startHttpApi(namespaces = ['default']): Promise<HttpApi> {
+export async function startHttpApi(namespaces = ['default'], limits: { maxRequestsInflight?: number; maxMutatingRequestsInflight?: number; maxWatchBacklogBytes?: number } = {}): Promise<HttpApi> {
   const cluster = await startCluster(namespaces);
   const authenticator = new Authenticator([(t) => (t === 'admin' ? { name: 'admin', groups: ['system:masters', 'system:authenticated'] } : undefined)]);
-  const api = new ApiServer({ pipeline: cluster.pipeline, authenticator, serverAddress: '127.0.0.1:0' });
+  const api = new ApiServer({ pipeline: cluster.pipeline, authenticator, serverAddress: '127.0.0.1:0', ...limits });
   const server = createServer(api.handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
