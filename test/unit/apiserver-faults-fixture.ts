@@ -1,7 +1,7 @@
 // An in-process API server over plain HTTP for the bad-input and abuse tests: the real
 // ApiServer handlers on the client fixture's cluster, a bearer token "admin" for
 // system:masters.
-import { createServer, request, type Server } from 'node:http';
+import { createServer, request, type Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiServer } from '../../apiserver/server.js';
 import { Authenticator } from '../../apiserver/authentication.js';
@@ -43,9 +43,9 @@ export interface Reply {
   json(): Record<string, any>;
 }
 
-export function call(port: number, method: string, path: string, body?: string | Buffer, contentType = 'application/json', headers: Record<string, string> = {}): Promise<Reply> {
+export function call(port: number, method: string, path: string, body?: string | Buffer, contentType = 'application/json', headers: Record<string, string> = {}, agent?: Agent): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method, headers: { authorization: 'Bearer admin', 'content-type': contentType, ...headers } }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method, agent, headers: { authorization: 'Bearer admin', 'content-type': contentType, ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
