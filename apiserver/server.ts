@@ -50,6 +50,8 @@ const DEFAULT_WATCH_SECONDS = 1800;
 const BOOKMARK_INTERVAL_MS = 60_000;
 /** Bytes a watch response may have queued unsent before the watcher is closed. */
 const MAX_WATCH_BACKLOG = 8 * 1024 * 1024;
+/** Lists longer than this are streamed, this many items at a time. */
+const STREAM_LIST_CHUNK = 500;
 
 export const KUBERNETES_VERSION = {
   major: '1',
@@ -523,7 +525,7 @@ export class ApiServer {
     await handler({ req, res, request: r, query, user, object });
   }
 
-  private serveList(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): void {
+  private async serveList(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
     const resource = r.resource;
     const out = this.pipeline.list(this.context(req, query, user, false), resource, r.namespace, {
       labelSelector: query.get('labelSelector'),
@@ -558,9 +560,25 @@ export class ApiServer {
     // Items are serialized as stored; the list wrapper is small, so build the JSON by hand
     // instead of copying every item into a new object.
     const head = JSON.stringify({ kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata: listMeta });
-    const body = Buffer.from(`${head.slice(0, -1)},"items":[${out.items.map((o) => JSON.stringify(o)).join(',')}]}`);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
-    res.end(body);
+    if (out.items.length <= STREAM_LIST_CHUNK) {
+      const body = Buffer.from(`${head.slice(0, -1)},"items":[${out.items.map((o) => JSON.stringify(o)).join(',')}]}`);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
+      res.end(body);
+      return;
+    }
+    // A large list is encoded a chunk at a time, yielding between chunks and waiting for
+    // the client to take what was written, so one huge list neither holds the event loop
+    // nor piles its whole encoding up in memory.
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+    res.write(`${head.slice(0, -1)},"items":[`);
+    for (let i = 0; i < out.items.length; i += STREAM_LIST_CHUNK) {
+      if (res.destroyed) return;
+      const part = out.items.slice(i, i + STREAM_LIST_CHUNK).map((o) => JSON.stringify(o)).join(',');
+      const more = res.write(i === 0 ? part : `,${part}`);
+      if (!more) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    res.end(']}');
   }
 
   private serveWatch(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): void {

@@ -2,6 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startHttpApi, call, type HttpApi } from './apiserver-faults-fixture.js';
+import { CONFIGMAPS } from './client-fixture.js';
+import { internalContext } from '../../apiserver/context.js';
 
 let h: HttpApi;
 before(async () => {
@@ -71,4 +73,17 @@ test('a watcher that never reads is closed once its backlog is bounded', async (
   resume();
   // The server ended the stream early: fewer events than writes reached the client.
   assert.ok((await received) < 100);
+});
+
+test('a large list is streamed in chunks and parses as one list, while other requests are answered', async () => {
+  const path = '/api/v1/namespaces/default/configmaps';
+  const existing = (await call(h.port, 'GET', path)).json().items.length;
+  for (let i = 0; i < 1200; i += 100) {
+    await Promise.all(Array.from({ length: 100 }, (_, j) => h.cluster.registry.create(CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `many${i + j}` } }, internalContext('test'))));
+  }
+  const [list, ns] = await Promise.all([call(h.port, 'GET', path), call(h.port, 'GET', '/api/v1/namespaces')]);
+  assert.equal(list.status, 200);
+  assert.equal(list.headers['content-length'], undefined);
+  assert.equal(list.json().items.length, existing + 1200);
+  assert.equal(ns.status, 200);
 });
