@@ -10,6 +10,7 @@ import type { RequestContext } from './context.js';
 import * as patch from './patch/index.js';
 import * as openapi from './openapi/index.js';
 import { pruneCustomFields, unknownCustomFields } from './crd/strategy.js';
+import { checkJsonDepth } from './bodylimits.js';
 
 export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
@@ -31,6 +32,7 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
 }
 
 function parseJson(body: Buffer): unknown {
+  checkJsonDepth(body);
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
@@ -58,8 +60,9 @@ export function applyPatchBody(res: ResourceInfo, type: PatchType, current: Kube
       return patch.applyStrategicMergePatch(current, parseJson(body), patch.navigatorFor(openapi.definitions(), definitionOf(res))) as KubeObject;
     case 'apply': {
       let applied: unknown;
+      checkJsonDepth(body);
       try {
-        applied = parseYaml(body.toString('utf8'));
+        applied = parseYaml(body.toString('utf8'), { maxAliasCount: 100 });
       } catch (err) {
         throw badRequest(`error decoding YAML: ${(err as Error).message}`);
       }
@@ -96,4 +99,9 @@ export function trackManagedFields(res: ResourceInfo, old: KubeObject | undefine
 export function unknownFields(res: ResourceInfo, obj: KubeObject): string[] {
   if (res.custom) return unknownCustomFields(res, obj);
   return openapi.unknownFieldErrors(res.group, res.version, res.kind, obj);
+}
+
+/** Typed decoding of a built-in kind's object: wrong types → 400, unknown fields dropped. */
+export function decodeTyped(res: ResourceInfo, obj: KubeObject): openapi.DecodeResult | undefined {
+  return openapi.decodeTyped(res.group, res.version, res.kind, obj);
 }

@@ -21,10 +21,20 @@ import {
   invalid,
   methodNotAllowed,
   notFound,
+  requestEntityTooLarge,
   successStatus,
 } from '../machinery/status.js';
 import type { CachedEvent, CacheWatcher, ResourceCache, WatchCache } from './watchcache.js';
 import { encodeForStore } from './watchcache.js';
+
+/** etcd's default request limit (--max-request-bytes, 1.5 MiB): no stored object is larger. */
+const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+function encodeBounded(obj: KubeObject): Buffer {
+  const buf = encodeForStore(obj);
+  if (buf.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge(MAX_OBJECT_BYTES);
+  return buf;
+}
 import type { RequestContext } from './context.js';
 import { fromStorage, storageResource, toStorage } from './conversion.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -32,7 +42,7 @@ import type { ParsedSelector } from './selectors.js';
 import { strategyFor } from './admission/index.js';
 import { customStrategyFor } from './crd/strategy.js';
 import type { Strategy } from './admission/index.js';
-import { applyPatchBody, trackManagedFields, unknownFields } from './patching.js';
+import { applyPatchBody, decodeTyped, trackManagedFields } from './patching.js';
 import { AdmissionChain } from './admission/chain.js';
 import { storagePrefix } from './lookups.js';
 import type { AdmissionOperation, AdmissionRequest } from './admission/chain.js';
@@ -89,6 +99,14 @@ function generateSuffix(): string {
   let s = '';
   for (let i = 0; i < 5; i++) s += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
   return s;
+}
+
+/** Upstream's storage.NewTooLargeResourceVersionError: clients relist after retryAfterSeconds. */
+export function tooLargeResourceVersion(requested: number, current: number): StatusError {
+  return new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${requested}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  });
 }
 
 export function nowRFC3339(): string {
@@ -202,12 +220,22 @@ export class Registry {
     }
     const { labels, fields, fieldsOf } = this.selectors(res, opts);
     let startAfter: string | undefined;
+    // Later pages are served at the first page's revision (upstream: continue tokens
+    // read etcd at their revision): objects changed since are seen as they were then.
+    let snapshotRev = rev;
+    let asOf: Map<string, KubeObject | undefined> | undefined;
     if (opts.continue) {
+      let tok: { k: string; rv: number };
       try {
-        const tok = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8')) as { k: string; rv: number };
-        startAfter = tok.k;
+        tok = JSON.parse(Buffer.from(opts.continue, 'base64').toString('utf8')) as { k: string; rv: number };
       } catch {
         throw badRequest('continue key is not valid: illegal base64 data');
+      }
+      if (!tok || typeof tok.k !== 'string' || !Number.isInteger(tok.rv) || tok.rv <= 0 || tok.rv > rev) throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+      startAfter = tok.k;
+      if (tok.rv < rev) {
+        asOf = this.stateAt(res, cache, tok.rv, startAfter);
+        snapshotRev = tok.rv;
       }
     }
     // A metadata.name equality needs no scan.
@@ -215,9 +243,16 @@ export class Registry {
     let keys: readonly string[];
     if (byName !== undefined && (namespace || !res.namespaced)) {
       const k = this.key(res, namespace, byName);
-      keys = cache.objects.has(k) ? [k] : [];
+      const exists = asOf?.has(k) ? asOf.get(k) !== undefined : cache.objects.has(k);
+      keys = exists ? [k] : [];
     } else {
       keys = cache.keys(namespace);
+      if (asOf && asOf.size > 0) {
+        // Objects deleted since the snapshot are listed as they were.
+        const prefix = res.namespaced && namespace ? this.key(res, namespace, '') : '';
+        const gone = [...asOf.keys()].filter((k) => k.startsWith(prefix) && asOf!.get(k) && !cache.objects.has(k));
+        if (gone.length > 0) keys = [...keys, ...gone].sort();
+      }
     }
     // Resume after the continue token's key (binary search in the sorted keys).
     let start = 0;
@@ -238,7 +273,8 @@ export class Registry {
     let remaining = 0;
     let i = start;
     for (; i < keys.length; i++) {
-      const obj = cache.objects.get(keys[i])!;
+      const obj = asOf?.has(keys[i]) ? asOf.get(keys[i]) : cache.objects.get(keys[i]);
+      if (!obj) continue;
       if (!unfiltered) {
         if (!labels.empty && !labels.matcher(obj.metadata?.labels)) continue;
         if (!fields.empty && !fields.matcher(fieldsOf(obj))) continue;
@@ -255,14 +291,40 @@ export class Registry {
     }
     if (remaining > 0) {
       const last = items[items.length - 1];
-      next = Buffer.from(JSON.stringify({ k: this.keyOf(res, last), rv: rev })).toString('base64');
+      next = Buffer.from(JSON.stringify({ k: this.keyOf(res, last), rv: snapshotRev })).toString('base64');
     }
-    const out: ListResult = { items, resourceVersion: String(rev) };
+    const out: ListResult = { items, resourceVersion: String(snapshotRev) };
     if (next) {
       out.continue = next;
       if (labels.empty && fields.empty) out.remainingItemCount = remaining;
     }
     return out;
+  }
+
+  /**
+   * The objects (after `startAfter`) that changed since `revision`, as they were at
+   * `revision` (undefined: absent then), undone from the cache's ring of events; 410 when
+   * the ring no longer reaches back (upstream: the continue token's revision was compacted).
+   */
+  private stateAt(res: ResourceInfo, cache: ResourceCache, revision: number, startAfter: string): Map<string, KubeObject | undefined> {
+    let events: CachedEvent[];
+    try {
+      events = cache.eventsSince(revision);
+    } catch (err) {
+      if (err instanceof StatusError && err.code === 410) {
+        throw expired(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
+      }
+      throw err;
+    }
+    const state = new Map<string, KubeObject | undefined>();
+    for (const ev of events) {
+      const key = this.keyOf(res, ev.object);
+      if (key <= startAfter || state.has(key)) continue;
+      state.set(key, ev.type === 'ADDED' ? undefined : ev.prev);
+    }
+    return state;
   }
 
   private keyOf(res: ResourceInfo, obj: KubeObject): string {
@@ -307,6 +369,8 @@ export class Registry {
     } else {
       const from = Number(rv);
       if (!Number.isInteger(from) || from < 0) throw badRequest(`invalid resource version: ${rv}`);
+      const current = this.cache.currentRevision();
+      if (from > current) throw tooLargeResourceVersion(from, current);
       replay = cache.eventsSince(from);
     }
     const watcher: CacheWatcher = { namespace, deliver: handleEvent };
@@ -346,10 +410,18 @@ export class Registry {
     }
   }
 
+  /**
+   * Typed decoding of the request's object, as upstream decodes into Go structs: a wrongly
+   * typed field is a 400, unknown fields are dropped (warned about, or rejected under Strict).
+   */
   private validateFields(res: ResourceInfo, obj: KubeObject, ctx: RequestContext): void {
-    if (ctx.fieldValidation === 'Ignore') return;
-    const errors = unknownFields(res, obj);
-    if (errors.length === 0) return;
+    const decoded = decodeTyped(res, obj);
+    if (!decoded) return;
+    if (decoded.typeError) {
+      throw badRequest(`${res.kind} in version "${res.version}" cannot be handled as a ${res.kind}: ${decoded.typeError}`);
+    }
+    const errors = decoded.unknown;
+    if (ctx.fieldValidation === 'Ignore' || errors.length === 0) return;
     if (ctx.fieldValidation === 'Strict') {
       throw badRequest(`strict decoding error: ${errors.join(', ')}`);
     }
@@ -404,7 +476,7 @@ export class Registry {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const kv = await this.store.create(this.key(res, m.namespace, m.name!), encodeForStore(obj));
+        const kv = await this.store.create(this.key(res, m.namespace, m.name!), encodeBounded(obj));
         m.resourceVersion = String(kv.modRevision);
         return this.present(res, obj);
       } catch (err) {
@@ -447,7 +519,7 @@ export class Registry {
       if (opts.dryRun) return { object: next, created: !current, changed: true };
       try {
         if (!current) {
-          const kv = await this.store.create(key, encodeForStore(next));
+          const kv = await this.store.create(key, encodeBounded(next));
           next.metadata!.resourceVersion = String(kv.modRevision);
           return { object: next, created: true, changed: true };
         }
@@ -458,7 +530,7 @@ export class Registry {
           this.afterDeleteHooks.get(storageResource(res).kind)?.(next);
           return { object: next, created: false, changed: true };
         }
-        const kv = await this.store.update(key, encodeForStore(next), Number(current.metadata!.resourceVersion));
+        const kv = await this.store.update(key, encodeBounded(next), Number(current.metadata!.resourceVersion));
         meta.resourceVersion = String(kv.modRevision);
         return { object: next, created: false, changed: true };
       } catch (err) {
@@ -687,7 +759,7 @@ export class Registry {
       if (jsonEqual(next, current)) return { result: this.present(res, current), pending: true };
       if (ctx.dryRun) return { result: this.present(res, next), pending: true };
       try {
-        const kv = await this.store.update(key, encodeForStore(next), Number(cm.resourceVersion));
+        const kv = await this.store.update(key, encodeBounded(next), Number(cm.resourceVersion));
         meta.resourceVersion = String(kv.modRevision);
         return { result: this.present(res, next), pending: true };
       } catch (err) {

@@ -20,6 +20,7 @@ import {
   notImplemented,
   requestEntityTooLarge,
   toStatus,
+  tooManyRequests,
   unauthorized,
   unsupportedMediaType,
 } from '../machinery/status.js';
@@ -39,13 +40,20 @@ import { patchTypeOf } from './patching.js';
 import { buildTable } from './printers/index.js';
 import { serveOpenApi } from './openapi/index.js';
 import { decodeKubernetesProtobuf } from './protobuf/index.js';
+import { checkJsonDepth } from './bodylimits.js';
 import type { CachedEvent } from './watchcache.js';
 
 /** Upstream's limit for request bodies (3 MiB). */
 const MAX_BODY = 3 * 1024 * 1024;
+/** Alias expansions a YAML body may make (billion-laughs bound). */
+const MAX_YAML_ALIASES = 100;
 /** Watches without timeoutSeconds stay open this long (upstream: 30–60 min). */
 const DEFAULT_WATCH_SECONDS = 1800;
 const BOOKMARK_INTERVAL_MS = 60_000;
+/** Bytes a watch response may have queued unsent before the watcher is closed. */
+const MAX_WATCH_BACKLOG = 8 * 1024 * 1024;
+/** Lists longer than this are streamed, this many items at a time. */
+const STREAM_LIST_CHUNK = 500;
 
 export const KUBERNETES_VERSION = {
   major: '1',
@@ -81,6 +89,21 @@ export interface ApiServerOptions {
   /** host:port clients use, for /api's serverAddressByClientCIDRs. */
   serverAddress: string;
   isReady?: () => boolean;
+  /** Upstream's --max-requests-inflight (400) and --max-mutating-requests-inflight (200). */
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
+  /** Bytes a watch response may have queued unsent before the watcher is closed. */
+  maxWatchBacklogBytes?: number;
+}
+
+/** Which in-flight limit a request counts against; undefined for long-running ones. */
+function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined {
+  const url = req.url ?? '/';
+  if (url.startsWith('/healthz') || url.startsWith('/livez') || url.startsWith('/readyz')) return undefined;
+  if (/[?&]watch=(1|t|T|TRUE|true|True)(&|$)/.test(url) || url.includes('/watch/')) return undefined;
+  if (/\/(exec|attach|portforward|proxy|log)(\?|\/|$)/.test(url)) return undefined;
+  const m = req.method ?? 'GET';
+  return m === 'GET' || m === 'HEAD' || m === 'OPTIONS' ? 'readonly' : 'mutating';
 }
 
 // Every JSON body ends with a newline, as upstream's encoder (json.Encoder.Encode) writes it.
@@ -91,7 +114,7 @@ function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings
     'Content-Length': payload.length,
     'Cache-Control': 'no-cache, private',
   };
-  if (ctx?.warnings.length) headers['Warning'] = [...new Set(ctx.warnings)].map((w) => `299 - ${JSON.stringify(w)}`);
+  if (ctx?.warnings.length) headers['Warning'] = [...new Set(ctx.warnings)].map((w) => `299 - ${asciiQuoted(w)}`);
   res.writeHead(code, headers);
   res.end(payload);
 }
@@ -103,6 +126,11 @@ function sendRawJson(res: ServerResponse, body: unknown): void {
   res.end(payload);
 }
 
+/** A quoted header value: non-ASCII escaped, since header values must be ASCII/Latin-1. */
+function asciiQuoted(text: string): string {
+  return JSON.stringify(text).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function sendStatus(res: ServerResponse, status: Status): void {
   if (res.headersSent) {
     res.destroy();
@@ -111,19 +139,31 @@ function sendStatus(res: ServerResponse, status: Status): void {
   send(res, status.code, status);
 }
 
+/**
+ * The request body, up to MAX_BODY. A larger body is answered 413: the rest is left for
+ * Node to read and discard after the response, so the client sees the Status rather
+ * than a reset connection.
+ */
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > MAX_BODY) {
+      reject(requestEntityTooLarge(MAX_BODY));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
+        req.off('data', onData);
+        chunks.length = 0;
         reject(requestEntityTooLarge(MAX_BODY));
-        req.destroy();
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
@@ -137,14 +177,16 @@ export function decodeObject(contentType: string | undefined, body: Buffer): Kub
     const decoded = decodeKubernetesProtobuf(body);
     obj = { apiVersion: decoded.apiVersion, kind: decoded.kind, ...decoded.object };
   } else if (ct === 'application/json' || ct === '' || ct === '*/*') {
+    checkJsonDepth(body);
     try {
       obj = JSON.parse(body.toString('utf8'));
     } catch (err) {
       throw badRequest(`Object 'Kind' is missing in '${body.toString('utf8').slice(0, 200)}': ${(err as Error).message}`);
     }
   } else if (ct === 'application/yaml' || ct === 'application/x-yaml' || ct === 'text/yaml') {
+    checkJsonDepth(body);
     try {
-      obj = parseYaml(body.toString('utf8'));
+      obj = parseYaml(body.toString('utf8'), { maxAliasCount: MAX_YAML_ALIASES });
     } catch (err) {
       throw badRequest(`error converting YAML to JSON: ${(err as Error).message}`);
     }
@@ -238,8 +280,16 @@ export class ApiServer {
   private readonly discoveryCache = new Map<string, Buffer>();
   private discoveryGeneration = resourcesGeneration();
 
+  private readonly inflight = { mutating: 0, readonly: 0 };
+  private readonly maxMutatingInflight: number;
+  private readonly maxReadOnlyInflight: number;
+  private readonly maxWatchBacklog: number;
+
   constructor(private readonly opts: ApiServerOptions) {
     this.pipeline = opts.pipeline;
+    this.maxMutatingInflight = opts.maxMutatingRequestsInflight ?? 200;
+    this.maxReadOnlyInflight = opts.maxRequestsInflight ?? 400;
+    this.maxWatchBacklog = opts.maxWatchBacklogBytes ?? MAX_WATCH_BACKLOG;
   }
 
   /** Register the handler for a streaming subresource, e.g. `pods/exec`. */
@@ -261,6 +311,19 @@ export class ApiServer {
 
   /** The request handler to mount on an https.Server. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    // Upstream's max-in-flight filter: short requests beyond the limit get 429 at once;
+    // watches and streams (long-running) and health checks are not counted.
+    const kind = inflightKind(req);
+    if (kind) {
+      const limit = kind === 'mutating' ? this.maxMutatingInflight : this.maxReadOnlyInflight;
+      if (this.inflight[kind] >= limit) {
+        res.setHeader('Retry-After', '1');
+        sendStatus(res, tooManyRequests('Too many requests, please try again later.').status);
+        return;
+      }
+      this.inflight[kind]++;
+      res.once('close', () => this.inflight[kind]--);
+    }
     this.dispatch(req, res).catch((err) => {
       if (!(err instanceof StatusError)) console.error('apiserver: request failed:', req.method, req.url, err);
       sendStatus(res, toStatus(err));
@@ -497,7 +560,7 @@ export class ApiServer {
     await handler({ req, res, request: r, query, user, object });
   }
 
-  private serveList(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): void {
+  private async serveList(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
     const resource = r.resource;
     const out = this.pipeline.list(this.context(req, query, user, false), resource, r.namespace, {
       labelSelector: query.get('labelSelector'),
@@ -532,9 +595,25 @@ export class ApiServer {
     // Items are serialized as stored; the list wrapper is small, so build the JSON by hand
     // instead of copying every item into a new object.
     const head = JSON.stringify({ kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata: listMeta });
-    const body = Buffer.from(`${head.slice(0, -1)},"items":[${out.items.map((o) => JSON.stringify(o)).join(',')}]}\n`);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
-    res.end(body);
+    if (out.items.length <= STREAM_LIST_CHUNK) {
+      const body = Buffer.from(`${head.slice(0, -1)},"items":[${out.items.map((o) => JSON.stringify(o)).join(',')}]}\n`);
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
+      res.end(body);
+      return;
+    }
+    // A large list is encoded a chunk at a time, yielding between chunks and waiting for
+    // the client to take what was written, so one huge list neither holds the event loop
+    // nor piles its whole encoding up in memory.
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+    res.write(`${head.slice(0, -1)},"items":[`);
+    for (let i = 0; i < out.items.length; i += STREAM_LIST_CHUNK) {
+      if (res.destroyed) return;
+      const part = out.items.slice(i, i + STREAM_LIST_CHUNK).map((o) => JSON.stringify(o)).join(',');
+      const more = res.write(i === 0 ? part : `,${part}`);
+      if (!more) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    res.end(']}\n');
   }
 
   private serveWatch(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): void {
@@ -549,6 +628,14 @@ export class ApiServer {
     let firstTable = true;
     const kindMeta = { kind: resource.kind, apiVersion: apiVersionOf(resource) };
     const write = (line: string) => {
+      if (res.destroyed) return;
+      // A watcher that doesn't read is closed once its backlog passes the bound (upstream's
+      // cacher closes a watcher whose buffer is full); the client rewatches from its last
+      // resourceVersion, and the server's memory stays bounded.
+      if (res.writableLength > this.maxWatchBacklog) {
+        res.destroy();
+        return;
+      }
       res.write(line + '\n');
     };
     let started = false;

@@ -54,6 +54,8 @@ const FLAG_CD = 0x0010;
 
 export interface DnsServerOptions extends ZoneOptions {
   transport: ApiTransport;
+  /** Which source addresses are answered (default: isClusterClient: the node and its pods). */
+  allowedClient?: (address: string) => boolean;
   /** Address to listen on (default: this host's first IPv4 address). */
   listenIP?: string;
   /** Address published as the kube-dns endpoint (default `listenIP`; must not be loopback). */
@@ -182,6 +184,19 @@ function bump(m: Map<string, number>, k: string): void {
 }
 
 /** Build an answer for one query packet. */
+/**
+ * The clients cluster DNS serves: loopback, the node's own addresses, and pods (kite's
+ * pod CIDRs are carved from 10.244.0.0–10.250.255.255). Anyone else reaching the host's
+ * address gets no answer, so the server is never an open resolver.
+ */
+export function isClusterClient(address: string, nodeAddresses: string[]): boolean {
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (a === '::1' || a.startsWith('127.')) return true;
+  if (nodeAddresses.includes(a)) return true;
+  const m = /^10\.(\d+)\.\d+\.\d+$/.exec(a);
+  return !!m && Number(m[1]) >= 244 && Number(m[1]) <= 250;
+}
+
 export async function answerQuery(query: DecodedPacket, zone: ClusterZone, forwarder: Forwarder, counters?: Counters): Promise<Packet> {
   const q: Question | undefined = query.questions?.[0];
   const rd = query.flags !== undefined && (query.flags & FLAG_RD) !== 0;
@@ -297,7 +312,10 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   if (!udp) throw new Error(`dns: cannot listen on ${listenIP} (ports ${candidates.join(', ')})`);
   const forwarder = new Forwarder({ upstreams: opts.upstreams, resolvConf: opts.resolvConf, timeoutMs: opts.forwardTimeoutMs, exclude: [`${listenIP}:${port}`] });
 
+  const allowed = opts.allowedClient ?? ((a: string) => isClusterClient(a, [listenIP, ...hostIPv4Addresses()]));
   udp.on('message', (msg, rinfo) => {
+    // Not an open resolver: queries from outside the node and its pods are dropped.
+    if (!allowed(rinfo.address)) return;
     let query: DecodedPacket;
     try {
       query = decode(msg);
@@ -316,6 +334,10 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   });
   const tcpConns = new Set<Socket>();
   tcp.on('connection', (sock: Socket) => {
+    if (!allowed(sock.remoteAddress ?? '')) {
+      sock.destroy();
+      return;
+    }
     tcpConns.add(sock);
     sock.setTimeout(10_000, () => sock.destroy());
     let buf = Buffer.alloc(0);

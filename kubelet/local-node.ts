@@ -365,6 +365,7 @@ class KubeletSupervisor {
 
   start(): void {
     if (this.stopping) return;
+    replaceStaleKubelet(join(this.nodeDir, 'kubelet.pid'), this.configPath, this.log);
     const logFd = openSync(join(this.nodeDir, 'kubelet.log'), 'a');
     const started = Date.now();
     let child: ChildProcess;
@@ -404,6 +405,46 @@ class KubeletSupervisor {
       await exited;
     }
     rmSync(join(this.nodeDir, 'kubelet.pid'), { force: true });
+  }
+}
+
+/**
+ * Exactly one kubelet per node: a kubelet left running by a server that was killed
+ * (its pid in kubelet.pid, its command line naming this node's config) is stopped before
+ * a new one starts. Its containers carry on in containerd; the new kubelet adopts them.
+ */
+export function replaceStaleKubelet(pidPath: string, configPath: string, log: (m: string) => void): void {
+  if (!existsSync(pidPath)) return;
+  const pid = Number(readFileSync(pidPath, 'utf8').trim());
+  if (!(pid > 0) || pid === process.pid || !pidAlive(pid)) return;
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return;
+  }
+  // A reused pid belonging to something else is left alone.
+  if (!cmdline.split('\0').includes(configPath)) return;
+  log(`stopping the kubelet left running by an earlier server (pid ${pid})`);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 50 && running(pid); i++) Atomics.wait(pause, 0, 0, 100);
+    if (!running(pid)) return;
+  }
+}
+
+/** Alive and not a zombie (an exited child not yet reaped). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -32,5 +32,5 @@ npx eslint --max-warnings=0 .
 echo "== tests"
 # One run of node's test runner so its closing summary counts every test.
 shopt -s globstar nullglob
-files=(dist/test/unit/**/*.test.js dist/test/integration/**/*.test.js dist/test/e2e/**/*.test.js)
+files=(dist/test/unit/**/*.test.js dist/test/integration/**/*.test.js dist/test/faults/**/*.test.js dist/test/e2e/**/*.test.js)
 exec node --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

@@ -135,10 +135,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const api = new ApiServer({ pipeline, authenticator: new Authenticator([tokens.authenticate]), serverAddress: `${advertise}:${port}`, isReady: () => ready });
   new KubeletProxy(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient }).install(api);
   for (const s of servers) {
-    // Watches and streams live long; Node's defaults would cut them.
-    s.requestTimeout = 0;
-    s.headersTimeout = 60_000;
+    // Slow or silent clients (authenticated or not) are cut off as Go's http.Server does
+    // for kube-apiserver: 32 s to send the headers, 60 s for the whole request (its body;
+    // watches and streams only answer for long), 10 s for the TLS handshake.
+    s.headersTimeout = 32_000;
+    s.requestTimeout = 60_000;
     s.keepAliveTimeout = 65_000;
+    (s as Server & { handshakeTimeout?: number }).handshakeTimeout = 10_000;
     s.on('request', api.handle);
     s.on('upgrade', api.handleUpgrade);
   }

@@ -49,7 +49,17 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
     const { SqliteStore } = await import('./sqlite.js');
     const file = join(opts.dataDir, 'state.db');
     const store = new SqliteStore(file);
-    return { store, description: `sqlite ${file}`, close: () => store.close() };
+    // The same compactor as for etcd: the SQLite history is compacted (and its space
+    // reclaimed) every interval, keeping one interval of history for watch resumption.
+    const stopCompactor = startCompactor(store, opts.compactionIntervalMs ?? DEFAULT_COMPACTION_INTERVAL_MS, opts.log);
+    return {
+      store,
+      description: `sqlite ${file}`,
+      close: async () => {
+        stopCompactor();
+        await store.close();
+      },
+    };
   }
   const { EtcdStore, readTLSFiles } = await import('./etcd.js');
   let endpoints: string[];
@@ -90,14 +100,14 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
  * Upstream's compactor: every interval, compact to the revision seen one interval ago,
  * so watchers have a full interval of history to resume from.
  */
-function startCompactor(store: Store, intervalMs: number, log?: (msg: string) => void): () => void {
+export function startCompactor(store: Store, intervalMs: number, log?: (msg: string) => void): () => void {
   if (intervalMs <= 0) return () => {};
   let last = store.revision();
   const timer = setInterval(() => {
     const target = last;
     last = store.revision();
     if (target > store.compactedRevision()) {
-      store.compact(target).catch((err) => log?.(`etcd: compaction to ${target} failed: ${(err as Error).message}`));
+      store.compact(target).catch((err) => log?.(`store: compaction to ${target} failed: ${(err as Error).message}`));
     }
   }, intervalMs);
   timer.unref();

@@ -7,7 +7,7 @@
 // better-sqlite3 is synchronous: each call completes before the next JS runs, which
 // gives us serializable writes without locks and lets watch delivery happen in order.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { KeyValue, ListPage, ListPageOptions, ListResult, Store, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { StoreError } from './types.js';
@@ -64,9 +64,15 @@ export class SqliteStore implements Store {
     setMeta: Database.Statement<[string, number]>;
   };
 
-  constructor(file: string, opts: SqliteStoreOptions = {}) {
+  constructor(
+    private readonly file: string,
+    opts: SqliteStoreOptions = {},
+  ) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
+    // Pages freed by compaction go back to the file system (incremental vacuum after each
+    // compaction); set before the first table exists, it applies to new databases.
+    this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
     this.db.pragma('busy_timeout = 5000');
@@ -300,6 +306,41 @@ export class SqliteStore implements Store {
       this.stmt.setMeta.run('compacted', target);
     })();
     this.compacted = target;
+    this.reclaim();
+  }
+
+  /**
+   * Returns the pages compaction freed to the file system, so the file stays proportional
+   * to the live data. A database created before auto_vacuum was set is converted once,
+   * by a full VACUUM, when more than a quarter of it is free.
+   */
+  reclaim(): void {
+    if (this.file === ':memory:') return;
+    const mode = this.db.pragma('auto_vacuum', { simple: true }) as number;
+    if (mode !== 2) {
+      const free = this.db.pragma('freelist_count', { simple: true }) as number;
+      const pages = this.db.pragma('page_count', { simple: true }) as number;
+      if (free * 4 < pages) return;
+      this.db.pragma('auto_vacuum = INCREMENTAL');
+      this.db.exec('VACUUM');
+    } else {
+      this.db.pragma('incremental_vacuum');
+    }
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** Bytes the database takes on disk (main file and WAL). */
+  sizeOnDisk(): number {
+    if (this.file === ':memory:') return 0;
+    let size = 0;
+    for (const f of [this.file, `${this.file}-wal`]) {
+      try {
+        size += statSync(f).size;
+      } catch {
+        // absent WAL
+      }
+    }
+    return size;
   }
 
   async close(): Promise<void> {

@@ -22,7 +22,10 @@ import {
 } from './paths.js';
 import { encodeDocument } from './proto.js';
 import type { Schema } from './schema.js';
-import { collectUnknownFields } from './validate.js';
+import { collectUnknownFields, decodeAgainstSchema } from './validate.js';
+import type { DecodeResult } from './validate.js';
+
+export type { DecodeResult } from './validate.js';
 
 export type { GroupVersionKind, Schema } from './schema.js';
 export { PATCH_TYPES } from './paths.js';
@@ -213,6 +216,17 @@ export function unknownFieldErrors(group: string, version: string, kind: string,
   const schema = schemaFor(group, version, kind);
   if (!schema) return [];
   return collectUnknownFields(schema, obj, resolveSchema);
+}
+
+/**
+ * Decodes `obj` as the given kind the way upstream's typed decoding does: reports the
+ * first wrongly typed field and removes (and lists) unknown fields. Undefined for kinds
+ * without a definition (custom resources).
+ */
+export function decodeTyped(group: string, version: string, kind: string, obj: unknown): DecodeResult | undefined {
+  const name = definitionNameFor(group, version, kind);
+  if (!name || !definitions()[name]) return undefined;
+  return decodeAgainstSchema(definitions()[name], name, obj, resolveSchema);
 }
 
 // ---- documents ---------------------------------------------------------------------------

@@ -59,3 +59,124 @@ export function collectUnknownFields(root: Schema, value: unknown, resolve: Reso
   walk(root, value, '', true);
   return errors;
 }
+
+/** The outcome of decoding a value against its kind's schema, as Go's typed decoding would. */
+export interface DecodeResult {
+  /** Go's `json: cannot unmarshal …` message for the first wrongly typed field. */
+  typeError?: string;
+  /** `unknown field "<path>"` messages (the fields are removed from the value). */
+  unknown: string[];
+}
+
+const INT_RANGES: Record<string, [number, number]> = {
+  int32: [-2147483648, 2147483647],
+  int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+};
+
+/** Go's name for the JSON value's kind in an UnmarshalTypeError. */
+function jsonKind(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  if (typeof v === 'number') return 'number';
+  return typeof v === 'string' ? 'string' : 'object';
+}
+
+/** `v1.PodSpec` from `io.k8s.api.core.v1.PodSpec`: how Go prints a named type. */
+function goTypeName(defName: string): string {
+  const parts = defName.split('.');
+  return parts.length >= 2 ? `${parts[parts.length - 2]}.${parts[parts.length - 1]}` : defName;
+}
+
+function refName(ref: string): string {
+  const i = ref.lastIndexOf('/');
+  return i >= 0 ? ref.slice(i + 1) : ref;
+}
+
+/** Types that decode from a JSON string or number (they have custom unmarshallers upstream). */
+const STRING_OR_NUMBER = new Set(['io.k8s.apimachinery.pkg.util.intstr.IntOrString', 'io.k8s.apimachinery.pkg.api.resource.Quantity']);
+
+/**
+ * Decodes `value` (the object of definition `rootName`) as upstream's typed decoding does:
+ * the first field whose JSON type doesn't fit its Go type is reported with Go's wording
+ * (`json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type
+ * int32`), and fields the schema doesn't know are removed from `value` and listed, since a
+ * Go struct has nowhere to keep them. `null` decodes to the zero value, as in Go.
+ */
+export function decodeAgainstSchema(root: Schema, rootName: string, value: unknown, resolve: Resolver): DecodeResult {
+  const out: DecodeResult = { unknown: [] };
+  const seen = new Set<string>();
+  const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+
+  const goType = (s: Schema): string => {
+    if (s.$ref) return goTypeName(refName(s.$ref));
+    if (s.type === 'integer') return s.format === 'int32' ? 'int32' : 'int64';
+    if (s.type === 'number') return 'float64';
+    if (s.type === 'boolean') return 'bool';
+    if (s.type === 'string') return s.format === 'byte' ? '[]uint8' : 'string';
+    if (s.type === 'array' && s.items) return `[]${goType(s.items)}`;
+    if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object') return `map[string]${goType(s.additionalProperties)}`;
+    return 'interface {}';
+  };
+
+  // Returns false once a type error is recorded, to stop the walk.
+  const walk = (schemaIn: Schema, v: unknown, path: string, fieldPath: string, struct: string, top: boolean): boolean => {
+    if (v === null || v === undefined) return true;
+    const named = schemaIn.$ref ? refName(schemaIn.$ref) : undefined;
+    const schema = resolve(schemaIn);
+    const fail = (value: string) => {
+      out.typeError = `json: cannot unmarshal ${value} into Go struct field ${struct}.${fieldPath} of type ${goType(schemaIn)}`;
+      return false;
+    };
+    if (named && STRING_OR_NUMBER.has(named)) return typeof v === 'string' || typeof v === 'number' ? true : fail(jsonKind(v));
+    switch (schema.type) {
+      case 'string':
+        return typeof v === 'string' ? true : fail(jsonKind(v));
+      case 'boolean':
+        return typeof v === 'boolean' ? true : fail(jsonKind(v));
+      case 'number':
+        return typeof v === 'number' ? true : fail(jsonKind(v));
+      case 'integer': {
+        if (typeof v !== 'number') return fail(jsonKind(v));
+        const [min, max] = INT_RANGES[schema.format ?? 'int64'] ?? INT_RANGES.int64;
+        return Number.isInteger(v) && v >= min && v <= max ? true : fail(`number ${String(v)}`);
+      }
+      case 'array': {
+        if (!Array.isArray(v)) return fail(jsonKind(v));
+        if (!schema.items) return true;
+        const items = schema.items;
+        for (let i = 0; i < v.length; i++) if (!walk(items, v[i], `${path}[${i}]`, fieldPath, struct, false)) return false;
+        return true;
+      }
+    }
+    if (acceptsAnything(schema)) return true;
+    if (typeof v !== 'object' || Array.isArray(v)) return fail(jsonKind(v));
+    const obj = v as Record<string, unknown>;
+    const props = schema.properties;
+    if (props) {
+      const structName = named ? named.slice(named.lastIndexOf('.') + 1) : struct;
+      for (const key of Object.keys(obj)) {
+        const sub = Object.prototype.hasOwnProperty.call(props, key) ? props[key] : undefined;
+        if (sub) {
+          if (!walk(sub, obj[key], join(path, key), top ? key : join(fieldPath, key), structName, false)) return false;
+        } else if (top && (key === 'apiVersion' || key === 'kind')) {
+          continue;
+        } else {
+          const msg = `unknown field "${join(path, key)}"`;
+          if (out.unknown.length < MAX_ERRORS && !seen.has(msg)) {
+            seen.add(msg);
+            out.unknown.push(msg);
+          }
+          delete obj[key];
+        }
+      }
+      return true;
+    }
+    const ap = schema.additionalProperties;
+    if (ap && typeof ap === 'object') {
+      for (const key of Object.keys(obj)) if (!walk(ap, obj[key], join(path, key), fieldPath, struct, false)) return false;
+    }
+    return true;
+  };
+  walk({ $ref: `#/definitions/${rootName}` }, value, '', '', rootName.slice(rootName.lastIndexOf('.') + 1), true);
+  return out;
+}
