@@ -11,6 +11,8 @@ import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { hostIPv4Addresses } from '../machinery/pki.js';
 import { startApiCore } from '../apiserver/api.js';
+import type { HistoryOptions } from '../apiserver/history/recorder.js';
+import { historyOptionsFromEnv } from '../apiserver/history/options.js';
 import type { ApiCore } from '../apiserver/api.js';
 import { ApiServer } from '../apiserver/server.js';
 import { Authenticator } from '../apiserver/authentication.js';
@@ -42,6 +44,8 @@ export interface ControlPlaneOptions {
   kubeletClient?: { cert: string; key: string };
   /** Store to use instead of the default SQLite file (tests, benchmarks, etcd). */
   store?: Store;
+  /** Object history settings; default from the environment (KITE_HISTORY*), `false` turns it off. */
+  history?: HistoryOptions | false;
 }
 
 export interface ControlPlane {
@@ -77,7 +81,8 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const store = opts.store ?? new SqliteStore(join(opts.dataDir, 'state.db'));
-  const core = await startApiCore(store, clusterPolicy);
+  const history = opts.history === false ? undefined : (opts.history ?? historyOptionsFromEnv(opts.dataDir));
+  const core = await startApiCore(store, clusterPolicy, { history });
   const { registry, pipeline } = core;
 
   new ServiceAllocator(registry, SERVICE_CIDR).install();
