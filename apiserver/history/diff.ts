@@ -59,3 +59,60 @@ function walk(a: unknown, b: unknown, path: string, ops: PatchOp[], ignore: Read
   }
   if (!equal(a, b)) ops.push({ op: 'replace', path, value: b });
 }
+
+function parsePointer(path: string): string[] {
+  return path === '' ? [] : path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** The value at `path` in `doc` (undefined when absent). */
+export function valueAt(doc: unknown, path: string): unknown {
+  let cur = doc;
+  for (const seg of parsePointer(path)) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
+/**
+ * Applies a patch made by diffObjects (add/remove/replace of object members, whole
+ * arrays, or the root) and returns the new document; `doc` is not modified.
+ */
+export function applyPatch(doc: unknown, ops: readonly PatchOp[]): unknown {
+  let root = doc === undefined ? undefined : structuredClone(doc);
+  for (const op of ops) {
+    const segs = parsePointer(op.path);
+    if (segs.length === 0) {
+      root = op.op === 'remove' ? undefined : structuredClone(op.value);
+      continue;
+    }
+    let parent = root as Record<string, unknown> | undefined;
+    for (const seg of segs.slice(0, -1)) {
+      if (parent === undefined || parent === null || typeof parent !== 'object') break;
+      parent = parent[seg] as Record<string, unknown> | undefined;
+    }
+    if (parent === undefined || parent === null || typeof parent !== 'object') continue; // base unknown (pruned)
+    const last = segs[segs.length - 1];
+    if (op.op === 'remove') delete parent[last];
+    else parent[last] = structuredClone(op.value);
+  }
+  return root;
+}
+
+/** One line of a readable change: `path: old → new`. */
+export interface FieldChange {
+  kind: 'added' | 'removed' | 'changed';
+  path: string;
+  old?: unknown;
+  value?: unknown;
+}
+
+/** A patch as field changes, with old values taken from `before` when known. */
+export function describePatch(before: unknown, ops: readonly PatchOp[]): FieldChange[] {
+  return ops.map((op) => {
+    const old = valueAt(before, op.path);
+    if (op.op === 'remove') return { kind: 'removed', path: op.path || '/', old };
+    if (op.op === 'add' && old === undefined) return { kind: 'added', path: op.path || '/', value: op.value };
+    return { kind: 'changed', path: op.path || '/', old, value: op.value };
+  });
+}
