@@ -57,6 +57,11 @@ function walk(a: unknown, b: unknown, path: string, ops: PatchOp[], ignore: Read
     }
     return;
   }
+  // Same-length lists (conditions, containers) change element by element; others are replaced whole.
+  if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
+    for (let i = 0; i < a.length; i++) walk(a[i], b[i], `${path}/${i}`, ops, ignore);
+    return;
+  }
   if (!equal(a, b)) ops.push({ op: 'replace', path, value: b });
 }
 

@@ -92,13 +92,32 @@ function redactSecret(obj: KubeObject): KubeObject {
   return out as KubeObject;
 }
 
+interface ManagedEntry {
+  manager?: string;
+  operation?: string;
+  subresource?: string;
+  time?: string;
+  fieldsV1?: unknown;
+}
+
 /** The manager of the newest managedFields entry (by time; the later entry wins a tie). */
-export function newestManager(obj: KubeObject | undefined): string | undefined {
-  let best: { manager?: string; time?: string } | undefined;
-  for (const e of (obj?.metadata?.managedFields ?? []) as { manager?: string; time?: string }[]) {
+export function newestManager(obj: KubeObject | undefined, among?: ManagedEntry[]): string | undefined {
+  let best: ManagedEntry | undefined;
+  for (const e of among ?? ((obj?.metadata?.managedFields ?? []) as ManagedEntry[])) {
     if (!best || (e.time ?? '') >= (best.time ?? '')) best = e;
   }
   return best?.manager;
+}
+
+/**
+ * The field manager of a write: the newest managedFields entry this write added or
+ * touched (times have second granularity, so "newest overall" alone often names an
+ * earlier writer), else undefined.
+ */
+export function writingManager(prev: KubeObject | undefined, next: KubeObject): string | undefined {
+  const before = new Map(((prev?.metadata?.managedFields ?? []) as ManagedEntry[]).map((e) => [`${e.manager}\0${e.operation}\0${e.subresource ?? ''}`, JSON.stringify(e)]));
+  const touched = ((next.metadata?.managedFields ?? []) as ManagedEntry[]).filter((e) => before.get(`${e.manager}\0${e.operation}\0${e.subresource ?? ''}`) !== JSON.stringify(e));
+  return touched.length ? newestManager(undefined, touched) : undefined;
 }
 
 function snapshot(obj: KubeObject): KubeObject {
@@ -291,7 +310,8 @@ export class HistoryRecorder {
       type = 'update';
       patch = diffObjects(shown(prev), shown(next!), IGNORED);
     }
-    const manager = (next ? newestManager(next) : undefined) ?? who?.manager;
+    // The entry this write touched, else the request's manager, else the newest entry.
+    const manager = (next ? writingManager(prev, next) : undefined) ?? who?.manager ?? newestManager(next ?? prev);
     const uid = (next ?? prev)?.metadata?.uid ?? null;
     const text = JSON.stringify(patch);
     this.stmt.insert.run(key, uid, ev.revision, at, type, who?.user ?? null, manager ?? null, text, text.length);

@@ -7,8 +7,8 @@ import { notFound } from '../../machinery/status.js';
 import type { KubeObject } from '../../machinery/object.js';
 import type { RequestPipeline, SubresourceHandler } from '../pipeline.js';
 import { HISTORY_API_VERSION, type HistoryRecorder } from './recorder.js';
+import { HISTORY_SUBRESOURCE } from './names.js';
 
-export const HISTORY_SUBRESOURCE = 'history';
 
 export function registerHistory(pipeline: RequestPipeline, recorder: HistoryRecorder): void {
   const handler: SubresourceHandler = {

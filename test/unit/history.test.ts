@@ -9,7 +9,7 @@ import type { RequestContext } from '../../apiserver/context.js';
 import { internalContext } from '../../apiserver/context.js';
 import { resourceByPath } from '../../machinery/resources.js';
 import { StatusError } from '../../machinery/status.js';
-import { diffObjects } from '../../apiserver/history/diff.js';
+import { applyPatch, describePatch, diffObjects } from '../../apiserver/history/diff.js';
 import { parseRetention, historyOptionsFromEnv } from '../../apiserver/history/options.js';
 import type { HistoryEntry } from '../../apiserver/history/recorder.js';
 
@@ -153,7 +153,13 @@ test('pruning drops changes past the retention window and past the size bound', 
 });
 
 test('diffObjects and the settings', () => {
-  assert.deepEqual(diffObjects({ a: [1, 2], b: { c: 1 } }, { a: [1, 3], b: { c: 1 } }), [{ op: 'replace', path: '/a', value: [1, 3] }]);
+  assert.deepEqual(diffObjects({ a: [1, 2], b: { c: 1 } }, { a: [1, 3], b: { c: 1 } }), [{ op: 'replace', path: '/a/1', value: 3 }]);
+  assert.deepEqual(diffObjects({ a: [1, 2] }, { a: [1, 2, 3] }), [{ op: 'replace', path: '/a', value: [1, 2, 3] }]);
+  const before = { s: { conditions: [{ type: 'A', status: 'False' }] }, keep: 1 };
+  const ops = diffObjects(before, { s: { conditions: [{ type: 'A', status: 'True' }] }, keep: 1 });
+  assert.deepEqual(ops, [{ op: 'replace', path: '/s/conditions/0/status', value: 'True' }]);
+  assert.deepEqual(applyPatch(before, ops), { s: { conditions: [{ type: 'A', status: 'True' }] }, keep: 1 });
+  assert.deepEqual(describePatch(before, ops), [{ kind: 'changed', path: '/s/conditions/0/status', old: 'False', value: 'True' }]);
   assert.deepEqual(diffObjects({ l: {} }, { l: { 'a/b~c': '1' } }), [{ op: 'add', path: '/l/a~1b~0c', value: '1' }]);
   assert.deepEqual(diffObjects({ m: { rv: '1', x: 1 } }, { m: { rv: '2', x: 1 } }, new Set(['/m/rv'])), []);
   assert.equal(parseRetention('7d'), 7 * 86_400_000);
