@@ -23,7 +23,7 @@ export function resolveResource(word: string): ResourceInfo {
   );
   if (matches.length === 0) throw new CliError(`the server doesn't have a resource type "${word}"`);
   // Core before other groups (as kubectl prefers), then the newest version.
-  matches.sort((a, b) => (a.group === '' ? -1 : 0) - (b.group === '' ? -1 : 0) || compareVersions(b.version, a.version));
+  matches.sort((a, b) => (a.group === '' ? -1 : 0) - (b.group === '' ? -1 : 0) || compareVersions(a.version, b.version));
   return matches[0];
 }
 

@@ -222,13 +222,17 @@ const pages = {
     const otherSection = h('div');
     page.main.append(h('h2', {}, `Workloads in ${ns}`), h('h3', {}, 'Deployments'), deploySection, h('h3', {}, 'StatefulSets'), stsSection, otherSection);
 
+    // What the user typed survives the re-render each watch event causes.
+    const typed = new Map();
     const scaler = (r, o) => {
-      const input = h('input', { type: 'number', min: 0, value: o.spec?.replicas ?? 1, 'data-testid': `scale-input-${o.metadata.name}` });
+      const id = `${r.plural}/${o.metadata.name}`;
+      const input = h('input', { type: 'number', min: 0, value: typed.get(id) ?? o.spec?.replicas ?? 1, 'data-testid': `scale-input-${o.metadata.name}`, oninput: (e) => typed.set(id, e.target.value) });
       const go = h('button', {
         'data-testid': `scale-${o.metadata.name}`,
         onclick: () =>
           page.act(async () => {
             await api('PATCH', pathOf(r, o.metadata.namespace, o.metadata.name, 'scale'), { spec: { replicas: Number(input.value) } }, 'application/merge-patch+json');
+            typed.delete(id);
             flash(`${r.kind} ${o.metadata.name} scaled to ${input.value}`);
           }),
       }, 'Scale');
