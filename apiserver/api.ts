@@ -16,6 +16,8 @@ import type { Authorizer, Decision } from './authorization/types.js';
 import { registerSubresources } from './subresources.js';
 import { registerReviews } from './reviews.js';
 import { CrdController } from './crd/controller.js';
+import { HistoryRecorder, type HistoryOptions } from './history/recorder.js';
+import { registerHistory } from './history/serve.js';
 
 export interface ApiCore {
   store: Store;
@@ -24,6 +26,8 @@ export interface ApiCore {
   registry: Registry;
   pipeline: RequestPipeline;
   admission: AdmissionChain;
+  /** Every object's history, when recorded. */
+  history?: HistoryRecorder;
   stop(): void;
 }
 
@@ -38,29 +42,34 @@ export interface ApiPolicy {
 /** Allows everything and admits with no plugins: for unit tests of machinery below authorization. */
 export const OPEN_POLICY = (): ApiPolicy => ({ authorizer: { authorize: (): Decision => ({ decision: 'allow', reason: '' }) }, admission: [] });
 
-export async function startApiCore(store: Store, policyFor: (lookups: ClusterLookups) => ApiPolicy): Promise<ApiCore> {
+export interface ApiCoreOptions {
+  /** Record every object's history there (served as `<object>/history`). */
+  history?: HistoryOptions;
+}
+
+export async function startApiCore(store: Store, policyFor: (lookups: ClusterLookups) => ApiPolicy, opts: ApiCoreOptions = {}): Promise<ApiCore> {
   const cache = new WatchCache(store);
   await cache.start([...new Set(RESOURCES.filter((r) => !r.virtual).map((r) => storagePrefix(r)))]);
   const lookups = new ClusterLookups(cache);
   const policy = policyFor(lookups);
   const admission = new AdmissionChain(policy.admission);
-  const registry = new Registry(store, cache, admission);
+  const history = opts.history ? new HistoryRecorder(store, opts.history) : undefined;
+  // Writes go through the history's wrapper so each revision is credited to its writer.
+  const registry = new Registry(history ? history.attributingStore() : store, cache, admission);
   const pipeline = new RequestPipeline(registry, policy.authorizer, policy.rules);
   registerSubresources(pipeline);
   registerReviews(pipeline);
   // Custom resources are served before the first request, as upstream's CRD handler waits for its informer.
   const crds = new CrdController(registry, cache);
   await crds.start();
-  return {
-    store,
-    cache,
-    lookups,
-    registry,
-    pipeline,
-    admission,
-    stop: () => {
-      crds.stop();
-      cache.stop();
-    },
+  if (history) {
+    history.start();
+    registerHistory(pipeline, history);
+  }
+  const stop = () => {
+    crds.stop();
+    history?.close();
+    cache.stop();
   };
+  return { store, cache, lookups, registry, pipeline, admission, history, stop };
 }

@@ -19,6 +19,7 @@ import type { PatchType } from './patching.js';
 import type { Authorizer, Decision, RequestAttributes, RulesForUser } from './authorization/types.js';
 import { authorizationError } from './authorization/forbidden.js';
 import { parseFieldSelector } from './selectors.js';
+import { asWriter } from './history/attribution.js';
 
 /** What a routed call answers: the HTTP code and the body (an object, a Status, a Scale…). */
 export interface CallResult {
@@ -41,6 +42,8 @@ export interface SubresourceHandler {
   create?(call: SubresourceCall, body: KubeObject): Promise<CallResult> | CallResult;
   update?(call: SubresourceCall, body: KubeObject): Promise<CallResult> | CallResult;
   patch?(call: SubresourceCall, type: PatchType, body: Buffer): Promise<CallResult> | CallResult;
+  /** Served on every stored resource without being declared in the resource table (kite's `history`). */
+  anyResource?: boolean;
 }
 
 /** A create-only resource that is never stored (reviews), keyed `group/plural`. */
@@ -180,7 +183,12 @@ export class RequestPipeline {
 
   // ---- writes -----------------------------------------------------------------------------------
 
-  async create(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: KubeObject, name?: string, subresource?: string): Promise<CallResult> {
+  create(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: KubeObject, name?: string, subresource?: string): Promise<CallResult> {
+    // Credited to ctx's user in the object history.
+    return asWriter(ctx, () => this.createAs(ctx, res, namespace, body, name, subresource));
+  }
+
+  private async createAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: KubeObject, name?: string, subresource?: string): Promise<CallResult> {
     if (res.virtual) {
       this.check(ctx, 'create', res, namespace, name ?? body.metadata?.name, subresource);
       return this.createVirtual(ctx, res, namespace, body);
@@ -212,7 +220,12 @@ export class RequestPipeline {
     return { code: 201, body: { apiVersion: apiVersionOf(res), kind: res.kind, ...out }, isObject: false };
   }
 
-  async update(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, body: KubeObject, subresource?: string): Promise<CallResult> {
+  update(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, body: KubeObject, subresource?: string): Promise<CallResult> {
+    // Credited to ctx's user in the object history.
+    return asWriter(ctx, () => this.updateAs(ctx, res, namespace, name, body, subresource));
+  }
+
+  private async updateAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, body: KubeObject, subresource?: string): Promise<CallResult> {
     if (res.virtual) throw methodNotAllowed();
     this.check(ctx, 'update', res, namespace, name, subresource);
     if (subresource) {
@@ -224,7 +237,12 @@ export class RequestPipeline {
     return { code: out.created ? 201 : 200, body: out.object, isObject: true };
   }
 
-  async patch(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, body: Buffer, subresource?: string): Promise<CallResult> {
+  patch(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, body: Buffer, subresource?: string): Promise<CallResult> {
+    // Credited to ctx's user in the object history.
+    return asWriter(ctx, () => this.patchAs(ctx, res, namespace, name, type, body, subresource));
+  }
+
+  private async patchAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, body: Buffer, subresource?: string): Promise<CallResult> {
     if (res.virtual) throw methodNotAllowed();
     this.check(ctx, 'patch', res, namespace, name, subresource);
     if (subresource) {
@@ -238,14 +256,24 @@ export class RequestPipeline {
     return { code: out.created ? 201 : 200, body: out.object, isObject: true };
   }
 
-  async delete(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<CallResult> {
+  delete(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<CallResult> {
+    // Credited to ctx's user in the object history.
+    return asWriter(ctx, () => this.deleteAs(ctx, res, namespace, name, opts));
+  }
+
+  private async deleteAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<CallResult> {
     if (res.virtual) throw methodNotAllowed();
     this.check(ctx, 'delete', res, namespace, name);
     const { result, pending } = await this.registry.delete(res, namespace, name, opts, ctx);
     return { code: pending ? 202 : 200, body: result, isObject: (result as KubeObject).kind !== 'Status' };
   }
 
-  async deleteCollection(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions): Promise<ListResult> {
+  deleteCollection(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions): Promise<ListResult> {
+    // Credited to ctx's user in the object history.
+    return asWriter(ctx, () => this.deleteCollectionAs(ctx, res, namespace, listOpts, opts));
+  }
+
+  private async deleteCollectionAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions): Promise<ListResult> {
     if (res.virtual) throw methodNotAllowed();
     this.check(ctx, 'deletecollection', res, namespace, undefined);
     return this.registry.deleteCollection(res, namespace, listOpts, opts, ctx);
@@ -253,7 +281,7 @@ export class RequestPipeline {
 
   private subresource(res: ResourceInfo, subresource: string): SubresourceHandler {
     const handler = this.subresources.get(`${res.group}/${res.plural}/${subresource}`) ?? this.subresources.get(`*/*/${subresource}`);
-    if (!handler || !res.subresources?.some((s) => s.name === subresource)) throw resourceNotFound();
+    if (!handler || !((handler.anyResource && !res.virtual) || res.subresources?.some((s) => s.name === subresource))) throw resourceNotFound();
     return handler;
   }
 }

@@ -3,6 +3,7 @@
 import { StatusError, badRequest, notFound } from '../machinery/status.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { resourceByPath } from '../machinery/resources.js';
+import { HISTORY_SUBRESOURCE } from './history/names.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection' | 'connect';
 
@@ -89,7 +90,7 @@ export function parseResourcePath(method: string, segments: string[], query: URL
   if (namespace !== undefined && !resource.namespaced) {
     throw notFound(group, plural, name ?? '');
   }
-  if (subresource && !resource.subresources?.some((s) => s.name === subresource)) {
+  if (subresource && !resource.subresources?.some((s) => s.name === subresource) && !(subresource === HISTORY_SUBRESOURCE && !resource.virtual)) {
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
   }
 

@@ -98,6 +98,34 @@ export function buildProgram(): Command {
       });
     });
 
+  program
+    .command('history')
+    .description("Show an object's recorded changes (time, revision, user, field manager, diff), also after it was deleted")
+    .argument('<KIND/NAME>', 'e.g. deploy/web, configmaps/cfg, nodes/n1')
+    .option('-n, --namespace <ns>', 'namespace (default: the context\'s, else default)')
+    .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: the context kite-NAME of your kubeconfig)')
+    .option('--context <ctx>', 'kubeconfig context')
+    .option('-o, --output <format>', 'text, json or yaml', 'text')
+    .action(async (target: string, o: { namespace?: string; name: string; kubeconfig?: string; context?: string; output: string }) => {
+      if (!['text', 'json', 'yaml'].includes(o.output)) throw new InvalidArgumentError(`unknown output format "${o.output}"`);
+      const { history } = await import('./commands/history.js');
+      await history(target, { ...o, output: o.output as 'text' | 'json' | 'yaml' });
+    });
+
+  program
+    .command('dashboard')
+    .description('Serve a web UI for the cluster on loopback, acting as your kubeconfig identity (RBAC applies)')
+    .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
+    .option('--port <port>', 'local port', arg(parsePort), 8001)
+    .option('--address <addr>', 'address to listen on', '127.0.0.1')
+    .option('--kubeconfig <file>', 'kubeconfig to use (default: the context kite-NAME of your kubeconfig)')
+    .option('--context <ctx>', 'kubeconfig context')
+    .action(async (o: { name: string; port: number; address: string; kubeconfig?: string; context?: string }) => {
+      const { dashboard } = await import('./commands/dashboard.js');
+      await dashboard(o);
+    });
+
   registerImageCommands(program);
   registerNodeCommands(program);
   registerStoreCommands(program, arg(parseStoreKind));

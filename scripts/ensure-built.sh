@@ -17,7 +17,7 @@ if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ]
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi
 stamp=dist/.build-stamp
-if [ ! -f "$stamp" ] || [ -n "$(find machinery store apiserver cli kubelet scheduler controllers proxy dns ingress netpol client test bench scripts tsconfig.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -1)" ]; then
+if [ ! -f "$stamp" ] || [ -n "$(find machinery store apiserver server agent cli kubelet scheduler controllers proxy dns ingress netpol client dashboard test bench scripts tsconfig.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -1)" ]; then
   echo "kite: compiling" >&2
   npx tsc -p tsconfig.json
   node scripts/postbuild.mjs

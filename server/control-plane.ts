@@ -11,6 +11,8 @@ import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { hostIPv4Addresses } from '../machinery/pki.js';
 import { startApiCore } from '../apiserver/api.js';
+import type { HistoryOptions } from '../apiserver/history/recorder.js';
+import { historyOptionsFromEnv } from '../apiserver/history/options.js';
 import type { ApiCore } from '../apiserver/api.js';
 import { ApiServer } from '../apiserver/server.js';
 import { Authenticator } from '../apiserver/authentication.js';
@@ -47,6 +49,8 @@ export interface ControlPlaneOptions {
   authorizationMode?: AuthorizationMode;
   /** Nodes that run on the control plane's host: labelled node-role.kubernetes.io/control-plane once they register. */
   controlPlaneNodes?: string[];
+  /** Object history settings; default from the environment (KITE_HISTORY*), `false` turns it off. */
+  history?: HistoryOptions | false;
 }
 
 export interface ControlPlane {
@@ -108,7 +112,8 @@ function labelControlPlaneNodes(core: ApiCore, client: LocalTransport, names: st
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const store = opts.store ?? new SqliteStore(join(opts.dataDir, 'state.db'));
-  const core = await startApiCore(store, (lookups) => clusterPolicy(lookups, opts.authorizationMode));
+  const history = opts.history === false ? undefined : (opts.history ?? historyOptionsFromEnv(opts.dataDir));
+  const core = await startApiCore(store, (lookups) => clusterPolicy(lookups, opts.authorizationMode), { history });
   const { registry, pipeline } = core;
 
   new ServiceAllocator(registry, SERVICE_CIDR).install();

@@ -128,6 +128,21 @@ function clusterRoles(): ClusterRole[] {
       ],
       { [AGG_VIEW]: 'true' },
     ),
+    // kite: reading an object's history (`<object>/history`) comes with reading the object,
+    // for the kinds `view` reads (not secrets: their history shows which keys changed).
+    clusterRole(
+      'kite:aggregate-to-view-history',
+      [
+        rule(['get'], [''], ['configmaps/history', 'endpoints/history', 'limitranges/history', 'namespaces/history', 'persistentvolumeclaims/history', 'pods/history', 'replicationcontrollers/history', 'resourcequotas/history', 'serviceaccounts/history', 'services/history']),
+        rule(['get'], ['apps'], ['controllerrevisions/history', 'daemonsets/history', 'deployments/history', 'replicasets/history', 'statefulsets/history']),
+        rule(['get'], ['autoscaling'], ['horizontalpodautoscalers/history']),
+        rule(['get'], ['batch'], ['cronjobs/history', 'jobs/history']),
+        rule(['get'], ['discovery.k8s.io'], ['endpointslices/history']),
+        rule(['get'], ['policy'], ['poddisruptionbudgets/history']),
+        rule(['get'], ['networking.k8s.io'], ['ingresses/history', 'networkpolicies/history']),
+      ],
+      { [AGG_VIEW]: 'true' },
+    ),
     clusterRole('system:auth-delegator', [rule(['create'], ['authentication.k8s.io'], ['tokenreviews']), rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])]),
     clusterRole('system:kube-aggregator', [rule(READ, [''], ['endpoints', 'services'])]),
     clusterRole('system:kube-controller-manager', [
