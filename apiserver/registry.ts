@@ -42,7 +42,7 @@ import type { ParsedSelector } from './selectors.js';
 import { strategyFor } from './admission/index.js';
 import { customStrategyFor } from './crd/strategy.js';
 import type { Strategy } from './admission/index.js';
-import { applyPatchBody, decodeTyped, trackManagedFields } from './patching.js';
+import { applyPatchBody, decodeTyped, trackManagedFields, unknownFields } from './patching.js';
 import { AdmissionChain } from './admission/chain.js';
 import { storagePrefix } from './lookups.js';
 import type { AdmissionOperation, AdmissionRequest } from './admission/chain.js';
@@ -415,6 +415,16 @@ export class Registry {
    * typed field is a 400, unknown fields are dropped (warned about, or rejected under Strict).
    */
   private validateFields(res: ResourceInfo, obj: KubeObject, ctx: RequestContext): void {
+    // Custom resources: unknown fields per the CRD's schema; wrong types are the schema
+    // validation's 422 (apiserver/crd), not a decoding error.
+    if (res.custom) {
+      if (ctx.fieldValidation === 'Ignore') return;
+      const unknown = unknownFields(res, obj);
+      if (unknown.length === 0) return;
+      if (ctx.fieldValidation === 'Strict') throw badRequest(`strict decoding error: ${unknown.join(', ')}`);
+      ctx.warnings.push(...unknown);
+      return;
+    }
     const decoded = decodeTyped(res, obj);
     if (!decoded) return;
     if (decoded.typeError) {

@@ -202,6 +202,8 @@ export function decodeObject(contentType: string | undefined, body: Buffer): Kub
  * handler reports it for that kind; the Go-worded scan runs only after a failure.
  */
 function decodeBodyFor(res: ResourceInfo, contentType: string | undefined, body: Buffer): KubeObject {
+  // Too deep to parse at all: that answer stands (the Go-worded scan would recurse as deep).
+  checkJsonDepth(body);
   try {
     return decodeObject(contentType, body);
   } catch (err) {

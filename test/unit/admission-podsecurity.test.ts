@@ -105,7 +105,7 @@ test('podsecurity: a privileged pod is refused in an enforce=restricted namespac
       'runAsNonRoot != true (pod or container "c" must set securityContext.runAsNonRoot=true), ' +
       'seccompProfile (pod or container "c" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")',
   );
-  assert.deepEqual(err.status.details, { name: 'priv', group: undefined, kind: 'pods' });
+  assert.deepEqual(err.status.details, { name: 'priv', kind: 'pods' });
   assert.deepEqual(req.warnings, [], 'a refused request carries no warnings');
 });
 

@@ -160,7 +160,7 @@ test('serviceaccount: a missing ServiceAccount refuses the pod with upstream’s
   assert.equal(err.code, 403);
   assert.equal(err.reason, 'Forbidden');
   assert.equal(err.message, 'pods "p" is forbidden: error looking up service account team/builder: serviceaccount "builder" not found');
-  assert.deepEqual(err.status.details, { name: 'p', group: undefined, kind: 'pods' });
+  assert.deepEqual(err.status.details, { name: 'p', kind: 'pods' });
 
   // the default ServiceAccount is waited for (its controller creates it with the namespace)
   let lookups = 0;
