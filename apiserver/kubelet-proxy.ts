@@ -70,7 +70,17 @@ export function kubeletPath(sub: string, pod: PodLike, query: URLSearchParams): 
       return `/${sub}/${ns}/${name}/${encodeURIComponent(c)}${q ? '?' + q : ''}`;
     }
     case 'portforward': {
-      const q = query.toString();
+      // PodPortForwardOptions.ports (repeated or comma-separated, as upstream's
+      // Convert_Slice_string_To_Slice_int32) goes to the kubelet as one `port` each.
+      for (const v of query.getAll('ports')) {
+        for (const p of v.split(',')) {
+          if (!/^\d+$/.test(p) || Number(p) > 65535) {
+            throw badRequest(`cannot convert to []int32: strconv.ParseUint: parsing ${JSON.stringify(p)}: ${/^\d+$/.test(p) ? 'value out of range' : 'invalid syntax'}`);
+          }
+          out.append('port', p);
+        }
+      }
+      const q = out.toString();
       return `/portForward/${ns}/${name}${q ? '?' + q : ''}`;
     }
     default:

@@ -467,11 +467,14 @@ export class Registry {
     m.uid = randomUUID();
     m.creationTimestamp = nowRFC3339();
     const generated = !m.name && !!m.generateName;
-    if (generated) m.name = m.generateName + generateSuffix();
     strategy.prepareForCreate(obj);
     strategy.default(obj);
     const review = this.admissionRequest('CREATE', res, undefined, m.namespace, m.name ?? '', obj, undefined, ctx);
     await this.admission.admit(review);
+    // As upstream, mutating admission sees the object before its name is generated (its
+    // errors name the generateName); validation and validating admission see the name.
+    if (generated && !m.name) m.name = m.generateName + generateSuffix();
+    review.name = m.name ?? '';
     const causes = strategy.validateCreate(obj);
     if (!m.name && !m.generateName) causes.unshift({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
     if (causes.length) throw this.invalid(res, m.name ?? '', causes);

@@ -21,7 +21,7 @@ import { createSecureContext } from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
-import type { Ingress, IngressClass } from 'kubernetes-types/networking/v1.js';
+import type { Ingress, IngressClass, IngressLoadBalancerIngress } from 'kubernetes-types/networking/v1.js';
 import { Informer } from '../client/informer.js';
 import { namespacedKey, objectKey } from '../client/keys.js';
 import type { ApiTransport } from '../client/transport.js';
@@ -144,6 +144,18 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
   const statusQueue = new Set<string>();
   let statusRunning = false;
   let stopped = false;
+  /** Where we listen, once we do; ports other than 80/443 go into the status too. */
+  const listening = { http: 0, https: 0 };
+  const statusEntry = (): IngressLoadBalancerIngress => {
+    const e: IngressLoadBalancerIngress = { ip: statusIP };
+    if (listening.http !== 0 && (listening.http !== 80 || listening.https !== 443)) {
+      e.ports = [
+        { port: listening.http, protocol: 'TCP' },
+        { port: listening.https, protocol: 'TCP' },
+      ];
+    }
+    return e;
+  };
   const syncStatus = async (): Promise<void> => {
     if (statusRunning) return;
     statusRunning = true;
@@ -153,9 +165,9 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
         statusQueue.delete(key);
         const ing = ingresses.store.getByKey(key);
         if (!ing || ing.metadata?.deletionTimestamp) continue;
-        const want = ours(ing) ? [{ ip: statusIP }] : [];
+        const want = ours(ing) ? [statusEntry()] : [];
         const have = ing.status?.loadBalancer?.ingress ?? [];
-        if (have.length === want.length && have.every((h, i) => h.ip === want[i].ip && !h.hostname)) continue;
+        if (JSON.stringify(have) === JSON.stringify(want)) continue;
         // Another controller's Ingress: leave its status alone unless we wrote it.
         if (!ours(ing) && !have.some((h) => h.ip === statusIP)) continue;
         try {
@@ -346,6 +358,8 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
   const host = opts.listenIP ?? '0.0.0.0';
   const httpPort = await listen(http, host, opts.httpPort !== undefined ? [opts.httpPort] : [80, 8080, 0]);
   const httpsPort = await listen(https, host, opts.httpsPort !== undefined ? [opts.httpsPort] : [443, 8443, 0]);
+  listening.http = httpPort;
+  listening.https = httpsPort;
 
   for (const i of [ingresses, classes, services, slices, secrets]) (i as Informer<{ metadata?: object }>).start();
   const ready = Promise.all([ingresses, classes, services, slices, secrets].map((i) => (i as Informer<{ metadata?: object }>).waitForSync())).then(async () => {
@@ -358,7 +372,8 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
         .catch((err) => log(`ingress: annotating IngressClass ${className}: ${(err as Error).message}`));
     }
   });
-  log(`ingress: listening on ${host}:${httpPort} (http) and ${host}:${httpsPort} (https)`);
+  // `kite up` reads this line to tell the user where Ingresses are served.
+  log(`ingress: listening on ${host}:${httpPort} (http) and ${host}:${httpsPort} (https), address ${statusIP}`);
 
   return {
     httpPort,

@@ -32,7 +32,7 @@ export interface KubeletConfig {
   /** cgroupfs parent of every pod cgroup (`<cgroupRoot>/pod<uid>`); '' leaves it to the runtime */
   cgroupRoot: string;
   maxPods: number;
-  /** use a local image when an Always pull fails (offline clusters) */
+  /** use the node's own busybox image when its Always pull fails (offline clusters); other images fail as upstream */
   offlineImageFallback: boolean;
   /** pod resync period (ms): refreshes ConfigMap/Secret volumes, re-checks state */
   syncPeriodMs: number;

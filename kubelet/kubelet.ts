@@ -250,7 +250,11 @@ export class Kubelet {
       return;
     }
     if (!w) {
-      w = { uid, pod, removed: false, phase: 'sync', running: false, pending: false, finished: false, volumes: new Map(), deleteRequested: false };
+      // A pod first seen in a terminal phase (a kubelet restart, `kite down` then `kite up`)
+      // is never started again: it only has its leftovers stopped and keeps its status,
+      // as upstream's pod workers treat pods whose API phase is Succeeded or Failed.
+      const phase: WorkerPhase = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed' ? 'terminating' : 'sync';
+      w = { uid, pod, removed: false, phase, running: false, pending: false, finished: false, volumes: new Map(), deleteRequested: false };
       this.workers.set(uid, w);
     } else {
       w.pod = pod;

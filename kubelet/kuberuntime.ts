@@ -42,6 +42,7 @@ import {
   type SyncPodResult,
 } from './types.js';
 import { errorMessage, formatPod, goDuration, rpcErrorText, shortHash } from './util.js';
+import { BUSYBOX_IMAGE } from './images/busybox.js';
 
 const NS_PER_MS = 1_000_000;
 const MIN_GRACE_SECONDS = 2;
@@ -63,14 +64,29 @@ const DEFAULT_MASKED_PATHS = [
   '/sys/firmware',
   '/sys/devices/virtual/powercap',
 ];
+/** Images the node builds and imports itself (kubelet/images), which no registry serves offline. */
+const NODE_BUILT_IMAGES = new Set([BUSYBOX_IMAGE]);
+
+/**
+ * A reference in full, as the runtime names images: a bare name is on docker.io (under
+ * library/ when it has no path), as the docker reference normalization does.
+ */
+export function fullImageReference(ref: string): string {
+  const slash = ref.indexOf('/');
+  const first = slash < 0 ? '' : ref.slice(0, slash);
+  const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (hasRegistry) return ref;
+  return slash < 0 ? `docker.io/library/${ref}` : `docker.io/${ref}`;
+}
 const DEFAULT_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export interface KubeRuntimeOptions {
   /** bytes of memory on the node (for Burstable oom_score_adj) */
   memoryCapacity: number;
   /**
-   * With imagePullPolicy Always, a pull that fails while the image is already on
-   * the node uses that image (kite clusters are often offline). Upstream fails.
+   * With imagePullPolicy Always (or a :latest tag), a failed pull of an image the node
+   * built itself (busybox; no registry serves it offline) uses the local copy. Any
+   * other image fails as upstream does: ErrImagePull, then ImagePullBackOff.
    */
   offlineImageFallback?: boolean;
   log?: (msg: string) => void;
@@ -668,7 +684,7 @@ export class KubeRuntime implements PodRuntime {
       return { ref };
     } catch (err) {
       const text = rpcErrorText(err);
-      if (present && this.opts.offlineImageFallback !== false) {
+      if (present && this.opts.offlineImageFallback !== false && NODE_BUILT_IMAGES.has(fullImageReference(tagged))) {
         helper.events.pod(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${text}; using the image already present on the node`, fieldPath);
         return { ref: present };
       }

@@ -10,7 +10,7 @@ import type { KubeObject } from '../../machinery/object.js';
 import { forbiddenObject, internalError, invalid as invalidStatus, type StatusError } from '../../machinery/status.js';
 import type { AdmissionPlugin, AdmissionRequest } from './chain.js';
 import { goQuote, invalid, key, type Cause } from './field.js';
-import { arr, isObj, isSet, num, obj, str, strMap, type Obj } from './util.js';
+import { admissionName, arr, isObj, isSet, num, obj, str, strMap, type Obj } from './util.js';
 
 // ---- levels, versions, policies (pod-security-admission/api) ------------------------------
 
@@ -822,7 +822,7 @@ function isSignificantPodUpdate(pod: Obj, old: Obj): boolean {
 /** The refusal of the request's object, named as upstream's admission.NewForbidden names it. */
 function admissionForbidden(req: AdmissionRequest, why: string): StatusError {
   // a generated name is already on the object by the validating phase
-  return forbiddenObject(req.resource.group, req.resource.plural, req.name || str(req.object?.metadata?.name), why);
+  return forbiddenObject(req.resource.group, req.resource.plural, admissionName(req), why);
 }
 
 export function podSecurityAdmission(deps: PodSecurityDeps): AdmissionPlugin {

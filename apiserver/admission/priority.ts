@@ -6,7 +6,7 @@ import type { KubeObject } from '../../machinery/object.js';
 import { StatusError } from '../../machinery/status.js';
 import type { AdmissionPlugin, AdmissionRequest } from './chain.js';
 import { SYSTEM_PRIORITY_CLASSES } from './misc.js';
-import { ensureObj, isSet, obj, str } from './util.js';
+import { admissionName, ensureObj, isSet, obj, str } from './util.js';
 
 export interface PriorityLookups {
   priorityClass(name: string): KubeObject | undefined;
@@ -14,7 +14,7 @@ export interface PriorityLookups {
 }
 
 function forbidden(req: AdmissionRequest, message: string): StatusError {
-  const name = req.name;
+  const name = admissionName(req);
   const kind = req.resource.plural;
   const group = req.resource.group;
   const qualified = group ? `${kind}.${group}` : kind;

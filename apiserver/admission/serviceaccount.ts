@@ -9,7 +9,7 @@ import type { KubeObject } from '../../machinery/object.js';
 import { forbiddenObject, type StatusError } from '../../machinery/status.js';
 import type { AdmissionPlugin, AdmissionRequest } from './chain.js';
 import { generateName } from './index.js';
-import { arr, ensureObj, isObj, isSet, obj, str, strMap, type Obj } from './util.js';
+import { admissionName, arr, ensureObj, isObj, isSet, obj, str, strMap, type Obj } from './util.js';
 
 export const DEFAULT_SERVICE_ACCOUNT_NAME = 'default';
 export const DEFAULT_API_TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -154,7 +154,7 @@ export function serviceAccountAdmission(deps: ServiceAccountDeps): AdmissionPlug
   const defaultRetry = deps.defaultServiceAccountRetry ?? { attempts: 10, intervalMs: 100 + Math.floor(Math.random() * 100) };
 
   const refuse = (req: AdmissionRequest, why: string): StatusError =>
-    forbiddenObject(req.resource.group, req.resource.plural, req.name || str(req.object?.metadata?.name), why);
+    forbiddenObject(req.resource.group, req.resource.plural, admissionName(req), why);
 
   /** The ServiceAccount, waiting a little for `default`; a 403 naming the lookup when it is missing. */
   async function getServiceAccount(req: AdmissionRequest, name: string): Promise<Obj> {

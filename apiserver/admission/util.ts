@@ -71,3 +71,12 @@ export function specDiff(typeName: string, oldV: unknown, newV: unknown): string
 export function deepCopy<T>(v: T): T {
   return v === undefined ? v : structuredClone(v);
 }
+
+/**
+ * The name an admission error gives the object (upstream admission.extractResourceName):
+ * the request's name, else the object's, else its generateName (a mutating plugin runs
+ * before the name is generated), else "Unknown".
+ */
+export function admissionName(req: { name: string; object?: { metadata?: { name?: string; generateName?: string } } }): string {
+  return req.name || req.object?.metadata?.name || req.object?.metadata?.generateName || 'Unknown';
+}

@@ -118,6 +118,42 @@ export function writeKubeconfigs(c: Cluster, pki: ClusterPKI, server: string): s
   return mergeIntoUserKubeconfig(undefined, cfg, true);
 }
 
+/** How long `kite up` waits for the node's ingress controller to say where it listens. */
+const INGRESS_WAIT_MS = 30_000;
+
+/** Where the node's ingress controller serves, as its `ingress: listening on` log line says. */
+export interface IngressAddress {
+  address: string;
+  httpPort: number;
+  httpsPort: number;
+}
+
+/**
+ * Reads the server log from `from` until the ingress controller says where it listens
+ * (or the node says it won't run, or `timeoutMs` passes: undefined).
+ */
+export async function waitForIngressAddress(log: string, from: number, timeoutMs: number): Promise<IngressAddress | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let text: string;
+    try {
+      text = readFileSync(log).subarray(from).toString('utf8');
+    } catch {
+      text = '';
+    }
+    const m = /ingress: listening on \S+:(\d+) \(http\) and \S+:(\d+) \(https\), address (\S+)/.exec(text);
+    if (m) return { address: m[3]!, httpPort: Number(m[1]), httpsPort: Number(m[2]) };
+    if (/no node on this host|networking failed to start|node failed/.test(text) || Date.now() >= deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The line `kite up` prints about the ingress controller's address. */
+export function ingressLine(a: IngressAddress): string {
+  const moved = a.httpPort !== 80 || a.httpsPort !== 443 ? ` (ports 80/443 are taken on this host; Ingress status lists ${a.httpPort} and ${a.httpsPort})` : '';
+  return `Ingresses are served at http://${a.address}:${a.httpPort} and https://${a.address}:${a.httpsPort}${moved}`;
+}
+
 export async function up(opts: UpOptions, progress = new Progress()): Promise<void> {
   const c = openCluster(opts.name);
   checkHollowNodes(opts.hollowNodes);
@@ -189,6 +225,12 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
     const userKubeconfig = await progress.step('Writing kubeconfig', () => writeKubeconfigs(c, pki, server));
     const state = readClusterState(c.paths);
     if (state) writeClusterState(c.paths, { ...state, userKubeconfig });
+
+    // The node (and its ingress controller) starts in the background; say where Ingresses
+    // are served once it does, since 80/443 may be taken and other ports used instead.
+    const nodeExpected = process.env.KITE_CONTROL_PLANE !== 'stub' && process.env.KITE_NODE !== 'none' && process.env.KITE_NODE !== 'off';
+    const ingress = nodeExpected ? await waitForIngressAddress(c.paths.log, logStart, INGRESS_WAIT_MS) : undefined;
+    if (ingress) progress.info(ingressLine(ingress));
 
     const ctx = contextName(c.name);
     progress.info(`Set kubectl context to "${ctx}" (in ${userKubeconfig})`);

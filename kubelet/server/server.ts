@@ -33,6 +33,8 @@ import {
   bridgeWebSocketTunnel,
   dialSpdy,
   negotiate,
+  relayWebSocketUpgrade,
+  webSocketForwardPorts,
   type BackendSession,
   type StreamOptions,
 } from './streaming.js';
@@ -404,7 +406,20 @@ export class KubeletServer {
       const ports = q.getAll('port').map(Number).filter((n) => n > 0);
       if (isWebSocket) {
         const offered = headerList(req.headers['sec-websocket-protocol']);
-        if (!offered.includes(PORT_FORWARD_TUNNEL_PROTOCOL)) throw new HttpError(400, `unsupported port-forward websocket protocols: ${offered.join(', ')}`);
+        if (!offered.includes(PORT_FORWARD_TUNNEL_PROTOCOL)) {
+          // Plain WebSocket (v4.channel.k8s.io): channels per port, served by the runtime.
+          const wsPorts = webSocketForwardPorts(q);
+          const target = await runtime.portForwardUrl(sandbox, wsPorts);
+          let close = () => {};
+          const handle = { close: () => close() };
+          this.sessions.add(handle);
+          try {
+            await relayWebSocketUpgrade(req, socket, head, target, (c) => (close = c));
+          } finally {
+            this.sessions.delete(handle);
+          }
+          return;
+        }
         const back = await dialSpdy(await runtime.portForwardUrl(sandbox, ports), [PORT_FORWARD_PROTOCOL]);
         const ws = await this.acceptWebSocket(req, socket, head, PORT_FORWARD_TUNNEL_PROTOCOL, back);
         await this.track(back, bridgeWebSocketTunnel(ws, back));

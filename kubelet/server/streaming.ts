@@ -15,7 +15,13 @@
 //     runtime streams; the runtime's status JSON goes out on channel 3.
 //   WebSocket "SPDY/3.1+portforward.k8s.io" (kubectl >= 1.31 port-forward): the
 //     WebSocket is only a byte tunnel carrying SPDY frames; relayed like SPDY.
-import { request as httpRequest } from 'node:http';
+//   Plain WebSocket port-forward (v4.channel.k8s.io, v4.base64.channel.k8s.io or no
+//     subprotocol; the Python client): the runtime's streaming server is upstream's
+//     own streaming library and serves this protocol for the ports named in the CRI
+//     request, so the upgrade is relayed to it byte for byte, as upstream's kubelet
+//     proxies its streams.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, type WebSocket } from 'ws';
 import { RstStatus, SpdyConnection, type SpdyStream } from './spdy.js';
@@ -313,6 +319,65 @@ export function bridgeWebSocketTunnel(ws: WebSocket, back: BackendSession): Prom
 export function bridgeSpdy(socket: Duplex, head: Buffer, back: BackendSession): Promise<void> {
   const front = new SpdyConnection(socket, { server: true, head });
   return relaySpdy(front, back.conn);
+}
+
+/**
+ * Relays a WebSocket upgrade to the runtime's streaming server at `url` (http): the
+ * caller's handshake goes there unchanged (path replaced), and the bytes flow both ways
+ * until either side hangs up. Resolves when the session ends; `closer` ends it early.
+ */
+export function relayWebSocketUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: string, closer: (close: () => void) => void): Promise<void> {
+  const u = new URL(url);
+  if (u.protocol !== 'http:') return Promise.reject(new StreamingError(500, `unsupported streaming URL ${url}`));
+  return new Promise((resolve) => {
+    const up = netConnect({ host: u.hostname, port: Number(u.port || 80) });
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      up.destroy();
+      socket.destroy();
+      resolve();
+    };
+    closer(finish);
+    up.once('connect', () => {
+      up.setNoDelay(true);
+      const lines = [`GET ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) {
+        const k = req.rawHeaders[i]!.toLowerCase();
+        // Credentials and hop-specific headers of the caller's connection stay here.
+        if (k === 'host' || k === 'authorization' || k === 'content-length' || k === 'transfer-encoding') continue;
+        lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      }
+      up.write(lines.join('\r\n') + '\r\n\r\n');
+      if (head.length) up.write(head);
+      socket.pipe(up);
+      up.pipe(socket);
+    });
+    up.on('error', finish);
+    up.on('close', finish);
+    socket.on('error', finish);
+    socket.on('close', finish);
+  });
+}
+
+/**
+ * The ports of a plain WebSocket port-forward, from its `port` query parameters
+ * (repeated or comma-separated), checked as upstream's portforward.NewV4Options does.
+ */
+export function webSocketForwardPorts(query: URLSearchParams): number[] {
+  const values = query.getAll('port');
+  if (values.length === 0) throw new StreamingError(400, 'query parameter "port" is required');
+  const ports: number[] = [];
+  for (const v of values) {
+    if (v === '') throw new StreamingError(400, 'query parameter "port" cannot be empty');
+    for (const p of v.split(',')) {
+      if (!/^\d+$/.test(p) || Number(p) > 65535) throw new StreamingError(400, `unable to parse "${v}" as a port: strconv.ParseUint: parsing ${JSON.stringify(p)}: ${/^\d+$/.test(p) ? 'value out of range' : 'invalid syntax'}`);
+      if (Number(p) < 1) throw new StreamingError(400, `port "${v}" must be > 0`);
+      ports.push(Number(p));
+    }
+  }
+  return ports;
 }
 
 /** Picks the first protocol the client offers that we speak (client preference wins, as upstream). */

@@ -68,3 +68,56 @@ test('an unknown subresource is 404 "the server could not find the requested res
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /NotFound.*the server could not find the requested resource|the server could not find the requested resource/);
 });
+
+test('a JSON patch whose test operation fails is refused as upstream words it', async () => {
+  await cluster.k(['create', 'configmap', 'guarded', '--from-literal=v=a']);
+  const r = await cluster.kubectl(['patch', 'configmap', 'guarded', '--type=json', '-p', '[{"op":"test","path":"/data/v","value":"b"},{"op":"replace","path":"/data/v","value":"c"}]']);
+  assert.notEqual(r.code, 0);
+  // Upstream answers NewGenericServerResponse(422) without the library's message, so kubectl
+  // prints exactly this (the operation is not named by upstream either).
+  assert.equal(r.stderr.trim(), 'The request is invalid: the server rejected our request due to an error in our request');
+  assert.equal(await cluster.k(['get', 'cm', 'guarded', '-o', 'jsonpath={.data.v}']), 'a');
+  const raw = await cluster.kubectl(['patch', 'configmap', 'guarded', '--type=json', '-p', '[{"op":"test","path":"/data/v","value":"b"}]', '-v=8']);
+  assert.match(raw.stderr, /"reason":"Invalid","details":\{\},"code":422/);
+  await cluster.k(['patch', 'configmap', 'guarded', '--type=json', '-p', '[{"op":"test","path":"/data/v","value":"a"},{"op":"replace","path":"/data/v","value":"c"}]']);
+  assert.equal(await cluster.k(['get', 'cm', 'guarded', '-o', 'jsonpath={.data.v}']), 'c');
+});
+
+test('pods a controller creates or replaces take priority and preemptionPolicy from the template and the PriorityClass', async () => {
+  const spec = (name: string, extra: string) => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      priorityClassName: fid-low
+${extra}      containers: [{name: c, image: busybox}]
+`;
+  await cluster.k(['apply', '-f', '-'], { stdin: 'apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: fid-low}\nvalue: 1000\npreemptionPolicy: Never\n' });
+  await cluster.k(['apply', '-f', '-'], { stdin: spec('fid-prio', '') });
+  const fields = '{.items[*].metadata.name} {.items[*].spec.priorityClassName} {.items[*].spec.priority} {.items[*].spec.preemptionPolicy}';
+  const first = await waitFor('the first pod', async () => {
+    const out = (await cluster.k(['get', 'pods', '-l', 'app=fid-prio', '-o', `jsonpath=${fields}`])).trim().split(' ');
+    return out.length === 4 && out[0] ? out : undefined;
+  });
+  assert.deepEqual(first.slice(1), ['fid-low', '1000', 'Never']);
+  await cluster.k(['delete', 'pod', first[0], '--wait=false']);
+  const second = await waitFor('the replacement pod', async () => {
+    const out = (await cluster.k(['get', 'pods', '-l', 'app=fid-prio', '-o', `jsonpath=${fields}`])).trim().split(' ');
+    return out.length === 4 && out[0] && out[0] !== first[0] ? out : undefined;
+  }, 30_000);
+  assert.deepEqual(second.slice(1), ['fid-low', '1000', 'Never']);
+  // The template's own value is kept when it agrees with the class...
+  await cluster.k(['apply', '-f', '-'], { stdin: spec('fid-agree', '      preemptionPolicy: Never\n') });
+  await waitFor('a pod with the template value', async () => (await cluster.k(['get', 'pods', '-l', 'app=fid-agree', '-o', 'jsonpath={.items[*].spec.preemptionPolicy}'])).trim() === 'Never');
+  // ...and refused by priority admission, as upstream, when it does not.
+  await cluster.k(['apply', '-f', '-'], { stdin: spec('fid-clash', '      preemptionPolicy: PreemptLowerPriority\n') });
+  const msg = await waitFor('FailedCreate', async () => {
+    const ev = JSON.parse(await cluster.k(['get', 'events', '-o', 'json'])).items.find((e: any) => e.reason === 'FailedCreate' && /^fid-clash-/.test(e.involvedObject?.name ?? ''));
+    return ev?.message as string | undefined;
+  }, 30_000);
+  assert.match(msg, /^Error creating: pods "fid-clash-[a-z0-9]+-" is forbidden: the string value of PreemptionPolicy \(PreemptLowerPriority\) must not be provided in pod spec; priority admission controller computed Never from the given PriorityClass name$/);
+});

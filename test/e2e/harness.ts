@@ -53,6 +53,8 @@ export class Cluster {
   readonly home: string;
   readonly kubeconfig: string;
   port = 0;
+  /** What the last `up()` printed (stdout and stderr). */
+  upOutput = '';
 
   /** `extraEnv`: added to the environment of `kite up` (and so of the server it starts) and of kubectl. */
   constructor(
@@ -78,6 +80,7 @@ export class Cluster {
     this.port = await freePort();
     const r = await run(process.execPath, [KITE_MAIN, 'up', '--name', this.name, '--api-port', String(this.port)], { env: this.env(), timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`kite up failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    this.upOutput = r.stdout + r.stderr;
     const m = /https:\/\/[^\s:]+:(\d+)/.exec(r.stdout + r.stderr);
     if (m) this.port = Number(m[1]);
   }

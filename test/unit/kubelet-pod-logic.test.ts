@@ -17,6 +17,7 @@ import { parseCriLogLine, rfc3339ToNanos, tailStart, writeContainerLog } from '.
 import { writeAtomically } from '../../kubelet/volumes.js';
 import { goDuration } from '../../kubelet/util.js';
 import type { RuntimeContainer, RuntimePodStatus } from '../../kubelet/types.js';
+import { fullImageReference } from '../../kubelet/kuberuntime.js';
 
 test('$(VAR) expansion follows upstream: defined names, $$ escapes, unknown and unterminated references stay', () => {
   const m = mappingFuncFor(new Map([['A', 'x'], ['B', 'y']]));
@@ -356,4 +357,14 @@ test('the atomic writer: ..data symlink swap, top-level links, removed keys disa
   assert.throws(() => lstatSync(join(dir, 'sub')));
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('..') && f !== '..data').length, 1, 'old timestamped dir removed');
   assert.throws(() => writeAtomically(dir, p({ '../escape': 'x' })));
+});
+
+test('image references in full, as the runtime names them (which images may fall back offline)', () => {
+  assert.equal(fullImageReference('busybox:latest'), 'docker.io/library/busybox:latest');
+  assert.equal(fullImageReference('library/busybox:latest'), 'docker.io/library/busybox:latest');
+  assert.equal(fullImageReference('bitnami/nginx:1'), 'docker.io/bitnami/nginx:1');
+  assert.equal(fullImageReference('docker.io/library/busybox:latest'), 'docker.io/library/busybox:latest');
+  assert.equal(fullImageReference('registry.kite.test/e2e/app:1.0'), 'registry.kite.test/e2e/app:1.0');
+  assert.equal(fullImageReference('localhost/app:1'), 'localhost/app:1');
+  assert.equal(fullImageReference('127.0.0.1:5000/app:1'), '127.0.0.1:5000/app:1');
 });
