@@ -39,7 +39,7 @@ import type { RequestContext } from './context.js';
 import { fromStorage, storageResource, toStorage } from './conversion.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { ParsedSelector } from './selectors.js';
-import { strategyFor } from './admission/index.js';
+import { generateName, strategyFor } from './admission/index.js';
 import { customStrategyFor } from './crd/strategy.js';
 import type { Strategy } from './admission/index.js';
 import { applyPatchBody, decodeTyped, trackManagedFields, unknownFields } from './patching.js';
@@ -93,13 +93,6 @@ export interface WriteResult {
   created: boolean;
 }
 
-const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
-
-function generateSuffix(): string {
-  let s = '';
-  for (let i = 0; i < 5; i++) s += GENERATE_ALPHABET[Math.floor(Math.random() * GENERATE_ALPHABET.length)];
-  return s;
-}
 
 /** Upstream's storage.NewTooLargeResourceVersionError: clients relist after retryAfterSeconds. */
 export function tooLargeResourceVersion(requested: number, current: number): StatusError {
@@ -473,7 +466,7 @@ export class Registry {
     await this.admission.admit(review);
     // As upstream, mutating admission sees the object before its name is generated (its
     // errors name the generateName); validation and validating admission see the name.
-    if (generated && !m.name) m.name = m.generateName + generateSuffix();
+    if (generated && !m.name) m.name = generateName(m.generateName!);
     review.name = m.name ?? '';
     const causes = strategy.validateCreate(obj);
     if (!m.name && !m.generateName) causes.unshift({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
@@ -495,7 +488,7 @@ export class Registry {
       } catch (err) {
         if (err instanceof StoreError && err.code === 'KeyExists') {
           if (generated && attempt < 5) {
-            m.name = m.generateName + generateSuffix();
+            m.name = generateName(m.generateName!);
             continue;
           }
           throw alreadyExists(res.group, res.plural, m.name!);

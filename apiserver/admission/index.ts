@@ -678,7 +678,8 @@ class KindStrategy implements Strategy {
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
     if (!this.namespaced) delete m.namespace;
-    if (!str(m.name) && str(m.generateName)) m.name = generateName(str(m.generateName));
+    // A generateName becomes a name in the registry, after mutating admission (as upstream's
+    // BeforeCreate runs after it).
     this.default(o);
     if (this.spec.initialStatus) (o as Obj).status = this.spec.initialStatus(o as Obj);
     if (this.spec.generation) m.generation = 1;

@@ -149,8 +149,12 @@ describe('garbage collector: kubectl delete --cascade', () => {
     await create(ownedConfigMap('bg-dep-1', owner) + ownedConfigMap('bg-dep-2', owner));
     const dep1 = { name: 'bg-dep-1', uid: await uidOf('configmap', 'bg-dep-1') };
     await create(ownedConfigMap('bg-grandchild', dep1));
-    // Dependents of a live owner are left alone.
-    await new Promise((r) => setTimeout(r, 1000));
+    // Dependents of a live owner are left alone. The collector has caught up once a
+    // later-made dependent of a deleted owner is gone (its graph changes are handled in order).
+    const sentinel = await cmOwner('bg-sentinel');
+    await create(ownedConfigMap('bg-sentinel-dep', sentinel));
+    await cluster.k(['delete', 'configmap', 'bg-sentinel', '--cascade=background']);
+    await waitFor('the collector caught up', async () => !(await tryGetJSON(['get', 'configmap', 'bg-sentinel-dep'])), 30_000);
     assert.ok(await tryGetJSON(['get', 'configmap', 'bg-dep-1']));
 
     const out = await cluster.k(['delete', 'configmap', 'bg-owner', '--cascade=background']);

@@ -145,7 +145,11 @@ describe('controllers (control plane only)', () => {
       return d.status?.conditions?.some((c: { type: string; reason: string }) => c.type === 'Progressing' && c.reason === 'DeploymentPaused');
     });
     await cluster.k(['set', 'image', 'deployment/web', 'nginx=nginx:1.27']);
-    await new Promise((r) => setTimeout(r, 1500));
+    // The controller has handled the new template once it reports that generation observed.
+    await waitFor('the new generation observed', async () => {
+      const d = await getJSON(['get', 'deployment', 'web']);
+      return d.status?.observedGeneration === d.metadata.generation;
+    });
     assert.equal((await list('rs', 'app=web')).length, 2, 'paused: no new ReplicaSet');
     assert.match(await cluster.k(['rollout', 'resume', 'deployment/web']), /deployment.apps\/web resumed/);
     await waitFor('a third ReplicaSet', async () => (await list('rs', 'app=web')).some((r) => r.spec.template.spec.containers[0].image === 'nginx:1.27'));
