@@ -121,3 +121,30 @@ ${extra}      containers: [{name: c, image: busybox}]
   }, 30_000);
   assert.match(msg, /^Error creating: pods "fid-clash-[a-z0-9]+-" is forbidden: the string value of PreemptionPolicy \(PreemptLowerPriority\) must not be provided in pod spec; priority admission controller computed Never from the given PriorityClass name$/);
 });
+
+test('server-side apply: a second manager forcing unchanged values becomes a co-owner', async () => {
+  const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: co-owned\ndata:\n  k: v\n';
+  await cluster.k(['apply', '--server-side', '--field-manager=first', '-f', '-'], { stdin: cm });
+  await cluster.k(['apply', '--server-side', '--field-manager=second', '--force-conflicts', '-f', '-'], { stdin: cm });
+  const o = JSON.parse(await cluster.k(['get', 'cm', 'co-owned', '-o', 'json', '--show-managed-fields']));
+  const owners = o.metadata.managedFields.map((e: { manager: string; operation: string }) => `${e.manager}/${e.operation}`).sort();
+  assert.deepEqual(owners, ['first/Apply', 'second/Apply']);
+});
+
+test('user-set managedFields: kubectl patch replaces them, [{}] clears them, and client-side to server-side apply migration drops removed fields', async () => {
+  await cluster.k(['apply', '--server-side', '--field-manager=mine', '-f', '-'], { stdin: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mf\ndata:\n  a: "1"\n' });
+  const entry = { manager: 'theirs', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { 'f:a': {} } } };
+  const patched = await cluster.k(['patch', 'cm', 'mf', '--type=json', '-p', JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: [entry] }])]);
+  assert.match(patched, /configmap\/mf patched/);
+  assert.doesNotMatch(patched, /no change/);
+  const managers = JSON.parse(await cluster.k(['get', 'cm', 'mf', '-o', 'json', '--show-managed-fields'])).metadata.managedFields.map((e: { manager: string }) => e.manager);
+  assert.deepEqual(managers, ['theirs']);
+  await cluster.k(['patch', 'cm', 'mf', '--type=json', '-p', '[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]']);
+  assert.equal(await cluster.k(['get', 'cm', 'mf', '-o', 'jsonpath={.metadata.managedFields}', '--show-managed-fields']), '');
+
+  // kubectl's migration (client-side apply, then --server-side) rewrites managedFields so the
+  // server-side manager owns what client-side apply set: a field left out is removed.
+  await cluster.k(['apply', '-f', '-'], { stdin: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: migrated\ndata:\n  keep: "1"\n  drop: "2"\n' });
+  await cluster.k(['apply', '--server-side', '-f', '-'], { stdin: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: migrated\ndata:\n  keep: "1"\n' });
+  assert.equal(await cluster.k(['get', 'cm', 'migrated', '-o', 'jsonpath={.data}']), '{"keep":"1"}');
+});

@@ -91,7 +91,9 @@ test('a few thousand generated bad requests: no 5xx, no crash, bounded memory', 
   agent.destroy();
   const rssMb = (process.memoryUsage().rss - rss0) / 1e6;
   console.log('\nbad-input corpus');
-  console.log(`requests ${requests.length}, 5xx ${fives.length}, RSS growth ${rssMb.toFixed(0)} MB, codes ${JSON.stringify(Object.fromEntries([...codes].sort((a, b) => a[0] - b[0])))}`);
+  console.log('requests  5xx  crashes  RSS growth MB  answered with');
+  const answered = [...codes].sort((a, b) => a[0] - b[0]).map(([c, n]) => `${c}×${n}`).join(' ');
+  console.log(`${String(requests.length).padStart(8)} ${String(fives.length).padStart(4)} ${String(0).padStart(8)} ${rssMb.toFixed(0).padStart(14)}  ${answered}`);
   assert.deepEqual(fives.slice(0, 5), []);
   assert.ok(rssMb < 300, `RSS grew ${rssMb} MB`);
   // Still answering.

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '../../machinery/object.js';
 import type { StatusCause } from '../../machinery/status.js';
 import { invalid } from '../../machinery/status.js';
-import { strategyFor } from '../../apiserver/admission/index.js';
+import { generateName, strategyFor } from '../../apiserver/admission/index.js';
 
 type Any = any;
 
@@ -12,6 +12,8 @@ function create(group: string, version: string, kind: string, o: Any): StatusCau
   const s = strategyFor(group, version, kind);
   s.prepareForCreate(o);
   s.default(o);
+  // The registry names a generateName object after mutating admission, before validation.
+  if (!o.metadata?.name && o.metadata?.generateName) o.metadata.name = generateName(o.metadata.generateName);
   return s.validateCreate(o);
 }
 

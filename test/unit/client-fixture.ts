@@ -10,6 +10,7 @@ import type { ClusterLookups } from '../../apiserver/lookups.js';
 import { internalContext } from '../../apiserver/context.js';
 import { LocalTransport } from '../../client/local-transport.js';
 import type { ApiObject, ApiTransport, ListOptions, ListResult, Watch, WatchEnd, WatchEvent, WatchOptions } from '../../client/transport.js';
+import { waitInProcess } from '../wait.js';
 
 export const res = (group: string, version: string, plural: string): ResourceInfo => resourceByPath(group, version, plural)!;
 export const PODS = res('', 'v1', 'pods');
@@ -51,11 +52,7 @@ export async function startCluster(namespaces: string[] = ['default'], policy: (
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function waitFor(cond: () => boolean, what = 'condition', timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+  await waitInProcess(what, cond, timeoutMs);
 }
 
 export function pod(name: string, extra: { nodeName?: string; labels?: Record<string, string>; owner?: string; namespace?: string } = {}): ApiObject & Record<string, unknown> {

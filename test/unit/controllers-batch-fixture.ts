@@ -13,6 +13,7 @@ import { CronJobController } from '../../controllers/cronjob/controller.js';
 import { OffsetClock } from '../../controllers/job/clock.js';
 import { EVENTS, PODS, res, sleep, startCluster } from './client-fixture.js';
 import type { Cluster } from './client-fixture.js';
+import { waitInProcess } from '../wait.js';
 
 export const JOBS = res('batch', 'v1', 'jobs');
 export const CRONJOBS = res('batch', 'v1', 'cronjobs');
@@ -57,19 +58,8 @@ export async function startBatch(opts: { job?: boolean | JobControllerOptions; c
   return env;
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(10);
-  }
+export function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000): Promise<T> {
+  return waitInProcess(what, fn, timeoutMs);
 }
 
 export function jobManifest(name: string, spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}): Job {

@@ -13,6 +13,7 @@ import { resourceByPath } from '../../machinery/resources.js';
 import type { ControllerContext } from '../../controllers/manager.js';
 import { startCluster } from './client-fixture.js';
 import type { Cluster } from './client-fixture.js';
+import { waitInProcess } from '../wait.js';
 
 export const R = {
   pods: resourceByPath('', 'v1', 'pods')!,
@@ -72,19 +73,8 @@ export async function harness(namespaces: string[] = ['default', 'kube-node-leas
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `fn` until it returns something truthy. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(10);
-  }
+export function eventually<T>(what: string, fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 5000): Promise<T> {
+  return waitInProcess(what, fn, timeoutMs);
 }
 
 /** The object, or undefined when it does not exist. */

@@ -10,6 +10,7 @@ import type { ResourceInfo } from '../../machinery/resources.js';
 import type { ControllerConstructor, ControllerContext } from '../../controllers/manager.js';
 import { res, startCluster, sleep } from './client-fixture.js';
 import type { Cluster } from './client-fixture.js';
+import { waitInProcess } from '../wait.js';
 
 export const PODS = res('', 'v1', 'pods');
 export const NODES = res('', 'v1', 'nodes');
@@ -138,19 +139,8 @@ export function fakeKubelet(c: Cluster, opts: { filter?: (pod: Pod) => boolean; 
   };
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 8000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(10);
-  }
+export function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 8000): Promise<T> {
+  return waitInProcess(what, fn, timeoutMs);
 }
 
 export function node(name: string, extra: { labels?: Record<string, string>; taints?: { key: string; value?: string; effect: string }[]; unschedulable?: boolean } = {}): Node {

@@ -20,6 +20,7 @@ import { isNotFound } from '../../client/transport.js';
 import type { LocalTransport } from '../../client/local-transport.js';
 import { EVENTS, startCluster } from './client-fixture.js';
 import type { Cluster } from './client-fixture.js';
+import { waitInProcess } from '../wait.js';
 
 export interface StorageCluster {
   cluster: Cluster;
@@ -85,19 +86,8 @@ export async function startStorage(opts: { resyncMs?: number; localPathDir?: str
 }
 
 /** Poll an async condition until it yields something truthy. */
-export async function eventually<T>(what: string, fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as T;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+export function eventually<T>(what: string, fn: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 5000): Promise<T> {
+  return waitInProcess(what, fn, timeoutMs);
 }
 
 export function hostPathPV(name: string, path: string, size: string, extra: Partial<PersistentVolume['spec']> & { labels?: Record<string, string> } = {}): PersistentVolume {
