@@ -280,7 +280,12 @@ spec:
     // Never Ready on its own (no kubelet: Pending; a kubelet: Running, failing its readiness probe).
     await cluster.k(['create', '-f', cluster.writeFile('ordered.yaml', orderedSet('ordered', 'busybox', ['sleep', '3600'], true))]);
     await waitFor('ordered-0', async () => (await list('pods', 'app=ordered')).length === 1);
-    await new Promise((r) => setTimeout(r, 3000));
+    // The sync that made ordered-0 decided about ordered-1 too (OrderedReady stops at a pod
+    // that is not Ready) and then wrote its status: wait for that status, not for time.
+    await waitFor('the StatefulSet status after that sync', async () => {
+      const st = await getJSON(['get', 'statefulset', 'ordered']);
+      return st.status?.observedGeneration === st.metadata.generation && st.status?.replicas === 1;
+    });
     assert.deepEqual(names(await list('pods', 'app=ordered')), ['ordered-0']);
     const s = await getJSON(['get', 'statefulset', 'ordered']);
     assert.equal(s.status.replicas, 1);
