@@ -12,9 +12,9 @@
 //
 // Pod traffic between nodes is routed by the kernel (host-gw over the underlay bridge):
 // every node netns has a route to every other node's pod CIDR via that node's IP, the
-// host has one to each. Pods keep their addresses across nodes (the CNI bridge does not
-// masquerade); traffic from the underlay to outside the cluster is masqueraded by the
-// host. Every name on the host (bridge, veths, netns, nftables table) is derived from
+// host has one to each. Pods keep their addresses across nodes and toward the host (the
+// CNI bridge does not masquerade: NetworkPolicy and cluster DNS see the pod); traffic
+// from the underlay to outside the cluster is masqueraded by the host. Every name on the host (bridge, veths, netns, nftables table) is derived from
 // the cluster's or the node's directory, so two clusters never share one.
 //
 // Each node runs its own containerd (inside its netns: the CNI plugins it runs build the
@@ -184,7 +184,6 @@ class Worker {
       dataDir: runtime.cniDataDir(containerdDir),
       ipMasq: false,
     });
-    await this.masqueradeOutbound(podCIDR);
 
     const { startNodeNetworking } = await import('./networking.js');
     const users: Partial<Record<NetworkingPart, { file: string; user: string; component: string }>> = {
@@ -210,20 +209,6 @@ class Worker {
       log: (m) => this.log(m),
     });
     this.log(`started (IP ${this.ip}, pod CIDR ${podCIDR}, netns ${this.netns})`);
-  }
-
-  /** Pods reach the world (not other pods) as the node: masqueraded out of eth0. */
-  private async masqueradeOutbound(podCIDR: string): Promise<void> {
-    const table = 'kite-node';
-    const rules = [
-      `add table ip ${table}`,
-      `delete table ip ${table}`,
-      `add table ip ${table}`,
-      `add chain ip ${table} postrouting { type nat hook postrouting priority srcnat; }`,
-      // Traffic to the host itself (API server, DNS) keeps the pod's address too.
-      `add rule ip ${table} postrouting ip saddr ${podCIDR} oifname "eth0" ip daddr != { ${POD_SUPERNET}, ${this.underlay.subnet} } masquerade`,
-    ];
-    await mustRun(this.run, ['ip', 'netns', 'exec', this.netns, 'nft', '-f', '-'], rules.join('\n') + '\n');
   }
 
   private async waitForPodCidr(): Promise<string> {
