@@ -38,6 +38,8 @@ export interface NodeNetworkingOptions {
   /** Names the nftables tables `kite-proxy-<name>`, `kite-netpol-<name>` (default: unsuffixed). */
   clusterName?: string;
   serviceCIDR?: string;
+  /** Program the proxy's and NetworkPolicy's rules inside this network namespace (a node of a multi-node cluster). */
+  netns?: string;
   proxy?: Partial<ProxyOptions>;
   dns?: false | Partial<DnsServerOptions>;
   ingress?: false | Partial<IngressOptions>;
@@ -66,6 +68,7 @@ export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<Nod
       serviceCIDR: o.serviceCIDR ?? '10.96.0.0/12',
       podInterfaces: o.bridge ? [o.bridge] : undefined,
       table: proxyTableName(o.clusterName),
+      netns: o.netns,
       log,
       ...o.proxy,
     });
@@ -76,7 +79,7 @@ export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<Nod
     if (ingress) started.push(ingress);
     // NetworkPolicy is enforced with nftables only.
     if (o.networkPolicy !== false && proxy.backend !== 'nftables') log('networking: no nft on this host: NetworkPolicy is not enforced');
-    const networkPolicy = o.networkPolicy === false || proxy.backend !== 'nftables' ? undefined : await startNetworkPolicy({ transport: o.clientFor('netpol'), table: `kite-netpol${suffix}`, log });
+    const networkPolicy = o.networkPolicy === false || proxy.backend !== 'nftables' ? undefined : await startNetworkPolicy({ transport: o.clientFor('netpol'), table: `kite-netpol${suffix}`, netns: o.netns, log });
     if (networkPolicy) started.push(networkPolicy);
     return {
       proxy,

@@ -23,6 +23,8 @@ export interface ClusterState {
   store?: StoreKind;
   /** An existing etcd cluster the server uses instead of its own (`kite server --etcd-servers`). */
   etcd?: ExternalEtcd;
+  /** Real nodes besides the control plane's (`kite up --nodes`, `kite node add|rm`); the server runs these. */
+  workers?: string[];
 }
 
 export type ClusterStatus = { state: 'running'; pid: number } | { state: 'stopped' };

@@ -44,11 +44,12 @@ export function buildProgram(): Command {
     .option('--bind-address <addr>', `address the API server listens on (default: last used, else ${DEFAULT_BIND_ADDRESS})`)
     .option('--wait <seconds>', 'how long to wait for the API server to become ready', arg(parseSeconds), 60)
     .option('--hollow-nodes <n>', 'simulated (hollow) nodes to run besides the real one, for scale tests', arg(parseNodeCount), 0)
+    .option('--nodes <n>', 'real nodes on this host, the control plane\'s included (default: last used, else 1)', arg(parseNodeCount))
     .option('--registries <file>', "registry mirrors and settings (k3s registries.yaml format); copied to the cluster's registries.yaml")
     .option('--store <kind>', 'store backend for a new cluster: sqlite, or etcd (a local etcd the cluster manages) (default: last used, else sqlite)', arg(parseStoreKind))
-    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number; registries?: string; store?: StoreKind }) => {
+    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number; nodes?: number; registries?: string; store?: StoreKind }) => {
       const { up } = await import('./commands/up.js');
-      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes, registries: o.registries, store: o.store });
+      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes, nodes: o.nodes, registries: o.registries, store: o.store });
     });
 
   program

@@ -109,7 +109,7 @@ function hostRoutes(): Array<[number, number]> {
   return out;
 }
 
-function overlapsRoutes(cidr: string): boolean {
+export function overlapsRoutes(cidr: string): boolean {
   const { address, prefix } = parseCidr(cidr);
   const net = ipv4ToInt(address) >>> 0;
   const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
@@ -137,6 +137,18 @@ function claimCidr(cidr: string, nodeDir: string): boolean {
   }
   writeFileSync(p, `${nodeDir}\n`);
   return readFileSync(p, 'utf8').trim() === nodeDir;
+}
+
+/**
+ * Reserves `cidr` on this host for the node whose directory is `nodeDir` (the node IPAM
+ * controller's check, so two clusters on one host never route the same pod CIDR): free
+ * when no live node claims it and no route of this host overlaps it.
+ */
+export function reservePodCidr(cidr: string, nodeDir: string): boolean {
+  const abs = resolve(nodeDir);
+  if (claimOwnedBy(cidr, abs)) return true;
+  if (overlapsRoutes(cidr)) return false;
+  return claimCidr(cidr, abs);
 }
 
 export function releaseCidrClaims(nodeDir: string): void {
@@ -220,7 +232,7 @@ export async function ensureNodeCerts(pkiDir: string, ca: CertKeyPair, nodeName:
 
 // ---------------------------------------------------------------- images
 
-async function ensureImages(socket: string, dir: string, log: (m: string) => void): Promise<void> {
+export async function ensureImages(socket: string, dir: string, log: (m: string) => void): Promise<void> {
   const cri = new CriClient(socket);
   try {
     const wanted = [
@@ -350,8 +362,12 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   };
 }
 
-/** Runs `kite kubelet --config` as a child and restarts it when it exits unexpectedly. */
-class KubeletSupervisor {
+/**
+ * Runs `kite kubelet --config` as a child and restarts it when it exits unexpectedly;
+ * inside network namespace `netns` (a netns file) when given. nsenter rather than
+ * `ip netns exec`, which would also remount /sys for the kubelet's whole life.
+ */
+export class KubeletSupervisor {
   private child?: ChildProcess;
   private stopping = false;
   private restarts = 0;
@@ -361,6 +377,7 @@ class KubeletSupervisor {
     private readonly nodeDir: string,
     private readonly configPath: string,
     private readonly log: (m: string) => void,
+    private readonly netns?: string,
   ) {}
 
   start(): void {
@@ -371,7 +388,9 @@ class KubeletSupervisor {
     let child: ChildProcess;
     try {
       // A smaller young generation keeps the idle RSS down; the kubelet allocates little per second.
-      child = spawn(process.execPath, ['--max-semi-space-size=4', MAIN_SCRIPT, 'kubelet', '--config', this.configPath], {
+      const argv = [process.execPath, '--max-semi-space-size=4', MAIN_SCRIPT, 'kubelet', '--config', this.configPath];
+      if (this.netns) argv.unshift('nsenter', `--net=${this.netns}`);
+      child = spawn(argv[0]!, argv.slice(1), {
         stdio: ['ignore', logFd, logFd],
         detached: true,
       });

@@ -22,6 +22,8 @@ import { ServiceAllocator } from '../apiserver/allocators.js';
 import { KubeletProxy } from '../apiserver/kubelet-proxy.js';
 import type { Registry } from '../apiserver/registry.js';
 import { ALL_CONTROLLERS, startControllerManager } from '../controllers/index.js';
+import { controller } from '../controllers/manager.js';
+import { NodeIpamController, type NodeIpamOptions } from '../controllers/nodeipam/controller.js';
 import { LocalTransport } from '../client/local-transport.js';
 import { startScheduler } from '../scheduler/index.js';
 import { clusterPolicy } from './policy.js';
@@ -51,6 +53,8 @@ export interface ControlPlaneOptions {
   controlPlaneNodes?: string[];
   /** Object history settings; default from the environment (KITE_HISTORY*), `false` turns it off. */
   history?: HistoryOptions | false;
+  /** Runs the node IPAM controller: nodes without spec.podCIDR get one (upstream --allocate-node-cidrs). */
+  nodeIpam?: NodeIpamOptions;
 }
 
 export interface ControlPlane {
@@ -155,7 +159,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await bootstrapCluster(client('kube-apiserver'), { port, advertise, storageDir: join(dirname(opts.dataDir), 'storage') });
   // Controllers and the scheduler are API clients; in this process they use the
   // in-process transport, authorized as their own identities.
-  const controllers = await startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), ALL_CONTROLLERS, {
+  const ipam = opts.nodeIpam;
+  const descriptors = ipam ? [...ALL_CONTROLLERS, controller('node-controller', (ctx) => new NodeIpamController(ctx, ipam))] : ALL_CONTROLLERS;
+  const controllers = await startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), descriptors, {
     rootCACert: opts.tls.caCert,
     clientFor: (sa) => client(`kube-controller-manager/${sa}`, serviceAccountUser('kube-system', sa)),
   });

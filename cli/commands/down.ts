@@ -41,6 +41,11 @@ export async function down(opts: DownOptions, progress = new Progress()): Promis
       const { cleanupNode } = await import('../../kubelet/local-node.js');
       await progress.step('Removing node containers and networking', () => cleanupNode(nodeDir));
     }
+    const workers = readClusterState(c.paths)?.workers ?? [];
+    if ((workers.length > 0 || existsSync(join(c.paths.dir, 'underlay.json'))) && process.env.KITE_CONTROL_PLANE !== 'stub') {
+      const { cleanupWorkers } = await import('../../agent/workers.js');
+      await cleanupWorkers(c.paths.dir, workers);
+    }
     // Likewise the cluster's own etcd (store etcd), left running by a killed server.
     if (existsSync(join(c.paths.dir, 'etcd', 'etcd.pid'))) {
       const { stopLeftoverEtcd } = await import('../../store/etcd-process.js');

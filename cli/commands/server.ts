@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ControlPlaneOptions } from '../../server/control-plane.js';
-import { loadOrCreateClusterPKI } from '../../machinery/pki.js';
+import { loadOrCreateClusterPKI, type ClusterPKI } from '../../machinery/pki.js';
 import { readClusterState, serverURL, writeClusterState } from '../cluster.js';
 import { CliError, errorMessage } from '../errors.js';
 import { checkHollowNodes, startHollowNodes } from '../hollow.js';
@@ -56,6 +56,32 @@ async function startNode(clusterName: string, clusterDir: string, server: string
   return startAgent({ clusterName, clusterDir, server, ca, registries, log });
 }
 
+interface Workers {
+  reconcile(names: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The cluster's worker nodes on this host (agent/workers.ts), unless the stub control plane runs. */
+async function startWorkers(o: { name: string; clusterDir: string; apiPort: number; bindAddress: string; url: string; pki: ClusterPKI; registries: string }): Promise<Workers> {
+  if (process.env.KITE_CONTROL_PLANE === 'stub') return { reconcile: async () => {}, close: async () => {} };
+  const { WorkerNodes } = await import('../../agent/workers.js');
+  const { HttpTransport } = await import('../../client/http-transport.js');
+  const { hostIPv4 } = await import('../../server/control-plane.js');
+  // Nodes live in their own network namespaces: they dial the host's address, where a
+  // loopback-bound API server listens too.
+  const loopback = o.bindAddress.startsWith('127.') || o.bindAddress === 'localhost' || o.bindAddress === '::1';
+  const host = loopback || o.bindAddress === '0.0.0.0' || o.bindAddress === '::' || o.bindAddress === '' ? hostIPv4() : o.bindAddress;
+  const transport = new HttpTransport({ server: o.url, caData: o.pki.ca.cert, certData: o.pki.admin.cert, keyData: o.pki.admin.key }, { component: 'kite-nodes' });
+  const workers = new WorkerNodes({ clusterName: o.name, clusterDir: o.clusterDir, server: `https://${host}:${o.apiPort}`, ca: o.pki.ca, registries: o.registries, transport, log });
+  return {
+    reconcile: (names) => workers.reconcile(names),
+    async close() {
+      await workers.close();
+      transport.close();
+    },
+  };
+}
+
 /**
  * Starts the control plane and returns once it is serving; the process then stays up
  * until SIGTERM/SIGINT, which close it down and exit.
@@ -78,7 +104,8 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     const pki = await loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress));
     mkdirSync(paths.data, { recursive: true, mode: 0o700 });
     const store = await openServerStore(opts.storeFlags ?? {}, paths, pki.ca, log);
-    const { localNodeName } = await import('../../kubelet/local-node.js');
+    const { localNodeName, reservePodCidr } = await import('../../kubelet/local-node.js');
+    const { workerDirOf } = await import('../../agent/workers.js');
     const { parseAuthorizationMode } = await import('../../server/policy.js');
     const controlPlane = await startControlPlane({
       store: store.opened?.store,
@@ -93,6 +120,12 @@ export async function runServer(opts: ServerOptions): Promise<void> {
       serviceAccountKeys: pki.serviceAccount,
       // The API server's own identity toward kubelets (kube-apiserver-kubelet-client).
       kubeletClient: { cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
+      // Pod CIDRs for nodes that don't bring their own, from the ranges kite nodes use,
+      // skipping any this host routes for something else (another cluster's node).
+      nodeIpam: {
+        clusterCIDRs: ['10.244.0.0/16', '10.245.0.0/16', '10.246.0.0/16', '10.247.0.0/16', '10.248.0.0/16', '10.249.0.0/16', '10.250.0.0/16'],
+        reserve: (cidr, nodeName) => reservePodCidr(cidr, workerDirOf(paths.dir, nodeName)),
+      },
     }).catch(async (err) => {
       await store.opened?.close();
       throw err;
@@ -113,7 +146,18 @@ export async function runServer(opts: ServerOptions): Promise<void> {
 
     // This host's node: a private containerd and a kubelet child (in the background:
     // the API server is already serving).
-    const node = await startNode(name, paths.dir, url, pki.ca, opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml'));
+    const registries = opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml');
+    const node = await startNode(name, paths.dir, url, pki.ca, registries);
+    // More real nodes (`kite up --nodes`); `kite node add|rm` edit the list and send SIGHUP.
+    const workers = await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url, pki, registries });
+    const reconcileWorkers = () => {
+      void workers.reconcile(readClusterState(paths)?.workers ?? []).catch((err) => log(`nodes: ${errorMessage(err)}`));
+    };
+    process.on('SIGHUP', () => {
+      log('SIGHUP received: reconciling nodes');
+      reconcileWorkers();
+    });
+    reconcileWorkers();
 
     let stopping = false;
     const shutdown = (signal: string): void => {
@@ -133,6 +177,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
         let code = 0;
         for (const [what, close] of [
           ['hollow nodes', () => hollow.close()],
+          ['nodes', () => workers.close()],
           ['node', () => node.close()],
           ['control plane', () => controlPlane.close()],
           ['store', async () => store.opened?.close()],

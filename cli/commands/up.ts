@@ -27,6 +27,7 @@ import { removePidFile, terminate, writePidFile } from '../process.js';
 import { Progress } from '../progress.js';
 import { bindAddressSANs } from './server.js';
 import { parseStoreKind, type StoreKind } from '../../store/open.js';
+import { workerNodeNames } from '../../agent/workers.js';
 
 export interface UpOptions {
   name: string;
@@ -37,6 +38,8 @@ export interface UpOptions {
   /** Seconds to wait for /readyz. */
   waitSeconds: number;
   hollowNodes: number;
+  /** Real nodes on this host, the control plane's included (default: what the cluster had). */
+  nodes?: number;
   /** A k3s-style registries file: validated and copied to <cluster dir>/registries.yaml. */
   registries?: string;
   /** Store backend of a new cluster (an existing one keeps its own: `kite store migrate` switches). */
@@ -157,6 +160,7 @@ export function ingressLine(a: IngressAddress): string {
 export async function up(opts: UpOptions, progress = new Progress()): Promise<void> {
   const c = openCluster(opts.name);
   checkHollowNodes(opts.hollowNodes);
+  if (opts.nodes !== undefined && (opts.nodes < 1 || opts.nodes > 50)) throw new CliError(`--nodes must be between 1 and 50 (got ${opts.nodes})`);
   mkdirSync(c.paths.dir, { recursive: true, mode: 0o700 });
   await withClusterLock(c.paths, async () => {
     const previous = readClusterState(c.paths);
@@ -201,6 +205,7 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       createdAt: previous?.createdAt ?? new Date().toISOString(),
       hollowNodes: opts.hollowNodes,
       store,
+      workers: opts.nodes === undefined ? previous?.workers : workerNodeNames(c.name, opts.nodes - 1),
     });
 
     const logStart = fileSize(c.paths.log);

@@ -98,6 +98,12 @@ export interface CniConfigOptions {
   dataDir?: string;
   /** MTU of the bridge and veths (default: the plugin's, 1500) */
   mtu?: number;
+  /**
+   * Masquerade pod traffic leaving the pod CIDR (default true). A node of a multi-node
+   * cluster turns it off and masquerades only traffic leaving the cluster, so pods on
+   * other nodes see the real pod address (NetworkPolicy matches on it).
+   */
+  ipMasq?: boolean;
 }
 
 /** The network configuration list as an object (ready for JSON). */
@@ -109,7 +115,7 @@ export function buildCniConflist(opts: CniConfigOptions): Record<string, unknown
     type: 'bridge',
     bridge,
     isGateway: true,
-    ipMasq: true,
+    ipMasq: opts.ipMasq ?? true,
     hairpinMode: true,
     ipam: {
       type: 'host-local',

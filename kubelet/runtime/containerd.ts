@@ -377,6 +377,12 @@ export interface StartContainerdOptions {
   logLevel?: ContainerdConfigOptions['logLevel'];
   /** how long to wait for the socket to answer (default 30 s) */
   startTimeoutMs?: number;
+  /**
+   * Run containerd inside this network namespace (a bind-mounted netns file such as
+   * /run/netns/NAME): the CNI plugins it runs then build the pod bridge and the pods'
+   * veths there, so the pods live in that node's network.
+   */
+  netns?: string;
 }
 
 export interface RunningContainerd {
@@ -425,10 +431,10 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Run
   const net = readCniConfig(layout.cniConfDir);
   writeFileSync(
     layout.metaPath,
-    JSON.stringify({ socket: layout.socket, bridge: net?.bridge ?? null, network: net?.name ?? null }, null, 2) + '\n',
+    JSON.stringify({ socket: layout.socket, bridge: net?.bridge ?? null, network: net?.name ?? null, netns: opts.netns ?? null }, null, 2) + '\n',
   );
 
-  const { pid, stop } = await spawnContainerd(layout, opts.containerdBin ?? 'containerd', opts.startTimeoutMs ?? 30_000);
+  const { pid, stop } = await spawnContainerd(layout, opts.containerdBin ?? 'containerd', opts.startTimeoutMs ?? 30_000, opts.netns);
   return { socket: layout.socket, pid, layout, stop };
 }
 
@@ -623,7 +629,7 @@ function shimPids(socket: string): number[] {
 export async function cleanupRuntime(stateDir: string, opts: CleanupOptions = {}): Promise<CleanupReport> {
   const report: CleanupReport = { containers: [], sandboxes: [], runcContainers: [], shims: [], mounts: [], netns: [], bridge: null, iptablesRules: 0, errors: [] };
   const log = opts.log ?? (() => {});
-  let meta: { socket?: string; bridge?: string | null; network?: string | null } = {};
+  let meta: { socket?: string; bridge?: string | null; network?: string | null; netns?: string | null } = {};
   const abs = resolve(stateDir);
   try {
     meta = JSON.parse(readFileSync(join(abs, 'runtime.json'), 'utf8'));
@@ -640,7 +646,7 @@ export async function cleanupRuntime(stateDir: string, opts: CleanupOptions = {}
   if (!live && existsSync(layout.configPath) && existsSync(join(layout.root, 'io.containerd.metadata.v1.bolt'))) {
     try {
       log('starting containerd to remove leftover pods');
-      temporary = await startContainerdFromConfig(layout);
+      temporary = await startContainerdFromConfig(layout, meta.netns && existsSync(meta.netns) ? meta.netns : undefined);
       live = true;
     } catch (err: any) {
       report.errors.push(`could not start containerd for cleanup: ${err?.message ?? err}`);
@@ -743,8 +749,8 @@ export async function cleanupRuntime(stateDir: string, opts: CleanupOptions = {}
 }
 
 /** Restarts containerd with the config.toml already in a state dir (used by cleanup). */
-function startContainerdFromConfig(layout: RuntimeLayout): Promise<RunningContainerd> {
-  return spawnContainerd(layout, 'containerd', 30_000);
+function startContainerdFromConfig(layout: RuntimeLayout, netns?: string): Promise<RunningContainerd> {
+  return spawnContainerd(layout, 'containerd', 30_000, netns);
 }
 
 /**
@@ -752,11 +758,13 @@ function startContainerdFromConfig(layout: RuntimeLayout): Promise<RunningContai
  * waits until its CRI answers Version. stop() sends SIGTERM, then SIGKILL after
  * graceMs, and removes the sockets.
  */
-async function spawnContainerd(layout: RuntimeLayout, bin: string, timeoutMs: number): Promise<RunningContainerd> {
+async function spawnContainerd(layout: RuntimeLayout, bin: string, timeoutMs: number, netns?: string): Promise<RunningContainerd> {
   const logFd = openSync(layout.logPath, 'a');
   let child: ChildProcess;
+  // nsenter execs containerd in place: the pid stays containerd's.
+  const argv = netns ? ['nsenter', `--net=${netns}`, bin, '--config', layout.configPath] : [bin, '--config', layout.configPath];
   try {
-    child = spawn(bin, ['--config', layout.configPath], {
+    child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', logFd, logFd],
       detached: true, // own process group: a ^C to the parent's group does not kill it mid-flight
     });

@@ -77,13 +77,19 @@ export class Cluster {
     };
   }
 
-  async up(): Promise<void> {
+  /** `kite up`; `extraArgs` are added to its command line (e.g. --nodes 3). */
+  async up(extraArgs: string[] = []): Promise<void> {
     this.port = await freePort();
-    const r = await run(process.execPath, [KITE_MAIN, 'up', '--name', this.name, '--api-port', String(this.port)], { env: this.env(), timeoutMs: 120_000 });
+    const r = await run(process.execPath, [KITE_MAIN, 'up', '--name', this.name, '--api-port', String(this.port), ...extraArgs], { env: this.env(), timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`kite up failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
     this.upOutput = r.stdout + r.stderr;
     const m = /https:\/\/[^\s:]+:(\d+)/.exec(r.stdout + r.stderr);
     if (m) this.port = Number(m[1]);
+  }
+
+  /** Runs another `kite` subcommand against this cluster's KITE_HOME. */
+  kite(args: string[], timeoutMs = 240_000): Promise<RunResult> {
+    return run(process.execPath, [KITE_MAIN, ...args], { env: this.env(), timeoutMs });
   }
 
   async down(): Promise<void> {
