@@ -177,6 +177,11 @@ export class Registry {
     return this.cache.currentRevision();
   }
 
+  /** Waits until the cache has caught up with the store (other API servers' writes): GET, and LIST without resourceVersion. */
+  consistentRead(): Promise<void> {
+    return this.cache.consistent();
+  }
+
   // ---- reads ---------------------------------------------------------------
 
   /** The stored form (not converted); undefined when absent. Never mutate the result. */

@@ -30,6 +30,12 @@ function parseSeconds(v: string): number {
   return n;
 }
 
+function parseServerIndex(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 99) throw new Error(`invalid server index "${v}" (0-99)`);
+  return n;
+}
+
 export function buildProgram(): Command {
   const program = new Command('kite')
     .description('Run local Kubernetes clusters (written from scratch in TypeScript)')
@@ -87,14 +93,16 @@ export function buildProgram(): Command {
     .option('--etcd-cafile <file>', 'CA bundle that verifies the etcd servers')
     .option('--etcd-certfile <file>', 'client certificate for etcd')
     .option('--etcd-keyfile <file>', 'client key for etcd')
+    .option('--server-index <n>', "0: the cluster's first server; N > 0: one more API server on the cluster's etcd (own pid file and data, no node)", arg(parseServerIndex), 0)
     .action(async (o: {
       name: string; dataDir?: string; apiPort: number; bindAddress: string; hollowNodes: number; registries?: string;
-      store?: StoreKind; etcdServers?: string[]; etcdCafile?: string; etcdCertfile?: string; etcdKeyfile?: string;
+      store?: StoreKind; etcdServers?: string[]; etcdCafile?: string; etcdCertfile?: string; etcdKeyfile?: string; serverIndex: number;
     }) => {
       const { runServer } = await import('./commands/server.js');
       await runServer({
         name: o.name, dataDir: o.dataDir, apiPort: o.apiPort, bindAddress: o.bindAddress, hollowNodes: o.hollowNodes, registries: o.registries,
         storeFlags: { store: o.store, etcdServers: o.etcdServers, etcdCAFile: o.etcdCafile, etcdCertFile: o.etcdCertfile, etcdKeyFile: o.etcdKeyfile },
+        serverIndex: o.serverIndex,
       });
     });
 

@@ -1,5 +1,6 @@
 // Opening a cluster's store by kind: the SQLite file, the cluster's own etcd (started
 // and supervised here), or an existing etcd cluster named by URLs.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CertKeyPair } from '../machinery/pki.js';
 import type { Store } from './types.js';
@@ -17,6 +18,27 @@ export interface ExternalEtcd {
   caFile?: string;
   certFile?: string;
   keyFile?: string;
+}
+
+/**
+ * How another API server of the cluster reaches the etcd its first server runs (its
+ * client URLs and the client certificate files under <clusterDir>/etcd).
+ */
+export function localEtcdClient(clusterDir: string): ExternalEtcd {
+  const dir = join(clusterDir, 'etcd');
+  let ports: { client?: number; clients?: number[] };
+  try {
+    ports = JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')) as typeof ports;
+  } catch {
+    throw new Error(`the cluster's etcd has not been started (no ${join(dir, 'ports.json')}): start its first server first`);
+  }
+  const clients = ports.clients ?? (ports.client ? [ports.client] : []);
+  return {
+    servers: clients.map((p) => `https://127.0.0.1:${p}`),
+    caFile: join(dir, 'pki', 'ca.crt'),
+    certFile: join(dir, 'pki', 'kite-client.crt'),
+    keyFile: join(dir, 'pki', 'kite-client.key'),
+  };
 }
 
 export interface OpenStoreOptions {

@@ -8,7 +8,7 @@ import { loadOrCreateClusterPKI } from '../../machinery/pki.js';
 import { readClusterState, serverURL, writeClusterState } from '../cluster.js';
 import { CliError, errorMessage } from '../errors.js';
 import { checkHollowNodes, startHollowNodes } from '../hollow.js';
-import { clusterPaths, clusterPathsIn, validateClusterName } from '../paths.js';
+import { clusterPaths, clusterPathsIn, validateClusterName, type ClusterPaths } from '../paths.js';
 import { isKiteServer, readPidFile, removePidFile, writePidFile } from '../process.js';
 import { openServerStore, type StoreFlags } from './store.js';
 
@@ -23,6 +23,17 @@ export interface ServerOptions {
   registries?: string;
   /** --store / --etcd-*: which store to open (default: what the cluster used last, else SQLite). */
   storeFlags?: StoreFlags;
+  /**
+   * 0 (default): the cluster's first server (its own etcd, this host's node, cluster.json).
+   * N > 0: one more API server of the cluster on the same etcd, with its own pid file and
+   * data directory, no node.
+   */
+  serverIndex?: number;
+}
+
+/** The pid file of the cluster's server with this index. */
+export function serverPidFile(paths: ClusterPaths, index: number): string {
+  return index ? join(paths.dir, `server-${index}.pid`) : paths.pid;
 }
 
 type StartControlPlane = (opts: ControlPlaneOptions) => Promise<{ port: number; close(): Promise<void> }>;
@@ -63,12 +74,14 @@ async function startNode(clusterName: string, clusterDir: string, server: string
 export async function runServer(opts: ServerOptions): Promise<void> {
   const name = validateClusterName(opts.name);
   checkHollowNodes(opts.hollowNodes);
-  const paths = opts.dataDir ? clusterPathsIn(opts.dataDir) : clusterPaths(name);
+  const base = opts.dataDir ? clusterPathsIn(opts.dataDir) : clusterPaths(name);
+  const index = opts.serverIndex ?? 0;
+  const paths: ClusterPaths = index ? { ...base, pid: serverPidFile(base, index), data: join(base.dir, `data-${index}`) } : base;
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
 
   const other = readPidFile(paths.pid);
   if (other !== undefined && other !== process.pid && isKiteServer(other)) {
-    throw new CliError(`cluster "${name}" is already running (pid ${other})`);
+    throw new CliError(`cluster "${name}"${index ? ` server ${index}` : ''} is already running (pid ${other})`);
   }
   writePidFile(paths.pid, process.pid);
   log(`kite server "${name}" starting (pid ${process.pid}, directory ${paths.dir})`);
@@ -77,7 +90,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     const startControlPlane = await loadControlPlane();
     const pki = await loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress));
     mkdirSync(paths.data, { recursive: true, mode: 0o700 });
-    const store = await openServerStore(opts.storeFlags ?? {}, paths, pki.ca, log);
+    const store = await openServerStore(opts.storeFlags ?? {}, paths, pki.ca, log, index > 0);
     const { localNodeName } = await import('../../kubelet/local-node.js');
     const { parseAuthorizationMode } = await import('../../server/policy.js');
     const controlPlane = await startControlPlane({
@@ -99,7 +112,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     });
     const url = serverURL(opts.bindAddress, controlPlane.port);
     const previous = readClusterState(paths);
-    writeClusterState(paths, {
+    if (!index) writeClusterState(paths, {
       ...previous,
       name,
       apiPort: controlPlane.port,
@@ -109,11 +122,11 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     });
     log(`API server listening on ${url}`);
 
-    const hollow = await startHollowNodes(opts.hollowNodes, { clusterName: name, server: url, pki });
+    const hollow = index ? { close: async () => {} } : await startHollowNodes(opts.hollowNodes, { clusterName: name, server: url, pki });
 
     // This host's node: a private containerd and a kubelet child (in the background:
-    // the API server is already serving).
-    const node = await startNode(name, paths.dir, url, pki.ca, opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml'));
+    // the API server is already serving). The cluster's first server runs it.
+    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, url, pki.ca, opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml'));
 
     let stopping = false;
     const shutdown = (signal: string): void => {
