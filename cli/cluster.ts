@@ -23,6 +23,8 @@ export interface ClusterState {
   store?: StoreKind;
   /** An existing etcd cluster the server uses instead of its own (`kite server --etcd-servers`). */
   etcd?: ExternalEtcd;
+  /** API servers `kite up` runs (more than one: behind a load balancer on apiPort). */
+  servers?: number;
 }
 
 export type ClusterStatus = { state: 'running'; pid: number } | { state: 'stopped' };

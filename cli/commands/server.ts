@@ -29,6 +29,8 @@ export interface ServerOptions {
    * data directory, no node.
    */
   serverIndex?: number;
+  /** The API address this host's node uses (the load balancer of several servers); default this server's. */
+  nodeServer?: string;
 }
 
 /** The pid file of the cluster's server with this index. */
@@ -115,7 +117,8 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     if (!index) writeClusterState(paths, {
       ...previous,
       name,
-      apiPort: controlPlane.port,
+      // Several servers: the cluster's API port is its load balancer's.
+      apiPort: (previous?.servers ?? 1) > 1 ? previous!.apiPort : controlPlane.port,
       bindAddress: opts.bindAddress,
       createdAt: previous?.createdAt ?? new Date().toISOString(),
       ...store.state,
@@ -126,7 +129,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
 
     // This host's node: a private containerd and a kubelet child (in the background:
     // the API server is already serving). The cluster's first server runs it.
-    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, url, pki.ca, opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml'));
+    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, opts.nodeServer ?? url, pki.ca, opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml'));
 
     let stopping = false;
     const shutdown = (signal: string): void => {

@@ -1,15 +1,15 @@
-// Acceptance: several API servers on one etcd (`kite up --store etcd` plus two more
-// `kite server --server-index N`), driven by the real kubectl through each of them: a
+// Acceptance: several API servers on one etcd (`kite up --store etcd --servers 3`: three
+// `kite server`s and a load balancer on the kubeconfig's address), driven by the real
+// kubectl through each of them and through the balancer: a
 // write through one is seen by another's watch, the `kubernetes` endpoints list every
 // live server, exactly one controller manager and one scheduler act (their Leases), and
 // after kill -9 of the server holding them another takes over: a deleted pod of a
 // Deployment is replaced and scheduled, the dead server leaves the endpoints, and no
-// acknowledged write is lost. The node is left out (KITE_NODE=none): pods are scheduled
+// acknowledged write is lost, and kubectl through the kubeconfig keeps working. The node is left out (KITE_NODE=none): pods are scheduled
 // onto a Node object made here, which is all the scheduler needs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { Cluster, KITE_MAIN, freePort, run, waitFor } from './harness.js';
@@ -24,10 +24,11 @@ interface Server {
   url: string;
   log: string;
   pid: () => number;
-  child?: ChildProcess;
 }
 
 const servers: Server[] = [];
+/** The kubeconfig's address: the load balancer in front of the servers. */
+let balancerURL = '';
 
 function pidOf(file: string): number {
   return Number(readFileSync(file, 'utf8').trim());
@@ -73,20 +74,17 @@ function createConfigMap(s: Server, name: string): Promise<void> {
   });
 }
 
-async function startServer(index: number): Promise<Server> {
-  const port = await freePort();
-  const log = join(dir, `test-server-${index}.log`);
-  const fd = openSync(log, 'a');
-  const child = spawn(process.execPath, [KITE_MAIN, 'server', '--name', cluster.name, '--server-index', String(index), '--api-port', String(port)], {
-    env: cluster.env(),
-    stdio: ['ignore', fd, fd],
-    detached: true,
+/** The servers `kite up --servers 3` started: port from each log's "listening" line, pid from its pid file. */
+function discoverServers(): Server[] {
+  return [0, 1, 2].map((index) => {
+    const log = join(dir, index ? `server-${index}.log` : 'server.log');
+    const m = /API server listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(readFileSync(log, 'utf8'));
+    assert.ok(m, `no listening line in ${log}`);
+    const port = Number(m[1]);
+    const pidFile = join(dir, index ? `server-${index}.pid` : 'server.pid');
+    const pid = pidOf(pidFile);
+    return { index, port, url: `https://127.0.0.1:${port}`, log, pid: () => pid };
   });
-  closeSync(fd);
-  child.unref();
-  const s: Server = { index, port, url: `https://127.0.0.1:${port}`, log, pid: () => child.pid!, child };
-  await waitFor(`server ${index} ready`, async () => (await cluster.kubectl(['--server', s.url, 'get', '--raw', '/readyz'])).stdout.trim() === 'ok', 90_000, 500);
-  return s;
 }
 
 /** Which server holds a Lease (each logs the identity it acquired with). */
@@ -105,19 +103,18 @@ async function endpointPorts(s: Server): Promise<number[]> {
 describe('several API servers on one etcd', { skip: canRun ? undefined : 'needs etcd-server (root installs it)' }, () => {
   before(async () => {
     const port = await freePort();
-    const r = await run(process.execPath, [KITE_MAIN, 'up', '--name', cluster.name, '--store', 'etcd', '--api-port', String(port)], { env: cluster.env(), timeoutMs: 180_000 });
+    const r = await run(process.execPath, [KITE_MAIN, 'up', '--name', cluster.name, '--store', 'etcd', '--servers', '3', '--api-port', String(port)], { env: cluster.env(), timeoutMs: 300_000 });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    servers.push({ index: 0, port, url: `https://127.0.0.1:${port}`, log: join(dir, 'server.log'), pid: () => pidOf(join(dir, 'server.pid')) });
-    servers.push(await startServer(1));
-    servers.push(await startServer(2));
+    assert.match(r.stdout + r.stderr, /Load balancer at https:\/\/127\.0\.0\.1:\d+ in front of 3 API servers/);
+    balancerURL = `https://127.0.0.1:${port}`;
+    servers.push(...discoverServers());
+    assert.equal(new Set(servers.map((s) => s.port)).size, 3);
   });
 
   after(async () => {
-    for (const s of servers.slice(1)) {
-      if (alive(s.pid())) process.kill(s.pid(), 'SIGTERM');
-    }
-    await waitFor('extra servers to stop', () => servers.slice(1).every((s) => !alive(s.pid())), 60_000).catch(() => undefined);
-    await cluster.down();
+    const r = await run(process.execPath, [KITE_MAIN, 'down', '--name', cluster.name, '--purge'], { env: cluster.env(), timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.ok(servers.every((s) => !alive(s.pid())), 'kite down stops every server');
   });
 
   test('a write through one server is seen by a watch through another, and read back through the third', async () => {
@@ -165,8 +162,11 @@ describe('several API servers on one etcd', { skip: canRun ? undefined : 'needs 
     // A node for the scheduler (no kubelet here: the pods only need placing).
     const nodeFile = cluster.writeFile('node.yaml', 'apiVersion: v1\nkind: Node\nmetadata:\n  name: ha-fake-node\n  labels:\n    kubernetes.io/hostname: ha-fake-node\nstatus:\n  allocatable: {cpu: "8", memory: 16Gi, pods: "110"}\n  capacity: {cpu: "8", memory: 16Gi, pods: "110"}\n');
     await k(via, ['apply', '-f', nodeFile]);
-    await k(via, ['create', 'deployment', 'web', '--image=busybox:1', '--replicas=2']);
-    await k(via, ['patch', 'deployment', 'web', '--type=merge', '-p', '{"spec":{"template":{"spec":{"tolerations":[{"operator":"Exists"}]}}}}']);
+    const deployFile = cluster.writeFile(
+      'web.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      tolerations: [{operator: Exists}]\n      containers: [{name: web, image: "busybox:1"}]\n',
+    );
+    await k(via, ['apply', '-f', deployFile]);
     const scheduled = async (s: Server) => {
       const pods = JSON.parse(await k(s, ['get', 'pods', '-l', 'app=web', '-o', 'json'])).items as { metadata: { name: string; deletionTimestamp?: string }; spec: { nodeName?: string } }[];
       return pods.filter((p) => !p.metadata.deletionTimestamp && p.spec.nodeName === 'ha-fake-node');
@@ -177,7 +177,8 @@ describe('several API servers on one etcd', { skip: canRun ? undefined : 'needs 
     await k(via, ['create', 'namespace', 'writes']);
     const acked: string[] = [];
     let writing = true;
-    const writers = servers.map(async (s) => {
+    const balancer: Server = { index: 9, port: 0, url: balancerURL, log: '', pid: () => 0 };
+    const writers = [...servers, balancer].map(async (s) => {
       for (let i = 0; writing; i++) {
         const name = `w-${s.index}-${i}`;
         try {
@@ -194,8 +195,10 @@ describe('several API servers on one etcd', { skip: canRun ? undefined : 'needs 
     process.kill(leader.pid(), 'SIGKILL');
     await waitFor('the leader to die', () => !alive(leader.pid()), 10_000);
 
+    // kubectl through the kubeconfig's address (the load balancer) keeps working.
+    assert.match(await cluster.k(['get', 'namespace', 'writes', '-o', 'name']), /namespace\/writes/);
     const victim = (await scheduled(via))[0].metadata.name;
-    await k(via, ['delete', 'pod', victim, '--wait=false']);
+    await cluster.k(['delete', 'pod', victim, '--wait=false']);
     // Leadership moves once the Lease expires (15 s) plus a retry period: 45 s of room.
     const newLeader = await waitFor('another controller-manager leader', async () => {
       const h = await holderOf('kube-controller-manager');
