@@ -49,6 +49,8 @@ export interface OpenStoreOptions {
   dataDir: string;
   /** The cluster CA: signs the local etcd's certificates. Required for a local etcd. */
   ca?: CertKeyPair;
+  /** Members of the cluster's own etcd (default 1), when it is first created. */
+  etcdMembers?: number;
   /** Use this etcd cluster instead of starting one (kind etcd). */
   external?: ExternalEtcd;
   /** Compact etcd's history every this many ms (upstream's --etcd-compaction-interval, 5 min); 0 = never. */
@@ -93,8 +95,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   } else {
     if (!opts.ca) throw new Error('a local etcd needs the cluster CA');
     const { startEtcd } = await import('./etcd-process.js');
-    const etcd = await startEtcd({ clusterDir: opts.clusterDir, ca: opts.ca, log: opts.log });
-    endpoints = [etcd.clientURL];
+    const etcd = await startEtcd({ clusterDir: opts.clusterDir, ca: opts.ca, members: opts.etcdMembers, log: opts.log });
+    endpoints = etcd.clientURLs;
     tls = etcd.tls;
     stopEtcd = () => etcd.stop();
   }

@@ -58,7 +58,9 @@ export async function openServerStore(
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { state: config };
   const { openStore, localEtcdClient } = await import('../../store/open.js');
   const external = config.etcd ?? (additional ? localEtcdClient(paths.dir) : undefined);
-  const opened = await openStore({ kind: config.store, clusterDir: paths.dir, dataDir: paths.data, ca, external, log });
+  // `kite up --servers N` (N > 1): as many etcd members, on this host.
+  const members = Math.max(1, readClusterState(paths)?.servers ?? 1);
+  const opened = await openStore({ kind: config.store, clusterDir: paths.dir, dataDir: paths.data, ca, external, etcdMembers: members, log });
   log(`store: ${opened.description}`);
   return { opened, state: config };
 }
