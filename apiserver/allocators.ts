@@ -9,6 +9,7 @@
 // LoadBalancer with externalTrafficPolicy Local) is completed by a repair write right
 // after it is stored, as upstream's allocation on update would have done.
 import type { KubeObject } from '../machinery/object.js';
+import { StoreError, type Store } from '../store/types.js';
 import { invalid, StatusError } from '../machinery/status.js';
 import type { Registry, WatchHandle } from './registry.js';
 
@@ -16,6 +17,16 @@ export const NODE_PORT_MIN = 30000;
 export const NODE_PORT_MAX = 32767;
 /** How long a create's reservation holds before it must have shown up in the cache. */
 const RESERVATION_MS = 60_000;
+/**
+ * Claims on a store several API servers share (upstream: IPAddress objects and the
+ * allocators' create-only writes): one key per cluster IP and per node port, created only
+ * if absent, so two servers never hand out the same value. Outside /registry/: they are
+ * not API objects.
+ */
+export const CLAIM_PREFIX = '/kite/allocations/';
+/** A claim no Service holds after this long is released (its create failed or its server died). */
+const CLAIM_GRACE_MS = 60_000;
+const CLAIM_SWEEP_MS = 30_000;
 
 function ipToInt(ip: string): number {
   return ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
@@ -80,10 +91,13 @@ export class ServiceAllocator {
   private readonly pendingPorts = new Map<number, number>();
   private loaded = false;
   private watch?: WatchHandle;
+  private sweeper?: NodeJS.Timeout;
 
   constructor(
     private readonly registry: Registry,
     cidr: string,
+    /** The shared store to claim values in (several API servers); absent: this server alone allocates. */
+    private readonly claims?: Store,
   ) {
     const [ip, bits] = cidr.split('/');
     this.cidr = cidr;
@@ -148,16 +162,39 @@ export class ServiceAllocator {
   install(): void {
     this.load();
     const services = this.registry.resourceOf('', 'v1', 'services');
-    this.registry.onBeforeCreate('Service', (obj, ctx) => {
+    this.registry.onBeforeCreate('Service', async (obj, ctx) => {
       this.load();
-      const got = this.allocate(obj, new Set(), new Set());
-      // A dry run must not keep what it reserved.
-      if (!ctx.dryRun) this.reserve(got);
+      if (!this.claims || ctx.dryRun) {
+        const got = this.allocate(obj, new Set(), new Set());
+        // A dry run must not keep what it reserved.
+        if (!ctx.dryRun) this.reserve(got);
+        return;
+      }
+      const asked = structuredClone(obj.spec);
+      for (let attempt = 0; ; attempt++) {
+        const got = this.allocate(obj, new Set(), new Set());
+        this.reserve(got);
+        const taken = await this.claim(got, this.key(obj));
+        if (!taken) return;
+        // Another server holds it: seen as taken here until its Service shows up, then
+        // allocate again (a value asked for explicitly now fails as already allocated).
+        const until = Date.now() + RESERVATION_MS;
+        if (taken.ip !== undefined) this.pendingIPs.set(taken.ip, until);
+        if (taken.port !== undefined) this.pendingPorts.set(taken.port, until);
+        obj.spec = structuredClone(asked);
+        if (attempt >= 8) this.fail(obj, 'spec.clusterIPs', '[]string{}', 'failed to allocate: too many concurrent allocations');
+      }
     });
     this.registry.onAfterDelete('Service', (obj) => {
       this.load();
+      const held = this.held.get(this.key(obj)) ?? holdings(obj);
       this.observe(this.key(obj), undefined);
+      if (this.claims) void this.release(held);
     });
+    if (this.claims) {
+      this.sweeper = setInterval(() => void this.sweep(), CLAIM_SWEEP_MS);
+      this.sweeper.unref();
+    }
     this.watch = this.registry.watch(services, undefined, {}, {
       event: (type, obj) => {
         const key = this.key(obj);
@@ -178,6 +215,73 @@ export class ServiceAllocator {
   uninstall(): void {
     this.watch?.stop();
     this.watch = undefined;
+    if (this.sweeper) clearInterval(this.sweeper);
+  }
+
+  private ipClaim(n: number): string {
+    return `${CLAIM_PREFIX}serviceips/${intToIp(n)}`;
+  }
+
+  private portClaim(n: number): string {
+    return `${CLAIM_PREFIX}servicenodeports/${n}`;
+  }
+
+  /**
+   * Claims every value in `got` for the Service `owner`; if one is claimed already, drops
+   * the claims this call made and says which value was taken.
+   */
+  private async claim(got: Held, owner: string): Promise<{ ip?: number; port?: number } | undefined> {
+    const store = this.claims!;
+    const value = Buffer.from(JSON.stringify({ service: owner, at: Date.now() }));
+    const made: string[] = [];
+    const wanted: [string, { ip?: number; port?: number }][] = [
+      ...got.ips.map((ip): [string, { ip: number }] => [this.ipClaim(ip), { ip }]),
+      ...got.ports.map((port): [string, { port: number }] => [this.portClaim(port), { port }]),
+    ];
+    for (const [key, what] of wanted) {
+      try {
+        await store.create(key, value);
+        made.push(key);
+      } catch (err) {
+        await Promise.all(made.map((k) => store.delete(k).catch(() => undefined)));
+        if (err instanceof StoreError && err.code === 'KeyExists') return what;
+        throw err;
+      }
+    }
+    return undefined;
+  }
+
+  private async release(held: Held): Promise<void> {
+    const keys = [...held.ips.map((ip) => this.ipClaim(ip)), ...held.ports.map((p) => this.portClaim(p))];
+    await Promise.all(
+      keys.map((k) =>
+        this.claims!.delete(k).catch((err) => {
+          if (!(err instanceof StoreError && err.code === 'KeyNotFound')) console.error(`service allocator: releasing ${k}: ${(err as Error).message}`);
+        }),
+      ),
+    );
+  }
+
+  /** Releases claims no Service holds once their grace is over (a failed create, a dead server, an update that dropped them). */
+  private async sweep(): Promise<void> {
+    try {
+      const { items } = await this.claims!.list(CLAIM_PREFIX);
+      for (const kv of items) {
+        let at = 0;
+        try {
+          at = Number((JSON.parse(kv.value.toString('utf8')) as { at?: number }).at) || 0;
+        } catch {
+          // unreadable: old enough
+        }
+        if (Date.now() - at < CLAIM_GRACE_MS) continue;
+        const name = kv.key.slice(kv.key.lastIndexOf('/') + 1);
+        const held = kv.key.startsWith(`${CLAIM_PREFIX}serviceips/`) ? this.ipRefs.has(ipToInt(name)) : this.portRefs.has(Number(name));
+        if (held) continue;
+        await this.claims!.delete(kv.key, kv.modRevision).catch(() => undefined);
+      }
+    } catch (err) {
+      console.error(`service allocator: sweeping claims: ${(err as Error).message}`);
+    }
   }
 
   private reserve(got: Held): void {

@@ -159,14 +159,17 @@ export class RequestPipeline {
 
   async get(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, subresource?: string): Promise<CallResult> {
     this.check(ctx, 'get', res, namespace, name, subresource);
+    await this.registry.consistentRead();
     if (!subresource) return { code: 200, body: this.registry.get(res, namespace, name), isObject: true };
     const handler = this.subresource(res, subresource);
     if (!handler.get) throw methodNotAllowed();
     return handler.get({ ctx, resource: res, namespace, name });
   }
 
-  list(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, opts: ListOptions): ListResult {
+  async list(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, opts: ListOptions): Promise<ListResult> {
     this.check(ctx, 'list', res, namespace, this.nameFromSelector(opts.fieldSelector));
+    // No resourceVersion (or a continue token's own): the latest state, consistently.
+    if (!opts.resourceVersion && !opts.continue) await this.registry.consistentRead();
     return this.registry.list(res, namespace, opts);
   }
 

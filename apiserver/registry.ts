@@ -106,6 +106,8 @@ export function nowRFC3339(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+const NAMESPACES_RESOURCE = resourceByPath('', 'v1', 'namespaces')!;
+
 export class Registry {
   private readonly strategies = new Map<string, Strategy>();
   /** Hooks for kinds that need more than a strategy (allocation of cluster IPs, etc.). */
@@ -168,6 +170,11 @@ export class Registry {
 
   currentRevision(): number {
     return this.cache.currentRevision();
+  }
+
+  /** Waits until the cache has caught up with the store (other API servers' writes): GET, and LIST without resourceVersion. */
+  consistentRead(): Promise<void> {
+    return this.cache.consistent();
   }
 
   // ---- reads ---------------------------------------------------------------
@@ -448,6 +455,9 @@ export class Registry {
     } else if (meta.namespace) {
       delete meta.namespace;
     }
+    // A namespace this cache has not seen may have just been made through another API
+    // server (upstream's NamespaceLifecycle looks it up live on a cache miss): catch up first.
+    if (res.namespaced && meta.namespace && !this.getStored(NAMESPACES_RESOURCE, undefined, meta.namespace)) await this.cache.consistent();
     this.checkNamespace(res, meta.namespace, meta.name ?? meta.generateName ?? '');
     const storageRes = storageResource(res);
     let obj = toStorage(res, { ...body, apiVersion: apiVersionOf(res), kind: res.kind });
@@ -512,6 +522,9 @@ export class Registry {
   ): Promise<{ object: KubeObject; created: boolean; changed: boolean }> {
     const key = this.key(res, namespace, name);
     const cache = this.resourceCache(res);
+    // Not here yet may mean just made through another API server: catch up with the store
+    // first (a stale object present here fails its compare-and-swap and is read again).
+    if (!cache.objects.has(key)) await this.cache.consistent();
     for (let attempt = 0; ; attempt++) {
       const current = cache.objects.get(key);
       const next = await mutate(current ? deepClone(current) : undefined);
@@ -701,6 +714,9 @@ export class Registry {
     if (res.virtual) throw methodNotAllowed();
     const key = this.key(res, namespace, name);
     const cache = this.resourceCache(res);
+    // Not here yet may mean just made through another API server: catch up with the store
+    // first (a stale object present here fails its compare-and-swap and is read again).
+    if (!cache.objects.has(key)) await this.cache.consistent();
     for (let attempt = 0; ; attempt++) {
       const current = cache.objects.get(key);
       if (!current) throw notFound(res.group, res.plural, name);

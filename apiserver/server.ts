@@ -564,7 +564,7 @@ export class ApiServer {
 
   private async serveList(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
     const resource = r.resource;
-    const out = this.pipeline.list(this.context(req, query, user, false), resource, r.namespace, {
+    const out = await this.pipeline.list(this.context(req, query, user, false), resource, r.namespace, {
       labelSelector: query.get('labelSelector'),
       fieldSelector: query.get('fieldSelector'),
       limit: queryInt(query, 'limit'),

@@ -3,7 +3,7 @@
 // get, list and client watch is served from here, never by scanning the store.
 import type { Store, WatchEvent } from '../store/types.js';
 import type { KubeObject } from '../machinery/object.js';
-import { expired } from '../machinery/status.js';
+import { expired, StatusError } from '../machinery/status.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -24,6 +24,8 @@ export interface CacheWatcher {
 }
 
 const RING_CAPACITY = 4096;
+/** How long a consistent read waits for the cache to catch up with the store (upstream: 3 s, then etcd). */
+const CONSISTENT_READ_TIMEOUT_MS = 10_000;
 
 /** Decode a stored value: JSON of the object, with resourceVersion from the store. */
 export function decodeStored(value: Buffer, modRevision: number): KubeObject {
@@ -155,6 +157,8 @@ export class WatchCache {
   private startRevision = 0;
   private readonly dropped = new Set<string>();
   private handle?: { stop(): void };
+  /** Consistent reads waiting for the cache to reach a revision. */
+  private waiters: { revision: number; resolve: () => void }[] = [];
 
   constructor(private readonly store: Store) {}
 
@@ -168,7 +172,52 @@ export class WatchCache {
       const cache = this.cacheForKey(kv.key, true);
       cache?.load(kv.key, decodeStored(kv.value, kv.modRevision));
     }
-    this.handle = this.store.watch('/registry/', listed.revision, (ev) => this.onStoreEvent(ev));
+    // Every revision, also of keys outside /registry/ (allocation claims, leases of
+    // the compactor): a revision read from a shared store is then always reached.
+    this.handle = this.store.watch('/registry/', listed.revision, (ev) => this.onStoreEvent(ev), {
+      everyRevision: true,
+      onProgress: (revision) => this.advance(revision),
+    });
+  }
+
+  private advance(revision: number): void {
+    if (revision > this.revision) this.revision = revision;
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.revision <= this.revision) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  /**
+   * For a read that must be consistent (GET, or LIST without a resourceVersion): on a
+   * store other API servers write to, waits until the cache has every event up to the
+   * store's current revision (upstream: consistent reads from cache). A store only this
+   * process writes keeps the cache current before a write returns: nothing to wait for.
+   */
+  async consistent(timeoutMs = CONSISTENT_READ_TIMEOUT_MS): Promise<void> {
+    if (!this.store.freshRevision) return;
+    const target = await this.store.freshRevision();
+    if (target <= this.revision) return;
+    let timer: NodeJS.Timeout | undefined;
+    const reached = new Promise<boolean>((resolve) => {
+      const waiter = { revision: target, resolve: () => resolve(true) };
+      this.waiters.push(waiter);
+      timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+    });
+    const ok = await reached;
+    clearTimeout(timer);
+    if (!ok) {
+      throw new StatusError(504, 'Timeout', `Timeout: Too large resource version: ${target}, current: ${this.revision}`, {
+        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+        retryAfterSeconds: 1,
+      });
+    }
   }
 
   stop(): void {
@@ -219,6 +268,7 @@ export class WatchCache {
 
   private onStoreEvent(ev: WatchEvent): void {
     this.revision = ev.revision;
+    if (this.waiters.length > 0) queueMicrotask(() => this.advance(ev.revision));
     const cache = this.cacheForKey(ev.kv.key, true);
     if (!cache) return;
     const prev = cache.objects.get(ev.kv.key);

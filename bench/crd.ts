@@ -92,7 +92,7 @@ async function main(): Promise<void> {
       let listMs = 0;
       for (let i = 0; i < LISTS; i++) {
         const t = performance.now();
-        const out = core.pipeline.list(ctx(), k.res, 'bench', {});
+        const out = await core.pipeline.list(ctx(), k.res, 'bench', {});
         // Serialize as the server would answer.
         JSON.stringify({ kind: 'List', items: out.items });
         listMs += performance.now() - t;

@@ -25,6 +25,8 @@ export interface ClusterState {
   etcd?: ExternalEtcd;
   /** Real nodes besides the control plane's (`kite up --nodes`, `kite node add|rm`); the server runs these. */
   workers?: string[];
+  /** API servers `kite up` runs (more than one: behind a load balancer on apiPort). */
+  servers?: number;
 }
 
 export type ClusterStatus = { state: 'running'; pid: number } | { state: 'stopped' };

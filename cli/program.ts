@@ -30,6 +30,18 @@ function parseSeconds(v: string): number {
   return n;
 }
 
+function parseServerCount(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 9) throw new Error(`invalid server count "${v}" (1-9)`);
+  return n;
+}
+
+function parseServerIndex(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 99) throw new Error(`invalid server index "${v}" (0-99)`);
+  return n;
+}
+
 export function buildProgram(): Command {
   const program = new Command('kite')
     .description('Run local Kubernetes clusters (written from scratch in TypeScript)')
@@ -47,9 +59,10 @@ export function buildProgram(): Command {
     .option('--nodes <n>', 'real nodes on this host, the control plane\'s included (default: last used, else 1)', arg(parseNodeCount))
     .option('--registries <file>', "registry mirrors and settings (k3s registries.yaml format); copied to the cluster's registries.yaml")
     .option('--store <kind>', 'store backend for a new cluster: sqlite, or etcd (a local etcd the cluster manages) (default: last used, else sqlite)', arg(parseStoreKind))
-    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number; nodes?: number; registries?: string; store?: StoreKind }) => {
+    .option('--servers <n>', 'API servers to run (more than one needs --store etcd; the API port is then a load balancer in front of them) (default: last used, else 1)', arg(parseServerCount))
+    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number; nodes?: number; registries?: string; store?: StoreKind; servers?: number }) => {
       const { up } = await import('./commands/up.js');
-      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes, nodes: o.nodes, registries: o.registries, store: o.store });
+      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes, nodes: o.nodes, registries: o.registries, store: o.store, servers: o.servers });
     });
 
   program
@@ -88,15 +101,31 @@ export function buildProgram(): Command {
     .option('--etcd-cafile <file>', 'CA bundle that verifies the etcd servers')
     .option('--etcd-certfile <file>', 'client certificate for etcd')
     .option('--etcd-keyfile <file>', 'client key for etcd')
+    .option('--node-server <url>', "the API address this host's node uses (default: this server's)")
+    .option('--server-index <n>', "0: the cluster's first server; N > 0: one more API server on the cluster's etcd (own pid file and data, no node)", arg(parseServerIndex), 0)
     .action(async (o: {
       name: string; dataDir?: string; apiPort: number; bindAddress: string; hollowNodes: number; registries?: string;
-      store?: StoreKind; etcdServers?: string[]; etcdCafile?: string; etcdCertfile?: string; etcdKeyfile?: string;
+      store?: StoreKind; etcdServers?: string[]; etcdCafile?: string; etcdCertfile?: string; etcdKeyfile?: string; serverIndex: number; nodeServer?: string;
     }) => {
       const { runServer } = await import('./commands/server.js');
       await runServer({
         name: o.name, dataDir: o.dataDir, apiPort: o.apiPort, bindAddress: o.bindAddress, hollowNodes: o.hollowNodes, registries: o.registries,
         storeFlags: { store: o.store, etcdServers: o.etcdServers, etcdCAFile: o.etcdCafile, etcdCertFile: o.etcdCertfile, etcdKeyFile: o.etcdKeyfile },
+        serverIndex: o.serverIndex,
+        nodeServer: o.nodeServer,
       });
+    });
+
+  program
+    .command('balancer')
+    .description('Run the TCP load balancer in front of a cluster\'s API servers (what `kite up --servers N` starts)')
+    .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
+    .requiredOption('--api-port <port>', 'port to listen on', arg(parsePort))
+    .option('--bind-address <addr>', 'address to listen on', DEFAULT_BIND_ADDRESS)
+    .requiredOption('--backends <addrs>', 'API servers, comma-separated host:port', (v: string) => v.split(',').filter(Boolean))
+    .action(async (o: { name: string; apiPort: number; bindAddress: string; backends: string[] }) => {
+      const { runBalancer } = await import('./commands/balancer.js');
+      await runBalancer({ name: o.name, port: o.apiPort, bindAddress: o.bindAddress, backends: o.backends });
     });
 
   program

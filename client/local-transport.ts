@@ -75,7 +75,7 @@ export class LocalTransport implements ApiTransport {
   }
 
   async list<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<ListResult<T>> {
-    const out = this.pipeline.list(this.ctx(undefined), res, namespace, {
+    const out = await this.pipeline.list(this.ctx(undefined), res, namespace, {
       labelSelector: opts.labelSelector,
       fieldSelector: opts.fieldSelector,
       limit: opts.limit,

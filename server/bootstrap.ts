@@ -5,7 +5,6 @@ import type { ApiTransport } from '../client/transport.js';
 import type { KubeObject } from '../machinery/object.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { StatusError } from '../machinery/status.js';
-import { kubernetesEndpointSlice } from '../controllers/endpointslice/bootstrap.js';
 import { kubeDnsService } from '../dns/config.js';
 import { defaultIngressClass } from '../ingress/class.js';
 import { defaultLocalPathStorageClass } from '../controllers/volume/storage-class.js';
@@ -28,36 +27,32 @@ async function ensure(client: ApiTransport, group: string, plural: string, obj: 
   try {
     await client.create(res(group, plural), obj.metadata?.namespace, obj);
   } catch (err) {
-    if (!(err instanceof StatusError && err.code === 409)) throw err;
-  }
-}
-
-/** Create `obj`, or make the fields `fields` of the existing one equal to it. */
-async function reconcile(client: ApiTransport, group: string, plural: string, obj: KubeObject, fields: string[]): Promise<void> {
-  const r = res(group, plural);
-  const ns = obj.metadata?.namespace;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let cur: KubeObject | undefined;
+    if (!(err instanceof StatusError)) throw err;
+    // Another API server starting at the same time made it first (its create may also
+    // have claimed the Service's cluster IP: 422 here): fine if it is there now.
+    if (err.code === 409) return;
     try {
-      cur = await client.get(r, ns, obj.metadata!.name!);
-    } catch (err) {
-      if (!(err instanceof StatusError && err.code === 404)) throw err;
-    }
-    try {
-      if (!cur) {
-        await client.create(r, ns, obj);
-        return;
-      }
-      if (fields.every((f) => JSON.stringify(cur![f]) === JSON.stringify(obj[f]))) return;
-      const next = { ...cur };
-      for (const f of fields) next[f] = obj[f];
-      await client.update(r, ns, next);
-      return;
-    } catch (err) {
-      if (err instanceof StatusError && err.code === 409) continue;
+      await client.get(res(group, plural), obj.metadata?.namespace, obj.metadata!.name!);
+    } catch {
       throw err;
     }
   }
+}
+
+async function reconcilePolicy(client: ApiTransport, rbac: (kind: RbacKind) => ReturnType<typeof res>): Promise<void> {
+  await reconcileBootstrapPolicy({
+    get: async (kind, ns, name) => {
+      try {
+        return await client.get(rbac(kind), ns, name);
+      } catch (err) {
+        if (err instanceof StatusError && err.code === 404) return undefined;
+        throw err;
+      }
+    },
+    create: (kind, obj) => client.create(rbac(kind), obj.metadata?.namespace, obj),
+    update: (kind, obj) => client.update(rbac(kind), obj.metadata?.namespace, obj),
+    delete: (kind, ns, name) => client.delete(rbac(kind), ns, name),
+  });
 }
 
 export interface BootstrapOptions {
@@ -75,19 +70,16 @@ export async function bootstrapCluster(client: ApiTransport, o: BootstrapOptions
   // Upstream's default roles and bindings, and one least-privilege role per component:
   // created when missing, topped up (never cut back) when they exist.
   const rbac = (kind: RbacKind) => res('rbac.authorization.k8s.io', RBAC_PLURALS[kind]);
-  await reconcileBootstrapPolicy({
-    get: async (kind, ns, name) => {
-      try {
-        return await client.get(rbac(kind), ns, name);
-      } catch (err) {
-        if (err instanceof StatusError && err.code === 404) return undefined;
-        throw err;
-      }
-    },
-    create: (kind, obj) => client.create(rbac(kind), obj.metadata?.namespace, obj),
-    update: (kind, obj) => client.update(rbac(kind), obj.metadata?.namespace, obj),
-    delete: (kind, ns, name) => client.delete(rbac(kind), ns, name),
-  });
+  // Several API servers may reconcile at once: a 409 (made or changed by another) is
+  // answered by reconciling again from what is stored now.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await reconcilePolicy(client, rbac);
+      break;
+    } catch (err) {
+      if (!(err instanceof StatusError && err.code === 409) || attempt >= 5) throw err;
+    }
+  }
   await ensure(client, 'storage.k8s.io', 'storageclasses', defaultLocalPathStorageClass(o.storageDir) as unknown as KubeObject);
   await ensure(client, '', 'services', {
     apiVersion: 'v1',
@@ -95,20 +87,7 @@ export async function bootstrapCluster(client: ApiTransport, o: BootstrapOptions
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
     spec: { type: 'ClusterIP', clusterIP: KUBERNETES_SERVICE_IP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: o.port }], sessionAffinity: 'None' },
   });
-  await reconcile(
-    client,
-    '',
-    'endpoints',
-    {
-      apiVersion: 'v1',
-      kind: 'Endpoints',
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-      subsets: [{ addresses: [{ ip: o.advertise }], ports: [{ name: 'https', port: o.port, protocol: 'TCP' }] }],
-    },
-    ['subsets'],
-  );
-  // The slice is what the proxy reads; the Service has no selector, so no controller writes it.
-  await reconcile(client, 'discovery.k8s.io', 'endpointslices', kubernetesEndpointSlice(o.advertise, o.port) as unknown as KubeObject, ['endpoints', 'ports']);
+  // Its Endpoints and EndpointSlices are the endpoint reconciler's (server/endpoint-reconciler.ts).
   await ensure(client, '', 'services', kubeDnsService() as unknown as KubeObject);
   await ensure(client, 'networking.k8s.io', 'ingressclasses', defaultIngressClass() as unknown as KubeObject);
 }

@@ -29,6 +29,8 @@ import { startScheduler } from '../scheduler/index.js';
 import { clusterPolicy } from './policy.js';
 import type { AuthorizationMode } from './policy.js';
 import { bootstrapCluster } from './bootstrap.js';
+import { EndpointReconciler } from './endpoint-reconciler.js';
+import { LeaderElector } from '../client/leaderelection.js';
 import { COMPONENT_USERS, serviceAccountUser } from './identities.js';
 
 export interface ControlPlaneOptions {
@@ -51,6 +53,11 @@ export interface ControlPlaneOptions {
   authorizationMode?: AuthorizationMode;
   /** Nodes that run on the control plane's host: labelled node-role.kubernetes.io/control-plane once they register. */
   controlPlaneNodes?: string[];
+  /**
+   * Run the controller manager and scheduler only while holding their Leases (default:
+   * when the store is shared with other API servers, i.e. etcd).
+   */
+  leaderElect?: boolean;
   /** Object history settings; default from the environment (KITE_HISTORY*), `false` turns it off. */
   history?: HistoryOptions | false;
   /** Runs the node IPAM controller: nodes without spec.podCIDR get one (upstream --allocate-node-cidrs). */
@@ -115,12 +122,14 @@ function labelControlPlaneNodes(core: ApiCore, client: LocalTransport, names: st
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
-  const store = opts.store ?? new SqliteStore(join(opts.dataDir, 'state.db'));
+  const store: Store = opts.store ?? new SqliteStore(join(opts.dataDir, 'state.db'));
   const history = opts.history === false ? undefined : (opts.history ?? historyOptionsFromEnv(opts.dataDir));
   const core = await startApiCore(store, (lookups) => clusterPolicy(lookups, opts.authorizationMode), { history });
   const { registry, pipeline } = core;
 
-  new ServiceAllocator(registry, SERVICE_CIDR).install();
+  // On a store other API servers share, cluster IPs and node ports are claimed in it.
+  const allocator = new ServiceAllocator(registry, SERVICE_CIDR, store.freshRevision ? store : undefined);
+  allocator.install();
 
   let ready = false;
   const tlsOptions = { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.caCert, requestCert: true, rejectUnauthorized: false };
@@ -157,15 +166,55 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   const client = (component: string, user?: UserInfo) => new LocalTransport(pipeline, { component, user });
   await bootstrapCluster(client('kube-apiserver'), { port, advertise, storageDir: join(dirname(opts.dataDir), 'storage') });
+  const endpoints = new EndpointReconciler(client('kube-apiserver'), { advertise, port });
+  await endpoints.start();
   // Controllers and the scheduler are API clients; in this process they use the
   // in-process transport, authorized as their own identities.
   const ipam = opts.nodeIpam;
   const descriptors = ipam ? [...ALL_CONTROLLERS, controller('node-controller', (ctx) => new NodeIpamController(ctx, ipam))] : ALL_CONTROLLERS;
-  const controllers = await startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), descriptors, {
-    rootCACert: opts.tls.caCert,
-    clientFor: (sa) => client(`kube-controller-manager/${sa}`, serviceAccountUser('kube-system', sa)),
-  });
-  const scheduler = startScheduler(client('default-scheduler', COMPONENT_USERS.scheduler));
+  const startControllers = () =>
+    startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), descriptors, {
+      rootCACert: opts.tls.caCert,
+      clientFor: (sa) => client(`kube-controller-manager/${sa}`, serviceAccountUser('kube-system', sa)),
+    });
+  const startDefaultScheduler = () => startScheduler(client('default-scheduler', COMPONENT_USERS.scheduler));
+  // With API servers sharing the store, each runs a controller manager and a scheduler
+  // that act only while they hold their Lease (upstream's --leader-elect).
+  const leaderElect = opts.leaderElect ?? !!store.freshRevision;
+  let controllers: Awaited<ReturnType<typeof startControllers>> | undefined;
+  let scheduler: ReturnType<typeof startDefaultScheduler> | undefined;
+  const electors: LeaderElector[] = [];
+  if (leaderElect) {
+    const cm = new LeaderElector(client('kube-controller-manager', COMPONENT_USERS.controllerManager), {
+      namespace: 'kube-system',
+      name: 'kube-controller-manager',
+      onStartedLeading: async () => {
+        controllers = await startControllers();
+      },
+      onStoppedLeading: async () => {
+        const c = controllers;
+        controllers = undefined;
+        await c?.stop();
+      },
+    });
+    const sched = new LeaderElector(client('default-scheduler', COMPONENT_USERS.scheduler), {
+      namespace: 'kube-system',
+      name: 'kube-scheduler',
+      onStartedLeading: () => {
+        scheduler = startDefaultScheduler();
+      },
+      onStoppedLeading: async () => {
+        const s = scheduler;
+        scheduler = undefined;
+        await s?.stop();
+      },
+    });
+    electors.push(cm, sched);
+    for (const e of electors) e.start();
+  } else {
+    controllers = await startControllers();
+    scheduler = startDefaultScheduler();
+  }
   const stopLabelling = labelControlPlaneNodes(core, client('kube-apiserver', COMPONENT_USERS.apiserver), opts.controlPlaneNodes ?? []);
   ready = true;
 
@@ -178,8 +227,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     async close() {
       ready = false;
       stopLabelling();
-      await scheduler.stop();
-      await controllers.stop();
+      await Promise.all(electors.map((e) => e.stop()));
+      await scheduler?.stop();
+      await controllers?.stop();
+      await endpoints.stop();
       api.closeWatches();
       await Promise.all(
         servers.map(
@@ -190,6 +241,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
             }),
         ),
       );
+      allocator.uninstall();
       core.stop();
       if (!opts.store) await store.close();
     },

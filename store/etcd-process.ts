@@ -3,7 +3,7 @@
 // ports chosen free (and kept across restarts), TLS with certificates from the cluster
 // CA and client certificates required, restarted if it dies, stopped on close.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,18 +20,27 @@ export interface EtcdProcessOptions {
   clusterDir: string;
   /** The cluster CA, which signs etcd's serving certificate and kite's client certificate. */
   ca: CertKeyPair;
+  /**
+   * Members to run on this host (default 1; `kite up --servers 3` runs 3). Fixed when the
+   * etcd is first created: an existing one keeps its own count.
+   */
+  members?: number;
   log?: (msg: string) => void;
 }
 
 export interface EtcdProcess {
-  /** https://127.0.0.1:PORT */
+  /** https://127.0.0.1:PORT (the first member's) */
   clientURL: string;
+  /** Every member's client URL. */
+  clientURLs: string[];
   /** PEM: CA, and the client certificate and key kite connects with. */
   tls: { ca: string; cert: string; key: string };
   /** The directory etcd owns (data, certificates, log). */
   dir: string;
-  /** The current process id (changes if etcd was restarted). */
+  /** The current process id of the first member (changes if etcd was restarted). */
   pid(): number | undefined;
+  /** Every member's current process id. */
+  pids(): (number | undefined)[];
   /** Stops etcd (SIGTERM, then SIGKILL after 10 s); no restart after this. */
   stop(): Promise<void>;
 }
@@ -160,22 +169,56 @@ async function reapOrphan(pidFile: string, log?: (msg: string) => void): Promise
   unlinkSync(pidFile);
 }
 
-/** Stops the cluster's etcd if a server that was killed left it running (`kite down`). */
-export function stopLeftoverEtcd(clusterDir: string, log?: (msg: string) => void): Promise<void> {
-  return reapOrphan(join(clusterDir, 'etcd', 'etcd.pid'), log);
+/** Stops the cluster's etcd members if a server that was killed left them running (`kite down`). */
+export async function stopLeftoverEtcd(clusterDir: string, log?: (msg: string) => void): Promise<void> {
+  const dir = join(clusterDir, 'etcd');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /^etcd(-\d+)?\.pid$/.test(f)) : [];
+  await Promise.all(files.map((f) => reapOrphan(join(dir, f), log)));
 }
 
-/** Starts the cluster's etcd and returns once it was spawned (EtcdStore.open waits for it to serve). */
+/** File names of member i (the first keeps the names of a single-member etcd). */
+function memberFiles(dir: string, i: number): { name: string; data: string; pid: string; log: string; ports: string } {
+  return i === 0
+    ? { name: 'kite', data: join(dir, 'data'), pid: join(dir, 'etcd.pid'), log: join(dir, 'etcd.log'), ports: join(dir, 'ports.json') }
+    : { name: `kite-${i}`, data: join(dir, `data-${i}`), pid: join(dir, `etcd-${i}.pid`), log: join(dir, `etcd-${i}.log`), ports: join(dir, `ports-${i}.json`) };
+}
+
+/** How many members: what the etcd was created with (members.json), else what is asked for. */
+function memberCount(dir: string, wanted: number, log: (msg: string) => void): number {
+  const file = join(dir, 'members.json');
+  let recorded: number | undefined;
+  try {
+    recorded = (JSON.parse(readFileSync(file, 'utf8')) as { members?: number }).members;
+  } catch {
+    recorded = existsSync(join(dir, 'data')) ? 1 : undefined;
+  }
+  if (recorded !== undefined && recorded !== wanted) log(`etcd: keeping the ${recorded} member(s) it was created with (asked for ${wanted})`);
+  const n = recorded ?? wanted;
+  writeFileSync(file, JSON.stringify({ members: n }) + '\n');
+  return n;
+}
+
+/** Starts the cluster's etcd members and returns once they were spawned (EtcdStore.open waits for them to serve). */
 export async function startEtcd(opts: EtcdProcessOptions): Promise<EtcdProcess> {
   const log = opts.log ?? (() => {});
   await ensureEtcdInstalled(log);
   const dir = join(opts.clusterDir, 'etcd');
   const pkiDir = join(dir, 'pki');
   mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
-  const pidFile = join(dir, 'etcd.pid');
-  await reapOrphan(pidFile, log);
+  const count = memberCount(dir, opts.members ?? 1, log);
+  const members = Array.from({ length: count }, (_, i) => memberFiles(dir, i));
+  await Promise.all(members.map((m) => reapOrphan(m.pid, log)));
 
-  const ports = await choosePorts(join(dir, 'ports.json'));
+  const ports: { client: number; peer: number }[] = [];
+  for (const m of members) {
+    let p = await choosePorts(m.ports);
+    // Ports another member took just now (each file only knows its own).
+    while (ports.some((q) => [q.client, q.peer].includes(p.client) || [q.client, q.peer].includes(p.peer))) {
+      writeFileSync(m.ports, '{}');
+      p = await choosePorts(m.ports);
+    }
+    ports.push(p);
+  }
   const server = await certPair(pkiDir, 'server', opts.ca, () =>
     issueServingCert(opts.ca, { commonName: 'kite-etcd', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
   );
@@ -183,33 +226,61 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<EtcdProcess> 
   const caFile = join(pkiDir, 'ca.crt');
   writeFileSync(caFile, opts.ca.cert, { mode: 0o644 });
 
-  const clientURL = `https://127.0.0.1:${ports.client}`;
-  const peerURL = `http://127.0.0.1:${ports.peer}`;
-  const args = [
-    '--name', 'kite',
-    '--data-dir', join(dir, 'data'),
-    '--listen-client-urls', clientURL,
-    '--advertise-client-urls', clientURL,
-    // A single member: the peer URL is never dialled, it only has to be unique.
-    '--listen-peer-urls', peerURL,
-    '--initial-advertise-peer-urls', peerURL,
-    '--initial-cluster', `kite=${peerURL}`,
-    '--initial-cluster-state', 'new',
-    '--initial-cluster-token', `kite-${ports.peer}`,
-    '--cert-file', server.certFile,
-    '--key-file', server.keyFile,
-    '--trusted-ca-file', caFile,
-    '--client-cert-auth',
-    '--logger', 'zap',
-    '--log-outputs', 'stderr',
-  ];
-  const logFile = join(dir, 'etcd.log');
+  const clientURLs = ports.map((p) => `https://127.0.0.1:${p.client}`);
+  const peerURLs = ports.map((p) => `http://127.0.0.1:${p.peer}`);
+  // Other API servers of the cluster read every member's client URL here.
+  writeFileSync(members[0].ports, JSON.stringify({ ...ports[0], clients: ports.map((p) => p.client) }) + '\n');
+  const initialCluster = members.map((m, i) => `${m.name}=${peerURLs[i]}`).join(',');
 
+  const procs = members.map((m, i) =>
+    superviseMember(
+      [
+        '--name', m.name,
+        '--data-dir', m.data,
+        '--listen-client-urls', clientURLs[i],
+        '--advertise-client-urls', clientURLs[i],
+        // Peers talk over loopback only; a single member's peer URL is never dialled.
+        '--listen-peer-urls', peerURLs[i],
+        '--initial-advertise-peer-urls', peerURLs[i],
+        '--initial-cluster', initialCluster,
+        '--initial-cluster-state', 'new',
+        '--initial-cluster-token', `kite-${ports[0].peer}`,
+        '--cert-file', server.certFile,
+        '--key-file', server.keyFile,
+        '--trusted-ca-file', caFile,
+        '--client-cert-auth',
+        '--logger', 'zap',
+        '--log-outputs', 'stderr',
+        // Members sharing one (possibly busy) host: twice etcd's heartbeat and election
+        // timeouts, so a slow moment does not start an election.
+        ...(count > 1 ? ['--heartbeat-interval', '200', '--election-timeout', '2000'] : []),
+      ],
+      m,
+      log,
+    ),
+  );
+  log(`etcd: ${ETCD_BINARY} serving ${clientURLs.join(', ')} (${count} member${count > 1 ? 's' : ''}, data and logs in ${dir})`);
+
+  return {
+    clientURL: clientURLs[0],
+    clientURLs,
+    tls: { ca: opts.ca.cert, cert: client.pair.cert, key: client.pair.key },
+    dir,
+    pid: () => procs[0].pid(),
+    pids: () => procs.map((p) => p.pid()),
+    async stop() {
+      await Promise.all(procs.map((p) => p.stop()));
+    },
+  };
+}
+
+/** One etcd member, restarted if it dies, until stop(). */
+function superviseMember(args: string[], m: ReturnType<typeof memberFiles>, log: (msg: string) => void): { pid(): number | undefined; stop(): Promise<void> } {
   let child: ChildProcess | undefined;
   let stopping = false;
   let restarts = 0;
   const launch = (): void => {
-    const fd = openSync(logFile, 'a', 0o644);
+    const fd = openSync(m.log, 'a', 0o644);
     try {
       // Its own process group: a Ctrl-C to a foreground `kite server` must not kill etcd
       // under the control plane's feet; the server stops it last.
@@ -218,25 +289,20 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<EtcdProcess> 
       closeSync(fd);
     }
     const me = child;
-    if (me.pid !== undefined) writeFileSync(pidFile, `${me.pid}\n`);
+    if (me.pid !== undefined) writeFileSync(m.pid, `${me.pid}\n`);
     me.once('error', (err) => log(`etcd: could not start ${ETCD_BINARY}: ${err.message}`));
     me.once('exit', (code, signal) => {
       if (stopping || child !== me) return;
       restarts++;
       const delay = Math.min(500 * 2 ** Math.min(restarts, 5), 15_000);
-      log(`etcd: exited ${signal ? `on ${signal}` : `with code ${code}`} (see ${logFile}); restarting in ${delay} ms`);
+      log(`etcd ${m.name}: exited ${signal ? `on ${signal}` : `with code ${code}`} (see ${m.log}); restarting in ${delay} ms`);
       setTimeout(() => {
         if (!stopping) launch();
       }, delay).unref();
     });
   };
   launch();
-  log(`etcd: ${ETCD_BINARY} serving ${clientURL} (data ${join(dir, 'data')}, log ${logFile})`);
-
   return {
-    clientURL,
-    tls: { ca: opts.ca.cert, cert: client.pair.cert, key: client.pair.key },
-    dir,
     pid: () => child?.pid,
     async stop() {
       stopping = true;
@@ -248,7 +314,7 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<EtcdProcess> 
       await exited;
       clearTimeout(timer);
       try {
-        unlinkSync(pidFile);
+        unlinkSync(m.pid);
       } catch {
         // already gone
       }

@@ -104,8 +104,15 @@ interface Watcher {
   prefix: string;
   etcdPrefix: Buffer;
   filter: boolean;
-  /** Highest revision delivered (event or progress). */
+  /** Highest revision delivered (event or progress): releases writes waiting on it. */
   delivered: number;
+  /**
+   * Revision of the last event really received: a new stream resumes after it. Never
+   * a progress notification's (etcd 3.4 may send one ahead of events still queued).
+   */
+  resumeFrom: number;
+  /** WatchOptions.everyRevision: the whole keyspace, other keys reported as progress. */
+  everyRevision: boolean;
   onEvent: (ev: WatchEvent) => void;
   opts: WatchOptions;
   stopped: boolean;
@@ -197,6 +204,14 @@ export class EtcdStore implements Store {
 
   revision(): number {
     return this.rev;
+  }
+
+  /** etcd's current revision (a one-key range read: the answer's header carries it). */
+  async freshRevision(): Promise<number> {
+    this.check();
+    const r = await this.unary<PbRangeResponse>('kv', 'range', { key: Buffer.from(COMPACT_REV_KEY), countOnly: true });
+    this.seen(r.header);
+    return r.header.revision;
   }
 
   compactedRevision(): number {
@@ -406,6 +421,8 @@ export class EtcdStore implements Store {
       etcdPrefix: Buffer.from(etcdPrefix),
       filter,
       delivered: fromRevision,
+      resumeFrom: fromRevision,
+      everyRevision: !!opts.everyRevision,
       onEvent,
       opts,
       stopped: false,
@@ -429,12 +446,14 @@ export class EtcdStore implements Store {
   }
 
   private createRequest(w: Watcher): unknown {
+    // The whole keyspace is the range [\0, \0).
+    const all = Buffer.from([0]);
     return {
       createRequest: {
-        key: w.etcdPrefix,
-        rangeEnd: prefixRangeEnd(w.etcdPrefix),
-        startRevision: w.delivered + 1,
-        progressNotify: true,
+        key: w.everyRevision ? all : w.etcdPrefix,
+        rangeEnd: w.everyRevision ? all : prefixRangeEnd(w.etcdPrefix),
+        startRevision: w.resumeFrom + 1,
+        progressNotify: !w.everyRevision,
         prevKv: true,
         watchId: w.id,
       },
@@ -481,8 +500,8 @@ export class EtcdStore implements Store {
     for (const w of [...this.watchers.values()]) {
       // A watch made since the stream came back is already on it.
       if (w.stream === this.streamGeneration) continue;
-      if (w.delivered < this.compacted) {
-        this.failWatcher(w, `required revision ${w.delivered} has been compacted (compacted at ${this.compacted})`);
+      if (w.resumeFrom < this.compacted) {
+        this.failWatcher(w, `required revision ${w.resumeFrom} has been compacted (compacted at ${this.compacted})`);
         continue;
       }
       this.register(w, stream);
@@ -528,21 +547,23 @@ export class EtcdStore implements Store {
     for (const e of res.events) {
       if (w.stopped) return;
       const ev = this.toEvent(e);
-      if (!w.filter || ev.kv.key.startsWith(w.prefix)) {
-        try {
-          w.onEvent(ev);
-        } catch (err) {
-          // A failing watcher must not break the stream or other watchers.
-          console.error('store watcher failed:', err);
-        }
+      try {
+        if ((!w.filter && !w.everyRevision) || ev.kv.key.startsWith(w.prefix)) w.onEvent(ev);
+        else if (w.everyRevision && ev.revision > w.resumeFrom) w.opts.onProgress?.(ev.revision);
+      } catch (err) {
+        // A failing watcher must not break the stream or other watchers.
+        console.error('store watcher failed:', err);
       }
       if (ev.revision > w.delivered) w.delivered = ev.revision;
+      if (ev.revision > w.resumeFrom) w.resumeFrom = ev.revision;
     }
     this.release(w);
   }
 
   private progress(w: Watcher, revision: number): void {
-    if (revision <= w.delivered) return;
+    // A watch of every revision learns each one from its events; etcd 3.4's progress
+    // notifications may run ahead of them.
+    if (w.everyRevision || revision <= w.delivered) return;
     w.delivered = revision;
     w.opts.onProgress?.(revision);
     this.release(w);

@@ -1,5 +1,6 @@
 // Opening a cluster's store by kind: the SQLite file, the cluster's own etcd (started
 // and supervised here), or an existing etcd cluster named by URLs.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CertKeyPair } from '../machinery/pki.js';
 import type { Store } from './types.js';
@@ -19,6 +20,27 @@ export interface ExternalEtcd {
   keyFile?: string;
 }
 
+/**
+ * How another API server of the cluster reaches the etcd its first server runs (its
+ * client URLs and the client certificate files under <clusterDir>/etcd).
+ */
+export function localEtcdClient(clusterDir: string): ExternalEtcd {
+  const dir = join(clusterDir, 'etcd');
+  let ports: { client?: number; clients?: number[] };
+  try {
+    ports = JSON.parse(readFileSync(join(dir, 'ports.json'), 'utf8')) as typeof ports;
+  } catch {
+    throw new Error(`the cluster's etcd has not been started (no ${join(dir, 'ports.json')}): start its first server first`);
+  }
+  const clients = ports.clients ?? (ports.client ? [ports.client] : []);
+  return {
+    servers: clients.map((p) => `https://127.0.0.1:${p}`),
+    caFile: join(dir, 'pki', 'ca.crt'),
+    certFile: join(dir, 'pki', 'kite-client.crt'),
+    keyFile: join(dir, 'pki', 'kite-client.key'),
+  };
+}
+
 export interface OpenStoreOptions {
   kind: StoreKind;
   /** The cluster directory (the local etcd lives in <clusterDir>/etcd). */
@@ -27,6 +49,8 @@ export interface OpenStoreOptions {
   dataDir: string;
   /** The cluster CA: signs the local etcd's certificates. Required for a local etcd. */
   ca?: CertKeyPair;
+  /** Members of the cluster's own etcd (default 1), when it is first created. */
+  etcdMembers?: number;
   /** Use this etcd cluster instead of starting one (kind etcd). */
   external?: ExternalEtcd;
   /** Compact etcd's history every this many ms (upstream's --etcd-compaction-interval, 5 min); 0 = never. */
@@ -71,8 +95,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<OpenedStore> {
   } else {
     if (!opts.ca) throw new Error('a local etcd needs the cluster CA');
     const { startEtcd } = await import('./etcd-process.js');
-    const etcd = await startEtcd({ clusterDir: opts.clusterDir, ca: opts.ca, log: opts.log });
-    endpoints = [etcd.clientURL];
+    const etcd = await startEtcd({ clusterDir: opts.clusterDir, ca: opts.ca, members: opts.etcdMembers, log: opts.log });
+    endpoints = etcd.clientURLs;
     tls = etcd.tls;
     stopEtcd = () => etcd.stop();
   }

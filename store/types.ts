@@ -45,6 +45,14 @@ export interface WatchOptions {
    * Compacted, the caller relists); no event follows.
    */
   onError?: (err: StoreError) => void;
+  /**
+   * Report every revision of the store: events under other keys arrive as onProgress
+   * with their revision (the etcd store then watches the whole keyspace). A watch cache
+   * shared by several API servers needs this to know it has caught up with a revision
+   * read from the store, without trusting progress notifications (etcd before 3.4.24
+   * may send them ahead of events still queued).
+   */
+  everyRevision?: boolean;
 }
 
 export interface ListPageOptions {
@@ -96,6 +104,11 @@ export interface Store {
    * Throws StoreError('Compacted') if fromRevision < compactedRevision().
    */
   watch(prefix: string, fromRevision: number, onEvent: (ev: WatchEvent) => void, opts?: WatchOptions): WatchHandle;
+  /**
+   * The revision of the store's source of truth, read now (several API servers write to
+   * it). Absent when revision() is always current (a store only this process writes).
+   */
+  freshRevision?(): Promise<number>;
   /** Drop history older than revision. */
   compact(revision: number): Promise<void>;
   close(): Promise<void>;

@@ -258,6 +258,7 @@ export class HistoryRecorder {
       watch: (prefix: string, from: number, onEvent: (ev: WatchEvent) => void, opts?: WatchOptions) => inner.watch(prefix, from, onEvent, opts),
       compact: (revision: number) => inner.compact(revision),
       close: () => inner.close(),
+      ...(inner.freshRevision ? { freshRevision: () => inner.freshRevision!() } : {}),
     };
   }
 

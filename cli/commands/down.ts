@@ -1,11 +1,13 @@
 // `kite down`: stops a cluster's control plane; `--purge` also deletes its data and
 // removes its kubeconfig context.
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { contextName, defaultUserKubeconfigPath, removeFromUserKubeconfig } from '../../machinery/kubeconfig.js';
 import { clusterExists, clusterStatus, openCluster, readClusterState, withClusterLock } from '../cluster.js';
 import { CliError } from '../errors.js';
-import { removePidFile, terminate } from '../process.js';
+import { isAlive, isKiteServer, processArgs, readPidFile, removePidFile, terminate } from '../process.js';
+import { balancerPidFile } from './balancer.js';
+import { serverPidFile } from './server.js';
 import { Progress } from '../progress.js';
 
 export interface DownOptions {
@@ -21,6 +23,25 @@ export async function down(opts: DownOptions, progress = new Progress()): Promis
     throw new CliError(`no cluster named "${c.name}" (see \`kite list\`)`);
   }
   await withClusterLock(c.paths, async () => {
+    // A cluster with several API servers: the load balancer and the additional servers
+    // first (each leaves the `kubernetes` endpoints), the first server (and its etcd) last.
+    const extras = readdirSync(c.paths.dir)
+      .map((f) => /^server-(\d+)\.pid$/.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]));
+    const others = [
+      { what: 'load balancer', file: balancerPidFile(c.paths), isOurs: (pid: number) => isAlive(pid) && (processArgs(pid) ?? []).includes('balancer') },
+      ...extras.map((i) => ({ what: `API server ${i + 1}`, file: serverPidFile(c.paths, i), isOurs: isKiteServer })),
+    ];
+    await Promise.all(
+      others.map(async ({ what, file, isOurs }) => {
+        const pid = readPidFile(file);
+        if (pid !== undefined && isOurs(pid)) {
+          await progress.step(`Stopping ${what} (pid ${pid})`, () => terminate(pid, opts.timeoutSeconds * 1000), () => `Stopped ${what}`);
+        }
+        if (pid !== undefined) removePidFile(file, pid);
+      }),
+    );
     const status = clusterStatus(c.paths);
     if (status.state === 'running') {
       progress.info(`Stopping cluster "${c.name}" ...`);

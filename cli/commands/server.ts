@@ -8,7 +8,7 @@ import { loadOrCreateClusterPKI, type ClusterPKI } from '../../machinery/pki.js'
 import { readClusterState, serverURL, writeClusterState } from '../cluster.js';
 import { CliError, errorMessage } from '../errors.js';
 import { checkHollowNodes, startHollowNodes } from '../hollow.js';
-import { clusterPaths, clusterPathsIn, validateClusterName } from '../paths.js';
+import { clusterPaths, clusterPathsIn, validateClusterName, type ClusterPaths } from '../paths.js';
 import { isKiteServer, readPidFile, removePidFile, writePidFile } from '../process.js';
 import { openServerStore, type StoreFlags } from './store.js';
 
@@ -23,6 +23,19 @@ export interface ServerOptions {
   registries?: string;
   /** --store / --etcd-*: which store to open (default: what the cluster used last, else SQLite). */
   storeFlags?: StoreFlags;
+  /**
+   * 0 (default): the cluster's first server (its own etcd, this host's node, cluster.json).
+   * N > 0: one more API server of the cluster on the same etcd, with its own pid file and
+   * data directory, no node.
+   */
+  serverIndex?: number;
+  /** The API address this host's node uses (the load balancer of several servers); default this server's. */
+  nodeServer?: string;
+}
+
+/** The pid file of the cluster's server with this index. */
+export function serverPidFile(paths: ClusterPaths, index: number): string {
+  return index ? join(paths.dir, `server-${index}.pid`) : paths.pid;
 }
 
 type StartControlPlane = (opts: ControlPlaneOptions) => Promise<{ port: number; close(): Promise<void> }>;
@@ -89,12 +102,14 @@ async function startWorkers(o: { name: string; clusterDir: string; apiPort: numb
 export async function runServer(opts: ServerOptions): Promise<void> {
   const name = validateClusterName(opts.name);
   checkHollowNodes(opts.hollowNodes);
-  const paths = opts.dataDir ? clusterPathsIn(opts.dataDir) : clusterPaths(name);
+  const base = opts.dataDir ? clusterPathsIn(opts.dataDir) : clusterPaths(name);
+  const index = opts.serverIndex ?? 0;
+  const paths: ClusterPaths = index ? { ...base, pid: serverPidFile(base, index), data: join(base.dir, `data-${index}`) } : base;
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
 
   const other = readPidFile(paths.pid);
   if (other !== undefined && other !== process.pid && isKiteServer(other)) {
-    throw new CliError(`cluster "${name}" is already running (pid ${other})`);
+    throw new CliError(`cluster "${name}"${index ? ` server ${index}` : ''} is already running (pid ${other})`);
   }
   writePidFile(paths.pid, process.pid);
   log(`kite server "${name}" starting (pid ${process.pid}, directory ${paths.dir})`);
@@ -103,7 +118,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     const startControlPlane = await loadControlPlane();
     const pki = await loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress));
     mkdirSync(paths.data, { recursive: true, mode: 0o700 });
-    const store = await openServerStore(opts.storeFlags ?? {}, paths, pki.ca, log);
+    const store = await openServerStore(opts.storeFlags ?? {}, paths, pki.ca, log, index > 0);
     const { localNodeName, reservePodCidr } = await import('../../kubelet/local-node.js');
     const { workerDirOf } = await import('../../agent/workers.js');
     const { parseAuthorizationMode } = await import('../../server/policy.js');
@@ -132,24 +147,28 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     });
     const url = serverURL(opts.bindAddress, controlPlane.port);
     const previous = readClusterState(paths);
-    writeClusterState(paths, {
+    if (!index) writeClusterState(paths, {
       ...previous,
       name,
-      apiPort: controlPlane.port,
+      // Several servers: the cluster's API port is its load balancer's.
+      apiPort: (previous?.servers ?? 1) > 1 ? previous!.apiPort : controlPlane.port,
       bindAddress: opts.bindAddress,
       createdAt: previous?.createdAt ?? new Date().toISOString(),
       ...store.state,
     });
     log(`API server listening on ${url}`);
 
-    const hollow = await startHollowNodes(opts.hollowNodes, { clusterName: name, server: url, pki });
+    const hollow = index ? { close: async () => {} } : await startHollowNodes(opts.hollowNodes, { clusterName: name, server: url, pki });
 
     // This host's node: a private containerd and a kubelet child (in the background:
-    // the API server is already serving).
+    // the API server is already serving). The cluster's first server runs it and the
+    // other real nodes (`kite up --nodes`; `kite node add|rm` edit the list and send SIGHUP).
     const registries = opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml');
-    const node = await startNode(name, paths.dir, url, pki.ca, registries);
-    // More real nodes (`kite up --nodes`); `kite node add|rm` edit the list and send SIGHUP.
-    const workers = await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url, pki, registries });
+    const nodeServer = opts.nodeServer ?? url;
+    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, nodeServer, pki.ca, registries);
+    const workers = index
+      ? { reconcile: async () => {}, close: async () => {} }
+      : await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url: nodeServer, pki, registries });
     const reconcileWorkers = () => {
       void workers.reconcile(readClusterState(paths)?.workers ?? []).catch((err) => log(`nodes: ${errorMessage(err)}`));
     };

@@ -50,11 +50,17 @@ export async function openServerStore(
   paths: ClusterPaths,
   ca: CertKeyPair,
   log: (msg: string) => void,
+  /** An additional API server: it uses the etcd the cluster's first server runs, never one of its own. */
+  additional = false,
 ): Promise<{ opened?: OpenedStore; state: StoreState }> {
   const config = resolveStoreConfig(flags, readClusterState(paths));
+  if (additional && config.store !== 'etcd') throw new CliError('additional API servers (--server-index) need the etcd store');
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { state: config };
-  const { openStore } = await import('../../store/open.js');
-  const opened = await openStore({ kind: config.store, clusterDir: paths.dir, dataDir: paths.data, ca, external: config.etcd, log });
+  const { openStore, localEtcdClient } = await import('../../store/open.js');
+  const external = config.etcd ?? (additional ? localEtcdClient(paths.dir) : undefined);
+  // `kite up --servers N` (N > 1): as many etcd members, on this host.
+  const members = Math.max(1, readClusterState(paths)?.servers ?? 1);
+  const opened = await openStore({ kind: config.store, clusterDir: paths.dir, dataDir: paths.data, ca, external, etcdMembers: members, log });
   log(`store: ${opened.description}`);
   return { opened, state: config };
 }

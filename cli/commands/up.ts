@@ -25,7 +25,8 @@ import { clusterPaths, DEFAULT_API_PORT, DEFAULT_BIND_ADDRESS } from '../paths.j
 import { findFreePort, isPortFree } from '../../machinery/ports.js';
 import { removePidFile, terminate, writePidFile } from '../process.js';
 import { Progress } from '../progress.js';
-import { bindAddressSANs } from './server.js';
+import { bindAddressSANs, serverPidFile } from './server.js';
+import { balancerPidFile } from './balancer.js';
 import { parseStoreKind, type StoreKind } from '../../store/open.js';
 import { workerNodeNames } from '../../agent/workers.js';
 
@@ -44,6 +45,8 @@ export interface UpOptions {
   registries?: string;
   /** Store backend of a new cluster (an existing one keeps its own: `kite store migrate` switches). */
   store?: StoreKind;
+  /** API servers to run (default: as last time, else 1); more than one needs the etcd store. */
+  servers?: number;
 }
 
 const MAIN_SCRIPT = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -75,8 +78,16 @@ async function choosePort(
 }
 
 /** Starts `kite server` for the cluster detached, output appended to its server.log. */
-export function spawnServer(c: Cluster, port: number, bindAddress: string, hollowNodes: number): { pid: number; exited: () => string | undefined } {
-  const logFd = openSync(c.paths.log, 'a', 0o644);
+export function spawnServer(
+  c: Cluster,
+  port: number,
+  bindAddress: string,
+  hollowNodes: number,
+  extra: { index?: number; nodeServer?: string } = {},
+): { pid: number; exited: () => string | undefined } {
+  const index = extra.index ?? 0;
+  const logFile = index ? join(c.paths.dir, `server-${index}.log`) : c.paths.log;
+  const logFd = openSync(logFile, 'a', 0o644);
   try {
     const child = spawn(
       process.execPath,
@@ -89,6 +100,8 @@ export function spawnServer(c: Cluster, port: number, bindAddress: string, hollo
         '--api-port', String(port),
         '--bind-address', bindAddress,
         '--hollow-nodes', String(hollowNodes),
+        ...(index ? ['--server-index', String(index)] : []),
+        ...(extra.nodeServer ? ['--node-server', extra.nodeServer] : []),
       ],
       { cwd: c.paths.dir, detached: true, stdio: ['ignore', logFd, logFd], env: process.env },
     );
@@ -101,8 +114,26 @@ export function spawnServer(c: Cluster, port: number, bindAddress: string, hollo
       exit = `could not start the server process: ${err.message}`;
     });
     child.unref();
-    writePidFile(c.paths.pid, child.pid);
+    writePidFile(serverPidFile(c.paths, index), child.pid);
     return { pid: child.pid, exited: () => exit };
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** Starts the cluster's load balancer (`kite balancer`) detached, output in balancer.log. */
+function spawnBalancer(c: Cluster, port: number, bindAddress: string, backends: string[]): number {
+  const logFd = openSync(join(c.paths.dir, 'balancer.log'), 'a', 0o644);
+  try {
+    const child = spawn(
+      process.execPath,
+      [MAIN_SCRIPT, 'balancer', '--name', c.name, '--api-port', String(port), '--bind-address', bindAddress, '--backends', backends.join(',')],
+      { cwd: c.paths.dir, detached: true, stdio: ['ignore', logFd, logFd], env: process.env },
+    );
+    if (child.pid === undefined) throw new Error('could not start the load balancer');
+    child.unref();
+    writePidFile(balancerPidFile(c.paths), child.pid);
+    return child.pid;
   } finally {
     closeSync(logFd);
   }
@@ -190,6 +221,8 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       writeFileSync(join(c.paths.dir, 'registries.yaml'), text, { mode: 0o600 });
     }
 
+    const servers = opts.servers ?? previous?.servers ?? 1;
+    if (servers > 1 && store !== 'etcd') throw new CliError(`--servers ${servers} needs the etcd store (--store etcd)`);
     const bindAddress = opts.bindAddress ?? previous?.bindAddress ?? DEFAULT_BIND_ADDRESS;
     const wanted = opts.apiPort ?? previous?.apiPort ?? DEFAULT_API_PORT;
     const port = await choosePort(c.name, wanted, bindAddress, opts.apiPort !== undefined || previous !== undefined, progress);
@@ -206,11 +239,16 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       hollowNodes: opts.hollowNodes,
       store,
       workers: opts.nodes === undefined ? previous?.workers : workerNodeNames(c.name, opts.nodes - 1),
+      servers,
     });
 
     const logStart = fileSize(c.paths.log);
-    const server = serverURL(bindAddress, port);
-    const proc = await progress.step('Starting control plane', () => spawnServer(c, port, bindAddress, opts.hollowNodes));
+    // Several servers: the API port is the load balancer's; each server gets a port of its own.
+    const serverPorts = [servers > 1 ? await findFreePort(port + 1, bindAddress, portsOfOtherClusters(c.name)) : port];
+    const server = serverURL(bindAddress, serverPorts[0]);
+    const proc = await progress.step('Starting control plane', () =>
+      spawnServer(c, serverPorts[0], bindAddress, opts.hollowNodes, servers > 1 ? { nodeServer: serverURL(bindAddress, port) } : {}),
+    );
     try {
       await progress.step(
         'Waiting for the API server',
@@ -227,7 +265,23 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       );
     }
 
-    const userKubeconfig = await progress.step('Writing kubeconfig', () => writeKubeconfigs(c, pki, server));
+    const clientCreds = { ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key };
+    for (let index = 1; index < servers; index++) {
+      const p = await findFreePort(serverPorts[serverPorts.length - 1] + 1, bindAddress, portsOfOtherClusters(c.name));
+      serverPorts.push(p);
+      const extra = spawnServer(c, p, bindAddress, 0, { index });
+      await progress.step(
+        `Starting API server ${index + 1} of ${servers}`,
+        () => waitForReady(serverURL(bindAddress, p), clientCreds, opts.waitSeconds * 1000, extra.exited),
+        () => `API server ${index + 1} ready at ${serverURL(bindAddress, p)}`,
+      );
+    }
+    const address = serverURL(bindAddress, port);
+    if (servers > 1) {
+      spawnBalancer(c, port, bindAddress, serverPorts.map((p) => `${bindAddress}:${p}`));
+      await progress.step('Starting the load balancer', () => waitForReady(address, clientCreds, opts.waitSeconds * 1000, () => undefined), () => `Load balancer at ${address} in front of ${servers} API servers`);
+    }
+    const userKubeconfig = await progress.step('Writing kubeconfig', () => writeKubeconfigs(c, pki, address));
     const state = readClusterState(c.paths);
     if (state) writeClusterState(c.paths, { ...state, userKubeconfig });
 

@@ -346,4 +346,24 @@ describe('etcd only', { skip: canRunEtcd ? undefined : 'needs etcd' }, () => {
     assert.ok(s.compactedRevision() >= other.compactedRevision());
     await Promise.all([s.close(), other.close()]);
   });
+
+  test('several stores on one etcd: a whole-keyspace watch reports other keys as progress, freshRevision sees the other store\'s writes, and a watch cache catches up with it', async () => {
+    const s = await EtcdStore.open({ endpoints: [etcd!.clientURL], ...etcd!.tls });
+    const other = await EtcdStore.open({ endpoints: [etcd!.clientURL], ...etcd!.tls });
+    const p = fresh();
+    const start = await s.freshRevision();
+    const events: number[] = [];
+    const progress: number[] = [];
+    const h = s.watch(p, start, (ev) => events.push(ev.revision), { everyRevision: true, onProgress: (r) => progress.push(r) });
+    const inside = await other.create(`${p}a`, b('1'));
+    const outside = await other.create(`/kite/allocations/test-${process.pid}-${Date.now()}`, b('x'));
+    // The other store's writes are not in s's own revision until it reads etcd.
+    assert.ok((await s.freshRevision()) >= outside.modRevision);
+    const deadline = Date.now() + 10_000;
+    while (!progress.includes(outside.modRevision) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(events, [inside.modRevision]);
+    assert.ok(progress.includes(outside.modRevision), `progress ${progress.join(',')}`);
+    h.stop();
+    await Promise.all([s.close(), other.close()]);
+  });
 });
