@@ -19,6 +19,7 @@ import { priorityAdmission } from '../apiserver/admission/priority.js';
 import { namespaceLifecycleAdmission } from '../apiserver/admission/namespace-lifecycle.js';
 import { podSecurityAdmission } from '../apiserver/admission/podsecurity.js';
 import { serviceAccountAdmission } from '../apiserver/admission/serviceaccount.js';
+import { webhookAdmission } from '../apiserver/admission/webhook.js';
 import { defaultStorageClassAdmission } from '../controllers/volume/default-class.js';
 
 /** Members of system:masters may do everything, before any other authorizer is asked (upstream's privileged-group authorizer). */
@@ -75,6 +76,8 @@ export function clusterPolicy(lookups: ClusterLookups, mode: AuthorizationMode =
 
   const authorizer = mode === 'AlwaysAllow' ? alwaysAllow : new AuthorizerChain([privilegedGroup, new NodeAuthorizer(graph), rbac]);
 
+  // Dynamic admission comes last in each phase, as in upstream's default plugin order.
+  const webhooks = webhookAdmission(lookups);
   const admission: AdmissionPlugin[] = [
     namespaceLifecycleAdmission(),
     serviceAccountAdmission({ serviceAccount: (ns, name) => lookups.get('', 'serviceaccounts', ns, name) }),
@@ -89,6 +92,8 @@ export function clusterPolicy(lookups: ClusterLookups, mode: AuthorizationMode =
     }),
     defaultStorageClassAdmission(() => lookups.list('storage.k8s.io', 'storageclasses')),
     rbacEscalationAdmission({ rbac, authorize: (a) => authorizer.authorize(a), source: rbacCache }),
+    webhooks.mutating,
+    webhooks.validating,
   ];
   return { authorizer, rules: rbac, admission };
 }

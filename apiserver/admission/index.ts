@@ -19,6 +19,7 @@ import * as d from './defaults.js';
 import { dedupe, type Cause } from './field.js';
 import { validateObjectMetaGeneric, validateObjectMetaUpdate } from './meta.js';
 import * as misc from './misc.js';
+import * as reg from './admissionregistration.js';
 import { nameIsDNSSubdomain, pathSegmentName } from './names.js';
 import * as net from './networking.js';
 import * as pod from './pod.js';
@@ -550,6 +551,27 @@ const KINDS: Record<string, KindSpec> = {
     validateUpdate: misc.validateHorizontalPodAutoscalerUpdate,
     validateStatus: misc.validateHorizontalPodAutoscalerStatusUpdate,
     initialStatus: (o) => (str(o.apiVersion) === 'autoscaling/v1' ? { currentReplicas: 0, desiredReplicas: 0 } : { desiredReplicas: 0 }),
+  },
+  'admissionregistration.k8s.io/ValidatingWebhookConfiguration': {
+    defaults: reg.defaultValidatingWebhookConfiguration,
+    validate: reg.validateValidatingWebhookConfiguration,
+    generation: (o, old) => !semanticEqual(o.webhooks, old.webhooks),
+  },
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration': {
+    defaults: reg.defaultMutatingWebhookConfiguration,
+    validate: reg.validateMutatingWebhookConfiguration,
+    generation: (o, old) => !semanticEqual(o.webhooks, old.webhooks),
+  },
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicy': {
+    defaults: reg.defaultValidatingAdmissionPolicy,
+    validate: reg.validateValidatingAdmissionPolicy,
+    generation: true,
+    initialStatus: () => ({}),
+  },
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding': {
+    defaults: reg.defaultValidatingAdmissionPolicyBinding,
+    validate: reg.validateValidatingAdmissionPolicyBinding,
+    generation: true,
   },
   'apiextensions.k8s.io/CustomResourceDefinition': {
     allowUnconditionalUpdate: false,

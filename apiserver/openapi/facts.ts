@@ -641,6 +641,14 @@ const APIEXT = 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1';
  * containing a comment terminator). Descriptions here are kite's own summaries.
  */
 export const EXTRA_PROPERTIES: Record<string, Record<string, ExtraProperty>> = {
+  'io.k8s.api.admissionregistration.v1.RuleWithOperations': {
+    resources: strings('Resources is a list of resources this rule applies to. "pods" means pods, "pods/log" the log subresource of pods, "*" all resources but not subresources, "pods/*" all subresources of pods, "*/scale" all scale subresources, "*/*" all resources and their subresources. Required.'),
+    scope: str('scope says whether the rule applies to cluster-scoped resources ("Cluster"), namespaced ones ("Namespaced") or both ("*", the default).'),
+  },
+  'io.k8s.api.admissionregistration.v1.NamedRuleWithOperations': {
+    resources: strings('Resources is a list of resources this rule applies to. "pods" means pods, "pods/log" the log subresource of pods, "*" all resources but not subresources, "pods/*" all subresources of pods, "*/scale" all scale subresources, "*/*" all resources and their subresources. Required.'),
+    scope: str('scope says whether the rule applies to cluster-scoped resources ("Cluster"), namespaced ones ("Namespaced") or both ("*", the default).'),
+  },
   [`${APIEXT}.JSONSchemaProps`]: {
     'x-kubernetes-embedded-resource': bool('x-kubernetes-embedded-resource marks the value as an embedded Kubernetes object with apiVersion, kind and metadata. The type must be object.'),
     'x-kubernetes-int-or-string': bool('x-kubernetes-int-or-string marks a value that may be either an integer or a string.'),
