@@ -20,6 +20,7 @@ import { namespaceLifecycleAdmission } from '../apiserver/admission/namespace-li
 import { podSecurityAdmission } from '../apiserver/admission/podsecurity.js';
 import { serviceAccountAdmission } from '../apiserver/admission/serviceaccount.js';
 import { webhookAdmission } from '../apiserver/admission/webhook.js';
+import { validatingAdmissionPolicyAdmission } from '../apiserver/admission/policy.js';
 import { defaultStorageClassAdmission } from '../controllers/volume/default-class.js';
 
 /** Members of system:masters may do everything, before any other authorizer is asked (upstream's privileged-group authorizer). */
@@ -93,6 +94,7 @@ export function clusterPolicy(lookups: ClusterLookups, mode: AuthorizationMode =
     defaultStorageClassAdmission(() => lookups.list('storage.k8s.io', 'storageclasses')),
     rbacEscalationAdmission({ rbac, authorize: (a) => authorizer.authorize(a), source: rbacCache }),
     webhooks.mutating,
+    validatingAdmissionPolicyAdmission(lookups),
     webhooks.validating,
   ];
   return { authorizer, rules: rbac, admission };
