@@ -12,6 +12,7 @@ import { defaultLocalPathStorageClass } from '../controllers/volume/storage-clas
 import { KUBERNETES_SERVICE_IP } from '../machinery/pki.js';
 import { reconcileBootstrapPolicy } from '../apiserver/authorization/bootstrap-policy.js';
 import type { RbacKind } from '../apiserver/authorization/bootstrap-policy.js';
+import { bootstrapFlowControl } from './flowcontrol.js';
 
 const RBAC_PLURALS: Record<RbacKind, string> = { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' };
 
@@ -111,4 +112,5 @@ export async function bootstrapCluster(client: ApiTransport, o: BootstrapOptions
   await reconcile(client, 'discovery.k8s.io', 'endpointslices', kubernetesEndpointSlice(o.advertise, o.port) as unknown as KubeObject, ['endpoints', 'ports']);
   await ensure(client, '', 'services', kubeDnsService() as unknown as KubeObject);
   await ensure(client, 'networking.k8s.io', 'ingressclasses', defaultIngressClass() as unknown as KubeObject);
+  await bootstrapFlowControl(client);
 }

@@ -38,7 +38,7 @@ export interface ControlPlaneOptions {
   port: number;
   bindAddress: string;
   /** PEM: the cluster CA (client certificates are verified against it), serving cert and key. */
-  tls: { caCert: string; cert: string; key: string };
+  tls: { caCert: string; cert: string; key: string; /** The CA's key: the CSR signer issues certificates with it. */ caKey?: string };
   /** PEM: the key pair that signs / verifies service-account tokens. */
   serviceAccountKeys: { publicKey: string; privateKey: string };
   /** Client certificate the API server presents to kubelets (streaming subresources). */
@@ -157,6 +157,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   // in-process transport, authorized as their own identities.
   const controllers = await startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), ALL_CONTROLLERS, {
     rootCACert: opts.tls.caCert,
+    clusterSigning: opts.tls.caKey ? { cert: opts.tls.caCert, key: opts.tls.caKey } : undefined,
     clientFor: (sa) => client(`kube-controller-manager/${sa}`, serviceAccountUser('kube-system', sa)),
   });
   const scheduler = startScheduler(client('default-scheduler', COMPONENT_USERS.scheduler));

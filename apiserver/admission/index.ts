@@ -20,6 +20,7 @@ import { dedupe, type Cause } from './field.js';
 import { validateObjectMetaGeneric, validateObjectMetaUpdate } from './meta.js';
 import * as misc from './misc.js';
 import * as reg from './admissionregistration.js';
+import * as certs from './certificates.js';
 import { nameIsDNSSubdomain, pathSegmentName } from './names.js';
 import * as net from './networking.js';
 import * as pod from './pod.js';
@@ -196,6 +197,8 @@ interface KindSpec {
   initialStatus?: (o: Obj) => unknown;
   prepareCreate?: (o: Obj) => void;
   prepareUpdate?: (o: Obj, old: Obj) => void;
+  /** Other subresources that write the object (CSR `approval`): what they keep, how they validate. */
+  subresources?: Record<string, { prepare: (o: Obj, old: Obj) => void; validate: ValidateUpdate }>;
   /** Extra resets for the status subresource (spec is always kept). */
   statusReset?: (o: Obj, old: Obj) => void;
   fieldLabels?: (o: KubeObject) => Record<string, string>;
@@ -573,6 +576,17 @@ const KINDS: Record<string, KindSpec> = {
     validate: reg.validateValidatingAdmissionPolicyBinding,
     generation: true,
   },
+  'certificates.k8s.io/CertificateSigningRequest': {
+    validate: certs.validateCertificateSigningRequest,
+    validateUpdate: (o, old) => validateObjectMetaUpdate(o.metadata, old.metadata).concat(certs.validateCertificateSigningRequestUpdate(o, old)),
+    validateStatus: (o, old) => validateObjectMetaUpdate(o.metadata, old.metadata).concat(certs.validateCertificateSigningRequestStatus(o, old)),
+    initialStatus: () => ({}),
+    prepareUpdate: (o, old) => void (o.spec = structuredClone(old.spec)),
+    statusReset: certs.prepareCertificateSigningRequestStatus,
+    subresources: { approval: { prepare: certs.prepareCertificateSigningRequestApproval, validate: certs.validateCertificateSigningRequestUpdate } },
+    fieldLabels: (o) => ({ 'spec.signerName': str(obj(o.spec).signerName) }),
+  },
+  'node.k8s.io/RuntimeClass': { validate: certs.validateRuntimeClass, validateUpdate: certs.validateRuntimeClassUpdate },
   'apiextensions.k8s.io/CustomResourceDefinition': {
     allowUnconditionalUpdate: false,
     // Deleting a CRD first deletes its custom resources (upstream: the CRD's REST Delete
@@ -725,6 +739,12 @@ class KindStrategy implements Strategy {
       for (const k of Object.keys(n)) if (!SYSTEM_TOP_LEVEL.has(k) && !(k in prev)) delete n[k];
       for (const k of Object.keys(prev)) if (!SYSTEM_TOP_LEVEL.has(k)) n[k] = structuredClone(prev[k]);
       this.spec.statusReset?.(n, prev);
+    } else if (subresource && this.spec.subresources?.[subresource]) {
+      for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+        if (isSet(om[k])) m[k] = structuredClone(om[k]);
+        else delete m[k];
+      }
+      this.spec.subresources[subresource].prepare(n, prev);
     } else if (subresource === 'finalize') {
       n.status = structuredClone(prev.status);
     } else if (subresource === 'ephemeralcontainers' || subresource === 'resize') {
@@ -770,6 +790,7 @@ class KindStrategy implements Strategy {
     if (subresource === 'status') errs = (this.spec.validateStatus ?? ((a, b) => validateObjectMetaUpdate(a.metadata, b.metadata)))(n, prev);
     else if (subresource === 'finalize') errs = core.validateNamespaceFinalizeUpdate(n, prev);
     else if (subresource === 'ephemeralcontainers') errs = pod.validatePodEphemeralContainersUpdate(n, prev);
+    else if (subresource && this.spec.subresources?.[subresource]) errs = validateObjectMetaUpdate(n.metadata, prev.metadata).concat(this.spec.subresources[subresource].validate(n, prev));
     else errs = (this.spec.validateUpdate ?? metaUpdateThen(this.spec.validate))(n, prev);
     return dedupe(errs);
   }
