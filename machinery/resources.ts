@@ -188,6 +188,9 @@ export const RESOURCES: readonly ResourceInfo[] = [
   }),
   r('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, { categories: ['api-extensions'] }),
 
+  // apiregistration.k8s.io/v1: served; every built-in group/version has a local APIService (no aggregation proxy yet)
+  r('apiregistration.k8s.io', 'v1', 'APIService', 'apiservices', false, { categories: ['api-extensions'], subresources: [status('APIService')] }),
+
   // certificates.k8s.io/v1
   r('certificates.k8s.io', 'v1', 'CertificateSigningRequest', 'certificatesigningrequests', false, {
     shortNames: ['csr'],

@@ -586,6 +586,17 @@ const KINDS: Record<string, KindSpec> = {
     subresources: { approval: { prepare: certs.prepareCertificateSigningRequestApproval, validate: certs.validateCertificateSigningRequestUpdate } },
     fieldLabels: (o) => ({ 'spec.signerName': str(obj(o.spec).signerName) }),
   },
+  'apiregistration.k8s.io/APIService': {
+    validate: (o) => {
+      const errs = validateObjectMetaGeneric(o.metadata, false, nameIsDNSSubdomain);
+      const spec = obj(o.spec);
+      const want = str(spec.group) ? `${str(spec.version)}.${str(spec.group)}` : str(spec.version);
+      if (str(obj(o.metadata).name) !== want) errs.push({ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${str(obj(o.metadata).name)}": must be ${want}` });
+      if (!str(spec.version)) errs.push({ reason: 'FieldValueRequired', field: 'spec.version', message: 'Required value' });
+      return errs;
+    },
+    initialStatus: () => ({}),
+  },
   'node.k8s.io/RuntimeClass': { validate: certs.validateRuntimeClass, validateUpdate: certs.validateRuntimeClassUpdate },
   'apiextensions.k8s.io/CustomResourceDefinition': {
     allowUnconditionalUpdate: false,

@@ -174,4 +174,19 @@ handler: nonexistent
     assert.match(plc, /^exempt\s+Exempt\s+<none>\s+<none>\s+<none>\s+<none>\s+\S+$/m);
     assert.match(plc, /^workload-low\s+Limited\s+100\s+128\s+6\s+50\s+\S+$/m);
   });
+
+  test('apiregistration: local APIServices for the built-in groups', async () => {
+    const table = await cluster.k(['get', 'apiservices']);
+    assert.match(table, /^NAME\s+SERVICE\s+AVAILABLE\s+AGE$/m);
+    for (const name of ['v1', 'v1.apps', 'v2.autoscaling', 'v1.admissionregistration.k8s.io', 'v1.apiregistration.k8s.io']) {
+      assert.match(table, new RegExp(`^${name.replace(/\./g, '\\.')}\\s+Local\\s+True\\s+\\S+$`, 'm'));
+    }
+    const apps = await json(['get', 'apiservice', 'v1.apps']);
+    assert.deepEqual(apps.spec, { group: 'apps', version: 'v1', groupPriorityMinimum: 17800, versionPriority: 15 });
+    const bad = await cluster.kubectl(['apply', '-f', '-'], {
+      stdin: JSON.stringify({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name: 'wrong' }, spec: { group: 'example.com', version: 'v1', groupPriorityMinimum: 100, versionPriority: 10 } }),
+    });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /metadata\.name: Invalid value: "wrong": must be v1\.example\.com/);
+  });
 });
