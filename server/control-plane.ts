@@ -28,6 +28,7 @@ import { clusterPolicy } from './policy.js';
 import type { AuthorizationMode } from './policy.js';
 import { bootstrapCluster } from './bootstrap.js';
 import { COMPONENT_USERS, serviceAccountUser } from './identities.js';
+import { FlowSchemaStatusController } from './flowcontrol.js';
 
 export interface ControlPlaneOptions {
   /** Cluster name. */
@@ -155,6 +156,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await bootstrapCluster(client('kube-apiserver'), { port, advertise, storageDir: join(dirname(opts.dataDir), 'storage') });
   // Controllers and the scheduler are API clients; in this process they use the
   // in-process transport, authorized as their own identities.
+  // The API server's own FlowSchema status keeper (upstream: the APF config controller).
+  const flowSchemaStatus = new FlowSchemaStatusController(client('kube-apiserver', COMPONENT_USERS.apiserver));
+  void flowSchemaStatus.start().catch((err) => console.error('flowschema status controller failed to start:', err));
   const controllers = await startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), ALL_CONTROLLERS, {
     rootCACert: opts.tls.caCert,
     clusterSigning: opts.tls.caKey ? { cert: opts.tls.caCert, key: opts.tls.caKey } : undefined,
@@ -175,6 +179,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       stopLabelling();
       await scheduler.stop();
       await controllers.stop();
+      await flowSchemaStatus.stop();
       api.closeWatches();
       await Promise.all(
         servers.map(

@@ -4,6 +4,8 @@
 // `apf.kubernetes.io/autoupdate-spec` annotation), and each FlowSchema's `Dangling`
 // condition kept up to date. kite serves these objects but treats every request alike:
 // the limits that apply are the max-in-flight ones (see README).
+import { QueueController } from '../client/controller.js';
+import { SharedInformerFactory, type Informer } from '../client/informer.js';
 import type { ApiTransport } from '../client/transport.js';
 import type { KubeObject } from '../machinery/object.js';
 import { resourceByPath } from '../machinery/resources.js';
@@ -155,20 +157,59 @@ async function createIfMissing(client: ApiTransport, res: typeof PLCS, obj: Kube
   }
 }
 
-/** Create the bootstrap objects that are missing, then set every FlowSchema's Dangling condition. */
+/** Create the bootstrap objects that are missing. */
 export async function bootstrapFlowControl(client: ApiTransport): Promise<void> {
   for (const plc of bootstrapPriorityLevels()) await createIfMissing(client, PLCS, plc);
   for (const fs of bootstrapFlowSchemas()) await createIfMissing(client, FLOWSCHEMAS, fs);
-  const levels = new Set((await client.list(PLCS, undefined)).items.map((p) => p.metadata?.name ?? ''));
-  for (const fs of (await client.list(FLOWSCHEMAS, undefined)).items) {
+}
+
+/**
+ * Keeps every FlowSchema's `Dangling` condition true to whether its priority level
+ * exists (upstream: the APF configuration controller inside kube-apiserver).
+ */
+export class FlowSchemaStatusController extends QueueController {
+  private readonly factory: SharedInformerFactory;
+  private readonly schemas: Informer<KubeObject>;
+  private readonly levels: Informer<KubeObject>;
+
+  constructor(private readonly transport: ApiTransport) {
+    super({ name: 'flowschema-status', workers: 1 });
+    this.factory = new SharedInformerFactory(transport);
+    this.schemas = this.factory.informerFor<KubeObject>(FLOWSCHEMAS);
+    this.levels = this.factory.informerFor<KubeObject>(PLCS);
+    this.watch(this.schemas);
+    const all = () => {
+      for (const fs of this.schemas.store.list()) this.enqueueObject(fs);
+    };
+    this.levels.addEventHandler({ onAdd: all, onDelete: all });
+    this.requireSynced(this.schemas);
+    this.requireSynced(this.levels);
+  }
+
+  override async start(): Promise<void> {
+    this.factory.start();
+    await super.start();
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    await this.factory.stop();
+  }
+
+  protected override async reconcile(name: string): Promise<void> {
+    const fs = this.schemas.store.get(undefined, name);
+    if (!fs) return;
+    const levels = new Set(this.levels.store.list().map((p) => p.metadata?.name ?? ''));
     const want = danglingCondition(fs, levels);
-    const conds = ((fs.status as { conditions?: Record<string, string>[] } | undefined)?.conditions ?? []).filter((c) => c.type !== 'Dangling');
-    const had = ((fs.status as { conditions?: Record<string, string>[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Dangling');
-    if (had && had.status === want.status && had.reason === want.reason) continue;
+    const conds = (fs.status as { conditions?: Record<string, string>[] } | undefined)?.conditions ?? [];
+    const had = conds.find((c) => c.type === 'Dangling');
+    if (had && had.status === want.status && had.reason === want.reason) return;
     try {
-      await client.updateStatus(FLOWSCHEMAS, undefined, { ...fs, status: { conditions: [...conds, want] } });
+      await this.transport.updateStatus(FLOWSCHEMAS, undefined, { ...fs, status: { ...(fs.status as object), conditions: [...conds.filter((c) => c.type !== 'Dangling'), want] } });
     } catch (err) {
-      if (!(err instanceof StatusError && (err.code === 409 || err.code === 404))) throw err;
+      if (err instanceof StatusError && err.code === 404) return;
+      if (err instanceof StatusError && err.code === 409) return this.enqueue(name);
+      throw err;
     }
   }
 }

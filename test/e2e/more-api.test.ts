@@ -147,7 +147,11 @@ handler: nonexistent
   });
 
   test('flowcontrol: upstream bootstrap FlowSchemas and PriorityLevelConfigurations', async () => {
-    const fs = await cluster.k(['get', 'flowschemas']);
+    // The Dangling conditions are written by the API server's status controller just after start.
+    const fs = await waitFor('flowschemas with their Dangling status', async () => {
+      const out = await cluster.k(['get', 'flowschemas']);
+      return /^catch-all\s.*\sFalse$/m.test(out) ? out : undefined;
+    });
     assert.match(fs, /^NAME\s+PRIORITYLEVEL\s+MATCHINGPRECEDENCE\s+DISTINGUISHERMETHOD\s+AGE\s+MISSINGPL$/m);
     const names = fs
       .trim()
@@ -173,6 +177,34 @@ handler: nonexistent
     const plc = await cluster.k(['get', 'prioritylevelconfigurations']);
     assert.match(plc, /^exempt\s+Exempt\s+<none>\s+<none>\s+<none>\s+<none>\s+\S+$/m);
     assert.match(plc, /^workload-low\s+Limited\s+100\s+128\s+6\s+50\s+\S+$/m);
+    // A schema naming a missing level is Dangling until the level exists.
+    await applyYaml(
+      cluster,
+      'flowschema',
+      `apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: FlowSchema
+metadata: {name: hooks-fs}
+spec:
+  priorityLevelConfiguration: {name: hooks-level}
+  matchingPrecedence: 5000
+  rules:
+  - subjects: [{kind: Group, group: {name: hooks}}]
+    nonResourceRules: [{verbs: ["*"], nonResourceURLs: ["*"]}]
+`,
+    );
+    await waitFor('Dangling True', async () => /^hooks-fs\s+hooks-level\s+5000\s+<none>\s+\S+\s+True$/m.test(await cluster.k(['get', 'flowschema', 'hooks-fs'])), 30_000, 300);
+    await applyYaml(
+      cluster,
+      'level',
+      `apiVersion: flowcontrol.apiserver.k8s.io/v1
+kind: PriorityLevelConfiguration
+metadata: {name: hooks-level}
+spec:
+  type: Limited
+  limited: {nominalConcurrencyShares: 5, limitResponse: {type: Reject}}
+`,
+    );
+    await waitFor('Dangling False', async () => /^hooks-fs\s+hooks-level\s+5000\s+<none>\s+\S+\s+False$/m.test(await cluster.k(['get', 'flowschema', 'hooks-fs'])), 30_000, 300);
   });
 
   test('apiregistration: local APIServices for the built-in groups', async () => {
