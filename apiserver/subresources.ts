@@ -177,6 +177,7 @@ export function registerSubresources(pipeline: RequestPipeline): void {
   pipeline.handleSubresource('/pods/resize', objectSubresource(registry, 'resize'));
   pipeline.handleSubresource('*/*/scale', scaleSubresource(registry));
   pipeline.handleSubresource('/namespaces/finalize', finalizeNamespace(registry));
+  pipeline.handleSubresource('certificates.k8s.io/certificatesigningrequests/approval', objectSubresource(registry, 'approval'));
   pipeline.handleSubresource('/pods/binding', {
     create: async ({ ctx, namespace, name }, body) => {
       await bindPod(registry, namespace, name, body, ctx);

@@ -7,6 +7,7 @@ import { BATCH_CONTROLLERS } from './batch.js';
 import { NETWORKING_CONTROLLERS } from './networking.js';
 import { STORAGE_CONTROLLERS } from './storage.js';
 import { newClusterRoleAggregationController } from './clusterroleaggregation/controller.js';
+import { newCsrSigningController } from './certificates/signer.js';
 
 export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [
   ...HOUSEKEEPING_CONTROLLERS,
@@ -15,6 +16,7 @@ export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [
   ...NETWORKING_CONTROLLERS,
   ...STORAGE_CONTROLLERS,
   controller('clusterrole-aggregation-controller', (ctx) => newClusterRoleAggregationController(ctx)),
+  controller('certificate-controller', (ctx) => newCsrSigningController(ctx)),
 ];
 export { startControllerManager } from './manager.js';
 export type { ControllerContext, ControllerConstructor, ControllerDescriptor, ControllerManager, ControllerManagerOptions } from './manager.js';

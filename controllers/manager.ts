@@ -12,11 +12,15 @@ export interface ControllerContext {
   events: EventBroadcaster;
   /** The cluster CA certificate (PEM) the root CA publisher puts into every namespace. */
   rootCACert?: string;
+  /** The cluster CA's certificate and key (PEM): the CSR signer issues certificates with them. */
+  clusterSigning?: { cert: string; key: string };
 }
 
 export interface ControllerManagerOptions {
   /** The cluster CA certificate (PEM), published as ConfigMap kube-root-ca.crt in every namespace. */
   rootCACert?: string;
+  /** The cluster CA's certificate and key (PEM), for the CSR signer. */
+  clusterSigning?: { cert: string; key: string };
 }
 
 export type ControllerConstructor = (ctx: ControllerContext) => Controller;
@@ -53,7 +57,7 @@ export async function startControllerManager(
   const informers = new SharedInformerFactory(transport);
   const events = new EventBroadcaster(transport, { host: 'kite' });
   const clientFor = options.clientFor;
-  const controllers = descriptors.map((d) => d.make({ transport: clientFor ? clientFor(d.serviceAccount) : transport, informers, events, rootCACert: options.rootCACert }));
+  const controllers = descriptors.map((d) => d.make({ transport: clientFor ? clientFor(d.serviceAccount) : transport, informers, events, rootCACert: options.rootCACert, clusterSigning: options.clusterSigning }));
   informers.start();
   for (const c of controllers) {
     c.start().catch((err) => console.error(`controller ${c.name} failed to start:`, err));

@@ -18,6 +18,7 @@ import { HttpTransport } from '../client/http-transport.js';
 import { SharedInformerFactory, type Informer } from '../client/informer.js';
 import type { ApiTransport } from '../client/transport.js';
 import { isNotFound } from '../client/transport.js';
+import type { KubeObject } from '../machinery/object.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { readFileSync } from 'node:fs';
 import { podLogsDir, podsDir, type KubeletConfig } from './config.js';
@@ -41,6 +42,7 @@ const SECRETS = resourceByPath('', 'v1', 'secrets')!;
 const PVCS = resourceByPath('', 'v1', 'persistentvolumeclaims')!;
 const PVS = resourceByPath('', 'v1', 'persistentvolumes')!;
 const SERVICEACCOUNTS = resourceByPath('', 'v1', 'serviceaccounts')!;
+const RUNTIMECLASSES = resourceByPath('node.k8s.io', 'v1', 'runtimeclasses')!;
 
 const RELIST_MS = 1000;
 const HOUSEKEEPING_MS = 2000;
@@ -106,6 +108,7 @@ export class Kubelet {
   private readonly serviceInformer: Informer<Service>;
   /** The ConfigMaps and Secrets this node's pods use, watched one by one. */
   private readonly configMaps: ObjectWatches<ConfigMap>;
+  private readonly runtimeClassInformer: Informer<KubeObject>;
   private readonly secrets: ObjectWatches<Secret>;
   private readonly workers = new Map<string, PodWorker>();
   private readonly startFailures = new Map<string, Map<string, StartFailure>>();
@@ -178,6 +181,7 @@ export class Kubelet {
     this.factory = new SharedInformerFactory(this.transport, { informerDefaults: { log: (m) => this.log(m) } });
     this.podInformer = this.factory.informerFor<Pod>(PODS, { fieldSelector: `spec.nodeName=${this.config.nodeName}` });
     this.serviceInformer = this.factory.informerFor<Service>(SERVICES);
+    this.runtimeClassInformer = this.factory.informerFor<KubeObject>(RUNTIMECLASSES);
     this.configMaps = new ObjectWatches<ConfigMap>(this.transport, CONFIGMAPS, { log: (m) => this.log(m) });
     this.secrets = new ObjectWatches<Secret>(this.transport, SECRETS, { log: (m) => this.log(m) });
   }
@@ -657,6 +661,13 @@ export class Kubelet {
     containerStarted: (uid, name, containerID) => this.probes.started(uid, name, containerID),
     events: {
       pod: (pod, type, reason, message, fieldPath) => this.events.pod(pod, type, reason, message, fieldPath),
+    },
+    runtimeHandler: (pod) => {
+      const name = pod.spec?.runtimeClassName;
+      if (!name) return '';
+      const rc = this.runtimeClassInformer.store.get(undefined, name);
+      if (!rc) return new Error(`RuntimeClass "${name}" not found`);
+      return String((rc as { handler?: string }).handler ?? '');
     },
     setStartFailure: (uid, name, failure) => {
       let m = this.startFailures.get(uid);

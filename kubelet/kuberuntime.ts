@@ -546,8 +546,15 @@ export class KubeRuntime implements PodRuntime {
     if (actions.createSandbox) {
       sandboxConfig = this.sandboxConfig(pod, actions.attempt, helper);
       try {
+        // The pod's RuntimeClass names the containerd runtime (upstream: runtimeclass.Manager).
+        const handler = helper.runtimeHandler?.(pod) ?? '';
+        if (handler instanceof Error) {
+          const msg = `Failed to create pod sandbox: ${handler.message}`;
+          helper.events.pod(pod, 'Warning', 'FailedCreatePodSandBox', msg);
+          return { error: msg, retryAt: Date.now() + 5000 };
+        }
         mkdirSync(sandboxConfig.logDirectory!, { recursive: true, mode: 0o755 });
-        sandboxId = (await this.cri.runPodSandbox({ config: sandboxConfig, runtimeHandler: '' })).podSandboxId;
+        sandboxId = (await this.cri.runPodSandbox({ config: sandboxConfig, runtimeHandler: handler })).podSandboxId;
       } catch (err) {
         const msg = `Failed to create pod sandbox: ${rpcErrorText(err)}`;
         helper.events.pod(pod, 'Warning', 'FailedCreatePodSandBox', msg);

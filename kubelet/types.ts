@@ -97,6 +97,8 @@ export interface RuntimeHelper {
   events: KubeletEvents;
   /** Remember why a container did not start (or forget, with undefined). */
   setStartFailure(podUid: string, containerName: string, failure: StartFailure | undefined): void;
+  /** The CRI runtime handler of the pod's RuntimeClass ('' for none); an Error when the class is unknown. */
+  runtimeHandler?(pod: Pod): string | Error;
 }
 
 export interface SyncPodResult {

@@ -270,6 +270,92 @@ export function issueClientCert(ca: CertKeyPair, opts: ClientCertOptions): Promi
   return issueLeaf(ca, { ...opts, usages: [x509.ExtendedKeyUsage.clientAuth] });
 }
 
+/** What a PKCS#10 certificate request asks for. */
+export interface CertificateRequestInfo {
+  commonName: string;
+  organizations: string[];
+  dnsNames: string[];
+  ipAddresses: string[];
+  emailAddresses: string[];
+  uris: string[];
+}
+
+const USAGE_FLAGS: Record<string, number> = {
+  'digital signature': 1,
+  'content commitment': 2,
+  'key encipherment': 4,
+  'data encipherment': 8,
+  'key agreement': 16,
+  'cert sign': 32,
+  'crl sign': 64,
+  'encipher only': 128,
+  'decipher only': 256,
+};
+
+function subjectAltNames(request: X509.Pkcs10CertificateRequest): X509.SubjectAlternativeNameExtension | undefined {
+  const raw = request.getExtension('2.5.29.17');
+  return raw ? new x509.SubjectAlternativeNameExtension(raw.rawData) : undefined;
+}
+
+/** Parse and verify (its self-signature) a PEM certificate request; throws when it is not one. */
+export async function parseCertificateRequest(pem: string): Promise<{ info: CertificateRequestInfo; request: X509.Pkcs10CertificateRequest }> {
+  const request = new x509.Pkcs10CertificateRequest(pem);
+  if (!(await request.verify())) throw new Error('the certificate request signature does not verify');
+  const subject = request.subjectName.toJSON();
+  const values = (type: string) => subject.flatMap((rdn) => (rdn[type] ?? []) as string[]);
+  const info: CertificateRequestInfo = { commonName: values('CN')[0] ?? '', organizations: values('O'), dnsNames: [], ipAddresses: [], emailAddresses: [], uris: [] };
+  const san = subjectAltNames(request);
+  for (const n of san?.names.items ?? []) {
+    if (n.type === 'dns') info.dnsNames.push(n.value);
+    else if (n.type === 'ip') info.ipAddresses.push(n.value);
+    else if (n.type === 'email') info.emailAddresses.push(n.value);
+    else if (n.type === 'url') info.uris.push(n.value);
+  }
+  return { info, request };
+}
+
+/**
+ * Issue a certificate for a verified certificate request, signed by `ca`: the request's
+ * subject and alternative names, the given key usages (Kubernetes names: `client auth`,
+ * `server auth`, `digital signature`, …), valid for `seconds` but never past the CA.
+ */
+export async function signCertificateRequest(ca: CertKeyPair, pem: string, usages: readonly string[], seconds: number): Promise<string> {
+  const { request } = await parseCertificateRequest(pem);
+  const caCert = new x509.X509Certificate(ca.cert);
+  const signer = await importSigningKey(ca.key);
+  let flags = 0;
+  for (const u of usages) flags |= USAGE_FLAGS[u] ?? 0;
+  const ext: X509.ExtendedKeyUsage[] = [];
+  if (usages.includes('server auth')) ext.push(x509.ExtendedKeyUsage.serverAuth);
+  if (usages.includes('client auth')) ext.push(x509.ExtendedKeyUsage.clientAuth);
+  if (usages.includes('code signing')) ext.push(x509.ExtendedKeyUsage.codeSigning);
+  if (usages.includes('email protection')) ext.push(x509.ExtendedKeyUsage.emailProtection);
+  if (usages.includes('timestamping')) ext.push(x509.ExtendedKeyUsage.timeStamping);
+  if (usages.includes('ocsp signing')) ext.push(x509.ExtendedKeyUsage.ocspSigning);
+  const extensions: X509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+  ];
+  if (flags) extensions.push(new x509.KeyUsagesExtension(flags, true));
+  if (ext.length) extensions.push(new x509.ExtendedKeyUsageExtension(ext, false));
+  const san = subjectAltNames(request);
+  if (san) extensions.push(new x509.SubjectAlternativeNameExtension(san.names.toJSON()));
+  const now = Date.now();
+  const notAfter = new Date(Math.min(now + seconds * 1000, caCert.notAfter.getTime()));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: newSerialNumber(),
+    subject: request.subjectName,
+    issuer: caCert.subjectName,
+    notBefore: new Date(now - BACKDATE_MS),
+    notAfter,
+    publicKey: request.publicKey,
+    signingKey: signer.key,
+    signingAlgorithm: signer.algorithm,
+    extensions,
+  });
+  return cert.toString('pem') + '\n';
+}
+
 /** A fresh RSA-2048 key pair for signing service-account tokens (PKCS#8 / SPKI PEM). */
 export function createServiceAccountKeyPair(): { publicKey: string; privateKey: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', {

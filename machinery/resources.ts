@@ -179,6 +179,31 @@ export const RESOURCES: readonly ResourceInfo[] = [
   r('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false, { shortNames: ['sc'] }),
   r('storage.k8s.io', 'v1', 'VolumeAttachment', 'volumeattachments', false, { subresources: [status('VolumeAttachment')] }),
 
+  // admissionregistration.k8s.io/v1: webhook configurations and admission policies, enforced by apiserver/admission/webhook and policy
+  r('admissionregistration.k8s.io', 'v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false, { categories: ['api-extensions'] }),
+  r('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicyBinding', 'validatingadmissionpolicybindings', false, { categories: ['api-extensions'] }),
+  r('admissionregistration.k8s.io', 'v1', 'ValidatingAdmissionPolicy', 'validatingadmissionpolicies', false, {
+    categories: ['api-extensions'],
+    subresources: [status('ValidatingAdmissionPolicy')],
+  }),
+  r('admissionregistration.k8s.io', 'v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false, { categories: ['api-extensions'] }),
+
+  // apiregistration.k8s.io/v1: served; every built-in group/version has a local APIService (no aggregation proxy yet)
+  r('apiregistration.k8s.io', 'v1', 'APIService', 'apiservices', false, { categories: ['api-extensions'], subresources: [status('APIService')] }),
+
+  // certificates.k8s.io/v1
+  r('certificates.k8s.io', 'v1', 'CertificateSigningRequest', 'certificatesigningrequests', false, {
+    shortNames: ['csr'],
+    subresources: [{ name: 'approval', kind: 'CertificateSigningRequest', verbs: ['get', 'patch', 'update'] }, status('CertificateSigningRequest')],
+  }),
+
+  // flowcontrol.apiserver.k8s.io/v1: served with upstream's bootstrap objects; every request is treated alike
+  r('flowcontrol.apiserver.k8s.io', 'v1', 'FlowSchema', 'flowschemas', false, { subresources: [status('FlowSchema')] }),
+  r('flowcontrol.apiserver.k8s.io', 'v1', 'PriorityLevelConfiguration', 'prioritylevelconfigurations', false, { subresources: [status('PriorityLevelConfiguration')] }),
+
+  // node.k8s.io/v1
+  r('node.k8s.io', 'v1', 'RuntimeClass', 'runtimeclasses', false),
+
   // apiextensions.k8s.io/v1: definitions are stored; serving their custom resources comes later
   r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, {
     shortNames: ['crd', 'crds'],

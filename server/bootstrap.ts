@@ -11,6 +11,8 @@ import { defaultLocalPathStorageClass } from '../controllers/volume/storage-clas
 import { KUBERNETES_SERVICE_IP } from '../machinery/pki.js';
 import { reconcileBootstrapPolicy } from '../apiserver/authorization/bootstrap-policy.js';
 import type { RbacKind } from '../apiserver/authorization/bootstrap-policy.js';
+import { bootstrapFlowControl } from './flowcontrol.js';
+import { bootstrapLocalAPIServices } from './apiservices.js';
 
 const RBAC_PLURALS: Record<RbacKind, string> = { ClusterRole: 'clusterroles', ClusterRoleBinding: 'clusterrolebindings', Role: 'roles', RoleBinding: 'rolebindings' };
 
@@ -90,4 +92,6 @@ export async function bootstrapCluster(client: ApiTransport, o: BootstrapOptions
   // Its Endpoints and EndpointSlices are the endpoint reconciler's (server/endpoint-reconciler.ts).
   await ensure(client, '', 'services', kubeDnsService() as unknown as KubeObject);
   await ensure(client, 'networking.k8s.io', 'ingressclasses', defaultIngressClass() as unknown as KubeObject);
+  await bootstrapFlowControl(client);
+  await bootstrapLocalAPIServices(client);
 }

@@ -32,6 +32,7 @@ import { bootstrapCluster } from './bootstrap.js';
 import { EndpointReconciler } from './endpoint-reconciler.js';
 import { LeaderElector } from '../client/leaderelection.js';
 import { COMPONENT_USERS, serviceAccountUser } from './identities.js';
+import { FlowSchemaStatusController } from './flowcontrol.js';
 
 export interface ControlPlaneOptions {
   /** Cluster name. */
@@ -42,7 +43,7 @@ export interface ControlPlaneOptions {
   port: number;
   bindAddress: string;
   /** PEM: the cluster CA (client certificates are verified against it), serving cert and key. */
-  tls: { caCert: string; cert: string; key: string };
+  tls: { caCert: string; cert: string; key: string; /** The CA's key: the CSR signer issues certificates with it. */ caKey?: string };
   /** PEM: the key pair that signs / verifies service-account tokens. */
   serviceAccountKeys: { publicKey: string; privateKey: string };
   /** Client certificate the API server presents to kubelets (streaming subresources). */
@@ -170,11 +171,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await endpoints.start();
   // Controllers and the scheduler are API clients; in this process they use the
   // in-process transport, authorized as their own identities.
+  // The API server's own FlowSchema status keeper (upstream: the APF config controller).
+  const flowSchemaStatus = new FlowSchemaStatusController(client('kube-apiserver', COMPONENT_USERS.apiserver));
+  void flowSchemaStatus.start().catch((err) => console.error('flowschema status controller failed to start:', err));
   const ipam = opts.nodeIpam;
   const descriptors = ipam ? [...ALL_CONTROLLERS, controller('node-controller', (ctx) => new NodeIpamController(ctx, ipam))] : ALL_CONTROLLERS;
   const startControllers = () =>
     startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), descriptors, {
       rootCACert: opts.tls.caCert,
+      clusterSigning: opts.tls.caKey ? { cert: opts.tls.caCert, key: opts.tls.caKey } : undefined,
       clientFor: (sa) => client(`kube-controller-manager/${sa}`, serviceAccountUser('kube-system', sa)),
     });
   const startDefaultScheduler = () => startScheduler(client('default-scheduler', COMPONENT_USERS.scheduler));
@@ -231,6 +236,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await scheduler?.stop();
       await controllers?.stop();
       await endpoints.stop();
+      await flowSchemaStatus.stop();
       api.closeWatches();
       await Promise.all(
         servers.map(

@@ -19,6 +19,10 @@ import { priorityAdmission } from '../apiserver/admission/priority.js';
 import { namespaceLifecycleAdmission } from '../apiserver/admission/namespace-lifecycle.js';
 import { podSecurityAdmission } from '../apiserver/admission/podsecurity.js';
 import { serviceAccountAdmission } from '../apiserver/admission/serviceaccount.js';
+import { webhookAdmission } from '../apiserver/admission/webhook.js';
+import { validatingAdmissionPolicyAdmission } from '../apiserver/admission/policy.js';
+import { runtimeClassAdmission } from '../apiserver/admission/runtimeclass.js';
+import { certificatesAdmission } from '../apiserver/admission/certificates.js';
 import { defaultStorageClassAdmission } from '../controllers/volume/default-class.js';
 
 /** Members of system:masters may do everything, before any other authorizer is asked (upstream's privileged-group authorizer). */
@@ -75,6 +79,8 @@ export function clusterPolicy(lookups: ClusterLookups, mode: AuthorizationMode =
 
   const authorizer = mode === 'AlwaysAllow' ? alwaysAllow : new AuthorizerChain([privilegedGroup, new NodeAuthorizer(graph), rbac]);
 
+  // Dynamic admission comes last in each phase, as in upstream's default plugin order.
+  const webhooks = webhookAdmission(lookups);
   const admission: AdmissionPlugin[] = [
     namespaceLifecycleAdmission(),
     serviceAccountAdmission({ serviceAccount: (ns, name) => lookups.get('', 'serviceaccounts', ns, name) }),
@@ -88,7 +94,12 @@ export function clusterPolicy(lookups: ClusterLookups, mode: AuthorizationMode =
       priorityClasses: () => lookups.list('scheduling.k8s.io', 'priorityclasses'),
     }),
     defaultStorageClassAdmission(() => lookups.list('storage.k8s.io', 'storageclasses')),
+    runtimeClassAdmission((name) => lookups.get('node.k8s.io', 'runtimeclasses', undefined, name)),
     rbacEscalationAdmission({ rbac, authorize: (a) => authorizer.authorize(a), source: rbacCache }),
+    certificatesAdmission((a) => authorizer.authorize(a)),
+    webhooks.mutating,
+    validatingAdmissionPolicyAdmission(lookups),
+    webhooks.validating,
   ];
   return { authorizer, rules: rbac, admission };
 }

@@ -19,6 +19,8 @@ import * as d from './defaults.js';
 import { dedupe, type Cause } from './field.js';
 import { validateObjectMetaGeneric, validateObjectMetaUpdate } from './meta.js';
 import * as misc from './misc.js';
+import * as reg from './admissionregistration.js';
+import * as certs from './certificates.js';
 import { nameIsDNSSubdomain, pathSegmentName } from './names.js';
 import * as net from './networking.js';
 import * as pod from './pod.js';
@@ -195,6 +197,8 @@ interface KindSpec {
   initialStatus?: (o: Obj) => unknown;
   prepareCreate?: (o: Obj) => void;
   prepareUpdate?: (o: Obj, old: Obj) => void;
+  /** Other subresources that write the object (CSR `approval`): what they keep, how they validate. */
+  subresources?: Record<string, { prepare: (o: Obj, old: Obj) => void; validate: ValidateUpdate }>;
   /** Extra resets for the status subresource (spec is always kept). */
   statusReset?: (o: Obj, old: Obj) => void;
   fieldLabels?: (o: KubeObject) => Record<string, string>;
@@ -551,6 +555,49 @@ const KINDS: Record<string, KindSpec> = {
     validateStatus: misc.validateHorizontalPodAutoscalerStatusUpdate,
     initialStatus: (o) => (str(o.apiVersion) === 'autoscaling/v1' ? { currentReplicas: 0, desiredReplicas: 0 } : { desiredReplicas: 0 }),
   },
+  'admissionregistration.k8s.io/ValidatingWebhookConfiguration': {
+    defaults: reg.defaultValidatingWebhookConfiguration,
+    validate: reg.validateValidatingWebhookConfiguration,
+    generation: (o, old) => !semanticEqual(o.webhooks, old.webhooks),
+  },
+  'admissionregistration.k8s.io/MutatingWebhookConfiguration': {
+    defaults: reg.defaultMutatingWebhookConfiguration,
+    validate: reg.validateMutatingWebhookConfiguration,
+    generation: (o, old) => !semanticEqual(o.webhooks, old.webhooks),
+  },
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicy': {
+    defaults: reg.defaultValidatingAdmissionPolicy,
+    validate: reg.validateValidatingAdmissionPolicy,
+    generation: true,
+    initialStatus: () => ({}),
+  },
+  'admissionregistration.k8s.io/ValidatingAdmissionPolicyBinding': {
+    defaults: reg.defaultValidatingAdmissionPolicyBinding,
+    validate: reg.validateValidatingAdmissionPolicyBinding,
+    generation: true,
+  },
+  'certificates.k8s.io/CertificateSigningRequest': {
+    validate: certs.validateCertificateSigningRequest,
+    validateUpdate: (o, old) => validateObjectMetaUpdate(o.metadata, old.metadata).concat(certs.validateCertificateSigningRequestUpdate(o, old)),
+    validateStatus: (o, old) => validateObjectMetaUpdate(o.metadata, old.metadata).concat(certs.validateCertificateSigningRequestStatus(o, old)),
+    initialStatus: () => ({}),
+    prepareUpdate: (o, old) => void (o.spec = structuredClone(old.spec)),
+    statusReset: certs.prepareCertificateSigningRequestStatus,
+    subresources: { approval: { prepare: certs.prepareCertificateSigningRequestApproval, validate: certs.validateCertificateSigningRequestUpdate } },
+    fieldLabels: (o) => ({ 'spec.signerName': str(obj(o.spec).signerName) }),
+  },
+  'apiregistration.k8s.io/APIService': {
+    validate: (o) => {
+      const errs = validateObjectMetaGeneric(o.metadata, false, nameIsDNSSubdomain);
+      const spec = obj(o.spec);
+      const want = str(spec.group) ? `${str(spec.version)}.${str(spec.group)}` : str(spec.version);
+      if (str(obj(o.metadata).name) !== want) errs.push({ reason: 'FieldValueInvalid', field: 'metadata.name', message: `Invalid value: "${str(obj(o.metadata).name)}": must be ${want}` });
+      if (!str(spec.version)) errs.push({ reason: 'FieldValueRequired', field: 'spec.version', message: 'Required value' });
+      return errs;
+    },
+    initialStatus: () => ({}),
+  },
+  'node.k8s.io/RuntimeClass': { validate: certs.validateRuntimeClass, validateUpdate: certs.validateRuntimeClassUpdate },
   'apiextensions.k8s.io/CustomResourceDefinition': {
     allowUnconditionalUpdate: false,
     // Deleting a CRD first deletes its custom resources (upstream: the CRD's REST Delete
@@ -704,6 +751,12 @@ class KindStrategy implements Strategy {
       for (const k of Object.keys(n)) if (!SYSTEM_TOP_LEVEL.has(k) && !(k in prev)) delete n[k];
       for (const k of Object.keys(prev)) if (!SYSTEM_TOP_LEVEL.has(k)) n[k] = structuredClone(prev[k]);
       this.spec.statusReset?.(n, prev);
+    } else if (subresource && this.spec.subresources?.[subresource]) {
+      for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+        if (isSet(om[k])) m[k] = structuredClone(om[k]);
+        else delete m[k];
+      }
+      this.spec.subresources[subresource].prepare(n, prev);
     } else if (subresource === 'finalize') {
       n.status = structuredClone(prev.status);
     } else if (subresource === 'ephemeralcontainers' || subresource === 'resize') {
@@ -749,6 +802,7 @@ class KindStrategy implements Strategy {
     if (subresource === 'status') errs = (this.spec.validateStatus ?? ((a, b) => validateObjectMetaUpdate(a.metadata, b.metadata)))(n, prev);
     else if (subresource === 'finalize') errs = core.validateNamespaceFinalizeUpdate(n, prev);
     else if (subresource === 'ephemeralcontainers') errs = pod.validatePodEphemeralContainersUpdate(n, prev);
+    else if (subresource && this.spec.subresources?.[subresource]) errs = validateObjectMetaUpdate(n.metadata, prev.metadata).concat(this.spec.subresources[subresource].validate(n, prev));
     else errs = (this.spec.validateUpdate ?? metaUpdateThen(this.spec.validate))(n, prev);
     return dedupe(errs);
   }

@@ -229,6 +229,14 @@ function clusterRoleBindings(): ClusterRoleBinding[] {
 function controllerRoles(): ClusterRole[] {
   const c = (name: string, rules: PolicyRule[]) => clusterRole(`system:controller:${name}`, rules);
   return [
+    c('certificate-controller', [
+      rule(['delete', 'get', 'list', 'watch'], ['certificates.k8s.io'], ['certificatesigningrequests']),
+      rule(['update'], ['certificates.k8s.io'], ['certificatesigningrequests/approval', 'certificatesigningrequests/status']),
+      rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client-kubelet', 'kubernetes.io/legacy-unknown']),
+      rule(['sign'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kube-apiserver-client', 'kubernetes.io/kube-apiserver-client-kubelet', 'kubernetes.io/kubelet-serving', 'kubernetes.io/legacy-unknown']),
+      rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews']),
+      eventsRule(),
+    ]),
     c('clusterrole-aggregation-controller', [rule(['escalate', 'get', 'list', 'patch', 'update', 'watch'], [RBAC_GROUP], ['clusterroles'])]),
     c('cronjob-controller', [
       rule(['get', 'list', 'update', 'watch'], ['batch'], ['cronjobs']),

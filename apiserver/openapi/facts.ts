@@ -634,6 +634,7 @@ const strings = (description: string): ExtraProperty => ({ description, schema: 
 
 const CORE = 'io.k8s.api.core.v1';
 const APIEXT = 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1';
+const APIREG = 'io.k8s.kube-aggregator.pkg.apis.apiregistration.v1';
 
 /**
  * Properties missing from the kubernetes-types release in node_modules: fields added
@@ -641,6 +642,14 @@ const APIEXT = 'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1';
  * containing a comment terminator). Descriptions here are kite's own summaries.
  */
 export const EXTRA_PROPERTIES: Record<string, Record<string, ExtraProperty>> = {
+  'io.k8s.api.admissionregistration.v1.RuleWithOperations': {
+    resources: strings('Resources is a list of resources this rule applies to. "pods" means pods, "pods/log" the log subresource of pods, "*" all resources but not subresources, "pods/*" all subresources of pods, "*/scale" all scale subresources, "*/*" all resources and their subresources. Required.'),
+    scope: str('scope says whether the rule applies to cluster-scoped resources ("Cluster"), namespaced ones ("Namespaced") or both ("*", the default).'),
+  },
+  'io.k8s.api.admissionregistration.v1.NamedRuleWithOperations': {
+    resources: strings('Resources is a list of resources this rule applies to. "pods" means pods, "pods/log" the log subresource of pods, "*" all resources but not subresources, "pods/*" all subresources of pods, "*/scale" all scale subresources, "*/*" all resources and their subresources. Required.'),
+    scope: str('scope says whether the rule applies to cluster-scoped resources ("Cluster"), namespaced ones ("Namespaced") or both ("*", the default).'),
+  },
   [`${APIEXT}.JSONSchemaProps`]: {
     'x-kubernetes-embedded-resource': bool('x-kubernetes-embedded-resource marks the value as an embedded Kubernetes object with apiVersion, kind and metadata. The type must be object.'),
     'x-kubernetes-int-or-string': bool('x-kubernetes-int-or-string marks a value that may be either an integer or a string.'),
@@ -728,6 +737,81 @@ export const EXTRA_PROPERTIES: Record<string, Record<string, ExtraProperty>> = {
 
 /** Definitions missing from kubernetes-types that EXTRA_PROPERTIES refer to. */
 export const EXTRA_DEFINITIONS: Record<string, Record<string, unknown>> = {
+  // apiregistration.k8s.io/v1 (kube-aggregator's types; kubernetes-types has no declarations for them).
+  [`${APIREG}.APIService`]: {
+    description: 'APIService represents a server for a particular GroupVersion. Name must be "version.group".',
+    type: 'object',
+    properties: {
+      apiVersion: { description: 'APIVersion defines the versioned schema of this representation of an object.', type: 'string' },
+      kind: { description: 'Kind is a string value representing the REST resource this object represents.', type: 'string' },
+      metadata: { description: 'Standard object metadata.', $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta' },
+      spec: { description: 'Spec contains information for locating and communicating with a server.', $ref: `#/definitions/${APIREG}.APIServiceSpec` },
+      status: { description: 'Status contains derived information about an API server.', $ref: `#/definitions/${APIREG}.APIServiceStatus` },
+    },
+    'x-kubernetes-group-version-kind': [{ group: 'apiregistration.k8s.io', kind: 'APIService', version: 'v1' }],
+  },
+  [`${APIREG}.APIServiceList`]: {
+    description: 'APIServiceList is a list of APIService objects.',
+    type: 'object',
+    properties: {
+      apiVersion: { description: 'APIVersion defines the versioned schema of this representation of an object.', type: 'string' },
+      items: { description: 'Items is the list of APIService.', type: 'array', items: { $ref: `#/definitions/${APIREG}.APIService` } },
+      kind: { description: 'Kind is a string value representing the REST resource this object represents.', type: 'string' },
+      metadata: { description: 'Standard list metadata.', $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta' },
+    },
+    required: ['items'],
+    'x-kubernetes-group-version-kind': [{ group: 'apiregistration.k8s.io', kind: 'APIServiceList', version: 'v1' }],
+  },
+  [`${APIREG}.APIServiceSpec`]: {
+    description: 'APIServiceSpec contains information for locating and communicating with a server. Only https is supported.',
+    type: 'object',
+    properties: {
+      caBundle: { description: 'CABundle is a PEM encoded CA bundle which will be used to validate an API server\'s serving certificate. If unspecified, system trust roots on the apiserver are used.', type: 'string', format: 'byte', 'x-kubernetes-list-type': 'atomic' },
+      group: { description: 'Group is the API group name this server hosts.', type: 'string' },
+      groupPriorityMinimum: { description: 'GroupPriorityMinimum is the priority this group should have at least. Higher priority means that the group is preferred by clients over lower priority ones.', type: 'integer', format: 'int32' },
+      insecureSkipTLSVerify: { description: 'InsecureSkipTLSVerify disables TLS certificate verification when communicating with this server. This is strongly discouraged.', type: 'boolean' },
+      service: { description: 'Service is a reference to the service for this API server. If empty, the API is handled locally on this server.', $ref: `#/definitions/${APIREG}.ServiceReference` },
+      version: { description: 'Version is the API version this server hosts. For example, "v1".', type: 'string' },
+      versionPriority: { description: 'VersionPriority controls the ordering of this API version inside of its group. Must be greater than zero.', type: 'integer', format: 'int32' },
+    },
+    required: ['groupPriorityMinimum', 'versionPriority'],
+  },
+  [`${APIREG}.ServiceReference`]: {
+    description: 'ServiceReference holds a reference to Service.legacy.k8s.io',
+    type: 'object',
+    properties: {
+      name: { description: 'Name is the name of the service', type: 'string' },
+      namespace: { description: 'Namespace is the namespace of the service', type: 'string' },
+      port: { description: 'If specified, the port on the service that hosting webhook. Default to 443 for backward compatibility.', type: 'integer', format: 'int32' },
+    },
+  },
+  [`${APIREG}.APIServiceStatus`]: {
+    description: 'APIServiceStatus contains derived information about an API server',
+    type: 'object',
+    properties: {
+      conditions: {
+        description: 'Current service state of apiService.',
+        type: 'array',
+        items: { $ref: `#/definitions/${APIREG}.APIServiceCondition` },
+        'x-kubernetes-list-map-keys': ['type'],
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-patch-merge-key': 'type',
+        'x-kubernetes-patch-strategy': 'merge',
+      },
+    },
+  },
+  [`${APIREG}.APIServiceCondition`]: {
+    description: 'APIServiceCondition describes the state of an APIService at a particular point',
+    type: 'object',
+    properties: {
+      lastTransitionTime: { description: 'Last time the condition transitioned from one status to another.', $ref: '#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Time' },
+      message: { description: 'Human-readable message indicating details about last transition.', type: 'string' },
+      reason: { description: "Unique, one-word, CamelCase reason for the condition's last transition.", type: 'string' },
+      status: { description: 'Status is the status of the condition. Can be True, False, Unknown.', type: 'string' },
+      type: { description: 'Type is the type of the condition.', type: 'string' },
+    },
+    required: ['type', 'status'],
+  },
   [`${CORE}.ImageVolumeSource`]: {
     description: 'ImageVolumeSource mounts an OCI image or artifact as a read-only volume.',
     type: 'object',

@@ -447,7 +447,25 @@ function plcRow(obj: KubeObject, now: number): unknown[] {
   return [nameOf(obj), spec?.type ?? '', ncs, queues, handSize, queueLengthLimit, ageOf(obj, now)];
 }
 
+// ---------------------------------------------------------------- apiregistration.k8s.io
+
+const apiServiceColumns = cols(
+  NAME,
+  col('Service', 'string', 'The reference to the service that hosts this API endpoint.'),
+  col('Available', 'string', 'Whether this service is available.'),
+  AGE,
+);
+
+function apiServiceRow(obj: KubeObject, now: number): unknown[] {
+  const spec = (obj.spec ?? {}) as { service?: { namespace?: string; name?: string } | null };
+  const service = spec.service ? `${spec.service.namespace ?? ''}/${spec.service.name ?? ''}` : 'Local';
+  const cond = ((obj.status as { conditions?: { type?: string; status?: string; reason?: string }[] } | undefined)?.conditions ?? []).find((c) => c.type === 'Available');
+  const available = !cond ? 'Unknown' : cond.status === 'True' ? 'True' : `${cond.status} (${cond.reason ?? ''})`;
+  return [nameOf(obj), service, available, ageOf(obj, now)];
+}
+
 export const OTHER_PRINTERS: Printer[] = [
+  { group: 'apiregistration.k8s.io', kind: 'APIService', columns: apiServiceColumns, row: apiServiceRow },
   { group: 'networking.k8s.io', kind: 'Ingress', columns: ingressColumns, row: ingressRow },
   { group: 'networking.k8s.io', kind: 'IngressClass', columns: ingressClassColumns, row: ingressClassRow },
   { group: 'networking.k8s.io', kind: 'NetworkPolicy', columns: networkPolicyColumns, row: networkPolicyRow },

@@ -131,7 +131,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
       dataDir: paths.data,
       port: opts.apiPort,
       bindAddress: opts.bindAddress,
-      tls: { caCert: pki.ca.cert, cert: pki.apiserver.cert, key: pki.apiserver.key },
+      tls: { caCert: pki.ca.cert, caKey: pki.ca.key, cert: pki.apiserver.cert, key: pki.apiserver.key },
       serviceAccountKeys: pki.serviceAccount,
       // The API server's own identity toward kubelets (kube-apiserver-kubelet-client).
       kubeletClient: { cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
