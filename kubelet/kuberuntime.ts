@@ -35,6 +35,7 @@ import {
   type RuntimeContainer,
   type RuntimeHelper,
   type RuntimeImage,
+  type RuntimeContainerStats,
   type RuntimePodStatus,
   type RuntimeReadiness,
   type RuntimeSandbox,
@@ -326,6 +327,30 @@ export class KubeRuntime implements PodRuntime {
   async listImages(): Promise<RuntimeImage[]> {
     const r = await this.cri.listImages({});
     return r.images.map((i) => ({ id: i.id, names: [...i.repoTags, ...i.repoDigests], sizeBytes: i.size }));
+  }
+
+  async containerStats(): Promise<RuntimeContainerStats[]> {
+    const res = await this.cri.listContainerStats({});
+    const out: RuntimeContainerStats[] = [];
+    for (const st of res.stats ?? []) {
+      const labels = st.attributes?.labels ?? {};
+      const uid = labels[LABEL_POD_UID];
+      if (!uid || !st.cpu) continue;
+      out.push({
+        id: st.attributes!.id,
+        podUid: uid,
+        podName: labels[LABEL_POD_NAME] ?? '',
+        namespace: labels[LABEL_POD_NAMESPACE] ?? '',
+        container: st.attributes?.metadata?.name ?? labels[LABEL_CONTAINER_NAME] ?? '',
+        timestamp: st.cpu.timestamp || Date.now() * 1e6,
+        cpuUsageCoreNanoSeconds: st.cpu.usageCoreNanoSeconds?.value ?? 0,
+        workingSetBytes: st.memory?.workingSetBytes?.value ?? 0,
+        usageBytes: st.memory?.usageBytes?.value ?? 0,
+        rssBytes: st.memory?.rssBytes?.value ?? 0,
+        rootfsUsedBytes: st.writableLayer?.usedBytes?.value,
+      });
+    }
+    return out;
   }
 
   resetPullBackoff(): void {
