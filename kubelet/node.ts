@@ -2,6 +2,7 @@
 // addresses, nodeInfo, images, daemon endpoint) and the heartbeat Lease in
 // kube-node-lease (upstream: kubelet_node_status.go, nodestatus/setters.go,
 // nodelease).
+import { dirname, resolve } from 'node:path';
 import { readFileSync, statfsSync } from 'node:fs';
 import { arch, cpus, freemem, hostname, release, totalmem } from 'node:os';
 import type { Node, NodeCondition, NodeStatus } from 'kubernetes-types/core/v1.js';
@@ -82,12 +83,16 @@ export interface NodeCapacity {
 }
 
 export function nodeCapacity(rootDir: string): NodeCapacity {
-  let ephemeralBytes: number;
-  try {
-    const s = statfsSync(rootDir);
-    ephemeralBytes = s.blocks * s.bsize;
-  } catch {
-    ephemeralBytes = 0;
+  let ephemeralBytes = 0;
+  // The root directory may not exist yet on first start: its filesystem is its nearest existing ancestor's.
+  for (let dir = resolve(rootDir); ; dir = dirname(dir)) {
+    try {
+      const s = statfsSync(dir);
+      ephemeralBytes = s.blocks * s.bsize;
+      break;
+    } catch {
+      if (dir === dirname(dir)) break;
+    }
   }
   return { cpu: cpus().length, memoryBytes: totalmem(), ephemeralBytes, gpus: detectNvidiaGpus() };
 }

@@ -381,6 +381,5 @@ export interface MemoryUsage {
   pageFaults: UInt64Value | null;
   majorPageFaults: UInt64Value | null;
 }
-export interface FilesystemUsage { timestamp: number; fsId: { mountpoint: string } | null; usedBytes: UInt64Value | null; inodesUsed: UInt64Value | null }
 export interface ContainerStats { attributes: ContainerAttributes | null; cpu: CpuUsage | null; memory: MemoryUsage | null; writableLayer: FilesystemUsage | null }
 export interface ListContainerStatsResponse { stats: ContainerStats[] }
