@@ -585,6 +585,15 @@ export class KubeRuntime implements PodRuntime {
       return r.ok;
     };
 
+    // Ephemeral containers start before init containers (so a debugger can join a pod
+    // whose init container fails), once each: they are never restarted.
+    if (!actions.killPod || actions.createSandbox) {
+      for (const ec of pod.spec?.ephemeralContainers ?? []) {
+        if (latestInstance(rs, ec.name)) continue;
+        await start(ec as Container, false);
+      }
+    }
+
     if (actions.nextInit) {
       await start(actions.nextInit, true);
     }
@@ -705,6 +714,7 @@ export class KubeRuntime implements PodRuntime {
   }
 
   private fieldPath(pod: Pod, c: Container): string {
+    if ((pod.spec?.ephemeralContainers ?? []).some((x) => x.name === c.name)) return `spec.ephemeralContainers{${c.name}}`;
     const inInit = (pod.spec?.initContainers ?? []).some((x) => x.name === c.name);
     return inInit ? `spec.initContainers{${c.name}}` : `spec.containers{${c.name}}`;
   }
@@ -762,6 +772,12 @@ export class KubeRuntime implements PodRuntime {
     let config: Req<ContainerConfig>;
     try {
       config = await this.containerConfig(pod, c, img.ref, restartCount, podIPs, isInit, helper);
+      // `kubectl debug --target`: the ephemeral container joins the target container's PID namespace.
+      const target = (c as { targetContainerName?: string }).targetContainerName;
+      if (target && config.linux?.securityContext?.namespaceOptions) {
+        const t = latestInstance(rs, target);
+        if (t && t.state === 'running') config.linux.securityContext.namespaceOptions = { ...config.linux.securityContext.namespaceOptions, pid: 'TARGET', targetId: t.id };
+      }
     } catch (err) {
       const message = errorMessage(err);
       helper.events.pod(pod, 'Warning', 'Failed', `Error: ${message}`, fieldPath);

@@ -459,7 +459,7 @@ export class KubeletServer {
       backendUrl = () => runtime.execUrl!(containerId, command, opts);
     } else {
       if (!runtime.attachUrl) throw new HttpError(400, 'attach is not supported by this node');
-      const spec = (pod.spec?.containers ?? []).find((c) => c.name === container);
+      const spec = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].find((c) => c.name === container);
       // The tty of an attach must be the container's own.
       const tty = !!spec?.tty;
       opts.tty = tty && opts.tty;
