@@ -265,6 +265,7 @@ spec:
   });
 
   test('/metrics in Prometheus text format on the API server (nonResourceURL)', async () => {
+    await cluster.k(['get', 'pods']);
     const text = await cluster.k(['get', '--raw', '/metrics']);
     assert.match(text, /# TYPE apiserver_request_total counter/);
     assert.match(text, /apiserver_request_total\{verb="LIST",dry_run="",group="",version="v1",resource="pods",subresource="",scope="namespace",component="apiserver",code="200"\} \d+/);
@@ -284,14 +285,13 @@ spec:
 
   test('kubectl debug --target runs an ephemeral container in the pod\'s namespaces', async () => {
     const r = await cluster.kubectl(
-      ['debug', 'idle', '-i', '--image=busybox', '--image-pull-policy=IfNotPresent', '--target=main', '--container=dbg', '--', 'sh', '-c', 'read x; echo got:$x; ps; cat /proc/1/cmdline | tr "\\0" " "; echo; sleep 1'],
+      ['debug', 'idle', '-i', '--image=busybox', '--image-pull-policy=IfNotPresent', '--target=main', '--container=dbg', '--', 'sh', '-c', 'read x; echo got:$x; ps; sleep 2'],
       { stdin: 'hello-debug\n', timeoutMs: 90_000 },
     );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /got:hello-debug/);
     // The target's PID namespace: its process is PID 1 there.
     assert.match(r.stdout, /^\s*1 root\s+sleep 3600$/m);
-    assert.match(r.stdout, /sleep 3600 \n/);
     const p = await waitForPod(cluster, 'idle', 'dbg terminated', (x) => !!(x.status?.ephemeralContainerStatuses ?? []).find((c: any) => c.name === 'dbg')?.state?.terminated, 30_000);
     const st = p.status.ephemeralContainerStatuses.find((c: any) => c.name === 'dbg');
     assert.equal(st.state.terminated.exitCode, 0);
