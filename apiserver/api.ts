@@ -3,7 +3,8 @@
 // admission chain, and the request pipeline with the authorizer, its subresources and
 // reviews. Who authorizes and which admission plugins run is the caller's choice
 // (server/ passes the cluster's policy).
-import { RESOURCES } from '../machinery/resources.js';
+import { RESOURCES, allResources } from '../machinery/resources.js';
+import { defaultRegistry } from '../machinery/metrics.js';
 import type { Store } from '../store/types.js';
 import { WatchCache } from './watchcache.js';
 import { ClusterLookups, storagePrefix } from './lookups.js';
@@ -49,7 +50,7 @@ export interface ApiCoreOptions {
 
 export async function startApiCore(store: Store, policyFor: (lookups: ClusterLookups) => ApiPolicy, opts: ApiCoreOptions = {}): Promise<ApiCore> {
   const cache = new WatchCache(store);
-  await cache.start([...new Set(RESOURCES.filter((r) => !r.virtual).map((r) => storagePrefix(r)))]);
+  await cache.start([...new Set(RESOURCES.filter((r) => !r.virtual && !r.computed).map((r) => storagePrefix(r)))]);
   const lookups = new ClusterLookups(cache);
   const policy = policyFor(lookups);
   const admission = new AdmissionChain(policy.admission);
@@ -66,7 +67,22 @@ export async function startApiCore(store: Store, policyFor: (lookups: ClusterLoo
     history.start();
     registerHistory(pipeline, history);
   }
+  // apiserver_storage_objects, counted from the watch cache when scraped.
+  const storageObjects = defaultRegistry.gauge('apiserver_storage_objects', 'Number of stored objects at the time of last check split by kind.', ['resource'], 'STABLE');
+  const stopCollecting = defaultRegistry.collect(() => {
+    for (const r of allResources()) {
+      if (r.virtual || r.computed || r.storedAs) continue;
+      let n: number;
+      try {
+        n = cache.resource(storagePrefix(r)).objects.size;
+      } catch {
+        continue;
+      }
+      storageObjects.set({ resource: r.group ? `${r.plural}.${r.group}` : r.plural }, n);
+    }
+  });
   const stop = () => {
+    stopCollecting();
     crds.stop();
     history?.close();
     cache.stop();

@@ -54,7 +54,7 @@ export function apiResourceList(group: string, version: string): object | undefi
     };
     if (r.shortNames) entry.shortNames = [...r.shortNames];
     if (r.categories) entry.categories = [...r.categories];
-    if (!r.virtual) entry.storageVersionHash = storageVersionHash(r);
+    if (!r.virtual && !r.computed) entry.storageVersionHash = storageVersionHash(r);
     resources.push(entry);
     for (const s of r.subresources ?? []) {
       const sub: Record<string, unknown> = { name: `${r.plural}/${s.name}`, singularName: '', namespaced: r.namespaced, kind: s.kind, verbs: [...s.verbs] };

@@ -21,6 +21,12 @@ import { authorizationError } from './authorization/forbidden.js';
 import { parseFieldSelector } from './selectors.js';
 import { asWriter } from './history/attribution.js';
 
+/** Reads of a computed resource (metrics.k8s.io), keyed `group/plural`. */
+export interface ComputedHandler {
+  get(namespace: string | undefined, name: string): KubeObject;
+  list(namespace: string | undefined, opts: ListOptions): ListResult;
+}
+
 /** What a routed call answers: the HTTP code and the body (an object, a Status, a Scale…). */
 export interface CallResult {
   code: number;
@@ -78,6 +84,7 @@ export function resourceNotFound(): StatusError {
 export class RequestPipeline {
   private readonly subresources = new Map<string, SubresourceHandler>();
   private readonly virtuals = new Map<string, VirtualHandler>();
+  private readonly computed = new Map<string, ComputedHandler>();
 
   constructor(
     readonly registry: Registry,
@@ -95,6 +102,17 @@ export class RequestPipeline {
   /** Route creates of a virtual resource, keyed `group/plural`. */
   handleVirtual(key: string, handler: VirtualHandler): void {
     this.virtuals.set(key, handler);
+  }
+
+  /** Route reads of a computed resource, keyed `group/plural`. */
+  handleComputed(key: string, handler: ComputedHandler): void {
+    this.computed.set(key, handler);
+  }
+
+  private computedHandler(res: ResourceInfo): ComputedHandler {
+    const h = this.computed.get(`${res.group}/${res.plural}`);
+    if (!h) throw new StatusError(503, 'ServiceUnavailable', `the server is currently unable to handle the request`);
+    return h;
   }
 
   // ---- authorization ----------------------------------------------------------------------------
@@ -159,6 +177,10 @@ export class RequestPipeline {
 
   async get(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, subresource?: string): Promise<CallResult> {
     this.check(ctx, 'get', res, namespace, name, subresource);
+    if (res.computed) {
+      if (subresource) throw resourceNotFound();
+      return { code: 200, body: this.computedHandler(res).get(namespace, name), isObject: true };
+    }
     await this.registry.consistentRead();
     if (!subresource) return { code: 200, body: this.registry.get(res, namespace, name), isObject: true };
     const handler = this.subresource(res, subresource);
@@ -168,6 +190,7 @@ export class RequestPipeline {
 
   async list(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, opts: ListOptions): Promise<ListResult> {
     this.check(ctx, 'list', res, namespace, this.nameFromSelector(opts.fieldSelector));
+    if (res.computed) return this.computedHandler(res).list(namespace, opts);
     // No resourceVersion (or a continue token's own): the latest state, consistently.
     if (!opts.resourceVersion && !opts.continue) await this.registry.consistentRead();
     return this.registry.list(res, namespace, opts);

@@ -42,6 +42,8 @@ import { serveOpenApi } from './openapi/index.js';
 import { decodeKubernetesProtobuf } from './protobuf/index.js';
 import { checkJsonDepth } from './bodylimits.js';
 import type { CachedEvent } from './watchcache.js';
+import { PROMETHEUS_CONTENT_TYPE, defaultRegistry } from '../machinery/metrics.js';
+import { requestMetrics } from './metrics/request-metrics.js';
 
 /** Upstream's limit for request bodies (3 MiB). */
 const MAX_BODY = 3 * 1024 * 1024;
@@ -292,6 +294,7 @@ export class ApiServer {
     this.maxMutatingInflight = opts.maxMutatingRequestsInflight ?? 200;
     this.maxReadOnlyInflight = opts.maxRequestsInflight ?? 400;
     this.maxWatchBacklog = opts.maxWatchBacklogBytes ?? MAX_WATCH_BACKLOG;
+    requestMetrics.inflightFrom(() => this.inflight);
   }
 
   /** Register the handler for a streaming subresource, e.g. `pods/exec`. */
@@ -313,6 +316,7 @@ export class ApiServer {
 
   /** The request handler to mount on an https.Server. */
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    requestMetrics.track(req, res);
     // Upstream's max-in-flight filter: short requests beyond the limit get 429 at once;
     // watches and streams (long-running) and health checks are not counted.
     const kind = inflightKind(req);
@@ -381,7 +385,14 @@ export class ApiServer {
     const user = await this.user(req);
     const segments = path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
     const request = (segments[0] === 'api' || segments[0] === 'apis') && !isDiscoveryPath(segments) ? parseResourcePath(req.method ?? 'GET', segments, query) : undefined;
+    if (request) requestMetrics.resolved(req, request, query);
     if (!request) this.pipeline.authorizePath(user, req.method ?? 'GET', path);
+    if (path === '/metrics' && (req.method === 'GET' || req.method === 'HEAD')) {
+      const body = defaultRegistry.render();
+      res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+      res.end(body);
+      return;
+    }
 
     if (path === '/version' || path === '/version/') {
       sendRawJson(res, KUBERNETES_VERSION);
@@ -393,7 +404,7 @@ export class ApiServer {
     }
     if (segments[0] !== 'api' && segments[0] !== 'apis') {
       if (path === '/') {
-        sendRawJson(res, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+        sendRawJson(res, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
         return;
       }
       throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');

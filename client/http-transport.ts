@@ -214,6 +214,10 @@ export class HttpTransport implements ApiTransport {
     return this.call<T>('GET', resourcePath(res, namespace, name));
   }
 
+  getSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string): Promise<R> {
+    return this.call<R>('GET', resourcePath(res, namespace, name, subresource));
+  }
+
   async list<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<ListResult<T>> {
     const q = new URLSearchParams();
     setIf(q, 'labelSelector', opts.labelSelector);

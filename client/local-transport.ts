@@ -224,6 +224,11 @@ export class LocalTransport implements ApiTransport {
     return copy<KubeObject>(out.body);
   }
 
+  async getSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string): Promise<R> {
+    const out = await this.pipeline.get(this.ctx(undefined), res, namespace, name, subresource);
+    return copy<R>(out.body);
+  }
+
   async createSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: object): Promise<R> {
     const out = await this.pipeline.create(this.ctx(undefined), res, namespace, copy<KubeObject>(body), name, subresource);
     return copy<R>(out.body);

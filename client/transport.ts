@@ -126,6 +126,8 @@ export interface ApiTransport {
   patch<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, body: unknown, opts?: PatchOptions): Promise<T>;
   /** Resolves to what the server answers: the object (graceful deletion) or a Status. */
   delete(res: ResourceInfo, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<KubeObject>;
+  /** GET of a subresource (`deployments/scale`). */
+  getSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string): Promise<R>;
   /** POST to a subresource: `pods/binding`, `pods/eviction`, `serviceaccounts/token`. */
   createSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: object): Promise<R>;
   /** Release connections. */

@@ -4,6 +4,7 @@
 // the first worker calls done(). Delayed adds (addAfter) and rate-limited retries
 // (addRateLimited: per-key exponential back-off, combined with an overall token
 // bucket) feed the same queue.
+import { defaultRegistry, exponentialBuckets } from '../machinery/metrics.js';
 
 // ---- rate limiters ---------------------------------------------------------
 
@@ -200,8 +201,29 @@ export interface WorkQueueOptions<T> {
 /** setTimeout's ceiling (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+const QUEUE_BUCKETS = exponentialBuckets(1e-8, 10, 10);
+const workqueueMetrics = {
+  depth: defaultRegistry.gauge('workqueue_depth', 'Current depth of workqueue', ['name']),
+  adds: defaultRegistry.counter('workqueue_adds_total', 'Total number of adds handled by workqueue', ['name']),
+  queueDuration: defaultRegistry.histogram('workqueue_queue_duration_seconds', 'How long in seconds an item stays in workqueue before being requested.', ['name'], QUEUE_BUCKETS),
+  workDuration: defaultRegistry.histogram('workqueue_work_duration_seconds', 'How long in seconds processing an item from workqueue takes.', ['name'], QUEUE_BUCKETS),
+  retries: defaultRegistry.counter('workqueue_retries_total', 'Total number of retries handled by workqueue', ['name']),
+};
+/** Live queues by name, for workqueue_depth at scrape time (queues of one name are summed). */
+const liveQueues = new Set<WorkQueue<unknown>>();
+defaultRegistry.collect(() => {
+  const depth = new Map<string, number>();
+  for (const q of liveQueues) depth.set(q.name, (depth.get(q.name) ?? 0) + q.len());
+  workqueueMetrics.depth.reset();
+  for (const [name, n] of depth) workqueueMetrics.depth.set({ name }, n);
+});
+
 export class WorkQueue<T = string> {
   readonly name: string;
+  /** When each queued item was added (workqueue_queue_duration_seconds). */
+  private readonly addedAt = new Map<T, number>();
+  /** When each item in process was handed out (workqueue_work_duration_seconds). */
+  private readonly startedAt = new Map<T, number>();
   private readonly rateLimiter: RateLimiter<T>;
   /** Items ready to be handed out, in order. */
   private readonly queue = new Fifo<T>();
@@ -224,11 +246,13 @@ export class WorkQueue<T = string> {
   constructor(opts: WorkQueueOptions<T> = {}) {
     this.name = opts.name ?? 'workqueue';
     this.rateLimiter = opts.rateLimiter ?? defaultControllerRateLimiter<T>();
+    liveQueues.add(this as WorkQueue<unknown>);
   }
 
   /** Mark `item` as needing processing. */
   add(item: T): void {
     if (this.shutting || this.dirty.has(item)) return;
+    workqueueMetrics.adds.inc({ name: this.name });
     this.dirty.add(item);
     if (this.processing.has(item)) return;
     this.enqueue(item);
@@ -239,8 +263,11 @@ export class WorkQueue<T = string> {
     if (waiter) {
       this.dirty.delete(item);
       this.processing.add(item);
+      workqueueMetrics.queueDuration.observe({ name: this.name }, 0);
+      this.startedAt.set(item, performance.now());
       waiter(item);
     } else {
+      this.addedAt.set(item, performance.now());
       this.queue.push(item);
     }
   }
@@ -267,12 +294,24 @@ export class WorkQueue<T = string> {
     const item = this.queue.shift() as T;
     this.dirty.delete(item);
     this.processing.add(item);
+    const now = performance.now();
+    const added = this.addedAt.get(item);
+    if (added !== undefined) {
+      this.addedAt.delete(item);
+      workqueueMetrics.queueDuration.observe({ name: this.name }, (now - added) / 1000);
+    }
+    this.startedAt.set(item, now);
     return item;
   }
 
   /** The worker is finished with `item`; if it was added meanwhile, it is queued again. */
   done(item: T): void {
     if (!this.processing.delete(item)) return;
+    const started = this.startedAt.get(item);
+    if (started !== undefined) {
+      this.startedAt.delete(item);
+      workqueueMetrics.workDuration.observe({ name: this.name }, (performance.now() - started) / 1000);
+    }
     // Even while shutting down: the queue is drained, not dropped.
     if (this.dirty.has(item)) this.enqueue(item);
     if (this.shutting && this.processing.size === 0) this.releaseDrainWaiters();
@@ -295,6 +334,7 @@ export class WorkQueue<T = string> {
 
   /** Add `item` once the rate limiter allows (a retry after a failure). */
   addRateLimited(item: T): void {
+    workqueueMetrics.retries.inc({ name: this.name });
     this.addAfter(item, this.rateLimiter.when(item));
   }
 
@@ -339,6 +379,7 @@ export class WorkQueue<T = string> {
    * get() (and later ones, once the queue is empty) get undefined. Delayed items are dropped.
    */
   shutDown(): void {
+    liveQueues.delete(this as WorkQueue<unknown>);
     if (this.shutting) return;
     this.shutting = true;
     if (this.timer) clearTimeout(this.timer);

@@ -5,6 +5,7 @@ import { newReplicaSetController, newReplicationManager } from './replicaset/ind
 import { newDeploymentController } from './deployment/index.js';
 import { newStatefulSetController } from './statefulset/index.js';
 import { newDaemonSetsController } from './daemonset/index.js';
+import { newHorizontalController } from './podautoscaler/index.js';
 
 export const WORKLOADS_CONTROLLERS: ControllerDescriptor[] = [
   controller('replicaset-controller', newReplicaSetController),
@@ -12,4 +13,5 @@ export const WORKLOADS_CONTROLLERS: ControllerDescriptor[] = [
   controller('deployment-controller', newDeploymentController),
   controller('statefulset-controller', newStatefulSetController),
   controller('daemon-set-controller', newDaemonSetsController),
+  controller('horizontal-pod-autoscaler', newHorizontalController),
 ];

@@ -14,6 +14,31 @@ import { KubeletServer } from './server/server.js';
 import type { PodRuntime } from './types.js';
 import { errorMessage, sleep } from './util.js';
 import { networkInterfaces } from 'node:os';
+import { StatsProvider, type StatsHost } from './stats.js';
+import { MetricsRegistry } from '../machinery/metrics.js';
+
+/** The kubelet's own metrics (upstream names), counted from its pods' statuses at each scrape. */
+function kubeletMetrics(host: StatsHost): MetricsRegistry {
+  const reg = new MetricsRegistry();
+  const pods = reg.gauge('kubelet_running_pods', 'Number of pods that have a running pod sandbox');
+  const containers = reg.gauge('kubelet_running_containers', 'Number of containers currently running', ['container_state']);
+  reg.collect(() => {
+    let running = 0;
+    const states = { running: 0, exited: 0, created: 0, unknown: 0 };
+    for (const pod of host.pods()) {
+      const st = host.podStatus(pod.metadata!.uid!) ?? pod.status;
+      if (st?.phase === 'Running' || st?.phase === 'Pending' && (st.containerStatuses ?? []).some((c) => c.state?.running)) running++;
+      for (const c of [...(st?.containerStatuses ?? []), ...(st?.initContainerStatuses ?? []), ...(st?.ephemeralContainerStatuses ?? [])]) {
+        if (c.state?.running) states.running++;
+        else if (c.state?.terminated) states.exited++;
+        else if (c.containerID) states.created++;
+      }
+    }
+    pods.set({}, running);
+    for (const [state, n] of Object.entries(states)) containers.set({ container_state: state }, n);
+  });
+  return reg;
+}
 
 /** The host's first non-loopback IPv4 address. */
 export function hostIPv4(): string | undefined {
@@ -70,6 +95,12 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
   // The server goes up first so the node reports the port it really got.
   const holder: { kubelet?: Kubelet } = {};
   const rt = runtime;
+  const statsHost = {
+    pods: () => holder.kubelet?.pods() ?? [],
+    podStatus: (uid: string) => holder.kubelet?.statusManager.get(uid),
+  };
+  const stats = new StatsProvider(rt, statsHost, cfg.nodeName, cfg.rootDir, log);
+  const metrics = kubeletMetrics(statsHost);
   const server = new KubeletServer({
     host: {
       getPod: (ns, name) => holder.kubelet?.getPod(ns, name),
@@ -77,6 +108,8 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
       runtime: rt,
       podStatus: (uid) => holder.kubelet?.statusManager.get(uid),
       log,
+      stats,
+      metrics: () => metrics.render(),
     },
     address: cfg.address,
     port: cfg.port,
@@ -87,11 +120,13 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
   const k = new Kubelet({ config: { ...cfg, port }, runtime: rt, transport, log, hollow: cfg.runtime === 'hollow' });
   holder.kubelet = k;
   await k.start();
+  stats.start();
   return {
     kubelet: k,
     server,
     port,
     async stop() {
+      stats.stop();
       await server.close();
       await k.stop();
     },

@@ -35,6 +35,7 @@ import {
   type RuntimeContainer,
   type RuntimeHelper,
   type RuntimeImage,
+  type RuntimeContainerStats,
   type RuntimePodStatus,
   type RuntimeReadiness,
   type RuntimeSandbox,
@@ -344,6 +345,30 @@ export class KubeRuntime implements PodRuntime {
     return r.images.map((i) => ({ id: i.id, names: [...i.repoTags, ...i.repoDigests], sizeBytes: i.size }));
   }
 
+  async containerStats(): Promise<RuntimeContainerStats[]> {
+    const res = await this.cri.listContainerStats({});
+    const out: RuntimeContainerStats[] = [];
+    for (const st of res.stats ?? []) {
+      const labels = st.attributes?.labels ?? {};
+      const uid = labels[LABEL_POD_UID];
+      if (!uid || !st.cpu) continue;
+      out.push({
+        id: st.attributes!.id,
+        podUid: uid,
+        podName: labels[LABEL_POD_NAME] ?? '',
+        namespace: labels[LABEL_POD_NAMESPACE] ?? '',
+        container: st.attributes?.metadata?.name ?? labels[LABEL_CONTAINER_NAME] ?? '',
+        timestamp: st.cpu.timestamp || Date.now() * 1e6,
+        cpuUsageCoreNanoSeconds: st.cpu.usageCoreNanoSeconds?.value ?? 0,
+        workingSetBytes: st.memory?.workingSetBytes?.value ?? 0,
+        usageBytes: st.memory?.usageBytes?.value ?? 0,
+        rssBytes: st.memory?.rssBytes?.value ?? 0,
+        rootfsUsedBytes: st.writableLayer?.usedBytes?.value,
+      });
+    }
+    return out;
+  }
+
   resetPullBackoff(): void {
     this.pullBackoff.clear();
   }
@@ -583,6 +608,15 @@ export class KubeRuntime implements PodRuntime {
       return r.ok;
     };
 
+    // Ephemeral containers start before init containers (so a debugger can join a pod
+    // whose init container fails), once each: they are never restarted.
+    if (!actions.killPod || actions.createSandbox) {
+      for (const ec of pod.spec?.ephemeralContainers ?? []) {
+        if (latestInstance(rs, ec.name)) continue;
+        await start(ec as Container, false);
+      }
+    }
+
     if (actions.nextInit) {
       await start(actions.nextInit, true);
     }
@@ -703,6 +737,7 @@ export class KubeRuntime implements PodRuntime {
   }
 
   private fieldPath(pod: Pod, c: Container): string {
+    if ((pod.spec?.ephemeralContainers ?? []).some((x) => x.name === c.name)) return `spec.ephemeralContainers{${c.name}}`;
     const inInit = (pod.spec?.initContainers ?? []).some((x) => x.name === c.name);
     return inInit ? `spec.initContainers{${c.name}}` : `spec.containers{${c.name}}`;
   }
@@ -760,6 +795,12 @@ export class KubeRuntime implements PodRuntime {
     let config: Req<ContainerConfig>;
     try {
       config = await this.containerConfig(pod, c, img.ref, restartCount, podIPs, isInit, helper);
+      // `kubectl debug --target`: the ephemeral container joins the target container's PID namespace.
+      const target = (c as { targetContainerName?: string }).targetContainerName;
+      if (target && config.linux?.securityContext?.namespaceOptions) {
+        const t = latestInstance(rs, target);
+        if (t && t.state === 'running') config.linux.securityContext.namespaceOptions = { ...config.linux.securityContext.namespaceOptions, pid: 'TARGET', targetId: t.id };
+      }
     } catch (err) {
       const message = errorMessage(err);
       helper.events.pod(pod, 'Warning', 'Failed', `Error: ${message}`, fieldPath);

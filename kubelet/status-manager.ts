@@ -12,7 +12,7 @@ import { errorMessage, stableJson } from './util.js';
 const PODS = resourceByPath('', 'v1', 'pods')!;
 
 /** Status fields the kubelet writes; others (nominatedNodeName, resize, ...) are left alone. */
-const OWNED = ['phase', 'conditions', 'message', 'reason', 'hostIP', 'hostIPs', 'podIP', 'podIPs', 'startTime', 'containerStatuses', 'initContainerStatuses', 'qosClass'] as const;
+const OWNED = ['phase', 'conditions', 'message', 'reason', 'hostIP', 'hostIPs', 'podIP', 'podIPs', 'startTime', 'containerStatuses', 'initContainerStatuses', 'ephemeralContainerStatuses', 'qosClass'] as const;
 
 interface Entry {
   uid: string;

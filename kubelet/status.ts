@@ -397,6 +397,17 @@ export function generatePodStatus(input: StatusInput): PodStatus {
   s.qosClass = podQOS(pod);
   s.containerStatuses = convertContainerStatuses(input, spec.containers ?? [], oldStatus.containerStatuses, hasInit, false);
   if (hasInit) s.initContainerStatuses = convertContainerStatuses(input, spec.initContainers ?? [], oldStatus.initContainerStatuses, hasInit, true);
+  if ((spec.ephemeralContainers ?? []).length > 0) {
+    // Ephemeral containers are never restarted nor probed, and never ready (upstream).
+    const ephemeral = convertContainerStatuses(input, (spec.ephemeralContainers ?? []) as Container[], oldStatus.ephemeralContainerStatuses, false, false);
+    for (const e of ephemeral) {
+      e.ready = false;
+      delete e.started;
+      delete e.resources;
+      delete e.allocatedResources;
+    }
+    s.ephemeralContainerStatuses = ephemeral;
+  }
 
   const all = [...(s.containerStatuses ?? []), ...(s.initContainerStatuses ?? [])];
   const anyRegularStarted = (spec.containers ?? []).some((c) => {

@@ -69,6 +69,24 @@ export interface ContainerRunOptions {
 
 export type SyncResultKind = 'ok' | 'error';
 
+/** One container's cumulative CPU and current memory, as the runtime reads them from its cgroup. */
+export interface RuntimeContainerStats {
+  id: string;
+  podUid: string;
+  podName: string;
+  namespace: string;
+  container: string;
+  /** nanoseconds since the epoch */
+  timestamp: number;
+  /** cumulative CPU time, nanoseconds */
+  cpuUsageCoreNanoSeconds: number;
+  workingSetBytes: number;
+  usageBytes: number;
+  rssBytes: number;
+  /** the writable layer's bytes on disk */
+  rootfsUsedBytes?: number;
+}
+
 /** Why a container is waiting (upstream reasonCache): ErrImagePull, CrashLoopBackOff, ... */
 export interface StartFailure {
   reason: string;
@@ -165,6 +183,8 @@ export interface PodRuntime {
   /** Whether a container instance is running (for log following). */
   containerRunning(containerId: string): Promise<boolean>;
   listImages(): Promise<RuntimeImage[]>;
+  /** CPU and memory of every running container (CRI ListContainerStats); undefined when unsupported. */
+  containerStats?(): Promise<RuntimeContainerStats[]>;
   /** Forget image pull back-offs (new images arrived). */
   resetPullBackoff?(): void;
   close(): void;

@@ -35,6 +35,8 @@ export interface ResourceInfo {
   storedAs?: { group: string; version: string };
   /** Create-only virtual resources (reviews) are never stored. */
   virtual?: boolean;
+  /** Read-only resources computed on request, never stored (metrics.k8s.io). */
+  computed?: boolean;
   /** Served from a CustomResourceDefinition (added at runtime; see addResources). */
   custom?: CustomResourceInfo;
 }
@@ -204,6 +206,10 @@ export const RESOURCES: readonly ResourceInfo[] = [
   // node.k8s.io/v1
   r('node.k8s.io', 'v1', 'RuntimeClass', 'runtimeclasses', false),
 
+  // metrics.k8s.io/v1beta1: usage scraped from the kubelets, computed on request (upstream: metrics-server)
+  r('metrics.k8s.io', 'v1beta1', 'NodeMetrics', 'nodes', false, { verbs: ['get', 'list'], computed: true, singular: '' }),
+  r('metrics.k8s.io', 'v1beta1', 'PodMetrics', 'pods', true, { verbs: ['get', 'list'], computed: true, singular: '' }),
+
   // apiextensions.k8s.io/v1: definitions are stored; serving their custom resources comes later
   r('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, {
     shortNames: ['crd', 'crds'],
@@ -233,6 +239,7 @@ export const GROUP_ORDER = [
   'node.k8s.io',
   'discovery.k8s.io',
   'flowcontrol.apiserver.k8s.io',
+  'metrics.k8s.io',
 ];
 
 /** Preferred version first, per group. */

@@ -29,6 +29,11 @@ import { SchedulingQueue } from './queue.js';
 import type { QueuedPodInfo } from './queue.js';
 import { DEFAULT_SCHEDULER_NAME, defaultFramework } from './profile.js';
 import { listerFromStores } from '../controllers/volume/scheduling.js';
+import { defaultRegistry } from '../machinery/metrics.js';
+
+// Upstream's scheduler metrics (pkg/scheduler/metrics), in the process's registry.
+const attemptsTotal = defaultRegistry.counter('scheduler_schedule_attempts_total', 'Number of attempts to schedule pods, by the result. \'unschedulable\' means a pod could not be scheduled, while \'error\' means an internal scheduler problem.', ['result', 'profile'], 'STABLE');
+const pendingPods = defaultRegistry.gauge('scheduler_pending_pods', 'Number of pending pods, by the queue type. \'active\' means number of pods in activeQ; \'backoff\' means number of pods in backoffQ; \'unschedulable\' means number of pods in unschedulablePods that the scheduler attempted to schedule and failed; \'gated\' is the number of unschedulable pods that the scheduler never attempted to schedule because they are gated.', ['queue'], 'STABLE');
 
 const res = (group: string, version: string, plural: string): ResourceInfo => resourceByPath(group, version, plural)!;
 const PODS = res('', 'v1', 'pods');
@@ -76,6 +81,15 @@ export interface SchedulerMetrics {
 const MAX_SAMPLES = 200_000;
 
 const running = new Set<Scheduler>();
+defaultRegistry.collect(() => {
+  const n = { active: 0, backoff: 0, unschedulable: 0, gated: 0 };
+  for (const sch of running) {
+    n.active += sch.queue.activeCount;
+    n.backoff += sch.queue.backoffCount;
+    n.unschedulable += sch.queue.unschedulableCount;
+  }
+  for (const [queue, v] of Object.entries(n)) pendingPods.set({ queue }, v);
+});
 
 /** Schedulers started in this process and not stopped (benchmarks and tests look theirs up). */
 export function runningSchedulers(): readonly Scheduler[] {
@@ -394,6 +408,7 @@ export class Scheduler {
     this.recordAlgorithm(start);
     if (r.kind === 'unschedulable') {
       this.metrics.unschedulable++;
+      attemptsTotal.inc({ result: 'unschedulable', profile: DEFAULT_SCHEDULER_NAME });
       if (r.preemption) {
         this.metrics.preemptions++;
         this.executePreemption(p, r.preemption);
@@ -438,6 +453,7 @@ export class Scheduler {
         () => {
           done();
           this.metrics.scheduled++;
+          attemptsTotal.inc({ result: 'scheduled', profile: DEFAULT_SCHEDULER_NAME });
           this.recorder?.event(assumed.pod, 'Normal', 'Scheduled', `Successfully assigned ${assumed.namespace}/${assumed.name} to ${node}`);
         },
         (err: unknown) => {
@@ -450,6 +466,7 @@ export class Scheduler {
           const msg = `binding rejected: ${(err as Error).message}`;
           if (!isConflict(err)) this.log(`scheduler: ${msg} (${assumed.key} → ${node})`);
           this.metrics.errors++;
+          attemptsTotal.inc({ result: 'error', profile: DEFAULT_SCHEDULER_NAME });
           this.failure(q, new Set(), msg, 'SchedulerError', undefined, true);
         },
       ),

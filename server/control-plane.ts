@@ -20,6 +20,7 @@ import type { UserInfo } from '../apiserver/context.js';
 import { ServiceAccountTokens } from '../apiserver/serviceaccount-tokens.js';
 import { ServiceAllocator } from '../apiserver/allocators.js';
 import { KubeletProxy } from '../apiserver/kubelet-proxy.js';
+import { ResourceMetrics } from '../apiserver/metrics/resource-metrics.js';
 import type { Registry } from '../apiserver/registry.js';
 import { ALL_CONTROLLERS, startControllerManager } from '../controllers/index.js';
 import { controller } from '../controllers/manager.js';
@@ -153,6 +154,10 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   tokens.install(pipeline);
   const api = new ApiServer({ pipeline, authenticator: new Authenticator([tokens.authenticate]), serverAddress: `${advertise}:${port}`, isReady: () => ready });
   new KubeletProxy(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient }).install(api);
+  // metrics.k8s.io, fed by scraping the kubelets' /stats/summary.
+  const resourceMetrics = new ResourceMetrics(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient });
+  resourceMetrics.install(pipeline);
+  resourceMetrics.start();
   for (const s of servers) {
     // Slow or silent clients (authenticated or not) are cut off as Go's http.Server does
     // for kube-apiserver: 32 s to send the headers, 60 s for the whole request (its body;
@@ -231,6 +236,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     client,
     async close() {
       ready = false;
+      resourceMetrics.stop();
       stopLabelling();
       await Promise.all(electors.map((e) => e.stop()));
       await scheduler?.stop();

@@ -160,9 +160,66 @@ function loadDefinitions(): Record<string, Schema> {
     ] as const) {
       if (loaded[name]) loaded[name]['x-kubernetes-group-version-kind'] = gvs.map((gv) => ({ group: gv.group, kind, version: gv.version }));
     }
+    Object.assign(loaded, metricsDefinitions());
     baseDefs = loaded;
   }
   return baseDefs;
+}
+
+/** metrics.k8s.io/v1beta1 kinds, as metrics-server publishes them (they are not in kubernetes-types). */
+function metricsDefinitions(): Record<string, Schema> {
+  const ns = 'io.k8s.metrics.pkg.apis.metrics.v1beta1';
+  const quantity = { $ref: `${REF_V2}io.k8s.apimachinery.pkg.api.resource.Quantity` };
+  const usage = { description: 'The memory and CPU usage.', type: 'object', additionalProperties: quantity };
+  const gvk = (kind: string) => [{ group: 'metrics.k8s.io', kind, version: 'v1beta1' }];
+  const common = {
+    apiVersion: { description: API_VERSION_DESCRIPTION, type: 'string' },
+    kind: { description: KIND_DESCRIPTION, type: 'string' },
+  };
+  const list = (kind: string, item: string) => ({
+    description: `${kind} is a list of ${item}.`,
+    type: 'object',
+    required: ['items'],
+    properties: {
+      ...common,
+      items: { description: `List of ${item}.`, type: 'array', items: { $ref: `${REF_V2}${ns}.${item}` } },
+      metadata: { $ref: `${REF_V2}${META}.ListMeta`, description: 'Standard list metadata.' },
+    },
+    'x-kubernetes-group-version-kind': gvk(kind),
+  });
+  const timing = {
+    timestamp: { $ref: `${REF_V2}${META}.Time`, description: 'The following fields define time interval from which metrics were collected from the interval [Timestamp-Window, Timestamp].' },
+    window: { type: 'string' },
+  };
+  return {
+    [`${ns}.ContainerMetrics`]: {
+      description: 'ContainerMetrics sets resource usage metrics of a container.',
+      type: 'object',
+      required: ['name', 'usage'],
+      properties: { name: { description: 'Container name corresponding to the one from pod.spec.containers.', type: 'string' }, usage },
+    },
+    [`${ns}.NodeMetrics`]: {
+      description: 'NodeMetrics sets resource usage metrics of a node.',
+      type: 'object',
+      required: ['timestamp', 'window', 'usage'],
+      properties: { ...common, metadata: { $ref: `${REF_V2}${META}.ObjectMeta`, description: 'Standard object metadata.' }, ...timing, usage },
+      'x-kubernetes-group-version-kind': gvk('NodeMetrics'),
+    },
+    [`${ns}.NodeMetricsList`]: list('NodeMetricsList', 'NodeMetrics'),
+    [`${ns}.PodMetrics`]: {
+      description: 'PodMetrics sets resource usage metrics of a pod.',
+      type: 'object',
+      required: ['timestamp', 'window', 'containers'],
+      properties: {
+        ...common,
+        metadata: { $ref: `${REF_V2}${META}.ObjectMeta`, description: 'Standard object metadata.' },
+        ...timing,
+        containers: { description: 'Metrics for all containers are collected within the same time window.', type: 'array', items: { $ref: `${REF_V2}${ns}.ContainerMetrics` } },
+      },
+      'x-kubernetes-group-version-kind': gvk('PodMetrics'),
+    },
+    [`${ns}.PodMetricsList`]: list('PodMetricsList', 'PodMetrics'),
+  } as Record<string, Schema>;
 }
 
 function cmp(a: string, b: string): number {

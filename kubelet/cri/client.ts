@@ -233,6 +233,10 @@ export class CriClient {
     return this.call('runtime', 'PortForward', req, o);
   }
 
+  listContainerStats(req: T.Req<T.ListContainerStatsRequest> = {}, o?: CallOptions): Promise<T.ListContainerStatsResponse> {
+    return this.call('runtime', 'ListContainerStats', req, o);
+  }
+
   status(req: T.Req<T.StatusRequest> = {}, o?: CallOptions): Promise<T.StatusResponse> {
     return this.call('runtime', 'Status', req, o);
   }

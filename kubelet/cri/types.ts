@@ -365,3 +365,21 @@ export interface ImageFsInfoResponse {
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type
 export interface Empty {}
+
+// ---------------------------------------------------------------- stats
+
+export interface ContainerStatsFilter { id: string; podSandboxId: string; labelSelector: StringMap }
+export interface ListContainerStatsRequest { filter: ContainerStatsFilter | null }
+export interface ContainerAttributes { id: string; metadata: ContainerMetadata | null; labels: StringMap; annotations: StringMap }
+export interface CpuUsage { timestamp: number; usageCoreNanoSeconds: UInt64Value | null; usageNanoCores: UInt64Value | null }
+export interface MemoryUsage {
+  timestamp: number;
+  workingSetBytes: UInt64Value | null;
+  availableBytes: UInt64Value | null;
+  usageBytes: UInt64Value | null;
+  rssBytes: UInt64Value | null;
+  pageFaults: UInt64Value | null;
+  majorPageFaults: UInt64Value | null;
+}
+export interface ContainerStats { attributes: ContainerAttributes | null; cpu: CpuUsage | null; memory: MemoryUsage | null; writableLayer: FilesystemUsage | null }
+export interface ListContainerStatsResponse { stats: ContainerStats[] }

@@ -6,6 +6,9 @@
 //
 //   GET  /healthz                                  "ok"
 //   GET  /pods                                     PodList of this node's pods
+//   GET  /stats/summary                            resource usage of the node, pods, containers
+//   GET  /metrics/resource                         the same as Prometheus text (container_cpu_usage_seconds_total, …)
+//   GET  /metrics                                  the kubelet's own metrics (kubelet_running_pods, …)
 //   GET  /containerLogs/{ns}/{pod}/{container}     ?follow&previous&tailLines&sinceSeconds&sinceTime&timestamps&limitBytes
 //   GET|POST /exec/{ns}/{pod}[/{uid}]/{container}  ?command=..&stdin&stdout&stderr&tty   (WebSocket or SPDY upgrade)
 //   GET|POST /attach/{ns}/{pod}[/{uid}]/{container}
@@ -20,6 +23,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { rfc3339ToNanos, writeContainerLog, type LogOptions } from '../logs.js';
 import type { PodRuntime, RuntimePodStatus } from '../types.js';
 import type { AuthResult } from './auth.js';
+import type { StatsProvider } from '../stats.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../../machinery/metrics.js';
 import { headerList, spdyUpgradeResponse } from './spdy.js';
 import {
   PORT_FORWARD_PROTOCOL,
@@ -47,6 +52,10 @@ export interface KubeletServerHost {
   /** the kubelet's latest status for a pod (falls back to the API's) */
   podStatus(uid: string): PodStatus | undefined;
   log?: (msg: string) => void;
+  /** resource usage (/stats/summary, /metrics/resource) */
+  stats?: StatsProvider;
+  /** the kubelet's own metrics in the Prometheus text format (/metrics) */
+  metrics?: () => string;
 }
 
 export interface KubeletServerOptions {
@@ -117,7 +126,7 @@ function boolParam(q: URLSearchParams, name: string): boolean {
 }
 
 interface Route {
-  kind: 'healthz' | 'pods' | 'logs' | 'exec' | 'attach' | 'portforward' | 'runningpods';
+  kind: 'healthz' | 'pods' | 'logs' | 'exec' | 'attach' | 'portforward' | 'runningpods' | 'summary' | 'metricsResource' | 'metrics';
   namespace?: string;
   pod?: string;
   uid?: string;
@@ -134,6 +143,12 @@ export function parseRoute(pathname: string): Route | undefined {
       return parts.length === 1 ? { kind: 'pods' } : undefined;
     case 'runningpods':
       return { kind: 'runningpods' };
+    case 'stats':
+      return parts.length === 1 || (parts.length === 2 && parts[1] === 'summary') ? { kind: 'summary' } : undefined;
+    case 'metrics':
+      // /metrics/resource before the generic /metrics
+      if (parts.length === 2 && parts[1] === 'resource') return { kind: 'metricsResource' };
+      return parts.length === 1 ? { kind: 'metrics' } : undefined;
     case 'containerlogs':
       if (parts.length === 4) return { kind: 'logs', namespace: parts[1], pod: parts[2], container: parts[3] };
       if (parts.length === 3) return { kind: 'logs', namespace: parts[1], pod: parts[2] };
@@ -266,6 +281,20 @@ export class KubeletServer {
       case 'logs':
         await this.serveLogs(req, res, route, url.searchParams);
         return;
+      case 'summary': {
+        if (!this.host.stats) throw new HttpError(404, 'stats are not available on this node');
+        const body = JSON.stringify(this.host.stats.summary());
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      case 'metricsResource':
+      case 'metrics': {
+        const body = route.kind === 'metrics' ? (this.host.metrics?.() ?? '') : (this.host.stats?.resourceMetrics() ?? '');
+        res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
       default:
         throw new HttpError(400, 'Upgrade request required');
     }
@@ -445,7 +474,7 @@ export class KubeletServer {
       backendUrl = () => runtime.execUrl!(containerId, command, opts);
     } else {
       if (!runtime.attachUrl) throw new HttpError(400, 'attach is not supported by this node');
-      const spec = (pod.spec?.containers ?? []).find((c) => c.name === container);
+      const spec = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].find((c) => c.name === container);
       // The tty of an attach must be the container's own.
       const tty = !!spec?.tty;
       opts.tty = tty && opts.tty;

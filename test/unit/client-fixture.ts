@@ -109,6 +109,7 @@ export class ControlledTransport implements ApiTransport {
   updateStatus: ApiTransport['updateStatus'] = (r, ns, obj, o) => this.inner.updateStatus(r, ns, obj, o);
   patch: ApiTransport['patch'] = (r, ns, name, t, b, o) => this.inner.patch(r, ns, name, t, b, o);
   delete: ApiTransport['delete'] = (r, ns, name, o) => this.inner.delete(r, ns, name, o);
+  getSubresource: ApiTransport['getSubresource'] = (r, ns, name, s) => this.inner.getSubresource(r, ns, name, s);
   createSubresource: ApiTransport['createSubresource'] = (r, ns, name, s, b) => this.inner.createSubresource(r, ns, name, s, b);
   close(): void {}
 

@@ -13,6 +13,7 @@ const RUNTIME_RPCS = [
   'Version', 'RunPodSandbox', 'StopPodSandbox', 'RemovePodSandbox', 'PodSandboxStatus', 'ListPodSandbox',
   'CreateContainer', 'StartContainer', 'StopContainer', 'RemoveContainer', 'ListContainers', 'ContainerStatus',
   'ExecSync', 'Exec', 'Attach', 'PortForward', 'UpdateContainerResources', 'Status', 'ReopenContainerLog',
+  'ListContainerStats',
 ];
 const IMAGE_RPCS = ['ListImages', 'ImageStatus', 'PullImage', 'RemoveImage', 'ImageFsInfo'];
 
@@ -32,6 +33,10 @@ test('proto: field numbers match upstream runtime.v1', () => {
   // [message, field, number] spot checks, including the non-sequential ones
   const expected: Array<[string, string, number]> = [
     ['RunPodSandboxRequest', 'runtime_handler', 2],
+    ['ContainerStats', 'writable_layer', 4],
+    ['CpuUsage', 'usage_nano_cores', 3],
+    ['MemoryUsage', 'working_set_bytes', 2],
+    ['ContainerAttributes', 'labels', 3],
     ['PodSandboxConfig', 'log_directory', 3],
     ['PodSandboxConfig', 'port_mappings', 5],
     ['PodSandboxConfig', 'linux', 8],

@@ -1,0 +1,78 @@
+// The API server's request metrics (upstream: apiserver/pkg/endpoints/metrics):
+// apiserver_request_total and apiserver_request_duration_seconds per verb, group,
+// version, resource, subresource, scope and code; apiserver_current_inflight_requests;
+// apiserver_storage_objects per resource, read from the watch cache at each scrape.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { defaultRegistry } from '../../machinery/metrics.js';
+import type { ResourceRequest } from '../request.js';
+
+const BUCKETS = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60];
+const LABELS = ['verb', 'dry_run', 'group', 'version', 'resource', 'subresource', 'scope', 'component'] as const;
+
+interface Resolved {
+  verb: string;
+  group: string;
+  version: string;
+  resource: string;
+  subresource: string;
+  scope: string;
+  dryRun: string;
+}
+
+/** Upstream's canonical verb: LIST and WATCH for collection reads, APPLY for server-side apply, else the method. */
+function canonicalVerb(r: ResourceRequest, method: string, contentType: string | undefined): string {
+  switch (r.verb) {
+    case 'list':
+      return 'LIST';
+    case 'watch':
+      return 'WATCH';
+    case 'connect':
+      return 'CONNECT';
+    case 'patch':
+      return (contentType ?? '').startsWith('application/apply-patch') ? 'APPLY' : 'PATCH';
+    default:
+      return method.toUpperCase();
+  }
+}
+
+class RequestMetrics {
+  private readonly total = defaultRegistry.counter('apiserver_request_total', 'Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.', [...LABELS, 'code'], 'STABLE');
+  private readonly duration = defaultRegistry.histogram('apiserver_request_duration_seconds', 'Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.', LABELS, BUCKETS, 'STABLE');
+  private readonly inflight = defaultRegistry.gauge('apiserver_current_inflight_requests', 'Maximal number of currently used inflight request limit of this apiserver per request kind in last second.', ['request_kind'], 'STABLE');
+  private readonly resolvedBy = new WeakMap<IncomingMessage, Resolved>();
+
+  /** Counts the request when its answer is finished (or the client went away). */
+  track(req: IncomingMessage, res: ServerResponse): void {
+    const start = process.hrtime.bigint();
+    res.once('close', () => {
+      const r = this.resolvedBy.get(req) ?? { verb: (req.method ?? 'GET').toUpperCase(), group: '', version: '', resource: '', subresource: '', scope: '', dryRun: '' };
+      const labels = { verb: r.verb, dry_run: r.dryRun, group: r.group, version: r.version, resource: r.resource, subresource: r.subresource, scope: r.scope, component: 'apiserver' };
+      this.total.inc({ ...labels, code: String(res.statusCode || 0) });
+      this.duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+    });
+  }
+
+  /** Names the resource request `req` addresses (called once it is parsed). */
+  resolved(req: IncomingMessage, r: ResourceRequest, query: URLSearchParams): void {
+    this.resolvedBy.set(req, {
+      verb: canonicalVerb(r, req.method ?? 'GET', req.headers['content-type']),
+      group: r.resource.group,
+      version: r.resource.version,
+      resource: r.resource.plural,
+      subresource: r.subresource ?? '',
+      scope: r.name ? 'resource' : r.namespace ? 'namespace' : 'cluster',
+      dryRun: query.getAll('dryRun').join(','),
+    });
+  }
+
+  /** The in-flight counters of the server's max-in-flight filter, read at each scrape. */
+  inflightFrom(read: () => { mutating: number; readonly: number }): void {
+    defaultRegistry.collect(() => {
+      const v = read();
+      this.inflight.set({ request_kind: 'mutating' }, v.mutating);
+      this.inflight.set({ request_kind: 'readOnly' }, v.readonly);
+    });
+  }
+}
+
+export const requestMetrics = new RequestMetrics();

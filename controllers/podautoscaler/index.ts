@@ -1,0 +1,1 @@
+export { HorizontalController, newHorizontalController } from './horizontal.js';
