@@ -18,7 +18,7 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import { HttpTransport } from '../client/http-transport.js';
 import { isNotFound } from '../client/transport.js';
 import { resourceByPath } from '../machinery/resources.js';
-import { hostIPv4Addresses, issueClientCert, issueServingCert, subjectIs, type CertKeyPair } from '../machinery/pki.js';
+import { primaryHostIPv4, issueClientCert, issueServingCert, subjectIs, type CertKeyPair } from '../machinery/pki.js';
 import { CriClient } from './cri/client.js';
 import { defaultKubeletConfig, DEFAULT_KUBELET_PORT, type KubeletConfig } from './config.js';
 import { buildBusyboxImage, buildPauseImage, importImage, BUSYBOX_IMAGE, PAUSE_IMAGE } from './images/index.js';
@@ -283,7 +283,7 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
   await ensureRuntimePackages({ log });
 
-  const nodeIP = hostIPv4Addresses()[0] ?? '127.0.0.1';
+  const nodeIP = primaryHostIPv4();
   await ensureNodeCerts(pkiDir, o.ca, nodeName, nodeIP);
   let previousCidr: string | undefined;
   try {

@@ -291,6 +291,17 @@ function normalizeIP(ip: string): string {
   return ip.replace(/^\[|\]$/g, '');
 }
 
+/** One spelling per address (IPv6 fully expanded, as X509Certificate prints it). */
+function canonicalIP(ip: string): string {
+  const a = normalizeIP(ip);
+  if (isIP(a) !== 6) return a;
+  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return groups.map((g) => (g.includes('.') ? g : parseInt(g, 16).toString(16))).join(':');
+}
+
 /** The host's non-loopback IPv4 addresses. */
 export function hostIPv4Addresses(): string[] {
   const out: string[] = [];
@@ -304,11 +315,48 @@ export function hostIPv4Addresses(): string[] {
   return unique(out);
 }
 
-/** The subject alternative names every kite API server certificate carries. */
+/** Bridges and links container runtimes make (this cluster's and others'): never the host's own address. */
+const VIRTUAL_LINK = /^(kite-|cni|docker|br-|virbr|veth|flannel|cali|vxlan|tun|tap|lxc|kube-)/;
+
+/**
+ * The host's own IPv4 address, the one the cluster is reached at: the address of the
+ * interface carrying the default route (lowest metric), else the first address not on a
+ * container bridge, else loopback.
+ */
+export function primaryHostIPv4(): string {
+  const ifaces = networkInterfaces();
+  const v4 = (name: string) =>
+    (ifaces[name] ?? []).find((a) => (a.family === 'IPv4' || (a.family as unknown) === 4) && !a.internal)?.address;
+  let best: { iface: string; metric: number } | undefined;
+  try {
+    for (const line of readFileSync('/proc/net/route', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 8 || f[1] !== '00000000' || f[7] !== '00000000') continue;
+      const metric = Number(f[6]);
+      if (!best || metric < best.metric) best = { iface: f[0]!, metric };
+    }
+  } catch {
+    // no procfs
+  }
+  const routed = best && !VIRTUAL_LINK.test(best.iface) ? v4(best.iface) : undefined;
+  if (routed) return routed;
+  for (const name of Object.keys(ifaces)) {
+    if (VIRTUAL_LINK.test(name)) continue;
+    const a = v4(name);
+    if (a) return a;
+  }
+  return '127.0.0.1';
+}
+
+/**
+ * The subject alternative names every kite API server certificate carries: loopback, the
+ * kubernetes Service's IP and the host's own address — not every interface (other
+ * clusters' bridges, container links), which the cluster is never reached at.
+ */
 export function defaultAPIServerSANs(): { dnsNames: string[]; ipAddresses: string[] } {
   return {
     dnsNames: [...APISERVER_DNS_NAMES],
-    ipAddresses: unique(['127.0.0.1', '::1', KUBERNETES_SERVICE_IP, ...hostIPv4Addresses()]),
+    ipAddresses: unique(['127.0.0.1', '::1', KUBERNETES_SERVICE_IP, primaryHostIPv4()]),
   };
 }
 
@@ -402,12 +450,17 @@ export function subjectIs(cert: NodeX509Certificate | string, commonName: string
   }
 }
 
+/** The certificate names exactly these addresses: none missing, and none the cluster no longer uses. */
 function coversSANs(cert: NodeX509Certificate, dnsNames: string[], ipAddresses: string[]): boolean {
   const san = cert.subjectAltName ?? '';
   const entries = new Set(san.split(/,\s*/).map((e) => e.trim()));
   for (const d of dnsNames) if (!entries.has(`DNS:${d}`)) return false;
   for (const ip of ipAddresses) {
     if (cert.checkIP(normalizeIP(ip)) === undefined) return false;
+  }
+  const wanted = new Set(ipAddresses.map(canonicalIP));
+  for (const e of entries) {
+    if (e.startsWith('IP Address:') && !wanted.has(canonicalIP(e.slice('IP Address:'.length)))) return false;
   }
   return true;
 }

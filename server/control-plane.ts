@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
-import { hostIPv4Addresses } from '../machinery/pki.js';
+import { primaryHostIPv4 } from '../machinery/pki.js';
 import { startApiCore } from '../apiserver/api.js';
 import type { HistoryOptions } from '../apiserver/history/recorder.js';
 import { historyOptionsFromEnv } from '../apiserver/history/options.js';
@@ -65,9 +65,9 @@ export interface ControlPlane {
 
 export const SERVICE_CIDR = '10.96.0.0/12';
 
-/** The address nodes and pods reach the API server at: the host's first non-loopback IPv4 address. */
+/** The address nodes and pods reach the API server at: the host's own address (machinery/pki.ts primaryHostIPv4). */
 export function hostIPv4(): string {
-  return hostIPv4Addresses()[0] ?? '127.0.0.1';
+  return primaryHostIPv4();
 }
 
 function isLoopback(address: string): boolean {
