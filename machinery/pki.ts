@@ -20,15 +20,21 @@ import { join } from 'node:path';
 // @peculiar/x509 resolves its algorithms through tsyringe, which refuses to load unless a
 // Reflect metadata API exists. No polyfill package is installed, so install the small
 // subset tsyringe uses (define/get/has[Own]Metadata, metadata) before loading it.
-installReflectMetadata();
-const x509 = await import('@peculiar/x509');
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+let x509Loaded: Promise<typeof X509> | undefined;
 /**
- * @peculiar/x509, loaded and wired to Node's webcrypto. Other modules that need it (CSR
- * parsing, say) should import it from here: a plain `import '@peculiar/x509'` that runs
- * before this module throws for want of the Reflect metadata API.
+ * @peculiar/x509, loaded on first use (a second and more of start-up otherwise, and a
+ * server whose certificates exist issues none) and wired to Node's webcrypto. Other modules
+ * that need it (CSR parsing, say) should load it through here: a plain
+ * `import '@peculiar/x509'` that runs first throws for want of the Reflect metadata API.
  */
-export { x509 };
+export function loadX509(): Promise<typeof X509> {
+  return (x509Loaded ??= (async () => {
+    installReflectMetadata();
+    const lib = await import('@peculiar/x509');
+    lib.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return lib;
+  })());
+}
 const subtle = webcrypto.subtle;
 
 function installReflectMetadata(): void {
@@ -192,6 +198,7 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
 
 /** Creates a self-signed certificate authority. */
 export async function createCA(commonName: string, opts: { validityDays?: number } = {}): Promise<CertKeyPair> {
+  const x509 = await loadX509();
   const keys = await newKeyPair();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: newSerialNumber(),
@@ -215,13 +222,14 @@ interface LeafSpec {
   commonName: string;
   organizations?: string[];
   validityDays?: number;
-  usages: X509.ExtendedKeyUsage[];
+  usage: 'serverAuth' | 'clientAuth';
   dnsNames?: string[];
   ipAddresses?: string[];
   keyType?: 'ecdsa' | 'rsa';
 }
 
 async function issueLeaf(ca: CertKeyPair, spec: LeafSpec): Promise<CertKeyPair> {
+  const x509 = await loadX509();
   const caCert = new x509.X509Certificate(ca.cert);
   const signer = await importSigningKey(ca.key);
   const keys = await newKeyPair(spec.keyType);
@@ -229,7 +237,7 @@ async function issueLeaf(ca: CertKeyPair, spec: LeafSpec): Promise<CertKeyPair> 
     new x509.BasicConstraintsExtension(false, undefined, true),
     // ECDSA keys only sign (key encipherment is an RSA key-exchange notion).
     new x509.KeyUsagesExtension(spec.keyType === 'rsa' ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension(spec.usages, false),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[spec.usage]], false),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
   ];
@@ -259,7 +267,7 @@ async function issueLeaf(ca: CertKeyPair, spec: LeafSpec): Promise<CertKeyPair> 
 
 /** Issues a TLS server certificate (extended key usage serverAuth) signed by `ca`. */
 export function issueServingCert(ca: CertKeyPair, opts: ServingCertOptions): Promise<CertKeyPair> {
-  return issueLeaf(ca, { ...opts, usages: [x509.ExtendedKeyUsage.serverAuth] });
+  return issueLeaf(ca, { ...opts, usage: 'serverAuth' });
 }
 
 /**
@@ -267,7 +275,7 @@ export function issueServingCert(ca: CertKeyPair, opts: ServingCertOptions): Pro
  * CN and the groups from the O attributes (e.g. CN=kubernetes-admin, O=system:masters).
  */
 export function issueClientCert(ca: CertKeyPair, opts: ClientCertOptions): Promise<CertKeyPair> {
-  return issueLeaf(ca, { ...opts, usages: [x509.ExtendedKeyUsage.clientAuth] });
+  return issueLeaf(ca, { ...opts, usage: 'clientAuth' });
 }
 
 /** A fresh RSA-2048 key pair for signing service-account tokens (PKCS#8 / SPKI PEM). */

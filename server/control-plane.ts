@@ -153,6 +153,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   const client = (component: string, user?: UserInfo) => new LocalTransport(pipeline, { component, user });
   await bootstrapCluster(client('kube-apiserver'), { port, advertise, storageDir: join(dirname(opts.dataDir), 'storage') });
+  // Serving does not wait for the controllers (upstream's run in their own process): their
+  // first lists of a big store take seconds. Only a new cluster waits for them, until its
+  // default ServiceAccount exists, without which the first pods are refused.
+  const serviceAccounts = registry.resourceOf('', 'v1', 'serviceaccounts');
+  if (serviceAccounts && registry.getStored(serviceAccounts, 'default', 'default')) ready = true;
   // Controllers and the scheduler are API clients; in this process they use the
   // in-process transport, authorized as their own identities.
   const controllers = await startControllerManager(client('kube-controller-manager', COMPONENT_USERS.controllerManager), ALL_CONTROLLERS, {
