@@ -34,9 +34,9 @@ function startServer(clusterDir: string, port: number): ChildProcess {
   });
 }
 
-function get(port: number, agent: Agent, path: string): Promise<{ code: number; bytes: number }> {
+function get(port: number, agent: Agent, path: string, timeoutMs = 2000): Promise<{ code: number; bytes: number }> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent, timeout: 2000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent, timeout: timeoutMs }, (res) => {
       let bytes = 0;
       res.on('data', (c: Buffer) => (bytes += c.length));
       res.on('end', () => resolve({ code: res.statusCode ?? 0, bytes }));
@@ -123,7 +123,7 @@ try {
       if (server.exitCode !== null) throw new Error(`server exited ${server.exitCode}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    const list = await get(port, agent!, '/api/v1/namespaces/big/configmaps');
+    const list = await get(port, agent!, '/api/v1/namespaces/big/configmaps', 600_000);
     const listed = (performance.now() - start) / 1000;
     const rss = rssMiB(server.pid!);
     console.log(`| ${run} | ${OBJECTS} | ${mb} | ${ready.toFixed(2)} | ${listed.toFixed(2)} | ${(list.bytes / 1e6).toFixed(0)} | ${rss} |`);
