@@ -247,6 +247,9 @@ export class Registry {
       keys = exists ? [k] : [];
     } else {
       keys = cache.keys(namespace);
+      // Across namespaces, a name equality is decided by the keys (…/<namespace>/<name>):
+      // objects of other names are never read (nor, right after start-up, loaded).
+      if (byName !== undefined) keys = keys.filter((k) => k.endsWith(`/${byName}`));
       if (asOf && asOf.size > 0) {
         // Objects deleted since the snapshot are listed as they were.
         const prefix = res.namespaced && namespace ? this.key(res, namespace, '') : '';
@@ -268,6 +271,8 @@ export class Registry {
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     const unfiltered = labels.empty && fields.empty;
+    // Objects not read since start-up are read in one go, not one by one (a page's worth when unfiltered).
+    if (!asOf) cache.objects.readAhead(keys, start, opts.limit && opts.limit > 0 && labels.empty && fields.empty ? start + opts.limit + 1 : keys.length);
     const items: KubeObject[] = [];
     let next: string | undefined;
     let remaining = 0;

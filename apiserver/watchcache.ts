@@ -43,9 +43,101 @@ export function encodeForStore(obj: KubeObject): Buffer {
   return buf;
 }
 
+/** An object known by key and revision whose value has not been read yet. */
+class Unread {
+  constructor(readonly modRevision: number) {}
+}
+
+/** How a cache reads values it has not read yet (stores with listKeys). */
+export interface UnreadSource {
+  /** One object's value at its revision. */
+  one(key: string, modRevision: number): KubeObject | undefined;
+  /** The current values of the keys from `first` to `last` (inclusive), in one read. */
+  range(first: string, last: string): { key: string; object: KubeObject; modRevision: number }[];
+}
+
+/** Unread keys among those about to be read beyond which one range read beats reading each. */
+const READ_AHEAD = 32;
+
+/**
+ * key → object. Objects present at start-up may be Unread: their value is read from the
+ * store (and decoded) on first access, so serving starts without reading the whole store;
+ * a list over many Unread objects reads their range at once. An Unread entry is never
+ * stale: any change to its key replaces it before any read sees it.
+ */
+export class ObjectMap extends Map<string, KubeObject> {
+  private unread = 0;
+
+  constructor(private readonly source?: UnreadSource) {
+    super();
+  }
+
+  setUnread(key: string, modRevision: number): void {
+    if (!(super.get(key) instanceof Unread)) this.unread++;
+    super.set(key, new Unread(modRevision) as unknown as KubeObject);
+  }
+
+  override set(key: string, value: KubeObject): this {
+    if (this.unread > 0 && super.get(key) instanceof Unread) this.unread--;
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    if (this.unread > 0 && super.get(key) instanceof Unread) this.unread--;
+    return super.delete(key);
+  }
+
+  isUnread(key: string): boolean {
+    return super.get(key) instanceof Unread;
+  }
+
+  override get(key: string): KubeObject | undefined {
+    const v = super.get(key);
+    if (!(v instanceof Unread)) return v;
+    const obj = this.source!.one(key, v.modRevision);
+    if (obj) this.set(key, obj);
+    else this.delete(key);
+    return obj;
+  }
+
+  /** Before reading `keys[from..to)` (sorted): many Unread ones among them are read in one range read. */
+  readAhead(keys: readonly string[], from = 0, to = keys.length): void {
+    to = Math.min(to, keys.length);
+    if (this.unread <= READ_AHEAD || to - from <= READ_AHEAD) return;
+    let n = 0;
+    for (let i = from; i < to && n <= READ_AHEAD; i++) if (super.get(keys[i]) instanceof Unread) n++;
+    if (n <= READ_AHEAD) return;
+    for (const row of this.source!.range(keys[from], keys[to - 1])) {
+      const cur = super.get(row.key);
+      if (cur instanceof Unread && cur.modRevision === row.modRevision) this.set(row.key, row.object);
+    }
+  }
+
+  override *values(): MapIterator<KubeObject> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  override *entries(): MapIterator<[string, KubeObject]> {
+    const keys = [...super.keys()];
+    if (this.unread > READ_AHEAD) this.readAhead(keys.sort());
+    for (const k of keys) {
+      const v = this.get(k);
+      if (v) yield [k, v];
+    }
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, KubeObject]> {
+    return this.entries();
+  }
+
+  override forEach(fn: (value: KubeObject, key: string, map: Map<string, KubeObject>) => void, thisArg?: unknown): void {
+    for (const [k, v] of this.entries()) fn.call(thisArg, v, k, this);
+  }
+}
+
 export class ResourceCache {
   /** key → object, in key order on demand. */
-  readonly objects = new Map<string, KubeObject>();
+  readonly objects: ObjectMap;
   /** namespace → keys, so namespaced lists don't walk every object. */
   private readonly byNamespace = new Map<string, Set<string>>();
   /** Sorted keys (all, and per namespace), rebuilt only after keys come or go. */
@@ -59,8 +151,10 @@ export class ResourceCache {
   constructor(
     readonly prefix: string,
     startRevision: number,
+    source?: UnreadSource,
   ) {
     this.ringFloor = startRevision;
+    this.objects = new ObjectMap(source);
   }
 
   namespaceOf(key: string): string {
@@ -86,6 +180,12 @@ export class ResourceCache {
 
   load(key: string, obj: KubeObject): void {
     this.objects.set(key, obj);
+    this.index(key, true);
+  }
+
+  /** Known to exist at `modRevision`; read on first access. */
+  loadUnread(key: string, modRevision: number): void {
+    this.objects.setUnread(key, modRevision);
     this.index(key, true);
   }
 
@@ -125,7 +225,9 @@ export class ResourceCache {
 
   /** Objects in key order, optionally in one namespace. */
   list(namespace?: string): KubeObject[] {
-    return this.keys(namespace).map((k) => this.objects.get(k)!);
+    const keys = this.keys(namespace);
+    this.objects.readAhead(keys);
+    return keys.map((k) => this.objects.get(k)!);
   }
 
   /** Events after `revision`, oldest first; 410 if the ring no longer reaches back that far. */
@@ -159,11 +261,33 @@ export class WatchCache {
   private handle?: { stop(): void };
   /** Consistent reads waiting for the cache to reach a revision. */
   private waiters: { revision: number; resolve: () => void }[] = [];
+  /** Reads Unread objects' values (stores with listKeys). */
+  private source?: UnreadSource;
 
   constructor(private readonly store: Store) {}
 
   /** Load everything under /registry/ and start following the store. */
   async start(prefixes: string[]): Promise<void> {
+    const { listKeys, valueAt, valuesBetween } = this.store;
+    if (listKeys && valueAt && valuesBetween) {
+      // Keys and revisions only: values are read when first asked for (a store of
+      // hundreds of megabytes starts serving in a second, not after reading it all).
+      const keys = listKeys.call(this.store, '/registry/');
+      const store = this.store;
+      this.source = {
+        one: (key, modRevision) => {
+          const value = valueAt.call(store, key, modRevision);
+          return value && decodeStored(value, modRevision);
+        },
+        range: (first, last) => valuesBetween.call(store, first, last).map((kv) => ({ key: kv.key, modRevision: kv.modRevision, object: decodeStored(kv.value, kv.modRevision) })),
+      };
+      this.revision = keys.revision;
+      this.startRevision = keys.revision;
+      for (const p of prefixes) if (!this.caches.has(p)) this.caches.set(p, new ResourceCache(p, keys.revision, this.source));
+      for (const k of keys.items) this.cacheForKey(k.key, true)?.loadUnread(k.key, k.modRevision);
+      this.handle = this.store.watch('/registry/', keys.revision, (ev) => this.onStoreEvent(ev));
+      return;
+    }
     const listed = await this.store.list('/registry/');
     this.revision = listed.revision;
     this.startRevision = listed.revision;
@@ -244,7 +368,7 @@ export class WatchCache {
     if (!c) {
       // A prefix dropped before had events since the start that are gone with its ring.
       const floor = this.dropped.has(prefix) ? this.revision : this.startRevision;
-      this.caches.set(prefix, (c = new ResourceCache(prefix, floor)));
+      this.caches.set(prefix, (c = new ResourceCache(prefix, floor, this.source)));
     }
     return c;
   }
@@ -271,7 +395,8 @@ export class WatchCache {
     if (this.waiters.length > 0) queueMicrotask(() => this.advance(ev.revision));
     const cache = this.cacheForKey(ev.kv.key, true);
     if (!cache) return;
-    const prev = cache.objects.get(ev.kv.key);
+    // An unread previous value comes with the event (no read of the store).
+    const prev = ev.prevKv && cache.objects.isUnread(ev.kv.key) ? decodeStored(ev.prevKv.value, ev.prevKv.modRevision) : cache.objects.get(ev.kv.key);
     let cached: CachedEvent;
     if (ev.type === 'delete') {
       // A DELETED event carries the last state with the deletion's revision.

@@ -50,7 +50,11 @@ function copy<T>(obj: unknown): T {
 
 export class LocalTransport implements ApiTransport {
   readonly component: string;
-  readonly preferredPageSize = 0;
+  /**
+   * Informers list in pages, as over HTTP, and each page waits its turn behind I/O
+   * (list below): a controller's first list of a big store never holds the API server.
+   */
+  readonly preferredPageSize = 500;
   private readonly bookmarkIntervalMs: number;
 
   constructor(
@@ -75,6 +79,7 @@ export class LocalTransport implements ApiTransport {
   }
 
   async list<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, opts: ListOptions = {}): Promise<ListResult<T>> {
+    if (opts.continue) await new Promise<void>((r) => setImmediate(r));
     const out = await this.pipeline.list(this.ctx(undefined), res, namespace, {
       labelSelector: opts.labelSelector,
       fieldSelector: opts.fieldSelector,

@@ -384,7 +384,8 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(lines.join('\n') + '\n');
     });
     for (const p of [opts.metricsPort ?? DNS_METRICS_PORT, 0]) {
-      if (await listenTcp(metrics, listenIP, p)) {
+      // Loopback only: the counters are not for anyone who can reach the node's address.
+      if (await listenTcp(metrics, '127.0.0.1', p)) {
         metricsPort = (metrics.address() as AddressInfo).port;
         break;
       }
@@ -398,7 +399,6 @@ export async function startDns(opts: DnsServerOptions): Promise<DnsServer> {
   const ports = [
     { name: 'dns', port, protocol: 'UDP' },
     { name: 'dns-tcp', port, protocol: 'TCP' },
-    ...(metricsPort ? [{ name: 'metrics', port: metricsPort, protocol: 'TCP' }] : []),
   ];
   if (publish) {
     await publishEndpoints(opts.transport, opts.advertiseIP ?? listenIP, opts.nodeName, sliceName, ports, true).catch((err) => log(`dns: publishing kube-dns endpoints failed: ${(err as Error).message}`));

@@ -18,7 +18,7 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import { HttpTransport } from '../client/http-transport.js';
 import { isNotFound } from '../client/transport.js';
 import { resourceByPath } from '../machinery/resources.js';
-import { hostIPv4Addresses, issueClientCert, issueServingCert, subjectIs, type CertKeyPair } from '../machinery/pki.js';
+import { primaryHostIPv4, issueClientCert, issueServingCert, subjectIs, type CertKeyPair } from '../machinery/pki.js';
 import { CriClient } from './cri/client.js';
 import { defaultKubeletConfig, DEFAULT_KUBELET_PORT, type KubeletConfig } from './config.js';
 import { buildBusyboxImage, buildPauseImage, importImage, BUSYBOX_IMAGE, PAUSE_IMAGE } from './images/index.js';
@@ -30,6 +30,7 @@ import {
   detectCniVersion,
   ensureRuntimePackages,
   parseCidr,
+  restartContainerd,
   runtimeLayout,
   startContainerd,
   type RunningContainerd,
@@ -294,7 +295,7 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
   await ensureRuntimePackages({ log });
 
-  const nodeIP = hostIPv4Addresses()[0] ?? '127.0.0.1';
+  const nodeIP = primaryHostIPv4();
   await ensureNodeCerts(pkiDir, o.ca, nodeName, nodeIP);
   let previousCidr: string | undefined;
   try {
@@ -348,7 +349,7 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
     throw err;
   }
 
-  const rt = containerd;
+  const runtime = new ContainerdSupervisor(containerdDir, containerd, log);
   return {
     nodeName,
     nodeDir,
@@ -357,9 +358,78 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
     bridge: names.bridge,
     async close() {
       await supervisor.stop();
-      await cleanupNode(nodeDir, { log, containerd: rt });
+      await cleanupNode(nodeDir, { log, containerd: await runtime.stop() });
     },
   };
+}
+
+/**
+ * Restarts the node's containerd whenever it dies, with back-off (1 s doubling to 30 s,
+ * reset after a minute of running). The config.toml and state dir are the ones it ran
+ * with, so the shims (which outlive containerd) are reconnected to: running containers
+ * carry on untouched and the kubelet's CRI connection comes back by itself.
+ */
+export class ContainerdSupervisor {
+  private stopping = false;
+  private restarts = 0;
+  private timer?: NodeJS.Timeout;
+  private restarting?: Promise<void>;
+
+  constructor(
+    private readonly stateDir: string,
+    private current: RunningContainerd | null,
+    private readonly log: (m: string) => void,
+  ) {
+    if (current) this.watch(current, Date.now());
+  }
+
+  /** The containerd running now (null while it is being restarted). */
+  get running(): RunningContainerd | null {
+    return this.current;
+  }
+
+  private watch(rt: RunningContainerd, started: number): void {
+    void rt.exited.then(() => {
+      if (this.stopping || this.current !== rt) return;
+      this.current = null;
+      if (Date.now() - started > 60_000) this.restarts = 0;
+      this.schedule(`containerd (pid ${rt.pid}) exited`);
+    });
+  }
+
+  private schedule(why: string): void {
+    const delay = Math.min(1000 * 2 ** this.restarts, 30_000);
+    this.restarts++;
+    this.log(`${why}; restarting it in ${delay / 1000}s`);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.restarting = this.restart();
+    }, delay);
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      const rt = await restartContainerd(this.stateDir);
+      if (this.stopping) {
+        this.current = rt;
+        return;
+      }
+      this.current = rt;
+      this.log(`containerd restarted (pid ${rt.pid})`);
+      this.watch(rt, Date.now());
+    } catch (err) {
+      if (!this.stopping) this.schedule(`containerd failed to restart: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Stops supervising; returns the containerd left running (for cleanup to stop). */
+  async stop(): Promise<RunningContainerd | null> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.restarting) await this.restarting;
+    return this.current;
+  }
 }
 
 /**

@@ -20,15 +20,21 @@ import { join } from 'node:path';
 // @peculiar/x509 resolves its algorithms through tsyringe, which refuses to load unless a
 // Reflect metadata API exists. No polyfill package is installed, so install the small
 // subset tsyringe uses (define/get/has[Own]Metadata, metadata) before loading it.
-installReflectMetadata();
-const x509 = await import('@peculiar/x509');
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+let x509Loaded: Promise<typeof X509> | undefined;
 /**
- * @peculiar/x509, loaded and wired to Node's webcrypto. Other modules that need it (CSR
- * parsing, say) should import it from here: a plain `import '@peculiar/x509'` that runs
- * before this module throws for want of the Reflect metadata API.
+ * @peculiar/x509, loaded on first use (a second and more of start-up otherwise, and a
+ * server whose certificates exist issues none) and wired to Node's webcrypto. Other modules
+ * that need it (CSR parsing, say) should load it through here: a plain
+ * `import '@peculiar/x509'` that runs first throws for want of the Reflect metadata API.
  */
-export { x509 };
+export function loadX509(): Promise<typeof X509> {
+  return (x509Loaded ??= (async () => {
+    installReflectMetadata();
+    const lib = await import('@peculiar/x509');
+    lib.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return lib;
+  })());
+}
 const subtle = webcrypto.subtle;
 
 function installReflectMetadata(): void {
@@ -192,6 +198,7 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
 
 /** Creates a self-signed certificate authority. */
 export async function createCA(commonName: string, opts: { validityDays?: number } = {}): Promise<CertKeyPair> {
+  const x509 = await loadX509();
   const keys = await newKeyPair();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: newSerialNumber(),
@@ -215,13 +222,14 @@ interface LeafSpec {
   commonName: string;
   organizations?: string[];
   validityDays?: number;
-  usages: X509.ExtendedKeyUsage[];
+  usage: 'serverAuth' | 'clientAuth';
   dnsNames?: string[];
   ipAddresses?: string[];
   keyType?: 'ecdsa' | 'rsa';
 }
 
 async function issueLeaf(ca: CertKeyPair, spec: LeafSpec): Promise<CertKeyPair> {
+  const x509 = await loadX509();
   const caCert = new x509.X509Certificate(ca.cert);
   const signer = await importSigningKey(ca.key);
   const keys = await newKeyPair(spec.keyType);
@@ -229,7 +237,7 @@ async function issueLeaf(ca: CertKeyPair, spec: LeafSpec): Promise<CertKeyPair> 
     new x509.BasicConstraintsExtension(false, undefined, true),
     // ECDSA keys only sign (key encipherment is an RSA key-exchange notion).
     new x509.KeyUsagesExtension(spec.keyType === 'rsa' ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature, true),
-    new x509.ExtendedKeyUsageExtension(spec.usages, false),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[spec.usage]], false),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
   ];
@@ -259,7 +267,7 @@ async function issueLeaf(ca: CertKeyPair, spec: LeafSpec): Promise<CertKeyPair> 
 
 /** Issues a TLS server certificate (extended key usage serverAuth) signed by `ca`. */
 export function issueServingCert(ca: CertKeyPair, opts: ServingCertOptions): Promise<CertKeyPair> {
-  return issueLeaf(ca, { ...opts, usages: [x509.ExtendedKeyUsage.serverAuth] });
+  return issueLeaf(ca, { ...opts, usage: 'serverAuth' });
 }
 
 /**
@@ -267,7 +275,7 @@ export function issueServingCert(ca: CertKeyPair, opts: ServingCertOptions): Pro
  * CN and the groups from the O attributes (e.g. CN=kubernetes-admin, O=system:masters).
  */
 export function issueClientCert(ca: CertKeyPair, opts: ClientCertOptions): Promise<CertKeyPair> {
-  return issueLeaf(ca, { ...opts, usages: [x509.ExtendedKeyUsage.clientAuth] });
+  return issueLeaf(ca, { ...opts, usage: 'clientAuth' });
 }
 
 /** What a PKCS#10 certificate request asks for. */
@@ -292,19 +300,20 @@ const USAGE_FLAGS: Record<string, number> = {
   'decipher only': 256,
 };
 
-function subjectAltNames(request: X509.Pkcs10CertificateRequest): X509.SubjectAlternativeNameExtension | undefined {
+function subjectAltNames(x509: typeof X509, request: X509.Pkcs10CertificateRequest): X509.SubjectAlternativeNameExtension | undefined {
   const raw = request.getExtension('2.5.29.17');
   return raw ? new x509.SubjectAlternativeNameExtension(raw.rawData) : undefined;
 }
 
 /** Parse and verify (its self-signature) a PEM certificate request; throws when it is not one. */
 export async function parseCertificateRequest(pem: string): Promise<{ info: CertificateRequestInfo; request: X509.Pkcs10CertificateRequest }> {
+  const x509 = await loadX509();
   const request = new x509.Pkcs10CertificateRequest(pem);
   if (!(await request.verify())) throw new Error('the certificate request signature does not verify');
   const subject = request.subjectName.toJSON();
   const values = (type: string) => subject.flatMap((rdn) => (rdn[type] ?? []) as string[]);
   const info: CertificateRequestInfo = { commonName: values('CN')[0] ?? '', organizations: values('O'), dnsNames: [], ipAddresses: [], emailAddresses: [], uris: [] };
-  const san = subjectAltNames(request);
+  const san = subjectAltNames(x509, request);
   for (const n of san?.names.items ?? []) {
     if (n.type === 'dns') info.dnsNames.push(n.value);
     else if (n.type === 'ip') info.ipAddresses.push(n.value);
@@ -320,6 +329,7 @@ export async function parseCertificateRequest(pem: string): Promise<{ info: Cert
  * `server auth`, `digital signature`, …), valid for `seconds` but never past the CA.
  */
 export async function signCertificateRequest(ca: CertKeyPair, pem: string, usages: readonly string[], seconds: number): Promise<string> {
+  const x509 = await loadX509();
   const { request } = await parseCertificateRequest(pem);
   const caCert = new x509.X509Certificate(ca.cert);
   const signer = await importSigningKey(ca.key);
@@ -338,7 +348,7 @@ export async function signCertificateRequest(ca: CertKeyPair, pem: string, usage
   ];
   if (flags) extensions.push(new x509.KeyUsagesExtension(flags, true));
   if (ext.length) extensions.push(new x509.ExtendedKeyUsageExtension(ext, false));
-  const san = subjectAltNames(request);
+  const san = subjectAltNames(x509, request);
   if (san) extensions.push(new x509.SubjectAlternativeNameExtension(san.names.toJSON()));
   const now = Date.now();
   const notAfter = new Date(Math.min(now + seconds * 1000, caCert.notAfter.getTime()));
@@ -377,6 +387,17 @@ function normalizeIP(ip: string): string {
   return ip.replace(/^\[|\]$/g, '');
 }
 
+/** One spelling per address (IPv6 fully expanded, as X509Certificate prints it). */
+function canonicalIP(ip: string): string {
+  const a = normalizeIP(ip);
+  if (isIP(a) !== 6) return a;
+  const [head, tail] = a.includes('::') ? a.split('::') : [a, undefined];
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return groups.map((g) => (g.includes('.') ? g : parseInt(g, 16).toString(16))).join(':');
+}
+
 /** The host's non-loopback IPv4 addresses. */
 export function hostIPv4Addresses(): string[] {
   const out: string[] = [];
@@ -390,11 +411,48 @@ export function hostIPv4Addresses(): string[] {
   return unique(out);
 }
 
-/** The subject alternative names every kite API server certificate carries. */
+/** Bridges and links container runtimes make (this cluster's and others'): never the host's own address. */
+const VIRTUAL_LINK = /^(kite-|cni|docker|br-|virbr|veth|flannel|cali|vxlan|tun|tap|lxc|kube-)/;
+
+/**
+ * The host's own IPv4 address, the one the cluster is reached at: the address of the
+ * interface carrying the default route (lowest metric), else the first address not on a
+ * container bridge, else loopback.
+ */
+export function primaryHostIPv4(): string {
+  const ifaces = networkInterfaces();
+  const v4 = (name: string) =>
+    (ifaces[name] ?? []).find((a) => (a.family === 'IPv4' || (a.family as unknown) === 4) && !a.internal)?.address;
+  let best: { iface: string; metric: number } | undefined;
+  try {
+    for (const line of readFileSync('/proc/net/route', 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 8 || f[1] !== '00000000' || f[7] !== '00000000') continue;
+      const metric = Number(f[6]);
+      if (!best || metric < best.metric) best = { iface: f[0]!, metric };
+    }
+  } catch {
+    // no procfs
+  }
+  const routed = best && !VIRTUAL_LINK.test(best.iface) ? v4(best.iface) : undefined;
+  if (routed) return routed;
+  for (const name of Object.keys(ifaces)) {
+    if (VIRTUAL_LINK.test(name)) continue;
+    const a = v4(name);
+    if (a) return a;
+  }
+  return '127.0.0.1';
+}
+
+/**
+ * The subject alternative names every kite API server certificate carries: loopback, the
+ * kubernetes Service's IP and the host's own address — not every interface (other
+ * clusters' bridges, container links), which the cluster is never reached at.
+ */
 export function defaultAPIServerSANs(): { dnsNames: string[]; ipAddresses: string[] } {
   return {
     dnsNames: [...APISERVER_DNS_NAMES],
-    ipAddresses: unique(['127.0.0.1', '::1', KUBERNETES_SERVICE_IP, ...hostIPv4Addresses()]),
+    ipAddresses: unique(['127.0.0.1', '::1', KUBERNETES_SERVICE_IP, primaryHostIPv4()]),
   };
 }
 
@@ -488,12 +546,17 @@ export function subjectIs(cert: NodeX509Certificate | string, commonName: string
   }
 }
 
+/** The certificate names exactly these addresses: none missing, and none the cluster no longer uses. */
 function coversSANs(cert: NodeX509Certificate, dnsNames: string[], ipAddresses: string[]): boolean {
   const san = cert.subjectAltName ?? '';
   const entries = new Set(san.split(/,\s*/).map((e) => e.trim()));
   for (const d of dnsNames) if (!entries.has(`DNS:${d}`)) return false;
   for (const ip of ipAddresses) {
     if (cert.checkIP(normalizeIP(ip)) === undefined) return false;
+  }
+  const wanted = new Set(ipAddresses.map(canonicalIP));
+  for (const e of entries) {
+    if (e.startsWith('IP Address:') && !wanted.has(canonicalIP(e.slice('IP Address:'.length)))) return false;
   }
   return true;
 }

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
-import { hostIPv4Addresses } from '../machinery/pki.js';
+import { primaryHostIPv4 } from '../machinery/pki.js';
 import { startApiCore } from '../apiserver/api.js';
 import type { HistoryOptions } from '../apiserver/history/recorder.js';
 import { historyOptionsFromEnv } from '../apiserver/history/options.js';
@@ -78,9 +78,9 @@ export interface ControlPlane {
 
 export const SERVICE_CIDR = '10.96.0.0/12';
 
-/** The address nodes and pods reach the API server at: the host's first non-loopback IPv4 address. */
+/** The address nodes and pods reach the API server at: the host's own address (machinery/pki.ts primaryHostIPv4). */
 export function hostIPv4(): string {
-  return hostIPv4Addresses()[0] ?? '127.0.0.1';
+  return primaryHostIPv4();
 }
 
 function isLoopback(address: string): boolean {
@@ -174,6 +174,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   await bootstrapCluster(client('kube-apiserver'), { port, advertise, storageDir: join(dirname(opts.dataDir), 'storage') });
   const endpoints = new EndpointReconciler(client('kube-apiserver'), { advertise, port });
   await endpoints.start();
+  // Serving does not wait for the controllers (upstream's run in their own process): their
+  // first lists of a big store take seconds. Only a new cluster waits for them, until its
+  // default ServiceAccount exists, without which the first pods are refused.
+  const serviceAccounts = registry.resourceOf('', 'v1', 'serviceaccounts');
+  if (serviceAccounts && registry.getStored(serviceAccounts, 'default', 'default')) ready = true;
   // Controllers and the scheduler are API clients; in this process they use the
   // in-process transport, authorized as their own identities.
   // The API server's own FlowSchema status keeper (upstream: the APF config controller).

@@ -93,6 +93,9 @@ export class SqliteStore implements Store {
         mod_revision INTEGER NOT NULL
       ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+      -- Keys and revisions apart from the values (which fill the table's pages): start-up
+      -- lists every key by reading this small index only (listKeys).
+      CREATE INDEX IF NOT EXISTS current_key_revision ON current(key, mod_revision);
     `);
     this.stmt = {
       get: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key = ?'),
@@ -139,6 +142,31 @@ export class SqliteStore implements Store {
     this.check();
     const rows = this.stmt.list.all(prefix, prefixEnd(prefix));
     return { items: rows.map(toKV), revision: this.rev };
+  }
+
+  listKeys(prefix: string): { items: { key: string; modRevision: number }[]; revision: number } {
+    this.check();
+    // Only the key column and revisions: the values' overflow pages are never read.
+    const rows = this.db.prepare('SELECT key, mod_revision FROM current INDEXED BY current_key_revision WHERE key >= ? AND key < ? ORDER BY key').raw().all(prefix, prefixEnd(prefix)) as [string, number][];
+    const items = new Array<{ key: string; modRevision: number }>(rows.length);
+    for (let i = 0; i < rows.length; i++) items[i] = { key: rows[i][0], modRevision: rows[i][1] };
+    return { items, revision: this.rev };
+  }
+
+  valuesBetween(first: string, last: string): { key: string; value: Buffer; modRevision: number }[] {
+    this.check();
+    const rows = this.db.prepare('SELECT key, value, mod_revision FROM current WHERE key >= ? AND key <= ? ORDER BY key').raw().all(first, last) as [string, Buffer, number][];
+    const out = new Array<{ key: string; value: Buffer; modRevision: number }>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = { key: rows[i][0], value: rows[i][1], modRevision: rows[i][2] };
+    return out;
+  }
+
+  valueAt(key: string, modRevision: number): Buffer | undefined {
+    this.check();
+    const cur = this.stmt.get.get(key);
+    if (cur && cur.mod_revision === modRevision) return cur.value;
+    // Changed by a write whose event is still being delivered: the history row holds that revision's value.
+    return this.stmt.prevValue.get(modRevision)?.value ?? cur?.value;
   }
 
   /**

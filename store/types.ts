@@ -111,5 +111,14 @@ export interface Store {
   freshRevision?(): Promise<number>;
   /** Drop history older than revision. */
   compact(revision: number): Promise<void>;
+  /**
+   * Optional (a local store that reads synchronously): keys and revisions under the prefix
+   * without their values, so a watch cache can start without reading every value.
+   */
+  listKeys?(prefix: string): { items: { key: string; modRevision: number }[]; revision: number };
+  /** Optional, with listKeys: the value `key` had at `modRevision`, read synchronously. */
+  valueAt?(key: string, modRevision: number): Buffer | undefined;
+  /** Optional, with listKeys: the current values of the keys from `first` to `last` (inclusive), in one read. */
+  valuesBetween?(first: string, last: string): { key: string; value: Buffer; modRevision: number }[];
   close(): Promise<void>;
 }

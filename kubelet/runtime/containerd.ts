@@ -392,6 +392,8 @@ export interface RunningContainerd {
   layout: RuntimeLayout;
   /** SIGTERM, then SIGKILL after graceMs (default 10 s). Containers keep running in their shims. */
   stop(graceMs?: number): Promise<void>;
+  /** Settles when the containerd process is gone (for whatever reason). */
+  exited: Promise<void>;
 }
 
 /** Starts this node's private containerd and waits until its CRI answers. */
@@ -434,8 +436,27 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Run
     JSON.stringify({ socket: layout.socket, bridge: net?.bridge ?? null, network: net?.name ?? null, netns: opts.netns ?? null }, null, 2) + '\n',
   );
 
-  const { pid, stop } = await spawnContainerd(layout, opts.containerdBin ?? 'containerd', opts.startTimeoutMs ?? 30_000, opts.netns);
-  return { socket: layout.socket, pid, layout, stop };
+  return spawnContainerd(layout, opts.containerdBin ?? 'containerd', opts.startTimeoutMs ?? 30_000, opts.netns);
+}
+
+/**
+ * Starts containerd again for a state dir whose containerd died, with the config.toml
+ * it ran with. The shims outlive containerd, so the restarted daemon reconnects to them
+ * and every running container carries on untouched (same pid, same restart count).
+ */
+export async function restartContainerd(stateDir: string, socketPath?: string): Promise<RunningContainerd> {
+  const abs = resolve(stateDir);
+  let meta: { socket?: string; netns?: string | null } = {};
+  try {
+    meta = JSON.parse(readFileSync(join(abs, 'runtime.json'), 'utf8'));
+  } catch {
+    // no record: the default socket
+  }
+  const layout = runtimeLayout(abs, socketPath ?? meta.socket);
+  const stale = livePrivateContainerd(layout);
+  if (stale) await terminatePid(stale, 10_000);
+  for (const s of [layout.socket, layout.socket + '.ttrpc']) rmSync(s, { force: true });
+  return spawnContainerd(layout, 'containerd', 30_000, meta.netns ?? undefined);
 }
 
 /**
@@ -459,6 +480,11 @@ export async function adoptContainerd(stateDir: string, socketPath?: string): Pr
     socket: layout.socket,
     pid,
     layout,
+    // Not our child: no exit event, so its pid is watched (unref'd: the watch alone keeps no process alive).
+    exited: new Promise<void>((res) => {
+      const check = () => (pidAlive(pid) && procState(pid) !== 'Z' ? setTimeout(check, 500).unref() : res());
+      check();
+    }),
     async stop(graceMs = 10_000) {
       await terminatePid(pid, graceMs);
       rmSync(layout.pidPath, { force: true });
@@ -825,7 +851,7 @@ async function spawnContainerd(layout: RuntimeLayout, bin: string, timeoutMs: nu
     }
     await sleep(100);
   }
-  return { socket: layout.socket, pid, layout, stop };
+  return { socket: layout.socket, pid, layout, stop, exited };
 }
 
 /** Facts about this host that matter to the runtime (for logs and NOTES). */

@@ -4,6 +4,7 @@ export {
   missingRuntimePackages,
   startContainerd,
   adoptContainerd,
+  restartContainerd,
   cleanupRuntime,
   containerdConfig,
   runtimeLayout,

@@ -19,6 +19,7 @@ import { startDns } from '../../dns/server.js';
 import type { DnsServer } from '../../dns/server.js';
 import { clusterDnsSettings, DNS_SERVICE_IP } from '../../dns/config.js';
 import { rcodeOf } from '../../dns/forwarder.js';
+import { primaryHostIPv4 } from '../../machinery/pki.js';
 import type { ApiTransport } from '../../client/transport.js';
 import { PODS, res, startCluster } from './client-fixture.js';
 import type { Cluster } from './client-fixture.js';
@@ -232,4 +233,19 @@ test('publishes kube-dns: the Service at 10.96.0.10 and endpoints where it liste
   assert.deepEqual(slices[0].endpoints[0].addresses, ['192.0.2.53']);
   const metrics = await (await fetch(`http://127.0.0.1:${dns.metricsPort}/metrics`)).text();
   assert.match(metrics, /kite_dns_requests_total\{proto="udp"\} \d+/);
+});
+
+test('the metrics port answers on loopback only and is not published', async () => {
+  const hostIP = primaryHostIPv4();
+  if (hostIP === '127.0.0.1') return; // no other address to reach it at
+  const onHost = await startDns({ transport: t, listenIP: hostIP, port: 0, metricsPort: 0, publish: false, upstreams: [{ host: '127.0.0.1', port: 9 }], log: () => {} });
+  try {
+    assert.ok(onHost.metricsPort);
+    assert.equal((await fetch(`http://127.0.0.1:${onHost.metricsPort}/metrics`)).status, 200);
+    await assert.rejects(fetch(`http://${hostIP}:${onHost.metricsPort}/metrics`), 'refused on the host address');
+  } finally {
+    await onHost.stop();
+  }
+  const ep = await t.get<Endpoints>(ENDPOINTS, 'kube-system', 'kube-dns');
+  assert.ok(!ep.subsets![0].ports!.some((p) => p.name === 'metrics'), 'no endpoint anyone could scrape');
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import {
   createCA,
   hostIPv4Addresses,
+  primaryHostIPv4,
   issueClientCert,
   issueServingCert,
   loadOrCreateClusterPKI,
@@ -94,7 +95,11 @@ test('loadOrCreateClusterPKI creates the files once and reuses them', async (t) 
   for (const host of ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'kite.example']) {
     assert.equal(apiserver.checkHost(host), host);
   }
-  for (const ip of ['127.0.0.1', '10.96.0.1', '192.0.2.10', ...hostIPv4Addresses()]) assert.equal(apiserver.checkIP(ip), ip);
+  for (const ip of ['127.0.0.1', '10.96.0.1', '192.0.2.10', primaryHostIPv4()]) assert.equal(apiserver.checkIP(ip), ip);
+  // Only the addresses the cluster uses: not every interface (other clusters' bridges).
+  const named = apiserver.subjectAltName!.split(', ').filter((e) => e.startsWith('IP Address:')).map((e) => e.slice(11));
+  assert.deepEqual(new Set(named), new Set(['127.0.0.1', '0:0:0:0:0:0:0:1', '10.96.0.1', '192.0.2.10', primaryHostIPv4()]));
+  for (const ip of hostIPv4Addresses()) if (ip !== primaryHostIPv4()) assert.equal(apiserver.checkIP(ip), undefined, `${ip} is not named`);
   assert.ok(apiserver.checkIP('::1'));
 
   const admin = new X509Certificate(first.admin.cert);
@@ -128,6 +133,9 @@ test('loadOrCreateClusterPKI creates the files once and reuses them', async (t) 
   unlinkSync(join(dir, 'service-account.pub'));
   const fourth = await loadOrCreateClusterPKI(dir);
   assert.deepEqual(fourth.ca, first.ca);
+  // An address no longer used (192.0.2.11) is dropped: the serving certificate is re-issued without it.
+  assert.equal(new X509Certificate(fourth.apiserver.cert).checkIP('192.0.2.11'), undefined);
+  assert.deepEqual((await loadOrCreateClusterPKI(dir)).apiserver, fourth.apiserver, 'stable once exact');
   assert.notEqual(fourth.admin.cert, first.admin.cert);
   assert.ok(new X509Certificate(fourth.admin.cert).verify(ca.publicKey));
   assert.equal(

@@ -1,0 +1,54 @@
+// The watch cache over a SQLite store starts from keys and revisions only: values are read
+// on first access (one by one, or a range at once for lists), and never stale.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from '../../store/sqlite.js';
+import { WatchCache } from '../../apiserver/watchcache.js';
+
+const PREFIX = '/registry/core/configmaps/';
+const value = (name: string, v: string) => Buffer.from(JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name, namespace: 'ns' }, data: { v } }));
+
+test('objects present at start are read on demand, lists read them in one range, changes replace them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-unread-'));
+  const store = new SqliteStore(join(dir, 'state.db'));
+  try {
+    for (let i = 0; i < 200; i++) await store.create(`${PREFIX}ns/cm-${String(i).padStart(3, '0')}`, value(`cm-${i}`, '0'));
+    const updated = await store.update(`${PREFIX}ns/cm-005`, value('cm-5', '1'), (await store.get(`${PREFIX}ns/cm-005`))!.modRevision);
+    let ranges = 0;
+    let singles = 0;
+    const counting = Object.assign(Object.create(store) as SqliteStore, {
+      valuesBetween: (a: string, b: string) => (ranges++, store.valuesBetween(a, b)),
+      valueAt: (k: string, r: number) => (singles++, store.valueAt(k, r)),
+    });
+    const cache = new WatchCache(counting);
+    await cache.start([PREFIX]);
+    const res = cache.resource(PREFIX);
+    assert.equal(res.objects.size, 200);
+    assert.equal(singles + ranges, 0, 'nothing read at start');
+
+    const one = res.objects.get(`${PREFIX}ns/cm-005`)!;
+    assert.equal((one as { data?: { v: string } }).data?.v, '1');
+    assert.equal(one.metadata?.resourceVersion, String(updated.modRevision));
+    assert.equal(singles, 1);
+
+    // A change after start replaces the unread entry: the cache never serves the old value.
+    const cur = (await store.get(`${PREFIX}ns/cm-007`))!;
+    await store.update(`${PREFIX}ns/cm-007`, value('cm-7', '2'), cur.modRevision);
+    assert.equal((res.objects.get(`${PREFIX}ns/cm-007`) as { data?: { v: string } }).data?.v, '2');
+    await store.delete(`${PREFIX}ns/cm-008`);
+    assert.equal(res.objects.get(`${PREFIX}ns/cm-008`), undefined);
+
+    const listed = res.list('ns');
+    assert.equal(listed.length, 199);
+    assert.equal(ranges, 1, 'the list read its objects in one range');
+    assert.equal(singles, 1);
+    assert.deepEqual(listed.map((o) => o.metadata?.name).slice(0, 3), ['cm-0', 'cm-1', 'cm-2']);
+    cache.stop();
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
