@@ -110,13 +110,13 @@ export class Cluster {
   }
 
   /** Start a long-running kubectl (e.g. `get -w`) and collect its output. */
-  spawnKubectl(args: string[], version: KubectlVersion = '1.33'): { output: () => string; stop: () => void; exited: Promise<number> } {
+  spawnKubectl(args: string[], version: KubectlVersion = '1.33'): { output: () => string; stop: () => void; exited: Promise<number>; stdin: NodeJS.WritableStream } {
     const child = spawn(join(KUBECTL_DIR, `kubectl.${version}`), ['--kubeconfig', this.kubeconfig, ...args], { env: this.env() });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const exited = new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
-    return { output: () => out, stop: () => child.kill('SIGTERM'), exited };
+    return { output: () => out, stop: () => child.kill('SIGTERM'), exited, stdin: child.stdin };
   }
 
   writeFile(name: string, content: string): string {

@@ -284,14 +284,20 @@ spec:
   });
 
   test('kubectl debug --target runs an ephemeral container in the pod\'s namespaces', async () => {
-    const r = await cluster.kubectl(
-      ['debug', 'idle', '-i', '--image=busybox', '--image-pull-policy=IfNotPresent', '--target=main', '--container=dbg', '--', 'sh', '-c', 'read x; echo got:$x; ps; sleep 2'],
-      { stdin: 'hello-debug\n', timeoutMs: 90_000 },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /got:hello-debug/);
+    // Stdin stays open until the output has come back, as with a user at a terminal:
+    // kubectl debug doesn't set stdinOnce, so closing stdin ends the attach (upstream's
+    // containerd detaches the output streams then) and later output would be lost.
+    const r = cluster.spawnKubectl(['debug', 'idle', '-i', '--image=busybox', '--image-pull-policy=IfNotPresent', '--target=main', '--container=dbg', '--', 'sh', '-c', 'read x; echo got:$x; ps; echo debug-done; sleep 1']);
+    r.stdin.write('hello-debug\n');
+    try {
+      await waitFor('debug output', async () => (/debug-done/.test(r.output()) ? true : undefined), 90_000);
+    } finally {
+      r.stdin.end();
+    }
+    assert.equal(await r.exited, 0, r.output());
+    assert.match(r.output(), /got:hello-debug/);
     // The target's PID namespace: its process is PID 1 there.
-    assert.match(r.stdout, /^\s*1 root\s+sleep 3600$/m);
+    assert.match(r.output(), /^\s*1 root\s+sleep 3600$/m);
     const p = await waitForPod(cluster, 'idle', 'dbg terminated', (x) => !!(x.status?.ephemeralContainerStatuses ?? []).find((c: any) => c.name === 'dbg')?.state?.terminated, 30_000);
     const st = p.status.ephemeralContainerStatuses.find((c: any) => c.name === 'dbg');
     assert.equal(st.state.terminated.exitCode, 0);
