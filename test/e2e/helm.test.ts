@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cluster, run, waitForNodeReady, type RunResult } from './harness.js';
+import { Cluster, run, waitFor, waitForNodeReady, type RunResult } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** node_modules/.cache/kite-helm in the checkout (dist/test/e2e → ../../..). */
@@ -160,7 +160,15 @@ spec:
     command:
     - sh
     - -c
-    - page=$(wget -q -O - http://{{ .Release.Name }}-web/) && echo "served $page" && [ "$page" = {{ .Values.message | quote }} ]
+    # The Service's rules may trail the pods' readiness by a moment (and, after an
+    # upgrade, still reach a terminating pod): try for a while.
+    - |
+      for i in $(seq 1 30); do
+        page=$(wget -q -O - http://{{ .Release.Name }}-web/)
+        [ "$page" = {{ .Values.message | quote }} ] && echo "served $page" && exit 0
+        sleep 1
+      done
+      echo "served $page"; exit 1
 `,
 };
 
@@ -227,7 +235,7 @@ for (const { major, version } of HELMS) {
       assert.match(await cluster.k(['get', 'gd', '-n', ns]), /^NAME\s+COLOR\nalpha\s+hello\nbeta\s+hello\n$/);
       const dep = await getJson(['deployment', `${rel}-web`, '-n', ns]);
       assert.equal(dep.status.availableReplicas, 1, '--wait waited for the Deployment');
-      assert.ok((await getJson(['endpoints', `${rel}-web`, '-n', ns])).subsets?.[0]?.addresses?.length === 1);
+      await waitFor('the Service to have its endpoint', async () => ((await getJson(['endpoints', `${rel}-web`, '-n', ns])).subsets?.[0]?.addresses?.length === 1 ? true : undefined), 30_000, 250);
       assert.match(await mustHelm(major, ['list', '-n', ns]), new RegExp(`${rel}\\s+${ns}\\s+1\\s+.*deployed`));
     });
 
