@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, waitFor } from './harness.js';
+import { Cluster, waitFor, waitForQuiet } from './harness.js';
 
 process.env.KITE_NODE = 'none';
 const cluster = new Cluster('storage');
@@ -172,7 +172,7 @@ test('deleting a claim in use waits until its pod is gone; its provisioned volum
   const r = await cluster.kubectl(['delete', 'pvc', 'busy', '--wait=false']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /persistentvolumeclaim "busy" deleted/);
-  await new Promise((res) => setTimeout(res, 1500));
+  await waitForQuiet(cluster);
   assert.match(await cluster.k(['get', 'pvc', 'busy']), /^busy\s+Terminating\s+pvc-\S+\s+1Gi\s+RWO\s+local-path\s/m);
   assert.equal(await jsonpath(['get', 'pv', volumeName], '{.status.phase}'), 'Bound');
 
