@@ -295,7 +295,10 @@ describe('change and delete', () => {
     assert.match(await cluster.k(['-n', 'changes', 'wait', '--for=jsonpath={.metadata.name}=waited', 'cm/waited', '--timeout=20s']), /condition met/);
     // -v=6 logs each request: delete only once kubectl watches, so it must see the deletion.
     const w = cluster.spawnKubectl(['-v=6', '-n', 'changes', 'wait', '--for=delete', 'cm/waited', '--timeout=30s']);
-    await waitFor('kubectl wait watching', () => /GET \S+\/configmaps\?\S*watch=true\S* 200/.test(w.output()), 20_000, 50);
+    await waitFor('kubectl wait watching', () => /\/configmaps\?[^\s"]*watch=true/.test(w.output()), 20_000, 50).catch((err: Error) => {
+      w.stop();
+      throw new Error(`${err.message}\n${w.output()}`);
+    });
     await cluster.k(['-n', 'changes', 'delete', 'cm', 'waited']);
     assert.equal(await w.exited, 0, w.output());
   });
