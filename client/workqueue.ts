@@ -208,15 +208,39 @@ const workqueueMetrics = {
   queueDuration: defaultRegistry.histogram('workqueue_queue_duration_seconds', 'How long in seconds an item stays in workqueue before being requested.', ['name'], QUEUE_BUCKETS),
   workDuration: defaultRegistry.histogram('workqueue_work_duration_seconds', 'How long in seconds processing an item from workqueue takes.', ['name'], QUEUE_BUCKETS),
   retries: defaultRegistry.counter('workqueue_retries_total', 'Total number of retries handled by workqueue', ['name']),
+  unfinished: defaultRegistry.gauge('workqueue_unfinished_work_seconds', 'How many seconds of work has done that is in progress and hasn\'t been observed by work_duration. Large values indicate stuck threads. One can deduce the number of stuck threads by observing the rate at which this increases.', ['name']),
+  longestRunning: defaultRegistry.gauge('workqueue_longest_running_processor_seconds', 'How many seconds has the longest running processor for workqueue been running.', ['name']),
 };
 /** Live queues by name, for workqueue_depth at scrape time (queues of one name are summed). */
 const liveQueues = new Set<WorkQueue<unknown>>();
 defaultRegistry.collect(() => {
   const depth = new Map<string, number>();
-  for (const q of liveQueues) depth.set(q.name, (depth.get(q.name) ?? 0) + q.len());
+  const unfinished = new Map<string, number>();
+  const longest = new Map<string, number>();
+  for (const q of liveQueues) {
+    depth.set(q.name, (depth.get(q.name) ?? 0) + q.len());
+    const w = q.inProgress();
+    unfinished.set(q.name, (unfinished.get(q.name) ?? 0) + w.totalSeconds);
+    longest.set(q.name, Math.max(longest.get(q.name) ?? 0, w.longestSeconds));
+  }
   workqueueMetrics.depth.reset();
+  workqueueMetrics.unfinished.reset();
+  workqueueMetrics.longestRunning.reset();
   for (const [name, n] of depth) workqueueMetrics.depth.set({ name }, n);
+  for (const [name, n] of unfinished) workqueueMetrics.unfinished.set({ name }, n);
+  for (const [name, n] of longest) workqueueMetrics.longestRunning.set({ name }, n);
 });
+
+/**
+ * The names of live queues with items queued or in process (empty when every
+ * controller of this process is idle); what in-process tests wait on before they
+ * assert that nothing happened.
+ */
+export function busyWorkQueues(): string[] {
+  const busy: string[] = [];
+  for (const q of liveQueues) if (!q.idle()) busy.push(q.name);
+  return busy;
+}
 
 export class WorkQueue<T = string> {
   readonly name: string;
@@ -235,6 +259,8 @@ export class WorkQueue<T = string> {
   private readonly waiters = new Fifo<(item: T | undefined) => void>();
   private shutting = false;
   private drainWaiters: (() => void)[] = [];
+  /** whenIdle() callers, released once nothing is queued or in process. */
+  private idleWaiters: (() => void)[] = [];
 
   // Delayed adds: item → when it becomes ready (the earliest asked for). The heap may
   // hold stale entries; an entry counts only while it matches this map.
@@ -277,6 +303,48 @@ export class WorkQueue<T = string> {
     return this.queue.length;
   }
 
+  /** Items a worker holds right now. */
+  processingLen(): number {
+    return this.processing.size;
+  }
+
+  /**
+   * Work handed out and not done yet: its total and longest age in seconds (upstream's
+   * workqueue_unfinished_work_seconds and workqueue_longest_running_processor_seconds).
+   */
+  inProgress(): { totalSeconds: number; longestSeconds: number } {
+    const now = performance.now();
+    let totalSeconds = 0;
+    let longestSeconds = 0;
+    for (const started of this.startedAt.values()) {
+      const s = (now - started) / 1000;
+      totalSeconds += s;
+      if (s > longestSeconds) longestSeconds = s;
+    }
+    return { totalSeconds, longestSeconds };
+  }
+
+  /** Nothing queued and nothing in process (items delayed by addAfter do not count). */
+  idle(): boolean {
+    return this.queue.length === 0 && this.processing.size === 0;
+  }
+
+  /**
+   * Resolves once the queue is idle(): what a test of "nothing happened" waits for
+   * before it asserts, instead of sleeping.
+   */
+  whenIdle(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private releaseIdleWaiters(): void {
+    if (!this.idle() || this.idleWaiters.length === 0) return;
+    const ws = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of ws) w();
+  }
+
   /**
    * The next item, waiting for one if need be; undefined once the queue is shut down
    * and empty. Every item got must be given back with done().
@@ -315,6 +383,7 @@ export class WorkQueue<T = string> {
     // Even while shutting down: the queue is drained, not dropped.
     if (this.dirty.has(item)) this.enqueue(item);
     if (this.shutting && this.processing.size === 0) this.releaseDrainWaiters();
+    this.releaseIdleWaiters();
   }
 
   /** Add `item` after `delayMs` (at once when ≤ 0). A sooner request replaces a later one. */
@@ -389,6 +458,7 @@ export class WorkQueue<T = string> {
     this.waiting.clear();
     for (let w = this.waiters.shift(); w; w = this.waiters.shift()) w(undefined);
     if (this.processing.size === 0) this.releaseDrainWaiters();
+    this.releaseIdleWaiters();
   }
 
   /** shutDown(), then wait until no item is being processed. */

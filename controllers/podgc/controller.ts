@@ -70,6 +70,7 @@ export class PodGCController implements Controller {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private stopped = false;
+  private passesDone = 0;
 
   constructor(ctx: ControllerContext, opts: PodGCOptions = {}) {
     this.transport = ctx.transport;
@@ -90,6 +91,7 @@ export class PodGCController implements Controller {
       this.running = this.gc()
         .catch((err) => this.log(err instanceof Error ? err.message : String(err)))
         .finally(() => {
+          this.passesDone++;
           if (!this.stopped) this.timer = setTimeout(tick, this.periodMs);
         });
     };
@@ -100,6 +102,11 @@ export class PodGCController implements Controller {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     await this.running;
+  }
+
+  /** Collection passes finished so far (a test of "nothing collected" waits for a whole one). */
+  get passes(): number {
+    return this.passesDone;
   }
 
   /** One collection pass. */

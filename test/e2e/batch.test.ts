@@ -7,7 +7,7 @@
 // kubelet/images); without a Ready node those tests are skipped, saying why.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, KUBECTL_VERSIONS, waitFor } from './harness.js';
+import { Cluster, KUBECTL_VERSIONS, waitFor, waitForQuiet } from './harness.js';
 
 const cluster = new Cluster('batch');
 
@@ -177,8 +177,9 @@ spec:
     // Its pod exists too (Pending until a node runs it).
     await waitFor('the Job has a pod', async () => (await jobPods(job.metadata.name)).length === 1);
 
-    // The suspended one: no Job for that minute (its sync ran at the same moment).
-    await new Promise((r) => setTimeout(r, 2000));
+    // The suspended one: no Job for that minute (its sync ran at the same moment; once the
+    // controllers are quiet it is over).
+    await waitForQuiet(cluster);
     const quiet = (await getJSON<{ items: JobJson[] }>(['get', 'jobs'])).items.filter((j) => j.metadata.ownerReferences?.some((r) => r.name === 'quiet'));
     assert.equal(quiet.length, 0);
     assert.match(await cluster.k(['get', 'cronjob', 'quiet']), /^quiet\s+\* \* \* \* \*\s+<none>\s+True\s+0\s+<none>\s+\S+$/m);

@@ -6,7 +6,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitFor } from '../wait.js';
+import { busyInMetrics, waitFor, waitUntilQuiet } from '../wait.js';
+import type { QuietOptions } from '../wait.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/cli/main.js, from dist/test/e2e/harness.js. */
@@ -58,10 +59,17 @@ export class Cluster {
   upOutput = '';
 
   /** `extraEnv`: added to the environment of `kite up` (and so of the server it starts) and of kubectl. */
+  readonly name: string;
+
+  /**
+   * `name` gets KITE_E2E_CLUSTER_PREFIX in front, so runs side by side on one host (their
+   * bridges, nftables tables and netns names derive from it) never collide.
+   */
   constructor(
-    readonly name: string,
+    name: string,
     readonly extraEnv: NodeJS.ProcessEnv = {},
   ) {
+    this.name = `${process.env.KITE_E2E_CLUSTER_PREFIX ?? ''}${name}`;
     this.home = mkdtempSync(join(tmpdir(), `kite-e2e-${name}-`));
     this.kubeconfig = join(this.home, this.name, 'kubeconfig');
   }
@@ -127,6 +135,25 @@ export class Cluster {
 }
 
 export { waitFor };
+
+/**
+ * Waits until the cluster's control plane is quiet, read from its /metrics (every
+ * controller work queue empty with nothing in process, no pod in the scheduler's
+ * active queue) on several reads in a row. A test that asserts nothing happened calls
+ * this first, then looks.
+ */
+export async function waitForQuiet(cluster: Cluster, opts: QuietOptions = {}): Promise<void> {
+  await waitUntilQuiet(
+    `cluster ${cluster.name}`,
+    async () => {
+      const r = await cluster.kubectl(['get', '--raw', '/metrics']);
+      if (r.code !== 0) return `/metrics: ${r.stderr.trim()}`;
+      if (!/^workqueue_depth\{/m.test(r.stdout)) return 'no workqueue_depth in /metrics yet';
+      return busyInMetrics(r.stdout);
+    },
+    { timeoutMs: 60_000, ...opts },
+  );
+}
 
 // ---------------------------------------------------------------------------------------
 // Node helpers (the kubelet tests): the node `kite server` runs on this host.

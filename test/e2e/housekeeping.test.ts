@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HttpTransport, loadKubeconfig } from '../../client/http-transport.js';
 import { resourceByPath } from '../../machinery/resources.js';
-import { Cluster, waitFor } from './harness.js';
+import { Cluster, waitFor, waitForQuiet } from './harness.js';
 
 /** Seconds of Lease silence after which a node is Unknown (upstream default 40). */
 const GRACE_SECONDS = 6;
@@ -197,7 +197,7 @@ describe('garbage collector: kubectl delete --cascade', () => {
     await waitFor('or-owner gone', async () => (await tryGetJSON(['get', 'configmap', 'or-owner'])) === undefined);
     const dep = await getJSON<{ metadata: Meta }>(['get', 'configmap', 'or-dep']);
     assert.equal(dep.metadata.ownerReferences, undefined);
-    await new Promise((res) => setTimeout(res, 1000));
+    await waitForQuiet(cluster);
     assert.ok(await tryGetJSON(['get', 'configmap', 'or-dep']), 'not collected later either');
   });
 

@@ -293,8 +293,12 @@ describe('change and delete', () => {
   test('wait for a condition and for deletion', async () => {
     await cluster.k(['-n', 'changes', 'create', 'configmap', 'waited']);
     assert.match(await cluster.k(['-n', 'changes', 'wait', '--for=jsonpath={.metadata.name}=waited', 'cm/waited', '--timeout=20s']), /condition met/);
-    const w = cluster.spawnKubectl(['-n', 'changes', 'wait', '--for=delete', 'cm/waited', '--timeout=30s']);
-    await new Promise((r) => setTimeout(r, 500));
+    // -v=6 logs each request: delete only once kubectl watches, so it must see the deletion.
+    const w = cluster.spawnKubectl(['-v=6', '-n', 'changes', 'wait', '--for=delete', 'cm/waited', '--timeout=30s']);
+    await waitFor('kubectl wait watching', () => /\/configmaps\?[^\s"]*watch=true/.test(w.output()), 20_000, 50).catch((err: Error) => {
+      w.stop();
+      throw new Error(`${err.message}\n${w.output()}`);
+    });
     await cluster.k(['-n', 'changes', 'delete', 'cm', 'waited']);
     assert.equal(await w.exited, 0, w.output());
   });

@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, waitFor } from './harness.js';
+import { Cluster, waitFor, waitForQuiet } from './harness.js';
 
 process.env.KITE_NODE = 'none';
 const cluster = new Cluster('storage');
@@ -95,7 +95,7 @@ test('kubectl get sc: the default class local-path, rancher.io/local-path, Delet
   assert.match(out, /^local-path \(default\)\s+rancher\.io\/local-path\s+Delete\s+WaitForFirstConsumer\s+false\s+\d+[smh]$/m);
   const sc = JSON.parse(await cluster.k(['get', 'sc', 'local-path', '-o', 'json']));
   assert.equal(sc.metadata.annotations['storageclass.kubernetes.io/is-default-class'], 'true');
-  assert.equal(sc.parameters.nodePath, join(cluster.home, 'storage', 'storage'));
+  assert.equal(sc.parameters.nodePath, join(cluster.home, cluster.name, 'storage'));
 });
 
 test('a static volume binds to a matching claim and not to a mismatching one', async () => {
@@ -155,7 +155,7 @@ test('a claim of the default class stays Pending (WaitForFirstConsumer) until a 
   assert.equal(claim.metadata.annotations['volume.kubernetes.io/storage-provisioner'], 'rancher.io/local-path');
   const volume = JSON.parse(await cluster.k(['get', 'pv', claim.spec.volumeName, '-o', 'json']));
   assert.equal(volume.metadata.name, `pvc-${claim.metadata.uid}`);
-  assert.equal(volume.spec.hostPath.path, join(cluster.home, 'storage', 'storage', `pvc-${claim.metadata.uid}_default_app-data`));
+  assert.equal(volume.spec.hostPath.path, join(cluster.home, cluster.name, 'storage', `pvc-${claim.metadata.uid}_default_app-data`));
   assert.deepEqual(volume.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0], { key: 'kubernetes.io/hostname', operator: 'In', values: [NODE] });
   assert.ok(existsSync(volume.spec.hostPath.path), 'directory made');
   assert.match(await cluster.k(['get', 'pv', claim.spec.volumeName]), new RegExp(`^pvc-${claim.metadata.uid}\\s+1Gi\\s+RWO\\s+Delete\\s+Bound\\s+default/app-data\\s+local-path\\s`, 'm'));
@@ -172,7 +172,7 @@ test('deleting a claim in use waits until its pod is gone; its provisioned volum
   const r = await cluster.kubectl(['delete', 'pvc', 'busy', '--wait=false']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /persistentvolumeclaim "busy" deleted/);
-  await new Promise((res) => setTimeout(res, 1500));
+  await waitForQuiet(cluster);
   assert.match(await cluster.k(['get', 'pvc', 'busy']), /^busy\s+Terminating\s+pvc-\S+\s+1Gi\s+RWO\s+local-path\s/m);
   assert.equal(await jsonpath(['get', 'pv', volumeName], '{.status.phase}'), 'Bound');
 

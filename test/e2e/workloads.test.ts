@@ -10,7 +10,7 @@
 // without a Ready node those tests are skipped, saying why.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, KUBECTL_VERSIONS, nodeNameOf, waitFor } from './harness.js';
+import { Cluster, KUBECTL_VERSIONS, nodeNameOf, waitFor, waitForQuiet } from './harness.js';
 
 const cluster = new Cluster('workloads');
 
@@ -480,7 +480,7 @@ describe('running pods (needs the kubelet)', () => {
       ['ordered-1', 'ordered-2'],
     ]) {
       await waitFor(`${pod} running`, async () => (await getJSON(['get', 'pod', pod])).status?.phase === 'Running', 180_000);
-      await new Promise((r) => setTimeout(r, 2000));
+      await waitForQuiet(cluster);
       assert.equal((await cluster.kubectl(['get', 'pod', next])).code, 1, `${next} waits for ${pod}`);
       await cluster.k(['exec', pod, '--', 'touch', '/tmp/ready']);
       await waitFor(`${next} made`, async () => (await cluster.kubectl(['get', 'pod', next])).code === 0, 60_000);

@@ -6,8 +6,10 @@ import {
   MaxOfRateLimiter,
   WorkQueue,
   defaultControllerRateLimiter,
+  busyWorkQueues,
   runWorkers,
 } from '../../client/workqueue.js';
+import { defaultRegistry } from '../../machinery/metrics.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -64,7 +66,7 @@ test('shutDown drains what is queued; shutDownWithDrain waits for items in proce
   const drain = q.shutDownWithDrain().then(() => (drained = true));
   assert.equal(await q.get(), 'b', 'queued items are still handed out');
   q.done('b');
-  await sleep(5);
+  await new Promise((r) => setImmediate(r)); // every settled promise has run its callbacks
   assert.equal(drained, false, 'a is still in process');
   q.done(a!);
   await drain;
@@ -96,8 +98,8 @@ test('no key is ever processed by two workers at once, and every add after a sta
     await sleep(1);
   }
   // Let the last adds be processed.
-  for (let i = 0; i < 100 && (q.len() > 0 || active.size > 0); i++) await sleep(5);
-  await sleep(10);
+  await q.whenIdle();
+  assert.equal(active.size, 0);
   q.shutDown();
   await workers;
   assert.equal(overlaps, 0);
@@ -169,9 +171,12 @@ test('addAfter: not before the delay, the sooner request wins, duplicates merge'
   q.done('x');
   assert.equal(q.delayedLen(), 0, 'the superseded entry is not delivered again');
   q.addAfter('dropped', 10);
+  assert.equal(q.delayedLen(), 1);
   q.shutDown();
-  await sleep(20);
-  assert.equal(q.len(), 0, 'delayed items are dropped at shutdown');
+  assert.equal(q.delayedLen(), 0, 'delayed items are dropped at shutdown');
+  assert.equal(q.len(), 0);
+  q.addAfter('later', 1);
+  assert.equal(q.delayedLen() + q.len(), 0, 'and none are taken after it');
 });
 
 test('runWorkers retries failures with growing back-off, forgets on success, honours requeueAfterMs', async () => {
@@ -224,10 +229,48 @@ test('runWorkers drops a key after maxRetries', async () => {
   );
   q.add('k');
   for (let i = 0; i < 400 && calls < 4; i++) await sleep(5);
-  await sleep(40); // time enough for a fifth attempt, were there one
+  // No fifth attempt: once the fourth failure is handled nothing is queued, in process or delayed.
+  await q.whenIdle();
+  assert.equal(q.delayedLen(), 0, 'no retry pending');
   assert.equal(calls, 4, 'first try and three retries');
   assert.deepEqual(errors, [0, 1, 2, 3]);
   assert.equal(q.numRequeues('k'), 0);
   q.shutDown();
   await workers;
+});
+
+test('whenIdle resolves once nothing is queued or in process; busyWorkQueues and /metrics say the same', async () => {
+  const q = new WorkQueue<string>({ name: 'idle_test' });
+  await q.whenIdle(); // idle from the start
+  q.add('a');
+  q.add('b');
+  assert.equal(q.idle(), false);
+  assert.ok(busyWorkQueues().includes('idle_test'));
+  let idle = false;
+  const whenIdle = q.whenIdle().then(() => (idle = true));
+  const a = (await q.get())!;
+  const b = (await q.get())!;
+  assert.equal(q.len(), 0);
+  assert.equal(q.processingLen(), 2);
+  await new Promise((r) => setTimeout(r, 5)); // so the work in process has an age
+  const text = defaultRegistry.render();
+  assert.match(text, /^workqueue_depth\{name="idle_test"\} 0$/m);
+  const unfinished = Number(/^workqueue_unfinished_work_seconds\{name="idle_test"\} (\S+)$/m.exec(text)?.[1]);
+  const longest = Number(/^workqueue_longest_running_processor_seconds\{name="idle_test"\} (\S+)$/m.exec(text)?.[1]);
+  assert.ok(unfinished > 0 && longest > 0 && unfinished >= longest, `unfinished ${unfinished}, longest ${longest}`);
+  q.done(a);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(idle, false, 'b is still in process');
+  q.add(a); // added again while b is held
+  q.done(b);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(idle, false, 'a is queued again');
+  q.done((await q.get())!);
+  await whenIdle;
+  assert.equal(idle, true);
+  assert.ok(!busyWorkQueues().includes('idle_test'));
+  assert.match(defaultRegistry.render(), /^workqueue_unfinished_work_seconds\{name="idle_test"\} 0$/m);
+  q.addAfter('later', 60_000);
+  assert.equal(q.idle(), true, 'a delayed item does not make the queue busy');
+  q.shutDown();
 });

@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Job } from 'kubernetes-types/batch/v1.js';
 import type { Pod } from 'kubernetes-types/core/v1.js';
-import { JOBS, PODS, condition, eventsFor, getJob, jobManifest, podsOf, setPod, sleep, startBatch, until } from './controllers-batch-fixture.js';
+import { JOBS, PODS, condition, eventsFor, getJob, jobManifest, podsOf, setPod, startBatch, until } from './controllers-batch-fixture.js';
+import { waitForQuietInProcess } from '../wait.js';
 
 const FINALIZER = 'batch.kubernetes.io/job-tracking';
 
@@ -80,7 +81,7 @@ test('completions and parallelism: never more active than parallelism or than re
       const p = await podsOf(env, 'batch');
       return p.length === 2 && p;
     });
-    await sleep(50);
+    await waitForQuietInProcess();
     assert.equal((await podsOf(env, 'batch')).length, 2, 'parallelism caps the active pods');
     let succeeded = 0;
     while (succeeded < 5) {
@@ -121,7 +122,7 @@ test('a failing pod is replaced after the back-off; beyond backoffLimit the Job 
     });
     assert.equal(condition(j1, 'Failed'), undefined);
     // The replacement waits for the back-off (10 s after the failure).
-    await sleep(50);
+    await waitForQuietInProcess();
     assert.equal((await podsOf(env, 'flaky')).length, 1, 'no replacement during the back-off');
     env.clock.advance(11_000);
     env.jobs!.enqueue('default/flaky');
@@ -162,7 +163,7 @@ test('back-off grows 10 s, 20 s, 40 s ... between failures (clock-driven)', asyn
     await until('failed 1', async () => (await getJob(env, 'slow')).status?.failed === 1);
     env.clock.set(f1 + 9_000);
     env.jobs!.enqueue('default/slow');
-    await sleep(50);
+    await waitForQuietInProcess();
     assert.equal((await podsOf(env, 'slow')).length, 1, 'still none after 9 s');
     env.clock.set(f1 + 10_100);
     env.jobs!.enqueue('default/slow');
@@ -176,7 +177,7 @@ test('back-off grows 10 s, 20 s, 40 s ... between failures (clock-driven)', asyn
     await until('failed 2', async () => (await getJob(env, 'slow')).status?.failed === 2);
     env.clock.set(f2 + 19_000);
     env.jobs!.enqueue('default/slow');
-    await sleep(50);
+    await waitForQuietInProcess();
     assert.equal((await podsOf(env, 'slow')).length, 2, 'the second back-off is 20 s');
     env.clock.set(f2 + 20_100);
     env.jobs!.enqueue('default/slow');
@@ -387,7 +388,7 @@ test('a deleted pod counts as failed and is replaced after the back-off (Termina
       await until('terminating 1', async () => (await getJob(env, name)).status?.terminating === 1);
       env.clock.advance(11_000);
       env.jobs!.enqueue(`default/${name}`);
-      await sleep(50);
+      await waitForQuietInProcess();
       assert.equal((await podsOf(env, name)).filter((p) => !p.metadata!.deletionTimestamp).length, 0, 'no replacement while terminating');
       assert.equal((await getJob(env, name)).status?.failed, undefined);
       await setPod(env, p1.metadata!.name!, { phase: 'Failed' });
@@ -435,7 +436,7 @@ test('orphan pods matching the selector are adopted (owner reference and finaliz
     assert.deepEqual(adopted.metadata!.finalizers, [FINALIZER]);
     // The adopted pod is the Job's one active pod: no other is made.
     await until('active 1', async () => (await getJob(env, 'adopt')).status?.active === 1);
-    await sleep(50);
+    await waitForQuietInProcess();
     const list = await t.list<Pod>(PODS, 'default', { labelSelector: 'app=adopt' });
     assert.deepEqual(
       list.items.map((p) => p.metadata!.name),
@@ -477,7 +478,7 @@ test('a Job without completions is complete when any pod succeeded and none is l
     });
     await setPod(env, pods[0].metadata!.name!, { phase: 'Succeeded' });
     await until('succeeded 1', async () => (await getJob(env, 'queue')).status?.succeeded === 1);
-    await sleep(50);
+    await waitForQuietInProcess();
     let j = await getJob(env, 'queue');
     assert.equal(condition(j, 'Complete'), undefined, 'the other pod still runs');
     assert.equal((await podsOf(env, 'queue')).length, 2, 'no new pods after a success');

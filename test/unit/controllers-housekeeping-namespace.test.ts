@@ -7,8 +7,9 @@ import { NamespaceController } from '../../controllers/namespace/controller.js';
 import { NamespaceConditionUpdater } from '../../controllers/namespace/conditions.js';
 import type { Condition } from '../../controllers/namespace/conditions.js';
 import { ServiceAccountsController } from '../../controllers/serviceaccount/controller.js';
-import { R, configMap, eventually, gone, harness, pod, sleep, tryGet } from './controllers-housekeeping-fixture.js';
+import { R, configMap, eventually, gone, harness, pod, tryGet } from './controllers-housekeeping-fixture.js';
 import type { Harness } from './controllers-housekeeping-fixture.js';
+import { waitForQuietInProcess } from '../wait.js';
 
 let h: Harness;
 
@@ -103,7 +104,7 @@ test('a terminating namespace gets no new ServiceAccount', async () => {
   await eventually('default SA', () => tryGet(h.client, R.serviceaccounts, 'sa2', 'default'));
   await h.client.delete(R.namespaces, undefined, 'sa2');
   await eventually('SA deleted with the content', () => gone(h.client, R.serviceaccounts, 'sa2', 'default'));
-  await sleep(200);
+  await waitForQuietInProcess();
   assert.equal(await tryGet(h.client, R.serviceaccounts, 'sa2', 'default'), undefined);
   await h.client.delete(R.pods, 'sa2', 'p', { gracePeriodSeconds: 0 });
   await eventually('namespace gone', () => gone(h.client, R.namespaces, undefined, 'sa2'));

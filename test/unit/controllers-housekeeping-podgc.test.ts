@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import type { Pod } from 'kubernetes-types/core/v1.js';
 import { PodGCController } from '../../controllers/podgc/controller.js';
 import type { PodGCOptions } from '../../controllers/podgc/controller.js';
-import { R, eventually, gone, harness, pod, rfc3339, setPodStatus, sleep, tryGet } from './controllers-housekeeping-fixture.js';
+import { R, eventually, gone, harness, pod, rfc3339, setPodStatus, tryGet } from './controllers-housekeeping-fixture.js';
 import type { Harness } from './controllers-housekeeping-fixture.js';
+import { waitForQuietInProcess } from '../wait.js';
 
 let h: Harness;
 
@@ -35,6 +36,16 @@ async function podWithPhase(name: string, phase: string, nodeName?: string): Pro
   await setPodStatus(h.client, 'default', name, phase, false);
 }
 
+/**
+ * Waits until the controllers are quiet and then a whole collection pass of `gc` has
+ * run (one started after this call), so whatever it would collect is gone.
+ */
+async function afterFullPass(gc: PodGCController): Promise<void> {
+  await waitForQuietInProcess();
+  const from = gc.passes;
+  await eventually('a whole pod GC pass', () => gc.passes >= from + 2);
+}
+
 async function exists(name: string): Promise<boolean> {
   return !(await gone(h.client, R.pods, 'default', name));
 }
@@ -45,9 +56,9 @@ test('terminated pods beyond the threshold are deleted, oldest first; running po
   for (const name of ['a-1', 'a-2', 'b-1', 'b-2']) await podWithPhase(name, name.endsWith('1') ? 'Succeeded' : 'Failed', 'n1');
   await podWithPhase('running', 'Running', 'n1');
   await podWithPhase('pending', 'Pending');
-  await startGC({ terminatedPodThreshold: 2 });
+  const gc = await startGC({ terminatedPodThreshold: 2 });
   await eventually('a-1 and a-2 gone', async () => !(await exists('a-1')) && !(await exists('a-2')));
-  await sleep(150);
+  await afterFullPass(gc);
   for (const name of ['b-1', 'b-2', 'running', 'pending']) assert.ok(await exists(name), `${name} stays`);
 });
 
@@ -56,17 +67,17 @@ test('pods the kubelet evicted (Failed, reason Evicted) are collected before old
   await podWithPhase('a-old', 'Succeeded', 'n1');
   await podWithPhase('z-evicted', 'Failed', 'n1');
   await h.client.patch(R.pods, 'default', 'z-evicted', 'merge', { status: { reason: 'Evicted', message: 'The node was low on resource: memory.' } }, { subresource: 'status' });
-  await startGC({ terminatedPodThreshold: 1 });
+  const gc = await startGC({ terminatedPodThreshold: 1 });
   await eventually('z-evicted gone', async () => !(await exists('z-evicted')));
-  await sleep(150);
+  await afterFullPass(gc);
   assert.ok(await exists('a-old'), 'the older, not evicted pod stays');
 });
 
 test('a threshold of 0 disables the terminated-pod collection', async () => {
   await node('n1');
   await podWithPhase('done', 'Succeeded', 'n1');
-  await startGC({ terminatedPodThreshold: 0 });
-  await sleep(200);
+  const gc = await startGC({ terminatedPodThreshold: 0 });
+  await afterFullPass(gc);
   assert.ok(await exists('done'));
 });
 
@@ -81,9 +92,9 @@ test('pods bound to a node that does not exist go after the quarantine, marked F
     if (ev.object.metadata?.name === 'on-ghost') seen.push(ev.object);
   });
   const t0 = Date.now();
-  await startGC({ quarantineMs: 300 });
-  // The node `late` shows up during the quarantine: its pod stays.
-  await sleep(100);
+  const gc = await startGC({ quarantineMs: 300 });
+  // The node `late` shows up during the quarantine (which the first pass starts): its pod stays.
+  await eventually('the first pass', () => gc.passes >= 1);
   await node('late');
   await eventually('on-ghost gone', async () => !(await exists('on-ghost')), 5000);
   w.stop();
@@ -94,7 +105,7 @@ test('pods bound to a node that does not exist go after the quarantine, marked F
   assert.equal(dt?.status, 'True');
   assert.equal(dt?.reason, 'DeletionByPodGC');
   assert.equal(dt?.message, 'PodGC: node no longer exists');
-  await sleep(400);
+  await afterFullPass(gc);
   assert.ok(await exists('on-real'));
   assert.ok(await exists('on-late'), 'its node appeared before the quarantine ended');
 });
@@ -108,9 +119,9 @@ test('terminating pods on a not-ready node with the out-of-service taint are for
   await h.client.delete(R.pods, 'default', 'stuck');
   await h.client.delete(R.pods, 'default', 'waits');
   assert.ok((await tryGet<Pod>(h.client, R.pods, 'default', 'stuck'))?.metadata?.deletionTimestamp);
-  await startGC({ terminatedPodThreshold: 0 });
+  const gc = await startGC({ terminatedPodThreshold: 0 });
   await eventually('stuck force-deleted', async () => !(await exists('stuck')));
-  await sleep(150);
+  await afterFullPass(gc);
   const waits = await tryGet<Pod>(h.client, R.pods, 'default', 'waits');
   assert.ok(waits?.metadata?.deletionTimestamp, 'no out-of-service taint: left to the kubelet');
 });

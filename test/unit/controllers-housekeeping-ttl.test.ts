@@ -7,8 +7,9 @@ import type { Job } from 'kubernetes-types/batch/v1.js';
 import { TTLAfterFinishedController, jobFinishedAt } from '../../controllers/ttlafterfinished/controller.js';
 import { GarbageCollector } from '../../controllers/garbagecollector/garbagecollector.js';
 import type { KubeObject } from '../../machinery/object.js';
-import { R, eventually, gone, harness, ownerRef, pod, rfc3339, sleep, tryGet } from './controllers-housekeeping-fixture.js';
+import { R, eventually, gone, harness, ownerRef, pod, rfc3339, tryGet } from './controllers-housekeeping-fixture.js';
 import type { Harness } from './controllers-housekeeping-fixture.js';
+import { waitForQuietInProcess } from '../wait.js';
 
 let h: Harness;
 
@@ -51,7 +52,7 @@ test('a Job finished longer ago than its TTL is deleted in the foreground; unfin
     return j?.metadata?.deletionTimestamp ? j : undefined;
   });
   assert.deepEqual(deleting.metadata?.finalizers, ['foregroundDeletion'], 'propagationPolicy=Foreground');
-  await sleep(150);
+  await waitForQuietInProcess();
   assert.ok(await exists('running'), 'not finished');
   assert.equal((await tryGet<Job>(h.client, R.jobs, 'default', 'no-ttl'))?.metadata?.deletionTimestamp, undefined, 'no TTL');
 });
@@ -63,7 +64,7 @@ test('with the garbage collector: a Failed Job with TTL 0 goes at once, its pods
     (ctx) => new TTLAfterFinishedController(ctx),
     (ctx) => new GarbageCollector(ctx, { resources: [R.jobs, R.pods], log: () => undefined }),
   );
-  await sleep(100);
+  await waitForQuietInProcess();
   assert.ok(await exists('failed'), 'not finished yet');
   await finish('failed', 'Failed');
   await eventually('job gone', async () => !(await exists('failed')));

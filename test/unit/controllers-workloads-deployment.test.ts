@@ -10,6 +10,7 @@ import { getProportion, maxSurge, maxUnavailable, newRSNewReplicas, resolveFence
 import type { WorkloadCluster } from './controllers-workloads-fixture.js';
 import { DEPLOYMENTS, REPLICASETS, eventsFor, fakeKubelet, listPods, podTemplate, startWorkloads, until } from './controllers-workloads-fixture.js';
 import { sleep } from './client-fixture.js';
+import { waitForQuietInProcess } from '../wait.js';
 
 function deployment(name: string, replicas: number, image = 'nginx:1.25', extra: Partial<NonNullable<Deployment['spec']>> = {}): Deployment {
   return {
@@ -79,7 +80,7 @@ test('a new Deployment makes <name>-<hash> with revision 1, annotations, labelle
 
     // An unchanged template (a no-op update, a metadata-only change) rolls nothing.
     await c.transport.patch(DEPLOYMENTS, 'default', 'web', 'merge', { metadata: { labels: { touched: 'yes' } }, spec: { template: podTemplate({ app: 'web' }) } });
-    await sleep(150);
+    await waitForQuietInProcess();
     assert.equal((await listRS(c, 'web')).length, 1);
   } finally {
     kubelet.stop();
@@ -218,7 +219,7 @@ test('a paused Deployment does not roll out (but scales); resuming rolls out', a
     await until('paused condition', async () => cond(await getD(c, 'p'), 'Progressing')?.reason === 'DeploymentPaused');
     await c.transport.patch(DEPLOYMENTS, 'default', 'p', 'strategic', { spec: { replicas: 3, template: { spec: { containers: [{ name: 'web', image: 'nginx:1.26' }] } } } });
     await until('scaled while paused', async () => (await listPods(c, 'default', 'app=p')).length === 3);
-    await sleep(100);
+    await waitForQuietInProcess();
     assert.equal((await listRS(c, 'p')).length, 1, 'no new ReplicaSet while paused');
     await c.transport.patch(DEPLOYMENTS, 'default', 'p', 'merge', { spec: { paused: false } });
     await until('rolled out after resume', async () => {

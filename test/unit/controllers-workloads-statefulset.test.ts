@@ -9,7 +9,7 @@ import { claimOwnerMatchesSetAndPod, updateClaimOwnerRefs } from '../../controll
 import { encodedTemplate, templatePatch } from '../../controllers/history/history.js';
 import type { WorkloadCluster } from './controllers-workloads-fixture.js';
 import { CONTROLLERREVISIONS, PODS, PVCS, STATEFULSETS, eventsFor, fakeKubelet, listPods, podTemplate, setPodPhase, setPodReady, startWorkloads, until } from './controllers-workloads-fixture.js';
-import { sleep } from './client-fixture.js';
+import { waitForQuietInProcess } from '../wait.js';
 
 function statefulSet(name: string, replicas: number, extra: Partial<NonNullable<StatefulSet['spec']>> = {}, image = 'nginx:1.25'): StatefulSet {
   return {
@@ -61,7 +61,7 @@ test('OrderedReady: web-0, web-1, web-2 one at a time, each after its predecesso
       const p = await listPods(c, 'default', 'app=web');
       return p.length === 1 && p;
     });
-    await sleep(150);
+    await waitForQuietInProcess();
     assert.deepEqual(names(await listPods(c, 'default', 'app=web')), ['web-0'], 'web-1 waits for web-0');
     assert.equal(p0.metadata!.name, 'web-0');
     assert.equal(p0.spec!.hostname, 'web-0');
@@ -79,11 +79,11 @@ test('OrderedReady: web-0, web-1, web-2 one at a time, each after its predecesso
 
     // Running but not Ready is not enough.
     await setPodPhase(c, p0, 'Running');
-    await sleep(150);
+    await waitForQuietInProcess();
     assert.equal((await listPods(c, 'default', 'app=web')).length, 1);
     await setPodReady(c, p0);
     const p1 = await until('web-1', async () => (await listPods(c, 'default', 'app=web')).find((p) => p.metadata!.name === 'web-1'));
-    await sleep(100);
+    await waitForQuietInProcess();
     assert.equal((await listPods(c, 'default', 'app=web')).length, 2, 'web-2 waits for web-1');
     await setPodReady(c, p1);
     const p2 = await until('web-2', async () => (await listPods(c, 'default', 'app=web')).find((p) => p.metadata!.name === 'web-2'));
@@ -127,7 +127,7 @@ test('OrderedReady scale-down waits for an unhealthy pod: only the first unhealt
     await setPodReady(c, p0, false);
     await until('status sees it', async () => (await getSet(c, 'db')).status?.readyReplicas === 2);
     await updateSet(c, 'db', (s) => void (s.spec!.replicas = 1));
-    await sleep(200);
+    await waitForQuietInProcess();
     assert.equal((await listPods(c, 'default', 'app=db')).length, 3, 'blocked while db-0 is unready');
     await setPodReady(c, p0, true);
     await until('scaled down', async () => names(await listPods(c, 'default', 'app=db')).join() === 'db-0');
@@ -178,7 +178,7 @@ test('RollingUpdate: a new revision, pods replaced from the highest ordinal down
     assert.notEqual(st.status!.updateRevision, rev1);
     assert.equal(st.status!.currentRevision, rev1);
     assert.equal(st.status!.currentReplicas, 2);
-    await sleep(150);
+    await waitForQuietInProcess();
     let pods = await listPods(c, 'default', 'app=ru');
     assert.deepEqual(pods.map((p) => `${p.metadata!.name}=${image(p)}`).sort(), ['ru-0=nginx:1.25', 'ru-1=nginx:1.25', 'ru-2=nginx:1.26']);
     const revs = await revisions(c, 'ru');
@@ -221,7 +221,7 @@ test('OnDelete: a template change replaces nothing until a pod is deleted; revis
     await until('ready', async () => (await getSet(c, 'od')).status?.readyReplicas === 2);
     await setImage(c, 'od', 'nginx:1.26');
     await until('observed', async () => (await getSet(c, 'od')).status?.observedGeneration === 2);
-    await sleep(200);
+    await waitForQuietInProcess();
     let pods = await listPods(c, 'default', 'app=od');
     assert.ok(pods.every((p) => image(p) === 'nginx:1.25'), 'nothing replaced');
     const st = (await getSet(c, 'od')).status!;

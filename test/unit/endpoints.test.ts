@@ -15,6 +15,7 @@ import type { Mutable } from '../../machinery/object.js';
 import { ServiceAllocator } from '../../apiserver/allocators.js';
 import { PODS, res, startCluster } from './client-fixture.js';
 import type { Cluster } from './client-fixture.js';
+import { waitForQuietInProcess } from '../wait.js';
 
 const SERVICES = res('', 'v1', 'services');
 const ENDPOINTS = res('', 'v1', 'endpoints');
@@ -236,7 +237,7 @@ test('headless, publishNotReadyAddresses, hostname/subdomain, ExternalName and s
 
     await t.create(SERVICES, 'default', service('ext', { type: 'ExternalName', externalName: 'example.com' }));
     await t.create(SERVICES, 'default', service('manual', { ports: [{ port: 80 }] }));
-    await new Promise((r) => setTimeout(r, 300));
+    await waitForQuietInProcess();
     assert.equal((await slicesOf(t, 'ext')).length, 0);
     assert.equal(await endpointsOf(t, 'ext'), undefined);
     assert.equal((await slicesOf(t, 'manual')).length, 0);
@@ -350,7 +351,7 @@ test('service LB: LoadBalancer Services get node addresses (internal-only when a
       return s.status?.loadBalancer?.ingress?.map((i) => i.ip).join() === '192.0.2.10';
     });
     await t.create(SERVICES, 'default', service('other-class', { type: 'LoadBalancer', loadBalancerClass: 'example.com/lb', ports: [{ port: 82 }] }));
-    await new Promise((r) => setTimeout(r, 200));
+    await waitForQuietInProcess();
     assert.equal((await t.get<Service>(SERVICES, 'default', 'other-class')).status?.loadBalancer?.ingress, undefined);
   } finally {
     await e.close();

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { claim, eventually, hostPathPV, startStorage } from './storage-fixture.js';
 import type { StorageCluster } from './storage-fixture.js';
+import { waitForQuietInProcess } from '../wait.js';
 
 let s: StorageCluster;
 
@@ -51,7 +52,7 @@ test('claims that fit nothing stay Pending: size, class, access mode, volume mod
   await s.createPVC(claim('block', '1Gi', { storageClassName: 'slow', volumeMode: 'Block' }));
   await s.createPVC(claim('silver', '1Gi', { storageClassName: 'slow', selector: { matchLabels: { tier: 'silver' } } }));
   // The unclassed claim may take a leftover "" volume from the first test: give it none that fits.
-  await new Promise((r) => setTimeout(r, 400));
+  await waitForQuietInProcess();
   for (const name of ['too-big', 'wrong-mode', 'block', 'silver']) {
     const c = await s.pvc(name);
     assert.equal(c?.status?.phase, 'Pending', name);
@@ -102,7 +103,7 @@ test('pre-binding: a claim naming a volume gets it; a volume with a claimRef wai
   await s.createPV(hostPathPV('pb-r', `${s.dir}/pbr`, '1Gi', { storageClassName: 'pr', claimRef: { namespace: 'default', name: 'reserved' } }));
   await eventually('Available while pre-bound', async () => (await s.pv('pb-r'))?.status?.phase === 'Available');
   await s.createPVC(claim('other', '1Gi', { storageClassName: 'pr' }));
-  await new Promise((r) => setTimeout(r, 300));
+  await waitForQuietInProcess();
   assert.equal((await s.pvc('other'))?.status?.phase, 'Pending');
   await s.createPVC(claim('reserved', '1Gi', { storageClassName: 'pr' }));
   const r = await eventually('reserved bound', async () => {

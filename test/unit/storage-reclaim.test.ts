@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PODS, PVCS, PVS } from '../../controllers/volume/util.js';
 import { claim, eventually, hostPathPV, podWithClaim, startStorage } from './storage-fixture.js';
 import type { StorageCluster } from './storage-fixture.js';
+import { waitForQuietInProcess } from '../wait.js';
 
 let s: StorageCluster;
 
@@ -39,7 +40,7 @@ test('Retain: when the claim goes the volume is Released, keeps its claimRef and
   assert.ok(existsSync(join(path, 'file')), 'data kept');
   // A new claim of the same name does not get the released volume back.
   await s.createPVC(claim('keep-claim', '1Gi', { storageClassName: 'c-keep' }));
-  await new Promise((r) => setTimeout(r, 400));
+  await waitForQuietInProcess();
   assert.equal((await s.pvc('keep-claim'))?.status?.phase, 'Pending');
   assert.equal((await s.pv('keep'))?.status?.phase, 'Released');
 });
@@ -71,7 +72,7 @@ test('a claim in use by a scheduled pod is only marked for deletion until the po
   // An unscheduled pod does not hold a claim.
   await s.createPod(podWithClaim('pending-user', 'used-claim'));
   await s.api.delete(PVCS, 'default', 'used-claim');
-  await new Promise((r) => setTimeout(r, 400));
+  await waitForQuietInProcess();
   const c = await s.pvc('used-claim');
   assert.ok(c?.metadata?.deletionTimestamp, 'Terminating');
   assert.deepEqual(c?.metadata?.finalizers, ['kubernetes.io/pvc-protection']);
@@ -85,7 +86,7 @@ test('a claim in use by a scheduled pod is only marked for deletion until the po
 test('a Bound volume is only marked for deletion until it is released', async () => {
   await bindPair('prot', 'prot-claim', 'Retain', join(s.dir, 'prot'));
   await s.api.delete(PVS, undefined, 'prot');
-  await new Promise((r) => setTimeout(r, 300));
+  await waitForQuietInProcess();
   const pv = await s.pv('prot');
   assert.ok(pv?.metadata?.deletionTimestamp, 'Terminating');
   assert.equal(pv?.status?.phase, 'Bound');
