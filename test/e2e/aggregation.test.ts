@@ -23,11 +23,11 @@ const NS = 'aggr-demo';
 let caBundle = '';
 
 const SERVER = `
-import json, ssl
+import json, ssl, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
 GV = 'demo.kite.test/v1'
 RESOURCES = {'kind': 'APIResourceList', 'apiVersion': 'v1', 'groupVersion': GV, 'resources': [
-    {'name': 'widgets', 'singularName': 'widget', 'namespaced': True, 'kind': 'Widget', 'verbs': ['get', 'list'], 'shortNames': ['wdg']}]}
+    {'name': 'widgets', 'singularName': 'widget', 'namespaced': True, 'kind': 'Widget', 'verbs': ['get', 'list', 'watch'], 'shortNames': ['wdg']}]}
 WIDGET = {'apiVersion': GV, 'kind': 'Widget', 'metadata': {'name': 'first', 'namespace': 'default', 'creationTimestamp': '2026-01-01T00:00:00Z'}, 'spec': {'size': 3}}
 class H(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
@@ -45,7 +45,19 @@ class H(BaseHTTPRequestHandler):
         print('request', self.path, 'cn=%s' % cn, 'user=%s' % self.headers.get('X-Remote-User'), 'groups=%s' % groups, flush=True)
         if cn != 'front-proxy-client' or not self.headers.get('X-Remote-User'):
             return self.reply(401, {'kind': 'Status', 'apiVersion': 'v1', 'status': 'Failure', 'reason': 'Unauthorized', 'code': 401})
-        path = self.path.split('?')[0]
+        path, _, query = self.path.partition('?')
+        if 'watch=true' in query or 'watch=1' in query:
+            # A watch: one event now, then the stream stays open (it must reach the client before the end).
+            self.send_response(200)
+            self.send_header('content-type', 'application/json')
+            self.send_header('transfer-encoding', 'chunked')
+            self.end_headers()
+            second = dict(WIDGET, metadata=dict(WIDGET['metadata'], name='second', resourceVersion='2'))
+            event = json.dumps({'type': 'ADDED', 'object': second}).encode() + b'\\n'
+            self.wfile.write(b'%x\\r\\n%s\\r\\n' % (len(event), event))
+            self.wfile.flush()
+            time.sleep(300)
+            return
         if path == '/apis/' + GV:
             return self.reply(200, RESOURCES)
         if path in ('/apis/' + GV + '/widgets', '/apis/' + GV + '/namespaces/default/widgets'):
@@ -199,6 +211,16 @@ describe('API aggregation to a server in the cluster', { skip }, () => {
     // The backend saw the front-proxy client certificate and the kubectl user.
     const logs = await cluster.k(['logs', 'deploy/demo-api', '-n', NS]);
     assert.match(logs, /request \/apis\/demo\.kite\.test\/v1\/namespaces\/default\/widgets\/first cn=front-proxy-client user=kubernetes-admin groups=\S*system:masters/);
+  });
+
+  test('a watch is streamed through', async () => {
+    const watch = cluster.spawnKubectl(['get', 'widgets', '--watch', '--output-watch-events']);
+    try {
+      await waitFor('the watch event through the proxy', async () => /ADDED\s+second\s/.test(watch.output()), 60_000, 200);
+    } finally {
+      watch.stop();
+      await watch.exited;
+    }
   });
 
   test('a user the API server does not authorize is refused before the backend', async () => {
