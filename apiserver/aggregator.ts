@@ -146,6 +146,12 @@ export class Aggregator {
     return this.remotes.get(`${group}/${version}`);
   }
 
+  /** Whether some remote APIService's Service lives in this namespace (its Service and slice changes matter). */
+  servesFrom(namespace: string | undefined): boolean {
+    for (const r of this.remotes.values()) if (r.service.namespace === namespace) return true;
+    return false;
+  }
+
   /** Whether some remote APIService serves this group. */
   hasGroup(group: string): boolean {
     for (const r of this.remotes.values()) if (r.group === group) return true;

@@ -58,11 +58,7 @@ export class APIServiceAvailabilityController {
 
   private changed(plural: string, o: KubeObject): void {
     // Services and slices matter only when some APIService points into their namespace.
-    if (plural !== 'apiservices') {
-      const ns = o.metadata?.namespace;
-      const relevant = this.lookups.list('apiregistration.k8s.io', 'apiservices').some((a) => (a.spec as { service?: { namespace?: string } } | undefined)?.service?.namespace === ns);
-      if (!relevant) return;
-    }
+    if (plural !== 'apiservices' && !this.aggregator.servesFrom(o.metadata?.namespace)) return;
     this.kick();
   }
 
