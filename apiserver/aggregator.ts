@@ -227,8 +227,9 @@ export class Aggregator {
     let target: { host: string; port: number };
     try {
       target = this.endpoint(r);
-    } catch (err) {
-      sendText(res, 503, `service unavailable: ${(err as Error).message}\n`);
+    } catch {
+      // Upstream says no more to the client (the reason is in the APIService's condition).
+      sendText(res, 503, 'service unavailable\n');
       return Promise.resolve();
     }
     const servername = `${r.service.name}.${r.service.namespace}.svc`;
