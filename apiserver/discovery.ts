@@ -31,8 +31,55 @@ function apiGroup(group: string): object {
   return { name: group, versions: gvs, preferredVersion: gvs[0] };
 }
 
-export function apiGroupList(): object {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: orderedGroups().map(apiGroup) };
+/** A group served through the aggregator (apiserver/aggregator.ts): versions preferred first, with the backend's APIResources. */
+export interface ExtraGroup {
+  name: string;
+  versions: { version: string; resources?: Record<string, unknown>[] }[];
+}
+
+function extraApiGroup(g: ExtraGroup): object {
+  const gvs = g.versions.map((v) => ({ groupVersion: `${g.name}/${v.version}`, version: v.version }));
+  return { name: g.name, versions: gvs, preferredVersion: gvs[0] };
+}
+
+export function apiGroupList(extra: ExtraGroup[] = []): object {
+  const local = orderedGroups();
+  const more = extra.filter((g) => !local.includes(g.name)).map(extraApiGroup);
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [...local.map(apiGroup), ...more] };
+}
+
+/** The APIGroup document of a group only the aggregator serves. */
+export function extraApiGroupDoc(g: ExtraGroup): object {
+  return { kind: 'APIGroup', apiVersion: 'v1', ...extraApiGroup(g) };
+}
+
+/** A backend's APIResourceList entries as aggregated discovery resources (subresources folded in). */
+function aggregatedFromLegacy(group: string, version: string, entries: Record<string, unknown>[]): object[] {
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const list = (v: unknown) => (Array.isArray(v) ? [...(v as unknown[])] : undefined);
+  const out = new Map<string, Record<string, unknown>>();
+  for (const e of entries) {
+    const name = str(e.name);
+    if (!name || name.includes('/')) continue;
+    const r: Record<string, unknown> = {
+      resource: name,
+      responseKind: { group: str(e.group) || group, version: str(e.version) || version, kind: str(e.kind) },
+      scope: e.namespaced ? 'Namespaced' : 'Cluster',
+      singularResource: str(e.singularName),
+      verbs: list(e.verbs) ?? [],
+    };
+    if (list(e.shortNames)?.length) r.shortNames = list(e.shortNames);
+    if (list(e.categories)?.length) r.categories = list(e.categories);
+    out.set(name, r);
+  }
+  for (const e of entries) {
+    const [parent, sub] = str(e.name).split('/');
+    const r = sub ? out.get(parent) : undefined;
+    if (!r) continue;
+    const subs = (r.subresources ??= []) as object[];
+    subs.push({ subresource: sub, responseKind: { group: str(e.group) || group, version: str(e.version) || version, kind: str(e.kind) }, verbs: list(e.verbs) ?? [] });
+  }
+  return [...out.values()];
 }
 
 export function apiGroupDoc(group: string): object | undefined {
@@ -96,8 +143,17 @@ function aggregatedGroup(group: string): object {
 }
 
 /** Aggregated discovery for `/api` (legacy=true) or `/apis`, in the asked apiVersion. */
-export function aggregatedDiscovery(legacy: boolean, discoveryVersion: 'v2' | 'v2beta1'): object {
-  const items = legacy ? [aggregatedGroup('')] : orderedGroups().map(aggregatedGroup);
+export function aggregatedDiscovery(legacy: boolean, discoveryVersion: 'v2' | 'v2beta1', extra: ExtraGroup[] = []): object {
+  const local = orderedGroups();
+  const items = legacy ? [aggregatedGroup('')] : local.map(aggregatedGroup);
+  if (!legacy) {
+    for (const g of extra) {
+      if (local.includes(g.name)) continue;
+      // A version whose backend has not answered yet is listed Stale, as upstream does.
+      const versions = g.versions.map((v) => ({ version: v.version, resources: v.resources ? aggregatedFromLegacy(g.name, v.version, v.resources) : [], freshness: v.resources ? 'Current' : 'Stale' }));
+      items.push({ metadata: { name: g.name, creationTimestamp: null }, versions });
+    }
+  }
   return { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${discoveryVersion}`, metadata: {}, items };
 }
 

@@ -35,7 +35,9 @@ import { impersonate } from './authentication.js';
 import { queryBool, queryInt } from './request.js';
 import { goJsonSyntaxError, unrecognizedObject } from './decode-errors.js';
 import { jsonTypeWord } from './patch/gojson.js';
-import { aggregatedAccept, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions } from './discovery.js';
+import { aggregatedAccept, aggregatedDiscovery, apiGroupDoc, apiGroupList, apiResourceList, apiVersions, extraApiGroupDoc } from './discovery.js';
+import type { Aggregator } from './aggregator.js';
+import { aggregatedRequestAttributes } from './aggregator.js';
 import { patchTypeOf } from './patching.js';
 import { buildTable } from './printers/index.js';
 import { serveOpenApi } from './openapi/index.js';
@@ -96,6 +98,8 @@ export interface ApiServerOptions {
   maxMutatingRequestsInflight?: number;
   /** Bytes a watch response may have queued unsent before the watcher is closed. */
   maxWatchBacklogBytes?: number;
+  /** Proxies group/versions of APIServices with a `spec.service` to their servers. */
+  aggregator?: Aggregator;
 }
 
 /** Which in-flight limit a request counts against; undefined for long-running ones. */
@@ -282,7 +286,7 @@ export class ApiServer {
   private readonly connectHandlers = new Map<string, ConnectHandler>();
   private readonly activeWatches = new Set<ServerResponse>();
   private readonly discoveryCache = new Map<string, Buffer>();
-  private discoveryGeneration = resourcesGeneration();
+  private discoveryGeneration = '';
 
   private readonly inflight = { mutating: 0, readonly: 0 };
   private readonly maxMutatingInflight: number;
@@ -384,6 +388,16 @@ export class ApiServer {
 
     const user = await this.user(req);
     const segments = path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+    const remote = segments[0] === 'apis' && segments.length >= 3 ? this.opts.aggregator?.target(segments[1], segments[2]) : undefined;
+    if (remote) {
+      // Authorized here, in the one pipeline, as upstream's handler chain does before the
+      // aggregator proxies; the aggregated server may check again with the X-Remote-* identity.
+      const a = aggregatedRequestAttributes(req.method ?? 'GET', segments, query);
+      if (!a) this.pipeline.authorizePath(user, req.method ?? 'GET', path);
+      else this.pipeline.authorize({ user, resourceRequest: true, path, apiGroup: remote.group, apiVersion: remote.version, ...a });
+      await this.opts.aggregator!.proxy(req, res, user, remote, req.url ?? path);
+      return;
+    }
     const request = (segments[0] === 'api' || segments[0] === 'apis') && !isDiscoveryPath(segments) ? parseResourcePath(req.method ?? 'GET', segments, query) : undefined;
     if (request) requestMetrics.resolved(req, request, query);
     if (!request) this.pipeline.authorizePath(user, req.method ?? 'GET', path);
@@ -418,9 +432,10 @@ export class ApiServer {
 
   private sendCached(res: ServerResponse, key: string, contentType: string, build: () => object | undefined): boolean {
     // Custom resources come and go: the documents are rebuilt after every change.
-    if (this.discoveryGeneration !== resourcesGeneration()) {
+    const generation = `${resourcesGeneration()}:${this.opts.aggregator?.generation ?? 0}`;
+    if (this.discoveryGeneration !== generation) {
       this.discoveryCache.clear();
-      this.discoveryGeneration = resourcesGeneration();
+      this.discoveryGeneration = generation;
     }
     let body = this.discoveryCache.get(key);
     if (!body) {
@@ -441,15 +456,21 @@ export class ApiServer {
     if (n === 1) {
       const legacy = segments[0] === 'api';
       const agg = aggregatedAccept(accept);
-      if (agg) return this.sendCached(res, `agg:${legacy}:${agg.version}`, agg.contentType, () => aggregatedDiscovery(legacy, agg.version));
+      const extra = () => this.opts.aggregator?.groups() ?? [];
+      if (agg) return this.sendCached(res, `agg:${legacy}:${agg.version}`, agg.contentType, () => aggregatedDiscovery(legacy, agg.version, extra()));
       if (legacy) return this.sendCached(res, 'api', 'application/json', () => apiVersions(this.opts.serverAddress));
-      return this.sendCached(res, 'apis', 'application/json', () => apiGroupList());
+      return this.sendCached(res, 'apis', 'application/json', () => apiGroupList(extra()));
     }
     if (segments[0] === 'api' && n === 2) {
       return this.sendCached(res, `api/${segments[1]}`, 'application/json', () => apiResourceList('', segments[1]));
     }
     if (segments[0] === 'apis' && n === 2) {
-      return this.sendCached(res, `apis/${segments[1]}`, 'application/json', () => apiGroupDoc(segments[1]));
+      return this.sendCached(res, `apis/${segments[1]}`, 'application/json', () => {
+        const local = apiGroupDoc(segments[1]);
+        if (local) return local;
+        const remote = this.opts.aggregator?.groups().find((g) => g.name === segments[1]);
+        return remote && extraApiGroupDoc(remote);
+      });
     }
     if (segments[0] === 'apis' && n === 3) {
       return this.sendCached(res, `apis/${segments[1]}/${segments[2]}`, 'application/json', () => apiResourceList(segments[1], segments[2]));

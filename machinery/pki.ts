@@ -124,6 +124,8 @@ export const ADMIN_GROUP = 'system:masters';
  */
 export const APISERVER_KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
 export const APISERVER_KUBELET_CLIENT_GROUP = 'system:masters';
+/** The aggregator's identity towards aggregated API servers (kubeadm's front-proxy-client). */
+export const FRONT_PROXY_CLIENT_USER = 'front-proxy-client';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Certificates start a little in the past so small clock skew between hosts is harmless. */
@@ -470,6 +472,10 @@ export interface ClusterPKIPaths {
   kubeletClientKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
+  frontProxyCACert: string;
+  frontProxyCAKey: string;
+  frontProxyClientCert: string;
+  frontProxyClientKey: string;
 }
 
 export interface ClusterPKI {
@@ -481,6 +487,10 @@ export interface ClusterPKI {
   /** The API server's client certificate towards kubelets (CN kube-apiserver-kubelet-client). */
   kubeletClient: CertKeyPair;
   serviceAccount: { publicKey: string; privateKey: string };
+  /** The front-proxy CA (kubeadm's front-proxy-ca): aggregated API servers trust requests whose client certificate it signed. */
+  frontProxyCA: CertKeyPair;
+  /** The aggregator's client certificate towards aggregated API servers (CN front-proxy-client). */
+  frontProxyClient: CertKeyPair;
 }
 
 export function clusterPKIPaths(dir: string): ClusterPKIPaths {
@@ -495,6 +505,10 @@ export function clusterPKIPaths(dir: string): ClusterPKIPaths {
     kubeletClientKey: join(dir, 'apiserver-kubelet-client.key'),
     serviceAccountKey: join(dir, 'service-account.key'),
     serviceAccountPub: join(dir, 'service-account.pub'),
+    frontProxyCACert: join(dir, 'front-proxy-ca.crt'),
+    frontProxyCAKey: join(dir, 'front-proxy-ca.key'),
+    frontProxyClientCert: join(dir, 'front-proxy-client.crt'),
+    frontProxyClientKey: join(dir, 'front-proxy-client.key'),
   };
 }
 
@@ -629,5 +643,18 @@ export async function loadOrCreateClusterPKI(
     writeFileAtomic(paths.serviceAccountPub, serviceAccount.publicKey, 0o644);
   }
 
-  return { dir, paths, ca, apiserver, admin, kubeletClient, serviceAccount };
+  // A CA of its own, as kubeadm keeps it: a certificate it signs asserts only "this is the
+  // aggregator", so no cluster client certificate can pass for the front proxy.
+  let frontProxyCA = readPair(paths.frontProxyCACert, paths.frontProxyCAKey);
+  if (!frontProxyCA) {
+    frontProxyCA = await createCA('front-proxy-ca');
+    writePair(paths.frontProxyCACert, paths.frontProxyCAKey, frontProxyCA);
+  }
+  let frontProxyClient = readPair(paths.frontProxyClientCert, paths.frontProxyClientKey);
+  if (!frontProxyClient || !leafUsable(frontProxyClient, new NodeX509Certificate(frontProxyCA.cert))) {
+    frontProxyClient = await issueClientCert(frontProxyCA, { commonName: FRONT_PROXY_CLIENT_USER });
+    writePair(paths.frontProxyClientCert, paths.frontProxyClientKey, frontProxyClient);
+  }
+
+  return { dir, paths, ca, apiserver, admin, kubeletClient, serviceAccount, frontProxyCA, frontProxyClient };
 }

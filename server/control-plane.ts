@@ -34,6 +34,8 @@ import { EndpointReconciler } from './endpoint-reconciler.js';
 import { LeaderElector } from '../client/leaderelection.js';
 import { COMPONENT_USERS, serviceAccountUser } from './identities.js';
 import { FlowSchemaStatusController } from './flowcontrol.js';
+import { Aggregator } from '../apiserver/aggregator.js';
+import { APIServiceAvailabilityController, publishExtensionAuthentication } from './aggregation.js';
 
 export interface ControlPlaneOptions {
   /** Cluster name. */
@@ -49,6 +51,8 @@ export interface ControlPlaneOptions {
   serviceAccountKeys: { publicKey: string; privateKey: string };
   /** Client certificate the API server presents to kubelets (streaming subresources). */
   kubeletClient?: { cert: string; key: string };
+  /** The front-proxy CA and the client certificate it signed, presented to aggregated API servers. */
+  frontProxy?: { caCert: string; cert: string; key: string };
   /** Store to use instead of the default SQLite file (tests, benchmarks, etcd). */
   store?: Store;
   /** `Node,RBAC` (default) or `AlwaysAllow`. */
@@ -152,7 +156,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   const tokens = new ServiceAccountTokens(registry, opts.serviceAccountKeys);
   tokens.install(pipeline);
-  const api = new ApiServer({ pipeline, authenticator: new Authenticator([tokens.authenticate]), serverAddress: `${advertise}:${port}`, isReady: () => ready });
+  // The aggregation layer: APIServices with a spec.service are proxied to their servers.
+  const aggregator = new Aggregator(core.lookups, { proxyClient: opts.frontProxy });
+  const api = new ApiServer({ pipeline, authenticator: new Authenticator([tokens.authenticate]), serverAddress: `${advertise}:${port}`, isReady: () => ready, aggregator });
   new KubeletProxy(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient }).install(api);
   // metrics.k8s.io, fed by scraping the kubelets' /stats/summary.
   const resourceMetrics = new ResourceMetrics(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient });
@@ -172,6 +178,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
   const client = (component: string, user?: UserInfo) => new LocalTransport(pipeline, { component, user });
   await bootstrapCluster(client('kube-apiserver'), { port, advertise, storageDir: join(dirname(opts.dataDir), 'storage') });
+  await publishExtensionAuthentication(client('kube-apiserver', COMPONENT_USERS.apiserver), opts.tls.caCert, opts.frontProxy?.caCert);
+  const availability = new APIServiceAvailabilityController(client('kube-apiserver', COMPONENT_USERS.apiserver), core.lookups, aggregator);
+  availability.start();
   const endpoints = new EndpointReconciler(client('kube-apiserver'), { advertise, port });
   await endpoints.start();
   // Serving does not wait for the controllers (upstream's run in their own process): their
@@ -248,6 +257,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await controllers?.stop();
       await endpoints.stop();
       await flowSchemaStatus.stop();
+      availability.stop();
+      aggregator.stop();
       api.closeWatches();
       await Promise.all(
         servers.map(

@@ -135,6 +135,8 @@ export async function runServer(opts: ServerOptions): Promise<void> {
       serviceAccountKeys: pki.serviceAccount,
       // The API server's own identity toward kubelets (kube-apiserver-kubelet-client).
       kubeletClient: { cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
+      // The aggregator's identity towards aggregated API servers (front-proxy-client).
+      frontProxy: { caCert: pki.frontProxyCA.cert, cert: pki.frontProxyClient.cert, key: pki.frontProxyClient.key },
       // Pod CIDRs for nodes that don't bring their own, from the ranges kite nodes use,
       // skipping any this host routes for something else (another cluster's node).
       nodeIpam: {
