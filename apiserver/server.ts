@@ -644,8 +644,19 @@ export class ApiServer {
       if (res.destroyed) return;
       const part = out.items.slice(i, i + STREAM_LIST_CHUNK).map((o) => JSON.stringify(o)).join(',');
       const more = res.write(i === 0 ? part : `,${part}`);
-      if (!more) await new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); });
-      else await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!more) {
+        // Wait for the client to take the chunk; each listener goes once either fires, so a
+        // long list's many waits don't pile up 'close' listeners on the response.
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            resolve();
+          };
+          res.once('drain', done);
+          res.once('close', done);
+        });
+      } else await new Promise<void>((resolve) => setImmediate(resolve));
     }
     res.end(']}\n');
   }

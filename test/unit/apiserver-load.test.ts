@@ -87,3 +87,24 @@ test('a large list is streamed in chunks and parses as one list, while other req
   assert.equal(list.json().items.length, existing + 1200);
   assert.equal(ns.status, 200);
 });
+
+test('a streamed list that waits on its client many times leaves no listeners behind', async () => {
+  // Over ten chunks, each bigger than the socket's buffer: every chunk waits for 'drain'.
+  // Each wait used to leave a 'close' listener on the response (MaxListenersExceededWarning).
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  try {
+    const data = { v: 'x'.repeat(200) };
+    for (let i = 0; i < 6000; i += 200) {
+      await Promise.all(Array.from({ length: 200 }, (_, j) => h.cluster.registry.create(CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `chunked${i + j}` }, data }, internalContext('test'))));
+    }
+    const list = await call(h.port, 'GET', '/api/v1/namespaces/default/configmaps');
+    assert.equal(list.status, 200);
+    assert.ok(list.json().items.length >= 6000);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});
