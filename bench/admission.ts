@@ -19,6 +19,7 @@ import { validatingAdmissionPolicyAdmission } from '../apiserver/admission/polic
 import type { KubeObject } from '../machinery/object.js';
 import { createCA, issueServingCert } from '../machinery/pki.js';
 import { resourceByPath } from '../machinery/resources.js';
+import { runParallel } from './parallel.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -28,16 +29,7 @@ const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const REG = 'admissionregistration.k8s.io';
 const res = (group: string, plural: string) => resourceByPath(group, 'v1', plural)!;
 
-async function parallel(n: number, work: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const t = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < n) await work(next++);
-    }),
-  );
-  return performance.now() - t;
-}
+const parallel = (n: number, work: (i: number) => Promise<void>): Promise<number> => runParallel(n, CONCURRENCY, work);
 
 async function main(): Promise<void> {
   const ca = await createCA('bench-ca');

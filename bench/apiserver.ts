@@ -16,6 +16,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import { clusterPathsIn } from '../cli/paths.js';
 import { clusterPKIPaths } from '../machinery/pki.js';
 import { freePort } from '../test/e2e/harness.js';
+import { runParallel } from './parallel.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -81,16 +82,8 @@ class Client {
   }
 }
 
-async function parallel(n: number, work: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const t = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < n) await work(next++);
-    }),
-  );
-  return n / ((performance.now() - t) / 1000);
-}
+/** Runs n jobs on CONCURRENCY workers; resolves to jobs per second. */
+const parallel = async (n: number, work: (i: number) => Promise<void>): Promise<number> => n / ((await runParallel(n, CONCURRENCY, work)) / 1000);
 
 interface Figures {
   creates: number;

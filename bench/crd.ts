@@ -14,6 +14,7 @@ import { internalContext } from '../apiserver/context.js';
 import type { KubeObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { resourceByPath } from '../machinery/resources.js';
+import { runParallel } from './parallel.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -54,16 +55,7 @@ const CRD = {
   },
 };
 
-async function parallel(n: number, work: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  const t = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < n) await work(next++);
-    }),
-  );
-  return performance.now() - t;
-}
+const parallel = (n: number, work: (i: number) => Promise<void>): Promise<number> => runParallel(n, CONCURRENCY, work);
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kite-bench-crd-'));

@@ -35,6 +35,7 @@ import { SchedulingAlgorithm } from '../scheduler/schedule.js';
 import { Evaluator } from '../scheduler/preemption.js';
 import { schedulingCycle } from '../scheduler/cycle.js';
 import { defaultFramework } from '../scheduler/profile.js';
+import { runParallel } from './parallel.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
@@ -139,14 +140,9 @@ function pct(sorted: Float64Array | number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-async function parallel(n: number, width: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < n) await work(next++);
-    }),
-  );
-}
+const parallel = async (n: number, width: number, work: (i: number) => Promise<void>): Promise<void> => {
+  await runParallel(n, width, work);
+};
 
 let tls: { caCert: string; cert: string; key: string } | undefined;
 let clientCert: { cert: string; key: string } | undefined;
