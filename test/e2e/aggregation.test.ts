@@ -11,7 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Cluster, applyYaml, waitFor, waitForNodeReady } from './harness.js';
+import { Cluster, applyYaml, waitFor, waitForNodeReady, waitForServiceEndpoints } from './harness.js';
 import { createCA, issueServingCert } from '../../machinery/pki.js';
 
 const cluster = new Cluster('aggr-aggregation');
@@ -134,19 +134,7 @@ async function available(): Promise<{ status?: string; reason?: string; message?
   return (JSON.parse(r.stdout).status?.conditions ?? []).find((c: { type: string }) => c.type === 'Available');
 }
 
-async function endpointsReady(want: boolean): Promise<void> {
-  await waitFor(
-    `demo-api endpoints ${want ? 'ready' : 'gone'}`,
-    async () => {
-      const r = await cluster.kubectl(['get', 'endpointslices', '-n', NS, '-l', 'kubernetes.io/service-name=demo-api', '-o', 'json']);
-      if (r.code !== 0) return false;
-      const ready = JSON.parse(r.stdout).items.flatMap((s: any) => (s.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false));
-      return want ? ready.length > 0 : ready.length === 0;
-    },
-    180_000,
-    500,
-  );
-}
+const endpointsReady = (want: boolean): Promise<void> => waitForServiceEndpoints(cluster, NS, 'demo-api', want);
 
 describe('API aggregation to a server in the cluster', { skip }, () => {
   before(async () => {

@@ -243,3 +243,18 @@ spec:
   selector: {app: web}
   ports: [{name: http, port: 80, targetPort: http}]
 `;
+
+/** Waits until Service `service` has a ready endpoint in its EndpointSlices (want) or none (!want). */
+export async function waitForServiceEndpoints(cluster: Cluster, namespace: string, service: string, want: boolean): Promise<void> {
+  await waitFor(
+    `${service} endpoints ${want ? 'ready' : 'gone'}`,
+    async () => {
+      const r = await cluster.kubectl(['get', 'endpointslices', '-n', namespace, '-l', `kubernetes.io/service-name=${service}`, '-o', 'json']);
+      if (r.code !== 0) return false;
+      const ready = JSON.parse(r.stdout).items.flatMap((s: any) => (s.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false));
+      return want ? ready.length > 0 : ready.length === 0;
+    },
+    180_000,
+    500,
+  );
+}

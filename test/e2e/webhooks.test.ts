@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Cluster, applyYaml, waitFor, waitForNodeReady } from './harness.js';
+import { Cluster, applyYaml, waitForNodeReady, waitForServiceEndpoints } from './harness.js';
 import { createCA, issueServingCert } from '../../machinery/pki.js';
 
 const cluster = new Cluster('hooks-webhooks');
@@ -139,19 +139,7 @@ webhooks:
 const cm = (name: string, data: Record<string, string>, labels: Record<string, string> = {}, ns = 'guarded') =>
   JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels }, data });
 
-async function webhookReady(want: boolean): Promise<void> {
-  await waitFor(
-    `webhook endpoints ${want ? 'ready' : 'gone'}`,
-    async () => {
-      const r = await cluster.kubectl(['get', 'endpointslices', '-n', NS, '-l', 'kubernetes.io/service-name=webhook', '-o', 'json']);
-      if (r.code !== 0) return false;
-      const ready = JSON.parse(r.stdout).items.flatMap((s: any) => (s.endpoints ?? []).filter((e: any) => e.conditions?.ready !== false));
-      return want ? ready.length > 0 : ready.length === 0;
-    },
-    180_000,
-    500,
-  );
-}
+const webhookReady = (want: boolean): Promise<void> => waitForServiceEndpoints(cluster, NS, 'webhook', want);
 
 describe('admission webhooks served by a pod', { skip }, () => {
   before(async () => {
