@@ -81,8 +81,11 @@ export interface NftElement {
 export interface RenderedPort {
   /** Chains of this ServicePort only (affinity, source ranges): name → rules, in order. */
   chains: ReadonlyMap<string, string[]>;
-  /** Affinity set name → timeout (s). */
-  sets: ReadonlyMap<string, number>;
+  /**
+   * ClientIP affinity: endpoint key (port, endpoint, timeout) → the endpoint's id in
+   * the shared @affinity set (whose elements are client address . id).
+   */
+  affinity: ReadonlyMap<string, number>;
   /** Shared chains the elements jump to (see sharedChainRules). */
   shared: readonly string[];
   elements: NftElement[];
@@ -92,6 +95,17 @@ export interface RenderOptions {
   /** Pod network; ClusterIP traffic from outside it is masqueraded. */
   clusterCIDR?: string;
   masqueradeAll?: boolean;
+  /**
+   * The id of an affinity endpoint key in @affinity. The proxier hands out a fresh id
+   * whenever an endpoint (re)appears, so clients it had before start afresh, as with
+   * upstream's set per endpoint; without it (pure rendering) a hash of the key.
+   */
+  affinityId?: (key: string) => number;
+}
+
+/** A 32-bit id from a key (ids for pure rendering; the proxier allocates its own). */
+function hashedId(key: string): number {
+  return parseInt(createHash('sha256').update(key).digest('hex').slice(0, 8), 16);
 }
 
 function hashed(name: string): string {
@@ -102,10 +116,6 @@ function hashed(name: string): string {
 
 export function portChainBase(sp: ServicePort): string {
   return hashed(`${sp.namespace}/${sp.name}/${sp.protocol}/${sp.portName}`);
-}
-
-export function endpointChainBase(sp: ServicePort, ep: EndpointInfo): string {
-  return hashed(`${sp.namespace}/${sp.name}/${sp.protocol}/${sp.portName}__${ep.ip}/${ep.port}`);
 }
 
 /** Chains this proxier owns per Service (as opposed to the fixed and shared ones). */
@@ -166,17 +176,17 @@ export function sharedChainRules(name: string, opts: RenderOptions): string[] | 
   return undefined;
 }
 
-/** Shared by every rendered port without chains or sets of its own (never written to). */
+/** Shared by every rendered port without chains or affinity of its own (never written to). */
 const NONE = new Map<never, never>();
 
-/** What one ServicePort needs, as map elements, shared chains and (rarely) its own chains and sets. Pure. */
+/** What one ServicePort needs, as map elements, shared chains and (rarely) its own chains. Pure. */
 export function renderServicePort(state: ServicePortState, opts: RenderOptions): RenderedPort {
   const { svc: sp, endpoints } = state;
-  // Most ports have no chains or sets of their own: those share the empty ones.
-  const out: { chains: Map<string, string[]>; sets: Map<string, number>; shared: string[]; elements: NftElement[] } = { chains: NONE, sets: NONE, shared: [], elements: [] };
+  // Most ports have no chains or affinity of their own: those share the empty ones.
+  const out: { chains: Map<string, string[]>; affinity: Map<string, number>; shared: string[]; elements: NftElement[] } = { chains: NONE, affinity: NONE, shared: [], elements: [] };
   if (sp.affinitySeconds > 0 || (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0)) {
     out.chains = new Map();
-    out.sets = new Map();
+    out.affinity = new Map();
   }
   if (!sp.clusterIP) return out;
   const proto = sp.protocol;
@@ -273,12 +283,18 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
 }
 
 /**
- * ClientIP affinity: a chain per policy with upstream's per-endpoint affinity sets —
- * a client seen within the timeout goes back to its endpoint, others are spread
- * evenly (endpoint i of N with probability 1/(N-i) among what is left).
+ * ClientIP affinity: a chain per policy — a client seen within the timeout goes back
+ * to its endpoint, others are spread evenly (endpoint i of N with probability 1/(N-i)
+ * among what is left). Upstream keeps a set of client addresses per endpoint; here
+ * one shared set holds `client . endpoint id` (nft reads every set before each
+ * transaction, so 2,000 endpoint sets cost ~3 ms per change and ~0.4 s per full
+ * sync). The id is a constant in the key, written `numgen inc mod 1 offset <id>`
+ * because nft 1.0.6 cannot type a bare constant in a concatenated lookup. An id is
+ * only ever matched by its own endpoint's rule, so an endpoint that went away leaves
+ * elements nothing reads; they time out.
  */
 function renderAffinityChains(
-  out: { chains: Map<string, string[]>; sets: Map<string, number> },
+  out: { chains: Map<string, string[]>; affinity: Map<string, number> },
   sp: ServicePort,
   cluster: readonly EndpointInfo[],
   local: readonly EndpointInfo[],
@@ -295,14 +311,18 @@ function renderAffinityChains(
   const usesCluster = cluster.length > 0;
   const usesLocal = local.length > 0 && (sp.internalPolicyLocal || sp.externalPolicyLocal);
   const internalChain = sp.internalPolicyLocal ? localChain : clusterChain;
-  const epSet = (e: EndpointInfo) => `affinity-${endpointChainBase(sp, e)}`;
-  const toEndpoint = (e: EndpointInfo) => `meta l4proto ${proto} update @${epSet(e)} { ip saddr } dnat to ${e.ip}:${e.port}`;
+  const client = (e: EndpointInfo) => {
+    const key = `${sp.namespace}/${sp.name}/${proto}/${sp.portName}__${e.ip}/${e.port}|${sp.affinitySeconds}`;
+    let id = out.affinity.get(key);
+    if (id === undefined) out.affinity.set(key, (id = opts.affinityId ? opts.affinityId(key) : hashedId(key)));
+    return `ip saddr . numgen inc mod 1 offset ${id}`;
+  };
+  const toEndpoint = (e: EndpointInfo) => `meta l4proto ${proto} update @affinity { ${client(e)} timeout ${sp.affinitySeconds}s } dnat to ${e.ip}:${e.port}`;
   const balance = (eps: readonly EndpointInfo[]): string[] => {
     const rules: string[] = [];
     for (const e of eps) {
-      out.sets.set(epSet(e), sp.affinitySeconds);
       hairpin.set(e.ip, e);
-      rules.push(`ip saddr @${epSet(e)} ${toEndpoint(e)}`);
+      rules.push(`${client(e)} @affinity ${toEndpoint(e)}`);
     }
     eps.forEach((e, i) => rules.push(i === eps.length - 1 ? toEndpoint(e) : `numgen random mod ${eps.length - i} == 0 ${toEndpoint(e)}`));
     return rules;
@@ -360,6 +380,8 @@ const MAPS: [name: MapName, kind: 'map' | 'set', type: string][] = [
   ['hairpin', 'set', 'type ipv4_addr . ipv4_addr'],
 ];
 
+const AFFINITY_SET_SIZE = 1048576;
+
 /** Elements per `add element` statement (nft's parser is linear in them; this only bounds line length). */
 const ELEMENTS_PER_STATEMENT = 4000;
 
@@ -406,8 +428,6 @@ export interface NftablesOptions extends RenderOptions, ScopeOptions {
 interface Txn {
   addChains: string[];
   flushChains: string[];
-  setDeletes: string[];
-  setAdds: string[];
   rules: string[];
 }
 
@@ -430,12 +450,30 @@ export class NftablesProxier {
   private readonly kernelElements = new Map<string, readonly NftElement[]>();
   private readonly staleChains = new Map<string, number>();
   private initialized = false;
+  /** Affinity endpoint key → its id in @affinity (see renderAffinityChains). */
+  private readonly affinityIds = new Map<string, number>();
+  /** Ids are never reused while the set may still hold elements of the old owner. */
+  private nextAffinityId = 1;
+  private readonly renderOpts: RenderOptions;
   private readonly now: () => number;
 
   constructor(private readonly opts: NftablesOptions) {
     this.table = opts.table ?? NFT_TABLE;
     this.prefix = `ip ${this.table}`;
     this.now = opts.now ?? Date.now;
+    this.renderOpts = {
+      clusterCIDR: opts.clusterCIDR,
+      masqueradeAll: opts.masqueradeAll,
+      affinityId: (key) => {
+        let id = this.affinityIds.get(key);
+        if (id === undefined) {
+          id = this.nextAffinityId;
+          this.nextAffinityId = this.nextAffinityId >= 0xffffffff ? 1 : this.nextAffinityId + 1;
+          this.affinityIds.set(key, id);
+        }
+        return id;
+      },
+    };
   }
 
   private async apply(script: string[]): Promise<number> {
@@ -459,6 +497,10 @@ export class NftablesProxier {
       if (!fresh) script.push(`flush chain ${t} ${c}`);
     }
     for (const [name, kind, type] of MAPS) script.push(`add ${kind} ${t} ${name} { ${type}; }`);
+    // ClientIP affinity: client address . endpoint id, filled by the packets (never
+    // flushed by a resync). Shared by every affinity endpoint, so sized past upstream's
+    // 65,535 per endpoint; without a size nft would pick 65,535.
+    script.push(`add set ${t} affinity { typeof ip saddr . numgen inc mod 2; size ${AFFINITY_SET_SIZE}; flags dynamic,timeout; }`);
     const local = this.opts.localhostNodePorts === false ? 'fib daddr type local ip daddr != 127.0.0.0/8' : 'fib daddr type local';
     const scoped = this.opts.serviceCIDR && this.opts.podInterfaces?.length;
     if (scoped) {
@@ -494,10 +536,6 @@ export class NftablesProxier {
   private chainRules(script: string[], name: string, rules: readonly string[]): void {
     const head = `add rule ${this.prefix} ${name} `;
     for (const r of rules) script.push(head + r);
-  }
-
-  private setDecl(name: string, timeout: number): string {
-    return `add set ${this.prefix} ${name} { type ipv4_addr; flags dynamic,timeout; timeout ${timeout}s; }`;
   }
 
   /** The rules a chain should have now, or undefined when nothing uses it. */
@@ -617,6 +655,8 @@ export class NftablesProxier {
   }
 
   private resetModel(): void {
+    // (The table, and the affinity set with it, is deleted: ids may start over.)
+    this.affinityIds.clear();
     this.programmed = new Map();
     this.kernelChains.clear();
     this.sharedRefs.clear();
@@ -635,27 +675,25 @@ export class NftablesProxier {
     const t = this.prefix;
     const fresh = !this.initialized;
     const script: string[] = [];
-    const oldSets = new Map<string, number>();
-    for (const r of this.programmed.values()) for (const [s, to] of r.sets) oldSets.set(s, to);
     if (fresh) {
       script.push(`add table ${t}`, `delete table ${t}`);
       this.resetModel();
-      oldSets.clear();
     }
     this.skeleton(script, fresh);
     const next = new Map<string, RenderedPort>();
     const wanted = new Map<string, readonly string[]>();
-    const liveSets = new Map<string, number>();
+    const liveAffinity = new Set<string>();
     this.sharedRefs.clear();
     for (const s of states) {
-      const r = renderServicePort(s, this.opts);
+      const r = renderServicePort(s, this.renderOpts);
       next.set(s.svc.id, r);
       for (const [c, rules] of r.chains) wanted.set(c, rules);
-      for (const [s2, to] of r.sets) liveSets.set(s2, to);
+      for (const k of r.affinity.keys()) liveAffinity.add(k);
       this.addShared(r, 1);
     }
+    for (const k of this.affinityIds.keys()) if (!liveAffinity.has(k)) this.affinityIds.delete(k);
     for (const name of this.sharedRefs.keys()) wanted.set(name, sharedChainRules(name, this.opts)!);
-    // Chains first (empty), then sets, then rules (which reference both).
+    // Chains first (empty), then rules (which reference them).
     for (const c of wanted.keys()) {
       script.push(`add chain ${t} ${c}`);
       if (this.kernelChains.has(c)) script.push(`flush chain ${t} ${c}`);
@@ -667,8 +705,6 @@ export class NftablesProxier {
       script.push(`flush chain ${t} ${c}`);
       this.staleChains.set(c, nowMs);
     }
-    for (const [s, to] of oldSets) if (liveSets.get(s) !== to) script.push(`delete set ${t} ${s}`);
-    for (const [s, to] of liveSets) if (oldSets.get(s) !== to) script.push(this.setDecl(s, to));
     let chainsWritten = 0;
     for (const [c, rules] of wanted) {
       this.chainRules(script, c, rules);
@@ -727,41 +763,36 @@ export class NftablesProxier {
   /** The transaction for a partial sync; updates the model as if it succeeded. */
   private planPartial(changes: ReadonlyMap<string, ServicePortState | undefined>): { lines: string[]; chainsWritten: number; elementsChanged: number } | undefined {
     const t = this.prefix;
-    const txn: Txn = { addChains: [], flushChains: [], setDeletes: [], setAdds: [], rules: [] };
+    const txn: Txn = { addChains: [], flushChains: [], rules: [] };
     const touched = new Set<string>();
     /** Chains to look at: name → rules wanted (undefined: unused), and whether to rewrite regardless. */
-    const candidates = new Map<string, { want: readonly string[] | undefined; force: boolean }>();
+    const candidates = new Map<string, { want: readonly string[] | undefined }>();
     const sharedSeen = new Set<string>();
     for (const [id, state] of changes) {
       const before = this.programmed.get(id);
-      const after = state ? renderServicePort(state, this.opts) : undefined;
+      const after = state ? renderServicePort(state, this.renderOpts) : undefined;
       if (before) this.addShared(before, -1);
       if (after) this.addShared(after, 1);
       for (const s of before?.shared ?? []) sharedSeen.add(s);
       for (const s of after?.shared ?? []) sharedSeen.add(s);
-      // A set re-made (timeout change) loses the rules that used it: rewrite the port's chains.
-      let remade = false;
-      for (const [s, to] of before?.sets ?? []) {
-        if (after?.sets.get(s) === to) continue;
-        txn.setDeletes.push(`delete set ${t} ${s}`);
-        if (after?.sets.has(s)) remade = true;
-      }
-      for (const [s, to] of after?.sets ?? []) if (before?.sets.get(s) !== to) txn.setAdds.push(this.setDecl(s, to));
-      for (const c of before?.chains.keys() ?? []) if (!after?.chains.has(c)) candidates.set(c, { want: undefined, force: false });
-      for (const [c, rules] of after?.chains ?? []) candidates.set(c, { want: rules, force: remade });
+      // An endpoint gone (or its timeout changed) frees its affinity id: should it come
+      // back, it gets a new one, and its old clients are balanced afresh.
+      for (const k of before?.affinity.keys() ?? []) if (!after?.affinity.has(k)) this.affinityIds.delete(k);
+      for (const c of before?.chains.keys() ?? []) if (!after?.chains.has(c)) candidates.set(c, { want: undefined });
+      for (const [c, rules] of after?.chains ?? []) candidates.set(c, { want: rules });
       this.setClaims(id, state?.svc.rank ?? '', before?.elements ?? [], after?.elements ?? [], touched);
       if (after) this.programmed.set(id, after);
       else this.programmed.delete(id);
     }
-    for (const s of sharedSeen) candidates.set(s, { want: this.wantedRules(s), force: false });
+    for (const s of sharedSeen) candidates.set(s, { want: this.wantedRules(s) });
 
     let chainsWritten = 0;
     const nowMs = this.now();
-    for (const [c, { want, force }] of candidates) {
+    for (const [c, { want }] of candidates) {
       const have = this.kernelChains.get(c);
       const stale = this.staleChains.has(c);
       if (want) {
-        if (have && !stale && !force && sameRules(have, want)) continue;
+        if (have && !stale && sameRules(have, want)) continue;
         if (!have) txn.addChains.push(`add chain ${t} ${c}`);
         else txn.flushChains.push(`flush chain ${t} ${c}`);
         this.staleChains.delete(c);
@@ -775,7 +806,7 @@ export class NftablesProxier {
       }
     }
     const { del, add, n } = this.elementChanges(touched);
-    const lines = [...txn.addChains, ...txn.flushChains, ...txn.setDeletes, ...txn.setAdds, ...txn.rules];
+    const lines = [...txn.addChains, ...txn.flushChains, ...txn.rules];
     this.writeElements(lines, 'delete', del);
     this.writeElements(lines, 'add', add);
     for (const c of this.expiredStaleChains()) lines.push(`delete chain ${t} ${c}`);

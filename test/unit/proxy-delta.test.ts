@@ -210,28 +210,47 @@ test('partial sync: two Services on one LB address — the older keeps it, the o
   assert.deepEqual(elements(last()).get('delete cluster-ips-tcp')?.sort(), ['10.96.0.1 . tcp . 80 . 0', '192.0.2.1 . tcp . 80 . 0']);
 });
 
-test('partial sync: ClientIP affinity keeps a chain and a set per endpoint; an endpoint change rewrites that chain only', async () => {
-  const { proxier, last } = recording();
-  const sticky = (eps: EndpointInfo[]) => svc(1, eps, { affinitySeconds: 600 });
+test('partial sync: ClientIP affinity keeps a chain, its endpoints ids in one shared set; an endpoint change rewrites that chain only', async () => {
+  const { proxier, last, txns } = recording();
+  const sticky = (eps: EndpointInfo[], extra: Partial<ServicePort> = {}) => svc(1, eps, { affinitySeconds: 600, ...extra });
   await proxier.fullSync([sticky([ep('10.244.0.2'), ep('10.244.0.3')]), svc(2, [ep('10.244.0.4')])]);
+  assert.ok(last().includes('add set ip kite-proxy affinity { typeof ip saddr . numgen inc mod 2; size 1048576; flags dynamic,timeout; }'));
+  assert.ok(!last().some((l) => /^add set .* affinity-/.test(l)), 'no set per endpoint');
   const chain = [...renderServicePort(sticky([ep('10.244.0.2')]), {}).chains.keys()][0];
   assert.match(chain, /^service-[0-9A-F]{8}-default\/s1\/tcp\/http$/);
+  const idOf = (lines: string[], ip: string) => {
+    const m = new RegExp(`offset (\\d+) timeout \\d+s \\} dnat to ${ip.replace(/\./g, '\\.')}:`).exec(lines.join('\n'));
+    return m ? Number(m[1]) : undefined;
+  };
+  const id2 = idOf(last(), '10.244.0.2')!;
+  const id3 = idOf(last(), '10.244.0.3')!;
+  assert.notEqual(id2, id3);
 
   await proxier.partialSync(new Map([[sp('s1').id, sticky([ep('10.244.0.2')])]]));
   const lines = nonElement(last());
-  assert.equal(lines[0], `flush chain ip kite-proxy ${chain}`);
-  assert.match(lines[1], /^delete set ip kite-proxy affinity-[0-9A-F]{8}-default\/s1\/tcp\/http__10\.244\.0\.3\/8080$/);
-  assert.deepEqual(
-    lines.slice(2).map((l) => l.replace(/affinity-[0-9A-F]{8}-\S+/g, 'SET')),
-    [
-      `add rule ip kite-proxy ${chain} ip daddr 10.96.0.1 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`,
-      `add rule ip kite-proxy ${chain} ip saddr @SET meta l4proto tcp update @SET { ip saddr } dnat to 10.244.0.2:8080`,
-      `add rule ip kite-proxy ${chain} meta l4proto tcp update @SET { ip saddr } dnat to 10.244.0.2:8080`,
-    ],
-  );
+  assert.deepEqual(lines, [
+    `flush chain ip kite-proxy ${chain}`,
+    `add rule ip kite-proxy ${chain} ip daddr 10.96.0.1 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`,
+    `add rule ip kite-proxy ${chain} ip saddr . numgen inc mod 1 offset ${id2} @affinity meta l4proto tcp update @affinity { ip saddr . numgen inc mod 1 offset ${id2} timeout 600s } dnat to 10.244.0.2:8080`,
+    `add rule ip kite-proxy ${chain} meta l4proto tcp update @affinity { ip saddr . numgen inc mod 1 offset ${id2} timeout 600s } dnat to 10.244.0.2:8080`,
+  ]);
   // The dispatch element is unchanged (it points at the Service's own chain).
   assert.equal(elements(last()).get('add service-ips'), undefined);
   assert.deepEqual(elements(last()).get('delete hairpin'), ['10.244.0.3 . 10.244.0.3']);
+
+  // An endpoint that comes back gets a new id (its old clients are balanced afresh, as
+  // with upstream's set per endpoint); so does one whose timeout changed.
+  await proxier.partialSync(new Map([[sp('s1').id, sticky([ep('10.244.0.2'), ep('10.244.0.3')])]]));
+  assert.equal(idOf(last(), '10.244.0.2'), id2);
+  const id3b = idOf(last(), '10.244.0.3')!;
+  assert.ok(![id2, id3].includes(id3b), `fresh id ${id3b}`);
+  await proxier.partialSync(new Map([[sp('s1').id, sticky([ep('10.244.0.2'), ep('10.244.0.3')], { affinitySeconds: 60 })]]));
+  assert.ok(![id2, id3, id3b].includes(idOf(last(), '10.244.0.2')!));
+  // A resync writes the same ids and never flushes the affinity set.
+  const before = txns.length;
+  await proxier.fullSync([sticky([ep('10.244.0.2'), ep('10.244.0.3')], { affinitySeconds: 60 }), svc(2, [ep('10.244.0.4')])]);
+  assert.equal(txns.length, before + 1);
+  assert.ok(!last().some((l) => l.includes('flush set ip kite-proxy affinity')));
 });
 
 test('partial sync: the transaction for one change is the same size with 10 or 2,000 Services', async () => {

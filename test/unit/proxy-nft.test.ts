@@ -76,7 +76,9 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
   assert.match(listing, /set hairpin \{[^}]*elements = \{ [^}]*10\.244\.0\.3 \. 10\.244\.0\.3/);
   assert.match(listing, /10\.96\.0\.51 \. tcp \. 80 : goto reject-chain/);
   assert.match(listing, /tcp \. 30080 : goto nodeport-tcp-2/);
-  assert.match(listing, /set affinity-[0-9A-F]{8}-default\/sticky\/tcp\/http__10\.244\.0\.2\/8080 \{[^}]*timeout 10m/);
+  // ClientIP affinity: one set for every endpoint (client . endpoint id), the timeout per element.
+  assert.match(listing, /set affinity \{\s+typeof ip saddr \. numgen inc mod 2\s+size 1048576\s+flags dynamic,timeout/);
+  assert.match(listing, /ip saddr \. numgen inc mod 1 offset \d+ @affinity meta l4proto tcp update @affinity \{ ip saddr \. numgen inc mod 1 offset \d+ timeout 10m \} dnat to 10\.244\.0\.2:8080/);
 
   // ClusterIP from outside the pod network: both endpoints, source masqueraded to the bridge address.
   const fromClient = await topo.request(topo.client, '10.96.0.50:80', 30);
@@ -114,7 +116,16 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
   const stuckNodePort = await topo.request(topo.client, `${topo.nodeIP}:30083`, 6);
   assert.equal(names(stuckNodePort).size, 1, stuckNodePort.join('; '));
   assert.ok(stuckNodePort.every((a) => a.endsWith(' 10.244.0.1')), `NodePort traffic is masqueraded: ${stuckNodePort.join('; ')}`);
-  assert.match(topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']), new RegExp(`elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} expires`));
+  assert.match(topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']), new RegExp(`elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} \\. \\d+ timeout 10m expires`));
+
+  // The client's endpoint leaves `sticky`: its affinity element is left behind (it
+  // times out) but nothing matches it any more — the client goes to the other pod.
+  const stuckTo = [...names(stuck)][0];
+  const remaining = stuckTo === 'pod1' ? p2.ip : p1.ip;
+  await proxier.partialSync(new Map([[sticky.svc.id, { ...sticky, endpoints: [ep(remaining)] }]]));
+  const moved = await topo.request(topo.client, '10.96.0.53:80', 4);
+  assert.deepEqual(names(moved), new Set([stuckTo === 'pod1' ? 'pod2' : 'pod1']), moved.join('; '));
+  await proxier.partialSync(new Map([[sticky.svc.id, sticky]]));
 
   // Incremental: pod2 leaves `web`. Only web's chains are written; traffic follows at once.
   const otherElements = () => topo.exec(topo.node, ['nft', 'list', 'map', 'ip', 'kite-proxy', 'cluster-ips-tcp']).split('\n').filter((l) => l.includes('10.96.0.52 . tcp . 80')).join('\n');
