@@ -436,6 +436,8 @@ export class NftablesProxier {
   private readonly prefix: string;
   /** What is in the kernel for each ServicePort id. */
   private programmed = new Map<string, RenderedPort>();
+  /** The state each programmed port was rendered from (a resync re-renders only what differs). */
+  private states = new Map<string, ServicePortState>();
   /** Chains in the kernel (per-port and shared) → their rules; flushed stale ones have []. */
   private readonly kernelChains = new Map<string, readonly string[]>();
   /** How many programmed ports use each shared chain. */
@@ -655,6 +657,7 @@ export class NftablesProxier {
   }
 
   private resetModel(): void {
+    this.states = new Map();
     // (The table, and the affinity set with it, is deleted: ids may start over.)
     this.affinityIds.clear();
     this.programmed = new Map();
@@ -681,12 +684,23 @@ export class NftablesProxier {
     }
     this.skeleton(script, fresh);
     const next = new Map<string, RenderedPort>();
+    const nextStates = new Map<string, ServicePortState>();
     const wanted = new Map<string, readonly string[]>();
     const liveAffinity = new Set<string>();
+    /** Ports rendered afresh (a periodic resync reuses what it rendered for unchanged ones). */
+    const changed: string[] = [];
     this.sharedRefs.clear();
     for (const s of states) {
-      const r = renderServicePort(s, this.renderOpts);
-      next.set(s.svc.id, r);
+      const id = s.svc.id;
+      const old = this.programmed.get(id);
+      let r: RenderedPort;
+      if (old && sameValue(this.states.get(id), s)) r = old;
+      else {
+        r = renderServicePort(s, this.renderOpts);
+        changed.push(id);
+      }
+      next.set(id, r);
+      nextStates.set(id, s);
       for (const [c, rules] of r.chains) wanted.set(c, rules);
       for (const k of r.affinity.keys()) liveAffinity.add(k);
       this.addShared(r, 1);
@@ -710,23 +724,30 @@ export class NftablesProxier {
       this.chainRules(script, c, rules);
       chainsWritten++;
     }
-    // Maps: flushed and refilled from the claims.
-    this.claims.clear();
-    this.kernelElements.clear();
-    for (const s of states) this.setClaims(s.svc.id, s.svc.rank, [], next.get(s.svc.id)!.elements, undefined);
+    // Maps: flushed and refilled from the claims, which change only for the ports
+    // rendered afresh and those gone.
+    const touched = new Set<string>();
+    for (const id of changed) {
+      const s = nextStates.get(id)!;
+      this.setClaims(id, s.svc.rank, this.programmed.get(id)?.elements ?? [], next.get(id)!.elements, touched);
+    }
+    for (const [id, r] of this.programmed) if (!next.has(id)) this.setClaims(id, '', r.elements, [], touched);
+    for (const gid of touched) {
+      const win = this.winner(gid);
+      if (win) this.kernelElements.set(gid, win.elements);
+      else this.kernelElements.delete(gid);
+    }
     if (!fresh) for (const [name, kind] of MAPS) script.push(`flush ${kind} ${t} ${name}`);
     // Every group's winner goes in (the maps are empty at this point of the transaction).
     const add = new Map<string, string[]>();
     let n = 0;
-    for (const [gid, claims] of this.claims) {
-      const win = claims.length === 1 ? claims[0] : this.winner(gid)!;
-      this.kernelElements.set(gid, win.elements);
-      for (const e of win.elements) {
+    for (const elements of this.kernelElements.values()) {
+      for (const e of elements) {
         let l = add.get(e.map);
         if (!l) add.set(e.map, (l = []));
         l.push(e.value !== '' ? `${e.key} : ${e.value}` : e.key);
       }
-      n += win.elements.length;
+      n += elements.length;
     }
     this.writeElements(script, 'add', add);
     for (const c of this.expiredStaleChains()) script.push(`delete chain ${t} ${c}`);
@@ -737,6 +758,7 @@ export class NftablesProxier {
     });
     this.initialized = true;
     this.programmed = next;
+    this.states = nextStates;
     for (const [c, rules] of wanted) this.kernelChains.set(c, rules);
     for (const c of this.staleChains.keys()) this.kernelChains.set(c, []);
     return { chainsWritten, elementsChanged: n, scriptBytes: bytes };
@@ -781,8 +803,13 @@ export class NftablesProxier {
       for (const c of before?.chains.keys() ?? []) if (!after?.chains.has(c)) candidates.set(c, { want: undefined });
       for (const [c, rules] of after?.chains ?? []) candidates.set(c, { want: rules });
       this.setClaims(id, state?.svc.rank ?? '', before?.elements ?? [], after?.elements ?? [], touched);
-      if (after) this.programmed.set(id, after);
-      else this.programmed.delete(id);
+      if (after) {
+        this.programmed.set(id, after);
+        this.states.set(id, state!);
+      } else {
+        this.programmed.delete(id);
+        this.states.delete(id);
+      }
     }
     for (const s of sharedSeen) candidates.set(s, { want: this.wantedRules(s) });
 
@@ -833,6 +860,22 @@ export class NftablesProxier {
     this.initialized = false;
     this.resetModel();
   }
+}
+
+/** Deep equality of plain data (states: objects, arrays, strings, numbers, booleans). */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  return true;
 }
 
 function sameRules(a: readonly string[], b: readonly string[]): boolean {

@@ -114,6 +114,29 @@ test('full sync: one transaction with the whole table; a resync flushes and refi
   assert.equal(elements(again).get('add cluster-ips-tcp')?.length, 3);
 });
 
+test('full resync: what it writes equals a fresh full sync of the same states, after changes, removals and partial syncs', async () => {
+  const a = svc(1, [ep('10.244.0.2'), ep('10.244.0.3')], { nodePort: 30001 });
+  const b = svc(2, [ep('10.244.0.4')], { affinitySeconds: 300 });
+  const c = svc(3, [ep('10.244.0.5')], { loadBalancerIPs: ['192.0.2.1'] });
+  const d = svc(4, [ep('10.244.0.6')], { loadBalancerIPs: ['192.0.2.1'], rank: '2023-01-01T00:00:00Z|default/s4' });
+  const { proxier, last } = recording();
+  await proxier.fullSync([a, b, c]);
+  await proxier.partialSync(new Map([[a.svc.id, svc(1, [ep('10.244.0.2')], { nodePort: 30001 })]]));
+  // The resync: a back to two endpoints (a fresh copy of the same state), b unchanged, c gone, d (older, same LB address) new.
+  const now = [svc(1, [ep('10.244.0.2'), ep('10.244.0.3')], { nodePort: 30001 }), svc(2, [ep('10.244.0.4')], { affinitySeconds: 300 }), d];
+  await proxier.fullSync(now);
+  const resync = last();
+  const fresh = recording();
+  await fresh.proxier.fullSync(now);
+  const sorted = (lines: string[]) => new Map([...elements(lines)].map(([k, v]) => [k, [...v].sort()]));
+  assert.deepEqual(sorted(resync), sorted(fresh.last()));
+  assert.deepEqual(elements(resync).get('add cluster-ips-tcp')?.filter((e) => e.startsWith('192.0.2.1 ')), ['192.0.2.1 . tcp . 80 . 0 : 10.244.0.6 . 8080']);
+  // b's chain is written again with the same affinity id it had.
+  const rulesOf = (lines: string[]) => lines.filter((l) => l.startsWith('add rule ip kite-proxy service-'));
+  assert.equal(rulesOf(resync).length, rulesOf(fresh.last()).length);
+  assert.ok(rulesOf(resync).every((l) => l.includes('default/s2/')));
+});
+
 test('partial sync: adding a Service writes its elements only; a new endpoint count adds one shared chain', async () => {
   const { proxier, txns, last } = recording();
   await proxier.fullSync([svc(1, [ep('10.244.0.2'), ep('10.244.0.3')]), svc(2, [ep('10.244.0.4'), ep('10.244.0.5')])]);
