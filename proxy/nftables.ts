@@ -726,16 +726,18 @@ export class NftablesProxier {
     }
     // Maps: flushed and refilled from the claims, which change only for the ports
     // rendered afresh and those gone.
-    const touched = new Set<string>();
-    for (const id of changed) {
-      const s = nextStates.get(id)!;
-      this.setClaims(id, s.svc.rank, this.programmed.get(id)?.elements ?? [], next.get(id)!.elements, touched);
-    }
-    for (const [id, r] of this.programmed) if (!next.has(id)) this.setClaims(id, '', r.elements, [], touched);
-    for (const gid of touched) {
-      const win = this.winner(gid);
-      if (win) this.kernelElements.set(gid, win.elements);
-      else this.kernelElements.delete(gid);
+    if (fresh) {
+      for (const id of changed) this.setClaims(id, nextStates.get(id)!.svc.rank, [], next.get(id)!.elements, undefined);
+      for (const [gid, claims] of this.claims) this.kernelElements.set(gid, (claims.length === 1 ? claims[0] : this.winner(gid)!).elements);
+    } else {
+      const touched = new Set<string>();
+      for (const id of changed) this.setClaims(id, nextStates.get(id)!.svc.rank, this.programmed.get(id)?.elements ?? [], next.get(id)!.elements, touched);
+      for (const [id, r] of this.programmed) if (!next.has(id)) this.setClaims(id, '', r.elements, [], touched);
+      for (const gid of touched) {
+        const win = this.winner(gid);
+        if (win) this.kernelElements.set(gid, win.elements);
+        else this.kernelElements.delete(gid);
+      }
     }
     if (!fresh) for (const [name, kind] of MAPS) script.push(`flush ${kind} ${t} ${name}`);
     // Every group's winner goes in (the maps are empty at this point of the transaction).
