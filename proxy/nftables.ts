@@ -327,6 +327,10 @@ function renderAffinityChains(
       rules.push(`${client(e)} @affinity ${toEndpoint(e)}`);
     }
     eps.forEach((e, i) => rules.push(i === eps.length - 1 ? toEndpoint(e) : `numgen random mod ${eps.length - i} == 0 ${toEndpoint(e)}`));
+    // With the set full the update fails, and with it the rule: the connection then
+    // goes on without affinity rather than nowhere (upstream's update is a rule of its own).
+    const last = eps[eps.length - 1];
+    rules.push(`meta l4proto ${proto} dnat to ${last.ip}:${last.port}`);
     return rules;
   };
   const masq = opts.masqueradeAll
@@ -415,6 +419,8 @@ export interface NftablesOptions extends RenderOptions, ScopeOptions {
   table?: string;
   /** Accept NodePorts on 127.0.0.1 (default true; needs route_localnet). */
   localhostNodePorts?: boolean;
+  /** Entries the shared ClientIP-affinity set holds (default 1,048,576; tests fill a small one). */
+  affinitySetSize?: number;
   /** How long a chain that fell out of use is kept (flushed) before it is deleted. */
   staleChainDelayMs?: number;
   now?: () => number;
@@ -504,7 +510,7 @@ export class NftablesProxier {
     // ClientIP affinity: client address . endpoint id, filled by the packets (never
     // flushed by a resync). Shared by every affinity endpoint, so sized past upstream's
     // 65,535 per endpoint; without a size nft would pick 65,535.
-    script.push(`add set ${t} affinity { typeof ip saddr . numgen inc mod 2; size ${AFFINITY_SET_SIZE}; flags dynamic,timeout; }`);
+    script.push(`add set ${t} affinity { typeof ip saddr . numgen inc mod 2; size ${this.opts.affinitySetSize ?? AFFINITY_SET_SIZE}; flags dynamic,timeout; }`);
     const local = this.opts.localhostNodePorts === false ? 'fib daddr type local ip daddr != 127.0.0.0/8' : 'fib daddr type local';
     const scoped = this.opts.serviceCIDR && this.opts.podInterfaces?.length;
     if (scoped) {

@@ -256,6 +256,7 @@ test('partial sync: ClientIP affinity keeps a chain, its endpoints ids in one sh
     `add rule ip kite-proxy ${chain} ip daddr 10.96.0.1 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`,
     `add rule ip kite-proxy ${chain} ip saddr . numgen inc mod 1 offset ${id2} @affinity meta l4proto tcp update @affinity { ip saddr . numgen inc mod 1 offset ${id2} timeout 600s } dnat to 10.244.0.2:8080`,
     `add rule ip kite-proxy ${chain} meta l4proto tcp update @affinity { ip saddr . numgen inc mod 1 offset ${id2} timeout 600s } dnat to 10.244.0.2:8080`,
+    `add rule ip kite-proxy ${chain} meta l4proto tcp dnat to 10.244.0.2:8080`,
   ]);
   // The dispatch element is unchanged (it points at the Service's own chain).
   assert.equal(elements(last()).get('add service-ips'), undefined);

@@ -178,6 +178,22 @@ test('nftables: two Services claiming one LB address — the older wins, the oth
   await proxier.cleanup();
 });
 
+test('nftables: ClientIP affinity with its set full — new clients are still served, without affinity', { skip }, async () => {
+  const run = commandRunner(topo.node);
+  const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/16', affinitySetSize: 1, table: 'kite-proxy-full' });
+  const [p1, p2] = topo.pods;
+  const sticky: ServicePortState = { svc: sp('sticky', { clusterIP: '10.96.0.70', affinitySeconds: 600 }), endpoints: [ep(p1.ip), ep(p2.ip)] };
+  await proxier.fullSync([sticky]);
+  // The first client takes the set's only entry and keeps its endpoint.
+  const first = await topo.request(topo.client, '10.96.0.70:80', 4);
+  assert.equal(names(first).size, 1, first.join('; '));
+  // Another client (the node itself) finds the set full: the last endpoint serves it.
+  const second = await topo.request(topo.node, '10.96.0.70:80', 4);
+  assert.deepEqual(names(second), new Set(['pod2']), second.join('; '));
+  assert.match(topo.exec(topo.node, ['nft', 'list', 'set', 'ip', 'kite-proxy-full', 'affinity']), new RegExp(`size 1\\s[\\s\\S]*elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} \\. \\d+ timeout`));
+  await proxier.cleanup();
+});
+
 test('nftables: scoped to the pod bridge, ClusterIPs answer only this node\'s pods and the host', { skip }, async () => {
   const run = commandRunner(topo.node);
   const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/24', serviceCIDR: '10.96.0.0/12', podInterfaces: ['kite0'], table: 'kite-proxy-scoped' });
