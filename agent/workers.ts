@@ -49,6 +49,8 @@ export interface WorkerNodesOptions {
   registries: string;
   /** Reads Nodes (pod CIDRs) and deletes removed ones. */
   transport: ApiTransport;
+  /** Each kubelet keeps a balancer of its own over the API servers (several servers). */
+  apiServerBalancer?: boolean;
   log: (message: string) => void;
 }
 
@@ -155,6 +157,7 @@ class Worker {
     const config = defaultKubeletConfig({
       nodeName: this.name,
       apiServer: this.o.server,
+      ...(this.o.apiServerBalancer ? { apiServerBalancer: true } : {}),
       caFile: join(pkiDir, 'ca.crt'),
       clientCertFile: join(pkiDir, 'kubelet-client.crt'),
       clientKeyFile: join(pkiDir, 'kubelet-client.key'),
