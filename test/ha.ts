@@ -59,7 +59,7 @@ export class HaCluster {
   servers: HaServer[] = [];
   /** The kubeconfig's address: the load balancer in front of the servers. */
   balancerURL = '';
-  private agent?: Agent;
+  agent?: Agent;
 
   constructor(
     readonly name: string,
@@ -210,4 +210,103 @@ export function printTable(title: string, rows: [string, string][]): void {
   const w = Math.max(...rows.map((r) => r[0].length));
   console.log(`\n${title}`);
   for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+}
+
+/**
+ * A watch of ConfigMaps in `namespace` as a client keeps one: through `base()` (the
+ * balancer), resumed from the last resourceVersion seen whenever the stream breaks (its
+ * server died), relisting on 410 Gone. Remembers every name it saw added.
+ */
+export class ResumingWatch {
+  readonly seen = new Set<string>();
+  resumes = 0;
+  relists = 0;
+  private rv = '';
+  private stopped = false;
+  private current?: { destroy(): void };
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly cluster: HaCluster,
+    private readonly namespace: string,
+    private readonly base = () => cluster.balancerURL,
+  ) {
+    this.done = this.run();
+  }
+
+  private onStarted: () => void = () => {};
+  /** Resolves once the first list is in and the watch is open. */
+  readonly started = new Promise<void>((resolve) => (this.onStarted = resolve));
+
+  private async relist(): Promise<void> {
+    const list = await this.cluster.api('GET', `/api/v1/namespaces/${this.namespace}/configmaps`, undefined, this.base());
+    if (list.code !== 200) throw new Error(`list: ${list.code}`);
+    for (const o of list.json.items) this.seen.add(o.metadata.name);
+    this.rv = list.json.metadata.resourceVersion;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (!this.rv) await this.relist();
+        const code = await this.stream();
+        if (code === 410) {
+          this.relists++;
+          this.rv = '';
+          continue;
+        }
+        if (!this.stopped) this.resumes++;
+      } catch {
+        if (!this.stopped) this.resumes++;
+      }
+      if (!this.stopped) await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** One watch request; resolves with 410 when told the resourceVersion is gone, else 0 when the stream ends. */
+  private stream(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const path = `/api/v1/namespaces/${this.namespace}/configmaps?watch=1&allowWatchBookmarks=true&resourceVersion=${this.rv}`;
+      const req = request(`${this.base()}${path}`, { method: 'GET', agent: this.cluster.agent }, (res) => {
+        if (res.statusCode === 410) {
+          res.resume();
+          return resolve(410);
+        }
+        if (res.statusCode !== 200) {
+          res.resume();
+          return reject(new Error(`watch: ${res.statusCode}`));
+        }
+        this.onStarted();
+        let buf = '';
+        let gone = false;
+        res.on('data', (d) => {
+          buf += d;
+          for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+            const line = buf.slice(0, i).trim();
+            buf = buf.slice(i + 1);
+            if (!line) continue;
+            const ev = JSON.parse(line);
+            if (ev.type === 'ERROR') {
+              if (ev.object?.code === 410) gone = true;
+              continue;
+            }
+            this.rv = ev.object.metadata.resourceVersion;
+            if (ev.type === 'ADDED') this.seen.add(ev.object.metadata.name);
+          }
+        });
+        res.on('end', () => resolve(gone ? 410 : 0));
+        res.on('error', () => resolve(gone ? 410 : 0));
+        res.on('aborted', () => resolve(0));
+      });
+      this.current = req;
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.current?.destroy();
+    await this.done;
+  }
 }
