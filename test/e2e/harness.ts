@@ -77,6 +77,8 @@ export class Cluster {
   env(): NodeJS.ProcessEnv {
     return {
       ...process.env,
+      // KITE_E2E_STORE=etcd: the clusters of the run are created on the etcd store (KITE_STORE).
+      ...(process.env.KITE_E2E_STORE ? { KITE_STORE: process.env.KITE_E2E_STORE } : {}),
       ...this.extraEnv,
       KITE_HOME: this.home,
       KUBECONFIG: join(this.home, 'user-kubeconfig'),

@@ -37,7 +37,8 @@ test('kill -9 of an API server and an etcd member: nothing acknowledged lost, th
       return n?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
     }, 180_000, 500);
 
-    const watch = new ResumingWatch(cluster, NS);
+    // The watch goes through the server about to die, then (resumed) through the balancer.
+    const watch = new ResumingWatch(cluster, NS, () => (alive(leader.pid) ? leader.url : cluster.balancerURL));
     await watch.started;
     const writer = new Writer(cluster, NS);
     await until('some writes', async () => (writer.acked.length >= 20 ? true : undefined), 60_000);
@@ -105,6 +106,7 @@ test('kill -9 of an API server and an etcd member: nothing acknowledged lost, th
     const missed = writer.acked.filter((a) => !watch.seen.has(a.name));
     assert.deepEqual(lost.map((a) => a.name), [], 'acknowledged writes lost');
     assert.deepEqual(missed.map((a) => a.name), [], 'events the watch missed');
+    assert.ok(watch.resumes + watch.relists >= 1, 'the watch through the killed server was resumed');
 
     printTable('kill -9 in a highly available control plane (3 API servers, 3 etcd members, one host)', [
       ['acknowledged writes / lost', `${writer.acked.length} / ${lost.length}`],
