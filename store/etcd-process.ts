@@ -236,7 +236,8 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<EtcdProcess> 
   // Members with data keep their peer ports (the membership lists them): those first,
   // then the others' ports around them.
   const chosen = new Map<number, { client: number; peer: number }>();
-  const order = members.map((m, i) => ({ m, i, hasData: existsSync(m.data) })).sort((a, b) => Number(b.hasData) - Number(a.hasData));
+  // (A single member's peer URL is never dialled: it may move.)
+  const order = members.map((m, i) => ({ m, i, hasData: count > 1 && existsSync(m.data) })).sort((a, b) => Number(b.hasData) - Number(a.hasData));
   const previousPeer = (file: string): number | undefined => {
     try {
       return (JSON.parse(readFileSync(file, 'utf8')) as { peer?: number }).peer;

@@ -108,7 +108,7 @@ export class HaCluster {
 
   /** The pid of etcd member `i` (0-based). */
   etcdPid(i: number): number {
-    return Number(readFileSync(join(this.dir, 'etcd', `etcd-${i}.pid`), 'utf8').trim());
+    return Number(readFileSync(join(this.dir, 'etcd', i ? `etcd-${i}.pid` : 'etcd.pid'), 'utf8').trim());
   }
 
   /** One HTTPS call with the admin certificate to `base` (the balancer by default). */
