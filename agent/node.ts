@@ -71,7 +71,7 @@ export function startAgent(o: AgentOptions): Agent {
         // kube-proxy's identity may watch the endpoints.
         const { startApiServerBalancer } = await import('../client/api-balancer.js');
         const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, PART_USERS.proxy.file, PART_USERS.proxy.user);
-        balancer = await startApiServerBalancer({ servers: [o.server], credentials: { caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, component: 'kite-node-balancer', log: (m) => log(`node: ${m}`) });
+        balancer = await startApiServerBalancer({ servers: [o.server], credentials: { caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, component: 'kite-node-balancer', stateFile: join(nodeDir, 'api-servers.json'), log: (m) => log(`node: ${m}`) });
       }
       const server = balancer?.url ?? o.server;
       for (const [part, who] of Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]) {

@@ -5,7 +5,10 @@
 // carry on through another server when one dies, with no balancer process of the
 // first host in their path. The endpoints are read through the balancer itself. A
 // client that may watch endpoints (kube-proxy's identity) watches them; one that may
-// only get them (a kubelet: upstream's node rules) reads them every few seconds.
+// only get them (a kubelet: upstream's node rules) reads them every few seconds. The
+// servers last listed are kept in a file, so a restarted client starts from them too
+// (its configured address may be the one that died).
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Endpoints } from 'kubernetes-types/core/v1.js';
 import { parseBackend, TcpLoadBalancer, type Backend } from '../machinery/tcp-balancer.js';
 import { resourceByPath } from '../machinery/resources.js';
@@ -23,6 +26,8 @@ export interface ApiServerBalancerOptions {
   /** Credentials to read the endpoints with (the URL is the balancer's own). */
   credentials: Omit<ClientConfig, 'server'>;
   component: string;
+  /** Where the servers last listed are kept across restarts. */
+  stateFile?: string;
   log?: (msg: string) => void;
 }
 
@@ -50,11 +55,18 @@ const key = (bs: Backend[]) => bs.map((b) => `${b.host}:${b.port}`).join(',');
 export async function startApiServerBalancer(o: ApiServerBalancerOptions): Promise<ApiServerBalancer> {
   const log = o.log ?? (() => {});
   const configured = o.servers.map(parseBackend);
-  const lb = new TcpLoadBalancer(configured);
+  let saved: Backend[] = [];
+  try {
+    if (o.stateFile) saved = (JSON.parse(readFileSync(o.stateFile, 'utf8')) as string[]).map(parseBackend);
+  } catch {
+    saved = [];
+  }
+  const initial = [...configured, ...saved.filter((b) => !configured.some((c) => c.host === b.host && c.port === b.port))];
+  const lb = new TcpLoadBalancer(initial);
   const port = await lb.listen(0, '127.0.0.1');
   const url = `https://127.0.0.1:${port}`;
   const client = new HttpTransport({ ...o.credentials, server: url }, { component: o.component, requestTimeoutMs: 10_000 });
-  let current = configured;
+  let current = initial;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
@@ -66,6 +78,13 @@ export async function startApiServerBalancer(o: ApiServerBalancerOptions): Promi
     if (key(next) === key(current)) return;
     current = next;
     lb.setBackends(next);
+    if (o.stateFile && listed.length) {
+      try {
+        writeFileSync(o.stateFile, JSON.stringify(listed.map((b) => `${b.host}:${b.port}`)) + '\n');
+      } catch (err) {
+        log(`cannot keep the API servers in ${o.stateFile}: ${(err as Error).message}`);
+      }
+    }
     log(`API servers: ${key(next)}${listed.length ? ' (from the kubernetes endpoints)' : ' (configured)'}`);
   };
   const pause = (ms: number) =>
@@ -104,7 +123,7 @@ export async function startApiServerBalancer(o: ApiServerBalancerOptions): Promi
     }
   };
   const following = follow();
-  log(`API server balancer on ${url} → ${key(configured)}`);
+  log(`API server balancer on ${url} → ${key(initial)}`);
 
   return {
     url,

@@ -2,6 +2,7 @@
 // HTTPS server. `kite kubelet --config FILE` runs this until SIGTERM; the pods
 // keep running when it stops (a restarted kubelet adopts them).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CriClient } from './cri/client.js';
 import type { KubeletConfig } from './config.js';
 import { HollowRuntime } from './hollow.js';
@@ -79,7 +80,7 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
   const nodeIP = config.nodeIP ?? hostIPv4() ?? '127.0.0.1';
   const credentials = { caData: readFileSync(config.caFile, 'utf8'), certData: readFileSync(config.clientCertFile, 'utf8'), keyData: readFileSync(config.clientKeyFile, 'utf8') };
   const balancer = config.apiServerBalancer
-    ? await startApiServerBalancer({ servers: [config.apiServer], credentials, component: 'kubelet', log })
+    ? await startApiServerBalancer({ servers: [config.apiServer], credentials, component: 'kubelet', stateFile: join(config.rootDir, 'api-servers.json'), log })
     : undefined;
   const cfg: KubeletConfig = { ...config, nodeIP, apiServer: balancer?.url ?? config.apiServer };
   let runtime = opts.runtime;
