@@ -4,7 +4,8 @@
 // as k3s agents do. With `kite up --store etcd --servers 3` and the real node: kill -9 of
 // the first host's `kite balancer` (the address the node was configured with) and of an
 // API server the node's connections go to, and the node carries on through the others:
-// its Lease keeps being renewed, it stays Ready, and a new pod runs on it; a kubelet
+// its Lease keeps being renewed, it stays Ready, and a new pod runs on it — and so does a
+// worker node's kubelet in its network namespace; a kubelet
 // restarted then starts from the servers it last saw listed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,10 +17,12 @@ import { freePort } from './harness.js';
 const canRun = process.getuid?.() === 0 && process.platform === 'linux';
 const cluster = new HaCluster(`${process.env.KITE_E2E_CLUSTER_PREFIX ?? ''}ha-node`);
 const nodeName = `${cluster.name}-control-plane`;
+/** A second node (`--nodes 2`): its kubelet runs in its own network namespace, its proxy and NetworkPolicy clients in the server. */
+const workerName = `${cluster.name}-worker`;
 
 describe('a node of several API servers balances over them itself', { skip: canRun ? undefined : 'needs root (a real node) and etcd-server' }, () => {
   before(async () => {
-    cluster.up(await freePort());
+    cluster.up(await freePort(), 3, ['--nodes', '2']);
   });
 
   after(() => {
@@ -35,10 +38,14 @@ describe('a node of several API servers balances over them itself', { skip: canR
     await until('the node networking to balance over the endpoints', async () => (listed(readFileSync(cluster.servers[0].log, 'utf8')).length === 3 ? true : undefined), 120_000, 500);
     const ports = listed(readFileSync(kubeletLog, 'utf8')).map((a) => Number(a.split(':').pop())).sort();
     assert.deepEqual(ports, cluster.servers.map((s) => s.port).sort(), 'the kubelet balances over every API server');
-    await until('the node Ready', async () => {
-      const n = await cluster.api('GET', `/api/v1/nodes/${nodeName}`);
-      return n.json?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
-    }, 180_000, 500);
+    const workerLog = join(cluster.dir, 'nodes', workerName, 'kubelet.log');
+    await until('the worker kubelet to balance over the endpoints', async () => (existsSync(workerLog) && listed(readFileSync(workerLog, 'utf8')).length === 3 ? true : undefined), 180_000, 500);
+    for (const name of [nodeName, workerName]) {
+      await until(`node ${name} Ready`, async () => {
+        const n = await cluster.api('GET', `/api/v1/nodes/${name}`);
+        return n.json?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
+      }, 180_000, 500);
+    }
 
     // The first host's balancer (the node's configured address) and server 1 die.
     const victim = cluster.servers[1];
@@ -48,21 +55,27 @@ describe('a node of several API servers balances over them itself', { skip: canR
     const killedAt = Date.now();
     const via = cluster.servers[2].url;
 
-    // The kubelet keeps renewing its Lease (every 10 s) through a live server: two renewals after the kill.
-    const renewals = new Set<string>();
-    await until('two Lease renewals after the kill', async () => {
-      const lease = await cluster.api('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`, undefined, via);
-      const renew = lease.json?.spec?.renewTime as string | undefined;
-      if (renew && Date.parse(renew) > killedAt) renewals.add(renew);
-      return renewals.size >= 2 ? true : undefined;
-    }, 60_000, 1000);
+    // Each kubelet keeps renewing its Lease (every 10 s) through a live server: two renewals after the kill.
+    for (const name of [nodeName, workerName]) {
+      const renewals = new Set<string>();
+      await until(`two Lease renewals of ${name} after the kill`, async () => {
+        const lease = await cluster.api('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${name}`, undefined, via);
+        const renew = lease.json?.spec?.renewTime as string | undefined;
+        if (renew && Date.parse(renew) > killedAt) renewals.add(renew);
+        return renewals.size >= 2 ? true : undefined;
+      }, 60_000, 1000);
+    }
 
     // A new pod is scheduled onto the node and runs (leadership may have to move first).
     const pod = {
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: 'after-failover', namespace: 'default' },
-      spec: { containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }], terminationGracePeriodSeconds: 0 },
+      spec: {
+        nodeSelector: { 'kubernetes.io/hostname': nodeName },
+        containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }],
+        terminationGracePeriodSeconds: 0,
+      },
     };
     assert.equal((await cluster.api('POST', '/api/v1/namespaces/default/pods', pod, via)).code, 201);
     await until('the pod running on the node', async () => {
@@ -70,9 +83,11 @@ describe('a node of several API servers balances over them itself', { skip: canR
       return p?.spec?.nodeName === nodeName && p?.status?.phase === 'Running' ? true : undefined;
     }, 120_000, 1000);
 
-    const node = (await cluster.api('GET', `/api/v1/nodes/${nodeName}`, undefined, via)).json;
-    const ready = node.status.conditions.find((c: any) => c.type === 'Ready');
-    assert.equal(ready?.status, 'True', `node Ready after the kill: ${JSON.stringify(ready)}`);
+    for (const name of [nodeName, workerName]) {
+      const node = (await cluster.api('GET', `/api/v1/nodes/${name}`, undefined, via)).json;
+      const ready = node.status.conditions.find((c: any) => c.type === 'Ready');
+      assert.equal(ready?.status, 'True', `node ${name} Ready after the kill: ${JSON.stringify(ready)}`);
+    }
 
     // A kubelet restarted now (its configured address is dead) starts from the servers
     // it last saw listed, which it kept on disk, and goes on renewing the Lease.
