@@ -18,6 +18,13 @@ export interface AgentOptions {
   ca: CertKeyPair;
   /** k3s-style registries file for the node's containerd. */
   registries: string;
+  /**
+   * Several API servers: the node's clients reach them through balancers of the node's
+   * own (client/api-balancer.ts) fed from the `kubernetes` endpoints, `server` being only
+   * where they start — the kubelet keeps one in its process, the networking parts share
+   * one here.
+   */
+  balanceApiServers?: boolean;
   log: (message: string) => void;
 }
 
@@ -52,16 +59,24 @@ export function startAgent(o: AgentOptions): Agent {
     const applied = applyRegistries(o.registries, join(nodeDir, 'containerd'));
     if (applied.hosts.length > 0) log(`node: registries from ${o.registries}: ${applied.hosts.join(', ')}`);
     for (const w of applied.warnings) log(`node: ${o.registries}: ${w}`);
-    const node = await startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, log: (m) => log(`node: ${m}`) });
+    const node = await startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, apiServerBalancer: o.balanceApiServers, log: (m) => log(`node: ${m}`) });
     let networking: { stop(): Promise<void> } | undefined;
+    let balancer: { url: string; close(): Promise<void> } | undefined;
     try {
       const { startNodeNetworking } = await import('./networking.js');
       const { HttpTransport } = await import('../client/http-transport.js');
       const { componentCredentials } = await import('./credentials.js');
       const clients = {} as Record<NetworkingPart, ApiTransport>;
+      if (o.balanceApiServers) {
+        // kube-proxy's identity may watch the endpoints.
+        const { startApiServerBalancer } = await import('../client/api-balancer.js');
+        const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, PART_USERS.proxy.file, PART_USERS.proxy.user);
+        balancer = await startApiServerBalancer({ servers: [o.server], credentials: { caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, component: 'kite-node-balancer', stateFile: join(nodeDir, 'api-servers.json'), log: (m) => log(`node: ${m}`) });
+      }
+      const server = balancer?.url ?? o.server;
       for (const [part, who] of Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]) {
         const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user);
-        clients[part] = new HttpTransport({ server: o.server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
+        clients[part] = new HttpTransport({ server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
       }
       networking = await startNodeNetworking({
         clientFor: (part) => clients[part],
@@ -79,6 +94,7 @@ export function startAgent(o: AgentOptions): Agent {
     return {
       async close() {
         if (networking) await networking.stop().catch((err) => log(`networking: stop failed: ${errorMessage(err)}`));
+        await balancer?.close();
         await node.close();
       },
     };

@@ -49,6 +49,8 @@ export interface WorkerNodesOptions {
   registries: string;
   /** Reads Nodes (pod CIDRs) and deletes removed ones. */
   transport: ApiTransport;
+  /** Each kubelet keeps a balancer of its own over the API servers (several servers). */
+  apiServerBalancer?: boolean;
   log: (message: string) => void;
 }
 
@@ -91,6 +93,8 @@ interface WorkerMeta {
 class Worker {
   podCIDR?: string;
   private networking?: NodeNetworking;
+  /** Several API servers: the balancer this node's proxy and NetworkPolicy clients use (client/api-balancer.ts). */
+  private balancer?: { url: string; close(): Promise<void> };
   private supervisor?: { stop(): Promise<void> };
   private containerd?: RunningContainerd;
   readonly nodeDir: string;
@@ -155,6 +159,7 @@ class Worker {
     const config = defaultKubeletConfig({
       nodeName: this.name,
       apiServer: this.o.server,
+      ...(this.o.apiServerBalancer ? { apiServerBalancer: true } : {}),
       caFile: join(pkiDir, 'ca.crt'),
       clientCertFile: join(pkiDir, 'kubelet-client.crt'),
       clientKeyFile: join(pkiDir, 'kubelet-client.key'),
@@ -191,9 +196,22 @@ class Worker {
       netpol: { file: 'netpol', user: NETPOL_USER, component: 'kite-netpol' },
     };
     const clients: Partial<Record<NetworkingPart, ApiTransport>> = {};
+    if (this.o.apiServerBalancer && !this.balancer) {
+      // kube-proxy's identity may watch the endpoints.
+      const { startApiServerBalancer } = await import('../client/api-balancer.js');
+      const creds = await componentCredentials(pkiDir, this.o.ca, 'kube-proxy', KUBE_PROXY_USER);
+      this.balancer = await startApiServerBalancer({
+        servers: [this.o.server],
+        credentials: { caData: this.o.ca.cert, certData: creds.cert, keyData: creds.key },
+        component: 'kite-node-balancer',
+        stateFile: join(this.nodeDir, 'api-servers.json'),
+        log: (m) => this.log(m),
+      });
+    }
+    const server = this.balancer?.url ?? this.o.server;
     for (const [part, who] of Object.entries(users) as [NetworkingPart, { file: string; user: string; component: string }][]) {
       const creds = await componentCredentials(pkiDir, this.o.ca, who.file, who.user);
-      clients[part] = new HttpTransport({ server: this.o.server, caData: this.o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
+      clients[part] = new HttpTransport({ server, caData: this.o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
     }
     // Cluster DNS is the control plane node's server, reached through the kube-dns Service.
     this.networking = await startNodeNetworking({
@@ -229,6 +247,8 @@ class Worker {
   async stop(purge: boolean): Promise<void> {
     const local = await import('../kubelet/local-node.js');
     if (this.networking) await this.networking.stop().catch((err) => this.log(`networking stop: ${errorMessage(err)}`));
+    await this.balancer?.close().catch((err) => this.log(`balancer stop: ${errorMessage(err)}`));
+    this.balancer = undefined;
     if (this.supervisor) await this.supervisor.stop();
     await local.cleanupNode(this.nodeDir, { log: (m) => this.log(m), containerd: this.containerd }).catch((err) => this.log(`cleanup: ${errorMessage(err)}`));
     if (this.podCIDR) await this.run(['ip', 'route', 'del', this.podCIDR, 'via', this.ip]);

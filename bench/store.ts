@@ -113,7 +113,7 @@ function call(agent: Agent, port: number, method: string, path: string, body?: o
 async function apiCreates(dir: string, store: 'sqlite' | 'etcd'): Promise<Figures> {
   const port = await freePort();
   const clusterDir = join(dir, `cluster-${store}`);
-  const server = spawn(process.execPath, [KITE_MAIN, 'server', '--name', `bench-${store}`, '--data-dir', clusterDir, '--api-port', String(port), '--store', store], {
+  const server = spawn(process.execPath, [KITE_MAIN, 'server', '--name', `${process.env.KITE_E2E_CLUSTER_PREFIX ?? ''}bench-${store}`, '--data-dir', clusterDir, '--api-port', String(port), '--store', store], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, KITE_NODE: 'none' },
   });

@@ -2,6 +2,7 @@
 // HTTPS server. `kite kubelet --config FILE` runs this until SIGTERM; the pods
 // keep running when it stops (a restarted kubelet adopts them).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CriClient } from './cri/client.js';
 import type { KubeletConfig } from './config.js';
 import { HollowRuntime } from './hollow.js';
@@ -9,6 +10,7 @@ import { Kubelet } from './kubelet.js';
 import { KubeRuntime } from './kuberuntime.js';
 import { nodeCapacity } from './node.js';
 import { HttpTransport } from '../client/http-transport.js';
+import { startApiServerBalancer } from '../client/api-balancer.js';
 import { KubeletAuth } from './server/auth.js';
 import { KubeletServer } from './server/server.js';
 import type { PodRuntime } from './types.js';
@@ -76,7 +78,11 @@ async function connectCri(socket: string, log: (m: string) => void): Promise<Cri
 export async function startKubelet(config: KubeletConfig, opts: StartKubeletOptions = {}): Promise<RunningKubelet> {
   const log = opts.log ?? ((m: string) => process.stdout.write(`${new Date().toISOString()} kubelet: ${m}\n`));
   const nodeIP = config.nodeIP ?? hostIPv4() ?? '127.0.0.1';
-  const cfg: KubeletConfig = { ...config, nodeIP };
+  const credentials = { caData: readFileSync(config.caFile, 'utf8'), certData: readFileSync(config.clientCertFile, 'utf8'), keyData: readFileSync(config.clientKeyFile, 'utf8') };
+  const balancer = config.apiServerBalancer
+    ? await startApiServerBalancer({ servers: [config.apiServer], credentials, component: 'kubelet', stateFile: join(config.rootDir, 'api-servers.json'), log })
+    : undefined;
+  const cfg: KubeletConfig = { ...config, nodeIP, apiServer: balancer?.url ?? config.apiServer };
   let runtime = opts.runtime;
   if (!runtime) {
     if (cfg.runtime === 'hollow') runtime = new HollowRuntime({ nodeName: cfg.nodeName });
@@ -88,10 +94,7 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
   }
   // One API client (the node's identity) for the kubelet and for its server's
   // TokenReviews and SubjectAccessReviews.
-  const transport = new HttpTransport(
-    { server: cfg.apiServer, caData: readFileSync(cfg.caFile, 'utf8'), certData: readFileSync(cfg.clientCertFile, 'utf8'), keyData: readFileSync(cfg.clientKeyFile, 'utf8') },
-    { component: 'kubelet' },
-  );
+  const transport = new HttpTransport({ server: cfg.apiServer, ...credentials }, { component: 'kubelet' });
   // The server goes up first so the node reports the port it really got.
   const holder: { kubelet?: Kubelet } = {};
   const rt = runtime;
@@ -129,6 +132,7 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
       stats.stop();
       await server.close();
       await k.stop();
+      await balancer?.close();
     },
   };
 }

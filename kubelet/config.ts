@@ -6,6 +6,12 @@ export interface KubeletConfig {
   nodeName: string;
   /** https URL of the API server */
   apiServer: string;
+  /**
+   * Reach the API servers through a balancer of the kubelet's own on loopback, its
+   * backends following the `kubernetes` endpoints (several API servers: the node carries
+   * on through another when one dies).
+   */
+  apiServerBalancer?: boolean;
   /** PEM files: the cluster CA, the kubelet's client certificate (CN system:node:<name>, O system:nodes) */
   caFile: string;
   clientCertFile: string;

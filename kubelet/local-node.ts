@@ -52,6 +52,8 @@ export interface LocalNodeOptions {
   log: (msg: string) => void;
   /** kubelet port (default 10250, or the next free one) */
   kubeletPort?: number;
+  /** The kubelet keeps a balancer of its own over the API servers the `kubernetes` endpoints list (several servers). */
+  apiServerBalancer?: boolean;
 }
 
 export interface LocalNode {
@@ -314,6 +316,7 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   const config: KubeletConfig = defaultKubeletConfig({
     nodeName,
     apiServer: o.server,
+    ...(o.apiServerBalancer ? { apiServerBalancer: true } : {}),
     caFile: join(pkiDir, 'ca.crt'),
     clientCertFile: join(pkiDir, 'kubelet-client.crt'),
     clientKeyFile: join(pkiDir, 'kubelet-client.key'),

@@ -93,17 +93,41 @@ function freePort(): Promise<number> {
   });
 }
 
-/** The ports used last time if still free (etcd remembers its peer URL), else new free ones. */
-async function choosePorts(file: string): Promise<{ client: number; peer: number }> {
-  let previous: { client: number; peer: number } | undefined;
+/** A free port not in `taken`. */
+async function freePortBesides(taken: readonly number[]): Promise<number> {
+  for (;;) {
+    const p = await freePort();
+    if (!taken.includes(p)) return p;
+  }
+}
+
+/** How long a member with data waits for its peer port to be free again (a process of the last run still closing). */
+const PEER_PORT_WAIT_MS = 15_000;
+
+/**
+ * The ports used last time if still free, else new free ones (never one in `taken`).
+ * A member that has data keeps its peer port: its peer URL is part of the etcd
+ * membership the other members dial, so it waits for that port rather than move.
+ */
+async function choosePorts(file: string, taken: readonly number[], hasData: boolean): Promise<{ client: number; peer: number }> {
+  let previous: { client?: number; peer?: number } | undefined;
   try {
     previous = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
     previous = undefined;
   }
-  const client = previous?.client && (await isPortFree(previous.client)) ? previous.client : await freePort();
-  let peer = previous?.peer && previous.peer !== client && (await isPortFree(previous.peer)) ? previous.peer : await freePort();
-  while (peer === client) peer = await freePort();
+  let peer: number;
+  if (hasData && previous?.peer) {
+    const deadline = Date.now() + PEER_PORT_WAIT_MS;
+    while (!(await isPortFree(previous.peer))) {
+      if (Date.now() > deadline) throw new Error(`etcd: peer port ${previous.peer} (${file}) is taken by another process; the member's peer URL is part of the etcd membership and cannot move`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    peer = previous.peer;
+  } else {
+    peer = previous?.peer && !taken.includes(previous.peer) && (await isPortFree(previous.peer)) ? previous.peer : await freePortBesides(taken);
+  }
+  const client = previous?.client && previous.client !== peer && !taken.includes(previous.client) && (await isPortFree(previous.client)) ? previous.client : await freePortBesides([...taken, peer]);
   writeFileSync(file, JSON.stringify({ client, peer }) + '\n');
   return { client, peer };
 }
@@ -209,16 +233,25 @@ export async function startEtcd(opts: EtcdProcessOptions): Promise<EtcdProcess> 
   const members = Array.from({ length: count }, (_, i) => memberFiles(dir, i));
   await Promise.all(members.map((m) => reapOrphan(m.pid, log)));
 
-  const ports: { client: number; peer: number }[] = [];
-  for (const m of members) {
-    let p = await choosePorts(m.ports);
-    // Ports another member took just now (each file only knows its own).
-    while (ports.some((q) => [q.client, q.peer].includes(p.client) || [q.client, q.peer].includes(p.peer))) {
-      writeFileSync(m.ports, '{}');
-      p = await choosePorts(m.ports);
+  // Members with data keep their peer ports (the membership lists them): those first,
+  // then the others' ports around them.
+  const chosen = new Map<number, { client: number; peer: number }>();
+  // (A single member's peer URL is never dialled: it may move.)
+  const order = members.map((m, i) => ({ m, i, hasData: count > 1 && existsSync(m.data) })).sort((a, b) => Number(b.hasData) - Number(a.hasData));
+  const previousPeer = (file: string): number | undefined => {
+    try {
+      return (JSON.parse(readFileSync(file, 'utf8')) as { peer?: number }).peer;
+    } catch {
+      return undefined;
     }
-    ports.push(p);
+  };
+  const pinned = order.filter((o) => o.hasData).map((o) => previousPeer(o.m.ports)).filter((p): p is number => !!p);
+  for (const { m, i, hasData } of order) {
+    const taken = [...pinned, ...[...chosen.values()].flatMap((q) => [q.client, q.peer])];
+    // A member with data takes its own peer port whatever `taken` says.
+    chosen.set(i, await choosePorts(m.ports, taken, hasData));
   }
+  const ports = members.map((_, i) => chosen.get(i)!);
   const server = await certPair(pkiDir, 'server', opts.ca, () =>
     issueServingCert(opts.ca, { commonName: 'kite-etcd', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }),
   );

@@ -63,10 +63,10 @@ export function bindAddressSANs(bindAddress: string): { dnsNames: string[]; ipAd
 }
 
 /** This host's node (agent/), unless the stub control plane runs (CLI tests). */
-async function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }, registries: string): Promise<{ close(): Promise<void> }> {
+async function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }, registries: string, balanceApiServers: boolean): Promise<{ close(): Promise<void> }> {
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { close: async () => {} };
   const { startAgent } = await import('../../agent/node.js');
-  return startAgent({ clusterName, clusterDir, server, ca, registries, log });
+  return startAgent({ clusterName, clusterDir, server, ca, registries, balanceApiServers, log });
 }
 
 interface Workers {
@@ -75,7 +75,7 @@ interface Workers {
 }
 
 /** The cluster's worker nodes on this host (agent/workers.ts), unless the stub control plane runs. */
-async function startWorkers(o: { name: string; clusterDir: string; apiPort: number; bindAddress: string; url: string; pki: ClusterPKI; registries: string }): Promise<Workers> {
+async function startWorkers(o: { name: string; clusterDir: string; apiPort: number; bindAddress: string; url: string; pki: ClusterPKI; registries: string; apiServerBalancer: boolean }): Promise<Workers> {
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { reconcile: async () => {}, close: async () => {} };
   const { WorkerNodes } = await import('../../agent/workers.js');
   const { HttpTransport } = await import('../../client/http-transport.js');
@@ -85,7 +85,7 @@ async function startWorkers(o: { name: string; clusterDir: string; apiPort: numb
   const loopback = o.bindAddress.startsWith('127.') || o.bindAddress === 'localhost' || o.bindAddress === '::1';
   const host = loopback || o.bindAddress === '0.0.0.0' || o.bindAddress === '::' || o.bindAddress === '' ? hostIPv4() : o.bindAddress;
   const transport = new HttpTransport({ server: o.url, caData: o.pki.ca.cert, certData: o.pki.admin.cert, keyData: o.pki.admin.key }, { component: 'kite-nodes' });
-  const workers = new WorkerNodes({ clusterName: o.name, clusterDir: o.clusterDir, server: `https://${host}:${o.apiPort}`, ca: o.pki.ca, registries: o.registries, transport, log });
+  const workers = new WorkerNodes({ clusterName: o.name, clusterDir: o.clusterDir, server: `https://${host}:${o.apiPort}`, ca: o.pki.ca, registries: o.registries, apiServerBalancer: o.apiServerBalancer, transport, log });
   return {
     reconcile: (names) => workers.reconcile(names),
     async close() {
@@ -167,10 +167,12 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     // other real nodes (`kite up --nodes`; `kite node add|rm` edit the list and send SIGHUP).
     const registries = opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml');
     const nodeServer = opts.nodeServer ?? url;
-    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, nodeServer, pki.ca, registries);
+    // Several servers: the node keeps its own balancers over them (k3s agents' client-side load balancing).
+    const severalServers = (readClusterState(paths)?.servers ?? 1) > 1;
+    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, nodeServer, pki.ca, registries, severalServers);
     const workers = index
       ? { reconcile: async () => {}, close: async () => {} }
-      : await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url: nodeServer, pki, registries });
+      : await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url: nodeServer, pki, registries, apiServerBalancer: severalServers });
     const reconcileWorkers = () => {
       void workers.reconcile(readClusterState(paths)?.workers ?? []).catch((err) => log(`nodes: ${errorMessage(err)}`));
     };

@@ -5,7 +5,8 @@
 // live server, exactly one controller manager and one scheduler act (their Leases), and
 // after kill -9 of the server holding them another takes over: a deleted pod of a
 // Deployment is replaced and scheduled, the dead server leaves the endpoints, and no
-// acknowledged write is lost, and kubectl through the kubeconfig keeps working. The node is left out (KITE_NODE=none): pods are scheduled
+// acknowledged write is lost, and kubectl through the kubeconfig keeps working; `kite down`
+// and `kite up` bring back the same etcd membership (peer URLs, data). The node is left out (KITE_NODE=none): pods are scheduled
 // onto a Node object made here, which is all the scheduler needs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -268,5 +269,24 @@ describe('several API servers on one etcd', { skip: canRun ? undefined : 'needs 
     const lost = acked.filter((n) => !stored.has(n));
     assert.deepEqual(lost, [], `acknowledged writes lost: ${lost.length} of ${acked.length}`);
     console.log(`# etcd member killed: ${acked.length} acknowledged writes, ${lost.length} lost`);
+  });
+
+  test('kite down and kite up keep the etcd membership: same members, peer URLs and data', async () => {
+    const etcdDir = join(dir, 'etcd');
+    // Member 0 is `kite` (data, ports.json), the others `kite-N` (data-N, ports-N.json).
+    const peers = () => ['ports.json', 'ports-1.json', 'ports-2.json'].map((f) => JSON.parse(readFileSync(join(etcdDir, f), 'utf8')).peer as number);
+    const before = peers();
+    const down = await run(process.execPath, [KITE_MAIN, 'down', '--name', cluster.name], { env: cluster.env(), timeoutMs: 120_000 });
+    assert.equal(down.code, 0, down.stdout + down.stderr);
+    const up = await run(process.execPath, [KITE_MAIN, 'up', '--name', cluster.name], { env: cluster.env(), timeoutMs: 300_000 });
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.match(up.stdout + up.stderr, /in front of 3 API servers/);
+    assert.deepEqual(JSON.parse(readFileSync(join(etcdDir, 'members.json'), 'utf8')), { members: 3 });
+    assert.deepEqual(peers(), before, 'every member kept its peer URL');
+    for (const d of ['data', 'data-1', 'data-2']) assert.ok(existsSync(join(etcdDir, d, 'member')), `${d} kept`);
+    // The data written before is there, and the three members still make a quorum that takes writes.
+    assert.equal((await cluster.k(['get', 'configmap', 'shared', '-o', 'jsonpath={.data.a}'])).trim(), '2');
+    await cluster.k(['create', 'configmap', 'after-restart', '--from-literal=a=1']);
+    assert.match(await cluster.k(['get', 'configmap', 'after-restart', '-o', 'name']), /configmap\/after-restart/);
   });
 });

@@ -1,7 +1,7 @@
 // Acceptance-test harness: brings up a real kite cluster with the `kite` CLI (as a
 // user would, in a private KITE_HOME) and drives it with the real kubectl binaries.
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -51,6 +51,9 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
   });
 }
 
+/** Every cluster made in this process (a file that re-runs others' tests checks what they ran on). */
+export const clustersMade: Cluster[] = [];
+
 export class Cluster {
   readonly home: string;
   readonly kubeconfig: string;
@@ -72,11 +75,19 @@ export class Cluster {
     this.name = `${process.env.KITE_E2E_CLUSTER_PREFIX ?? ''}${name}`;
     this.home = mkdtempSync(join(tmpdir(), `kite-e2e-${name}-`));
     this.kubeconfig = join(this.home, this.name, 'kubeconfig');
+    clustersMade.push(this);
+  }
+
+  /** The store the cluster was created on (its cluster.json), once it is up. */
+  store(): string {
+    return (JSON.parse(readFileSync(join(this.home, this.name, 'cluster.json'), 'utf8')) as { store?: string }).store ?? 'sqlite';
   }
 
   env(): NodeJS.ProcessEnv {
     return {
       ...process.env,
+      // KITE_E2E_STORE=etcd: the clusters of the run are created on the etcd store (KITE_STORE).
+      ...(process.env.KITE_E2E_STORE ? { KITE_STORE: process.env.KITE_E2E_STORE } : {}),
       ...this.extraEnv,
       KITE_HOME: this.home,
       KUBECONFIG: join(this.home, 'user-kubeconfig'),
