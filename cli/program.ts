@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { registerImageCommands } from './commands/image.js';
 import { registerKubeletCommand } from './commands/kubelet.js';
 import { registerNodeCommands } from './commands/node.js';
+import { registerTokenCommands } from './commands/token.js';
+import { registerJoinCommand } from './commands/join.js';
 import { registerStoreCommands } from './commands/store.js';
 import { parseStoreKind, type StoreKind } from '../store/open.js';
 import { CliError, errorMessage } from './errors.js';
@@ -158,6 +160,8 @@ export function buildProgram(): Command {
 
   registerImageCommands(program);
   registerNodeCommands(program);
+  registerTokenCommands(program);
+  registerJoinCommand(program);
   registerStoreCommands(program, arg(parseStoreKind));
   registerKubeletCommand(program, arg(parsePort));
   return program;

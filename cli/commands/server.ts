@@ -1,6 +1,6 @@
 // `kite server`: runs a cluster's control plane in the foreground. `kite up` starts this
 // same command detached, with its output going to the cluster's server.log.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ControlPlaneOptions } from '../../server/control-plane.js';
@@ -86,9 +86,32 @@ async function startWorkers(o: { name: string; clusterDir: string; apiPort: numb
   const host = loopback || o.bindAddress === '0.0.0.0' || o.bindAddress === '::' || o.bindAddress === '' ? hostIPv4() : o.bindAddress;
   const transport = new HttpTransport({ server: o.url, caData: o.pki.ca.cert, certData: o.pki.admin.cert, keyData: o.pki.admin.key }, { component: 'kite-nodes' });
   const workers = new WorkerNodes({ clusterName: o.name, clusterDir: o.clusterDir, server: `https://${host}:${o.apiPort}`, ca: o.pki.ca, registries: o.registries, transport, log });
+  // Nodes joined from other machines (`kite join`): this host routes their pod CIDRs
+  // (host-gw); its own worker namespaces' routes are the workers' business.
+  const { HostGwRoutes } = await import('../../agent/routes.js');
+  const { localNodeName } = await import('../../kubelet/local-node.js');
+  const underlayPrefix = () => {
+    try {
+      const u = JSON.parse(readFileSync(join(o.clusterDir, 'underlay.json'), 'utf8')) as { subnet: string };
+      return u.subnet.split('.').slice(0, 3).join('.') + '.';
+    } catch {
+      return undefined;
+    }
+  };
+  const routes = new HostGwRoutes({
+    transport,
+    selfName: localNodeName(o.name),
+    skip: (n) => {
+      const prefix = underlayPrefix();
+      return !!prefix && !!n.status?.addresses?.some((a) => a.type === 'InternalIP' && a.address.startsWith(prefix));
+    },
+    log,
+  });
+  routes.start();
   return {
     reconcile: (names) => workers.reconcile(names),
     async close() {
+      await routes.stop();
       await workers.close();
       transport.close();
     },

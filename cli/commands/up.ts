@@ -298,5 +298,6 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
     progress.info(`kubectl cluster-info --context ${ctx}`);
     progress.info('');
     progress.info(`Stop it with \`kite down --name ${c.name}\`; the kubeconfig alone: \`kite kubeconfig --name ${c.name}\`.`);
+    progress.info(`Other machines join it with the command \`kite token create --name ${c.name} --print-join-command\` prints.`);
   });
 }
