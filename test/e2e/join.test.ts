@@ -229,8 +229,9 @@ spec:
     assert.ok(far.status.podIP.startsWith(prefix), `${far.status.podIP} not in ${joined.spec.podCIDR}`);
     assert.equal(await waitFor('pod IP across machines', async () => ((await fetchFrom('near', `http://${far.status.podIP}:8080/`)) === 'hello-from-far' ? 'hello-from-far' : undefined), 60_000, 1000), 'hello-from-far');
     assert.equal(await waitFor('ClusterIP across machines', async () => ((await fetchFrom('near', 'http://far.default.svc.cluster.local/')) === 'hello-from-far' ? 'hello-from-far' : undefined), 60_000, 1000), 'hello-from-far');
-    // And from the joined node's side: its own proxy and the cluster DNS.
-    assert.equal(await fetchFrom('far', 'http://far/'), 'hello-from-far');
+    // And from the joined node's side: its own proxy and the cluster DNS (the FQDN: the
+    // bare name is the pod's own hostname in its /etc/hosts).
+    assert.equal(await fetchFrom('far', 'http://far.default.svc.cluster.local/'), 'hello-from-far');
     // Logs and exec reach the joined kubelet (its serving certificate came from a CSR too).
     assert.equal((await cluster.kubectl(['logs', 'far'])).code, 0);
   });
