@@ -1,7 +1,7 @@
 // A node on another machine, started by `kite join` once it has its identity
 // (agent/join.ts): the machine's own containerd and kubelet, then the service proxy and
-// NetworkPolicy enforcement (as the node: kite has no kube-proxy DaemonSet), and host-gw
-// routes to the other nodes' pod CIDRs. Cluster DNS is the control plane's, reached
+// NetworkPolicy enforcement (as the node: kite has no kube-proxy DaemonSet), and the pod
+// network to the other nodes: VXLAN to those with a VTEP, host-gw routes to the rest. Cluster DNS is the control plane's, reached
 // through the kube-dns Service.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -95,7 +95,18 @@ export async function startJoinedNode(o: JoinedNodeOptions): Promise<JoinedNode>
       dataDir: runtime.cniDataDir(containerdDir),
       ipMasq: false,
     });
-    const routes = new HostGwRoutes({ transport: api, selfName: o.nodeName, log });
+    // The pod network the cluster announces: VXLAN when its nodes carry a VTEP (the
+    // control plane's host does unless it runs host-gw), else host-gw routes only.
+    const { VxlanNetwork, announcedVni, BACKEND_TYPE_ANNOTATION } = await import('./vxlan.js');
+    const vni = announcedVni((await api.list<Node>(NODES, undefined)).items);
+    if (vni !== undefined) {
+      const vxlan = new VxlanNetwork({ transport: api, nodeName: o.nodeName, nodeIP: o.nodeIP, podCIDR, vni, log });
+      await vxlan.start();
+      started.push(vxlan);
+    } else {
+      log('the cluster announces no VXLAN network: host-gw routes only');
+    }
+    const routes = new HostGwRoutes({ transport: api, selfName: o.nodeName, skip: (n) => vni !== undefined && n.metadata?.annotations?.[BACKEND_TYPE_ANNOTATION] === 'vxlan', log });
     routes.start();
     started.push(routes);
     const { startNodeNetworking } = await import('./networking.js');

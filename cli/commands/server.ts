@@ -31,6 +31,8 @@ export interface ServerOptions {
   serverIndex?: number;
   /** The API address this host's node uses (the load balancer of several servers); default this server's. */
   nodeServer?: string;
+  /** vxlan (default) or host-gw; else the cluster's remembered choice. */
+  podNetwork?: 'vxlan' | 'host-gw';
 }
 
 /** The pid file of the cluster's server with this index. */
@@ -63,10 +65,10 @@ export function bindAddressSANs(bindAddress: string): { dnsNames: string[]; ipAd
 }
 
 /** This host's node (agent/), unless the stub control plane runs (CLI tests). */
-async function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }, registries: string): Promise<{ close(): Promise<void> }> {
+async function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }, registries: string, podNetwork: 'vxlan' | 'host-gw'): Promise<{ close(): Promise<void> }> {
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { close: async () => {} };
   const { startAgent } = await import('../../agent/node.js');
-  return startAgent({ clusterName, clusterDir, server, ca, registries, log });
+  return startAgent({ clusterName, clusterDir, server, ca, registries, podNetwork, log });
 }
 
 interface Workers {
@@ -75,7 +77,7 @@ interface Workers {
 }
 
 /** The cluster's worker nodes on this host (agent/workers.ts), unless the stub control plane runs. */
-async function startWorkers(o: { name: string; clusterDir: string; apiPort: number; bindAddress: string; url: string; pki: ClusterPKI; registries: string }): Promise<Workers> {
+async function startWorkers(o: { name: string; clusterDir: string; apiPort: number; bindAddress: string; url: string; pki: ClusterPKI; registries: string; podNetwork: 'vxlan' | 'host-gw' }): Promise<Workers> {
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { reconcile: async () => {}, close: async () => {} };
   const { WorkerNodes } = await import('../../agent/workers.js');
   const { HttpTransport } = await import('../../client/http-transport.js');
@@ -102,6 +104,8 @@ async function startWorkers(o: { name: string; clusterDir: string; apiPort: numb
     transport,
     selfName: localNodeName(o.name),
     skip: (n) => {
+      // Over VXLAN (agent/vxlan.ts) when both ends have a VTEP.
+      if (o.podNetwork === 'vxlan' && n.metadata?.annotations?.['flannel.alpha.coreos.com/backend-type'] === 'vxlan') return true;
       const prefix = underlayPrefix();
       return !!prefix && !!n.status?.addresses?.some((a) => a.type === 'InternalIP' && a.address.startsWith(prefix));
     },
@@ -190,10 +194,11 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     // other real nodes (`kite up --nodes`; `kite node add|rm` edit the list and send SIGHUP).
     const registries = opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml');
     const nodeServer = opts.nodeServer ?? url;
-    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, nodeServer, pki.ca, registries);
+    const podNetwork = opts.podNetwork ?? readClusterState(paths)?.podNetwork ?? 'vxlan';
+    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, nodeServer, pki.ca, registries, podNetwork);
     const workers = index
       ? { reconcile: async () => {}, close: async () => {} }
-      : await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url: nodeServer, pki, registries });
+      : await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url: nodeServer, pki, registries, podNetwork });
     const reconcileWorkers = () => {
       void workers.reconcile(readClusterState(paths)?.workers ?? []).catch((err) => log(`nodes: ${errorMessage(err)}`));
     };
