@@ -6,7 +6,7 @@
 // its node IP, the outer destination) and a route for its pod CIDR via its VTEP address
 // on the device. Nodes without a VTEP (the control plane host's worker namespaces, which
 // are host-gw on its bridge) are left to the other routes.
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { ApiTransport } from '../client/transport.js';
 import { SharedInformerFactory } from '../client/informer.js';
@@ -35,6 +35,13 @@ export function clusterVni(clusterName: string): number {
 
 export function vxlanDevice(vni: number): string {
   return `kvx${vni}`;
+}
+
+/** A locally administered unicast MAC for a node's VTEP. */
+export function vtepMac(nodeName: string, podCIDR: string): string {
+  const h = createHash('sha256').update(`${nodeName}/${podCIDR}`).digest();
+  h[0] = (h[0]! & 0xfc) | 0x02;
+  return [...h.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
 /** The VTEP address of a node: its pod CIDR's network address. */
@@ -117,14 +124,19 @@ export class VxlanNetwork {
     if (exists) {
       // A device from an earlier run with another local address is replaced.
       const detail = (await this.run(['ip', '-d', 'link', 'show', dev])).stdout;
-      if (!detail.includes(`local ${this.o.nodeIP} `)) await run(['ip', 'link', 'del', dev]);
+      if (!detail.includes(`local ${this.o.nodeIP} `) || !detail.includes(vtepMac(this.o.nodeName, this.o.podCIDR))) await run(['ip', 'link', 'del', dev]);
     }
     if ((await this.run(['ip', 'link', 'show', dev])).code !== 0) {
-      await run(['ip', 'link', 'add', dev, 'type', 'vxlan', 'id', String(this.o.vni), 'local', this.o.nodeIP, 'dstport', String(VXLAN_PORT), 'nolearning']);
+      // An explicit MAC: one made from the device name and the machine id (udev's
+      // persistent policy) would be the same for two nodes on one host.
+      await run(['ip', 'link', 'add', dev, 'address', vtepMac(this.o.nodeName, this.o.podCIDR), 'type', 'vxlan', 'id', String(this.o.vni), 'local', this.o.nodeIP, 'dstport', String(VXLAN_PORT), 'nolearning']);
     }
     await run(['ip', 'addr', 'replace', `${vtepAddress(this.o.podCIDR)}/32`, 'dev', dev]);
     await run(['ip', 'link', 'set', dev, 'up']);
-    this.mac = readFileSync(`/sys/class/net/${dev}/address`, 'utf8').trim();
+    // From `ip`, not /sys: a process that entered a netns with `nsenter --net` still sees the host's sysfs.
+    const mac = / link\/ether ([0-9a-f:]{17}) /.exec(await run(['ip', '-o', 'link', 'show', 'dev', dev]))?.[1];
+    if (!mac) throw new Error(`cannot read the MAC address of ${dev}`);
+    this.mac = mac;
     await this.o.transport.patch(NODES, undefined, this.o.nodeName, 'merge', {
       metadata: {
         annotations: {

@@ -227,6 +227,14 @@ spec:
     // The pod's address is from the joined node's pod CIDR.
     const prefix = joined.spec.podCIDR.split('.').slice(0, 3).join('.') + '.';
     assert.ok(far.status.podIP.startsWith(prefix), `${far.status.podIP} not in ${joined.spec.podCIDR}`);
+    // The pod network is VXLAN (kite up's default): both nodes announce a VTEP as flannel
+    // does, and the host reaches the joined node's pods through its VXLAN device.
+    for (const n of [joined, await json(['get', 'node', `${cluster.name}-control-plane`])]) {
+      assert.equal(n.metadata.annotations['flannel.alpha.coreos.com/backend-type'], 'vxlan');
+      assert.match(JSON.parse(n.metadata.annotations['flannel.alpha.coreos.com/backend-data']).VtepMAC, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+    }
+    assert.equal(joined.metadata.annotations['flannel.alpha.coreos.com/public-ip'], machineIP);
+    assert.match(await must('ip', ['route', 'get', far.status.podIP]), / dev kvx\d+ /);
     assert.equal(await waitFor('pod IP across machines', async () => ((await fetchFrom('near', `http://${far.status.podIP}:8080/`)) === 'hello-from-far' ? 'hello-from-far' : undefined), 60_000, 1000), 'hello-from-far');
     assert.equal(await waitFor('ClusterIP across machines', async () => ((await fetchFrom('near', 'http://far.default.svc.cluster.local/')) === 'hello-from-far' ? 'hello-from-far' : undefined), 60_000, 1000), 'hello-from-far');
     // And from the joined node's side: its own proxy and the cluster DNS (the FQDN: the
