@@ -25,6 +25,8 @@ export interface AgentOptions {
    * one here.
    */
   balanceApiServers?: boolean;
+  /** How pods reach other machines' nodes: a VXLAN device (default) or host-gw routes only. */
+  podNetwork?: 'vxlan' | 'host-gw';
   log: (message: string) => void;
 }
 
@@ -91,8 +93,29 @@ export function startAgent(o: AgentOptions): Agent {
     } catch (err) {
       log(`networking failed to start: ${errorMessage(err)}`);
     }
+    let vxlan: { stop(): Promise<void> } | undefined;
+    if ((o.podNetwork ?? 'vxlan') === 'vxlan') {
+      try {
+        // Nodes joined from other machines reach this one's pods over VXLAN; the device
+        // is announced on this node's Node, written as the node itself.
+        const { VxlanNetwork, clusterVni } = await import('./vxlan.js');
+        const { HttpTransport } = await import('../client/http-transport.js');
+        const { readFileSync } = await import('node:fs');
+        const pki = join(nodeDir, 'pki');
+        const asNode = new HttpTransport(
+          { server: balancer?.url ?? o.server, caData: o.ca.cert, certData: readFileSync(join(pki, 'kubelet-client.crt'), 'utf8'), keyData: readFileSync(join(pki, 'kubelet-client.key'), 'utf8') },
+          { component: 'kite-vxlan' },
+        );
+        const net = new VxlanNetwork({ transport: asNode, nodeName: node.nodeName, nodeIP: node.nodeIP, podCIDR: node.podCIDR, vni: clusterVni(o.clusterName), log: (m) => log(`networking: ${m}`) });
+        await net.start();
+        vxlan = { stop: async () => (await net.stop(), asNode.close()) };
+      } catch (err) {
+        log(`networking: vxlan failed to start: ${errorMessage(err)}`);
+      }
+    }
     return {
       async close() {
+        if (vxlan) await vxlan.stop().catch((err) => log(`vxlan: stop failed: ${errorMessage(err)}`));
         if (networking) await networking.stop().catch((err) => log(`networking: stop failed: ${errorMessage(err)}`));
         await balancer?.close();
         await node.close();

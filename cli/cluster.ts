@@ -27,6 +27,8 @@ export interface ClusterState {
   workers?: string[];
   /** API servers `kite up` runs (more than one: behind a load balancer on apiPort). */
   servers?: number;
+  /** How pods reach nodes on other machines (`kite up --pod-network`; default vxlan). */
+  podNetwork?: 'vxlan' | 'host-gw';
 }
 
 export type ClusterStatus = { state: 'running'; pid: number } | { state: 'stopped' };

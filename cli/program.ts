@@ -3,6 +3,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { registerImageCommands } from './commands/image.js';
 import { registerKubeletCommand } from './commands/kubelet.js';
 import { registerNodeCommands } from './commands/node.js';
+import { registerTokenCommands } from './commands/token.js';
+import { registerJoinCommand } from './commands/join.js';
 import { registerStoreCommands } from './commands/store.js';
 import { parseStoreKind, type StoreKind } from '../store/open.js';
 import { CliError, errorMessage } from './errors.js';
@@ -36,6 +38,11 @@ function parseServerCount(v: string): number {
   return n;
 }
 
+function parsePodNetwork(v: string): 'vxlan' | 'host-gw' {
+  if (v !== 'vxlan' && v !== 'host-gw') throw new Error(`unknown pod network "${v}" (want vxlan or host-gw)`);
+  return v;
+}
+
 function parseServerIndex(v: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n > 99) throw new Error(`invalid server index "${v}" (0-99)`);
@@ -60,9 +67,10 @@ export function buildProgram(): Command {
     .option('--registries <file>', "registry mirrors and settings (k3s registries.yaml format); copied to the cluster's registries.yaml")
     .option('--store <kind>', 'store backend for a new cluster: sqlite, or etcd (a local etcd the cluster manages) (default: last used, else sqlite)', arg(parseStoreKind))
     .option('--servers <n>', 'API servers to run (more than one needs --store etcd; the API port is then a load balancer in front of them) (default: last used, else 1)', arg(parseServerCount))
-    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number; nodes?: number; registries?: string; store?: StoreKind; servers?: number }) => {
+    .option('--pod-network <mode>', 'how pods reach nodes joined from other machines: vxlan (works across subnets) or host-gw (default: last used, else vxlan)', arg(parsePodNetwork))
+    .action(async (o: { name: string; apiPort?: number; bindAddress?: string; wait: number; hollowNodes: number; nodes?: number; registries?: string; store?: StoreKind; servers?: number; podNetwork?: 'vxlan' | 'host-gw' }) => {
       const { up } = await import('./commands/up.js');
-      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes, nodes: o.nodes, registries: o.registries, store: o.store, servers: o.servers });
+      await up({ name: o.name, apiPort: o.apiPort, bindAddress: o.bindAddress, waitSeconds: o.wait, hollowNodes: o.hollowNodes, nodes: o.nodes, registries: o.registries, store: o.store, servers: o.servers, podNetwork: o.podNetwork });
     });
 
   program
@@ -102,10 +110,11 @@ export function buildProgram(): Command {
     .option('--etcd-certfile <file>', 'client certificate for etcd')
     .option('--etcd-keyfile <file>', 'client key for etcd')
     .option('--node-server <url>', "the API address this host's node uses (default: this server's)")
+    .option('--pod-network <mode>', 'vxlan or host-gw (default: the cluster\'s, else vxlan)', arg(parsePodNetwork))
     .option('--server-index <n>', "0: the cluster's first server; N > 0: one more API server on the cluster's etcd (own pid file and data, no node)", arg(parseServerIndex), 0)
     .action(async (o: {
       name: string; dataDir?: string; apiPort: number; bindAddress: string; hollowNodes: number; registries?: string;
-      store?: StoreKind; etcdServers?: string[]; etcdCafile?: string; etcdCertfile?: string; etcdKeyfile?: string; serverIndex: number; nodeServer?: string;
+      store?: StoreKind; etcdServers?: string[]; etcdCafile?: string; etcdCertfile?: string; etcdKeyfile?: string; serverIndex: number; nodeServer?: string; podNetwork?: 'vxlan' | 'host-gw';
     }) => {
       const { runServer } = await import('./commands/server.js');
       await runServer({
@@ -113,6 +122,7 @@ export function buildProgram(): Command {
         storeFlags: { store: o.store, etcdServers: o.etcdServers, etcdCAFile: o.etcdCafile, etcdCertFile: o.etcdCertfile, etcdKeyFile: o.etcdKeyfile },
         serverIndex: o.serverIndex,
         nodeServer: o.nodeServer,
+        podNetwork: o.podNetwork,
       });
     });
 
@@ -158,6 +168,8 @@ export function buildProgram(): Command {
 
   registerImageCommands(program);
   registerNodeCommands(program);
+  registerTokenCommands(program);
+  registerJoinCommand(program);
   registerStoreCommands(program, arg(parseStoreKind));
   registerKubeletCommand(program, arg(parsePort));
   return program;

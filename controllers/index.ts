@@ -8,6 +8,8 @@ import { NETWORKING_CONTROLLERS } from './networking.js';
 import { STORAGE_CONTROLLERS } from './storage.js';
 import { newClusterRoleAggregationController } from './clusterroleaggregation/controller.js';
 import { newCsrSigningController } from './certificates/signer.js';
+import { newCsrApprovingController } from './certificates/approver.js';
+import { newBootstrapSigner, newTokenCleaner } from './bootstrap/controllers.js';
 
 export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [
   ...HOUSEKEEPING_CONTROLLERS,
@@ -17,6 +19,9 @@ export const ALL_CONTROLLERS: readonly ControllerDescriptor[] = [
   ...STORAGE_CONTROLLERS,
   controller('clusterrole-aggregation-controller', (ctx) => newClusterRoleAggregationController(ctx)),
   controller('certificate-controller', (ctx) => newCsrSigningController(ctx)),
+  controller('certificate-controller', (ctx) => newCsrApprovingController(ctx)),
+  controller('token-cleaner', (ctx) => newTokenCleaner(ctx)),
+  controller('bootstrap-signer', (ctx) => newBootstrapSigner(ctx)),
 ];
 export { startControllerManager } from './manager.js';
 export type { ControllerContext, ControllerConstructor, ControllerDescriptor, ControllerManager, ControllerManagerOptions } from './manager.js';

@@ -5,6 +5,7 @@
 // what every JWT library accepts as RS256).
 import type * as X509 from '@peculiar/x509';
 import {
+  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -657,4 +658,27 @@ export async function loadOrCreateClusterPKI(
   }
 
   return { dir, paths, ca, apiserver, admin, kubeletClient, serviceAccount, frontProxyCA, frontProxyClient };
+}
+
+/**
+ * A new key and a PKCS#10 request for it (what a kubelet sends in a
+ * CertificateSigningRequest): subject CN/O and optional DNS/IP alternative names.
+ */
+export async function createCertificateRequest(spec: { commonName: string; organizations?: string[]; dnsNames?: string[]; ipAddresses?: string[] }): Promise<{ csr: string; key: string }> {
+  const x509 = await loadX509();
+  const keys = await newKeyPair();
+  const names = [...unique(spec.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })), ...unique((spec.ipAddresses ?? []).map(normalizeIP)).map((value) => ({ type: 'ip' as const, value }))];
+  const request = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: subjectName(spec.commonName, spec.organizations),
+    keys,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
+    extensions: names.length ? [new x509.SubjectAlternativeNameExtension(names)] : [],
+  });
+  return { csr: request.toString('pem') + '\n', key: await exportPrivateKeyPem(keys.privateKey) };
+}
+
+/** kubeadm's --discovery-token-ca-cert-hash of a CA: `sha256:` and the hex SHA-256 of its DER SubjectPublicKeyInfo. */
+export function caCertHash(caPem: string): string {
+  const spki = new NodeX509Certificate(caPem).publicKey.export({ type: 'spki', format: 'der' });
+  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
 }

@@ -18,6 +18,7 @@ import { ApiServer } from '../apiserver/server.js';
 import { Authenticator } from '../apiserver/authentication.js';
 import type { UserInfo } from '../apiserver/context.js';
 import { ServiceAccountTokens } from '../apiserver/serviceaccount-tokens.js';
+import { bootstrapTokenAuthenticator, BOOTSTRAP_TOKEN_NAMESPACE } from '../apiserver/bootstrap-tokens.js';
 import { ServiceAllocator } from '../apiserver/allocators.js';
 import { KubeletProxy } from '../apiserver/kubelet-proxy.js';
 import { ResourceMetrics } from '../apiserver/metrics/resource-metrics.js';
@@ -36,6 +37,7 @@ import { COMPONENT_USERS, serviceAccountUser } from './identities.js';
 import { FlowSchemaStatusController } from './flowcontrol.js';
 import { Aggregator } from '../apiserver/aggregator.js';
 import { APIServiceAvailabilityController, publishExtensionAuthentication } from './aggregation.js';
+import { publishClusterInfo } from './cluster-info.js';
 
 export interface ControlPlaneOptions {
   /** Cluster name. */
@@ -155,10 +157,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   }
 
   const tokens = new ServiceAccountTokens(registry, opts.serviceAccountKeys);
+  // `kite join`'s credentials (kube-system/bootstrap-token-<id> Secrets).
+  const bootstrapTokens = bootstrapTokenAuthenticator((name) => core.lookups.get('', 'secrets', BOOTSTRAP_TOKEN_NAMESPACE, name));
   tokens.install(pipeline);
   // The aggregation layer: APIServices with a spec.service are proxied to their servers.
   const aggregator = new Aggregator(core.lookups, { proxyClient: opts.frontProxy });
-  const api = new ApiServer({ pipeline, authenticator: new Authenticator([tokens.authenticate]), serverAddress: `${advertise}:${port}`, isReady: () => ready, aggregator });
+  const api = new ApiServer({ pipeline, authenticator: new Authenticator([bootstrapTokens, tokens.authenticate]), serverAddress: `${advertise}:${port}`, isReady: () => ready, aggregator });
   new KubeletProxy(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient }).install(api);
   // metrics.k8s.io, fed by scraping the kubelets' /stats/summary.
   const resourceMetrics = new ResourceMetrics(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient });
@@ -179,6 +183,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   const client = (component: string, user?: UserInfo) => new LocalTransport(pipeline, { component, user });
   await bootstrapCluster(client('kube-apiserver'), { port, advertise, storageDir: join(dirname(opts.dataDir), 'storage') });
   await publishExtensionAuthentication(client('kube-apiserver', COMPONENT_USERS.apiserver), opts.tls.caCert, opts.frontProxy?.caCert);
+  await publishClusterInfo(client('kube-apiserver', COMPONENT_USERS.apiserver), `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`, opts.tls.caCert);
   const availability = new APIServiceAvailabilityController(client('kube-apiserver', COMPONENT_USERS.apiserver), core.lookups, aggregator);
   availability.start();
   const endpoints = new EndpointReconciler(client('kube-apiserver'), { advertise, port });

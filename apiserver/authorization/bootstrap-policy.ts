@@ -459,6 +459,8 @@ function kiteRoles(): ClusterRole[] {
       rule(['get'], [''], ['nodes', 'persistentvolumeclaims']),
       eventsRule(),
     ]),
+    // The CSR approver also approves a node's own kubelet-serving request (controllers/certificates/approver.ts).
+    clusterRole('system:kite:kubelet-serving-approver', [rule(['approve'], ['certificates.k8s.io'], ['signers'], ['kubernetes.io/kubelet-serving'])]),
     clusterRole('system:kite:netpol', [rule(READ, ['networking.k8s.io'], ['networkpolicies']), rule(READ, [''], ['pods', 'namespaces', 'nodes'])]),
     // The service proxy and node network set-up: what kube-proxy's role allows.
     clusterRole('system:kite:node-networking', [
@@ -475,12 +477,24 @@ function kiteRoleBindings(): ClusterRoleBinding[] {
     ...Object.values(KITE_COMPONENT_USERS).map((u) => clusterRoleBinding(u, u, [user(u)])),
     clusterRoleBinding('system:kite:local-path-provisioner', 'system:kite:local-path-provisioner', [serviceAccount('kube-system', 'local-path-provisioner')]),
     clusterRoleBinding('system:kite:scheduler', 'system:kite:scheduler', [user('system:kube-scheduler')]),
+    // What kubeadm binds for TLS bootstrapping (`kite join`): bootstrap tokens may ask
+    // for node client certificates, which the CSR approver then approves, as it does
+    // a node's renewal of its own.
+    clusterRoleBinding('system:kite:kubelet-serving-approver', 'system:kite:kubelet-serving-approver', [serviceAccount('kube-system', 'certificate-controller')]),
+    clusterRoleBinding('kubeadm:kubelet-bootstrap', 'system:node-bootstrapper', [group('system:bootstrappers')]),
+    clusterRoleBinding('kubeadm:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [group('system:bootstrappers')]),
+    clusterRoleBinding('kubeadm:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [group('system:nodes')]),
+    // A joined node's service proxy and NetworkPolicy enforcement run as the node itself
+    // (kite has no kube-proxy DaemonSet with its ServiceAccount): nodes read what they read.
+    clusterRoleBinding('kite:node-networking:nodes', KITE_COMPONENT_USERS.nodeNetworking, [group('system:nodes')]),
+    clusterRoleBinding('kite:netpol:nodes', KITE_COMPONENT_USERS.netpol, [group('system:nodes')]),
   ];
 }
 
 /** The cluster DNS server publishes the kube-dns Service's endpoints itself (it has no selector). */
 function kiteNamespaceRoles(): Role[] {
   return [
+    role('kube-public', 'kubeadm:bootstrap-signer-clusterinfo', [rule(['get'], [''], ['configmaps'], ['cluster-info'])]),
     role('kube-system', 'system:kite:dns-endpoints', [
       rule(['get', 'create'], [''], ['services']),
       rule(['get', 'create', 'update'], [''], ['endpoints']),
@@ -490,7 +504,12 @@ function kiteNamespaceRoles(): Role[] {
 }
 
 function kiteNamespaceRoleBindings(): RoleBinding[] {
-  return [roleBinding('kube-system', 'system:kite:dns-endpoints', 'system:kite:dns-endpoints', [user(KITE_COMPONENT_USERS.dns)])];
+  return [
+    roleBinding('kube-system', 'system:kite:dns-endpoints', 'system:kite:dns-endpoints', [user(KITE_COMPONENT_USERS.dns)]),
+    // kubeadm lets anyone read kube-public/cluster-info; kite authenticates no anonymous
+    // caller, so a joining node reads it with its bootstrap token (verifying the CA by hash).
+    roleBinding('kube-public', 'kubeadm:bootstrap-signer-clusterinfo', 'kubeadm:bootstrap-signer-clusterinfo', [user('system:anonymous'), group('system:bootstrappers')]),
+  ];
 }
 
 export interface BootstrapPolicy {

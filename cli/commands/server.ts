@@ -1,6 +1,6 @@
 // `kite server`: runs a cluster's control plane in the foreground. `kite up` starts this
 // same command detached, with its output going to the cluster's server.log.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ControlPlaneOptions } from '../../server/control-plane.js';
@@ -31,6 +31,8 @@ export interface ServerOptions {
   serverIndex?: number;
   /** The API address this host's node uses (the load balancer of several servers); default this server's. */
   nodeServer?: string;
+  /** vxlan (default) or host-gw; else the cluster's remembered choice. */
+  podNetwork?: 'vxlan' | 'host-gw';
 }
 
 /** The pid file of the cluster's server with this index. */
@@ -63,10 +65,10 @@ export function bindAddressSANs(bindAddress: string): { dnsNames: string[]; ipAd
 }
 
 /** This host's node (agent/), unless the stub control plane runs (CLI tests). */
-async function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }, registries: string, balanceApiServers: boolean): Promise<{ close(): Promise<void> }> {
+async function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }, registries: string, balanceApiServers: boolean, podNetwork: 'vxlan' | 'host-gw'): Promise<{ close(): Promise<void> }> {
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { close: async () => {} };
   const { startAgent } = await import('../../agent/node.js');
-  return startAgent({ clusterName, clusterDir, server, ca, registries, balanceApiServers, log });
+  return startAgent({ clusterName, clusterDir, server, ca, registries, balanceApiServers, podNetwork, log });
 }
 
 interface Workers {
@@ -75,7 +77,7 @@ interface Workers {
 }
 
 /** The cluster's worker nodes on this host (agent/workers.ts), unless the stub control plane runs. */
-async function startWorkers(o: { name: string; clusterDir: string; apiPort: number; bindAddress: string; url: string; pki: ClusterPKI; registries: string; apiServerBalancer: boolean }): Promise<Workers> {
+async function startWorkers(o: { name: string; clusterDir: string; apiPort: number; bindAddress: string; url: string; pki: ClusterPKI; registries: string; apiServerBalancer: boolean; podNetwork: 'vxlan' | 'host-gw' }): Promise<Workers> {
   if (process.env.KITE_CONTROL_PLANE === 'stub') return { reconcile: async () => {}, close: async () => {} };
   const { WorkerNodes } = await import('../../agent/workers.js');
   const { HttpTransport } = await import('../../client/http-transport.js');
@@ -86,9 +88,34 @@ async function startWorkers(o: { name: string; clusterDir: string; apiPort: numb
   const host = loopback || o.bindAddress === '0.0.0.0' || o.bindAddress === '::' || o.bindAddress === '' ? hostIPv4() : o.bindAddress;
   const transport = new HttpTransport({ server: o.url, caData: o.pki.ca.cert, certData: o.pki.admin.cert, keyData: o.pki.admin.key }, { component: 'kite-nodes' });
   const workers = new WorkerNodes({ clusterName: o.name, clusterDir: o.clusterDir, server: `https://${host}:${o.apiPort}`, ca: o.pki.ca, registries: o.registries, apiServerBalancer: o.apiServerBalancer, transport, log });
+  // Nodes joined from other machines (`kite join`): this host routes their pod CIDRs
+  // (host-gw); its own worker namespaces' routes are the workers' business.
+  const { HostGwRoutes } = await import('../../agent/routes.js');
+  const { localNodeName } = await import('../../kubelet/local-node.js');
+  const underlayPrefix = () => {
+    try {
+      const u = JSON.parse(readFileSync(join(o.clusterDir, 'underlay.json'), 'utf8')) as { subnet: string };
+      return u.subnet.split('.').slice(0, 3).join('.') + '.';
+    } catch {
+      return undefined;
+    }
+  };
+  const routes = new HostGwRoutes({
+    transport,
+    selfName: localNodeName(o.name),
+    skip: (n) => {
+      // Over VXLAN (agent/vxlan.ts) when both ends have a VTEP.
+      if (o.podNetwork === 'vxlan' && n.metadata?.annotations?.['flannel.alpha.coreos.com/backend-type'] === 'vxlan') return true;
+      const prefix = underlayPrefix();
+      return !!prefix && !!n.status?.addresses?.some((a) => a.type === 'InternalIP' && a.address.startsWith(prefix));
+    },
+    log,
+  });
+  routes.start();
   return {
     reconcile: (names) => workers.reconcile(names),
     async close() {
+      await routes.stop();
       await workers.close();
       transport.close();
     },
@@ -169,10 +196,11 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     const nodeServer = opts.nodeServer ?? url;
     // Several servers: the node keeps its own balancers over them (k3s agents' client-side load balancing).
     const severalServers = (readClusterState(paths)?.servers ?? 1) > 1;
-    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, nodeServer, pki.ca, registries, severalServers);
+    const podNetwork = opts.podNetwork ?? readClusterState(paths)?.podNetwork ?? 'vxlan';
+    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, nodeServer, pki.ca, registries, severalServers, podNetwork);
     const workers = index
       ? { reconcile: async () => {}, close: async () => {} }
-      : await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url: nodeServer, pki, registries, apiServerBalancer: severalServers });
+      : await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url: nodeServer, pki, registries, apiServerBalancer: severalServers, podNetwork });
     const reconcileWorkers = () => {
       void workers.reconcile(readClusterState(paths)?.workers ?? []).catch((err) => log(`nodes: ${errorMessage(err)}`));
     };

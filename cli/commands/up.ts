@@ -47,6 +47,8 @@ export interface UpOptions {
   store?: StoreKind;
   /** API servers to run (default: as last time, else 1); more than one needs the etcd store. */
   servers?: number;
+  /** vxlan or host-gw (default: as last time, else vxlan). */
+  podNetwork?: 'vxlan' | 'host-gw';
 }
 
 const MAIN_SCRIPT = fileURLToPath(new URL('../main.js', import.meta.url));
@@ -240,6 +242,7 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       store,
       workers: opts.nodes === undefined ? previous?.workers : workerNodeNames(c.name, opts.nodes - 1),
       servers,
+      podNetwork: opts.podNetwork ?? previous?.podNetwork,
     });
 
     const logStart = fileSize(c.paths.log);
@@ -298,5 +301,6 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
     progress.info(`kubectl cluster-info --context ${ctx}`);
     progress.info('');
     progress.info(`Stop it with \`kite down --name ${c.name}\`; the kubeconfig alone: \`kite kubeconfig --name ${c.name}\`.`);
+    progress.info(`Other machines join it with the command \`kite token create --name ${c.name} --print-join-command\` prints.`);
   });
 }

@@ -1,6 +1,6 @@
 // The CSR signing controller (upstream: pkg/controller/certificates/signer): approved
-// CertificateSigningRequests for the kubernetes.io/kube-apiserver-client and
-// kubernetes.io/kubelet-serving signers are issued a certificate from the cluster CA
+// CertificateSigningRequests for the kubernetes.io/kube-apiserver-client,
+// kubernetes.io/kube-apiserver-client-kubelet and kubernetes.io/kubelet-serving signers are issued a certificate from the cluster CA
 // (written to status.certificate); a request the signer's rules refuse gets a Failed
 // condition instead. Requests for other signers are left to whoever serves them.
 import { QueueController, type Controller } from '../../client/controller.js';
@@ -16,6 +16,8 @@ const CSRS = resourceByPath('certificates.k8s.io', 'v1', 'certificatesigningrequ
 
 export const KUBE_APISERVER_CLIENT = 'kubernetes.io/kube-apiserver-client';
 export const KUBELET_SERVING = 'kubernetes.io/kubelet-serving';
+export const KUBE_APISERVER_CLIENT_KUBELET = 'kubernetes.io/kube-apiserver-client-kubelet';
+const SIGNERS = [KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING];
 /** Upstream's --cluster-signing-duration default: one year. */
 const DEFAULT_DURATION_SECONDS = 365 * 24 * 3600;
 
@@ -39,6 +41,13 @@ export function signerRefusal(signer: string, info: CertificateRequestInfo, usag
     return undefined;
   };
   if (signer === KUBE_APISERVER_CLIENT) return check(['digital signature', 'key encipherment', 'client auth'], 'client auth', 'client');
+  if (signer === KUBE_APISERVER_CLIENT_KUBELET) {
+    // upstream's IsKubeletClientCSR rules: a node's identity and nothing else.
+    if (info.organizations.length !== 1 || info.organizations[0] !== 'system:nodes') return 'subject organization is not system:nodes';
+    if (!info.commonName.startsWith('system:node:')) return 'subject common name does not begin with system:node:';
+    if (info.dnsNames.length || info.ipAddresses.length || info.emailAddresses.length || info.uris.length) return 'subjectAltNames are not allowed';
+    return check(['digital signature', 'key encipherment', 'client auth'], 'client auth', 'client');
+  }
   if (signer === KUBELET_SERVING) {
     if (info.organizations.length !== 1 || info.organizations[0] !== 'system:nodes') return 'subject organization is not system:nodes';
     if (!info.commonName.startsWith('system:node:')) return 'subject common name does not begin with system:node:';
@@ -68,7 +77,7 @@ export class CsrSigningController extends QueueController {
     const csr = this.csrs.store.get(undefined, name);
     if (!csr || csr.status?.certificate) return;
     const signer = csr.spec?.signerName ?? '';
-    if (signer !== KUBE_APISERVER_CLIENT && signer !== KUBELET_SERVING) return;
+    if (!SIGNERS.includes(signer)) return;
     const conds = csr.status?.conditions ?? [];
     const has = (t: string) => conds.some((c) => c.type === t && c.status === 'True');
     if (!has('Approved') || has('Denied') || has('Failed')) return;

@@ -1,0 +1,91 @@
+// host-gw routes from Node objects (upstream analogue: flannel's host-gw backend): this
+// machine routes every other node's pod CIDR via that node's InternalIP, when that IP is
+// on a directly connected network (a next hop must be on-link). Nodes that are not are
+// left to the default route (their traffic goes through the gateway, which routes them
+// when it is a node — as the control plane's host is for a joined machine), and logged.
+// Used by `kite join` (the joined machine) and by the control plane's host (for joined
+// nodes; its own worker namespaces have their routes from agent/workers.ts).
+import type { Node } from 'kubernetes-types/core/v1.js';
+import type { ApiTransport } from '../client/transport.js';
+import { SharedInformerFactory } from '../client/informer.js';
+import { resourceByPath } from '../machinery/resources.js';
+import { commandRunner, type CommandRunner } from '../proxy/exec.js';
+
+const NODES = resourceByPath('', 'v1', 'nodes')!;
+
+export interface HostGwRoutesOptions {
+  transport: ApiTransport;
+  /** This machine's own node (its pod CIDR is local). */
+  selfName?: string;
+  /** Nodes whose routes someone else keeps (the host's worker namespaces). */
+  skip?: (node: Node) => boolean;
+  log: (m: string) => void;
+  run?: CommandRunner;
+}
+
+function internalIP(n: Node): string | undefined {
+  return n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+}
+
+export class HostGwRoutes {
+  private readonly informers: SharedInformerFactory;
+  /** node name → the route we installed: `podCIDR via ip`. */
+  private readonly installed = new Map<string, { cidr: string; via: string }>();
+  private readonly warned = new Set<string>();
+  private readonly run: CommandRunner;
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: HostGwRoutesOptions) {
+    this.run = o.run ?? commandRunner();
+    this.informers = new SharedInformerFactory(o.transport);
+    const nodes = this.informers.informerFor<Node>(NODES);
+    const sync = (n: Node) => this.serialize(() => this.syncNode(n));
+    nodes.addEventHandler({ onAdd: sync, onUpdate: (_o, n) => sync(n), onDelete: (n) => this.serialize(() => this.remove(n.metadata!.name!)) });
+  }
+
+  private serialize(fn: () => Promise<void>): void {
+    this.chain = this.chain.then(fn).catch((err) => this.o.log(`routes: ${(err as Error).message}`));
+  }
+
+  start(): void {
+    this.informers.start();
+  }
+
+  private async onLink(ip: string): Promise<boolean> {
+    const r = await this.run(['ip', 'route', 'get', ip]);
+    return r.code === 0 && !/ via /.test(r.stdout);
+  }
+
+  private async syncNode(n: Node): Promise<void> {
+    const name = n.metadata!.name!;
+    if (name === this.o.selfName || this.o.skip?.(n)) return;
+    const cidr = n.spec?.podCIDR;
+    const ip = internalIP(n);
+    const had = this.installed.get(name);
+    if (had && (had.cidr !== cidr || had.via !== ip)) await this.remove(name);
+    if (!cidr || !ip || this.installed.has(name)) return;
+    if (!(await this.onLink(ip))) {
+      // (Logged for the first few only: hollow nodes have made-up addresses.)
+      if (!this.warned.has(name) && this.warned.size < 5) this.o.log(`routes: node ${name} (${ip}) is not on a connected network; its pods (${cidr}) are reached through the default route`);
+      this.warned.add(name);
+      return;
+    }
+    const r = await this.run(['ip', 'route', 'replace', cidr, 'via', ip]);
+    if (r.code !== 0) throw new Error(`route ${cidr} via ${ip}: ${r.stderr.trim()}`);
+    this.installed.set(name, { cidr, via: ip });
+    this.o.log(`routes: ${cidr} via ${ip} (node ${name})`);
+  }
+
+  private async remove(name: string): Promise<void> {
+    const had = this.installed.get(name);
+    if (!had) return;
+    this.installed.delete(name);
+    await this.run(['ip', 'route', 'del', had.cidr, 'via', had.via]);
+  }
+
+  async stop(): Promise<void> {
+    await this.informers.stop();
+    await this.chain;
+    for (const name of [...this.installed.keys()]) await this.remove(name);
+  }
+}
