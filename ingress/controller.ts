@@ -6,22 +6,35 @@
 // host's address in `status.loadBalancer.ingress`. The ports it listens on are written
 // on its IngressClass (annotations ingress.kite.dev/http-port and https-port).
 //
+// Two data planes, one control loop (the informers, routing table and status here):
+// - nginx (the default where Debian's nginx is, or can be, installed): the controller
+//   renders an nginx.conf (nginx-config.ts) into its directory, runs its own nginx
+//   master there and reloads it on changes, debounced, after `nginx -t` accepted the
+//   new configuration (a rejected one keeps the old in effect and is reported as a
+//   Warning event on the Ingresses that changed);
+// - node: the listeners below, in this process (no nginx on this host, or
+//   `dataPlane: 'node'` / KITE_INGRESS_DATA_PLANE=node).
+//
 // Starting it (the lead wires this into `kite server`):
 //
 //   const ing = await startIngress({ transport, httpPort: 80, httpsPort: 443 });
 //   ing.httpPort, ing.httpsPort  // where it listens: 80/443 when free, else 8080/8443, else any
 //   await ing.stop();
 import { createServer as createHttpServer, request as httpRequest, Agent } from 'node:http';
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server as HttpsServer } from 'node:https';
-import { connect as netConnect } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressClass, IngressLoadBalancerIngress } from 'kubernetes-types/networking/v1.js';
+import { EventBroadcaster } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { namespacedKey, objectKey } from '../client/keys.js';
 import type { ApiTransport } from '../client/transport.js';
@@ -31,6 +44,8 @@ import { resourceByPath } from '../machinery/resources.js';
 import { DEFAULT_CLASS_ANNOTATION, INGRESS_CLASS, INGRESS_CONTROLLER } from './class.js';
 import { RoutingTable } from './router.js';
 import type { Route } from './router.js';
+import { renderNginxConfig } from './nginx-config.js';
+import { NginxConfigError, NginxProcess, ensureNginxInstalled } from './nginx.js';
 
 const INGRESSES = resourceByPath('networking.k8s.io', 'v1', 'ingresses')!;
 const CLASSES = resourceByPath('networking.k8s.io', 'v1', 'ingressclasses')!;
@@ -59,12 +74,25 @@ export interface IngressOptions {
   className?: string;
   /** Time to connect to an endpoint before trying the next (default 3 s). */
   connectTimeoutMs?: number;
+  /**
+   * nginx (installed on demand when root) or this process; default KITE_INGRESS_DATA_PLANE,
+   * else nginx when it can be had, else node.
+   */
+  dataPlane?: 'nginx' | 'node';
+  /** Where the nginx data plane keeps its configuration, certificates, pid and logs (default a temporary directory). */
+  stateDir?: string;
+  /** nginx worker processes (default `auto`: one per core). */
+  workerProcesses?: number | 'auto';
+  /** Wait this long after a change for more before reloading nginx (default 100 ms). */
+  reloadDebounceMs?: number;
   log?: (msg: string) => void;
 }
 
 export interface IngressController {
   readonly httpPort: number;
   readonly httpsPort: number;
+  /** Which data plane carries the traffic. */
+  readonly dataPlane: 'nginx' | 'node';
   /** Resolves once the caches have synced. */
   readonly ready: Promise<void>;
   /** The routes now in effect (for tests and debugging). */
@@ -77,7 +105,7 @@ interface Target {
   port: number;
 }
 
-async function listen(server: HttpServer | HttpsServer, host: string, ports: number[]): Promise<number> {
+async function listen(server: NetServer, host: string, ports: number[]): Promise<number> {
   let last: unknown;
   for (const port of ports) {
     try {
@@ -102,6 +130,7 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
   const className = opts.className ?? INGRESS_CLASS;
   const statusIP = opts.statusIP ?? hostIPv4Addresses()[0] ?? '127.0.0.1';
   const t = opts.transport;
+  const dataPlane = await chooseDataPlane(opts.dataPlane ?? dataPlaneFromEnv(), log);
 
   const ingresses = new Informer<Ingress>(t, INGRESSES, { name: 'ingress-ingresses' });
   const classes = new Informer<IngressClass>(t, CLASSES, { name: 'ingress-classes' });
@@ -136,8 +165,11 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
     rebuildTimer = undefined;
     table = new RoutingTable(ingresses.store.list().filter(ours));
   };
+  /** nginx's configuration is rebuilt from everything; set once nginx runs. */
+  let scheduleSync: (() => void) | undefined;
   const scheduleRebuild = () => {
-    if (!rebuildTimer) rebuildTimer = setTimeout(rebuild, 0);
+    if (scheduleSync) scheduleSync();
+    else if (!rebuildTimer) rebuildTimer = setTimeout(rebuild, 0);
   };
 
   // ---- status -------------------------------------------------------------------
@@ -347,23 +379,171 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
     socket.on('error', () => up.destroy());
   };
 
-  const http = createHttpServer(handle(false));
-  http.on('upgrade', upgrade(false));
-  const https = createHttpsServer({ cert: defaultCert.cert, key: defaultCert.key, SNICallback: (name, cb) => cb(null, contextFor(name)) }, handle(true));
-  https.on('upgrade', (req: IncomingMessage, socket: TLSSocket, head: Buffer) => upgrade(true)(req, socket, head));
-  for (const s of [http, https]) {
-    s.keepAliveTimeout = 65_000;
-    s.headersTimeout = 70_000;
-  }
   const host = opts.listenIP ?? '0.0.0.0';
-  const httpPort = await listen(http, host, opts.httpPort !== undefined ? [opts.httpPort] : [80, 8080, 0]);
-  const httpsPort = await listen(https, host, opts.httpsPort !== undefined ? [opts.httpsPort] : [443, 8443, 0]);
+  const probeHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  let httpPort: number;
+  let httpsPort: number;
+  let closeListeners = async (): Promise<void> => {};
+  let nginx: NginxProcess | undefined;
+  let nginxTimer: NodeJS.Timeout | undefined;
+  let stateDir = '';
+  const ownStateDir = !opts.stateDir;
+  const events = new EventBroadcaster(t, { log });
+  const recorder = events.newRecorder('kite-ingress');
+
+  if (dataPlane === 'node') {
+    const http = createHttpServer(handle(false));
+    http.on('upgrade', upgrade(false));
+    const https = createHttpsServer({ cert: defaultCert.cert, key: defaultCert.key, SNICallback: (name, cb) => cb(null, contextFor(name)) }, handle(true));
+    https.on('upgrade', (req: IncomingMessage, socket: TLSSocket, head: Buffer) => upgrade(true)(req, socket, head));
+    for (const s of [http, https]) {
+      s.keepAliveTimeout = 65_000;
+      s.headersTimeout = 70_000;
+    }
+    httpPort = await listen(http, host, opts.httpPort !== undefined ? [opts.httpPort] : [80, 8080, 0]);
+    httpsPort = await listen(https, host, opts.httpsPort !== undefined ? [opts.httpsPort] : [443, 8443, 0]);
+    closeListeners = async () => {
+      for (const s of [http, https]) {
+        s.closeAllConnections();
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+      agent.destroy();
+    };
+  } else {
+    // Pick the ports as the node data plane would (holding the first while picking the second), then hand them to nginx.
+    const held = [createNetServer(), createNetServer()];
+    httpPort = await listen(held[0], host, opts.httpPort !== undefined ? [opts.httpPort] : [80, 8080, 0]);
+    httpsPort = await listen(held[1], host, opts.httpsPort !== undefined ? [opts.httpsPort] : [443, 8443, 0]).finally(() => held[0].close());
+    held[1].close();
+    stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'kite-ingress-'));
+    mkdirSync(join(stateDir, 'certs'), { recursive: true, mode: 0o700 });
+    const defaultCertFile = join(stateDir, 'default.pem');
+    writeFileSync(defaultCertFile, `${defaultCert.cert.trim()}\n${defaultCert.key.trim()}\n`, { mode: 0o600 });
+
+    // TLS Secrets as files nginx reads: checked first, so one bad Secret never fails the whole configuration.
+    const written = new Map<string, string>(); // file → digest of what it holds
+    const reported = new Map<string, string>(); // secret → resourceVersion whose fault was logged
+    const used = new Set<string>();
+    const certificateFor = (name: string): string | undefined => {
+      const entry = table.tlsFor(name);
+      const secret = entry ? secrets.store.get(entry.namespace, entry.secretName) : undefined;
+      const crt = secret?.data?.['tls.crt'];
+      const key = secret?.data?.['tls.key'];
+      if (!secret || !crt || !key) return undefined;
+      const id = objectKey(secret);
+      const pem = `${Buffer.from(crt, 'base64').toString('utf8').trim()}\n${Buffer.from(key, 'base64').toString('utf8').trim()}\n`;
+      try {
+        const x509 = new X509Certificate(pem);
+        if (!x509.checkPrivateKey(createPrivateKey(pem))) throw new Error('tls.key is not the key of tls.crt');
+      } catch (err) {
+        const rv = secret.metadata?.resourceVersion ?? '';
+        if (reported.get(id) !== rv) {
+          reported.set(id, rv);
+          log(`ingress: bad certificate in secret ${id}: ${(err as Error).message}`);
+        }
+        return undefined;
+      }
+      const file = join(stateDir, 'certs', `${secret.metadata!.namespace}_${secret.metadata!.name}.pem`);
+      const digest = createHash('sha256').update(pem).digest('hex');
+      if (written.get(file) !== digest) {
+        writeFileSync(file, pem, { mode: 0o600 });
+        written.set(file, digest);
+      }
+      used.add(file);
+      return file;
+    };
+    const render = (): { text: string; signature: string } => {
+      used.clear();
+      const text = renderNginxConfig({
+        table,
+        endpoints: (r) => {
+          const ts = targetsFor(r);
+          return ts === 'no-service' ? undefined : ts;
+        },
+        certificateFor,
+        defaultCertificate: defaultCertFile,
+        dir: stateDir,
+        listenIP: host,
+        httpPort,
+        httpsPort,
+        workerProcesses: opts.workerProcesses,
+        connectTimeoutMs: opts.connectTimeoutMs,
+        runAsRoot: isRoot,
+      });
+      // A renewed certificate keeps its file name: its content is part of what is in effect.
+      return { text, signature: text + [...used].sort().map((f) => written.get(f)).join(',') };
+    };
+
+    const proc = new NginxProcess({ dir: stateDir, probe: { host: probeHost, port: httpPort }, log: (m) => log(`ingress: ${m}`) });
+    const first = render();
+    await proc.check(first.text);
+    await proc.start(first.text);
+    nginx = proc;
+    let applied = first.signature;
+    let rejected = '';
+    let appliedVersions = new Map<string, string>();
+    let syncing = false;
+    let again = false;
+    const versions = () => new Map(ingresses.store.list().filter(ours).map((i) => [objectKey(i), i.metadata?.resourceVersion ?? '']));
+    const sync = async (): Promise<void> => {
+      nginxTimer = undefined;
+      if (syncing) {
+        again = true;
+        return;
+      }
+      syncing = true;
+      try {
+        do {
+          again = false;
+          rebuild();
+          const next = render();
+          if (next.signature === applied || next.signature === rejected || stopped) continue;
+          const now = versions();
+          try {
+            await proc.check(next.text);
+          } catch (err) {
+            if (!(err instanceof NginxConfigError)) throw err;
+            rejected = next.signature;
+            log(`ingress: nginx rejected the new configuration, the previous one stays in effect: ${err.message}`);
+            for (const ing of ingresses.store.list().filter(ours)) {
+              if (appliedVersions.get(objectKey(ing)) !== now.get(objectKey(ing))) recorder.event(ing, 'Warning', 'RELOAD', `nginx rejected the configuration with this Ingress; the previous configuration stays in effect: ${err.message}`);
+            }
+            continue;
+          }
+          if (stopped) return;
+          proc.reload(next.text);
+          applied = next.signature;
+          appliedVersions = now;
+        } while (again && !stopped);
+      } catch (err) {
+        log(`ingress: nginx configuration: ${(err as Error).message}`);
+      } finally {
+        syncing = false;
+      }
+    };
+    const debounce = opts.reloadDebounceMs ?? 100;
+    scheduleSync = () => {
+      if (!nginxTimer && !stopped) nginxTimer = setTimeout(() => void sync(), debounce);
+    };
+    // Unlike the node data plane (which looks them up per request), nginx holds endpoints and certificates in its configuration.
+    for (const inf of [services, slices, secrets] as Informer<{ metadata?: object }>[]) {
+      inf.addEventHandler({ onAdd: scheduleSync, onUpdate: scheduleSync, onDelete: scheduleSync });
+    }
+    closeListeners = async () => {
+      if (nginxTimer) clearTimeout(nginxTimer);
+      await proc.stop();
+      agent.destroy();
+      if (ownStateDir) rmSync(stateDir, { recursive: true, force: true });
+    };
+  }
   listening.http = httpPort;
   listening.https = httpsPort;
 
   for (const i of [ingresses, classes, services, slices, secrets]) (i as Informer<{ metadata?: object }>).start();
   const ready = Promise.all([ingresses, classes, services, slices, secrets].map((i) => (i as Informer<{ metadata?: object }>).waitForSync())).then(async () => {
     rebuild();
+    if (scheduleSync) scheduleSync();
     for (const i of ingresses.store.list()) enqueueStatus(i);
     // Say where we listen, on our IngressClass (ports may differ from 80/443).
     if (classes.store.get(undefined, className)) {
@@ -373,22 +553,38 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
     }
   });
   // `kite up` reads this line to tell the user where Ingresses are served.
-  log(`ingress: listening on ${host}:${httpPort} (http) and ${host}:${httpsPort} (https), address ${statusIP}`);
+  log(`ingress: listening on ${host}:${httpPort} (http) and ${host}:${httpsPort} (https), address ${statusIP}${dataPlane === 'nginx' ? `, nginx pid ${nginx?.pid} in ${stateDir}` : ''}`);
 
   return {
     httpPort,
     httpsPort,
+    dataPlane,
     ready,
     routes: () => table,
     async stop() {
       stopped = true;
       if (rebuildTimer) clearTimeout(rebuildTimer);
       await Promise.all([ingresses.stop(), classes.stop(), services.stop(), slices.stop(), secrets.stop()]);
-      for (const s of [http, https]) {
-        s.closeAllConnections();
-        await new Promise<void>((r) => s.close(() => r()));
-      }
-      agent.destroy();
+      await closeListeners();
+      await events.shutdown();
     },
   };
+}
+
+function dataPlaneFromEnv(): 'nginx' | 'node' | undefined {
+  const v = process.env.KITE_INGRESS_DATA_PLANE;
+  return v === 'nginx' || v === 'node' ? v : undefined;
+}
+
+/** nginx when asked for (it must then be there or installable), or when it can be had; else node. */
+async function chooseDataPlane(wanted: 'nginx' | 'node' | undefined, log: (msg: string) => void): Promise<'nginx' | 'node'> {
+  if (wanted === 'node') return 'node';
+  try {
+    await ensureNginxInstalled((m) => log(`ingress: ${m}`));
+    return 'nginx';
+  } catch (err) {
+    if (wanted === 'nginx') throw err;
+    log(`ingress: no nginx (${(err as Error).message}); serving Ingresses from this process`);
+    return 'node';
+  }
 }

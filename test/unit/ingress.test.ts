@@ -151,14 +151,21 @@ test('HTTP: routes by Host header to ready endpoints, balanced; 503 without endp
 test('HTTPS: the Secret certificate by SNI, the default certificate otherwise', async () => {
   await t.create(INGRESSES, 'default', ing('secure', { tls: [{ hosts: ['secure.example.com'], secretName: 'secure-tls' }], rules: [{ host: 'secure.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('web') }] } }] }));
   await until('tls route', async () => ctrl.routes().tlsFor('secure.example.com') !== undefined);
-  const body = await new Promise<string>((resolve, reject) => {
-    const r = httpsRequest({ host: '127.0.0.1', port: ctrl.httpsPort, path: '/s', servername: 'secure.example.com', headers: { host: 'secure.example.com' }, ca: tlsCA }, (res) => {
-      let b = '';
-      res.on('data', (d) => (b += d));
-      res.on('end', () => resolve(b));
+  const secureGet = () =>
+    new Promise<string>((resolve, reject) => {
+      const r = httpsRequest({ host: '127.0.0.1', port: ctrl.httpsPort, path: '/s', servername: 'secure.example.com', headers: { host: 'secure.example.com' }, ca: tlsCA, agent: false }, (res) => {
+        let b = '';
+        res.on('data', (d) => (b += d));
+        res.on('end', () => resolve(b));
+      });
+      r.on('error', reject);
+      r.end();
     });
-    r.on('error', reject);
-    r.end();
+  // nginx takes the new certificate on its next reload: until then it serves the default one.
+  let body = '';
+  await until('the Secret certificate served', async () => {
+    body = await secureGet().catch(() => '');
+    return body !== '';
   });
   assert.match(body, /^127\.0\.0\.[23] \/s secure\.example\.com https /);
   // Another name: the self-signed default (not trusted by our CA).
