@@ -552,8 +552,9 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
         .catch((err) => log(`ingress: annotating IngressClass ${className}: ${(err as Error).message}`));
     }
   });
+  log(dataPlane === 'nginx' ? `ingress: data plane nginx (pid ${nginx?.pid}, configuration in ${stateDir})` : 'ingress: data plane in this process');
   // `kite up` reads this line to tell the user where Ingresses are served.
-  log(`ingress: listening on ${host}:${httpPort} (http) and ${host}:${httpsPort} (https), address ${statusIP}${dataPlane === 'nginx' ? `, nginx pid ${nginx?.pid} in ${stateDir}` : ''}`);
+  log(`ingress: listening on ${host}:${httpPort} (http) and ${host}:${httpsPort} (https), address ${statusIP}`);
 
   return {
     httpPort,
