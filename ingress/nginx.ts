@@ -95,6 +95,8 @@ export class NginxProcess {
         .slice(-3)
         .join('; ');
       throw new NginxConfigError(words.replace(/^nginx: /gm, ''));
+    } finally {
+      rmSync(file, { force: true });
     }
   }
 
