@@ -97,6 +97,8 @@ export interface IngressController {
   readonly ready: Promise<void>;
   /** The routes now in effect (for tests and debugging). */
   routes(): RoutingTable;
+  /** Resolves once no change waits to be put in effect (nginx: reloaded, its old workers gone). */
+  whenIdle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -387,6 +389,7 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
   let closeListeners = async (): Promise<void> => {};
   let nginx: NginxProcess | undefined;
   let nginxTimer: NodeJS.Timeout | undefined;
+  let nginxBusy = (): boolean => false;
   let stateDir = '';
   const ownStateDir = !opts.stateDir;
   const events = new EventBroadcaster(t, { log });
@@ -512,7 +515,7 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
             continue;
           }
           if (stopped) return;
-          proc.reload(next.text);
+          await proc.reload(next.text);
           applied = next.signature;
           appliedVersions = now;
         } while (again && !stopped);
@@ -522,6 +525,7 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
         syncing = false;
       }
     };
+    nginxBusy = () => nginxTimer !== undefined || syncing;
     const debounce = opts.reloadDebounceMs ?? 100;
     scheduleSync = () => {
       if (!nginxTimer && !stopped) nginxTimer = setTimeout(() => void sync(), debounce);
@@ -562,6 +566,10 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
     dataPlane,
     ready,
     routes: () => table,
+    async whenIdle() {
+      await ready;
+      while (!stopped && (rebuildTimer !== undefined || nginxBusy())) await new Promise((r) => setTimeout(r, 10));
+    },
     async stop() {
       stopped = true;
       if (rebuildTimer) clearTimeout(rebuildTimer);

@@ -5,7 +5,7 @@
 // reload (SIGHUP), so a configuration nginx rejects never replaces a working one.
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -141,12 +141,21 @@ export class NginxProcess {
     }
   }
 
-  /** Puts a checked configuration in effect (SIGHUP: new workers, old ones finish their requests). */
-  reload(text: string): void {
+  /**
+   * Puts a checked configuration in effect (SIGHUP: new workers, old ones finish their
+   * requests). Resolves once the workers of the previous configuration are gone: until
+   * then some new connections may still be accepted by them.
+   */
+  async reload(text: string): Promise<void> {
     const file = join(this.o.dir, 'nginx.conf.next');
     writeFileSync(file, text, { mode: 0o600 });
     renameSync(file, this.confFile);
+    const master = this.pid;
+    if (master === undefined) return;
+    const old = childrenOf(master);
     this.child?.kill('SIGHUP');
+    const deadline = Date.now() + 30_000;
+    while (old.some((p) => existsSync(`/proc/${p}`)) && Date.now() < deadline && this.pid === master) await new Promise((r) => setTimeout(r, 20));
   }
 
   get pid(): number | undefined {
@@ -164,6 +173,22 @@ export class NginxProcess {
     clearTimeout(timer);
     rmSync(join(this.o.dir, 'nginx.pid'), { force: true });
   }
+}
+
+/** Process ids whose parent is `pid` (nginx's workers, of its master). */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // pid (comm) state ppid …; comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  return out;
 }
 
 /** Stops an nginx a killed controller left running in `dir` (its pid file; only if it is ours). */

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { RoutingTable, hostMatches, pathMatches } from '../../ingress/router.js';
 import { startIngress } from '../../ingress/controller.js';
+import { nginxInstalled } from '../../ingress/nginx.js';
 import type { IngressController } from '../../ingress/controller.js';
 import { defaultIngressClass } from '../../ingress/class.js';
 import { ServiceAllocator } from '../../apiserver/allocators.js';
@@ -60,14 +61,15 @@ test('routing: hosts, wildcards, Exact/Prefix precedence, default backend', () =
 
 let cluster: Cluster;
 let t: ApiTransport;
-let ctrl: IngressController;
+/** One controller per data plane: nginx (where installed) and the Node one, on the same API. */
+const ctrls: IngressController[] = [];
 const backends: Server[] = [];
 let backendPort = 0;
 let tlsCA = '';
 
 function get(port: number, host: string, path: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+    const r = request({ host: '127.0.0.1', port, path, headers: { host }, agent: false }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
@@ -104,12 +106,16 @@ before(async () => {
   tlsCA = ca.cert;
   const cert = await issueServingCert(ca, { commonName: 'secure.example.com', dnsNames: ['secure.example.com'] });
   await t.create(SECRETS, 'default', { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'secure-tls', namespace: 'default' }, data: { 'tls.crt': Buffer.from(cert.cert).toString('base64'), 'tls.key': Buffer.from(cert.key).toString('base64') } });
-  ctrl = await startIngress({ transport: t, httpPort: 0, httpsPort: 0, listenIP: '127.0.0.1', statusIP: '192.0.2.80', log: () => {} });
-  await ctrl.ready;
+  for (const dataPlane of nginxInstalled() ? (['nginx', 'node'] as const) : (['node'] as const)) {
+    const ctrl = await startIngress({ transport: t, httpPort: 0, httpsPort: 0, listenIP: '127.0.0.1', statusIP: '192.0.2.80', dataPlane, log: () => {} });
+    assert.equal(ctrl.dataPlane, dataPlane);
+    ctrls.push(ctrl);
+    await ctrl.ready;
+  }
 });
 
 after(async () => {
-  await ctrl?.stop();
+  for (const c of ctrls) await c.stop();
   for (const s of backends) s.close();
   await cluster?.close();
 });
@@ -125,22 +131,26 @@ async function until(what: string, fn: () => Promise<boolean>, ms = 5000): Promi
 test('HTTP: routes by Host header to ready endpoints, balanced; 503 without endpoints; 404 without a rule; status filled', async () => {
   await t.create(INGRESSES, 'default', ing('web', { rules: [{ host: 'web.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('web') }, { path: '/idle', pathType: 'Prefix', backend: be('idle') }] } }] }));
   await t.create(INGRESSES, 'default', { ...ing('other', { ingressClassName: 'nginx', rules: [{ host: 'other.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('web') }] } }] }) });
-  await until('route in effect', async () => (await get(ctrl.httpPort, 'web.example.com', '/')).status === 200);
-  const seen = new Set<string>();
-  for (let i = 0; i < 6; i++) {
-    const r = await get(ctrl.httpPort, 'web.example.com', '/hello');
-    assert.equal(r.status, 200);
-    const [addr, url, host, proto, xff] = r.body.split(' ');
-    seen.add(addr);
-    assert.equal(url, '/hello');
-    assert.equal(host, 'web.example.com', 'the original Host is kept');
-    assert.equal(proto, 'http');
-    assert.equal(xff, '127.0.0.1');
+  for (const ctrl of ctrls) {
+    await until(`route in effect (${ctrl.dataPlane})`, async () => (await get(ctrl.httpPort, 'web.example.com', '/')).status === 200);
+    // nginx: the previous configuration's workers may still take a connection until the reload is done.
+    await ctrl.whenIdle();
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const r = await get(ctrl.httpPort, 'web.example.com', '/hello');
+      assert.equal(r.status, 200);
+      const [addr, url, host, proto, xff] = r.body.split(' ');
+      seen.add(addr);
+      assert.equal(url, '/hello');
+      assert.equal(host, 'web.example.com', 'the original Host is kept');
+      assert.equal(proto, 'http');
+      assert.equal(xff, '127.0.0.1');
+    }
+    assert.deepEqual(seen, new Set(['127.0.0.2', '127.0.0.3']));
+    assert.equal((await get(ctrl.httpPort, 'web.example.com', '/idle')).status, 503);
+    assert.equal((await get(ctrl.httpPort, 'nobody.example.com', '/')).status, 404);
+    assert.equal((await get(ctrl.httpPort, 'other.example.com', '/')).status, 404, 'another class is not ours');
   }
-  assert.deepEqual(seen, new Set(['127.0.0.2', '127.0.0.3']));
-  assert.equal((await get(ctrl.httpPort, 'web.example.com', '/idle')).status, 503);
-  assert.equal((await get(ctrl.httpPort, 'nobody.example.com', '/')).status, 404);
-  assert.equal((await get(ctrl.httpPort, 'other.example.com', '/')).status, 404, 'another class is not ours');
   await until('status', async () => {
     const i = await t.get<Ingress>(INGRESSES, 'default', 'web');
     return i.status?.loadBalancer?.ingress?.[0]?.ip === '192.0.2.80';
@@ -150,30 +160,32 @@ test('HTTP: routes by Host header to ready endpoints, balanced; 503 without endp
 
 test('HTTPS: the Secret certificate by SNI, the default certificate otherwise', async () => {
   await t.create(INGRESSES, 'default', ing('secure', { tls: [{ hosts: ['secure.example.com'], secretName: 'secure-tls' }], rules: [{ host: 'secure.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('web') }] } }] }));
-  await until('tls route', async () => ctrl.routes().tlsFor('secure.example.com') !== undefined);
-  const secureGet = () =>
-    new Promise<string>((resolve, reject) => {
-      const r = httpsRequest({ host: '127.0.0.1', port: ctrl.httpsPort, path: '/s', servername: 'secure.example.com', headers: { host: 'secure.example.com' }, ca: tlsCA, agent: false }, (res) => {
-        let b = '';
-        res.on('data', (d) => (b += d));
-        res.on('end', () => resolve(b));
+  for (const ctrl of ctrls) {
+    await until('tls route', async () => ctrl.routes().tlsFor('secure.example.com') !== undefined);
+    const secureGet = () =>
+      new Promise<string>((resolve, reject) => {
+        const r = httpsRequest({ host: '127.0.0.1', port: ctrl.httpsPort, path: '/s', servername: 'secure.example.com', headers: { host: 'secure.example.com' }, ca: tlsCA, agent: false }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve(b));
+        });
+        r.on('error', reject);
+        r.end();
       });
-      r.on('error', reject);
-      r.end();
+    // nginx takes the new certificate on its next reload: until then it serves the default one.
+    let body = '';
+    await until('the Secret certificate served', async () => {
+      body = await secureGet().catch(() => '');
+      return body !== '';
     });
-  // nginx takes the new certificate on its next reload: until then it serves the default one.
-  let body = '';
-  await until('the Secret certificate served', async () => {
-    body = await secureGet().catch(() => '');
-    return body !== '';
-  });
-  assert.match(body, /^127\.0\.0\.[23] \/s secure\.example\.com https /);
-  // Another name: the self-signed default (not trusted by our CA).
-  await assert.rejects(
-    new Promise((resolve, reject) => {
-      const r = httpsRequest({ host: '127.0.0.1', port: ctrl.httpsPort, path: '/', servername: 'web.example.com', headers: { host: 'web.example.com' }, ca: tlsCA }, resolve);
-      r.on('error', reject);
-      r.end();
-    }),
-  );
+    assert.match(body, /^127\.0\.0\.[23] \/s secure\.example\.com https /);
+    // Another name: the self-signed default (not trusted by our CA).
+    await assert.rejects(
+      new Promise((resolve, reject) => {
+        const r = httpsRequest({ host: '127.0.0.1', port: ctrl.httpsPort, path: '/', servername: 'web.example.com', headers: { host: 'web.example.com' }, ca: tlsCA }, resolve);
+        r.on('error', reject);
+        r.end();
+      }),
+    );
+  }
 });
