@@ -45,7 +45,7 @@ import { DEFAULT_CLASS_ANNOTATION, INGRESS_CLASS, INGRESS_CONTROLLER } from './c
 import { RoutingTable } from './router.js';
 import type { Route } from './router.js';
 import { renderNginxConfig } from './nginx-config.js';
-import { NginxConfigError, NginxProcess, ensureNginxInstalled } from './nginx.js';
+import { NginxConfigError, NginxProcess, ensureNginxInstalled, stopLeftoverNginx } from './nginx.js';
 
 const INGRESSES = resourceByPath('networking.k8s.io', 'v1', 'ingresses')!;
 const CLASSES = resourceByPath('networking.k8s.io', 'v1', 'ingressclasses')!;
@@ -414,12 +414,14 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
       agent.destroy();
     };
   } else {
+    stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'kite-ingress-'));
+    // An nginx left by a killed controller would hold our ports.
+    await stopLeftoverNginx(stateDir);
     // Pick the ports as the node data plane would (holding the first while picking the second), then hand them to nginx.
     const held = [createNetServer(), createNetServer()];
     httpPort = await listen(held[0], host, opts.httpPort !== undefined ? [opts.httpPort] : [80, 8080, 0]);
     httpsPort = await listen(held[1], host, opts.httpsPort !== undefined ? [opts.httpsPort] : [443, 8443, 0]).finally(() => held[0].close());
     held[1].close();
-    stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'kite-ingress-'));
     mkdirSync(join(stateDir, 'certs'), { recursive: true, mode: 0o700 });
     const defaultCertFile = join(stateDir, 'default.pem');
     writeFileSync(defaultCertFile, `${defaultCert.cert.trim()}\n${defaultCert.key.trim()}\n`, { mode: 0o600 });
@@ -510,7 +512,7 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
             rejected = next.signature;
             log(`ingress: nginx rejected the new configuration, the previous one stays in effect: ${err.message}`);
             for (const ing of ingresses.store.list().filter(ours)) {
-              if (appliedVersions.get(objectKey(ing)) !== now.get(objectKey(ing))) recorder.event(ing, 'Warning', 'RELOAD', `nginx rejected the configuration with this Ingress; the previous configuration stays in effect: ${err.message}`);
+              if (appliedVersions.get(objectKey(ing)) !== now.get(objectKey(ing))) recorder.event({ ...ing, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' }, 'Warning', 'RELOAD', `nginx rejected the configuration with this Ingress; the previous configuration stays in effect: ${err.message}`);
             }
             continue;
           }

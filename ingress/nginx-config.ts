@@ -120,7 +120,7 @@ export function renderNginxConfig(i: NginxConfigInput): string {
   const ups = [...upstreams].map(([name, eps]) => [`  upstream ${name} {`, ...eps.map((e) => `    server ${e.ip}:${e.port};`), '    keepalive 64;', '    keepalive_timeout 60s;', '  }'].join('\n'));
   const tmp = (what: string) => quote(join(i.dir, 'tmp', what));
   return `# Written by kite's ingress controller from the cluster's Ingresses; rewritten on every change.
-${i.runAsRoot ? 'user root;\n' : ''}worker_processes ${i.workerProcesses ?? 'auto'};
+${i.runAsRoot ? 'user root;\nworker_rlimit_nofile 65536;\n' : ''}worker_processes ${i.workerProcesses ?? 'auto'};
 pid ${quote(join(i.dir, 'nginx.pid'))};
 error_log ${quote(join(i.dir, 'error.log'))} warn;
 events { worker_connections 16384; }
@@ -133,7 +133,9 @@ http {
   fastcgi_temp_path ${tmp('fastcgi')};
   uwsgi_temp_path ${tmp('uwsgi')};
   scgi_temp_path ${tmp('scgi')};
-  server_names_hash_bucket_size 128;
+  # Room for host names of the longest length DNS allows (253).
+  server_names_hash_bucket_size 512;
+  server_names_hash_max_size 4096;
   keepalive_timeout 65s;
   keepalive_requests 10000;
   ssl_protocols TLSv1.2 TLSv1.3;

@@ -181,6 +181,8 @@ test('nginx -t accepts rendered configurations and rejects a broken one', { skip
         { host: 'secure.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('secure') }, { path: '/a', pathType: 'Exact', backend: be('a') }, { path: '/a', pathType: 'Prefix', backend: be('a2') }] } },
         { host: '*.wild.example.com', http: { paths: [{ path: '/w', pathType: 'ImplementationSpecific', backend: be('none') }] } },
         { http: { paths: [{ path: '/x y', pathType: 'Prefix', backend: be('missing') }] } },
+        // The longest host name DNS allows (253 characters) fits nginx's server name hash.
+        { host: `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`, http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('long') }] } },
       ],
     }),
   ]);
