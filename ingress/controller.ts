@@ -486,11 +486,20 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
     await proc.start(first.text);
     nginx = proc;
     let applied = first.signature;
-    let rejected = '';
-    let appliedVersions = new Map<string, string>();
+    /** Ingress → the resourceVersion whose refusal by nginx was reported. */
+    const reportedRefusal = new Map<string, string>();
+    /** The Ingresses of the configuration in effect, as they were then. */
+    let inEffect = new Map<string, Ingress>();
     let syncing = false;
     let again = false;
-    const versions = () => new Map(ingresses.store.list().filter(ours).map((i) => [objectKey(i), i.metadata?.resourceVersion ?? '']));
+    const checkOf = (text: string): Promise<NginxConfigError | undefined> =>
+      proc.check(text).then(
+        () => undefined,
+        (err: unknown) => {
+          if (err instanceof NginxConfigError) return err;
+          throw err;
+        },
+      );
     const sync = async (): Promise<void> => {
       nginxTimer = undefined;
       if (syncing) {
@@ -501,25 +510,55 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
       try {
         do {
           again = false;
-          rebuild();
-          const next = render();
-          if (next.signature === applied || next.signature === rejected || stopped) continue;
-          const now = versions();
-          try {
-            await proc.check(next.text);
-          } catch (err) {
-            if (!(err instanceof NginxConfigError)) throw err;
-            rejected = next.signature;
-            log(`ingress: nginx rejected the new configuration, the previous one stays in effect: ${err.message}`);
-            for (const ing of ingresses.store.list().filter(ours)) {
-              if (appliedVersions.get(objectKey(ing)) !== now.get(objectKey(ing))) recorder.event({ ...ing, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' }, 'Warning', 'RELOAD', `nginx rejected the configuration with this Ingress; the previous configuration stays in effect: ${err.message}`);
+          const served = ingresses.store.list().filter(ours);
+          table = new RoutingTable(served);
+          let next = render();
+          if (next.signature === applied || stopped) continue;
+          let effective = served;
+          const why = await checkOf(next.text);
+          if (why) {
+            // One bad Ingress must not hold every other change back: starting from what nginx
+            // last accepted, each changed Ingress is taken in if nginx accepts it.
+            const accepted = new Map<string, Ingress>();
+            const changed: Ingress[] = [];
+            for (const i of served) {
+              const prev = inEffect.get(objectKey(i));
+              if (prev?.metadata?.resourceVersion === i.metadata?.resourceVersion) accepted.set(objectKey(i), i);
+              else {
+                changed.push(i);
+                if (prev) accepted.set(objectKey(i), prev);
+              }
             }
-            continue;
+            const refused: string[] = [];
+            for (const i of changed) {
+              table = new RoutingTable([...accepted.values(), i].filter((x, n, all) => n === all.length - 1 || objectKey(x) !== objectKey(i)));
+              const trial = await checkOf(render().text);
+              if (!trial) {
+                accepted.set(objectKey(i), i);
+                continue;
+              }
+              refused.push(objectKey(i));
+              if (reportedRefusal.get(objectKey(i)) !== i.metadata?.resourceVersion) {
+                reportedRefusal.set(objectKey(i), i.metadata?.resourceVersion ?? '');
+                const was = inEffect.has(objectKey(i)) ? 'its previous version stays in effect' : 'it is not served';
+                recorder.event({ ...i, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' }, 'Warning', 'RELOAD', `nginx rejected the configuration with this Ingress (${was}): ${trial.message}`);
+              }
+            }
+            log(`ingress: nginx rejected the configuration with ${refused.join(', ') || 'the Ingresses as they are'}: ${why.message}`);
+            effective = [...accepted.values()];
+            table = new RoutingTable(effective);
+            next = render();
+            if (next.signature === applied) continue;
+            const still = await checkOf(next.text);
+            if (still) {
+              log(`ingress: nginx rejected the configuration, the previous one stays in effect: ${still.message}`);
+              continue;
+            }
           }
           if (stopped) return;
           await proc.reload(next.text);
           applied = next.signature;
-          appliedVersions = now;
+          inEffect = new Map(effective.map((i) => [objectKey(i), i]));
         } while (again && !stopped);
       } catch (err) {
         log(`ingress: nginx configuration: ${(err as Error).message}`);

@@ -2,11 +2,16 @@
 // loopback in front of backend HTTP servers on loopback addresses (127.0.0.2/3, named
 // as endpoints in EndpointSlices), with TLS by SNI from a Secret and status updates.
 import { test, before, after } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Event as CoreEvent } from 'kubernetes-types/core/v1.js';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { RoutingTable, hostMatches, pathMatches } from '../../ingress/router.js';
 import { startIngress } from '../../ingress/controller.js';
@@ -24,6 +29,7 @@ const SLICES = res('discovery.k8s.io', 'v1', 'endpointslices');
 const INGRESSES = res('networking.k8s.io', 'v1', 'ingresses');
 const CLASSES = res('networking.k8s.io', 'v1', 'ingressclasses');
 const SECRETS = res('', 'v1', 'secrets');
+const EVENTS = res('', 'v1', 'events');
 
 function ing(name: string, spec: Ingress['spec'], created = '2024-01-01T00:00:00Z'): Ingress {
   return { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name, namespace: 'default', creationTimestamp: created }, spec };
@@ -188,4 +194,28 @@ test('HTTPS: the Secret certificate by SNI, the default certificate otherwise', 
       }),
     );
   }
+});
+
+test('nginx: a configuration nginx refuses leaves the Ingress that brought it out, with a Warning event; other changes still go on', { skip: !nginxInstalled() && 'nginx is not installed' }, async () => {
+  const ctrl = ctrls.find((c) => c.dataPlane === 'nginx')!;
+  // A 1024-bit RSA key: a well-formed certificate that OpenSSL's default security level (and so nginx -t) refuses.
+  const dir = mkdtempSync(join(tmpdir(), 'kite-ingress-weak-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:1024', '-nodes', '-days', '1', '-subj', '/CN=weak.example.com', '-keyout', join(dir, 'k'), '-out', join(dir, 'c')], { stdio: 'ignore' });
+    const pem = (f: string) => readFileSync(join(dir, f)).toString('base64');
+    await t.create(SECRETS, 'default', { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'weak-tls', namespace: 'default' }, data: { 'tls.crt': pem('c'), 'tls.key': pem('k') } });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await t.create(INGRESSES, 'default', ing('weak', { tls: [{ hosts: ['weak.example.com'], secretName: 'weak-tls' }], rules: [{ host: 'weak.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('web') }] } }] }));
+  await until(
+    'a Warning event on the Ingress',
+    async () => (await t.list<CoreEvent>(EVENTS, 'default')).items.some((e) => e.involvedObject.kind === 'Ingress' && e.involvedObject.name === 'weak' && e.type === 'Warning' && e.reason === 'RELOAD' && /nginx rejected/.test(e.message ?? '')),
+    15_000,
+  );
+  await t.create(INGRESSES, 'default', ing('after', { rules: [{ host: 'after.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('web') }] } }] }));
+  await until('the next Ingress served', async () => (await get(ctrl.httpPort, 'after.example.com', '/')).status === 200, 15_000);
+  await ctrl.whenIdle();
+  assert.equal((await get(ctrl.httpPort, 'weak.example.com', '/')).status, 404, 'the refused Ingress is not served');
+  assert.equal((await get(ctrl.httpPort, 'web.example.com', '/')).status, 200, 'the others are');
 });
