@@ -426,34 +426,73 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
     const defaultCertFile = join(stateDir, 'default.pem');
     writeFileSync(defaultCertFile, `${defaultCert.cert.trim()}\n${defaultCert.key.trim()}\n`, { mode: 0o600 });
 
-    // TLS Secrets as files nginx reads: checked first, so one bad Secret never fails the whole configuration.
+    // TLS Secrets as files nginx reads: checked first (by Node, then once per content by
+    // nginx itself), so one bad Secret never fails the whole configuration.
     const written = new Map<string, string>(); // file → digest of what it holds
-    const reported = new Map<string, string>(); // secret → resourceVersion whose fault was logged
+    const reported = new Map<string, string>(); // secret → resourceVersion whose fault was reported
+    /** Certificate digest → why nginx refuses it ('' when it takes it). */
+    const nginxVerdicts = new Map<string, string>();
     const used = new Set<string>();
+    const pemOf = (secret: Secret): { pem: string; digest: string } | undefined => {
+      const crt = secret.data?.['tls.crt'];
+      const key = secret.data?.['tls.key'];
+      if (!crt || !key) return undefined;
+      const pem = `${Buffer.from(crt, 'base64').toString('utf8').trim()}\n${Buffer.from(key, 'base64').toString('utf8').trim()}\n`;
+      return { pem, digest: createHash('sha256').update(pem).digest('hex') };
+    };
+    const reportBadSecret = (secret: Secret, why: string) => {
+      const id = objectKey(secret);
+      const rv = secret.metadata?.resourceVersion ?? '';
+      if (reported.get(id) === rv) return;
+      reported.set(id, rv);
+      log(`ingress: bad certificate in secret ${id}: ${why}`);
+      for (const i of ingresses.store.list().filter(ours)) {
+        if (i.metadata?.namespace === secret.metadata?.namespace && (i.spec?.tls ?? []).some((x) => x.secretName === secret.metadata?.name)) {
+          recorder.event({ ...i, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' }, 'Warning', 'BadCertificate', `secret ${secret.metadata?.name}: ${why}; its hosts are served with the default certificate`);
+        }
+      }
+    };
+    /** Asks nginx about every certificate the table uses that it has not seen yet. */
+    const vetCertificates = async (): Promise<void> => {
+      for (const entry of table.tls) {
+        const secret = secrets.store.get(entry.namespace, entry.secretName);
+        const p = secret && pemOf(secret);
+        if (!p || nginxVerdicts.has(p.digest)) continue;
+        const file = join(stateDir, 'certs', `vet-${p.digest}.pem`);
+        writeFileSync(file, p.pem, { mode: 0o600 });
+        try {
+          await nginx!.checkCertificate(file);
+          nginxVerdicts.set(p.digest, '');
+        } catch (err) {
+          if (!(err instanceof NginxConfigError)) throw err;
+          nginxVerdicts.set(p.digest, err.message);
+        } finally {
+          rmSync(file, { force: true });
+        }
+      }
+    };
     const certificateFor = (name: string): string | undefined => {
       const entry = table.tlsFor(name);
       const secret = entry ? secrets.store.get(entry.namespace, entry.secretName) : undefined;
-      const crt = secret?.data?.['tls.crt'];
-      const key = secret?.data?.['tls.key'];
-      if (!secret || !crt || !key) return undefined;
-      const id = objectKey(secret);
-      const pem = `${Buffer.from(crt, 'base64').toString('utf8').trim()}\n${Buffer.from(key, 'base64').toString('utf8').trim()}\n`;
+      const p = secret && pemOf(secret);
+      if (!secret || !p) return undefined;
       try {
-        const x509 = new X509Certificate(pem);
-        if (!x509.checkPrivateKey(createPrivateKey(pem))) throw new Error('tls.key is not the key of tls.crt');
+        const x509 = new X509Certificate(p.pem);
+        if (!x509.checkPrivateKey(createPrivateKey(p.pem))) throw new Error('tls.key is not the key of tls.crt');
       } catch (err) {
-        const rv = secret.metadata?.resourceVersion ?? '';
-        if (reported.get(id) !== rv) {
-          reported.set(id, rv);
-          log(`ingress: bad certificate in secret ${id}: ${(err as Error).message}`);
-        }
+        reportBadSecret(secret, (err as Error).message);
+        return undefined;
+      }
+      const verdict = nginxVerdicts.get(p.digest);
+      if (verdict === undefined) return undefined; // not vetted yet (the first configuration)
+      if (verdict) {
+        reportBadSecret(secret, `nginx refuses it: ${verdict}`);
         return undefined;
       }
       const file = join(stateDir, 'certs', `${secret.metadata!.namespace}_${secret.metadata!.name}.pem`);
-      const digest = createHash('sha256').update(pem).digest('hex');
-      if (written.get(file) !== digest) {
-        writeFileSync(file, pem, { mode: 0o600 });
-        written.set(file, digest);
+      if (written.get(file) !== p.digest) {
+        writeFileSync(file, p.pem, { mode: 0o600 });
+        written.set(file, p.digest);
       }
       used.add(file);
       return file;
@@ -512,6 +551,7 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
           again = false;
           const served = ingresses.store.list().filter(ours);
           table = new RoutingTable(served);
+          await vetCertificates();
           let next = render();
           if (next.signature === applied || stopped) continue;
           let effective = served;

@@ -100,6 +100,17 @@ export class NginxProcess {
     }
   }
 
+  /** Whether nginx takes a PEM file (certificate and key) as a server's certificate; throws NginxConfigError if not. */
+  async checkCertificate(pemFile: string): Promise<void> {
+    const q = (f: string) => JSON.stringify(f);
+    const tmp = (w: string) => q(join(this.o.dir, 'tmp', w));
+    await this.check(
+      `pid ${q(join(this.o.dir, 'check.pid'))};\nerror_log ${q(join(this.o.dir, 'error.log'))} warn;\nevents {}\nhttp {\n` +
+        `  client_body_temp_path ${tmp('body')};\n  proxy_temp_path ${tmp('proxy')};\n  fastcgi_temp_path ${tmp('fastcgi')};\n  uwsgi_temp_path ${tmp('uwsgi')};\n  scgi_temp_path ${tmp('scgi')};\n` +
+        `  server { listen 127.0.0.1:9 ssl; ssl_certificate ${q(pemFile)}; ssl_certificate_key ${q(pemFile)}; }\n}\n`,
+    );
+  }
+
   /** Starts the master on a configuration already checked; resolves once it accepts connections. */
   async start(text: string): Promise<void> {
     await stopLeftoverNginx(this.o.dir);

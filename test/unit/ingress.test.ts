@@ -11,6 +11,7 @@ import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Event as CoreEvent } from 'kubernetes-types/core/v1.js';
 import type { Ingress } from 'kubernetes-types/networking/v1.js';
 import { RoutingTable, hostMatches, pathMatches } from '../../ingress/router.js';
@@ -196,9 +197,9 @@ test('HTTPS: the Secret certificate by SNI, the default certificate otherwise', 
   }
 });
 
-test('nginx: a configuration nginx refuses leaves the Ingress that brought it out, with a Warning event; other changes still go on', { skip: !nginxInstalled() && 'nginx is not installed' }, async () => {
+test('nginx: a certificate nginx refuses is not used (default certificate, Warning event); the Ingress is still served', { skip: !nginxInstalled() && 'nginx is not installed' }, async () => {
   const ctrl = ctrls.find((c) => c.dataPlane === 'nginx')!;
-  // A 1024-bit RSA key: a well-formed certificate that OpenSSL's default security level (and so nginx -t) refuses.
+  // A 1024-bit RSA key: a well-formed certificate that OpenSSL's default security level (and so nginx) refuses.
   const dir = mkdtempSync(join(tmpdir(), 'kite-ingress-weak-'));
   try {
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:1024', '-nodes', '-days', '1', '-subj', '/CN=weak.example.com', '-keyout', join(dir, 'k'), '-out', join(dir, 'c')], { stdio: 'ignore' });
@@ -208,14 +209,32 @@ test('nginx: a configuration nginx refuses leaves the Ingress that brought it ou
     rmSync(dir, { recursive: true, force: true });
   }
   await t.create(INGRESSES, 'default', ing('weak', { tls: [{ hosts: ['weak.example.com'], secretName: 'weak-tls' }], rules: [{ host: 'weak.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('web') }] } }] }));
+  await until('a Warning event on the Ingress', async () => (await t.list<CoreEvent>(EVENTS, 'default')).items.some((e) => e.involvedObject.name === 'weak' && e.involvedObject.kind === 'Ingress' && e.type === 'Warning' && e.reason === 'BadCertificate'), 15_000);
+  await until('the Ingress served', async () => (await get(ctrl.httpPort, 'weak.example.com', '/')).status === 200, 15_000);
+  const cn = await new Promise<string>((resolve, reject) => {
+    const r = httpsRequest({ host: '127.0.0.1', port: ctrl.httpsPort, path: '/', servername: 'weak.example.com', headers: { host: 'weak.example.com' }, rejectUnauthorized: false, agent: false }, (res) => {
+      res.resume();
+      resolve(String((res.socket as TLSSocket).getPeerCertificate().subject?.CN ?? ''));
+    });
+    r.on('error', reject);
+    r.end();
+  });
+  assert.notEqual(cn, 'weak.example.com');
+});
+
+test('nginx: a configuration nginx refuses leaves the Ingress that brought it out, with a Warning event; other changes still go on', { skip: !nginxInstalled() && 'nginx is not installed' }, async () => {
+  const ctrl = ctrls.find((c) => c.dataPlane === 'nginx')!;
+  // A path longer than nginx reads as one token (4 KiB): valid for the API, refused by nginx.
+  const long = `/${'a'.repeat(5000)}`;
+  await t.create(INGRESSES, 'default', ing('long', { rules: [{ host: 'long.example.com', http: { paths: [{ path: long, pathType: 'Exact', backend: be('web') }, { path: '/', pathType: 'Prefix', backend: be('web') }] } }] }));
   await until(
     'a Warning event on the Ingress',
-    async () => (await t.list<CoreEvent>(EVENTS, 'default')).items.some((e) => e.involvedObject.kind === 'Ingress' && e.involvedObject.name === 'weak' && e.type === 'Warning' && e.reason === 'RELOAD' && /nginx rejected/.test(e.message ?? '')),
+    async () => (await t.list<CoreEvent>(EVENTS, 'default')).items.some((e) => e.involvedObject.kind === 'Ingress' && e.involvedObject.name === 'long' && e.type === 'Warning' && e.reason === 'RELOAD' && /nginx rejected/.test(e.message ?? '')),
     15_000,
   );
   await t.create(INGRESSES, 'default', ing('after', { rules: [{ host: 'after.example.com', http: { paths: [{ path: '/', pathType: 'Prefix', backend: be('web') }] } }] }));
   await until('the next Ingress served', async () => (await get(ctrl.httpPort, 'after.example.com', '/')).status === 200, 15_000);
   await ctrl.whenIdle();
-  assert.equal((await get(ctrl.httpPort, 'weak.example.com', '/')).status, 404, 'the refused Ingress is not served');
+  assert.equal((await get(ctrl.httpPort, 'long.example.com', '/')).status, 404, 'the refused Ingress is not served');
   assert.equal((await get(ctrl.httpPort, 'web.example.com', '/')).status, 200, 'the others are');
 });
