@@ -119,6 +119,7 @@ export class NginxProcess {
   }
 
   private async spawn(): Promise<void> {
+    if (this.stopped) return;
     // daemon off: the master stays our child, so it is stopped with us.
     const child = spawn(NGINX_BINARY, [...this.args(this.confFile), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
