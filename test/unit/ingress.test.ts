@@ -91,6 +91,11 @@ before(async () => {
   const addrs = ['127.0.0.2', '127.0.0.3'];
   for (const a of addrs) {
     const s = createServer((req, res) => res.end(`${a} ${req.url} ${req.headers.host} ${req.headers['x-forwarded-proto']} ${req.headers['x-forwarded-for']}`));
+    // An echo protocol after an HTTP upgrade, as WebSockets do.
+    s.on('upgrade', (_req, socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n');
+      socket.pipe(socket);
+    });
     await new Promise<void>((r) => s.listen(backendPort, a, () => r()));
     backendPort = (s.address() as AddressInfo).port;
     backends.push(s);
@@ -237,4 +242,25 @@ test('nginx: a configuration nginx refuses leaves the Ingress that brought it ou
   await ctrl.whenIdle();
   assert.equal((await get(ctrl.httpPort, 'long.example.com', '/')).status, 404, 'the refused Ingress is not served');
   assert.equal((await get(ctrl.httpPort, 'web.example.com', '/')).status, 200, 'the others are');
+});
+
+test('upgrades (WebSocket-like): the connection is handed through to the backend', async () => {
+  for (const ctrl of ctrls) {
+    await until(`route in effect (${ctrl.dataPlane})`, async () => (await get(ctrl.httpPort, 'web.example.com', '/')).status === 200);
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const r = request({ host: '127.0.0.1', port: ctrl.httpPort, path: '/ws', agent: false, headers: { host: 'web.example.com', connection: 'Upgrade', upgrade: 'echo' } });
+      r.on('upgrade', (res, socket) => {
+        assert.equal(res.statusCode, 101);
+        socket.once('data', (d) => {
+          resolve(d.toString());
+          socket.destroy();
+        });
+        socket.write('ping');
+      });
+      r.on('response', (res) => reject(new Error(`no upgrade: ${res.statusCode}`)));
+      r.on('error', reject);
+      r.end();
+    });
+    assert.equal(echoed, 'ping', ctrl.dataPlane);
+  }
 });
