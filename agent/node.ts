@@ -87,6 +87,8 @@ export function startAgent(o: AgentOptions): Agent {
         nodeIP: node.nodeIP,
         podCIDR: node.podCIDR,
         bridge: node.bridge,
+        // The ingress's nginx keeps its configuration, certificates and pid with the node.
+        ingress: { stateDir: join(nodeDir, 'ingress') },
         log: (m) => log(`networking: ${m}`),
       });
       log('networking: proxy, DNS, ingress and NetworkPolicy started');

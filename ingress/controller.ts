@@ -6,22 +6,35 @@
 // host's address in `status.loadBalancer.ingress`. The ports it listens on are written
 // on its IngressClass (annotations ingress.kite.dev/http-port and https-port).
 //
+// Two data planes, one control loop (the informers, routing table and status here):
+// - nginx (the default where Debian's nginx is, or can be, installed): the controller
+//   renders an nginx.conf (nginx-config.ts) into its directory, runs its own nginx
+//   master there and reloads it on changes, debounced, after `nginx -t` accepted the
+//   new configuration (a rejected one keeps the old in effect and is reported as a
+//   Warning event on the Ingresses that changed);
+// - node: the listeners below, in this process (no nginx on this host, or
+//   `dataPlane: 'node'` / KITE_INGRESS_DATA_PLANE=node).
+//
 // Starting it (the lead wires this into `kite server`):
 //
 //   const ing = await startIngress({ transport, httpPort: 80, httpsPort: 443 });
 //   ing.httpPort, ing.httpsPort  // where it listens: 80/443 when free, else 8080/8443, else any
 //   await ing.stop();
 import { createServer as createHttpServer, request as httpRequest, Agent } from 'node:http';
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server as HttpsServer } from 'node:https';
-import { connect as netConnect } from 'node:net';
-import type { AddressInfo, Socket } from 'node:net';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import { X509Certificate, createHash, createPrivateKey } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { SecureContext, TLSSocket } from 'node:tls';
 import type { Secret, Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import type { Ingress, IngressClass, IngressLoadBalancerIngress } from 'kubernetes-types/networking/v1.js';
+import { EventBroadcaster } from '../client/events.js';
 import { Informer } from '../client/informer.js';
 import { namespacedKey, objectKey } from '../client/keys.js';
 import type { ApiTransport } from '../client/transport.js';
@@ -31,6 +44,8 @@ import { resourceByPath } from '../machinery/resources.js';
 import { DEFAULT_CLASS_ANNOTATION, INGRESS_CLASS, INGRESS_CONTROLLER } from './class.js';
 import { RoutingTable } from './router.js';
 import type { Route } from './router.js';
+import { renderNginxConfig } from './nginx-config.js';
+import { NginxConfigError, NginxProcess, ensureNginxInstalled, stopLeftoverNginx } from './nginx.js';
 
 const INGRESSES = resourceByPath('networking.k8s.io', 'v1', 'ingresses')!;
 const CLASSES = resourceByPath('networking.k8s.io', 'v1', 'ingressclasses')!;
@@ -59,16 +74,31 @@ export interface IngressOptions {
   className?: string;
   /** Time to connect to an endpoint before trying the next (default 3 s). */
   connectTimeoutMs?: number;
+  /**
+   * nginx (installed on demand when root) or this process; default KITE_INGRESS_DATA_PLANE,
+   * else nginx when it can be had, else node.
+   */
+  dataPlane?: 'nginx' | 'node';
+  /** Where the nginx data plane keeps its configuration, certificates, pid and logs (default a temporary directory). */
+  stateDir?: string;
+  /** nginx worker processes (default `auto`: one per core). */
+  workerProcesses?: number | 'auto';
+  /** Wait this long after a change for more before reloading nginx (default 100 ms). */
+  reloadDebounceMs?: number;
   log?: (msg: string) => void;
 }
 
 export interface IngressController {
   readonly httpPort: number;
   readonly httpsPort: number;
+  /** Which data plane carries the traffic. */
+  readonly dataPlane: 'nginx' | 'node';
   /** Resolves once the caches have synced. */
   readonly ready: Promise<void>;
   /** The routes now in effect (for tests and debugging). */
   routes(): RoutingTable;
+  /** Resolves once no change waits to be put in effect (nginx: reloaded, its old workers gone). */
+  whenIdle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -77,7 +107,7 @@ interface Target {
   port: number;
 }
 
-async function listen(server: HttpServer | HttpsServer, host: string, ports: number[]): Promise<number> {
+async function listen(server: NetServer, host: string, ports: number[]): Promise<number> {
   let last: unknown;
   for (const port of ports) {
     try {
@@ -102,6 +132,7 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
   const className = opts.className ?? INGRESS_CLASS;
   const statusIP = opts.statusIP ?? hostIPv4Addresses()[0] ?? '127.0.0.1';
   const t = opts.transport;
+  const dataPlane = await chooseDataPlane(opts.dataPlane ?? dataPlaneFromEnv(), log);
 
   const ingresses = new Informer<Ingress>(t, INGRESSES, { name: 'ingress-ingresses' });
   const classes = new Informer<IngressClass>(t, CLASSES, { name: 'ingress-classes' });
@@ -136,8 +167,11 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
     rebuildTimer = undefined;
     table = new RoutingTable(ingresses.store.list().filter(ours));
   };
+  /** nginx's configuration is rebuilt from everything; set once nginx runs. */
+  let scheduleSync: (() => void) | undefined;
   const scheduleRebuild = () => {
-    if (!rebuildTimer) rebuildTimer = setTimeout(rebuild, 0);
+    if (scheduleSync) scheduleSync();
+    else if (!rebuildTimer) rebuildTimer = setTimeout(rebuild, 0);
   };
 
   // ---- status -------------------------------------------------------------------
@@ -347,23 +381,266 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
     socket.on('error', () => up.destroy());
   };
 
-  const http = createHttpServer(handle(false));
-  http.on('upgrade', upgrade(false));
-  const https = createHttpsServer({ cert: defaultCert.cert, key: defaultCert.key, SNICallback: (name, cb) => cb(null, contextFor(name)) }, handle(true));
-  https.on('upgrade', (req: IncomingMessage, socket: TLSSocket, head: Buffer) => upgrade(true)(req, socket, head));
-  for (const s of [http, https]) {
-    s.keepAliveTimeout = 65_000;
-    s.headersTimeout = 70_000;
-  }
   const host = opts.listenIP ?? '0.0.0.0';
-  const httpPort = await listen(http, host, opts.httpPort !== undefined ? [opts.httpPort] : [80, 8080, 0]);
-  const httpsPort = await listen(https, host, opts.httpsPort !== undefined ? [opts.httpsPort] : [443, 8443, 0]);
+  const probeHost = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  let httpPort = 0;
+  let httpsPort = 0;
+  let closeListeners = async (): Promise<void> => {};
+  let nginx: NginxProcess | undefined;
+  let nginxTimer: NodeJS.Timeout | undefined;
+  let nginxBusy = (): boolean => false;
+  let stateDir = '';
+  const ownStateDir = !opts.stateDir;
+  const events = new EventBroadcaster(t, { log });
+  const recorder = events.newRecorder('kite-ingress');
+
+  let plane = dataPlane;
+  if (plane === 'nginx') {
+    try {
+      stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'kite-ingress-'));
+      // An nginx left by a killed controller would hold our ports.
+      await stopLeftoverNginx(stateDir);
+      // Pick the ports as the node data plane would (holding the first while picking the second), then hand them to nginx.
+      const held = [createNetServer(), createNetServer()];
+      httpPort = await listen(held[0], host, opts.httpPort !== undefined ? [opts.httpPort] : [80, 8080, 0]);
+      httpsPort = await listen(held[1], host, opts.httpsPort !== undefined ? [opts.httpsPort] : [443, 8443, 0]).finally(() => held[0].close());
+      held[1].close();
+      mkdirSync(join(stateDir, 'certs'), { recursive: true, mode: 0o700 });
+      const defaultCertFile = join(stateDir, 'default.pem');
+      writeFileSync(defaultCertFile, `${defaultCert.cert.trim()}\n${defaultCert.key.trim()}\n`, { mode: 0o600 });
+
+      // TLS Secrets as files nginx reads: checked first (by Node, then once per content by
+      // nginx itself), so one bad Secret never fails the whole configuration.
+      const written = new Map<string, string>(); // file → digest of what it holds
+      const reported = new Map<string, string>(); // secret → resourceVersion whose fault was reported
+      /** Certificate digest → why nginx refuses it ('' when it takes it). */
+      const nginxVerdicts = new Map<string, string>();
+      const used = new Set<string>();
+      const pemOf = (secret: Secret): { pem: string; digest: string } | undefined => {
+        const crt = secret.data?.['tls.crt'];
+        const key = secret.data?.['tls.key'];
+        if (!crt || !key) return undefined;
+        const pem = `${Buffer.from(crt, 'base64').toString('utf8').trim()}\n${Buffer.from(key, 'base64').toString('utf8').trim()}\n`;
+        return { pem, digest: createHash('sha256').update(pem).digest('hex') };
+      };
+      const reportBadSecret = (secret: Secret, why: string) => {
+        const id = objectKey(secret);
+        const rv = secret.metadata?.resourceVersion ?? '';
+        if (reported.get(id) === rv) return;
+        reported.set(id, rv);
+        log(`ingress: bad certificate in secret ${id}: ${why}`);
+        for (const i of ingresses.store.list().filter(ours)) {
+          if (i.metadata?.namespace === secret.metadata?.namespace && (i.spec?.tls ?? []).some((x) => x.secretName === secret.metadata?.name)) {
+            recorder.event({ ...i, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' }, 'Warning', 'BadCertificate', `secret ${secret.metadata?.name}: ${why}; its hosts are served with the default certificate`);
+          }
+        }
+      };
+      /** Asks nginx about every certificate the table uses that it has not seen yet. */
+      const vetCertificates = async (): Promise<void> => {
+        for (const entry of table.tls) {
+          const secret = secrets.store.get(entry.namespace, entry.secretName);
+          const p = secret && pemOf(secret);
+          if (!p || nginxVerdicts.has(p.digest)) continue;
+          const file = join(stateDir, 'certs', `vet-${p.digest}.pem`);
+          writeFileSync(file, p.pem, { mode: 0o600 });
+          try {
+            await nginx!.checkCertificate(file);
+            nginxVerdicts.set(p.digest, '');
+          } catch (err) {
+            if (!(err instanceof NginxConfigError)) throw err;
+            nginxVerdicts.set(p.digest, err.message);
+          } finally {
+            rmSync(file, { force: true });
+          }
+        }
+      };
+      const certificateFor = (name: string): string | undefined => {
+        const entry = table.tlsFor(name);
+        const secret = entry ? secrets.store.get(entry.namespace, entry.secretName) : undefined;
+        const p = secret && pemOf(secret);
+        if (!secret || !p) return undefined;
+        try {
+          const x509 = new X509Certificate(p.pem);
+          if (!x509.checkPrivateKey(createPrivateKey(p.pem))) throw new Error('tls.key is not the key of tls.crt');
+        } catch (err) {
+          reportBadSecret(secret, (err as Error).message);
+          return undefined;
+        }
+        const verdict = nginxVerdicts.get(p.digest);
+        if (verdict === undefined) return undefined; // not vetted yet (the first configuration)
+        if (verdict) {
+          reportBadSecret(secret, `nginx refuses it: ${verdict}`);
+          return undefined;
+        }
+        const file = join(stateDir, 'certs', `${secret.metadata!.namespace}_${secret.metadata!.name}.pem`);
+        if (written.get(file) !== p.digest) {
+          writeFileSync(file, p.pem, { mode: 0o600 });
+          written.set(file, p.digest);
+        }
+        used.add(file);
+        return file;
+      };
+      const render = (): { text: string; signature: string } => {
+        used.clear();
+        const text = renderNginxConfig({
+          table,
+          endpoints: (r) => {
+            const ts = targetsFor(r);
+            return ts === 'no-service' ? undefined : ts;
+          },
+          certificateFor,
+          defaultCertificate: defaultCertFile,
+          dir: stateDir,
+          listenIP: host,
+          httpPort,
+          httpsPort,
+          workerProcesses: opts.workerProcesses,
+          connectTimeoutMs: opts.connectTimeoutMs,
+          runAsRoot: isRoot,
+        });
+        // A renewed certificate keeps its file name: its content is part of what is in effect.
+        return { text, signature: text + [...used].sort().map((f) => written.get(f)).join(',') };
+      };
+
+      const proc = new NginxProcess({ dir: stateDir, probe: { host: probeHost, port: httpPort }, log: (m) => log(`ingress: ${m}`) });
+      nginx = proc;
+      const first = render();
+      await proc.check(first.text);
+      await proc.start(first.text);
+      let applied = first.signature;
+      /** Ingress → the resourceVersion whose refusal by nginx was reported. */
+      const reportedRefusal = new Map<string, string>();
+      /** The Ingresses of the configuration in effect, as they were then. */
+      let inEffect = new Map<string, Ingress>();
+      let syncing = false;
+      let again = false;
+      const checkOf = (text: string): Promise<NginxConfigError | undefined> =>
+        proc.check(text).then(
+          () => undefined,
+          (err: unknown) => {
+            if (err instanceof NginxConfigError) return err;
+            throw err;
+          },
+        );
+      const sync = async (): Promise<void> => {
+        nginxTimer = undefined;
+        if (syncing) {
+          again = true;
+          return;
+        }
+        syncing = true;
+        try {
+          do {
+            again = false;
+            const served = ingresses.store.list().filter(ours);
+            table = new RoutingTable(served);
+            await vetCertificates();
+            let next = render();
+            if (next.signature === applied || stopped) continue;
+            let effective = served;
+            const why = await checkOf(next.text);
+            if (why) {
+              // One bad Ingress must not hold every other change back: starting from what nginx
+              // last accepted, each changed Ingress is taken in if nginx accepts it.
+              const accepted = new Map<string, Ingress>();
+              const changed: Ingress[] = [];
+              for (const i of served) {
+                const prev = inEffect.get(objectKey(i));
+                if (prev?.metadata?.resourceVersion === i.metadata?.resourceVersion) accepted.set(objectKey(i), i);
+                else {
+                  changed.push(i);
+                  if (prev) accepted.set(objectKey(i), prev);
+                }
+              }
+              const refused: string[] = [];
+              for (const i of changed) {
+                table = new RoutingTable([...accepted.values(), i].filter((x, n, all) => n === all.length - 1 || objectKey(x) !== objectKey(i)));
+                const trial = await checkOf(render().text);
+                if (!trial) {
+                  accepted.set(objectKey(i), i);
+                  continue;
+                }
+                refused.push(objectKey(i));
+                if (reportedRefusal.get(objectKey(i)) !== i.metadata?.resourceVersion) {
+                  reportedRefusal.set(objectKey(i), i.metadata?.resourceVersion ?? '');
+                  const was = inEffect.has(objectKey(i)) ? 'its previous version stays in effect' : 'it is not served';
+                  recorder.event({ ...i, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' }, 'Warning', 'RELOAD', `nginx rejected the configuration with this Ingress (${was}): ${trial.message}`);
+                }
+              }
+              log(`ingress: nginx rejected the configuration with ${refused.join(', ') || 'the Ingresses as they are'}: ${why.message}`);
+              effective = [...accepted.values()];
+              table = new RoutingTable(effective);
+              next = render();
+              if (next.signature === applied) continue;
+              const still = await checkOf(next.text);
+              if (still) {
+                log(`ingress: nginx rejected the configuration, the previous one stays in effect: ${still.message}`);
+                continue;
+              }
+            }
+            if (stopped) return;
+            await proc.reload(next.text);
+            applied = next.signature;
+            inEffect = new Map(effective.map((i) => [objectKey(i), i]));
+          } while (again && !stopped);
+        } catch (err) {
+          log(`ingress: nginx configuration: ${(err as Error).message}`);
+        } finally {
+          syncing = false;
+        }
+      };
+      nginxBusy = () => nginxTimer !== undefined || syncing;
+      const debounce = opts.reloadDebounceMs ?? 100;
+      scheduleSync = () => {
+        if (!nginxTimer && !stopped) nginxTimer = setTimeout(() => void sync(), debounce);
+      };
+      // Unlike the node data plane (which looks them up per request), nginx holds endpoints and certificates in its configuration.
+      for (const inf of [services, slices, secrets] as Informer<{ metadata?: object }>[]) {
+        inf.addEventHandler({ onAdd: scheduleSync, onUpdate: scheduleSync, onDelete: scheduleSync });
+      }
+      closeListeners = async () => {
+        if (nginxTimer) clearTimeout(nginxTimer);
+        await proc.stop();
+        agent.destroy();
+        if (ownStateDir) rmSync(stateDir, { recursive: true, force: true });
+      };
+    
+    } catch (err) {
+      // nginx would not start here (e.g. it cannot bind): serve from this process instead.
+      log(`ingress: nginx data plane failed to start (${(err as Error).message}); serving Ingresses from this process`);
+      await nginx?.stop().catch(() => undefined);
+      nginx = undefined;
+      if (ownStateDir && stateDir) rmSync(stateDir, { recursive: true, force: true });
+      plane = 'node';
+    }
+  }
+  if (plane === 'node') {
+    const http = createHttpServer(handle(false));
+    http.on('upgrade', upgrade(false));
+    const https = createHttpsServer({ cert: defaultCert.cert, key: defaultCert.key, SNICallback: (name, cb) => cb(null, contextFor(name)) }, handle(true));
+    https.on('upgrade', (req: IncomingMessage, socket: TLSSocket, head: Buffer) => upgrade(true)(req, socket, head));
+    for (const s of [http, https]) {
+      s.keepAliveTimeout = 65_000;
+      s.headersTimeout = 70_000;
+    }
+    httpPort = await listen(http, host, opts.httpPort !== undefined ? [opts.httpPort] : [80, 8080, 0]);
+    httpsPort = await listen(https, host, opts.httpsPort !== undefined ? [opts.httpsPort] : [443, 8443, 0]);
+    closeListeners = async () => {
+      for (const s of [http, https]) {
+        s.closeAllConnections();
+        await new Promise<void>((r) => s.close(() => r()));
+      }
+      agent.destroy();
+    };
+  }
   listening.http = httpPort;
   listening.https = httpsPort;
 
   for (const i of [ingresses, classes, services, slices, secrets]) (i as Informer<{ metadata?: object }>).start();
   const ready = Promise.all([ingresses, classes, services, slices, secrets].map((i) => (i as Informer<{ metadata?: object }>).waitForSync())).then(async () => {
     rebuild();
+    if (scheduleSync) scheduleSync();
     for (const i of ingresses.store.list()) enqueueStatus(i);
     // Say where we listen, on our IngressClass (ports may differ from 80/443).
     if (classes.store.get(undefined, className)) {
@@ -372,23 +649,44 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
         .catch((err) => log(`ingress: annotating IngressClass ${className}: ${(err as Error).message}`));
     }
   });
+  log(plane === 'nginx' ? `ingress: data plane nginx (pid ${nginx?.pid}, configuration in ${stateDir})` : 'ingress: data plane in this process');
   // `kite up` reads this line to tell the user where Ingresses are served.
   log(`ingress: listening on ${host}:${httpPort} (http) and ${host}:${httpsPort} (https), address ${statusIP}`);
 
   return {
     httpPort,
     httpsPort,
+    dataPlane: plane,
     ready,
     routes: () => table,
+    async whenIdle() {
+      await ready;
+      while (!stopped && (rebuildTimer !== undefined || nginxBusy())) await new Promise((r) => setTimeout(r, 10));
+    },
     async stop() {
       stopped = true;
       if (rebuildTimer) clearTimeout(rebuildTimer);
       await Promise.all([ingresses.stop(), classes.stop(), services.stop(), slices.stop(), secrets.stop()]);
-      for (const s of [http, https]) {
-        s.closeAllConnections();
-        await new Promise<void>((r) => s.close(() => r()));
-      }
-      agent.destroy();
+      await closeListeners();
+      await events.shutdown();
     },
   };
+}
+
+function dataPlaneFromEnv(): 'nginx' | 'node' | undefined {
+  const v = process.env.KITE_INGRESS_DATA_PLANE;
+  return v === 'nginx' || v === 'node' ? v : undefined;
+}
+
+/** nginx when asked for (it must then be there or installable), or when it can be had; else node. */
+async function chooseDataPlane(wanted: 'nginx' | 'node' | undefined, log: (msg: string) => void): Promise<'nginx' | 'node'> {
+  if (wanted === 'node') return 'node';
+  try {
+    await ensureNginxInstalled((m) => log(`ingress: ${m}`));
+    return 'nginx';
+  } catch (err) {
+    if (wanted === 'nginx') throw err;
+    log(`ingress: no nginx (${(err as Error).message}); serving Ingresses from this process`);
+    return 'node';
+  }
 }

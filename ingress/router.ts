@@ -118,6 +118,16 @@ export class RoutingTable {
     return this.tls.find((t) => t.hosts.includes(host)) ?? this.tls.find((t) => t.hosts.some((h) => h.startsWith('*.') && hostMatches(h, host)));
   }
 
+  /** Every host pattern ('' = any other host) with its routes, most specific path first. */
+  hosts(): ReadonlyMap<string, readonly Route[]> {
+    return this.byHost;
+  }
+
+  /** The route taken when no rule matches (the oldest Ingress's `spec.defaultBackend`). */
+  get fallback(): Route | undefined {
+    return this.defaultBackend;
+  }
+
   get size(): number {
     let n = this.defaultBackend ? 1 : 0;
     for (const l of this.byHost.values()) n += l.length;

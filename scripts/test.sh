@@ -14,7 +14,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   /usr/bin/python3 -c 'import kubernetes' 2>/dev/null || need+=(python3-kubernetes)
   # What the nodes and the acceptance tests use, installed once up front so parallel
   # test clusters never race for the dpkg lock.
-  for pkg in containerd runc containernetworking-plugins busybox-static nftables iproute2 openssl docker-registry skopeo etcd-server chromium; do
+  for pkg in containerd runc containernetworking-plugins busybox-static nftables iproute2 openssl docker-registry skopeo etcd-server nginx chromium; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
   done
   if [ ${#need[@]} -gt 0 ]; then

@@ -62,6 +62,11 @@ export async function down(opts: DownOptions, progress = new Progress()): Promis
       const { cleanupNode } = await import('../../kubelet/local-node.js');
       await progress.step('Removing node containers and networking', () => cleanupNode(nodeDir));
     }
+    // The ingress's nginx, left running by a killed server.
+    if (existsSync(join(nodeDir, 'ingress', 'nginx.pid'))) {
+      const { stopLeftoverNginx } = await import('../../ingress/nginx.js');
+      await stopLeftoverNginx(join(nodeDir, 'ingress'));
+    }
     const workers = readClusterState(c.paths)?.workers ?? [];
     if ((workers.length > 0 || existsSync(join(c.paths.dir, 'underlay.json'))) && process.env.KITE_CONTROL_PLANE !== 'stub') {
       const { cleanupWorkers } = await import('../../agent/workers.js');

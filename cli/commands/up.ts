@@ -245,6 +245,17 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       podNetwork: opts.podNetwork ?? previous?.podNetwork,
     });
 
+    // The node's ingress serves through Debian's nginx: installed here, like the node's
+    // other packages, so the server never waits on apt-get (it falls back to serving
+    // Ingresses itself when nginx cannot be had).
+    if (process.env.KITE_CONTROL_PLANE !== 'stub' && process.env.KITE_NODE !== 'none' && process.env.KITE_NODE !== 'off' && process.env.KITE_INGRESS_DATA_PLANE !== 'node' && process.getuid?.() === 0) {
+      const { ensureNginxInstalled, nginxInstalled } = await import('../../ingress/nginx.js');
+      if (!nginxInstalled()) {
+        await progress
+          .step('Installing nginx (the ingress data plane)', () => ensureNginxInstalled())
+          .catch((err) => progress.info(`nginx could not be installed (${(err as Error).message.split('\n')[0]}); the ingress controller serves Ingresses itself`));
+      }
+    }
     const logStart = fileSize(c.paths.log);
     // Several servers: the API port is the load balancer's; each server gets a port of its own.
     const serverPorts = [servers > 1 ? await findFreePort(port + 1, bindAddress, portsOfOtherClusters(c.name)) : port];
