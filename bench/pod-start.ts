@@ -134,8 +134,13 @@ async function main(): Promise<void> {
     const created = new Map<string, number>();
     const ready = new Map<string, number>();
     const waiters = new Map<string, () => void>();
+    // Where the time goes: created → bound (scheduler) → the kubelet's first status (hostIP set) → Ready.
+    const bound = new Map<string, number>();
+    const kubeletSeen = new Map<string, number>();
     const watch = transport.watch<Pod>(PODS_RES, 'default', {}, (ev) => {
       const n = ev.object.metadata?.name ?? '';
+      if (created.has(n) && !bound.has(n) && ev.object.spec?.nodeName) bound.set(n, performance.now());
+      if (created.has(n) && !kubeletSeen.has(n) && ev.object.status?.hostIP) kubeletSeen.set(n, performance.now());
       if (created.has(n) && !ready.has(n) && isReady(ev.object)) {
         ready.set(n, performance.now());
         waiters.get(n)?.();
@@ -226,6 +231,9 @@ async function main(): Promise<void> {
     console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     console.log(`kite up (returns with the node Ready): ${fmt(tUp)}; node Ready seen after ${fmt(tReady)}`);
     console.log(line(`pod start, one at a time (${SERIAL} pods, POST → Running+Ready via watch; raw: RunPodSandbox+Create+Start):`, serialKite, serialRaw));
+    const stage = (from: Map<string, number>, to: Map<string, number>) =>
+      fmt(percentile(sorted(Array.from({ length: SERIAL }, (_, i) => (to.get(`serial-${i}`) ?? NaN) - (from.get(`serial-${i}`) ?? NaN)).filter((x) => !Number.isNaN(x))), 50));
+    console.log(`  kite one at a time, p50 per stage: created → bound ${stage(created, bound)}, bound → kubelet's first status ${stage(bound, kubeletSeen)}, → Running+Ready seen ${stage(kubeletSeen, ready)}`);
     console.log(line(`pod start, ${PODS} at once (kite all in ${fmt(kiteAll)}, raw all in ${fmt(rawAll)}):`, burstKite, burstRaw));
     console.log(`idle RSS, ${SERIAL} pods running: kite server ${mb(rssBusy.server)}, kubelet ${mb(rssBusy.kubelet)}; shims ${mb(rssBusy.shims)} (${shimPids.length})`);
     console.log(`idle RSS, no pods: kite server ${mb(rss.server)} + kubelet ${mb(rss.kubelet)} = kite ${mb(rss.server + rss.kubelet)}; containerd ${mb(rss.containerd)}`);

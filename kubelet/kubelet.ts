@@ -402,24 +402,27 @@ export class Kubelet {
       return;
     }
 
+    // Volumes are set up while the runtime creates the sandbox; containers wait for them
+    // (helper.volumesReady). A pod that has them keeps running on the last contents while
+    // refreshes fail (upstream remounts in the background without holding up the pod's sync).
+    let volumesReady: Promise<boolean> = Promise.resolve(true);
     if (!this.hollow) {
-      try {
-        w.volumes = await this.volumes.setUp(pod, { podIPs: rs.ips, hostIPs: [this.nodeIP] }, this.volumeSources(), w.volumes);
-      } catch (err) {
-        this.events.pod(pod, 'Warning', 'FailedMount', errorMessage(err));
-        // Containers start only once every volume is there; a pod that has them
-        // keeps running on the last contents while refreshes fail (upstream remounts
-        // in the background without holding up the pod's sync).
-        const mountedOnce = (pod.spec?.volumes ?? []).every((v) => w.volumes.has(v.name));
-        if (!mountedOnce) {
-          this.schedule(uid, ERROR_RETRY_MS);
-          return;
-        }
-      }
+      volumesReady = this.volumes.setUp(pod, { podIPs: rs.ips, hostIPs: [this.nodeIP] }, this.volumeSources(), w.volumes).then(
+        (mounted) => {
+          w.volumes = mounted;
+          return true;
+        },
+        (err: unknown) => {
+          this.events.pod(pod, 'Warning', 'FailedMount', errorMessage(err));
+          return (pod.spec?.volumes ?? []).every((v) => w.volumes.has(v.name));
+        },
+      );
     }
     mark('volumes');
     this.probes.addPod(pod);
-    const result = await this.runtime.syncPod(pod, rs, this.helper);
+    const result = await this.runtime.syncPod(pod, rs, { ...this.helper, volumesReady: () => volumesReady });
+    // (the runtime may have returned before asking, e.g. nothing to start)
+    if (!(await volumesReady)) result.retryAt = Math.min(result.retryAt ?? Infinity, Date.now() + ERROR_RETRY_MS);
     mark('runtime');
     rs = await this.podStatusOf(pod);
     status = this.generate(pod, rs, false);
