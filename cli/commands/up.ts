@@ -191,7 +191,7 @@ const NODE_READY_WAIT_MS = 300_000;
 const NO_NODE = /no node on this host|node failed to start/;
 
 /**
- * Waits until every node in `names` is registered and Ready, so that a pod created as soon
+ * Waits until every node in `names` is registered and Ready (heartbeat at `since` or later), so that a pod created as soon
  * as `kite up` returns is scheduled (no "no nodes available"). Returns the nodes that did not
  * become Ready: all of them when the server logs that no node runs on this host, those
  * still not Ready after `timeoutMs`.
@@ -203,6 +203,7 @@ export async function waitForNodesReady(
   log: string,
   from: number,
   timeoutMs: number,
+  since: number,
   aborted: () => string | undefined = () => undefined,
 ): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
@@ -215,8 +216,11 @@ export async function waitForNodesReady(
         try {
           const res = await httpsGet(`${server}/api/v1/nodes/${encodeURIComponent(name)}`, tls, 2000);
           if (res.status !== 200) return;
-          const node = JSON.parse(res.body) as { status?: { conditions?: Array<{ type?: string; status?: string }> } };
-          if (node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) waiting.delete(name);
+          const node = JSON.parse(res.body) as { status?: { conditions?: Array<{ type?: string; status?: string; lastHeartbeatTime?: string }> } };
+          const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+          // A restarted cluster still has the Ready its kubelet wrote last time: only a
+          // heartbeat from this start counts (RFC 3339 times have whole seconds).
+          if (ready?.status === 'True' && Date.parse(ready.lastHeartbeatTime ?? '') >= since - 1000) waiting.delete(name);
         } catch {
           // not there yet, or the server is busy: ask again
         }
@@ -296,6 +300,7 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
     });
 
     const logStart = fileSize(c.paths.log);
+    const startedAt = Date.now();
     // Several servers: the API port is the load balancer's; each server gets a port of its own.
     const serverPorts = [servers > 1 ? await findFreePort(port + 1, bindAddress, portsOfOtherClusters(c.name)) : port];
     const server = serverURL(bindAddress, serverPorts[0]);
@@ -347,7 +352,7 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
       const names = [`${c.name}-control-plane`, ...(readClusterState(c.paths)?.workers ?? [])];
       await progress.step(
         names.length === 1 ? `Waiting for node ${names[0]} to be Ready` : `Waiting for ${names.length} nodes to be Ready`,
-        () => waitForNodesReady(address, clientCreds, names, c.paths.log, logStart, NODE_READY_WAIT_MS, proc.exited),
+        () => waitForNodesReady(address, clientCreds, names, c.paths.log, logStart, NODE_READY_WAIT_MS, startedAt, proc.exited),
         (left) => (left.length === names.length ? 'No node on this host (see the server log)' : left.length ? `Nodes not Ready yet: ${left.join(', ')}` : names.length === 1 ? `Node ${names[0]} Ready` : `${names.length} nodes Ready`),
       );
     }
