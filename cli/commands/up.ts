@@ -95,6 +95,9 @@ export function spawnServer(
       process.execPath,
       [
         '--enable-source-maps',
+        // A young generation of 8 MiB semi-spaces instead of 16 keeps ~16 MiB less resident
+        // when idle (bench/footprint.ts); the kubelet runs with 4.
+        '--max-semi-space-size=8',
         MAIN_SCRIPT,
         'server',
         '--name', c.name,
