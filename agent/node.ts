@@ -59,10 +59,12 @@ export function startAgent(o: AgentOptions): Agent {
       const { HttpTransport } = await import('../client/http-transport.js');
       const { componentCredentials } = await import('./credentials.js');
       const clients = {} as Record<NetworkingPart, ApiTransport>;
-      for (const [part, who] of Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]) {
-        const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user);
-        clients[part] = new HttpTransport({ server: o.server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
-      }
+      await Promise.all(
+        (Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]).map(async ([part, who]) => {
+          const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user);
+          clients[part] = new HttpTransport({ server: o.server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
+        }),
+      );
       networking = await startNodeNetworking({
         clientFor: (part) => clients[part],
         clusterName: o.clusterName,
