@@ -53,31 +53,46 @@ export function startAgent(o: AgentOptions): Agent {
     if (applied.hosts.length > 0) log(`node: registries from ${o.registries}: ${applied.hosts.join(', ')}`);
     for (const w of applied.warnings) log(`node: ${o.registries}: ${w}`);
     const node = await startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, log: (m) => log(`node: ${m}`) });
-    let networking: { stop(): Promise<void> } | undefined;
+    // The networking parts start while the images are imported (a new node's takes a while).
+    const networkingStart = (async (): Promise<{ stop(): Promise<void> } | undefined> => {
+      try {
+        const { startNodeNetworking } = await import('./networking.js');
+        const { HttpTransport } = await import('../client/http-transport.js');
+        const { componentCredentials } = await import('./credentials.js');
+        const clients = {} as Record<NetworkingPart, ApiTransport>;
+        await Promise.all(
+          (Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]).map(async ([part, who]) => {
+            const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user);
+            clients[part] = new HttpTransport({ server: o.server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
+          }),
+        );
+        const started = await startNodeNetworking({
+          clientFor: (part) => clients[part],
+          clusterName: o.clusterName,
+          nodeName: node.nodeName,
+          nodeIP: node.nodeIP,
+          podCIDR: node.podCIDR,
+          bridge: node.bridge,
+          log: (m) => log(`networking: ${m}`),
+        });
+        log('networking: proxy, DNS, ingress and NetworkPolicy started');
+        return started;
+      } catch (err) {
+        log(`networking failed to start: ${errorMessage(err)}`);
+        return undefined;
+      }
+    })();
     try {
-      const { startNodeNetworking } = await import('./networking.js');
-      const { HttpTransport } = await import('../client/http-transport.js');
-      const { componentCredentials } = await import('./credentials.js');
-      const clients = {} as Record<NetworkingPart, ApiTransport>;
-      await Promise.all(
-        (Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]).map(async ([part, who]) => {
-          const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user);
-          clients[part] = new HttpTransport({ server: o.server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
-        }),
-      );
-      networking = await startNodeNetworking({
-        clientFor: (part) => clients[part],
-        clusterName: o.clusterName,
-        nodeName: node.nodeName,
-        nodeIP: node.nodeIP,
-        podCIDR: node.podCIDR,
-        bridge: node.bridge,
-        log: (m) => log(`networking: ${m}`),
-      });
-      log('networking: proxy, DNS, ingress and NetworkPolicy started');
+      await node.images;
     } catch (err) {
-      log(`networking failed to start: ${errorMessage(err)}`);
+      const started = await networkingStart;
+      if (started) await started.stop().catch((e) => log(`networking: stop failed: ${errorMessage(e)}`));
+      await node.close().catch((e) => log(`node: stop failed: ${errorMessage(e)}`));
+      throw err;
     }
+    // `kite up` waits for this line: pods created after it find their images.
+    log('node: images ready');
+    const networking = await networkingStart;
     return {
       async close() {
         if (networking) await networking.stop().catch((err) => log(`networking: stop failed: ${errorMessage(err)}`));

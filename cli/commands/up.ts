@@ -193,8 +193,12 @@ const NODE_READY_WAIT_MS = 300_000;
 /** What the server logs when this host's node will not come up (not root, KITE_NODE=none, a failure). */
 const NO_NODE = /no node on this host|node failed to start/;
 
+/** What the server logs once the node's pause and busybox images are in its containerd (agent/node.ts). */
+const IMAGES_READY = /node: images ready/;
+
 /**
- * Waits until every node in `names` is registered and Ready (heartbeat at `since` or later), so that a pod created as soon
+ * Waits until every node in `names` is registered and Ready (heartbeat at `since` or later)
+ * and the server logs that the node's images are in, so that a pod created as soon
  * as `kite up` returns is scheduled (no "no nodes available"). Returns the nodes that did not
  * become Ready: all of them when the server logs that no node runs on this host, those
  * still not Ready after `timeoutMs`.
@@ -211,7 +215,8 @@ export async function waitForNodesReady(
 ): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   const waiting = new Set(names);
-  while (waiting.size > 0) {
+  let imagesReady = false;
+  while (waiting.size > 0 || !imagesReady) {
     const why = aborted();
     if (why) throw new Error(why);
     await Promise.all(
@@ -229,14 +234,15 @@ export async function waitForNodesReady(
         }
       }),
     );
-    if (waiting.size === 0) break;
     let text = '';
     try {
       text = readFileSync(log).subarray(from).toString('utf8');
     } catch {
       // no log yet
     }
-    if (NO_NODE.test(text) || Date.now() >= deadline) break;
+    // The node's images are imported while it registers: a pod created next needs them.
+    imagesReady = IMAGES_READY.test(text);
+    if ((waiting.size === 0 && imagesReady) || NO_NODE.test(text) || Date.now() >= deadline) break;
     await new Promise((r) => setTimeout(r, 100));
   }
   return [...waiting];
