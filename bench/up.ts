@@ -2,7 +2,7 @@
 // which it does once the node is Ready, for a new cluster and for the same cluster
 // stopped (`kite down`) and started again, next to the goal (≤ 3 s on a warm machine:
 // containerd installed, image archives built). Prints the steps' times from the server
-// log too: API serving, kubelet started, containerd started, the ingress controller listening
+// log too: API serving, kubelet started, containerd started, images in, the ingress controller listening
 // (whose address `kite up` prints).
 //
 //   node dist/bench/up.js [--rounds 2]
@@ -33,7 +33,7 @@ function serverSteps(log: string): string {
     const l = lines.find((x) => re.test(x));
     return l ? `${Date.parse(l.split(' ')[0]!) - t0} ms` : '-';
   };
-  return `API listening ${at(/API server listening/)}, kubelet started ${at(/kubelet started/)}, containerd ready ${at(/containerd (started|adopted|restarted)/)}, ingress listening ${at(/ingress: listening on/)}`;
+  return `API listening ${at(/API server listening/)}, kubelet started ${at(/kubelet started/)}, containerd ready ${at(/containerd (started|adopted|restarted)/)}, images ready ${at(/node: images ready/)}, ingress listening ${at(/ingress: listening on/)}`;
 }
 
 async function main(): Promise<void> {
