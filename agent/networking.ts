@@ -60,23 +60,29 @@ export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<Nod
   const suffix = o.clusterName ? `-${o.clusterName}` : '';
   const started: { stop(): Promise<void> }[] = [];
   try {
-    const proxy = await startProxy({
-      transport: o.clientFor('proxy'),
-      nodeName: o.nodeName,
-      nodeIP: o.nodeIP,
-      clusterCIDR: o.podCIDR,
-      serviceCIDR: o.serviceCIDR ?? '10.96.0.0/12',
-      podInterfaces: o.bridge ? [o.bridge] : undefined,
-      table: proxyTableName(o.clusterName),
-      netns: o.netns,
-      log,
-      ...o.proxy,
-    });
-    started.push(proxy);
-    const dns = o.dns === false ? undefined : await startDns({ transport: o.clientFor('dns'), listenIP: o.nodeIP, nodeName: o.nodeName, log, ...o.dns });
-    if (dns) started.push(dns);
-    const ingress = o.ingress === false ? undefined : await startIngress({ transport: o.clientFor('ingress'), statusIP: o.nodeIP, log, ...o.ingress });
-    if (ingress) started.push(ingress);
+    // The proxy, DNS and ingress are independent: start them at once (`kite up` waits
+    // for the ingress controller's address).
+    const [proxyStart, dnsStart, ingressStart] = await Promise.allSettled([
+      startProxy({
+        transport: o.clientFor('proxy'),
+        nodeName: o.nodeName,
+        nodeIP: o.nodeIP,
+        clusterCIDR: o.podCIDR,
+        serviceCIDR: o.serviceCIDR ?? '10.96.0.0/12',
+        podInterfaces: o.bridge ? [o.bridge] : undefined,
+        table: proxyTableName(o.clusterName),
+        netns: o.netns,
+        log,
+        ...o.proxy,
+      }),
+      o.dns === false ? undefined : startDns({ transport: o.clientFor('dns'), listenIP: o.nodeIP, nodeName: o.nodeName, log, ...o.dns }),
+      o.ingress === false ? undefined : startIngress({ transport: o.clientFor('ingress'), statusIP: o.nodeIP, log, ...o.ingress }),
+    ]);
+    for (const r of [proxyStart, dnsStart, ingressStart]) if (r.status === 'fulfilled' && r.value) started.push(r.value);
+    for (const r of [proxyStart, dnsStart, ingressStart]) if (r.status === 'rejected') throw r.reason;
+    const proxy = (proxyStart as PromiseFulfilledResult<Proxy>).value;
+    const dns = (dnsStart as PromiseFulfilledResult<DnsServer | undefined>).value;
+    const ingress = (ingressStart as PromiseFulfilledResult<IngressController | undefined>).value;
     // NetworkPolicy is enforced with nftables only.
     if (o.networkPolicy !== false && proxy.backend !== 'nftables') log('networking: no nft on this host: NetworkPolicy is not enforced');
     const networkPolicy = o.networkPolicy === false || proxy.backend !== 'nftables' ? undefined : await startNetworkPolicy({ transport: o.clientFor('netpol'), table: `kite-netpol${suffix}`, netns: o.netns, log });

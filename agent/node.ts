@@ -62,39 +62,57 @@ export function startAgent(o: AgentOptions): Agent {
     if (applied.hosts.length > 0) log(`node: registries from ${o.registries}: ${applied.hosts.join(', ')}`);
     for (const w of applied.warnings) log(`node: ${o.registries}: ${w}`);
     const node = await startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, apiServerBalancer: o.balanceApiServers, log: (m) => log(`node: ${m}`) });
-    let networking: { stop(): Promise<void> } | undefined;
     let balancer: { url: string; close(): Promise<void> } | undefined;
+    // The networking parts start while the images are imported (a new node's takes a while).
+    const networkingStart = (async (): Promise<{ stop(): Promise<void> } | undefined> => {
+      try {
+        const { startNodeNetworking } = await import('./networking.js');
+        const { HttpTransport } = await import('../client/http-transport.js');
+        const { componentCredentials } = await import('./credentials.js');
+        const clients = {} as Record<NetworkingPart, ApiTransport>;
+        if (o.balanceApiServers) {
+          // kube-proxy's identity may watch the endpoints.
+          const { startApiServerBalancer } = await import('../client/api-balancer.js');
+          const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, PART_USERS.proxy.file, PART_USERS.proxy.user);
+          balancer = await startApiServerBalancer({ servers: [o.server], credentials: { caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, component: 'kite-node-balancer', stateFile: join(nodeDir, 'api-servers.json'), log: (m) => log(`node: ${m}`) });
+        }
+        const server = balancer?.url ?? o.server;
+        await Promise.all(
+          (Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]).map(async ([part, who]) => {
+            const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user);
+            clients[part] = new HttpTransport({ server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
+          }),
+        );
+        const started = await startNodeNetworking({
+          clientFor: (part) => clients[part],
+          clusterName: o.clusterName,
+          nodeName: node.nodeName,
+          nodeIP: node.nodeIP,
+          podCIDR: node.podCIDR,
+          bridge: node.bridge,
+          // The ingress's nginx keeps its configuration, certificates and pid with the node.
+          ingress: { stateDir: join(nodeDir, 'ingress') },
+          log: (m) => log(`networking: ${m}`),
+        });
+        log('networking: proxy, DNS, ingress and NetworkPolicy started');
+        return started;
+      } catch (err) {
+        log(`networking failed to start: ${errorMessage(err)}`);
+        return undefined;
+      }
+    })();
     try {
-      const { startNodeNetworking } = await import('./networking.js');
-      const { HttpTransport } = await import('../client/http-transport.js');
-      const { componentCredentials } = await import('./credentials.js');
-      const clients = {} as Record<NetworkingPart, ApiTransport>;
-      if (o.balanceApiServers) {
-        // kube-proxy's identity may watch the endpoints.
-        const { startApiServerBalancer } = await import('../client/api-balancer.js');
-        const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, PART_USERS.proxy.file, PART_USERS.proxy.user);
-        balancer = await startApiServerBalancer({ servers: [o.server], credentials: { caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, component: 'kite-node-balancer', stateFile: join(nodeDir, 'api-servers.json'), log: (m) => log(`node: ${m}`) });
-      }
-      const server = balancer?.url ?? o.server;
-      for (const [part, who] of Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]) {
-        const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user);
-        clients[part] = new HttpTransport({ server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
-      }
-      networking = await startNodeNetworking({
-        clientFor: (part) => clients[part],
-        clusterName: o.clusterName,
-        nodeName: node.nodeName,
-        nodeIP: node.nodeIP,
-        podCIDR: node.podCIDR,
-        bridge: node.bridge,
-        // The ingress's nginx keeps its configuration, certificates and pid with the node.
-        ingress: { stateDir: join(nodeDir, 'ingress') },
-        log: (m) => log(`networking: ${m}`),
-      });
-      log('networking: proxy, DNS, ingress and NetworkPolicy started');
+      await node.images;
     } catch (err) {
-      log(`networking failed to start: ${errorMessage(err)}`);
+      const started = await networkingStart;
+      if (started) await started.stop().catch((e) => log(`networking: stop failed: ${errorMessage(e)}`));
+      await balancer?.close();
+      await node.close().catch((e) => log(`node: stop failed: ${errorMessage(e)}`));
+      throw err;
     }
+    // `kite up` waits for this line: pods created after it find their images.
+    log('node: images ready');
+    const networking = await networkingStart;
     let vxlan: { stop(): Promise<void> } | undefined;
     if ((o.podNetwork ?? 'vxlan') === 'vxlan') {
       try {

@@ -1,15 +1,19 @@
 // Pod start benchmark (needs root): brings up a real cluster with `kite up`, then
-//   - `kite up` time until the node reports Ready,
-//   - pod start latency p50/p99 for N pods created at once (POST → Running and Ready,
-//     observed through a watch), busybox `sleep`, IfNotPresent,
-//   - the raw containerd figure measured in the same run against the same
-//     containerd: RunPodSandbox + CreateContainer + StartContainer for N sandboxes
-//     started at once through CRI (no API server, no kubelet),
+//   - `kite up` time (it returns once the node is Ready) and when the node was seen Ready,
+//   - pod start latency, POST → Running and Ready observed through a watch, busybox
+//     `sleep`, IfNotPresent, through the scheduler as a user's pod goes: one pod at a time,
+//     and N pods created at once,
+//   - next to each, raw containerd measured in the same run against the same containerd:
+//     RunPodSandbox + CreateContainer + StartContainer through CRI (no API server, no
+//     kubelet), one at a time (interleaved with kite's, so load hits both alike) and N at
+//     once; the ratio is printed next to the goal (≤ 1.5×),
 //   - the idle RSS of every kite process (server, kubelet) and of containerd + shims.
 //
-//   node dist/bench/pod-start.js [--pods 50]
+//   node dist/bench/pod-start.js [--pods 30] [--serial 20]
+//   KITE_BENCH_LOGS=DIR keeps the server and kubelet logs (run with KITE_KUBELET_TRACE=1
+//   for the kubelet's per-sync timings).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +28,9 @@ import { freePort } from '../test/e2e/harness.js';
 const run = promisify(execFile);
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
-const PODS = Number(args.get('pods') ?? 50);
+const PODS = Number(args.get('pods') ?? 30);
+const SERIAL = Number(args.get('serial') ?? 20);
+const GOAL = 1.5;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const KITE_MAIN = join(here, '..', 'cli', 'main.js');
@@ -60,20 +66,48 @@ function processesMatching(pred: (args: string[]) => boolean): number[] {
 }
 
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+
+function podManifest(name: string, label: string): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { bench: label } },
+    spec: {
+      terminationGracePeriodSeconds: 0,
+      containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }],
+    },
+  };
+}
+
+const isReady = (p: Pod) => p.status?.phase === 'Running' && !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+function line(what: string, kite: number[], raw: number[]): string {
+  const k = sorted(kite);
+  const r = sorted(raw);
+  const ratio = percentile(k, 99) / percentile(r, 99);
+  return (
+    `${what}\n` +
+    `  kite           p50 ${fmt(percentile(k, 50))}   p99 ${fmt(percentile(k, 99))}\n` +
+    `  raw containerd p50 ${fmt(percentile(r, 50))}   p99 ${fmt(percentile(r, 99))}\n` +
+    `  p99 ratio ${ratio.toFixed(2)}× (goal ≤ ${GOAL}×: ${ratio <= GOAL ? 'met' : 'NOT met'}); p50 ratio ${(percentile(k, 50) / percentile(r, 50)).toFixed(2)}×`
+  );
+}
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('needs root (runs containers)');
   const home = mkdtempSync(join(tmpdir(), 'kite-bench-pods-'));
   const env = { ...process.env, KITE_HOME: home, KUBECONFIG: join(home, 'user-kubeconfig'), HOME: home };
-  const name = 'podbench';
+  const name = `${process.env.KITE_BENCH_PREFIX ?? 'podbench'}-${process.pid}`;
   const clusterDir = join(home, name);
   let transport: HttpTransport | undefined;
+  let cri: CriClient | undefined;
   try {
-    // ---- kite up → node Ready
+    // ---- kite up (returns with the node Ready)
     const port = await freePort();
     const t0 = performance.now();
     await run(process.execPath, [KITE_MAIN, 'up', '--name', name, '--api-port', String(port)], { env });
-    const tApi = performance.now() - t0;
+    const tUp = performance.now() - t0;
     const pki = join(clusterDir, 'pki');
     transport = new HttpTransport(
       {
@@ -96,156 +130,127 @@ async function main(): Promise<void> {
     }
     const tReady = performance.now() - t0;
 
-    // ---- N pods at once through the API
+    // Kite's pods: creation time and first Running+Ready seen through one watch.
     const created = new Map<string, number>();
-    const running = new Map<string, number>();
-    let resolveAll!: () => void;
-    const allRunning = new Promise<void>((r) => (resolveAll = r));
-    const watch = transport.watch<Pod>(PODS_RES, 'default', { labelSelector: 'bench=pod-start' }, (ev) => {
-      const p = ev.object;
-      const n = p.metadata?.name ?? '';
-      const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-      if (p.status?.phase === 'Running' && ready && !running.has(n) && created.has(n)) {
-        running.set(n, performance.now());
-        if (running.size === PODS) resolveAll();
+    const ready = new Map<string, number>();
+    const waiters = new Map<string, () => void>();
+    // Where the time goes: created → bound (scheduler) → the kubelet's first status (hostIP set) → Ready.
+    const bound = new Map<string, number>();
+    const kubeletSeen = new Map<string, number>();
+    const watch = transport.watch<Pod>(PODS_RES, 'default', {}, (ev) => {
+      const n = ev.object.metadata?.name ?? '';
+      if (created.has(n) && !bound.has(n) && ev.object.spec?.nodeName) bound.set(n, performance.now());
+      if (created.has(n) && !kubeletSeen.has(n) && ev.object.status?.hostIP) kubeletSeen.set(n, performance.now());
+      if (created.has(n) && !ready.has(n) && isReady(ev.object)) {
+        ready.set(n, performance.now());
+        waiters.get(n)?.();
       }
     });
     await new Promise((r) => setTimeout(r, 300));
-    const tPods = performance.now();
-    await Promise.all(
-      Array.from({ length: PODS }, async (_, i) => {
-        const podName = `bench-${i}`;
-        created.set(podName, performance.now());
-        await transport!.create<Pod>(PODS_RES, 'default', {
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name: podName, labels: { bench: 'pod-start' } },
-          spec: {
-            nodeName,
-            terminationGracePeriodSeconds: 0,
-            containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }],
-          },
-        });
-      }),
-    );
-    const timeout = setTimeout(() => resolveAll(), 300_000);
-    await allRunning;
-    clearTimeout(timeout);
-    const podAll = performance.now() - tPods;
-    watch.stop();
-    const lat = [...running].map(([n, t]) => t - created.get(n)!).sort((a, b) => a - b);
-
-    // ---- one pod at a time (no contention): POST → Running+Ready
-    const serial: number[] = [];
-    for (let i = 0; i < Math.min(PODS, 20); i++) {
-      const podName = `serial-${i}`;
-      const t = performance.now();
-      let done!: () => void;
-      const seen = new Promise<void>((r) => (done = r));
-      const w = transport.watch<Pod>(PODS_RES, 'default', { fieldSelector: `metadata.name=${podName}` }, (ev) => {
-        const ready = ev.object.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-        if (ready) done();
-      });
-      await transport.create<Pod>(PODS_RES, 'default', {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: podName, labels: { bench: 'serial' } },
-        spec: { nodeName, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] },
-      });
+    const startPod = async (podName: string, label: string): Promise<number> => {
+      const seen = new Promise<void>((r) => waiters.set(podName, r));
+      created.set(podName, performance.now());
+      await transport!.create<Pod>(PODS_RES, 'default', podManifest(podName, label));
       await seen;
-      serial.push(performance.now() - t);
-      w.stop();
-    }
-    serial.sort((a, b) => a - b);
-    const rawSerial: number[] = [];
+      return ready.get(podName)! - created.get(podName)!;
+    };
 
-    // ---- idle RSS with the pods running
-    await new Promise((r) => setTimeout(r, 5000));
-    const serverPid = Number(readFileSync(join(clusterDir, 'server.pid'), 'utf8'));
-    const kubeletPid = Number(readFileSync(join(clusterDir, 'node', 'kubelet.pid'), 'utf8'));
+    // Raw CRI on the node's containerd.
     const meta = JSON.parse(readFileSync(join(clusterDir, 'node', 'containerd', 'runtime.json'), 'utf8'));
-    const containerdPids = processesMatching((a) => a.some((x) => x.includes(join(clusterDir, 'node', 'containerd', 'config.toml'))));
-    const shimPids = processesMatching((a) => a[0]!.includes('containerd-shim') && a.includes(meta.socket));
-    const rssBusy = { server: rssKiB(serverPid), kubelet: rssKiB(kubeletPid), shims: shimPids.reduce((a, p) => a + rssKiB(p), 0) };
-
-    // ---- delete the pods, then raw CRI starts on the same containerd
-    await Promise.all(Array.from({ length: PODS }, (_, i) => transport!.delete(PODS_RES, 'default', `bench-${i}`, { gracePeriodSeconds: 0 }).catch(() => undefined)));
-    await Promise.all(Array.from({ length: Math.min(PODS, 20) }, (_, i) => transport!.delete(PODS_RES, 'default', `serial-${i}`, { gracePeriodSeconds: 0 }).catch(() => undefined)));
-    const cri = new CriClient(meta.socket);
-    for (;;) {
-      const { items } = await cri.listPodSandbox({});
-      if (!items.some((s) => s.labels['io.kubernetes.pod.uid'])) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
     const kubeletCfg = JSON.parse(readFileSync(join(clusterDir, 'node', 'kubelet.json'), 'utf8'));
     const logDir = join(clusterDir, 'node', 'raw-logs');
-    const rawLat: number[] = [];
+    cri = new CriClient(meta.socket);
     const rawIds: string[] = [];
-    const tRaw = performance.now();
-    await Promise.all(
-      Array.from({ length: PODS }, async (_, i) => {
-        const t = performance.now();
-        const config = {
-          metadata: { name: `raw-${i}`, uid: `raw-${i}-${process.pid}`, namespace: 'bench', attempt: 0 },
-          hostname: `raw-${i}`,
-          logDirectory: join(logDir, String(i)),
-          linux: { cgroupParent: kubeletCfg.cgroupRoot ? `${kubeletCfg.cgroupRoot}/raw-${i}` : '' },
-        };
-        const { podSandboxId } = await cri.runPodSandbox({ config });
-        rawIds.push(podSandboxId);
-        const { containerId } = await cri.createContainer({
-          podSandboxId,
-          config: { metadata: { name: 'c' }, image: { image: BUSYBOX_IMAGE }, command: ['sleep', '3600'], logPath: 'c.log' },
-          sandboxConfig: config,
-        });
-        await cri.startContainer({ containerId });
-        rawLat.push(performance.now() - t);
-      }),
-    );
-    const rawAll = performance.now() - tRaw;
-    rawLat.sort((a, b) => a - b);
-    for (let i = 0; i < Math.min(PODS, 20); i++) {
+    const startRaw = async (id: string): Promise<number> => {
       const t = performance.now();
       const config = {
-        metadata: { name: `raws-${i}`, uid: `raws-${i}-${process.pid}`, namespace: 'bench', attempt: 0 },
-        hostname: `raws-${i}`,
-        logDirectory: join(logDir, `s${i}`),
-        linux: { cgroupParent: kubeletCfg.cgroupRoot ? `${kubeletCfg.cgroupRoot}/raws-${i}` : '' },
+        metadata: { name: id, uid: `${id}-${process.pid}`, namespace: 'bench', attempt: 0 },
+        hostname: id,
+        logDirectory: join(logDir, id),
+        linux: { cgroupParent: kubeletCfg.cgroupRoot ? `${kubeletCfg.cgroupRoot}/${id}` : '' },
       };
-      const { podSandboxId } = await cri.runPodSandbox({ config });
+      const { podSandboxId } = await cri!.runPodSandbox({ config });
       rawIds.push(podSandboxId);
-      const { containerId } = await cri.createContainer({
+      const { containerId } = await cri!.createContainer({
         podSandboxId,
         config: { metadata: { name: 'c' }, image: { image: BUSYBOX_IMAGE }, command: ['sleep', '3600'], logPath: 'c.log' },
         sandboxConfig: config,
       });
-      await cri.startContainer({ containerId });
-      rawSerial.push(performance.now() - t);
+      await cri!.startContainer({ containerId });
+      return performance.now() - t;
+    };
+    const removeRaw = async () => {
+      for (const id of rawIds.splice(0)) {
+        await cri!.stopPodSandbox({ podSandboxId: id }).catch(() => undefined);
+        await cri!.removePodSandbox({ podSandboxId: id }).catch(() => undefined);
+      }
+    };
+    const removeKitePods = async (prefix: string, n: number) => {
+      await Promise.all(Array.from({ length: n }, (_, i) => transport!.delete(PODS_RES, 'default', `${prefix}-${i}`, { gracePeriodSeconds: 0 }).catch(() => undefined)));
+      for (;;) {
+        const { items } = await cri!.listPodSandbox({});
+        if (!items.some((s) => s.labels['io.kubernetes.pod.uid'])) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+
+    // ---- one pod at a time, kite and raw interleaved
+    const serialKite: number[] = [];
+    const serialRaw: number[] = [];
+    for (let i = 0; i < SERIAL; i++) {
+      serialKite.push(await startPod(`serial-${i}`, 'serial'));
+      serialRaw.push(await startRaw(`raws-${i}`));
     }
-    rawSerial.sort((a, b) => a - b);
-    for (const id of rawIds) {
-      await cri.stopPodSandbox({ podSandboxId: id }).catch(() => undefined);
-      await cri.removePodSandbox({ podSandboxId: id }).catch(() => undefined);
-    }
-    cri.close();
+
+    // ---- idle RSS with pods running
+    await new Promise((r) => setTimeout(r, 5000));
+    const serverPid = Number(readFileSync(join(clusterDir, 'server.pid'), 'utf8'));
+    const kubeletPid = Number(readFileSync(join(clusterDir, 'node', 'kubelet.pid'), 'utf8'));
+    const containerdPids = processesMatching((a) => a.some((x) => x.includes(join(clusterDir, 'node', 'containerd', 'config.toml'))));
+    const shimPids = processesMatching((a) => a[0]!.includes('containerd-shim') && a.includes(meta.socket));
+    const rssBusy = { server: rssKiB(serverPid), kubelet: rssKiB(kubeletPid), shims: shimPids.reduce((a, p) => a + rssKiB(p), 0) };
+    await removeRaw();
+    await removeKitePods('serial', SERIAL);
+
+    // ---- N at once: kite, then raw on the same containerd
+    const tKite = performance.now();
+    const burstKite = await Promise.all(Array.from({ length: PODS }, (_, i) => startPod(`burst-${i}`, 'burst')));
+    const kiteAll = performance.now() - tKite;
+    await removeKitePods('burst', PODS);
+    const tRaw = performance.now();
+    const burstRaw = await Promise.all(Array.from({ length: PODS }, (_, i) => startRaw(`raw-${i}`)));
+    const rawAll = performance.now() - tRaw;
+    await removeRaw();
+    watch.stop();
 
     // ---- idle RSS without pods
     await new Promise((r) => setTimeout(r, 5000));
     const rss = { server: rssKiB(serverPid), kubelet: rssKiB(kubeletPid), containerd: containerdPids.reduce((a, p) => a + rssKiB(p), 0) };
     const mb = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
 
-    console.log(`kite up (API ready):                 ${fmt(tApi)}`);
-    console.log(`kite up to a Ready node:             ${fmt(tReady)}`);
-    console.log(`pod start latency, ${PODS} pods at once (POST → Running+Ready, via watch):`);
-    console.log(`  p50 ${fmt(percentile(lat, 50))}   p99 ${fmt(percentile(lat, 99))}   all ${PODS} in ${fmt(podAll)}`);
-    console.log(`raw containerd (RunPodSandbox+Create+Start, ${PODS} at once, same containerd):`);
-    console.log(`  p50 ${fmt(percentile(rawLat, 50))}   p99 ${fmt(percentile(rawLat, 99))}   all ${PODS} in ${fmt(rawAll)}`);
-    const ns = Math.min(PODS, 20);
-    console.log(`one pod at a time (${ns} pods): kite p50 ${fmt(percentile(serial, 50))} p99 ${fmt(percentile(serial, 99))}; raw containerd p50 ${fmt(percentile(rawSerial, 50))} p99 ${fmt(percentile(rawSerial, 99))}`);
-    console.log(`idle RSS, ${PODS} pods running: kite server ${mb(rssBusy.server)}, kubelet ${mb(rssBusy.kubelet)}; shims ${mb(rssBusy.shims)} (${shimPids.length})`);
+    console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    console.log(`kite up (returns with the node Ready): ${fmt(tUp)}; node Ready seen after ${fmt(tReady)}`);
+    console.log(line(`pod start, one at a time (${SERIAL} pods, POST → Running+Ready via watch; raw: RunPodSandbox+Create+Start):`, serialKite, serialRaw));
+    const stage = (from: Map<string, number>, to: Map<string, number>) =>
+      fmt(percentile(sorted(Array.from({ length: SERIAL }, (_, i) => (to.get(`serial-${i}`) ?? NaN) - (from.get(`serial-${i}`) ?? NaN)).filter((x) => !Number.isNaN(x))), 50));
+    console.log(`  kite one at a time, p50 per stage: created → bound ${stage(created, bound)}, bound → kubelet's first status ${stage(bound, kubeletSeen)}, → Running+Ready seen ${stage(kubeletSeen, ready)}`);
+    console.log(line(`pod start, ${PODS} at once (kite all in ${fmt(kiteAll)}, raw all in ${fmt(rawAll)}):`, burstKite, burstRaw));
+    console.log(`idle RSS, ${SERIAL} pods running: kite server ${mb(rssBusy.server)}, kubelet ${mb(rssBusy.kubelet)}; shims ${mb(rssBusy.shims)} (${shimPids.length})`);
     console.log(`idle RSS, no pods: kite server ${mb(rss.server)} + kubelet ${mb(rss.kubelet)} = kite ${mb(rss.server + rss.kubelet)}; containerd ${mb(rss.containerd)}`);
   } finally {
+    cri?.close();
     transport?.close();
+    const keep = process.env.KITE_BENCH_LOGS;
+    if (keep) {
+      mkdirSync(keep, { recursive: true });
+      for (const f of ['server.log', join('node', 'kubelet.log')]) {
+        try {
+          copyFileSync(join(clusterDir, f), join(keep, f.replace('/', '-')));
+        } catch {
+          // not written
+        }
+      }
+    }
     await run(process.execPath, [KITE_MAIN, 'down', '--name', name, '--purge'], { env }).catch((err) => console.error(`kite down: ${err}`));
     rmSync(home, { recursive: true, force: true });
   }

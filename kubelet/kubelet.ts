@@ -66,6 +66,8 @@ interface PodWorker {
   volumes: Map<string, MountedVolume>;
   /** set when the kubelet asked the API to delete the pod */
   deleteRequested: boolean;
+  /** a sync of this worker has read the runtime (its first sync may trust the relist) */
+  synced: boolean;
 }
 
 export interface KubeletOptions {
@@ -114,6 +116,8 @@ export class Kubelet {
   private readonly startFailures = new Map<string, Map<string, StartFailure>>();
   private readonly tokens: TokenManager;
   private relistState = new Map<string, string>();
+  /** a relist of this process has completed (relistState covers every pod in the runtime then) */
+  private relisted = false;
   private imageSignature = '';
   private relistTimer?: NodeJS.Timeout;
   private housekeepingTimer?: NodeJS.Timeout;
@@ -258,7 +262,7 @@ export class Kubelet {
       // is never started again: it only has its leftovers stopped and keeps its status,
       // as upstream's pod workers treat pods whose API phase is Succeeded or Failed.
       const phase: WorkerPhase = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed' ? 'terminating' : 'sync';
-      w = { uid, pod, removed: false, phase, running: false, pending: false, finished: false, volumes: new Map(), deleteRequested: false };
+      w = { uid, pod, removed: false, phase, running: false, pending: false, finished: false, volumes: new Map(), deleteRequested: false, synced: false };
       this.workers.set(uid, w);
     } else {
       w.pod = pod;
@@ -384,7 +388,13 @@ export class Kubelet {
       w.phase = 'terminated';
       return;
     }
-    let rs = await this.podStatusOf(pod);
+    // A pod this kubelet has not synced yet and the last relist did not find has nothing
+    // in the runtime (only this worker creates its sandbox): skip the two CRI lists.
+    let rs: RuntimePodStatus =
+      !w.synced && this.relisted && !this.relistState.has(uid)
+        ? { uid, name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, ips: [], sandboxes: [], containers: [] }
+        : await this.podStatusOf(pod);
+    w.synced = true;
     mark('status');
     let status = this.generate(pod, rs, false);
 
@@ -402,24 +412,27 @@ export class Kubelet {
       return;
     }
 
+    // Volumes are set up while the runtime creates the sandbox; containers wait for them
+    // (helper.volumesReady). A pod that has them keeps running on the last contents while
+    // refreshes fail (upstream remounts in the background without holding up the pod's sync).
+    let volumesReady: Promise<boolean> = Promise.resolve(true);
     if (!this.hollow) {
-      try {
-        w.volumes = await this.volumes.setUp(pod, { podIPs: rs.ips, hostIPs: [this.nodeIP] }, this.volumeSources(), w.volumes);
-      } catch (err) {
-        this.events.pod(pod, 'Warning', 'FailedMount', errorMessage(err));
-        // Containers start only once every volume is there; a pod that has them
-        // keeps running on the last contents while refreshes fail (upstream remounts
-        // in the background without holding up the pod's sync).
-        const mountedOnce = (pod.spec?.volumes ?? []).every((v) => w.volumes.has(v.name));
-        if (!mountedOnce) {
-          this.schedule(uid, ERROR_RETRY_MS);
-          return;
-        }
-      }
+      volumesReady = this.volumes.setUp(pod, { podIPs: rs.ips, hostIPs: [this.nodeIP] }, this.volumeSources(), w.volumes).then(
+        (mounted) => {
+          w.volumes = mounted;
+          return true;
+        },
+        (err: unknown) => {
+          this.events.pod(pod, 'Warning', 'FailedMount', errorMessage(err));
+          return (pod.spec?.volumes ?? []).every((v) => w.volumes.has(v.name));
+        },
+      );
     }
     mark('volumes');
     this.probes.addPod(pod);
-    const result = await this.runtime.syncPod(pod, rs, this.helper);
+    const result = await this.runtime.syncPod(pod, rs, { ...this.helper, volumesReady: () => volumesReady });
+    // (the runtime may have returned before asking, e.g. nothing to start)
+    if (!(await volumesReady)) result.retryAt = Math.min(result.retryAt ?? Infinity, Date.now() + ERROR_RETRY_MS);
     mark('runtime');
     rs = await this.podStatusOf(pod);
     status = this.generate(pod, rs, false);
@@ -534,6 +547,7 @@ export class Kubelet {
           for (const [uid, fp] of now) if (this.relistState.get(uid) !== fp) this.schedule(uid, 0);
           for (const uid of this.relistState.keys()) if (!now.has(uid)) this.schedule(uid, 0);
           this.relistState = now;
+          this.relisted = true;
         } catch (err) {
           this.log(`relist failed: ${errorMessage(err)}`);
         }

@@ -245,10 +245,9 @@ export class KubeRuntime implements PodRuntime {
       this.cri.listPodSandbox({ filter: { labelSelector: { [LABEL_POD_UID]: uid } } }),
       this.cri.listContainers({ filter: { labelSelector: { [LABEL_POD_UID]: uid } } }),
     ]);
-    const sandboxes: RuntimeSandbox[] = [];
+    // The newest sandbox's status and every container's are independent CRI calls: ask at once.
     const sorted = [...sbList.items].sort((a, b) => b.createdAt - a.createdAt);
-    for (let i = 0; i < sorted.length; i++) {
-      const s = sorted[i]!;
+    const sandboxOf = async (s: (typeof sorted)[number], newest: boolean): Promise<RuntimeSandbox | undefined> => {
       const sb: RuntimeSandbox = {
         id: s.id,
         ready: s.state === 'SANDBOX_READY',
@@ -258,7 +257,7 @@ export class KubeRuntime implements PodRuntime {
         additionalIps: [],
         hostNetwork: false,
       };
-      if (i === 0) {
+      if (newest) {
         try {
           const st = await this.cri.podSandboxStatus({ podSandboxId: s.id });
           sb.ready = st.status?.state === 'SANDBOX_READY';
@@ -269,23 +268,24 @@ export class KubeRuntime implements PodRuntime {
           }
         } catch (err) {
           if (!isNotFound(err)) throw err;
-          continue;
+          return undefined;
         }
       }
-      sandboxes.push(sb);
-    }
-    const containers: RuntimeContainer[] = [];
-    for (const c of cList.containers) {
+      return sb;
+    };
+    const containerOf = async (c: (typeof cList.containers)[number]): Promise<RuntimeContainer | undefined> => {
       let st: CriContainerStatus | null;
       try {
         st = (await this.cri.containerStatus({ containerId: c.id })).status;
       } catch (err) {
-        if (isNotFound(err)) continue;
+        if (isNotFound(err)) return undefined;
         throw err;
       }
-      if (!st) continue;
-      containers.push(this.toRuntimeContainer(st, c.podSandboxId));
-    }
+      return st ? this.toRuntimeContainer(st, c.podSandboxId) : undefined;
+    };
+    const [sbs, cs] = await Promise.all([Promise.all(sorted.map((s, i) => sandboxOf(s, i === 0))), Promise.all(cList.containers.map(containerOf))]);
+    const sandboxes = sbs.filter((s): s is RuntimeSandbox => s !== undefined);
+    const containers = cs.filter((c): c is RuntimeContainer => c !== undefined);
     containers.sort((a, b) => b.createdAt - a.createdAt);
     const ips = sandboxes[0]?.ready ? [sandboxes[0].ip, ...sandboxes[0].additionalIps].filter(Boolean) : [];
     return { uid, name, namespace, ips, sandboxes, containers };
@@ -599,6 +599,11 @@ export class KubeRuntime implements PodRuntime {
       // Kubelet restarted: rebuild the config the sandbox was created with.
       sandboxConfig = this.sandboxConfig(pod, actions.attempt, helper);
       this.sandboxConfigs.set(uid, sandboxConfig);
+    }
+
+    // Containers need their volumes; the sandbox did not.
+    if (helper.volumesReady && !(await helper.volumesReady(pod))) {
+      return { ...result, error: result.error ?? 'volumes not ready', retryAt: Date.now() + 2000 };
     }
 
     const start = async (c: Container, isInit: boolean): Promise<boolean> => {

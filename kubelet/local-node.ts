@@ -63,6 +63,11 @@ export interface LocalNode {
   podCIDR: string;
   /** The pod bridge on this host. */
   bridge: string;
+  /**
+   * Resolves once the pause and busybox images are in containerd (imported on a new
+   * node, which takes a while: the caller starts the node's networking meanwhile).
+   */
+  images: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -346,7 +351,6 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
       containerd = await startContainerd({ stateDir: containerdDir, cni: { podCIDR, bridge: names.bridge, name: names.network, cniVersion } });
       log(`containerd started (pid ${containerd.pid}, socket ${containerd.socket})`);
     }
-    await ensureImages(containerd.socket, join(nodeDir, 'images'), log);
   } catch (err) {
     await supervisor.stop();
     throw err;
@@ -359,6 +363,7 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
     nodeIP,
     podCIDR,
     bridge: names.bridge,
+    images: ensureImages(containerd.socket, join(nodeDir, 'images'), log),
     async close() {
       await supervisor.stop();
       await cleanupNode(nodeDir, { log, containerd: await runtime.stop() });

@@ -117,6 +117,12 @@ export interface RuntimeHelper {
   setStartFailure(podUid: string, containerName: string, failure: StartFailure | undefined): void;
   /** The CRI runtime handler of the pod's RuntimeClass ('' for none); an Error when the class is unknown. */
   runtimeHandler?(pod: Pod): string | Error;
+  /**
+   * Resolves once the pod's volumes are set up: true when containers may start, false when
+   * a volume is missing (the sync ends and is retried). The sandbox is created meanwhile,
+   * so mounting (token requests, file writes) and the sandbox's network setup overlap.
+   */
+  volumesReady?(pod: Pod): Promise<boolean>;
 }
 
 export interface SyncPodResult {

@@ -29,6 +29,9 @@ export function criProtoPath(): string {
   throw new Error(`CRI api.proto not found (looked in ${candidates.join(', ')})`);
 }
 
+/** KITE_CRI_TRACE=1: every CRI call's duration on stderr (where pod start time goes). */
+const CRI_TRACE = !!process.env.KITE_CRI_TRACE;
+
 const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false,
   longs: Number,
@@ -147,7 +150,9 @@ export class CriClient {
     return new Promise<R>((resolve, reject) => {
       const callOpts: grpc.CallOptions = {};
       if (timeoutMs > 0 && Number.isFinite(timeoutMs)) callOpts.deadline = new Date(Date.now() + timeoutMs);
+      const t0 = CRI_TRACE ? performance.now() : 0;
       fn.call(client, req ?? {}, new grpc.Metadata(), callOpts, (err: grpc.ServiceError | null, res: R) => {
+        if (CRI_TRACE) process.stderr.write(`${new Date().toISOString()} cri ${method} ${(performance.now() - t0).toFixed(1)} ms\n`);
         if (err) reject(new CriError(method, err.code, err.details || err.message));
         else resolve(res);
       });

@@ -1,0 +1,125 @@
+// Footprint benchmark: the idle memory of kite's own processes.
+//   1. `kite up` (a control plane plus this host's node; needs root), left idle: RSS of the
+//      server and the kubelet (with their anonymous/file-backed split) next to the goal
+//      (≤ 150 MiB together), and containerd's for reference.
+//   2. control planes without a node (KITE_NODE=none), with 0 and with N hollow nodes:
+//      the server's RSS difference per hollow node next to the goal (≤ 20 MiB).
+//
+//   node dist/bench/footprint.js [--hollow 100] [--idle 15]
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort } from '../test/e2e/harness.js';
+
+const run = promisify(execFile);
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const HOLLOW = Number(args.get('hollow') ?? 100);
+const IDLE_MS = Number(args.get('idle') ?? 15) * 1000;
+const KITE_GOAL_MIB = 150;
+const HOLLOW_GOAL_MIB = 20;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const KITE_MAIN = join(here, '..', 'cli', 'main.js');
+const PREFIX = process.env.KITE_BENCH_PREFIX ?? 'footprint';
+
+interface Mem {
+  rss: number;
+  anon: number;
+  file: number;
+  /** pages only this process maps (what ending it would free): USS */
+  private: number;
+}
+
+/** KiB from /proc/PID/status: resident total, anonymous (heaps) and file-backed (code, mapped files). */
+function memOf(pid: number): Mem {
+  try {
+    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const v = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0);
+    let priv = 0;
+    try {
+      const r = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      priv = Number(/^Private_Clean:\s+(\d+)/m.exec(r)?.[1] ?? 0) + Number(/^Private_Dirty:\s+(\d+)/m.exec(r)?.[1] ?? 0);
+    } catch {
+      // no smaps_rollup (old kernel)
+    }
+    return { rss: v('VmRSS'), anon: v('RssAnon'), file: v('RssFile') + v('RssShmem'), private: priv };
+  } catch {
+    return { rss: 0, anon: 0, file: 0, private: 0 };
+  }
+}
+
+function pidsMatching(pred: (args: string[]) => boolean): number[] {
+  const out: number[] = [];
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const a = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      if (a.length && pred(a)) out.push(Number(e));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+const mib = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
+const describe = (m: Mem) => `${mib(m.rss)} (anon ${mib(m.anon)}, file-backed ${mib(m.file)}; private to it ${mib(m.private)})`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function withCluster<T>(name: string, extraArgs: string[], env: NodeJS.ProcessEnv, fn: (dir: string) => Promise<T>): Promise<T> {
+  const home = mkdtempSync(join(tmpdir(), 'kite-bench-footprint-'));
+  const e = { ...process.env, ...env, KITE_HOME: home, KUBECONFIG: join(home, 'user-kubeconfig'), HOME: home };
+  try {
+    await run(process.execPath, [KITE_MAIN, 'up', '--name', name, '--api-port', String(await freePort()), ...extraArgs], { env: e, timeout: 600_000 });
+    return await fn(join(home, name));
+  } finally {
+    await run(process.execPath, [KITE_MAIN, 'down', '--name', name, '--purge'], { env: e }).catch((err) => console.error(`kite down: ${err}`));
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const serverPid = (dir: string) => Number(readFileSync(join(dir, 'server.pid'), 'utf8'));
+
+  // ---- 1. control plane + this host's node
+  if (process.getuid?.() === 0) {
+    await withCluster(`${PREFIX}-${process.pid}-node`, [], {}, async (dir) => {
+      await sleep(IDLE_MS);
+      const server = memOf(serverPid(dir));
+      const kubelet = memOf(Number(readFileSync(join(dir, 'node', 'kubelet.pid'), 'utf8')));
+      const containerd = pidsMatching((a) => a.some((x) => x.includes(join(dir, 'node', 'containerd', 'config.toml')))).reduce((a, p) => a + memOf(p).rss, 0);
+      const total = server.rss + kubelet.rss;
+      console.log(`control plane + one node, idle ${IDLE_MS / 1000} s after kite up:`);
+      console.log(`  kite server ${describe(server)}`);
+      console.log(`  kubelet     ${describe(kubelet)}`);
+      console.log(`  kite total  ${mib(total)} (goal ≤ ${KITE_GOAL_MIB} MiB: ${total / 1024 <= KITE_GOAL_MIB ? 'met' : 'NOT met'}); private to kite's processes ${mib(server.private + kubelet.private)}; containerd ${mib(containerd)}`);
+      console.log(`  (file-backed pages are mostly the node binary's code, shared by both processes and counted in each RSS)`);
+    });
+  } else {
+    console.log('(not root: the control plane + node figure is skipped)');
+  }
+
+  // ---- 2. hollow nodes: server RSS with 0 and with N
+  const noNode = { KITE_NODE: 'none' };
+  const base = await withCluster(`${PREFIX}-${process.pid}-h0`, [], noNode, async (dir) => {
+    await sleep(IDLE_MS);
+    return memOf(serverPid(dir));
+  });
+  const withHollow = await withCluster(`${PREFIX}-${process.pid}-h`, ['--hollow-nodes', String(HOLLOW)], noNode, async (dir) => {
+    await sleep(IDLE_MS);
+    return memOf(serverPid(dir));
+  });
+  const per = (withHollow.rss - base.rss) / HOLLOW;
+  console.log(`control plane without a node: ${describe(base)}; with ${HOLLOW} hollow nodes: ${describe(withHollow)}`);
+  console.log(`  per hollow node ${mib(per)} (goal ≤ ${HOLLOW_GOAL_MIB} MiB: ${per / 1024 <= HOLLOW_GOAL_MIB ? 'met' : 'NOT met'})`);
+  console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
