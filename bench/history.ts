@@ -5,6 +5,7 @@
 //
 //   node dist/bench/history.js [--objects 3000] [--concurrency 16] [--rounds 2]
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../store/sqlite.js';
@@ -17,7 +18,7 @@ const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const OBJECTS = Number(args.get('objects') ?? 3000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
-const ROUNDS = Number(args.get('rounds') ?? 2);
+const ROUNDS = Number(args.get('rounds') ?? 5);
 
 const CONFIGMAPS = resourceByPath('', 'v1', 'configmaps')!;
 const NAMESPACES = resourceByPath('', 'v1', 'namespaces')!;
@@ -30,8 +31,12 @@ interface Result {
   p99: number;
   drainMs: number;
   historyBytes: number;
-  /** CPU time of the process per create (user+system), including the history's flushes: steadier than rates on a shared machine. */
+  /** CPU time of the process per create (user+system, all threads, the history's worker included): steadier than rates on a shared machine. */
   cpuUs: number;
+  /** Time the request thread's event loop was busy per create (its share of the CPU time, store fsyncs included). */
+  mainUs: number;
+  /** Time the history's worker thread was busy per create. */
+  workerUs: number;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -47,6 +52,8 @@ async function round(history: boolean): Promise<Result> {
     const latencies: number[] = [];
     let next = 0;
     const cpu = process.cpuUsage();
+    const elu = performance.eventLoopUtilization();
+    const workerElu = core.history?.workerUtilization();
     const start = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -62,11 +69,13 @@ async function round(history: boolean): Promise<Result> {
     const t = performance.now();
     core.history?.flush();
     const drainMs = performance.now() - t;
+    const mainUs = (performance.eventLoopUtilization(elu).active * 1000) / OBJECTS;
+    const workerUs = workerElu ? (core.history!.workerUtilization(workerElu).active * 1000) / OBJECTS : 0;
     const used = process.cpuUsage(cpu);
     const cpuUs = (used.user + used.system) / OBJECTS;
     latencies.sort((a, b) => a - b);
     const historyBytes = history ? statSync(join(dir, 'history.db')).size : 0;
-    return { history, rate: OBJECTS / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), drainMs, historyBytes, cpuUs };
+    return { history, rate: OBJECTS / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), drainMs, historyBytes, cpuUs, mainUs, workerUs };
   } finally {
     core.stop();
     await store.close();
@@ -81,9 +90,11 @@ for (let r = 0; r < ROUNDS; r++) {
   results.push(await round(true));
 }
 console.log(`ConfigMap creates through the API pipeline (in process, SQLite synchronous=FULL), ${OBJECTS} objects, concurrency ${CONCURRENCY}:`);
-console.log('history  creates/s  p50 ms  p99 ms  CPU µs/create  drain ms  history.db');
+console.log('history  creates/s  p50 ms  p99 ms  CPU µs/create  request thread µs  worker µs  drain ms  history.db');
 for (const r of results) {
-  console.log(`${(r.history ? 'on' : 'off').padEnd(7)}  ${r.rate.toFixed(0).padStart(9)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.cpuUs.toFixed(0).padStart(13)}  ${r.drainMs.toFixed(0).padStart(8)}  ${r.history ? `${(r.historyBytes / 1024 / 1024).toFixed(1)} MiB` : '-'}`);
+  console.log(
+    `${(r.history ? 'on' : 'off').padEnd(7)}  ${r.rate.toFixed(0).padStart(9)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.cpuUs.toFixed(0).padStart(13)}  ${r.mainUs.toFixed(0).padStart(17)}  ${r.workerUs.toFixed(0).padStart(9)}  ${r.drainMs.toFixed(0).padStart(8)}  ${r.history ? `${(r.historyBytes / 1024 / 1024).toFixed(1)} MiB` : '-'}`,
+  );
 }
 const median = (on: boolean, f: (r: Result) => number) => {
   const xs = results.filter((r) => r.history === on).map(f).sort((a, b) => a - b);
@@ -92,4 +103,6 @@ const median = (on: boolean, f: (r: Result) => number) => {
 const pct = (on: number, off: number) => `${on >= off ? '+' : ''}${(((on - off) / off) * 100).toFixed(1)}%`;
 const [offRate, onRate] = [median(false, (r) => r.rate), median(true, (r) => r.rate)];
 const [offCpu, onCpu] = [median(false, (r) => r.cpuUs), median(true, (r) => r.cpuUs)];
+const [offMain, onMain] = [median(false, (r) => r.mainUs), median(true, (r) => r.mainUs)];
 console.log(`median creates/s: off ${offRate.toFixed(0)}, on ${onRate.toFixed(0)} (${pct(onRate, offRate)}); CPU per create: off ${offCpu.toFixed(0)} µs, on ${onCpu.toFixed(0)} µs (${pct(onCpu, offCpu)})`);
+console.log(`median request-thread busy time per create: off ${offMain.toFixed(0)} µs, on ${onMain.toFixed(0)} µs (${pct(onMain, offMain)}); history worker ${median(true, (r) => r.workerUs).toFixed(0)} µs per create`);

@@ -58,6 +58,21 @@ function snapshot(obj: KubeObject): KubeObject {
   return { ...obj, metadata: meta };
 }
 
+/**
+ * A create is kept as the stored JSON itself, not decoded on the way in (most changes
+ * are creates, and this is the cheapest record of one); reads turn it into its patch.
+ * Secrets are the exception: their values must never reach history.db.
+ */
+export function keptRaw(key: string, deleted: boolean, prev: Buffer | undefined): boolean {
+  return !deleted && !prev && !key.startsWith(SECRETS_PREFIX);
+}
+
+/** The patch and manager of a create kept raw (`manager`: the request's). */
+export function rawCreate(raw: string, manager: string | null): { patch: PatchOp[]; uid?: string; manager?: string } {
+  const obj = JSON.parse(raw) as KubeObject;
+  return { patch: [{ op: 'add', path: '', value: snapshot(obj) }], uid: obj.metadata?.uid, manager: newestManager(obj) ?? manager ?? undefined };
+}
+
 export interface Change {
   type: ChangeType;
   uid: string | null;

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { PatchOp } from './diff.js';
-import type { ChangeType } from './change.js';
+import { rawCreate, type ChangeType } from './change.js';
 
 /** One change as the API serves it. */
 export interface HistoryEntry {
@@ -35,14 +35,15 @@ export interface ChangeRow {
   type: ChangeType;
   user: string | null;
   manager: string | null;
-  patch: string;
+  /** JSON of the patch; for a create kept raw (change.ts keptRaw), the stored JSON of the object. */
+  patch: string | Buffer;
 }
 
 export class HistoryDb {
   private readonly db: Database.Database;
   private totalBytes: number;
   private readonly stmt: {
-    insert: Database.Statement<[string, string | null, number, number, string, string | null, string | null, string, number]>;
+    insert: Database.Statement<[string, string | null, number, number, string, string | null, string | null, string | Buffer, number]>;
     insertGap: Database.Statement<[number, number, number, number]>;
     byKey: Database.Statement<[string], Omit<ChangeRow, 'key'>>;
     gapsSince: Database.Statement<[number], { from_revision: number; to_revision: number; time: number; count: number }>;
@@ -67,7 +68,7 @@ export class HistoryDb {
     this.db.pragma('synchronous = NORMAL');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS changes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        id INTEGER PRIMARY KEY,
         key TEXT NOT NULL,
         uid TEXT,
         revision INTEGER NOT NULL,
@@ -135,11 +136,25 @@ export class HistoryDb {
 
   /** The changes of the object under `key`, oldest first, and the gaps since its first recorded change (all gaps when it has none). */
   read(key: string): { entries: HistoryEntry[]; gaps: HistoryGap[] } {
+    let uid: string | undefined;
     const entries = this.stmt.byKey.all(key).map((r) => {
-      const e: HistoryEntry = { revision: String(r.revision), time: new Date(r.time).toISOString(), type: r.type, patch: JSON.parse(r.patch) as PatchOp[] };
-      if (r.uid) e.uid = r.uid;
+      const text = typeof r.patch === 'string' ? r.patch : r.patch.toString();
+      let patch: PatchOp[];
+      let manager = r.manager ?? undefined;
+      if (text.startsWith('{')) {
+        const c = rawCreate(text, r.manager);
+        patch = c.patch;
+        uid = c.uid;
+        manager = c.manager;
+      } else {
+        patch = JSON.parse(text) as PatchOp[];
+        // A delete without the version before it (some watches) is the object of the entries before.
+        uid = r.uid ?? (r.type === 'delete' ? uid : undefined);
+      }
+      const e: HistoryEntry = { revision: String(r.revision), time: new Date(r.time).toISOString(), type: r.type, patch };
+      if (uid) e.uid = uid;
       if (r.user) e.user = r.user;
-      if (r.manager) e.manager = r.manager;
+      if (manager) e.manager = manager;
       return e;
     });
     const since = entries.length ? Number(entries[0].revision) : 0;

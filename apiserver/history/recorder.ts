@@ -16,6 +16,7 @@
 // which reads show beside the object's changes. Reads, flush and close first hand over
 // the current batch and wait for the worker to write it, so a read right after a write
 // sees it.
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { KeyValue, ListPage, ListPageOptions, ListResult, Store, WatchEvent, WatchHandle, WatchOptions } from '../../store/types.js';
 import { StoreError } from '../../store/types.js';
@@ -110,12 +111,22 @@ export class HistoryRecorder {
     };
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: [channel.port2] });
     this.worker.on('error', (err) => console.error('history worker failed:', err));
-    this.worker.unref();
+    // The worker's first message: the last revision it recorded (it boots while the API server starts).
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.once('message', (m: { lastRevision: number }) => {
+        // From here on the worker must not keep the process alive: close() flushes it.
+        this.worker.unref();
+        resolve(m.lastRevision);
+      });
+      this.worker.once('error', reject);
+    });
   }
 
+  private readonly ready: Promise<number>;
+
   /** Follow the store: from the last revision recorded when it is still readable, else from now with a gap. */
-  start(): void {
-    const last = this.ask<number>({ op: 'lastRevision' });
+  async start(): Promise<void> {
+    const last = await this.ready;
     const compacted = this.store.compactedRevision();
     const now = this.store.revision();
     if (last > 0 && last < compacted && now > last) this.gap = { from: last + 1, to: now, count: 0, time: Date.now() };
@@ -261,10 +272,8 @@ export class HistoryRecorder {
    */
   private ask<T>(req: WorkerRequest): T {
     if (this.closed) throw new Error('history is closed');
-    if (req.op !== 'lastRevision') {
-      this.frameGap(true);
-      this.handOverBatch();
-    }
+    this.frameGap(true);
+    this.handOverBatch();
     this.worker.postMessage(req);
     const deadline = Date.now() + ANSWER_TIMEOUT_MS;
     for (;;) {
@@ -278,6 +287,11 @@ export class HistoryRecorder {
       if (left <= 0) throw new Error('history: the worker did not answer');
       Atomics.wait(this.counters, 1, answered, left);
     }
+  }
+
+  /** The worker thread's event loop utilization (for the benchmark: the work moved off the request thread). */
+  workerUtilization(prev?: EventLoopUtilization): EventLoopUtilization {
+    return this.worker.performance.eventLoopUtilization(prev);
   }
 
   /** Write everything queued; returns the newest revision recorded. */

@@ -8,7 +8,7 @@
 // recorder waits on it (Atomics.wait), so its reads stay synchronous.
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { managerFromUserAgent } from '../patch/managedfields.js';
-import { changeOf } from './change.js';
+import { changeOf, keptRaw, type Change } from './change.js';
 import { HistoryDb, type ChangeRow } from './db.js';
 import { FrameKind, readFrames, type EventFrame, type GapFrame } from './frames.js';
 
@@ -32,7 +32,6 @@ export type WorkerRequest =
   | { op: 'flush' }
   | { op: 'read'; key: string }
   | { op: 'prune'; now: number }
-  | { op: 'lastRevision' }
   | { op: 'close' };
 
 /**
@@ -43,6 +42,9 @@ export type WorkerRequest =
 const ATTRIBUTION_WAIT_MS = 50;
 /** Attributions whose event never came (a write of a key not recorded) are dropped after this many newer revisions are written. */
 const ATTRIBUTION_SLACK = 10_000;
+
+const OPEN_BRACE = 0x7b;
+const DELETE_WITHOUT_PREV: Change = { type: 'delete', uid: null, patch: '[{"op":"remove","path":""}]' };
 
 const init = workerData as WorkerInit;
 const opts = init.options;
@@ -70,7 +72,15 @@ function write(all: boolean): void {
       const who = attributions.get(f.revision);
       if (!who && f.time > cutoff) break;
       last = Math.max(last, f.revision);
-      const c = changeOf(f.key, f.kind === FrameKind.Delete, f.value, f.prev);
+      const deleted = f.kind === FrameKind.Delete;
+      if (keptRaw(f.key, deleted, f.prev) && f.value && f.value[0] === OPEN_BRACE) {
+        rows.push({ key: f.key, uid: null, revision: f.revision, time: f.time, type: 'create', user: who?.user ?? null, manager: who?.manager ?? null, patch: f.value });
+        attributions.delete(f.revision);
+        freed += f.size;
+        head++;
+        continue;
+      }
+      const c = deleted && !f.prev ? DELETE_WITHOUT_PREV : changeOf(f.key, deleted, f.value, f.prev);
       if (c) {
         // The entry this write touched, else the request's manager, else the newest entry.
         rows.push({ key: f.key, uid: c.uid, revision: f.revision, time: f.time, type: c.type, user: who?.user ?? null, manager: c.touchedManager ?? who?.manager ?? c.newestManager ?? null, patch: c.patch });
@@ -127,8 +137,6 @@ function handle(req: WorkerRequest): void {
       write(true);
       db.prune(req.now);
       return answer({ result: true });
-    case 'lastRevision':
-      return answer({ result: db.lastRevision() });
     case 'close':
       write(true);
       closed = true;
@@ -157,6 +165,7 @@ function guard(fn: () => void): void {
   }
 }
 
+parentPort!.postMessage({ lastRevision: db.lastRevision() });
 parentPort!.on('message', (req: WorkerRequest) => {
   if (closed) return;
   try {
