@@ -6,6 +6,7 @@
 // Requests that want an answer (flush, read, prune, lastRevision, close) are answered
 // on the reply port, then counter 1 of the shared array is bumped and notified: the
 // recorder waits on it (Atomics.wait), so its reads stay synchronous.
+import { setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { managerFromUserAgent } from '../patch/managedfields.js';
 import { changeOf, keptRaw, type Change } from './change.js';
@@ -42,6 +43,21 @@ export type WorkerRequest =
 const ATTRIBUTION_WAIT_MS = 50;
 /** Attributions whose event never came (a write of a key not recorded) are dropped after this many newer revisions are written. */
 const ATTRIBUTION_SLACK = 10_000;
+/** How often history.db's WAL is checkpointed (synced): what a power cut may lose at most, beyond the queue. */
+const CHECKPOINT_INTERVAL_MS = 10_000;
+
+/**
+ * The worker's nice value: history is background work, so on a busy machine the
+ * request thread (and everything else) goes first and the worker catches up when
+ * there is room; the recorder's bounded queue covers a worker that never does.
+ * (Linux: the priority of the calling thread only.)
+ */
+const NICE = 10;
+try {
+  setPriority(0, NICE);
+} catch {
+  // not permitted here: run at the process's priority
+}
 
 const OPEN_BRACE = 0x7b;
 const DELETE_WITHOUT_PREV: Change = { type: 'delete', uid: null, patch: '[{"op":"remove","path":""}]' };
@@ -155,6 +171,9 @@ const timers = [
   setInterval(() => {
     if (!closed) guard(() => db.prune(Date.now()));
   }, opts.pruneIntervalMs),
+  setInterval(() => {
+    if (!closed) guard(() => db.checkpoint());
+  }, CHECKPOINT_INTERVAL_MS),
 ];
 
 function guard(fn: () => void): void {
