@@ -29,6 +29,11 @@ import type { WorkerInit, WorkerRequest } from './worker.js';
 export type { HistoryEntry, HistoryGap } from './db.js';
 export type { ChangeType } from './change.js';
 
+export interface HistoryRead {
+  entries: HistoryEntry[];
+  gaps: HistoryGap[];
+}
+
 export const HISTORY_API_VERSION = 'history.kite.dev/v1';
 
 export interface HistoryOptions {
@@ -114,8 +119,9 @@ export class HistoryRecorder {
     // The worker's first message: the last revision it recorded (it boots while the API server starts).
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', (m: { lastRevision: number }) => {
-        // From here on the worker must not keep the process alive: close() flushes it.
+        // From here on the worker must not keep the process alive (close() flushes it), unless a read waits.
         this.worker.unref();
+        this.worker.on('message', (a: { id: number; result?: HistoryRead; error?: string }) => this.answered(a));
         resolve(m.lastRevision);
       });
       this.worker.once('error', reject);
@@ -123,6 +129,17 @@ export class HistoryRecorder {
   }
 
   private readonly ready: Promise<number>;
+  private readonly reads = new Map<number, { resolve: (r: HistoryRead) => void; reject: (e: Error) => void }>();
+  private nextRead = 0;
+
+  private answered(a: { id: number; result?: HistoryRead; error?: string }): void {
+    const r = this.reads.get(a.id);
+    if (!r) return;
+    this.reads.delete(a.id);
+    if (this.reads.size === 0) this.worker.unref();
+    if (a.error !== undefined) r.reject(new Error(`history: ${a.error}`));
+    else r.resolve(a.result!);
+  }
 
   /** Follow the store: from the last revision recorded when it is still readable, else from now with a gap. */
   async start(): Promise<void> {
@@ -329,8 +346,25 @@ export class HistoryRecorder {
     }
   }
 
-  /** The changes of the object stored under `key`, oldest first (including ones not yet written), and the gaps since. */
-  read(key: string): { entries: HistoryEntry[]; gaps: HistoryGap[] } {
+  /**
+   * The changes of the object stored under `key`, oldest first (including ones not yet
+   * written), and the gaps since; this thread goes on serving while the worker catches up.
+   */
+  async readAsync(key: string): Promise<HistoryRead> {
+    await this.ready;
+    if (this.closed) throw new Error('history is closed');
+    this.frameGap(true);
+    this.handOverBatch();
+    const id = ++this.nextRead;
+    return new Promise<HistoryRead>((resolve, reject) => {
+      this.reads.set(id, { resolve, reject });
+      if (this.reads.size === 1) this.worker.ref();
+      this.worker.postMessage({ op: 'readAsync', key, id } satisfies WorkerRequest);
+    });
+  }
+
+  /** readAsync, waiting with this thread blocked. */
+  read(key: string): HistoryRead {
     return this.ask({ op: 'read', key });
   }
 
@@ -349,6 +383,8 @@ export class HistoryRecorder {
       console.error('history: closing:', err);
     }
     this.closed = true;
+    for (const r of this.reads.values()) r.reject(new Error('history is closed'));
+    this.reads.clear();
     this.replies.close();
     void this.worker.terminate();
   }

@@ -16,7 +16,7 @@ export function registerHistory(pipeline: RequestPipeline, recorder: HistoryReco
       const registry = pipeline.registry;
       // Read-your-writes: every change up to the store's revision is written first.
       await recorder.caughtUp();
-      const { entries, gaps } = recorder.read(registry.key(resource, namespace, name));
+      const { entries, gaps } = await recorder.readAsync(registry.key(resource, namespace, name));
       if (entries.length === 0 && !registry.getStored(resource, namespace, name)) throw notFound(resource.group, resource.plural, name);
       const body = {
         apiVersion: HISTORY_API_VERSION,

@@ -32,6 +32,8 @@ export type WorkerRequest =
   | { op: 'frames'; buf: ArrayBuffer }
   | { op: 'flush' }
   | { op: 'read'; key: string }
+  /** A read answered on the parent port (the recorder awaits it, its thread goes on serving). */
+  | { op: 'readAsync'; key: string; id: number }
   | { op: 'prune'; now: number }
   | { op: 'close' };
 
@@ -146,6 +148,10 @@ function handle(req: WorkerRequest): void {
     case 'flush':
       write(true);
       return answer({ result: db.lastRevision() });
+    case 'readAsync':
+      write(true);
+      parentPort!.postMessage({ id: req.id, result: db.read(req.key) });
+      return;
     case 'read':
       write(true);
       return answer({ result: db.read(req.key) });
@@ -191,6 +197,8 @@ parentPort!.on('message', (req: WorkerRequest) => {
     handle(req);
   } catch (err) {
     console.error('history:', err);
-    if (req.op !== 'frames') answer({ error: err instanceof Error ? err.message : String(err) });
+    const error = err instanceof Error ? err.message : String(err);
+    if (req.op === 'readAsync') parentPort!.postMessage({ id: req.id, error });
+    else if (req.op !== 'frames') answer({ error });
   }
 });
