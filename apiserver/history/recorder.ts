@@ -74,7 +74,7 @@ interface Gap {
 
 export class HistoryRecorder {
   private readonly worker: Worker;
-  /** Int32 [0]: frame bytes handed over and not yet written; [1]: the worker's answers so far. */
+  /** Int32 [0]: frame bytes handed over and not yet written; [1]: the worker's answers so far; [2]: 1 once it has exited. */
   private readonly counters: Int32Array;
   private readonly replies: MessagePort;
   private readonly frames = new FrameWriter();
@@ -98,7 +98,7 @@ export class HistoryRecorder {
   ) {
     this.exclude = opts.exclude ?? DEFAULT_EXCLUDE;
     this.maxQueueBytes = opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
-    const shared = new SharedArrayBuffer(8);
+    const shared = new SharedArrayBuffer(12);
     this.counters = new Int32Array(shared);
     const channel = new MessageChannel();
     this.replies = channel.port1;
@@ -116,6 +116,10 @@ export class HistoryRecorder {
     };
     this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: [channel.port2] });
     this.worker.on('error', (err) => console.error('history worker failed:', err));
+    this.worker.on('exit', () => {
+      for (const r of this.reads.values()) r.reject(new Error('history: the worker has stopped'));
+      this.reads.clear();
+    });
     // The worker's first message: the last revision it recorded (it boots while the API server starts).
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', (m: { lastRevision: number }) => {
@@ -300,6 +304,7 @@ export class HistoryRecorder {
         if (m.message.error !== undefined) throw new Error(`history: ${m.message.error}`);
         return m.message.result as T;
       }
+      if (Atomics.load(this.counters, 2) === 1) throw new Error('history: the worker has stopped');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('history: the worker did not answer');
       Atomics.wait(this.counters, 1, answered, left);
@@ -353,6 +358,7 @@ export class HistoryRecorder {
   async readAsync(key: string): Promise<HistoryRead> {
     await this.ready;
     if (this.closed) throw new Error('history is closed');
+    if (Atomics.load(this.counters, 2) === 1) throw new Error('history: the worker has stopped');
     this.frameGap(true);
     this.handOverBatch();
     const id = ++this.nextRead;

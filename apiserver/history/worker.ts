@@ -23,7 +23,7 @@ export interface WorkerOptions {
 
 export interface WorkerInit {
   options: WorkerOptions;
-  /** Int32 [0]: frame bytes queued and not yet written (the recorder's bound); [1]: answers posted. */
+  /** Int32 [0]: frame bytes queued and not yet written (the recorder's bound); [1]: answers posted; [2]: 1 once the worker has exited. */
   shared: SharedArrayBuffer;
   replies: MessagePort;
 }
@@ -189,6 +189,13 @@ function guard(fn: () => void): void {
     console.error('history:', err);
   }
 }
+
+// A recorder waiting for an answer must not wait for a worker that is gone.
+process.on('exit', () => {
+  Atomics.store(counters, 2, 1);
+  Atomics.add(counters, 1, 1);
+  Atomics.notify(counters, 1);
+});
 
 parentPort!.postMessage({ lastRevision: db.lastRevision() });
 parentPort!.on('message', (req: WorkerRequest) => {
