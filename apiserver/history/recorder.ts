@@ -159,6 +159,9 @@ export class HistoryRecorder {
     try {
       this.watch = this.store.watch('/registry/', from, (ev) => this.onEvent(ev), {
         onProgress: (rev) => this.reached(rev),
+        // On a store other API servers write to, reads wait for the store's revision
+        // (caughtUp), which may be a write outside the recorded prefix: learn every one.
+        everyRevision: Boolean(this.store.freshRevision),
         onError: () => {
           if (this.closed) return;
           const now = this.store.revision();
