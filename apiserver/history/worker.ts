@@ -121,11 +121,23 @@ function write(all: boolean): void {
   Atomics.sub(counters, 0, freed);
 }
 
+/** The manager a user agent stands for (a few clients write almost everything). */
+const agentManagers = new Map<string, string>();
+function agentManager(userAgent: string): string {
+  let m = agentManagers.get(userAgent);
+  if (m === undefined) {
+    if (agentManagers.size >= 1000) agentManagers.clear();
+    m = managerFromUserAgent(userAgent);
+    agentManagers.set(userAgent, m);
+  }
+  return m;
+}
+
 function receive(buf: ArrayBuffer): void {
   let freed = 0;
   for (const f of readFrames(buf)) {
     if (f.kind === FrameKind.Attribution) {
-      attributions.set(f.revision, { user: f.user, manager: f.fieldManager || managerFromUserAgent(f.userAgent) });
+      attributions.set(f.revision, { user: f.user, manager: f.fieldManager || agentManager(f.userAgent) });
       freed += f.size;
     } else {
       pending.push(f);
