@@ -6,6 +6,7 @@
 // Requests that want an answer (flush, read, prune, lastRevision, close) are answered
 // on the reply port, then counter 1 of the shared array is bumped and notified: the
 // recorder waits on it (Atomics.wait), so its reads stay synchronous.
+import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { managerFromUserAgent } from '../patch/managedfields.js';
@@ -209,7 +210,16 @@ process.on('exit', () => {
   Atomics.notify(counters, 1);
 });
 
-parentPort!.postMessage({ lastRevision: db.lastRevision() });
+/** This thread's id (Linux), so its CPU time can be read from /proc (the benchmark does). */
+function threadId(): number | undefined {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return undefined;
+  }
+}
+
+parentPort!.postMessage({ lastRevision: db.lastRevision(), threadId: threadId() });
 parentPort!.on('message', (req: WorkerRequest) => {
   if (closed) return;
   try {
