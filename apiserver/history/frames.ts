@@ -19,7 +19,7 @@ const EVENT_HEADER = 1 + 8 + 8 + 4 * 3;
 const ATTRIBUTION_HEADER = 1 + 8 + 4 * 3;
 const GAP_SIZE = 1 + 8 * 3 + 4;
 /** A batch's buffer; a larger frame gets one of its own. */
-const BATCH_BYTES = 256 * 1024;
+const BATCH_BYTES = 1024 * 1024;
 
 export interface EventFrame {
   kind: FrameKind.Put | FrameKind.Delete;

@@ -59,7 +59,7 @@ export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_EXCLUDE = ['/registry/core/events/', '/registry/coordination.k8s.io/leases/'];
 
 /** How often the current batch is handed to the worker (also when it is full). */
-const HAND_OVER_MS = 20;
+const HAND_OVER_MS = 50;
 /** How long a read or flush waits for the worker before failing. */
 const ANSWER_TIMEOUT_MS = 30_000;
 /** How long a read waits for this server's watch to reach the store's revision (other API servers' writes). */
