@@ -262,6 +262,8 @@ export class HistoryRecorder {
   private attribute(key: string, revision: number): void {
     const ctx = currentWriter();
     if (!ctx || this.closed || this.excluded(key)) return;
+    // Over the bound the event itself was dropped (a gap): nothing to credit.
+    if (Atomics.load(this.counters, 0) + this.batchBytes > this.maxQueueBytes) return;
     this.batchBytes += this.frames.attribution(revision, ctx.user.name, ctx.fieldManager ?? '', ctx.userAgent ?? '', this.handOver);
     this.scheduleHandOver();
   }
