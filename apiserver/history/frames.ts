@@ -1,7 +1,7 @@
 // The bytes the recorder hands its worker thread: store events as they came (the
 // stored JSON, not decoded or re-serialised on the request thread), who wrote each
-// revision, and gaps. Frames are packed into one buffer per batch, whose memory is
-// transferred to the worker, not copied.
+// revision, and gaps. Frames are packed into one reused buffer; a batch's bytes are
+// sliced off it once and that memory is transferred to the worker, not cloned.
 //
 //   event:       u8 kind (1 put, 2 delete) | f64 revision | f64 time | u32 key | u32 value | u32 prev (NONE: absent) | key | value | prev
 //   attribution: u8 3 | f64 revision | u32 user | u32 fieldManager | u32 userAgent | user | fieldManager | userAgent
