@@ -64,7 +64,7 @@ export async function startApiCore(store: Store, policyFor: (lookups: ClusterLoo
   const crds = new CrdController(registry, cache);
   await crds.start();
   if (history) {
-    history.start();
+    await history.start();
     registerHistory(pipeline, history);
   }
   // apiserver_storage_objects, counted from the watch cache when scraped.

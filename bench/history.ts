@@ -2,9 +2,14 @@
 // on a durable SQLite store as `kite server` runs it) with history recording off and
 // on, alternating in the same run so both see the same machine; plus write latency
 // percentiles and how long the history takes to drain its queue after the last write.
+// On a loaded machine rates swing from round to round, so each round with history on
+// is compared with the round off next to it (the order alternates within pairs) and
+// the median of those ratios is printed, as is the CPU time of the request thread,
+// which history hands its work off (to a worker thread, whose CPU time is shown).
 //
-//   node dist/bench/history.js [--objects 3000] [--concurrency 16] [--rounds 2]
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+//   node dist/bench/history.js [--objects 4000] [--concurrency 16] [--rounds 8]
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../store/sqlite.js';
@@ -15,9 +20,9 @@ import { resourceByPath } from '../machinery/resources.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
-const OBJECTS = Number(args.get('objects') ?? 3000);
+const OBJECTS = Number(args.get('objects') ?? 4000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
-const ROUNDS = Number(args.get('rounds') ?? 2);
+const ROUNDS = Number(args.get('rounds') ?? 8);
 
 const CONFIGMAPS = resourceByPath('', 'v1', 'configmaps')!;
 const NAMESPACES = resourceByPath('', 'v1', 'namespaces')!;
@@ -30,8 +35,22 @@ interface Result {
   p99: number;
   drainMs: number;
   historyBytes: number;
-  /** CPU time of the process per create (user+system), including the history's flushes: steadier than rates on a shared machine. */
+  /** CPU time of the process per create (user+system, all threads, the history's worker included): steadier than rates on a shared machine. */
   cpuUs: number;
+  /** CPU time of the history's worker thread per create (Linux). */
+  workerCpuUs: number;
+  /** CPU time of the request thread per create (Linux): what history must not add to. */
+  mainCpuUs: number;
+}
+
+/** CPU time of the calling thread (Linux; 0 elsewhere), in µs. */
+function threadCpuUs(): number {
+  try {
+    const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -47,6 +66,8 @@ async function round(history: boolean): Promise<Result> {
     const latencies: number[] = [];
     let next = 0;
     const cpu = process.cpuUsage();
+    const mainCpu = threadCpuUs();
+    const workerCpu = core.history?.workerCpuUs() ?? 0;
     const start = performance.now();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
@@ -62,11 +83,14 @@ async function round(history: boolean): Promise<Result> {
     const t = performance.now();
     core.history?.flush();
     const drainMs = performance.now() - t;
+    const workerCpuUs = ((core.history?.workerCpuUs() ?? 0) - workerCpu) / OBJECTS;
     const used = process.cpuUsage(cpu);
+    const mainCpuUs = (threadCpuUs() - mainCpu) / OBJECTS;
     const cpuUs = (used.user + used.system) / OBJECTS;
     latencies.sort((a, b) => a - b);
-    const historyBytes = history ? statSync(join(dir, 'history.db')).size : 0;
-    return { history, rate: OBJECTS / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), drainMs, historyBytes, cpuUs };
+    // The database and its WAL (checkpointed on a timer, so most of a round is still there).
+    const historyBytes = history ? ['history.db', 'history.db-wal'].reduce((n, f) => n + (existsSync(join(dir, f)) ? statSync(join(dir, f)).size : 0), 0) : 0;
+    return { history, rate: OBJECTS / (elapsed / 1000), p50: percentile(latencies, 50), p99: percentile(latencies, 99), drainMs, historyBytes, cpuUs, workerCpuUs, mainCpuUs };
   } finally {
     core.stop();
     await store.close();
@@ -76,14 +100,19 @@ async function round(history: boolean): Promise<Result> {
 
 const results: Result[] = [];
 await round(false); // warm-up (JIT, page cache)
+const pairs: [Result, Result][] = [];
 for (let r = 0; r < ROUNDS; r++) {
-  results.push(await round(false));
-  results.push(await round(true));
+  const first = await round(r % 2 === 1);
+  const second = await round(r % 2 === 0);
+  results.push(first, second);
+  pairs.push(first.history ? [second, first] : [first, second]);
 }
 console.log(`ConfigMap creates through the API pipeline (in process, SQLite synchronous=FULL), ${OBJECTS} objects, concurrency ${CONCURRENCY}:`);
-console.log('history  creates/s  p50 ms  p99 ms  CPU µs/create  drain ms  history.db');
+console.log('history  creates/s  p50 ms  p99 ms  CPU µs/create: process  request thread  history worker  drain ms  history.db');
 for (const r of results) {
-  console.log(`${(r.history ? 'on' : 'off').padEnd(7)}  ${r.rate.toFixed(0).padStart(9)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.cpuUs.toFixed(0).padStart(13)}  ${r.drainMs.toFixed(0).padStart(8)}  ${r.history ? `${(r.historyBytes / 1024 / 1024).toFixed(1)} MiB` : '-'}`);
+  console.log(
+    `${(r.history ? 'on' : 'off').padEnd(7)}  ${r.rate.toFixed(0).padStart(9)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.cpuUs.toFixed(0).padStart(21)}  ${r.mainCpuUs.toFixed(0).padStart(14)}  ${r.workerCpuUs.toFixed(0).padStart(14)}  ${r.drainMs.toFixed(0).padStart(8)}  ${r.history ? `${(r.historyBytes / 1024 / 1024).toFixed(1)} MiB` : '-'}`,
+  );
 }
 const median = (on: boolean, f: (r: Result) => number) => {
   const xs = results.filter((r) => r.history === on).map(f).sort((a, b) => a - b);
@@ -92,4 +121,9 @@ const median = (on: boolean, f: (r: Result) => number) => {
 const pct = (on: number, off: number) => `${on >= off ? '+' : ''}${(((on - off) / off) * 100).toFixed(1)}%`;
 const [offRate, onRate] = [median(false, (r) => r.rate), median(true, (r) => r.rate)];
 const [offCpu, onCpu] = [median(false, (r) => r.cpuUs), median(true, (r) => r.cpuUs)];
+const [offMain, onMain] = [median(false, (r) => r.mainCpuUs), median(true, (r) => r.mainCpuUs)];
+const ratios = pairs.map(([off, on]) => on.rate / off.rate).sort((a, b) => a - b);
+const pairRatio = ratios[Math.floor(ratios.length / 2)];
+console.log(`median of on/off creates/s in adjacent rounds: ${pct(pairRatio, 1)}`);
 console.log(`median creates/s: off ${offRate.toFixed(0)}, on ${onRate.toFixed(0)} (${pct(onRate, offRate)}); CPU per create: off ${offCpu.toFixed(0)} µs, on ${onCpu.toFixed(0)} µs (${pct(onCpu, offCpu)})`);
+console.log(`median request-thread CPU per create: off ${offMain.toFixed(0)} µs, on ${onMain.toFixed(0)} µs (${pct(onMain, offMain)}); history worker thread ${median(true, (r) => r.workerCpuUs).toFixed(0)} µs per create`);

@@ -5,19 +5,34 @@
 //
 // The recorder follows the store with one watch on `/registry/` (so writes that bypass
 // the registry are seen too) and credits each revision to the request that wrote it
-// through a thin Store wrapper (see attribution.ts). Events are only queued on the
-// watch; decoding, diffing and the insert happen in batches on a timer, one
-// transaction per batch, off the request path.
-import Database from 'better-sqlite3';
-import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+// through a thin Store wrapper (see attribution.ts). On the request thread each event
+// costs a copy of the bytes the store already has (the stored JSON of the new and the
+// previous version) into a batch buffer (frames.ts); the batch's memory is handed to a
+// worker thread (worker.ts) that decodes, diffs and writes history.db. Nothing is
+// parsed or serialised here.
+//
+// The queue to the worker is bounded (`maxQueueBytes`): when the worker falls that far
+// behind, events are dropped and a gap (the revisions not recorded) is written instead,
+// which reads show beside the object's changes. Reads, flush and close first hand over
+// the current batch and wait for the worker to write it, so a read right after a write
+// sees it.
+import { readFileSync } from 'node:fs';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { KeyValue, ListPage, ListPageOptions, ListResult, Store, WatchEvent, WatchHandle, WatchOptions } from '../../store/types.js';
 import { StoreError } from '../../store/types.js';
-import type { KubeObject } from '../../machinery/object.js';
-import { managerFromUserAgent } from '../patch/managedfields.js';
+import { StatusError } from '../../machinery/status.js';
 import { currentWriter } from './attribution.js';
-import { diffObjects, type PatchOp } from './diff.js';
+import { FrameKind, FrameWriter } from './frames.js';
+import type { HistoryEntry, HistoryGap } from './db.js';
+import type { WorkerInit, WorkerRequest } from './worker.js';
+
+export type { HistoryEntry, HistoryGap } from './db.js';
+export type { ChangeType } from './change.js';
+
+export interface HistoryRead {
+  entries: HistoryEntry[];
+  gaps: HistoryGap[];
+}
 
 export const HISTORY_API_VERSION = 'history.kite.dev/v1';
 
@@ -30,210 +45,233 @@ export interface HistoryOptions {
   maxBytes?: number;
   /** Storage prefixes not recorded (default: events and leases, which churn and are history themselves). */
   exclude?: readonly string[];
-  /** How often queued events are written (default 200 ms). */
+  /** How often the worker writes queued events (default 100 ms). */
   flushIntervalMs?: number;
   /** How often old changes are pruned (default 10 min). */
   pruneIntervalMs?: number;
+  /** Bytes of events queued for the worker beyond which events are dropped and a gap recorded (default 64 MiB). */
+  maxQueueBytes?: number;
 }
 
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_EXCLUDE = ['/registry/core/events/', '/registry/coordination.k8s.io/leases/'];
 
-export type ChangeType = 'create' | 'update' | 'delete';
+/** How often the current batch is handed to the worker (also when it is full). */
+const HAND_OVER_MS = 50;
+/** How long a read or flush waits for the worker before failing. */
+const ANSWER_TIMEOUT_MS = 30_000;
+/** How long a read waits for this server's watch to reach the store's revision (other API servers' writes). */
+const CATCH_UP_TIMEOUT_MS = 10_000;
 
-/** One change as the API serves it. */
-export interface HistoryEntry {
-  revision: string;
-  time: string;
-  type: ChangeType;
-  uid?: string;
-  user?: string;
-  manager?: string;
-  /** JSON Patch from the previous version (create: add of the whole object at ""; delete: remove of ""). */
-  patch: PatchOp[];
+/** utime + stime of a /proc stat file, in µs (clock ticks of 10 ms). */
+function threadCpuUs(statFile: string): number {
+  const fields = readFileSync(statFile, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
 }
 
-interface Attribution {
-  user: string;
-  manager?: string;
-}
-
-interface QueuedEvent {
-  ev: WatchEvent;
-  at: number;
-}
-
-interface ChangeRow {
-  revision: number;
+interface Gap {
+  from: number;
+  to: number;
+  count: number;
   time: number;
-  type: ChangeType;
-  uid: string | null;
-  user: string | null;
-  manager: string | null;
-  patch: string;
-}
-
-/** Volatile fields every write touches: the revision and manager are recorded beside the diff. */
-const IGNORED = new Set(['/metadata/resourceVersion', '/metadata/managedFields']);
-const SECRETS_PREFIX = '/registry/core/secrets/';
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/** A Secret's values become digests: history shows that a key changed, never its value. */
-function redactSecret(obj: KubeObject): KubeObject {
-  const out = { ...obj } as Record<string, unknown>;
-  for (const field of ['data', 'stringData']) {
-    const m = out[field] as Record<string, string> | undefined;
-    if (!m) continue;
-    out[field] = Object.fromEntries(Object.entries(m).map(([k, v]) => [k, `<redacted sha256:${createHash('sha256').update(String(v)).digest('hex').slice(0, 12)}>`]));
-  }
-  const ann = obj.metadata?.annotations;
-  if (ann?.[LAST_APPLIED]) out.metadata = { ...obj.metadata, annotations: { ...ann, [LAST_APPLIED]: '<redacted>' } };
-  return out as KubeObject;
-}
-
-interface ManagedEntry {
-  manager?: string;
-  operation?: string;
-  subresource?: string;
-  time?: string;
-  fieldsV1?: unknown;
-}
-
-/** The manager of the newest managedFields entry (by time; the later entry wins a tie). */
-export function newestManager(obj: KubeObject | undefined, among?: ManagedEntry[]): string | undefined {
-  let best: ManagedEntry | undefined;
-  for (const e of among ?? ((obj?.metadata?.managedFields ?? []) as ManagedEntry[])) {
-    if (!best || (e.time ?? '') >= (best.time ?? '')) best = e;
-  }
-  return best?.manager;
-}
-
-/**
- * The field manager of a write: the newest managedFields entry this write added or
- * touched (times have second granularity, so "newest overall" alone often names an
- * earlier writer), else undefined.
- */
-export function writingManager(prev: KubeObject | undefined, next: KubeObject): string | undefined {
-  const before = new Map(((prev?.metadata?.managedFields ?? []) as ManagedEntry[]).map((e) => [`${e.manager}\0${e.operation}\0${e.subresource ?? ''}`, JSON.stringify(e)]));
-  const touched = ((next.metadata?.managedFields ?? []) as ManagedEntry[]).filter((e) => before.get(`${e.manager}\0${e.operation}\0${e.subresource ?? ''}`) !== JSON.stringify(e));
-  return touched.length ? newestManager(undefined, touched) : undefined;
-}
-
-function snapshot(obj: KubeObject): KubeObject {
-  const { resourceVersion: _rv, managedFields: _mf, ...meta } = obj.metadata ?? {};
-  return { ...obj, metadata: meta };
 }
 
 export class HistoryRecorder {
-  private readonly db: Database.Database;
-  private readonly retentionMs: number;
-  private readonly maxBytes: number;
+  private readonly worker: Worker;
+  /** Int32 [0]: frame bytes handed over and not yet written; [1]: the worker's answers so far; [2]: 1 once it has exited. */
+  private readonly counters: Int32Array;
+  private readonly replies: MessagePort;
+  private readonly frames = new FrameWriter();
+  /** Bytes framed into the current batch (not yet counted in counters[0]). */
+  private batchBytes = 0;
+  private handOverTimer?: NodeJS.Timeout;
   private readonly exclude: readonly string[];
-  private readonly queue: QueuedEvent[] = [];
-  private readonly attributions = new Map<number, Attribution>();
+  private readonly maxQueueBytes: number;
+  /** Revisions dropped while the worker was too far behind, not yet handed over as a gap. */
+  private gap?: Gap;
   private watch?: WatchHandle;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private totalBytes: number;
+  /** The newest revision the watch has delivered (or promised nothing before). */
+  private seen = 0;
+  private waiters: { revision: number; resolve: () => void }[] = [];
   private closed = false;
-  private readonly stmt: {
-    insert: Database.Statement<[string, string | null, number, number, string, string | null, string | null, string, number]>;
-    byKey: Database.Statement<[string], ChangeRow>;
-    setLast: Database.Statement<[number]>;
-    getLast: Database.Statement<[], { value: number }>;
-    pruneTime: Database.Statement<[number]>;
-    oldest: Database.Statement<[], { id: number; size: number }>;
-    pruneUpTo: Database.Statement<[number]>;
-    total: Database.Statement<[], { total: number | null }>;
-  };
+  private readonly handOver = (buf: ArrayBuffer) => this.post(buf);
 
   constructor(
     private readonly store: Store,
     opts: HistoryOptions,
   ) {
-    this.retentionMs = opts.retentionMs ?? DEFAULT_RETENTION_MS;
-    this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
     this.exclude = opts.exclude ?? DEFAULT_EXCLUDE;
-    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
-    this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
-    // History is a record, not the source of truth: losing the last batch to a power cut is acceptable.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS changes (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        key TEXT NOT NULL,
-        uid TEXT,
-        revision INTEGER NOT NULL,
-        time INTEGER NOT NULL,
-        type TEXT NOT NULL,
-        user TEXT,
-        manager TEXT,
-        patch TEXT NOT NULL,
-        size INTEGER NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS changes_by_key ON changes(key, revision);
-      CREATE INDEX IF NOT EXISTS changes_by_time ON changes(time);
-      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    `);
-    this.stmt = {
-      insert: this.db.prepare('INSERT INTO changes (key, uid, revision, time, type, user, manager, patch, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
-      byKey: this.db.prepare('SELECT revision, time, type, uid, user, manager, patch FROM changes WHERE key = ? ORDER BY revision'),
-      setLast: this.db.prepare("INSERT INTO meta (name, value) VALUES ('last_revision', ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value"),
-      getLast: this.db.prepare("SELECT value FROM meta WHERE name = 'last_revision'"),
-      pruneTime: this.db.prepare('DELETE FROM changes WHERE time < ?'),
-      oldest: this.db.prepare('SELECT id, size FROM changes ORDER BY id'),
-      pruneUpTo: this.db.prepare('DELETE FROM changes WHERE id <= ?'),
-      total: this.db.prepare('SELECT SUM(size) AS total FROM changes'),
+    this.maxQueueBytes = opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
+    const shared = new SharedArrayBuffer(12);
+    this.counters = new Int32Array(shared);
+    const channel = new MessageChannel();
+    this.replies = channel.port1;
+    this.replies.unref();
+    const init: WorkerInit = {
+      options: {
+        path: opts.path,
+        retentionMs: opts.retentionMs ?? DEFAULT_RETENTION_MS,
+        maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES,
+        flushIntervalMs: opts.flushIntervalMs ?? 100,
+        pruneIntervalMs: opts.pruneIntervalMs ?? 600_000,
+      },
+      shared,
+      replies: channel.port2,
     };
-    this.totalBytes = this.stmt.total.get()?.total ?? 0;
-    this.flushEvery(opts.flushIntervalMs ?? 200);
-    const prune = setInterval(() => this.prune(), opts.pruneIntervalMs ?? 600_000);
-    prune.unref();
-    this.timers.push(prune);
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: [channel.port2] });
+    this.worker.on('error', (err) => console.error('history worker failed:', err));
+    this.worker.on('exit', () => {
+      for (const r of this.reads.values()) r.reject(new Error('history: the worker has stopped'));
+      this.reads.clear();
+    });
+    // The worker's first message: the last revision it recorded (it boots while the API server starts).
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.once('message', (m: { lastRevision: number; threadId?: number }) => {
+        this.workerThreadId = m.threadId;
+        // From here on the worker must not keep the process alive (close() flushes it), unless a read waits.
+        this.worker.unref();
+        this.worker.on('message', (a: { id: number; result?: HistoryRead; error?: string }) => this.answered(a));
+        resolve(m.lastRevision);
+      });
+      this.worker.once('error', reject);
+    });
   }
 
-  private flushEvery(ms: number): void {
-    const t = setInterval(() => this.flush(false), ms);
-    t.unref();
-    this.timers.push(t);
+  private readonly ready: Promise<number>;
+  private workerThreadId?: number;
+  private readonly reads = new Map<number, { resolve: (r: HistoryRead) => void; reject: (e: Error) => void }>();
+  private nextRead = 0;
+
+  private answered(a: { id: number; result?: HistoryRead; error?: string }): void {
+    const r = this.reads.get(a.id);
+    if (!r) return;
+    this.reads.delete(a.id);
+    if (this.reads.size === 0) this.worker.unref();
+    if (a.error !== undefined) r.reject(new Error(`history: ${a.error}`));
+    else r.resolve(a.result!);
   }
 
-  /** Follow the store: from the last revision recorded when it is still readable, else from now. */
-  start(): void {
-    const last = this.stmt.getLast.get()?.value ?? 0;
+  /** Follow the store: from the last revision recorded when it is still readable, else from now with a gap. */
+  async start(): Promise<void> {
+    const last = await this.ready;
     const compacted = this.store.compactedRevision();
-    this.follow(last > 0 && last >= compacted ? last : this.store.revision());
+    const now = this.store.revision();
+    if (last > 0 && last < compacted && now > last) this.gap = { from: last + 1, to: now, count: 0, time: Date.now() };
+    this.seen = now;
+    this.follow(last > 0 && last >= compacted ? last : now);
   }
 
   private follow(from: number): void {
     try {
-      this.watch = this.store.watch('/registry/', from, (ev) => this.queue.push({ ev, at: Date.now() }), {
+      this.watch = this.store.watch('/registry/', from, (ev) => this.onEvent(ev), {
+        onProgress: (rev) => this.reached(rev),
+        // On a store other API servers write to, reads wait for the store's revision
+        // (caughtUp), which may be a write outside the recorded prefix: learn every one.
+        everyRevision: Boolean(this.store.freshRevision),
         onError: () => {
-          if (!this.closed) this.follow(this.store.revision());
+          if (this.closed) return;
+          const now = this.store.revision();
+          this.dropped(this.seen + 1, now, 0);
+          this.follow(now);
         },
       });
     } catch (err) {
-      if (err instanceof StoreError && err.code === 'Compacted') this.follow(this.store.revision());
-      else throw err;
+      if (!(err instanceof StoreError && err.code === 'Compacted')) throw err;
+      const now = this.store.revision();
+      this.dropped(from + 1, now, 0);
+      this.follow(now);
     }
   }
 
   private excluded(key: string): boolean {
-    return this.exclude.some((p) => key.startsWith(p));
+    for (const p of this.exclude) if (key.startsWith(p)) return true;
+    return false;
+  }
+
+  /** The request thread's whole share of recording a change: copy its bytes into the batch. */
+  private onEvent(ev: WatchEvent): void {
+    if (this.closed) return;
+    const key = ev.kv.key;
+    if (!this.excluded(key)) {
+      if (Atomics.load(this.counters, 0) + this.batchBytes > this.maxQueueBytes) {
+        this.dropped(ev.revision, ev.revision, 1);
+      } else {
+        this.frameGap();
+        const deleted = ev.type === 'delete';
+        this.batchBytes += this.frames.event(deleted ? FrameKind.Delete : FrameKind.Put, ev.revision, Date.now(), key, deleted ? undefined : ev.kv.value, ev.prevKv?.value, this.handOver);
+        this.scheduleHandOver();
+      }
+    }
+    this.reached(ev.revision);
+  }
+
+  /** Revisions not recorded: one gap until recording resumes. */
+  private dropped(from: number, to: number, count: number): void {
+    if (to < from) return;
+    if (this.gap) {
+      this.gap.to = Math.max(this.gap.to, to);
+      this.gap.count += count;
+    } else {
+      this.gap = { from, to, count, time: Date.now() };
+    }
+  }
+
+  /** Hand over a pending gap once the worker has room again (half the bound, so recording does not flap). */
+  private frameGap(force = false): void {
+    const g = this.gap;
+    if (!g) return;
+    if (!force && Atomics.load(this.counters, 0) + this.batchBytes > this.maxQueueBytes / 2) return;
+    this.gap = undefined;
+    this.batchBytes += this.frames.gap(g.from, g.to, g.time, g.count, this.handOver);
+  }
+
+  private reached(revision: number): void {
+    if (revision <= this.seen) return;
+    this.seen = revision;
+    if (this.waiters.length === 0) return;
+    const ready = this.waiters.filter((w) => w.revision <= revision);
+    if (ready.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.revision > revision);
+    for (const w of ready) w.resolve();
+  }
+
+  private scheduleHandOver(): void {
+    if (this.handOverTimer) return;
+    this.handOverTimer = setTimeout(() => {
+      this.handOverTimer = undefined;
+      this.handOverBatch();
+    }, HAND_OVER_MS);
+    this.handOverTimer.unref();
+  }
+
+  private handOverBatch(): void {
+    const buf = this.frames.take();
+    if (buf) this.post(buf);
+  }
+
+  /** Give the worker a batch (its memory moves, no copy). */
+  private post(buf: ArrayBuffer): void {
+    Atomics.add(this.counters, 0, this.batchBytes);
+    this.batchBytes = 0;
+    this.worker.postMessage({ op: 'frames', buf } satisfies WorkerRequest, [buf]);
   }
 
   /** Credit `revision` to the write request running now (called by the store wrapper). */
-  private attribute(key: string, revision: number, manager: string | undefined): void {
+  private attribute(key: string, revision: number): void {
     const ctx = currentWriter();
-    if (!ctx || this.excluded(key)) return;
-    this.attributions.set(revision, { user: ctx.user.name, manager: manager ?? (ctx.fieldManager || managerFromUserAgent(ctx.userAgent)) });
+    if (!ctx || this.closed || this.excluded(key)) return;
+    // Over the bound the event itself was dropped (a gap): nothing to credit.
+    if (Atomics.load(this.counters, 0) + this.batchBytes > this.maxQueueBytes) return;
+    this.batchBytes += this.frames.attribution(revision, ctx.user.name, ctx.fieldManager ?? '', ctx.userAgent ?? '', this.handOver);
+    this.scheduleHandOver();
   }
 
   /** The store the registry should write through, so each revision is credited to its writer. */
   attributingStore(): Store {
     const inner = this.store;
-    const credit = (key: string, revision: number) => this.attribute(key, revision, undefined);
+    const credit = (key: string, revision: number) => this.attribute(key, revision);
     return {
       revision: () => inner.revision(),
       compactedRevision: () => inner.compactedRevision(),
@@ -263,98 +301,115 @@ export class HistoryRecorder {
   }
 
   /**
-   * Write queued events. A store may deliver a watch event before the write's caller
-   * resumes (and credits it): unless `all`, only events queued a moment ago are taken.
+   * Hand over everything queued, ask the worker and wait for its answer (blocking this
+   * thread: reads are rare and the worker's backlog is bounded).
    */
-  flush(all = true): void {
-    if (this.closed || this.queue.length === 0) return;
-    const cutoff = all ? Infinity : Date.now() - 50;
-    let n = 0;
-    while (n < this.queue.length && this.queue[n].at <= cutoff) n++;
-    if (n === 0) return;
-    const batch = this.queue.splice(0, n);
-    let last = 0;
-    const write = this.db.transaction(() => {
-      for (const { ev, at } of batch) {
-        last = ev.revision;
-        this.record(ev, at);
+  private ask<T>(req: WorkerRequest): T {
+    if (this.closed) throw new Error('history is closed');
+    this.frameGap(true);
+    this.handOverBatch();
+    this.worker.postMessage(req);
+    const deadline = Date.now() + ANSWER_TIMEOUT_MS;
+    for (;;) {
+      const answered = Atomics.load(this.counters, 1);
+      const m = receiveMessageOnPort(this.replies) as { message: { result?: T; error?: string } } | undefined;
+      if (m) {
+        if (m.message.error !== undefined) throw new Error(`history: ${m.message.error}`);
+        return m.message.result as T;
       }
-      this.stmt.setLast.run(last);
-    });
-    write();
-    for (const rev of this.attributions.keys()) if (rev <= last) this.attributions.delete(rev);
+      if (Atomics.load(this.counters, 2) === 1) throw new Error('history: the worker has stopped');
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error('history: the worker did not answer');
+      Atomics.wait(this.counters, 1, answered, left);
+    }
   }
 
-  private record(ev: WatchEvent, at: number): void {
-    const key = ev.kv.key;
-    if (this.excluded(key)) return;
-    let next: KubeObject | undefined;
-    let prev: KubeObject | undefined;
+  /** CPU time the worker thread has used, in µs (Linux; for the benchmark: the work moved off the request thread). */
+  workerCpuUs(): number | undefined {
+    if (this.workerThreadId === undefined) return undefined;
     try {
-      next = ev.type === 'put' ? (JSON.parse(ev.kv.value.toString()) as KubeObject) : undefined;
-      prev = ev.prevKv ? (JSON.parse(ev.prevKv.value.toString()) as KubeObject) : undefined;
+      return threadCpuUs(`/proc/self/task/${this.workerThreadId}/stat`);
     } catch {
-      return; // not an object (e.g. an allocator's range)
+      return undefined;
     }
-    const who = this.attributions.get(ev.revision);
-    const secret = key.startsWith(SECRETS_PREFIX);
-    const shown = (o: KubeObject) => snapshot(secret ? redactSecret(o) : o);
-    let type: ChangeType;
-    let patch: PatchOp[];
-    if (ev.type === 'delete') {
-      type = 'delete';
-      patch = [{ op: 'remove', path: '' }];
-    } else if (!prev) {
-      type = 'create';
-      patch = [{ op: 'add', path: '', value: shown(next!) }];
-    } else {
-      type = 'update';
-      patch = diffObjects(shown(prev), shown(next!), IGNORED);
-    }
-    // The entry this write touched, else the request's manager, else the newest entry.
-    const manager = (next ? writingManager(prev, next) : undefined) ?? who?.manager ?? newestManager(next ?? prev);
-    const uid = (next ?? prev)?.metadata?.uid ?? null;
-    const text = JSON.stringify(patch);
-    this.stmt.insert.run(key, uid, ev.revision, at, type, who?.user ?? null, manager ?? null, text, text.length);
-    this.totalBytes += text.length;
+  }
+
+  /** Write everything queued; returns the newest revision recorded. */
+  flush(): number {
+    return this.ask<number>({ op: 'flush' });
   }
 
   /** Drop changes older than the retention window, then the oldest until under the size bound. */
   prune(now = Date.now()): void {
-    if (this.closed) return;
-    this.stmt.pruneTime.run(now - this.retentionMs);
-    this.totalBytes = this.stmt.total.get()?.total ?? 0;
-    if (this.totalBytes <= this.maxBytes) return;
-    // Oldest first, down to 90% of the bound so the next prunes have room.
-    let excess = this.totalBytes - this.maxBytes * 0.9;
-    let upTo = 0;
-    for (const row of this.stmt.oldest.iterate()) {
-      upTo = row.id;
-      excess -= row.size;
-      if (excess <= 0) break;
-    }
-    this.stmt.pruneUpTo.run(upTo);
-    this.totalBytes = this.stmt.total.get()?.total ?? 0;
+    this.ask<boolean>({ op: 'prune', now });
   }
 
-  /** The changes of the object stored under `key`, oldest first (including ones not yet flushed). */
-  entries(key: string): HistoryEntry[] {
-    this.flush(true);
-    return this.stmt.byKey.all(key).map((r) => {
-      const e: HistoryEntry = { revision: String(r.revision), time: new Date(r.time).toISOString(), type: r.type, patch: JSON.parse(r.patch) as PatchOp[] };
-      if (r.uid) e.uid = r.uid;
-      if (r.user) e.user = r.user;
-      if (r.manager) e.manager = r.manager;
-      return e;
+  /**
+   * Waits until this server's watch has every change up to the store's current
+   * revision (writes through other API servers on a shared store), like a consistent
+   * read of the watch cache. A store only this process writes delivers its events
+   * before the write returns: nothing to wait for.
+   */
+  async caughtUp(timeoutMs = CATCH_UP_TIMEOUT_MS): Promise<void> {
+    if (!this.store.freshRevision) return;
+    const target = await this.store.freshRevision();
+    if (target <= this.seen) return;
+    let timer: NodeJS.Timeout | undefined;
+    const ok = await new Promise<boolean>((resolve) => {
+      const waiter = { revision: target, resolve: () => resolve(true) };
+      this.waiters.push(waiter);
+      timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, timeoutMs);
+    });
+    clearTimeout(timer);
+    if (!ok) {
+      throw new StatusError(504, 'Timeout', `Timeout: the history has not caught up with revision ${target} (at ${this.seen})`, { retryAfterSeconds: 1 });
+    }
+  }
+
+  /**
+   * The changes of the object stored under `key`, oldest first (including ones not yet
+   * written), and the gaps since; this thread goes on serving while the worker catches up.
+   */
+  async readAsync(key: string): Promise<HistoryRead> {
+    await this.ready;
+    if (this.closed) throw new Error('history is closed');
+    if (Atomics.load(this.counters, 2) === 1) throw new Error('history: the worker has stopped');
+    this.frameGap(true);
+    this.handOverBatch();
+    const id = ++this.nextRead;
+    return new Promise<HistoryRead>((resolve, reject) => {
+      this.reads.set(id, { resolve, reject });
+      if (this.reads.size === 1) this.worker.ref();
+      this.worker.postMessage({ op: 'readAsync', key, id } satisfies WorkerRequest);
     });
   }
 
+  /** readAsync, waiting with this thread blocked. */
+  read(key: string): HistoryRead {
+    return this.ask({ op: 'read', key });
+  }
+
+  entries(key: string): HistoryEntry[] {
+    return this.read(key).entries;
+  }
+
+  /** Stops following the store and waits until the worker has written everything. */
   close(): void {
     if (this.closed) return;
     this.watch?.stop();
-    this.flush(true);
+    if (this.handOverTimer) clearTimeout(this.handOverTimer);
+    try {
+      this.ask<boolean>({ op: 'close' });
+    } catch (err) {
+      console.error('history: closing:', err);
+    }
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
-    this.db.close();
+    for (const r of this.reads.values()) r.reject(new Error('history is closed'));
+    this.reads.clear();
+    this.replies.close();
+    void this.worker.terminate();
   }
 }

@@ -9,13 +9,14 @@ import type { RequestPipeline, SubresourceHandler } from '../pipeline.js';
 import { HISTORY_API_VERSION, type HistoryRecorder } from './recorder.js';
 import { HISTORY_SUBRESOURCE } from './names.js';
 
-
 export function registerHistory(pipeline: RequestPipeline, recorder: HistoryRecorder): void {
   const handler: SubresourceHandler = {
     anyResource: true,
-    get({ resource, namespace, name }) {
+    async get({ resource, namespace, name }) {
       const registry = pipeline.registry;
-      const entries = recorder.entries(registry.key(resource, namespace, name));
+      // Read-your-writes: every change up to the store's revision is written first.
+      await recorder.caughtUp();
+      const { entries, gaps } = await recorder.readAsync(registry.key(resource, namespace, name));
       if (entries.length === 0 && !registry.getStored(resource, namespace, name)) throw notFound(resource.group, resource.plural, name);
       const body = {
         apiVersion: HISTORY_API_VERSION,
@@ -23,6 +24,8 @@ export function registerHistory(pipeline: RequestPipeline, recorder: HistoryReco
         metadata: namespace ? { name, namespace } : { name },
         object: { apiVersion: apiVersionOf(resource), kind: resource.kind, resource: resource.plural },
         entries,
+        // Revisions whose changes were not recorded (the recorder fell behind or was down past compaction).
+        ...(gaps.length ? { gaps } : {}),
       };
       return { code: 200, body: body as unknown as KubeObject, isObject: false };
     },

@@ -3,7 +3,7 @@
 import { stringify } from 'yaml';
 import { RESOURCES, compareVersions, type ResourceInfo } from '../../machinery/resources.js';
 import { applyPatch, describePatch, type PatchOp } from '../../apiserver/history/diff.js';
-import type { HistoryEntry } from '../../apiserver/history/recorder.js';
+import type { HistoryEntry, HistoryGap } from '../../apiserver/history/recorder.js';
 import { Upstream } from '../../dashboard/upstream.js';
 import { userClientConfig, type AccessOptions } from '../access.js';
 import { CliError } from '../errors.js';
@@ -80,6 +80,9 @@ export async function history(target: string, o: HistoryOptions): Promise<void> 
     const what = `${res.group ? `${res.plural}.${res.group}` : res.plural}/${name}${namespace ? ` in namespace ${namespace}` : ''}`;
     console.log(`${what}: ${entries.length} change${entries.length === 1 ? '' : 's'} recorded`);
     if (entries.length) console.log(formatHistory(entries));
+    for (const g of (body as { gaps?: HistoryGap[] }).gaps ?? []) {
+      console.log(`not recorded: revisions ${g.fromRevision}-${g.toRevision}${g.changes ? ` (${g.changes} changes)` : ''}, the recorder was behind or down; diffs after it are from versions not shown`);
+    }
   } finally {
     api.close();
   }

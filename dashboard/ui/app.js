@@ -505,7 +505,7 @@ const pages = {
     if (params.length < 5) return historyLookup(page);
     const { r, ns, name } = routeObject(params);
     const out = await api('GET', pathOf(r, ns, name, 'history'));
-    page.main.append(h('h2', {}, `History of ${r.kind} ${ns ? `${ns}/` : ''}${name}`), h('p', { class: 'muted' }, `${out.entries.length} changes recorded. `, h('a', { href: `#/yaml/${params.join('/')}` }, 'YAML')));
+    page.main.append(h('h2', {}, `History of ${r.kind} ${ns ? `${ns}/` : ''}${name}`), h('p', { class: 'muted' }, `${out.entries.length} changes recorded. `, ...(out.gaps ?? []).map((g) => `Revisions ${g.fromRevision}-${g.toRevision} not recorded (the recorder was behind or down). `), h('a', { href: `#/yaml/${params.join('/')}` }, 'YAML')));
     let st;
     const cards = [];
     for (const e of out.entries) {

@@ -1,6 +1,10 @@
 // Object history: every change recorded with its user, manager and diff, served as
-// `<object>/history` (also after the object is deleted), pruned by age and size.
+// `<object>/history` (also after the object is deleted), pruned by age and size; a
+// bounded queue to the recording thread (gaps), stop and restart.
 import { test } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { SqliteStore } from '../../store/sqlite.js';
 import { startApiCore, OPEN_POLICY } from '../../apiserver/api.js';
@@ -167,4 +171,96 @@ test('diffObjects and the settings', () => {
   assert.throws(() => parseRetention('7 days'), /invalid history retention/);
   assert.equal(historyOptionsFromEnv('/d', { KITE_HISTORY: 'off' }), undefined);
   assert.deepEqual(historyOptionsFromEnv('/d', { KITE_HISTORY_RETENTION: '1h', KITE_HISTORY_MAX_MB: '1' }), { path: '/d/history.db', retentionMs: 3_600_000, maxBytes: 1048576 });
+});
+
+interface Gap {
+  fromRevision: string;
+  toRevision: string;
+  changes?: number;
+}
+
+async function historyBody(core: ApiCore, name: string): Promise<{ entries: HistoryEntry[]; gaps?: Gap[] }> {
+  const out = await core.pipeline.get(as('reader'), CONFIGMAPS, 'default', name, 'history');
+  return out.body as unknown as { entries: HistoryEntry[]; gaps?: Gap[] };
+}
+
+test('a worker that falls behind its queue bound costs a gap, not memory; recording resumes', async () => {
+  const store = new SqliteStore(':memory:');
+  // Room for a few events only: 30 creates in one store batch overflow it.
+  const core = await startApiCore(store, OPEN_POLICY, { history: { path: ':memory:', maxQueueBytes: 3000 } });
+  try {
+    await core.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, internalContext('test'));
+    await Promise.all(Array.from({ length: 30 }, (_, i) => core.pipeline.create(as('a'), CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i}` }, data: { v: 'x'.repeat(100) } })));
+    const bodies = await Promise.all(Array.from({ length: 30 }, (_, i) => historyBody(core, `c${i}`)));
+    const recorded = bodies.filter((b) => b.entries.length === 1).length;
+    assert.ok(recorded > 0 && recorded < 30, `some recorded, some dropped: ${recorded}`);
+    const gaps = bodies[29].gaps ?? [];
+    assert.equal(gaps.length, 1, 'the dropped revisions are one gap');
+    assert.equal(gaps[0].changes, 30 - recorded, 'every change not recorded is counted in the gap');
+    assert.ok(Number(gaps[0].fromRevision) <= Number(gaps[0].toRevision));
+
+    await core.pipeline.create(as('a'), CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after' } });
+    const after = await historyBody(core, 'after');
+    assert.deepEqual(
+      after.entries.map((e) => [e.type, e.user]),
+      [['create', 'a']],
+    );
+    assert.equal(after.gaps, undefined, 'a gap before the object\'s first change is not its own');
+  } finally {
+    core.stop();
+    await store.close();
+  }
+});
+
+test('stopping flushes what is queued; a restart resumes where it stopped, or past compaction records a gap', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-history-'));
+  const store = new SqliteStore(join(dir, 'state.db'));
+  const opts = { history: { path: join(dir, 'history.db') } };
+  try {
+    let core = await startApiCore(store, OPEN_POLICY, opts);
+    await core.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, internalContext('test'));
+    await core.pipeline.create(as('alice'), CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: '1' } });
+    await core.pipeline.patch(as('bob'), CONFIGMAPS, 'default', 'cfg', 'merge', Buffer.from('{"data":{"a":"2"}}'));
+    core.stop(); // right after the writes: nothing read them yet
+
+    // Down while a write happens, not compacted: the new recorder replays it.
+    const plain = await startApiCore(store, OPEN_POLICY, {});
+    await plain.pipeline.patch(as('carol'), CONFIGMAPS, 'default', 'cfg', 'merge', Buffer.from('{"data":{"a":"3"}}'));
+    plain.stop();
+    core = await startApiCore(store, OPEN_POLICY, opts);
+    let body = await historyBody(core, 'cfg');
+    assert.deepEqual(
+      body.entries.map((e) => [e.type, e.user]),
+      [
+        ['create', 'alice'],
+        ['update', 'bob'],
+        ['update', undefined],
+      ],
+      'the replayed write has no request to credit',
+    );
+    assert.deepEqual(body.entries[2].patch, [{ op: 'replace', path: '/data/a', value: '3' }]);
+    assert.equal(body.gaps, undefined);
+    core.stop();
+
+    // Down past compaction: what it missed is a gap, then recording goes on.
+    const again = await startApiCore(store, OPEN_POLICY, {});
+    await again.pipeline.patch(as('dave'), CONFIGMAPS, 'default', 'cfg', 'merge', Buffer.from('{"data":{"a":"4"}}'));
+    again.stop();
+    const missed = store.revision();
+    await store.compact(missed);
+    core = await startApiCore(store, OPEN_POLICY, opts);
+    await core.pipeline.patch(as('erin'), CONFIGMAPS, 'default', 'cfg', 'merge', Buffer.from('{"data":{"a":"5"}}'));
+    body = await historyBody(core, 'cfg');
+    assert.deepEqual(
+      body.entries.map((e) => e.user),
+      ['alice', 'bob', undefined, 'erin'],
+    );
+    assert.deepEqual(body.entries[3].patch, [{ op: 'replace', path: '/data/a', value: '5' }], 'diffed against the version before, which was not recorded');
+    assert.equal(body.gaps?.length, 1);
+    assert.ok(Number(body.gaps![0].fromRevision) <= missed && Number(body.gaps![0].toRevision) >= missed, `the gap covers revision ${missed}: ${JSON.stringify(body.gaps)}`);
+    core.stop();
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
