@@ -20,6 +20,7 @@ import type { ApiTransport, ReconcileResult } from '../../client/index.js';
 import type { ControllerContext } from '../manager.js';
 import {
   SLOW_START_INITIAL_BATCH_SIZE,
+  enqueueOwnersOfUpdatedPod,
   errorMessage,
   filterActivePods,
   getControllerOf,
@@ -28,6 +29,7 @@ import {
   isPodReady,
   mapSelectorMatches,
   newControllerRef,
+  resolveControllerRef,
   rfc3339,
   selectorIsEmpty,
   selectorMatches,
@@ -35,6 +37,7 @@ import {
   slowStartBatch,
   sortPodsForDeletion,
 } from './controller-utils.js';
+import type { ControllerRefLike, PodOwners } from './controller-utils.js';
 import { ControllerRefManager } from './ref-manager.js';
 import { PODS, PodControl, isNamespaceTerminating } from './pod-control.js';
 
@@ -161,10 +164,8 @@ export class ReplicaSetController extends QueueController {
   // ---- event handlers ----------------------------------------------------------
 
   /** The owner a controller reference names, if it is one of ours and still the same object. */
-  private resolveControllerRef(namespace: string | undefined, ref: { kind: string; name: string; uid: string }): ReplicaSetLike | undefined {
-    if (ref.kind !== this.k.kind) return undefined;
-    const rs = this.rsInformer.store.get(namespace, ref.name);
-    return rs && rs.metadata?.uid === ref.uid ? rs : undefined;
+  private resolveControllerRef(namespace: string | undefined, ref: ControllerRefLike): ReplicaSetLike | undefined {
+    return resolveControllerRef(this.rsInformer.store, this.k.kind, namespace, ref);
   }
 
   /** Every object of ours whose selector matches an orphan pod. */
@@ -172,6 +173,12 @@ export class ReplicaSetController extends QueueController {
     const ns = pod.metadata?.namespace ?? '';
     return this.rsInformer.store.listNamespace(ns).filter((rs) => this.k.selectorUsable(rs) && this.k.matches(rs, pod.metadata?.labels));
   }
+
+  private readonly podOwners: PodOwners<ReplicaSetLike> = {
+    resolve: (namespace, ref) => this.resolveControllerRef(namespace, ref),
+    byLabels: (pod) => this.podOwnersByLabels(pod),
+    enqueue: (rs) => this.enqueueObject(rs),
+  };
 
   private addPod(pod: Pod): void {
     if (pod.metadata?.deletionTimestamp) {
@@ -199,22 +206,9 @@ export class ReplicaSetController extends QueueController {
       if (labelChanged) this.deletePod(old);
       return;
     }
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef ?? null) !== JSON.stringify(oldRef ?? null);
-    if (refChanged && oldRef) {
-      const rs = this.resolveControllerRef(old.metadata?.namespace, oldRef);
-      if (rs) this.enqueueObject(rs);
-    }
-    if (curRef) {
-      const rs = this.resolveControllerRef(cur.metadata?.namespace, curRef);
-      if (!rs) return;
-      this.enqueueObject(rs);
-      const mrs = rs.spec?.minReadySeconds ?? 0;
-      if (!isPodReady(old) && isPodReady(cur) && mrs > 0) this.enqueueAfter(objectKey(rs), mrs * 1000 + 1000);
-      return;
-    }
-    if (labelChanged || refChanged) for (const rs of this.podOwnersByLabels(cur)) this.enqueueObject(rs);
+    const rs = enqueueOwnersOfUpdatedPod(this.podOwners, old, cur, labelChanged);
+    const mrs = rs?.spec?.minReadySeconds ?? 0;
+    if (rs && !isPodReady(old) && isPodReady(cur) && mrs > 0) this.enqueueAfter(objectKey(rs), mrs * 1000 + 1000);
   }
 
   private deletePod(pod: Pod): void {
