@@ -19,6 +19,8 @@ import type { Mutable } from '../../machinery/object.js';
 import type { ControllerContext } from '../manager.js';
 import {
   aggregateErrors,
+  enqueueOwnerOfDeletedPod,
+  enqueueOwnersOfAddedPod,
   enqueueOwnersOfUpdatedPod,
   getControllerOf,
   isPodAvailable,
@@ -124,9 +126,9 @@ export class DaemonSetsController extends QueueController {
         },
       }),
       this.podInformer.addEventHandler({
-        onAdd: (p) => this.addPod(p),
+        onAdd: (p) => enqueueOwnersOfAddedPod(this.podOwners, p),
         onUpdate: (o, p) => this.updatePod(o, p),
-        onDelete: (p) => this.deletePod(p),
+        onDelete: (p) => enqueueOwnerOfDeletedPod(this.podOwners, p),
       }),
       this.nodeInformer.addEventHandler({
         onAdd: (n) => this.addNode(n),
@@ -160,6 +162,8 @@ export class DaemonSetsController extends QueueController {
     resolve: (namespace, ref) => this.resolveControllerRef(namespace, ref),
     byLabels: (pod) => this.daemonSetsForPod(pod),
     enqueue: (ds) => this.enqueueObject(ds),
+    created: (ds) => this.expectations.creationObserved(objectKey(ds)),
+    deleted: (ds) => this.expectations.deletionObserved(objectKey(ds)),
   };
 
   private enqueueRevisionOwner(r: ControllerRevision): void {
@@ -173,39 +177,12 @@ export class DaemonSetsController extends QueueController {
     return this.dsInformer.store.listNamespace(pod.metadata?.namespace ?? '').filter((ds) => !selectorIsEmpty(ds.spec?.selector) && selectorMatches(ds.spec?.selector, pod.metadata?.labels));
   }
 
-  private addPod(pod: Pod): void {
-    if (pod.metadata?.deletionTimestamp) {
-      this.deletePod(pod);
-      return;
-    }
-    const ref = getControllerOf(pod);
-    if (ref) {
-      const ds = this.resolveControllerRef(pod.metadata?.namespace, ref);
-      if (!ds) return;
-      const key = objectKey(ds);
-      this.expectations.creationObserved(key);
-      this.enqueue(key);
-      return;
-    }
-    for (const ds of this.daemonSetsForPod(pod)) this.enqueueObject(ds);
-  }
-
   private updatePod(old: Pod, cur: Pod): void {
     if (old.metadata?.resourceVersion === cur.metadata?.resourceVersion) return;
     const labelChanged = !semanticEqual(old.metadata?.labels, cur.metadata?.labels);
     const ds = enqueueOwnersOfUpdatedPod(this.podOwners, old, cur, labelChanged);
     const mrs = ds?.spec?.minReadySeconds ?? 0;
     if (ds && !isPodReady(old) && isPodReady(cur) && mrs > 0) this.enqueueAfter(objectKey(ds), mrs * 1000 + 1000);
-  }
-
-  private deletePod(pod: Pod): void {
-    const ref = getControllerOf(pod);
-    if (!ref) return;
-    const ds = this.resolveControllerRef(pod.metadata?.namespace, ref);
-    if (!ds) return;
-    const key = objectKey(ds);
-    this.expectations.deletionObserved(key);
-    this.enqueue(key);
   }
 
   private addNode(node: Node): void {

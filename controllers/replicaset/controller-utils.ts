@@ -99,13 +99,49 @@ export function resolveControllerRef<T extends ApiObject>(
   return owner && owner.metadata?.uid === ref.uid ? owner : undefined;
 }
 
-/** How a controller finds and wakes the owners of its pods, for `enqueueOwnersOfUpdatedPod`. */
+/** How a controller finds and wakes the owners of its pods, for the `enqueueOwnersOf…Pod` handlers. */
 export interface PodOwners<T> {
   /** The owner a pod's controller reference names, if it is one of ours and still the same object. */
   resolve(namespace: string | undefined, ref: ControllerRefLike): T | undefined;
   /** Every owner whose selector matches an orphan pod. */
   byLabels(pod: Pod): T[];
   enqueue(owner: T): void;
+  /** A pod of the owner appeared: before it is woken (a controller with expectations counts the creation). */
+  created?(owner: T, pod: Pod): void;
+  /** A pod of the owner is gone: before it is woken (a controller with expectations counts the deletion). */
+  deleted?(owner: T, pod: Pod): void;
+}
+
+/**
+ * Wakes the owners a new pod concerns (upstream addPod): the owner its controller
+ * reference names, or, for an orphan, every owner whose selector matches it (one may
+ * adopt it). A pod already being deleted when first seen (after a restart) counts as
+ * deleted, so that no expectation waits for it.
+ */
+export function enqueueOwnersOfAddedPod<T>(owners: PodOwners<T>, pod: Pod): void {
+  if (pod.metadata?.deletionTimestamp) {
+    enqueueOwnerOfDeletedPod(owners, pod);
+    return;
+  }
+  const ref = getControllerOf(pod);
+  if (!ref) {
+    for (const owner of owners.byLabels(pod)) owners.enqueue(owner);
+    return;
+  }
+  const owner = owners.resolve(pod.metadata?.namespace, ref);
+  if (!owner) return;
+  owners.created?.(owner, pod);
+  owners.enqueue(owner);
+}
+
+/** Wakes the owner of a deleted pod (upstream deletePod); an orphan's deletion concerns no one. */
+export function enqueueOwnerOfDeletedPod<T>(owners: PodOwners<T>, pod: Pod): void {
+  const ref = getControllerOf(pod);
+  if (!ref) return;
+  const owner = owners.resolve(pod.metadata?.namespace, ref);
+  if (!owner) return;
+  owners.deleted?.(owner, pod);
+  owners.enqueue(owner);
 }
 
 /**

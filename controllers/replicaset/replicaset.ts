@@ -20,6 +20,8 @@ import type { ApiTransport, ReconcileResult } from '../../client/index.js';
 import type { ControllerContext } from '../manager.js';
 import {
   SLOW_START_INITIAL_BATCH_SIZE,
+  enqueueOwnerOfDeletedPod,
+  enqueueOwnersOfAddedPod,
   enqueueOwnersOfUpdatedPod,
   errorMessage,
   filterActivePods,
@@ -149,9 +151,9 @@ export class ReplicaSetController extends QueueController {
         },
       }),
       this.podInformer.addEventHandler({
-        onAdd: (pod) => this.addPod(pod),
+        onAdd: (pod) => enqueueOwnersOfAddedPod(this.podOwners, pod),
         onUpdate: (old, cur) => this.updatePod(old, cur),
-        onDelete: (pod) => this.deletePod(pod),
+        onDelete: (pod) => enqueueOwnerOfDeletedPod(this.podOwners, pod),
       }),
     );
   }
@@ -178,47 +180,22 @@ export class ReplicaSetController extends QueueController {
     resolve: (namespace, ref) => this.resolveControllerRef(namespace, ref),
     byLabels: (pod) => this.podOwnersByLabels(pod),
     enqueue: (rs) => this.enqueueObject(rs),
+    created: (rs) => this.expectations.creationObserved(objectKey(rs)),
+    deleted: (rs, pod) => this.expectations.deletionObservedOf(objectKey(rs), objectKey(pod)),
   };
-
-  private addPod(pod: Pod): void {
-    if (pod.metadata?.deletionTimestamp) {
-      this.deletePod(pod);
-      return;
-    }
-    const ref = getControllerOf(pod);
-    if (ref) {
-      const rs = this.resolveControllerRef(pod.metadata?.namespace, ref);
-      if (!rs) return;
-      const key = objectKey(rs);
-      this.expectations.creationObserved(key);
-      this.enqueue(key);
-      return;
-    }
-    for (const rs of this.podOwnersByLabels(pod)) this.enqueueObject(rs);
-  }
 
   private updatePod(old: Pod, cur: Pod): void {
     if (old.metadata?.resourceVersion === cur.metadata?.resourceVersion) return;
     const labelChanged = !semanticEqual(old.metadata?.labels, cur.metadata?.labels);
     if (cur.metadata?.deletionTimestamp) {
       // Graceful deletion has begun: count it as the deletion, so a replacement is made now.
-      this.deletePod(cur);
-      if (labelChanged) this.deletePod(old);
+      enqueueOwnerOfDeletedPod(this.podOwners, cur);
+      if (labelChanged) enqueueOwnerOfDeletedPod(this.podOwners, old);
       return;
     }
     const rs = enqueueOwnersOfUpdatedPod(this.podOwners, old, cur, labelChanged);
     const mrs = rs?.spec?.minReadySeconds ?? 0;
     if (rs && !isPodReady(old) && isPodReady(cur) && mrs > 0) this.enqueueAfter(objectKey(rs), mrs * 1000 + 1000);
-  }
-
-  private deletePod(pod: Pod): void {
-    const ref = getControllerOf(pod);
-    if (!ref) return;
-    const rs = this.resolveControllerRef(pod.metadata?.namespace, ref);
-    if (!rs) return;
-    const key = objectKey(rs);
-    this.expectations.deletionObservedOf(key, objectKey(pod));
-    this.enqueue(key);
   }
 
   // ---- sync --------------------------------------------------------------------

@@ -14,6 +14,8 @@ import type { ApiTransport } from '../../client/transport.js';
 import type { ReconcileResult } from '../../client/workqueue.js';
 import type { ControllerContext } from '../manager.js';
 import {
+  enqueueOwnerOfDeletedPod,
+  enqueueOwnersOfAddedPod,
   enqueueOwnersOfUpdatedPod,
   getControllerOf,
   newControllerRef,
@@ -73,9 +75,9 @@ export class StatefulSetController extends QueueController {
         onDelete: (s) => this.enqueueObject(s),
       }),
       this.podInformer.addEventHandler({
-        onAdd: (p) => this.addPod(p),
+        onAdd: (p) => enqueueOwnersOfAddedPod(this.podOwners, p),
         onUpdate: (o, p) => this.updatePod(o, p),
-        onDelete: (p) => this.deletePod(p),
+        onDelete: (p) => enqueueOwnerOfDeletedPod(this.podOwners, p),
       }),
     );
   }
@@ -102,20 +104,6 @@ export class StatefulSetController extends QueueController {
     enqueue: (s) => this.enqueueObject(s),
   };
 
-  private addPod(pod: Pod): void {
-    if (pod.metadata?.deletionTimestamp) {
-      this.deletePod(pod);
-      return;
-    }
-    const ref = getControllerOf(pod);
-    if (ref) {
-      const s = this.resolveControllerRef(pod.metadata?.namespace, ref);
-      if (s) this.enqueueObject(s);
-      return;
-    }
-    for (const s of this.setsForPod(pod)) this.enqueueObject(s);
-  }
-
   private updatePod(old: Pod, cur: Pod): void {
     if (old.metadata?.resourceVersion === cur.metadata?.resourceVersion) return;
     const labelChanged = !semanticEqual(old.metadata?.labels, cur.metadata?.labels);
@@ -123,13 +111,6 @@ export class StatefulSetController extends QueueController {
     const mrs = s?.spec?.minReadySeconds ?? 0;
     // A pod that just became ready becomes available minReadySeconds later.
     if (s && !isRunningAndReady(old) && isRunningAndReady(cur) && mrs > 0) this.enqueueAfter(objectKey(s), mrs * 1000);
-  }
-
-  private deletePod(pod: Pod): void {
-    const ref = getControllerOf(pod);
-    if (!ref) return;
-    const s = this.resolveControllerRef(pod.metadata?.namespace, ref);
-    if (s) this.enqueueObject(s);
   }
 
   // ---- sync ----------------------------------------------------------------------
