@@ -5,7 +5,7 @@ import type { HorizontalPodAutoscaler, MetricSpec, MetricStatus } from 'kubernet
 import type { CronJob, Job } from 'kubernetes-types/batch/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import type { KubeObject } from '../../machinery/object.js';
-import { AGE, NAME, WIDE_CONTAINERS, WIDE_IMAGES, WIDE_SELECTOR, col, cols } from './columns.js';
+import { AGE, NAME, WIDE_CONTAINERS, WIDE_IMAGES, col, cols } from './columns.js';
 import { humanDuration, parseTime, since } from './duration.js';
 import {
   boolPtr,
@@ -18,63 +18,36 @@ import {
   selectorString,
 } from './format.js';
 import { canonicalQuantity } from './quantity.js';
+import { REPLICA_COUNT_COLUMNS, replicaCounts, templateColumns, templateRow } from './template.js';
 import type { Printer } from './types.js';
 
 // ---------------------------------------------------------------- Deployment
 
-const deploymentColumns = cols(
-  NAME,
+const deploymentColumns = templateColumns([
   col('Ready', 'string', 'Ready pods out of the desired number of pods.'),
   col('Up-to-date', 'string', 'Pods running the latest pod template.'),
   col('Available', 'string', 'Pods that have been ready for at least minReadySeconds.'),
-  AGE,
-  WIDE_CONTAINERS,
-  WIDE_IMAGES,
-  WIDE_SELECTOR,
-);
+]);
 
 function deploymentRow(obj: KubeObject, now: number): unknown[] {
   const d = obj as unknown as Deployment;
-  const containers = d.spec?.template?.spec?.containers;
   const sel = selectorString(d.spec?.selector);
-  return [
-    obj.metadata?.name ?? '',
-    `${num(d.status?.readyReplicas)}/${d.spec?.replicas ?? 1}`,
-    num(d.status?.updatedReplicas),
-    num(d.status?.availableReplicas),
-    since(obj.metadata?.creationTimestamp, now),
-    containerNames(containers),
-    containerImages(containers),
+  return templateRow(
+    obj,
+    now,
+    [`${num(d.status?.readyReplicas)}/${d.spec?.replicas ?? 1}`, num(d.status?.updatedReplicas), num(d.status?.availableReplicas)],
+    d.spec?.template?.spec?.containers,
     sel === undefined ? '<invalid>' : sel,
-  ];
+  );
 }
 
 // ---------------------------------------------------------------- ReplicaSet
 
-const replicaSetColumns = cols(
-  NAME,
-  col('Desired', 'integer', 'Requested number of pod replicas.'),
-  col('Current', 'integer', 'Number of pod replicas that currently exist.'),
-  col('Ready', 'integer', 'Number of pod replicas that are ready.'),
-  AGE,
-  WIDE_CONTAINERS,
-  WIDE_IMAGES,
-  WIDE_SELECTOR,
-);
+const replicaSetColumns = templateColumns(REPLICA_COUNT_COLUMNS);
 
 function replicaSetRow(obj: KubeObject, now: number): unknown[] {
   const rs = obj as unknown as ReplicaSet;
-  const containers = rs.spec?.template?.spec?.containers;
-  return [
-    obj.metadata?.name ?? '',
-    rs.spec?.replicas ?? 1,
-    num(rs.status?.replicas),
-    num(rs.status?.readyReplicas),
-    since(obj.metadata?.creationTimestamp, now),
-    containerNames(containers),
-    containerImages(containers),
-    formatLabelSelector(rs.spec?.selector),
-  ];
+  return templateRow(obj, now, replicaCounts(rs), rs.spec?.template?.spec?.containers, formatLabelSelector(rs.spec?.selector));
 }
 
 // ---------------------------------------------------------------- StatefulSet
@@ -101,37 +74,28 @@ function statefulSetRow(obj: KubeObject, now: number): unknown[] {
 
 // ---------------------------------------------------------------- DaemonSet
 
-const daemonSetColumns = cols(
-  NAME,
+const daemonSetColumns = templateColumns([
   col('Desired', 'integer', 'Nodes that should run the daemon pod.'),
   col('Current', 'integer', 'Nodes running at least one daemon pod.'),
   col('Ready', 'integer', 'Nodes whose daemon pod is ready.'),
   col('Up-to-date', 'integer', 'Nodes running the latest daemon pod template.'),
   col('Available', 'integer', 'Nodes whose daemon pod has been ready for at least minReadySeconds.'),
   col('Node Selector', 'string', 'Node labels the daemon pods are restricted to.'),
-  AGE,
-  WIDE_CONTAINERS,
-  WIDE_IMAGES,
-  WIDE_SELECTOR,
-);
+]);
 
 function daemonSetRow(obj: KubeObject, now: number): unknown[] {
   const ds = obj as unknown as DaemonSet;
   const st = ds.status;
   const podSpec = ds.spec?.template?.spec;
-  return [
-    obj.metadata?.name ?? '',
+  const own = [
     num(st?.desiredNumberScheduled),
     num(st?.currentNumberScheduled),
     num(st?.numberReady),
     num(st?.updatedNumberScheduled),
     num(st?.numberAvailable),
     formatLabels(podSpec?.nodeSelector),
-    since(obj.metadata?.creationTimestamp, now),
-    containerNames(podSpec?.containers),
-    containerImages(podSpec?.containers),
-    formatLabelSelector(ds.spec?.selector),
   ];
+  return templateRow(obj, now, own, podSpec?.containers, formatLabelSelector(ds.spec?.selector));
 }
 
 // ---------------------------------------------------------------- ControllerRevision
@@ -162,16 +126,11 @@ function controllerRevisionRow(obj: KubeObject, now: number): unknown[] {
 
 // ---------------------------------------------------------------- Job
 
-const jobColumns = cols(
-  NAME,
+const jobColumns = templateColumns([
   col('Status', 'string', 'Overall state of the job.'),
   col('Completions', 'string', 'Succeeded pods out of the completions the job needs.'),
   col('Duration', 'string', 'How long the job ran, or has been running.'),
-  AGE,
-  WIDE_CONTAINERS,
-  WIDE_IMAGES,
-  WIDE_SELECTOR,
-);
+]);
 
 function jobCondition(job: Job, type: string): boolean {
   const conds = job.status?.conditions;
@@ -206,50 +165,31 @@ function jobRow(obj: KubeObject, now: number): unknown[] {
   else if (jobCondition(job, 'FailureTarget')) status = 'FailureTarget';
   else status = 'Running';
 
-  const containers = job.spec?.template?.spec?.containers;
-  return [
-    obj.metadata?.name ?? '',
-    status,
-    completionsText,
-    duration,
-    since(obj.metadata?.creationTimestamp, now),
-    containerNames(containers),
-    containerImages(containers),
-    formatLabelSelector(job.spec?.selector),
-  ];
+  return templateRow(obj, now, [status, completionsText, duration], job.spec?.template?.spec?.containers, formatLabelSelector(job.spec?.selector));
 }
 
 // ---------------------------------------------------------------- CronJob
 
-const cronJobColumns = cols(
-  NAME,
+const cronJobColumns = templateColumns([
   col('Schedule', 'string', 'Cron schedule the jobs are created on.'),
   col('Timezone', 'string', 'Time zone the schedule is read in.'),
   col('Suspend', 'boolean', 'Whether creating new jobs is suspended.'),
   col('Active', 'integer', 'Number of jobs currently running.'),
   col('Last Schedule', 'string', 'How long ago a job was last scheduled.'),
-  AGE,
-  WIDE_CONTAINERS,
-  WIDE_IMAGES,
-  WIDE_SELECTOR,
-);
+]);
 
 function cronJobRow(obj: KubeObject, now: number): unknown[] {
   const cj = obj as unknown as CronJob;
   const last = cj.status?.lastScheduleTime;
-  const containers = cj.spec?.jobTemplate?.spec?.template?.spec?.containers;
-  return [
-    obj.metadata?.name ?? '',
+  const jobSpec = cj.spec?.jobTemplate?.spec;
+  const own = [
     cj.spec?.schedule ?? '',
     cj.spec?.timeZone ?? '<none>',
     boolPtr(cj.spec?.suspend ?? false),
     cj.status?.active?.length ?? 0,
     last ? since(last, now) : '<none>',
-    since(obj.metadata?.creationTimestamp, now),
-    containerNames(containers),
-    containerImages(containers),
-    formatLabelSelector(cj.spec?.jobTemplate?.spec?.selector),
   ];
+  return templateRow(obj, now, own, jobSpec?.template?.spec?.containers, formatLabelSelector(jobSpec?.selector));
 }
 
 // ---------------------------------------------------------------- HorizontalPodAutoscaler

@@ -19,10 +19,11 @@ import type {
 } from 'kubernetes-types/core/v1.js';
 import type { Event as NewEvent } from 'kubernetes-types/events/v1.js';
 import type { KubeObject } from '../../machinery/object.js';
-import { AGE, NAME, WIDE_CONTAINERS, WIDE_IMAGES, col, cols } from './columns.js';
+import { AGE, NAME, col, cols } from './columns.js';
 import { parseTime, since, sinceMs } from './duration.js';
 import { containerImages, containerNames, formatLabels, joinHostPort, num, sortedUniqueJoin } from './format.js';
 import { canonicalQuantity } from './quantity.js';
+import { REPLICA_COUNT_COLUMNS, replicaCounts, templateColumns, templateRow } from './template.js';
 import type { Printer, TableRowCondition } from './types.js';
 
 // ---------------------------------------------------------------- Pod
@@ -218,30 +219,12 @@ function podTemplateRow(obj: KubeObject): unknown[] {
 
 // ---------------------------------------------------------------- ReplicationController
 
-const rcColumns = cols(
-  NAME,
-  col('Desired', 'integer', 'Requested number of pod replicas.'),
-  col('Current', 'integer', 'Number of pod replicas that currently exist.'),
-  col('Ready', 'integer', 'Number of pod replicas that are ready.'),
-  AGE,
-  WIDE_CONTAINERS,
-  WIDE_IMAGES,
-  col('Selector', 'string', 'Label query over the pods this controller manages.', 1),
-);
+// The ReplicaSet printer's layout; only the selector is a plain label map here.
+const rcColumns = templateColumns(REPLICA_COUNT_COLUMNS, col('Selector', 'string', 'Label query over the pods this controller manages.', 1));
 
 function rcRow(obj: KubeObject, now: number): unknown[] {
   const rc = obj as unknown as ReplicationController;
-  const containers = rc.spec?.template?.spec?.containers;
-  return [
-    obj.metadata?.name ?? '',
-    rc.spec?.replicas ?? 1,
-    num(rc.status?.replicas),
-    num(rc.status?.readyReplicas),
-    since(obj.metadata?.creationTimestamp, now),
-    containerNames(containers),
-    containerImages(containers),
-    formatLabels(rc.spec?.selector),
-  ];
+  return templateRow(obj, now, replicaCounts(rc), rc.spec?.template?.spec?.containers, formatLabels(rc.spec?.selector));
 }
 
 // ---------------------------------------------------------------- Service
@@ -523,6 +506,17 @@ export function accessModes(modes: readonly string[] | undefined): string {
 
 const BETA_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
 
+/** The storage class of a volume or claim: the old beta annotation wins over the field, as upstream prints it. */
+function storageClass(obj: KubeObject, spec: { storageClassName?: string }): string {
+  const ann = obj.metadata?.annotations;
+  return ann && BETA_CLASS_ANNOTATION in ann ? ann[BETA_CLASS_ANNOTATION]! : spec.storageClassName ?? '';
+}
+
+/** The phase of a volume or claim, `Terminating` once it is being deleted. */
+function volumePhase(obj: KubeObject, phase: string | undefined): string {
+  return obj.metadata?.deletionTimestamp ? 'Terminating' : phase || 'Pending';
+}
+
 const pvColumns = cols(
   NAME,
   col('Capacity', 'string', 'Storage capacity of the volume.'),
@@ -541,17 +535,14 @@ function pvRow(obj: KubeObject, now: number): unknown[] {
   const pv = obj as unknown as PersistentVolume;
   const spec = pv.spec ?? {};
   const claim = spec.claimRef ? `${spec.claimRef.namespace ?? ''}/${spec.claimRef.name ?? ''}` : '';
-  const ann = obj.metadata?.annotations;
-  const cls = ann && BETA_CLASS_ANNOTATION in ann ? ann[BETA_CLASS_ANNOTATION]! : spec.storageClassName ?? '';
-  const phase = obj.metadata?.deletionTimestamp ? 'Terminating' : pv.status?.phase || 'Pending';
   return [
     obj.metadata?.name ?? '',
     canonicalQuantity(spec.capacity?.storage),
     accessModes(spec.accessModes),
     spec.persistentVolumeReclaimPolicy || 'Retain',
-    phase,
+    volumePhase(obj, pv.status?.phase),
     claim,
-    cls,
+    storageClass(obj, spec),
     spec.volumeAttributesClassName ?? '<unset>',
     pv.status?.reason ?? '',
     since(obj.metadata?.creationTimestamp, now),
@@ -574,22 +565,19 @@ const pvcColumns = cols(
 function pvcRow(obj: KubeObject, now: number): unknown[] {
   const pvc = obj as unknown as PersistentVolumeClaim;
   const spec = pvc.spec ?? {};
-  const phase = obj.metadata?.deletionTimestamp ? 'Terminating' : pvc.status?.phase || 'Pending';
   let capacity = '';
   let modes = '';
   if (spec.volumeName) {
     modes = accessModes(pvc.status?.accessModes);
     capacity = canonicalQuantity(pvc.status?.capacity?.storage);
   }
-  const ann = obj.metadata?.annotations;
-  const cls = ann && BETA_CLASS_ANNOTATION in ann ? ann[BETA_CLASS_ANNOTATION]! : spec.storageClassName ?? '';
   return [
     obj.metadata?.name ?? '',
-    phase,
+    volumePhase(obj, pvc.status?.phase),
     spec.volumeName ?? '',
     capacity,
     modes,
-    cls,
+    storageClass(obj, spec),
     spec.volumeAttributesClassName ?? '<unset>',
     since(obj.metadata?.creationTimestamp, now),
     spec.volumeMode ?? 'Filesystem',

@@ -17,7 +17,21 @@ import { isConflict, isNotFound } from '../../client/transport.js';
 import type { ReconcileResult } from '../../client/workqueue.js';
 import type { Mutable } from '../../machinery/object.js';
 import type { ControllerContext } from '../manager.js';
-import { aggregateErrors, getControllerOf, isPodAvailable, isPodReady, newControllerRef, selectorIsEmpty, selectorMatches, semanticEqual } from '../replicaset/controller-utils.js';
+import {
+  aggregateErrors,
+  enqueueOwnerOfDeletedPod,
+  enqueueOwnersOfAddedPod,
+  enqueueOwnersOfUpdatedPod,
+  getControllerOf,
+  isPodAvailable,
+  isPodReady,
+  newControllerRef,
+  resolveControllerRef,
+  selectorIsEmpty,
+  selectorMatches,
+  semanticEqual,
+} from '../replicaset/controller-utils.js';
+import type { ControllerRefLike, PodOwners } from '../replicaset/controller-utils.js';
 import { ControllerRefManager } from '../replicaset/ref-manager.js';
 import { PODS, PodControl, isNamespaceTerminating } from '../replicaset/pod-control.js';
 import { quietLog } from '../replicaset/replicaset.js';
@@ -112,9 +126,9 @@ export class DaemonSetsController extends QueueController {
         },
       }),
       this.podInformer.addEventHandler({
-        onAdd: (p) => this.addPod(p),
+        onAdd: (p) => enqueueOwnersOfAddedPod(this.podOwners, p),
         onUpdate: (o, p) => this.updatePod(o, p),
-        onDelete: (p) => this.deletePod(p),
+        onDelete: (p) => enqueueOwnerOfDeletedPod(this.podOwners, p),
       }),
       this.nodeInformer.addEventHandler({
         onAdd: (n) => this.addNode(n),
@@ -140,11 +154,17 @@ export class DaemonSetsController extends QueueController {
     for (const ds of this.dsInformer.store.list()) this.enqueueObject(ds);
   }
 
-  private resolveControllerRef(namespace: string | undefined, ref: { kind: string; name: string; uid: string }): DaemonSet | undefined {
-    if (ref.kind !== DAEMONSET_KIND.kind) return undefined;
-    const ds = this.dsInformer.store.get(namespace, ref.name);
-    return ds && ds.metadata?.uid === ref.uid ? ds : undefined;
+  private resolveControllerRef(namespace: string | undefined, ref: ControllerRefLike): DaemonSet | undefined {
+    return resolveControllerRef(this.dsInformer.store, DAEMONSET_KIND.kind, namespace, ref);
   }
+
+  private readonly podOwners: PodOwners<DaemonSet> = {
+    resolve: (namespace, ref) => this.resolveControllerRef(namespace, ref),
+    byLabels: (pod) => this.daemonSetsForPod(pod),
+    enqueue: (ds) => this.enqueueObject(ds),
+    created: (ds) => this.expectations.creationObserved(objectKey(ds)),
+    deleted: (ds) => this.expectations.deletionObserved(objectKey(ds)),
+  };
 
   private enqueueRevisionOwner(r: ControllerRevision): void {
     const ref = getControllerOf(r);
@@ -157,52 +177,12 @@ export class DaemonSetsController extends QueueController {
     return this.dsInformer.store.listNamespace(pod.metadata?.namespace ?? '').filter((ds) => !selectorIsEmpty(ds.spec?.selector) && selectorMatches(ds.spec?.selector, pod.metadata?.labels));
   }
 
-  private addPod(pod: Pod): void {
-    if (pod.metadata?.deletionTimestamp) {
-      this.deletePod(pod);
-      return;
-    }
-    const ref = getControllerOf(pod);
-    if (ref) {
-      const ds = this.resolveControllerRef(pod.metadata?.namespace, ref);
-      if (!ds) return;
-      const key = objectKey(ds);
-      this.expectations.creationObserved(key);
-      this.enqueue(key);
-      return;
-    }
-    for (const ds of this.daemonSetsForPod(pod)) this.enqueueObject(ds);
-  }
-
   private updatePod(old: Pod, cur: Pod): void {
     if (old.metadata?.resourceVersion === cur.metadata?.resourceVersion) return;
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef ?? null) !== JSON.stringify(oldRef ?? null);
-    if (refChanged && oldRef) {
-      const ds = this.resolveControllerRef(old.metadata?.namespace, oldRef);
-      if (ds) this.enqueueObject(ds);
-    }
-    if (curRef) {
-      const ds = this.resolveControllerRef(cur.metadata?.namespace, curRef);
-      if (!ds) return;
-      this.enqueueObject(ds);
-      const mrs = ds.spec?.minReadySeconds ?? 0;
-      if (!isPodReady(old) && isPodReady(cur) && mrs > 0) this.enqueueAfter(objectKey(ds), mrs * 1000 + 1000);
-      return;
-    }
     const labelChanged = !semanticEqual(old.metadata?.labels, cur.metadata?.labels);
-    if (labelChanged || refChanged) for (const ds of this.daemonSetsForPod(cur)) this.enqueueObject(ds);
-  }
-
-  private deletePod(pod: Pod): void {
-    const ref = getControllerOf(pod);
-    if (!ref) return;
-    const ds = this.resolveControllerRef(pod.metadata?.namespace, ref);
-    if (!ds) return;
-    const key = objectKey(ds);
-    this.expectations.deletionObserved(key);
-    this.enqueue(key);
+    const ds = enqueueOwnersOfUpdatedPod(this.podOwners, old, cur, labelChanged);
+    const mrs = ds?.spec?.minReadySeconds ?? 0;
+    if (ds && !isPodReady(old) && isPodReady(cur) && mrs > 0) this.enqueueAfter(objectKey(ds), mrs * 1000 + 1000);
   }
 
   private addNode(node: Node): void {

@@ -80,6 +80,94 @@ export function newControllerRef(owner: ApiObject, apiVersion: string, kind: str
   return { apiVersion, kind, name: owner.metadata?.name ?? '', uid: owner.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
 }
 
+/** What resolving a controller reference needs of it. */
+export type ControllerRefLike = Pick<OwnerReference, 'kind' | 'name' | 'uid'>;
+
+/**
+ * The owner a controller reference names (upstream resolveControllerRef): the object of
+ * that name in `store`, but only when the reference is of `kind` and the object there is
+ * still the same one (same uid), not a later object reusing the name.
+ */
+export function resolveControllerRef<T extends ApiObject>(
+  store: { get(namespace: string | undefined, name: string): T | undefined },
+  kind: string,
+  namespace: string | undefined,
+  ref: ControllerRefLike,
+): T | undefined {
+  if (ref.kind !== kind) return undefined;
+  const owner = store.get(namespace, ref.name);
+  return owner && owner.metadata?.uid === ref.uid ? owner : undefined;
+}
+
+/** How a controller finds and wakes the owners of its pods, for the `enqueueOwnersOf…Pod` handlers. */
+export interface PodOwners<T> {
+  /** The owner a pod's controller reference names, if it is one of ours and still the same object. */
+  resolve(namespace: string | undefined, ref: ControllerRefLike): T | undefined;
+  /** Every owner whose selector matches an orphan pod. */
+  byLabels(pod: Pod): T[];
+  enqueue(owner: T): void;
+  /** A pod of the owner appeared: before it is woken (a controller with expectations counts the creation). */
+  created?(owner: T, pod: Pod): void;
+  /** A pod of the owner is gone: before it is woken (a controller with expectations counts the deletion). */
+  deleted?(owner: T, pod: Pod): void;
+}
+
+/**
+ * Wakes the owners a new pod concerns (upstream addPod): the owner its controller
+ * reference names, or, for an orphan, every owner whose selector matches it (one may
+ * adopt it). A pod already being deleted when first seen (after a restart) counts as
+ * deleted, so that no expectation waits for it.
+ */
+export function enqueueOwnersOfAddedPod<T>(owners: PodOwners<T>, pod: Pod): void {
+  if (pod.metadata?.deletionTimestamp) {
+    enqueueOwnerOfDeletedPod(owners, pod);
+    return;
+  }
+  const ref = getControllerOf(pod);
+  if (!ref) {
+    for (const owner of owners.byLabels(pod)) owners.enqueue(owner);
+    return;
+  }
+  const owner = owners.resolve(pod.metadata?.namespace, ref);
+  if (!owner) return;
+  owners.created?.(owner, pod);
+  owners.enqueue(owner);
+}
+
+/** Wakes the owner of a deleted pod (upstream deletePod); an orphan's deletion concerns no one. */
+export function enqueueOwnerOfDeletedPod<T>(owners: PodOwners<T>, pod: Pod): void {
+  const ref = getControllerOf(pod);
+  if (!ref) return;
+  const owner = owners.resolve(pod.metadata?.namespace, ref);
+  if (!owner) return;
+  owners.deleted?.(owner, pod);
+  owners.enqueue(owner);
+}
+
+/**
+ * Wakes the owners a pod update concerns, as the ReplicaSet, DaemonSet and StatefulSet
+ * controllers all do (upstream updatePod): the owner the pod left when its controller
+ * reference changed; then the owner it names now, or, for an orphan whose labels or
+ * reference changed, every owner whose selector matches it (one may adopt it). Returns
+ * the owner the pod names now, for the caller's own follow-up.
+ */
+export function enqueueOwnersOfUpdatedPod<T>(owners: PodOwners<T>, old: Pod, cur: Pod, labelChanged: boolean): T | undefined {
+  const curRef = getControllerOf(cur);
+  const oldRef = getControllerOf(old);
+  const refChanged = JSON.stringify(curRef ?? null) !== JSON.stringify(oldRef ?? null);
+  if (refChanged && oldRef) {
+    const former = owners.resolve(old.metadata?.namespace, oldRef);
+    if (former) owners.enqueue(former);
+  }
+  if (curRef) {
+    const owner = owners.resolve(cur.metadata?.namespace, curRef);
+    if (owner) owners.enqueue(owner);
+    return owner;
+  }
+  if (labelChanged || refChanged) for (const owner of owners.byLabels(cur)) owners.enqueue(owner);
+  return undefined;
+}
+
 export function isControlledBy(obj: ApiObject, owner: ApiObject): boolean {
   const ref = getControllerOf(obj);
   return !!ref && !!owner.metadata?.uid && ref.uid === owner.metadata.uid;

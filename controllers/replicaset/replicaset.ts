@@ -20,6 +20,9 @@ import type { ApiTransport, ReconcileResult } from '../../client/index.js';
 import type { ControllerContext } from '../manager.js';
 import {
   SLOW_START_INITIAL_BATCH_SIZE,
+  enqueueOwnerOfDeletedPod,
+  enqueueOwnersOfAddedPod,
+  enqueueOwnersOfUpdatedPod,
   errorMessage,
   filterActivePods,
   getControllerOf,
@@ -28,6 +31,7 @@ import {
   isPodReady,
   mapSelectorMatches,
   newControllerRef,
+  resolveControllerRef,
   rfc3339,
   selectorIsEmpty,
   selectorMatches,
@@ -35,6 +39,7 @@ import {
   slowStartBatch,
   sortPodsForDeletion,
 } from './controller-utils.js';
+import type { ControllerRefLike, PodOwners } from './controller-utils.js';
 import { ControllerRefManager } from './ref-manager.js';
 import { PODS, PodControl, isNamespaceTerminating } from './pod-control.js';
 
@@ -146,9 +151,9 @@ export class ReplicaSetController extends QueueController {
         },
       }),
       this.podInformer.addEventHandler({
-        onAdd: (pod) => this.addPod(pod),
+        onAdd: (pod) => enqueueOwnersOfAddedPod(this.podOwners, pod),
         onUpdate: (old, cur) => this.updatePod(old, cur),
-        onDelete: (pod) => this.deletePod(pod),
+        onDelete: (pod) => enqueueOwnerOfDeletedPod(this.podOwners, pod),
       }),
     );
   }
@@ -161,10 +166,8 @@ export class ReplicaSetController extends QueueController {
   // ---- event handlers ----------------------------------------------------------
 
   /** The owner a controller reference names, if it is one of ours and still the same object. */
-  private resolveControllerRef(namespace: string | undefined, ref: { kind: string; name: string; uid: string }): ReplicaSetLike | undefined {
-    if (ref.kind !== this.k.kind) return undefined;
-    const rs = this.rsInformer.store.get(namespace, ref.name);
-    return rs && rs.metadata?.uid === ref.uid ? rs : undefined;
+  private resolveControllerRef(namespace: string | undefined, ref: ControllerRefLike): ReplicaSetLike | undefined {
+    return resolveControllerRef(this.rsInformer.store, this.k.kind, namespace, ref);
   }
 
   /** Every object of ours whose selector matches an orphan pod. */
@@ -173,58 +176,26 @@ export class ReplicaSetController extends QueueController {
     return this.rsInformer.store.listNamespace(ns).filter((rs) => this.k.selectorUsable(rs) && this.k.matches(rs, pod.metadata?.labels));
   }
 
-  private addPod(pod: Pod): void {
-    if (pod.metadata?.deletionTimestamp) {
-      this.deletePod(pod);
-      return;
-    }
-    const ref = getControllerOf(pod);
-    if (ref) {
-      const rs = this.resolveControllerRef(pod.metadata?.namespace, ref);
-      if (!rs) return;
-      const key = objectKey(rs);
-      this.expectations.creationObserved(key);
-      this.enqueue(key);
-      return;
-    }
-    for (const rs of this.podOwnersByLabels(pod)) this.enqueueObject(rs);
-  }
+  private readonly podOwners: PodOwners<ReplicaSetLike> = {
+    resolve: (namespace, ref) => this.resolveControllerRef(namespace, ref),
+    byLabels: (pod) => this.podOwnersByLabels(pod),
+    enqueue: (rs) => this.enqueueObject(rs),
+    created: (rs) => this.expectations.creationObserved(objectKey(rs)),
+    deleted: (rs, pod) => this.expectations.deletionObservedOf(objectKey(rs), objectKey(pod)),
+  };
 
   private updatePod(old: Pod, cur: Pod): void {
     if (old.metadata?.resourceVersion === cur.metadata?.resourceVersion) return;
     const labelChanged = !semanticEqual(old.metadata?.labels, cur.metadata?.labels);
     if (cur.metadata?.deletionTimestamp) {
       // Graceful deletion has begun: count it as the deletion, so a replacement is made now.
-      this.deletePod(cur);
-      if (labelChanged) this.deletePod(old);
+      enqueueOwnerOfDeletedPod(this.podOwners, cur);
+      if (labelChanged) enqueueOwnerOfDeletedPod(this.podOwners, old);
       return;
     }
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef ?? null) !== JSON.stringify(oldRef ?? null);
-    if (refChanged && oldRef) {
-      const rs = this.resolveControllerRef(old.metadata?.namespace, oldRef);
-      if (rs) this.enqueueObject(rs);
-    }
-    if (curRef) {
-      const rs = this.resolveControllerRef(cur.metadata?.namespace, curRef);
-      if (!rs) return;
-      this.enqueueObject(rs);
-      const mrs = rs.spec?.minReadySeconds ?? 0;
-      if (!isPodReady(old) && isPodReady(cur) && mrs > 0) this.enqueueAfter(objectKey(rs), mrs * 1000 + 1000);
-      return;
-    }
-    if (labelChanged || refChanged) for (const rs of this.podOwnersByLabels(cur)) this.enqueueObject(rs);
-  }
-
-  private deletePod(pod: Pod): void {
-    const ref = getControllerOf(pod);
-    if (!ref) return;
-    const rs = this.resolveControllerRef(pod.metadata?.namespace, ref);
-    if (!rs) return;
-    const key = objectKey(rs);
-    this.expectations.deletionObservedOf(key, objectKey(pod));
-    this.enqueue(key);
+    const rs = enqueueOwnersOfUpdatedPod(this.podOwners, old, cur, labelChanged);
+    const mrs = rs?.spec?.minReadySeconds ?? 0;
+    if (rs && !isPodReady(old) && isPodReady(cur) && mrs > 0) this.enqueueAfter(objectKey(rs), mrs * 1000 + 1000);
   }
 
   // ---- sync --------------------------------------------------------------------

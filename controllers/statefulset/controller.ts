@@ -13,7 +13,18 @@ import type { EventRecorder } from '../../client/events.js';
 import type { ApiTransport } from '../../client/transport.js';
 import type { ReconcileResult } from '../../client/workqueue.js';
 import type { ControllerContext } from '../manager.js';
-import { getControllerOf, newControllerRef, selectorIsEmpty, selectorMatches, semanticEqual } from '../replicaset/controller-utils.js';
+import {
+  enqueueOwnerOfDeletedPod,
+  enqueueOwnersOfAddedPod,
+  enqueueOwnersOfUpdatedPod,
+  getControllerOf,
+  newControllerRef,
+  resolveControllerRef,
+  selectorIsEmpty,
+  selectorMatches,
+  semanticEqual,
+} from '../replicaset/controller-utils.js';
+import type { ControllerRefLike, PodOwners } from '../replicaset/controller-utils.js';
 import { ControllerRefManager } from '../replicaset/ref-manager.js';
 import { PODS } from '../replicaset/pod-control.js';
 import { quietLog } from '../replicaset/replicaset.js';
@@ -64,9 +75,9 @@ export class StatefulSetController extends QueueController {
         onDelete: (s) => this.enqueueObject(s),
       }),
       this.podInformer.addEventHandler({
-        onAdd: (p) => this.addPod(p),
+        onAdd: (p) => enqueueOwnersOfAddedPod(this.podOwners, p),
         onUpdate: (o, p) => this.updatePod(o, p),
-        onDelete: (p) => this.deletePod(p),
+        onDelete: (p) => enqueueOwnerOfDeletedPod(this.podOwners, p),
       }),
     );
   }
@@ -78,10 +89,8 @@ export class StatefulSetController extends QueueController {
 
   // ---- event handlers ------------------------------------------------------------
 
-  private resolveControllerRef(namespace: string | undefined, ref: { kind: string; name: string; uid: string }): StatefulSet | undefined {
-    if (ref.kind !== STATEFULSET_KIND.kind) return undefined;
-    const s = this.setInformer.store.get(namespace, ref.name);
-    return s && s.metadata?.uid === ref.uid ? s : undefined;
+  private resolveControllerRef(namespace: string | undefined, ref: ControllerRefLike): StatefulSet | undefined {
+    return resolveControllerRef(this.setInformer.store, STATEFULSET_KIND.kind, namespace, ref);
   }
 
   /** Sets whose selector matches an orphan pod. */
@@ -89,47 +98,19 @@ export class StatefulSetController extends QueueController {
     return this.setInformer.store.listNamespace(pod.metadata?.namespace ?? '').filter((s) => !selectorIsEmpty(s.spec?.selector) && selectorMatches(s.spec?.selector, pod.metadata?.labels));
   }
 
-  private addPod(pod: Pod): void {
-    if (pod.metadata?.deletionTimestamp) {
-      this.deletePod(pod);
-      return;
-    }
-    const ref = getControllerOf(pod);
-    if (ref) {
-      const s = this.resolveControllerRef(pod.metadata?.namespace, ref);
-      if (s) this.enqueueObject(s);
-      return;
-    }
-    for (const s of this.setsForPod(pod)) this.enqueueObject(s);
-  }
+  private readonly podOwners: PodOwners<StatefulSet> = {
+    resolve: (namespace, ref) => this.resolveControllerRef(namespace, ref),
+    byLabels: (pod) => this.setsForPod(pod),
+    enqueue: (s) => this.enqueueObject(s),
+  };
 
   private updatePod(old: Pod, cur: Pod): void {
     if (old.metadata?.resourceVersion === cur.metadata?.resourceVersion) return;
     const labelChanged = !semanticEqual(old.metadata?.labels, cur.metadata?.labels);
-    const curRef = getControllerOf(cur);
-    const oldRef = getControllerOf(old);
-    const refChanged = JSON.stringify(curRef ?? null) !== JSON.stringify(oldRef ?? null);
-    if (refChanged && oldRef) {
-      const s = this.resolveControllerRef(old.metadata?.namespace, oldRef);
-      if (s) this.enqueueObject(s);
-    }
-    if (curRef) {
-      const s = this.resolveControllerRef(cur.metadata?.namespace, curRef);
-      if (!s) return;
-      this.enqueueObject(s);
-      const mrs = s.spec?.minReadySeconds ?? 0;
-      // A pod that just became ready becomes available minReadySeconds later.
-      if (!isRunningAndReady(old) && isRunningAndReady(cur) && mrs > 0) this.enqueueAfter(objectKey(s), mrs * 1000);
-      return;
-    }
-    if (labelChanged || refChanged) for (const s of this.setsForPod(cur)) this.enqueueObject(s);
-  }
-
-  private deletePod(pod: Pod): void {
-    const ref = getControllerOf(pod);
-    if (!ref) return;
-    const s = this.resolveControllerRef(pod.metadata?.namespace, ref);
-    if (s) this.enqueueObject(s);
+    const s = enqueueOwnersOfUpdatedPod(this.podOwners, old, cur, labelChanged);
+    const mrs = s?.spec?.minReadySeconds ?? 0;
+    // A pod that just became ready becomes available minReadySeconds later.
+    if (s && !isRunningAndReady(old) && isRunningAndReady(cur) && mrs > 0) this.enqueueAfter(objectKey(s), mrs * 1000);
   }
 
   // ---- sync ----------------------------------------------------------------------

@@ -10,14 +10,11 @@
 //     (MissingEndpoints) and requests answer 503.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { Cluster, applyYaml, waitFor, waitForNodeReady, waitForServiceEndpoints } from './harness.js';
-import { createCA, issueServingCert } from '../../machinery/pki.js';
+import { deployPythonHttpsServer, hostPythonSkip } from './host-python.js';
 
 const cluster = new Cluster('aggr-aggregation');
-let skip: string | false = false;
-if (process.getuid?.() !== 0) skip = 'needs root for a real node';
-else if (!existsSync('/usr/bin/python3')) skip = 'needs the host python3';
+const skip = hostPythonSkip();
 
 const NS = 'aggr-demo';
 let caBundle = '';
@@ -77,45 +74,6 @@ print('serving', flush=True)
 server.serve_forever()
 `;
 
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: demo-api, namespace: ${NS}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: demo-api}}
-  template:
-    metadata: {labels: {app: demo-api}}
-    spec:
-      containers:
-      - name: server
-        image: busybox
-        imagePullPolicy: IfNotPresent
-        command: ["/usr/bin/python3", "/script/server.py"]
-        ports: [{name: https, containerPort: 8443}]
-        readinessProbe: {tcpSocket: {port: 8443}, periodSeconds: 1}
-        volumeMounts:
-        - {name: usr, mountPath: /usr, readOnly: true}
-        - {name: lib, mountPath: /lib, readOnly: true}
-        - {name: lib64, mountPath: /lib64, readOnly: true}
-        - {name: script, mountPath: /script}
-        - {name: tls, mountPath: /tls}
-        - {name: front-proxy, mountPath: /front-proxy}
-      volumes:
-      - {name: usr, hostPath: {path: /usr}}
-      - {name: lib, hostPath: {path: /usr/lib}}
-      - {name: lib64, hostPath: {path: /usr/lib64}}
-      - {name: script, configMap: {name: demo-api-server}}
-      - {name: tls, secret: {secretName: demo-api-tls}}
-      - {name: front-proxy, configMap: {name: front-proxy-ca}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: demo-api, namespace: ${NS}}
-spec:
-  selector: {app: demo-api}
-  ports: [{name: https, port: 443, targetPort: https}]
-`;
-
 const APISERVICE = () => `apiVersion: apiregistration.k8s.io/v1
 kind: APIService
 metadata: {name: v1.demo.kite.test}
@@ -140,19 +98,16 @@ describe('API aggregation to a server in the cluster', { skip }, () => {
   before(async () => {
     await cluster.up();
     await waitForNodeReady(cluster, 120_000);
-    const ca = await createCA('aggr-demo-ca');
-    const serving = await issueServingCert(ca, { commonName: 'demo-api', dnsNames: [`demo-api.${NS}.svc`] });
-    caBundle = Buffer.from(ca.cert).toString('base64');
     await cluster.k(['create', 'namespace', NS]);
-    const crt = cluster.writeFile('tls.crt', serving.cert);
-    const key = cluster.writeFile('tls.key', serving.key);
-    await cluster.k(['create', 'secret', 'tls', 'demo-api-tls', '-n', NS, `--cert=${crt}`, `--key=${key}`]);
     // The backend trusts what the API server publishes for aggregated servers, as a real one reads it.
     const frontProxyCA = await cluster.k(['get', 'configmap', 'extension-apiserver-authentication', '-n', 'kube-system', '-o', 'jsonpath={.data.requestheader-client-ca-file}']);
     await cluster.k(['create', 'configmap', 'front-proxy-ca', '-n', NS, `--from-file=ca.crt=${cluster.writeFile('front-proxy-ca.crt', frontProxyCA)}`]);
-    await cluster.k(['create', 'configmap', 'demo-api-server', '-n', NS, `--from-literal=server.py=${SERVER}`]);
-    await applyYaml(cluster, 'demo-api', DEPLOYMENT);
-    await endpointsReady(true);
+    caBundle = await deployPythonHttpsServer(cluster, {
+      namespace: NS,
+      name: 'demo-api',
+      script: SERVER,
+      files: [{ name: 'front-proxy', mountPath: '/front-proxy', configMap: 'front-proxy-ca' }],
+    });
   });
 
   after(async () => {

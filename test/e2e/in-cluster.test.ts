@@ -6,16 +6,14 @@
 // the pod list after it. A token dies with its pod.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { Cluster, run, waitFor, waitForNodeReady } from './harness.js';
+import { Cluster, waitFor, waitForNodeReady } from './harness.js';
+import { PYTHON, hostPythonModuleSkip, hostPythonPodSpec } from './host-python.js';
 
 const cluster = new Cluster('incluster');
-const python = '/usr/bin/python3';
 let skip: string | false = false;
 
 before(async () => {
-  if (process.getuid?.() !== 0) skip = 'needs root for a real node';
-  else if (!existsSync(python) || (await run(python, ['-c', 'import kubernetes'])).code !== 0) skip = 'python3-kubernetes is not installed';
+  skip = await hostPythonModuleSkip('kubernetes');
   if (skip) return;
   await cluster.up();
   await waitForNodeReady(cluster, 120_000);
@@ -45,34 +43,19 @@ out["token"] = open("/var/run/secrets/kubernetes.io/serviceaccount/token").read(
 print(json.dumps(out))
 `;
 
-/** A busybox pod that runs the host's python3 (its /usr, /lib and /lib64 mounted read-only). */
-function pythonPod(name: string, extraSpec = ''): string {
-  return `apiVersion: v1
-kind: Pod
-metadata: {name: ${name}, namespace: ops}
-spec:
-  serviceAccountName: lister
-  restartPolicy: Never
-${extraSpec}  containers:
-  - name: py
-    image: busybox
-    imagePullPolicy: IfNotPresent
-    command: ["/usr/bin/python3", "/script/list.py"]
-    volumeMounts:
-    - {name: usr, mountPath: /usr, readOnly: true}
-    - {name: lib, mountPath: /lib, readOnly: true}
-    - {name: lib64, mountPath: /lib64, readOnly: true}
-    - {name: script, mountPath: /script}
-  volumes:
-  - {name: usr, hostPath: {path: /usr}}
-  - {name: lib, hostPath: {path: /usr/lib}}
-  - {name: lib64, hostPath: {path: /usr/lib64}}
-  - {name: script, configMap: {name: script}}
-`;
+/** A pod running SCRIPT with the host's python3 as the ServiceAccount `lister`. */
+function pythonPod(name: string): string {
+  const spec = hostPythonPodSpec({
+    containerName: 'py',
+    command: [PYTHON, '/script/list.py'],
+    files: [{ name: 'script', mountPath: '/script', configMap: 'script' }],
+    pod: { serviceAccountName: 'lister', restartPolicy: 'Never' },
+  });
+  return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ops' }, spec });
 }
 
-async function runToCompletion(name: string, extraSpec = ''): Promise<any> {
-  await cluster.k(['apply', '-f', '-'], { stdin: pythonPod(name, extraSpec) });
+async function runToCompletion(name: string): Promise<any> {
+  await cluster.k(['apply', '-f', '-'], { stdin: pythonPod(name) });
   await waitFor(
     `pod ${name} to finish`,
     async () => {

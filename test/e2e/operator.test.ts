@@ -6,11 +6,10 @@
 // and the garbage collector removes it once its owner is gone.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { applyYaml, Cluster, run, waitFor, waitForNodeReady } from './harness.js';
+import { applyYaml, Cluster, waitFor, waitForNodeReady } from './harness.js';
+import { PYTHON, hostPythonDeployment, hostPythonModuleSkip } from './host-python.js';
 
 const cluster = new Cluster('helmop-operator');
-const python = '/usr/bin/python3';
 const NS = 'shop';
 let skip: string | false = false;
 
@@ -122,37 +121,16 @@ subjects:
 - {kind: ServiceAccount, name: greeter, namespace: ${NS}}
 `;
 
-/** The operator's Deployment: busybox running the host's python3 (its /usr, /lib and /lib64 mounted read-only). */
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: greeter, namespace: ${NS}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: greeter}}
-  template:
-    metadata: {labels: {app: greeter}}
-    spec:
-      serviceAccountName: greeter
-      containers:
-      - name: operator
-        image: busybox
-        imagePullPolicy: IfNotPresent
-        command: ["/usr/bin/python3", "-u", "/operator/operator.py"]
-        volumeMounts:
-        - {name: usr, mountPath: /usr, readOnly: true}
-        - {name: lib, mountPath: /lib, readOnly: true}
-        - {name: lib64, mountPath: /lib64, readOnly: true}
-        - {name: operator, mountPath: /operator}
-      volumes:
-      - {name: usr, hostPath: {path: /usr}}
-      - {name: lib, hostPath: {path: /usr/lib}}
-      - {name: lib64, hostPath: {path: /usr/lib64}}
-      - {name: operator, configMap: {name: greeter-code}}
-`;
+/** The operator's Deployment: the host's python3 running OPERATOR as the ServiceAccount `greeter`. */
+const DEPLOYMENT = hostPythonDeployment(NS, 'greeter', {
+  containerName: 'operator',
+  command: [PYTHON, '-u', '/operator/operator.py'],
+  files: [{ name: 'operator', mountPath: '/operator', configMap: 'greeter-code' }],
+  pod: { serviceAccountName: 'greeter' },
+});
 
 before(async () => {
-  if (process.getuid?.() !== 0) skip = 'needs root for a real node';
-  else if (!existsSync(python) || (await run(python, ['-c', 'import kubernetes'])).code !== 0) skip = 'python3-kubernetes is not installed';
+  skip = await hostPythonModuleSkip('kubernetes');
   if (skip) return;
   await cluster.up();
   await waitForNodeReady(cluster, 120_000);

@@ -12,90 +12,31 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, nodeNameOf, waitFor, waitForNodeReady, waitForPod } from './harness.js';
-import { HttpTransport, loadKubeconfig } from '../../client/index.js';
-import { resourceByPath } from '../../machinery/resources.js';
+import { SIMULATED, SimulatedNodes, nodeOf, otherNodes, unavailableMessage, unschedulableCondition } from './sim-nodes.js';
+import type { SimNode } from './sim-nodes.js';
 
 const fakeDev = mkdtempSync(join(tmpdir(), 'kite-e2e-fakedev-'));
 for (const f of ['nvidia0', 'nvidia1', 'nvidiactl', 'nvidia-uvm']) writeFileSync(join(fakeDev, f), '');
 const cluster = new Cluster('schedp', { KITE_GPU_DEV_DIR: fakeDev });
-const LEASES = resourceByPath('coordination.k8s.io', 'v1', 'leases')!;
-const PODS = resourceByPath('', 'v1', 'pods')!;
-const nodes: string[] = [];
-const SIM = { 'kite.test/simulated': 'true' };
+const sim = new SimulatedNodes(cluster);
 const GROUP = 'kite.test/group';
 const NOT_SELECTED = "node(s) didn't match Pod's node affinity/selector";
 const NOT_HELPFUL = 'Preemption is not helpful for scheduling';
 const NO_VICTIMS = 'No preemption victims found for incoming pod';
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
-let heartbeat: NodeJS.Timeout | undefined;
-let api: HttpTransport | undefined;
-
-/** "0/N nodes are available: ... preemption: 0/N nodes are available: ..." as upstream words it. */
-function available(total: number, filter: [number, string][], preemption: [number, string][]): string {
-  const part = (xs: [number, string][]) =>
-    xs
-      .filter(([n]) => n > 0)
-      .map(([n, r]) => `${n} ${r}`)
-      .sort()
-      .join(', ');
-  return `0/${total} nodes are available: ${part(filter)}. preemption: 0/${total} nodes are available: ${part(preemption)}.`;
-}
-
-function microTime(): string {
-  return new Date().toISOString().replace('Z', '000Z');
-}
-
-interface SimNode {
-  name: string;
-  group: string;
-  cpu?: string;
-  memory?: string;
-  labels?: Record<string, string>;
-  taints?: { key: string; value?: string; effect: string }[];
-}
-
-async function addNode(n: SimNode): Promise<void> {
-  const resources = { cpu: n.cpu ?? '4', memory: n.memory ?? '8Gi', pods: '110' };
-  const node = {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', ...SIM, [GROUP]: n.group, ...(n.labels ?? {}) } },
-    spec: n.taints ? { taints: n.taints } : {},
-  };
-  await cluster.k(['create', '-f', '-'], { stdin: JSON.stringify(node) });
-  const status = {
-    status: {
-      capacity: resources,
-      allocatable: resources,
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'simulated', lastHeartbeatTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
-    },
-  };
-  await cluster.k(['patch', 'node', n.name, '--subresource=status', '--type=merge', '-p', JSON.stringify(status)]);
-  const lease = {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: { name: n.name, namespace: 'kube-node-lease' },
-    spec: { holderIdentity: n.name, leaseDurationSeconds: 40, renewTime: microTime() },
-  };
-  await cluster.k(['apply', '-f', '-'], { stdin: JSON.stringify(lease) });
-  nodes.push(n.name);
+/** A simulated node in the test's own group of nodes. */
+async function addNode(n: SimNode & { group: string }): Promise<void> {
+  const { group, ...node } = n;
+  await sim.add({ ...node, labels: { [GROUP]: group, ...(node.labels ?? {}) } });
 }
 
 /** Remove a test's pods and nodes so the next test starts from the real node alone. */
 async function cleanup(group: string): Promise<void> {
   await cluster.k(['delete', 'pods,replicasets', '-l', `group=${group}`, '--grace-period=0', '--force', '--ignore-not-found', '--wait=false']);
   const names = (await cluster.k(['get', 'nodes', '-l', `${GROUP}=${group}`, '-o', 'jsonpath={.items[*].metadata.name}'])).split(/\s+/).filter(Boolean);
-  for (const n of names) nodes.splice(nodes.indexOf(n), 1);
+  sim.forget(names);
   if (names.length) await cluster.k(['delete', 'node', ...names, '--ignore-not-found']);
-}
-
-async function otherNodes(): Promise<number> {
-  return (await cluster.k(['get', 'nodes', '-l', '!kite.test/simulated', '-o', 'name'])).split('\n').filter(Boolean).length;
-}
-
-async function nodeOf(pod: string): Promise<string> {
-  return waitFor(`${pod} to be scheduled`, async () => (await cluster.k(['get', 'pod', pod, '-o', 'jsonpath={.spec.nodeName}'])).trim() || undefined, 30_000, 250);
 }
 
 /** Create a pod of `group` (selecting that group's nodes); `extra` is merged into its spec (`labels` into its metadata). */
@@ -105,22 +46,13 @@ async function run(name: string, group: string, extra: Record<string, unknown> =
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, labels: { group, ...((labels as Record<string, string>) ?? {}) } },
-    spec: { containers: [{ name: 'c', image: 'busybox', ...container }], nodeSelector: { ...SIM, [GROUP]: group, ...((nodeSelector as Record<string, string>) ?? {}) }, ...spec },
+    spec: { containers: [{ name: 'c', image: 'busybox', ...container }], nodeSelector: { ...SIMULATED, [GROUP]: group, ...((nodeSelector as Record<string, string>) ?? {}) }, ...spec },
   };
   await cluster.k(['create', '-f', '-'], { stdin: JSON.stringify(pod) });
 }
 
 async function unschedulable(pod: string): Promise<string> {
-  const c = await waitFor(
-    `${pod} to be reported unschedulable`,
-    async () => {
-      const conds = JSON.parse((await cluster.k(['get', 'pod', pod, '-o', 'jsonpath={.status.conditions}'])) || '[]') as { type: string; status?: string; reason?: string; message?: string }[];
-      const c = conds.find((x) => x.type === 'PodScheduled');
-      return c?.status === 'False' && c.message ? c : undefined;
-    },
-    30_000,
-    250,
-  );
+  const c = await unschedulableCondition(cluster, pod);
   assert.equal(c.reason, 'Unschedulable');
   return c.message!;
 }
@@ -131,28 +63,14 @@ async function assertPending(pod: string): Promise<void> {
 
 before(async () => {
   await cluster.up();
-  api = new HttpTransport(loadKubeconfig(cluster.kubeconfig), { component: 'e2e-sim-kubelets' });
   // A real node that is still NotReady would carry the not-ready taint and change the messages.
   if (isRoot) await waitForNodeReady(cluster, 90_000);
-  heartbeat = setInterval(() => {
-    for (const n of nodes) api!.patch(LEASES, 'kube-node-lease', n, 'merge', { spec: { renewTime: microTime() } }).catch(() => undefined);
-    // A kubelet finishes the pods being deleted on its node; simulated ones have none, so do it here.
-    api!
-      .list(PODS, undefined, {})
-      .then((l) => {
-        for (const p of l.items as { metadata?: { name?: string; namespace?: string; deletionTimestamp?: string }; spec?: { nodeName?: string } }[]) {
-          if (p.metadata?.deletionTimestamp && p.spec?.nodeName && nodes.includes(p.spec.nodeName)) {
-            api!.delete(PODS, p.metadata.namespace, p.metadata.name!, { gracePeriodSeconds: 0 }).catch(() => undefined);
-          }
-        }
-      })
-      .catch(() => undefined);
-  }, 2000);
+  // The simulated kubelets' part, finishing the pods being deleted on their nodes included.
+  sim.startHeartbeat({ component: 'e2e-sim-kubelets', everyMs: 2000, finishDeletedPods: true });
 });
 
 after(async () => {
-  if (heartbeat) clearInterval(heartbeat);
-  api?.close();
+  sim.stop();
   await cluster.down();
   rmSync(fakeDev, { recursive: true, force: true });
 });
@@ -162,46 +80,46 @@ test('taints: NoSchedule keeps intolerant pods off, tolerations let them in, Pre
   await addNode({ name: 'tt-plain', group: g });
   await addNode({ name: 'tt-hard', group: g, taints: [{ key: 'gpu', value: 'only', effect: 'NoSchedule' }] });
   await addNode({ name: 'tt-soft', group: g, taints: [{ key: 'flaky', value: 'yes', effect: 'PreferNoSchedule' }] });
-  const real = await otherNodes();
+  const real = await otherNodes(cluster);
   await run('tt-intolerant', g, { nodeSelector: { 'kubernetes.io/hostname': 'tt-hard' } });
   // TaintToleration runs before NodeAffinity: tt-hard is rejected for its taint.
   assert.equal(
     await unschedulable('tt-intolerant'),
-    available(real + 3, [[real + 2, NOT_SELECTED], [1, "node(s) had untolerated taint {gpu: only}"]], [[real + 3, NOT_HELPFUL]]),
+    unavailableMessage(real + 3, [[real + 2, NOT_SELECTED], [1, "node(s) had untolerated taint {gpu: only}"]], [[real + 3, NOT_HELPFUL]]),
   );
   await assertPending('tt-intolerant');
   await run('tt-tolerant', g, { nodeSelector: { 'kubernetes.io/hostname': 'tt-hard' }, tolerations: [{ key: 'gpu', operator: 'Equal', value: 'only', effect: 'NoSchedule' }] });
-  assert.equal(await nodeOf('tt-tolerant'), 'tt-hard');
+  assert.equal(await nodeOf(cluster, 'tt-tolerant'), 'tt-hard');
   // Without tolerations only tt-plain and tt-soft pass; the PreferNoSchedule taint scores tt-soft down.
   for (const p of ['tt-1', 'tt-2', 'tt-3']) {
     await run(p, g);
-    assert.equal(await nodeOf(p), 'tt-plain', `${p} avoids the PreferNoSchedule node`);
+    assert.equal(await nodeOf(cluster, p), 'tt-plain', `${p} avoids the PreferNoSchedule node`);
   }
   // Tolerating the soft taint removes the penalty: the emptier tt-soft wins.
   await run('tt-4', g, { tolerations: [{ key: 'flaky', operator: 'Exists' }] });
-  assert.equal(await nodeOf('tt-4'), 'tt-soft');
+  assert.equal(await nodeOf(cluster, 'tt-4'), 'tt-soft');
   await cleanup(g);
 });
 
 test('required pod affinity co-locates with a labelled pod; no match anywhere leaves the pod Pending', async () => {
   const g = 'affinity';
   for (const n of ['pa-1', 'pa-2', 'pa-3']) await addNode({ name: n, group: g });
-  const real = await otherNodes();
+  const real = await otherNodes(cluster);
   await run('pa-db', g, { labels: { app: 'db' }, nodeSelector: { 'kubernetes.io/hostname': 'pa-2' } });
-  assert.equal(await nodeOf('pa-db'), 'pa-2');
+  assert.equal(await nodeOf(cluster, 'pa-db'), 'pa-2');
   const withDb = (app: string) => ({ podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app } }, topologyKey: 'kubernetes.io/hostname' }] } });
   for (const p of ['pa-web-1', 'pa-web-2']) {
     await run(p, g, { labels: { app: 'web' }, affinity: withDb('db') });
-    assert.equal(await nodeOf(p), 'pa-2');
+    assert.equal(await nodeOf(cluster, p), 'pa-2');
   }
   await run('pa-lonely', g, { affinity: withDb('cache') });
   assert.equal(
     await unschedulable('pa-lonely'),
-    available(real + 3, [[real, NOT_SELECTED], [3, "node(s) didn't match pod affinity rules"]], [[real + 3, NOT_HELPFUL]]),
+    unavailableMessage(real + 3, [[real, NOT_SELECTED], [3, "node(s) didn't match pod affinity rules"]], [[real + 3, NOT_HELPFUL]]),
   );
   // A matching pod appears: the waiting pod is retried and follows it.
   await run('pa-cache', g, { labels: { app: 'cache' }, nodeSelector: { 'kubernetes.io/hostname': 'pa-3' } });
-  assert.equal(await nodeOf('pa-lonely'), 'pa-3');
+  assert.equal(await nodeOf(cluster, 'pa-lonely'), 'pa-3');
   await cleanup(g);
 });
 
@@ -210,7 +128,7 @@ test('topology spread: maxSkew 1 over zones; DoNotSchedule leaves a pod Pending 
   const zone = (z: string) => ({ 'topology.kubernetes.io/zone': z });
   for (const n of ['ts-a1', 'ts-a2', 'ts-a3']) await addNode({ name: n, group: g, labels: zone('a') });
   await addNode({ name: 'ts-b1', group: g, labels: zone('b') });
-  const real = await otherNodes();
+  const real = await otherNodes(cluster);
   const spread = { labels: { app: 'ts' }, topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'ts' } } }] };
   const zoneOf = (n: string) => (n === 'ts-b1' ? 'b' : 'a');
   const counts = { a: 0, b: 0 };
@@ -218,17 +136,17 @@ test('topology spread: maxSkew 1 over zones; DoNotSchedule leaves a pod Pending 
   // three in zone a; the constraint keeps the zones within one of each other.
   for (const p of ['ts-1', 'ts-2', 'ts-3', 'ts-4']) {
     await run(p, g, spread);
-    counts[zoneOf(await nodeOf(p))]++;
+    counts[zoneOf(await nodeOf(cluster, p))]++;
     assert.ok(Math.abs(counts.a - counts.b) <= 1, `skew after ${p}: ${JSON.stringify(counts)}`);
   }
   assert.deepEqual(counts, { a: 2, b: 2 });
   await cluster.k(['taint', 'node', 'ts-b1', 'hold=yes:NoSchedule']);
   await run('ts-5', g, spread);
-  assert.equal(zoneOf(await nodeOf('ts-5')), 'a'); // a=3, b=2: skew 1 is allowed
+  assert.equal(zoneOf(await nodeOf(cluster, 'ts-5')), 'a'); // a=3, b=2: skew 1 is allowed
   await run('ts-6', g, spread); // a=4 would make skew 2; zone b's node is tainted
   assert.equal(
     await unschedulable('ts-6'),
-    available(
+    unavailableMessage(
       real + 4,
       [[real, NOT_SELECTED], [3, "node(s) didn't match pod topology spread constraints"], [1, 'node(s) had untolerated taint {hold: yes}']],
       [[3, NO_VICTIMS], [real + 1, NOT_HELPFUL]],
@@ -236,29 +154,29 @@ test('topology spread: maxSkew 1 over zones; DoNotSchedule leaves a pod Pending 
   );
   await assertPending('ts-6');
   await cluster.k(['taint', 'node', 'ts-b1', 'hold-']);
-  assert.equal(await nodeOf('ts-6'), 'ts-b1');
+  assert.equal(await nodeOf(cluster, 'ts-6'), 'ts-b1');
   await cleanup(g);
 });
 
 test('host ports: one pod per node per port', async () => {
   const g = 'ports';
   for (const n of ['hp-1', 'hp-2']) await addNode({ name: n, group: g });
-  const real = await otherNodes();
+  const real = await otherNodes(cluster);
   const port = { ports: [{ containerPort: 8080, hostPort: 8080, protocol: 'TCP' }] };
   await run('hp-a', g, {}, port);
   await run('hp-b', g, {}, port);
-  assert.deepEqual([await nodeOf('hp-a'), await nodeOf('hp-b')].sort(), ['hp-1', 'hp-2']);
+  assert.deepEqual([await nodeOf(cluster, 'hp-a'), await nodeOf(cluster, 'hp-b')].sort(), ['hp-1', 'hp-2']);
   await run('hp-c', g, {}, port);
   assert.equal(
     await unschedulable('hp-c'),
-    available(real + 2, [[real, NOT_SELECTED], [2, "node(s) didn't have free ports for the requested pod ports"]], [[2, NO_VICTIMS], [real, NOT_HELPFUL]]),
+    unavailableMessage(real + 2, [[real, NOT_SELECTED], [2, "node(s) didn't have free ports for the requested pod ports"]], [[2, NO_VICTIMS], [real, NOT_HELPFUL]]),
   );
   // A different port fits; freeing the port lets the waiting pod in.
   await run('hp-d', g, {}, { ports: [{ containerPort: 9090, hostPort: 9090, protocol: 'TCP' }] });
-  await nodeOf('hp-d');
-  const freed = await nodeOf('hp-a');
+  await nodeOf(cluster, 'hp-d');
+  const freed = await nodeOf(cluster, 'hp-a');
   await cluster.k(['delete', 'pod', 'hp-a', '--grace-period=0', '--force']);
-  assert.equal(await nodeOf('hp-c'), freed);
+  assert.equal(await nodeOf(cluster, 'hp-c'), freed);
   await cleanup(g);
 });
 
@@ -266,17 +184,17 @@ test('resource fit: memory requests pick a node with room; too much is Insuffici
   const g = 'fit';
   await addNode({ name: 'rf-small', group: g, memory: '1Gi' });
   await addNode({ name: 'rf-large', group: g, memory: '4Gi' });
-  const real = await otherNodes();
+  const real = await otherNodes(cluster);
   await run('rf-2g', g, {}, { resources: { requests: { memory: '2Gi' } } });
-  assert.equal(await nodeOf('rf-2g'), 'rf-large');
+  assert.equal(await nodeOf(cluster, 'rf-2g'), 'rf-large');
   await run('rf-3g', g, {}, { resources: { requests: { memory: '3Gi' } } });
   // Fits no node now: rf-large has 2Gi left (resolvable), rf-small never could (not).
   assert.equal(
     await unschedulable('rf-3g'),
-    available(real + 2, [[real, NOT_SELECTED], [2, 'Insufficient memory']], [[1, NO_VICTIMS], [real + 1, NOT_HELPFUL]]),
+    unavailableMessage(real + 2, [[real, NOT_SELECTED], [2, 'Insufficient memory']], [[1, NO_VICTIMS], [real + 1, NOT_HELPFUL]]),
   );
   await cluster.k(['delete', 'pod', 'rf-2g', '--grace-period=0', '--force']);
-  assert.equal(await nodeOf('rf-3g'), 'rf-large');
+  assert.equal(await nodeOf(cluster, 'rf-3g'), 'rf-large');
   await cleanup(g);
 });
 
@@ -290,15 +208,15 @@ test('scores: preferred node affinity picks the preferred node; least-allocated 
   // Three in a row: the preference outweighs sc-red filling up.
   for (const p of ['sc-red-1', 'sc-red-2', 'sc-red-3']) {
     await run(p, g, prefer('red'));
-    assert.equal(await nodeOf(p), 'sc-red');
+    assert.equal(await nodeOf(cluster, p), 'sc-red');
   }
   await cluster.k(['delete', 'pod', 'sc-red-1', 'sc-red-2', 'sc-red-3', '--grace-period=0', '--force']);
   // A heavy pod on sc-blue: pods without preferences go to the emptier sc-red.
   await run('sc-heavy', g, { nodeSelector: { 'kubernetes.io/hostname': 'sc-blue' } }, { resources: { requests: { cpu: '3', memory: '6Gi' } } });
-  assert.equal(await nodeOf('sc-heavy'), 'sc-blue');
+  assert.equal(await nodeOf(cluster, 'sc-heavy'), 'sc-blue');
   for (const p of ['sc-light-1', 'sc-light-2']) {
     await run(p, g, {}, { resources: { requests: { cpu: '500m', memory: '512Mi' } } });
-    assert.equal(await nodeOf(p), 'sc-red');
+    assert.equal(await nodeOf(cluster, p), 'sc-red');
   }
   await cleanup(g);
 });
@@ -315,7 +233,7 @@ test('drain evicts a ReplicaSet’s pods; the ReplicaSet replaces them on anothe
     spec: {
       replicas: 3,
       selector: { matchLabels: { app: 'dr-web' } },
-      template: { metadata: { labels: { app: 'dr-web', group: g } }, spec: { nodeSelector: { ...SIM, [GROUP]: g }, containers: [{ name: 'c', image: 'busybox' }] } },
+      template: { metadata: { labels: { app: 'dr-web', group: g } }, spec: { nodeSelector: { ...SIMULATED, [GROUP]: g }, containers: [{ name: 'c', image: 'busybox' }] } },
     },
   };
   await cluster.k(['create', '-f', '-'], { stdin: JSON.stringify(rs) });
@@ -378,7 +296,7 @@ test('GPUs: the real node advertises the GPUs its kubelet detects; a GPU pod is 
     spec: { containers: [{ name: 'c', image: 'busybox', command: ['sleep', '3600'], resources: { limits: { 'nvidia.com/gpu': '2' } } }] },
   };
   await cluster.k(['create', '-f', '-'], { stdin: JSON.stringify(pod) });
-  assert.equal(await nodeOf('real-gpu'), node);
+  assert.equal(await nodeOf(cluster, 'real-gpu'), node);
   // A third GPU is nowhere: simulated nodes have none, the real node's two are taken.
   await cluster.k(['create', '-f', '-'], { stdin: JSON.stringify({ ...pod, metadata: { name: 'real-gpu-2', labels: { group: 'real' } } }) });
   const msg = await unschedulable('real-gpu-2');

@@ -8,14 +8,11 @@
 //   - with the webhook down, failurePolicy Ignore lets requests through and Fail refuses them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { Cluster, applyYaml, waitForNodeReady, waitForServiceEndpoints } from './harness.js';
-import { createCA, issueServingCert } from '../../machinery/pki.js';
+import { deployPythonHttpsServer, hostPythonSkip } from './host-python.js';
 
 const cluster = new Cluster('hooks-webhooks');
-let skip: string | false = false;
-if (process.getuid?.() !== 0) skip = 'needs root for a real node';
-else if (!existsSync('/usr/bin/python3')) skip = 'needs the host python3';
+const skip = hostPythonSkip();
 
 const NS = 'hooks-test';
 let caBundle = '';
@@ -58,43 +55,6 @@ server = ThreadingHTTPServer(('0.0.0.0', 8443), H)
 server.socket = ctx.wrap_socket(server.socket, server_side=True)
 print('serving', flush=True)
 server.serve_forever()
-`;
-
-const DEPLOYMENT = `apiVersion: apps/v1
-kind: Deployment
-metadata: {name: webhook, namespace: ${NS}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: webhook}}
-  template:
-    metadata: {labels: {app: webhook}}
-    spec:
-      containers:
-      - name: server
-        image: busybox
-        imagePullPolicy: IfNotPresent
-        command: ["/usr/bin/python3", "/script/server.py"]
-        ports: [{name: https, containerPort: 8443}]
-        readinessProbe: {tcpSocket: {port: 8443}, periodSeconds: 1}
-        volumeMounts:
-        - {name: usr, mountPath: /usr, readOnly: true}
-        - {name: lib, mountPath: /lib, readOnly: true}
-        - {name: lib64, mountPath: /lib64, readOnly: true}
-        - {name: script, mountPath: /script}
-        - {name: tls, mountPath: /tls}
-      volumes:
-      - {name: usr, hostPath: {path: /usr}}
-      - {name: lib, hostPath: {path: /usr/lib}}
-      - {name: lib64, hostPath: {path: /usr/lib64}}
-      - {name: script, configMap: {name: webhook-server}}
-      - {name: tls, secret: {secretName: webhook-tls}}
----
-apiVersion: v1
-kind: Service
-metadata: {name: webhook, namespace: ${NS}}
-spec:
-  selector: {app: webhook}
-  ports: [{name: https, port: 443, targetPort: https}]
 `;
 
 function validating(name: string, failurePolicy = 'Fail'): string {
@@ -145,19 +105,11 @@ describe('admission webhooks served by a pod', { skip }, () => {
   before(async () => {
     await cluster.up();
     await waitForNodeReady(cluster, 120_000);
-    const ca = await createCA('hooks-test-ca');
-    const serving = await issueServingCert(ca, { commonName: 'webhook', dnsNames: [`webhook.${NS}.svc`] });
-    caBundle = Buffer.from(ca.cert).toString('base64');
     await cluster.k(['create', 'namespace', NS]);
     await cluster.k(['create', 'namespace', 'guarded']);
     await cluster.k(['label', 'namespace', 'guarded', 'webhooks=on']);
     await cluster.k(['create', 'namespace', 'open']);
-    const crt = cluster.writeFile('tls.crt', serving.cert);
-    const key = cluster.writeFile('tls.key', serving.key);
-    await cluster.k(['create', 'secret', 'tls', 'webhook-tls', '-n', NS, `--cert=${crt}`, `--key=${key}`]);
-    await cluster.k(['create', 'configmap', 'webhook-server', '-n', NS, `--from-literal=server.py=${SERVER}`]);
-    await applyYaml(cluster, 'webhook', DEPLOYMENT);
-    await webhookReady(true);
+    caBundle = await deployPythonHttpsServer(cluster, { namespace: NS, name: 'webhook', script: SERVER });
   });
 
   after(async () => {

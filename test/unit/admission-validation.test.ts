@@ -50,6 +50,11 @@ const pod = (spec: Any = {}, meta: Any = {}): Any => ({
   spec: { containers: [{ name: 'c', image: 'nginx' }], ...spec },
 });
 
+/** Causes of creating a pod with `spec` over the `pod` defaults. */
+const createPod = (spec: Any): StatusCause[] => create('', 'v1', 'Pod', pod(spec));
+/** Causes of creating a pod whose one container `c` has `fields` besides its name and image. */
+const createContainer = (fields: Any): StatusCause[] => createPod({ containers: [{ name: 'c', image: 'x', ...fields }] });
+
 const deployment = (spec: Any = {}): Any => ({
   apiVersion: 'apps/v1',
   kind: 'Deployment',
@@ -149,39 +154,28 @@ test('metadata: immutable fields and new finalizers during deletion', () => {
 // ---- Pod -----------------------------------------------------------------------------------------
 
 test('pod: containers required, unique names, image required', () => {
-  has(create('', 'v1', 'Pod', pod({ containers: [] })), 'spec.containers', 'Required value');
-  const c = create('', 'v1', 'Pod', pod({ containers: [{ name: 'a', image: 'x' }, { name: 'a' }, { name: 'B_', image: 'x' }] }));
+  has(createPod({ containers: [] }), 'spec.containers', 'Required value');
+  const c = createPod({ containers: [{ name: 'a', image: 'x' }, { name: 'a' }, { name: 'B_', image: 'x' }] });
   has(c, 'spec.containers[1].name', 'Duplicate value: "a"', 'FieldValueDuplicate');
   has(c, 'spec.containers[1].image', 'Required value');
   has(c, 'spec.containers[2].name', `Invalid value: "B_": ${LABEL}`);
-  has(create('', 'v1', 'Pod', pod({ containers: [{ name: 'c', image: ' nginx' }] })), 'spec.containers[0].image', 'Invalid value: " nginx": must not have leading or trailing whitespace');
+  has(createPod({ containers: [{ name: 'c', image: ' nginx' }] }), 'spec.containers[0].image', 'Invalid value: " nginx": must not have leading or trailing whitespace');
   has(
-    create('', 'v1', 'Pod', pod({ initContainers: [{ name: 'c', image: 'x' }] })),
+    createPod({ initContainers: [{ name: 'c', image: 'x' }] }),
     'spec.initContainers[0].name',
     'Duplicate value: "c"',
   );
 });
 
 test('pod: ports (ranges, protocols, unique names, host ports)', () => {
-  const c = create(
-    '',
-    'v1',
-    'Pod',
-    pod({
-      containers: [
-        {
-          name: 'c',
-          image: 'x',
-          ports: [
-            { name: 'http', containerPort: 0 },
-            { name: 'http', containerPort: 70000, protocol: 'HTTP' },
-            { name: 'Bad--', containerPort: 80, hostPort: 8080 },
-            { containerPort: 81, hostPort: 8080 },
-          ],
-        },
-      ],
-    }),
-  );
+  const c = createContainer({
+    ports: [
+      { name: 'http', containerPort: 0 },
+      { name: 'http', containerPort: 70000, protocol: 'HTTP' },
+      { name: 'Bad--', containerPort: 80, hostPort: 8080 },
+      { containerPort: 81, hostPort: 8080 },
+    ],
+  });
   has(c, 'spec.containers[0].ports[0].containerPort', 'Required value');
   has(c, 'spec.containers[0].ports[1].name', 'Duplicate value: "http"');
   has(c, 'spec.containers[0].ports[1].containerPort', 'Invalid value: 70000: must be between 1 and 65535, inclusive');
@@ -192,27 +186,16 @@ test('pod: ports (ranges, protocols, unique names, host ports)', () => {
 });
 
 test('pod: env names and sources', () => {
-  const c = create(
-    '',
-    'v1',
-    'Pod',
-    pod({
-      containers: [
-        {
-          name: 'c',
-          image: 'x',
-          env: [
-            { name: '' },
-            { name: 'A=B' },
-            { name: 'X', valueFrom: {} },
-            { name: 'Y', value: 'v', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-            { name: 'Z', valueFrom: { fieldRef: { fieldPath: 'spec.nope' } } },
-            { name: 'K', valueFrom: { secretKeyRef: { name: 's', key: 'bad/key' } } },
-          ],
-        },
-      ],
-    }),
-  );
+  const c = createContainer({
+    env: [
+      { name: '' },
+      { name: 'A=B' },
+      { name: 'X', valueFrom: {} },
+      { name: 'Y', value: 'v', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'Z', valueFrom: { fieldRef: { fieldPath: 'spec.nope' } } },
+      { name: 'K', valueFrom: { secretKeyRef: { name: 's', key: 'bad/key' } } },
+    ],
+  });
   has(c, 'spec.containers[0].env[0].name', 'Required value');
   has(c, 'spec.containers[0].env[1].name', `Invalid value: "A=B": a valid environment variable name must consist only of printable ASCII characters other than '='`);
   has(c, 'spec.containers[0].env[2].valueFrom', 'Invalid value: "": must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`');
@@ -226,31 +209,26 @@ test('pod: env names and sources', () => {
 });
 
 test('pod: volumes (unique names, exactly one source) and volumeMounts', () => {
-  const c = create(
-    '',
-    'v1',
-    'Pod',
-    pod({
-      volumes: [
-        { name: 'data', emptyDir: {} },
-        { name: 'data', emptyDir: {} },
-        { name: 'two', emptyDir: {}, configMap: { name: 'x' } },
-        { name: 'cm', configMap: {} },
-        { name: 'hp', hostPath: { path: '/a/../b' } },
-      ],
-      containers: [
-        {
-          name: 'c',
-          image: 'x',
-          volumeMounts: [
-            { name: 'missing', mountPath: '/m' },
-            { name: 'data', mountPath: '/m' },
-            { name: 'data', mountPath: '' },
-          ],
-        },
-      ],
-    }),
-  );
+  const c = createPod({
+    volumes: [
+      { name: 'data', emptyDir: {} },
+      { name: 'data', emptyDir: {} },
+      { name: 'two', emptyDir: {}, configMap: { name: 'x' } },
+      { name: 'cm', configMap: {} },
+      { name: 'hp', hostPath: { path: '/a/../b' } },
+    ],
+    containers: [
+      {
+        name: 'c',
+        image: 'x',
+        volumeMounts: [
+          { name: 'missing', mountPath: '/m' },
+          { name: 'data', mountPath: '/m' },
+          { name: 'data', mountPath: '' },
+        ],
+      },
+    ],
+  });
   has(c, 'spec.volumes[1].name', 'Duplicate value: "data"');
   has(c, 'spec.volumes[2].configMap', 'Forbidden: may not specify more than 1 volume type');
   has(c, 'spec.volumes[3].configMap.name', 'Required value');
@@ -261,34 +239,23 @@ test('pod: volumes (unique names, exactly one source) and volumeMounts', () => {
 });
 
 test('pod: restartPolicy, dnsPolicy, terminationGracePeriodSeconds', () => {
-  has(create('', 'v1', 'Pod', pod({ restartPolicy: 'Sometimes' })), 'spec.restartPolicy', 'Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"');
+  has(createPod({ restartPolicy: 'Sometimes' }), 'spec.restartPolicy', 'Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"');
   has(
-    create('', 'v1', 'Pod', pod({ dnsPolicy: 'Custom' })),
+    createPod({ dnsPolicy: 'Custom' }),
     'spec.dnsPolicy',
     'Unsupported value: "Custom": supported values: "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"',
   );
-  has(create('', 'v1', 'Pod', pod({ dnsPolicy: 'None' })), 'spec.dnsConfig', 'Required value: must provide `dnsConfig` when `dnsPolicy` is None');
-  has(create('', 'v1', 'Pod', pod({ activeDeadlineSeconds: 0 })), 'spec.activeDeadlineSeconds', 'Invalid value: 0: must be between 1 and 2147483647, inclusive');
+  has(createPod({ dnsPolicy: 'None' }), 'spec.dnsConfig', 'Required value: must provide `dnsConfig` when `dnsPolicy` is None');
+  has(createPod({ activeDeadlineSeconds: 0 }), 'spec.activeDeadlineSeconds', 'Invalid value: 0: must be between 1 and 2147483647, inclusive');
 });
 
 test('pod: resources (names, quantities, limits ≥ requests, extended resources)', () => {
-  const c = create(
-    '',
-    'v1',
-    'Pod',
-    pod({
-      containers: [
-        {
-          name: 'c',
-          image: 'x',
-          resources: {
-            limits: { cpu: '500m', memory: '-1', 'example.com/gpu': '1', cpus: '1' },
-            requests: { cpu: '1', 'example.com/gpu': '2', 'example.com/fpga': '500m' },
-          },
-        },
-      ],
-    }),
-  );
+  const c = createContainer({
+    resources: {
+      limits: { cpu: '500m', memory: '-1', 'example.com/gpu': '1', cpus: '1' },
+      requests: { cpu: '1', 'example.com/gpu': '2', 'example.com/fpga': '500m' },
+    },
+  });
   has(c, 'spec.containers[0].resources.requests', 'Invalid value: "1": must be less than or equal to cpu limit of 500m');
   has(c, 'spec.containers[0].resources.limits[memory]', 'Invalid value: "-1": must be greater than or equal to 0');
   has(c, 'spec.containers[0].resources.requests', 'Invalid value: "2": must be equal to example.com/gpu limit of 1');
@@ -299,23 +266,12 @@ test('pod: resources (names, quantities, limits ≥ requests, extended resources
 });
 
 test('pod: probes and lifecycle handlers', () => {
-  const c = create(
-    '',
-    'v1',
-    'Pod',
-    pod({
-      containers: [
-        {
-          name: 'c',
-          image: 'x',
-          livenessProbe: { exec: { command: [] }, successThreshold: 2, periodSeconds: -1 },
-          readinessProbe: {},
-          startupProbe: { httpGet: { port: 99999 }, tcpSocket: { port: 80 } },
-          lifecycle: { preStop: { sleep: { seconds: 60 } } },
-        },
-      ],
-    }),
-  );
+  const c = createContainer({
+    livenessProbe: { exec: { command: [] }, successThreshold: 2, periodSeconds: -1 },
+    readinessProbe: {},
+    startupProbe: { httpGet: { port: 99999 }, tcpSocket: { port: 80 } },
+    lifecycle: { preStop: { sleep: { seconds: 60 } } },
+  });
   has(c, 'spec.containers[0].livenessProbe.exec.command', 'Required value');
   has(c, 'spec.containers[0].livenessProbe.successThreshold', 'Invalid value: 2: must be 1');
   has(c, 'spec.containers[0].livenessProbe.periodSeconds', 'Invalid value: -1: must be greater than or equal to 0');
@@ -326,17 +282,12 @@ test('pod: probes and lifecycle handlers', () => {
 });
 
 test('pod: security contexts', () => {
-  const c = create(
-    '',
-    'v1',
-    'Pod',
-    pod({
-      hostPID: true,
-      shareProcessNamespace: true,
-      securityContext: { runAsUser: -1, sysctls: [{ name: 'net.core.somaxconn' }, { name: 'net.core.somaxconn' }], seccompProfile: { type: 'Sideways' } },
-      containers: [{ name: 'c', image: 'x', securityContext: { allowPrivilegeEscalation: false, privileged: true, procMount: 'Weird' } }],
-    }),
-  );
+  const c = createPod({
+    hostPID: true,
+    shareProcessNamespace: true,
+    securityContext: { runAsUser: -1, sysctls: [{ name: 'net.core.somaxconn' }, { name: 'net.core.somaxconn' }], seccompProfile: { type: 'Sideways' } },
+    containers: [{ name: 'c', image: 'x', securityContext: { allowPrivilegeEscalation: false, privileged: true, procMount: 'Weird' } }],
+  });
   has(c, 'spec.securityContext.runAsUser', 'Invalid value: -1: must be between 0 and 4294967295, inclusive');
   has(c, 'spec.securityContext.shareProcessNamespace', 'Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled');
   has(c, 'spec.securityContext.sysctls[1].name', 'Duplicate value: "net.core.somaxconn"');
@@ -346,21 +297,16 @@ test('pod: security contexts', () => {
 });
 
 test('pod: tolerations, node selector, affinity', () => {
-  const c = create(
-    '',
-    'v1',
-    'Pod',
-    pod({
-      tolerations: [
-        { key: '', operator: 'Equal', value: 'x' },
-        { key: 'k', operator: 'Exists', value: 'v' },
-        { key: 'k', operator: 'Equal', value: 'v', tolerationSeconds: 5, effect: 'NoSchedule' },
-        { key: 'k', operator: 'Sometimes' },
-      ],
-      nodeSelector: { 'bad key': 'v' },
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } },
-    }),
-  );
+  const c = createPod({
+    tolerations: [
+      { key: '', operator: 'Equal', value: 'x' },
+      { key: 'k', operator: 'Exists', value: 'v' },
+      { key: 'k', operator: 'Equal', value: 'v', tolerationSeconds: 5, effect: 'NoSchedule' },
+      { key: 'k', operator: 'Sometimes' },
+    ],
+    nodeSelector: { 'bad key': 'v' },
+    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } },
+  });
   has(c, 'spec.tolerations[0].operator', 'Invalid value: "Equal": operator must be Exists when `key` is empty, which means "match all values and all keys"');
   has(c, 'spec.tolerations[1].operator', "Invalid value: \"v\": value must be empty when `operator` is 'Exists'");
   has(c, 'spec.tolerations[2].effect', "Invalid value: \"NoSchedule\": effect must be 'NoExecute' when `tolerationSeconds` is set");
@@ -753,7 +699,7 @@ test('priority class, pdb, lease, endpoint slice, event, hpa', () => {
 });
 
 test('causes wrap into upstream 422 messages', () => {
-  const causes = create('', 'v1', 'Pod', pod({ restartPolicy: 'Sometimes' }));
+  const causes = createPod({ restartPolicy: 'Sometimes' });
   const err = invalid('', 'Pod', 'p', causes);
   assert.equal(err.code, 422);
   assert.equal(err.message, 'Pod "p" is invalid: spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"');
