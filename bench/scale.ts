@@ -253,6 +253,23 @@ try {
   renew();
   renewer = setInterval(renew, 10_000);
   const rssReady = rssMiB(pid);
+  // The in-process controllers and scheduler list everything into their informers after
+  // /readyz (as a kube-controller-manager and kube-scheduler would, in their processes):
+  // the API server's own figures are taken once that has settled — RSS steady within 3 %
+  // and a GET answered within 200 ms for 5 s in a row.
+  const settleStart = performance.now();
+  const samples: { rss: number; ms: number }[] = [];
+  for (;;) {
+    const t = performance.now();
+    await call(port, agent, 'GET', '/api/v1/namespaces/default', { timeoutMs: 60_000 });
+    samples.push({ rss: rssMiB(pid), ms: performance.now() - t });
+    const last = samples.slice(-5);
+    if (last.length === 5 && last.every((x) => x.ms < 200) && Math.max(...last.map((x) => x.rss)) <= Math.min(...last.map((x) => x.rss)) * 1.03) break;
+    if (performance.now() - settleStart > 900_000) throw new Error('the server did not settle within 15 minutes');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const settleS = (performance.now() - settleStart) / 1000;
+  const rssSettled = rssMiB(pid);
 
   // kubectl get pods -A: pages of 500 (Table), following continue tokens.
   resetPeak(pid);
@@ -287,11 +304,13 @@ try {
   console.log('|---|---|---|');
   console.log(`| to /readyz | ${ready.toFixed(1)} s | |`);
   console.log(`| RSS when ready | ${rssReady} MiB | |`);
+  console.log(`| controllers' and scheduler's informers synced (settled) after ready / RSS then | ${settleS.toFixed(0)} s / ${rssSettled} MiB | |`);
   console.log(`| paged list of all pods (${listed} rows, ${pages.length} pages of ${PAGE}) | ${listS.toFixed(1)} s | |`);
   console.log(`| per-page p50 / p99 / max | ${percentile(pages, 50).toFixed(0)} / ${percentile(pages, 99).toFixed(0)} / ${pages[pages.length - 1].toFixed(0)} ms | p99 ≤ ${PAGE_P99_GOAL_MS} ms ${pagesOk ? 'met' : 'NOT met'} |`);
-  console.log(`| RSS peak during the list / after | ${listPeak} / ${rssAfterList} MiB | bounded |`);
+  console.log(`| RSS peak during the list / after (growth over settled) | ${listPeak} / ${rssAfterList} MiB (+${listPeak - rssSettled}) | bounded |`);
   console.log(`| watch from resourceVersion=0: initial events | ${got} in ${watchS.toFixed(1)} s | all ${PODS} |`);
-  console.log(`| RSS peak during that watch / after (growth over ready) | ${watchPeak} / ${rssAfterWatch} MiB (+${watchPeak - rssReady}) | growth ≤ ${WATCH_GROWTH_GOAL_MIB} MiB ${watchPeak - rssReady <= WATCH_GROWTH_GOAL_MIB ? 'met' : 'NOT met'} |`);
+  const watchGrowth = watchPeak - Math.max(rssSettled, rssAfterList);
+  console.log(`| RSS peak during that watch / after (growth over before it) | ${watchPeak} / ${rssAfterWatch} MiB (+${watchGrowth}) | growth ≤ ${WATCH_GROWTH_GOAL_MIB} MiB ${watchGrowth <= WATCH_GROWTH_GOAL_MIB ? 'met' : 'NOT met'} |`);
   agent.destroy();
 } finally {
   if (renewer) clearInterval(renewer);
