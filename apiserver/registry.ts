@@ -426,11 +426,16 @@ export class Registry {
       for (let i = 0; i < keys.length && !stopped; i += READ_CHUNK) {
         const end = Math.min(keys.length, i + READ_CHUNK);
         cache.objects.readAhead(keys, i, end);
-        for (let j = i; j < end; j++) {
+        for (let j = i; j < end && !stopped; j++) {
           const obj = asOfStart.has(keys[j]) ? asOfStart.get(keys[j]) : cache.objects.get(keys[j]);
-          if (matches(obj)) emit('ADDED', obj!);
+          if (!matches(obj)) continue;
+          emit('ADDED', obj!);
+          // Never more than the consumer's bound ahead of it, however big the objects.
+          const wait = drained();
+          if (wait) await wait;
         }
-        await (drained() ?? new Promise<void>((resolve) => setImmediate(resolve)));
+        // Other work gets the event loop between chunks.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       delivered = Math.max(delivered, startRevision);
       for (const ev of held) if (!stopped) handleEvent(ev);

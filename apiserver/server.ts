@@ -719,7 +719,10 @@ export class ApiServer {
         event: emit,
         // Initial events go out as the client takes them (a bounded amount in flight).
         drained: () =>
-          res.destroyed || res.writableLength <= WATCH_INITIAL_IN_FLIGHT
+          // Before the headers, events wait in `pending`: let them go out first.
+          !started
+            ? new Promise<void>((resolve) => setImmediate(resolve))
+            : res.destroyed || res.writableLength <= WATCH_INITIAL_IN_FLIGHT
             ? undefined
             : new Promise<void>((resolve) => {
                 const done = () => {

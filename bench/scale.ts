@@ -248,7 +248,7 @@ try {
   // The nodes' kubelets: renew their Leases every 10 s so the node lifecycle controller leaves them (and their pods) be.
   const renew = () => {
     const now = new Date().toISOString().replace(/\.\d+Z$/, '.000000Z');
-    for (let i = 0; i < NODES; i++) void call(port, agent, 'PATCH', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName(i)}`, { body: { spec: { renewTime: now } }, type: 'application/merge-patch+json' });
+    for (let i = 0; i < NODES; i++) void call(port, agent, 'PATCH', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName(i)}`, { body: { spec: { renewTime: now } }, type: 'application/merge-patch+json', timeoutMs: 60_000 });
   };
   renew();
   renewer = setInterval(renew, 10_000);
