@@ -25,7 +25,7 @@ import {
   successStatus,
 } from '../machinery/status.js';
 import type { CachedEvent, CacheWatcher, ResourceCache, WatchCache } from './watchcache.js';
-import { encodeForStore } from './watchcache.js';
+import { encodeForStore, READ_CHUNK } from './watchcache.js';
 
 /** etcd's default request limit (--max-request-bytes, 1.5 MiB): no stored object is larger. */
 const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -80,12 +80,20 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
 
 export interface WatchSink {
   event(type: WatchEventType, obj: KubeObject, shared?: CachedEvent): void;
+  /**
+   * A sink that streams (an HTTP response): a promise that resolves when the consumer
+   * has taken enough of what was sent, or undefined when it may take more now. With it,
+   * initial events are sent a chunk at a time, never all of a big resource at once.
+   */
+  drained?(): Promise<void> | undefined;
 }
 
 export interface WatchHandle {
   stop(): void;
   /** The revision the watch has delivered up to (for bookmarks). */
   revision(): number;
+  /** Set when initial events are streamed: resolves once they (and what happened meanwhile) are sent. */
+  initialDone?: Promise<void>;
 }
 
 export interface WriteResult {
@@ -219,6 +227,7 @@ export class Registry {
       throw expired(`too old resource version: ${opts.resourceVersion} (${rev})`);
     }
     const { labels, fields, fieldsOf } = this.selectors(res, opts);
+    const unfiltered = labels.empty && fields.empty;
     let startAfter: string | undefined;
     // Later pages are served at the first page's revision (upstream: continue tokens
     // read etcd at their revision): objects changed since are seen as they were then.
@@ -270,14 +279,15 @@ export class Registry {
       start = lo;
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
-    const unfiltered = labels.empty && fields.empty;
-    // Objects not read since start-up are read in one go, not one by one (a page's worth when unfiltered).
-    if (!asOf) cache.objects.readAhead(keys, start, opts.limit && opts.limit > 0 && labels.empty && fields.empty ? start + opts.limit + 1 : keys.length);
+    // Objects not read since start-up (or dropped from memory since) are read a range at a
+    // time, not one by one: a page's worth when unfiltered, else a chunk at a time.
+    const ahead = opts.limit && opts.limit > 0 && unfiltered ? opts.limit + 1 : READ_CHUNK;
     const items: KubeObject[] = [];
     let next: string | undefined;
     let remaining = 0;
     let i = start;
     for (; i < keys.length; i++) {
+      if (!asOf && (i - start) % ahead === 0 && !(unfiltered && items.length >= limit)) cache.objects.readAhead(keys, i, i + ahead);
       const obj = asOf?.has(keys[i]) ? asOf.get(keys[i]) : cache.objects.get(keys[i]);
       if (!obj) continue;
       if (!unfiltered) {
@@ -365,26 +375,81 @@ export class Registry {
       else if (before) emit('DELETED', ev.object);
     };
     const rv = opts.resourceVersion;
-    // Gather the replay first (it may throw 410), then register: both happen in this
-    // tick, so no event can fall between them.
+    const initial = !rv || rv === '0' || opts.sendInitialEvents;
     let replay: CachedEvent[] = [];
-    let initial: KubeObject[] = [];
-    if (!rv || rv === '0' || opts.sendInitialEvents) {
-      initial = cache.list(namespace).filter(matches);
-    } else {
+    if (!initial) {
       const from = Number(rv);
       if (!Number.isInteger(from) || from < 0) throw badRequest(`invalid resource version: ${rv}`);
       const current = this.cache.currentRevision();
       if (from > current) throw tooLargeResourceVersion(from, current);
+      // Gathered before registering (it may throw 410); both happen in this tick, so no event can fall between them.
       replay = cache.eventsSince(from);
     }
-    const watcher: CacheWatcher = { namespace, deliver: handleEvent };
+    // The keys as they are now (the array is never changed, only replaced).
+    const keys = initial ? cache.keys(namespace) : [];
+    if (!initial || !sink.drained) {
+      const watcher: CacheWatcher = { namespace, deliver: handleEvent };
+      cache.watchers.add(watcher);
+      // A consumer without flow control (in-process) takes the initial events at once;
+      // their values are still read a chunk at a time.
+      for (let i = 0; i < keys.length; i++) {
+        if (i % READ_CHUNK === 0) cache.objects.readAhead(keys, i, i + READ_CHUNK);
+        const obj = cache.objects.get(keys[i]);
+        if (matches(obj)) emit('ADDED', obj!);
+      }
+      for (const ev of replay) handleEvent(ev);
+      return {
+        stop: () => cache.watchers.delete(watcher),
+        revision: () => Math.max(delivered, this.cache.currentRevision()),
+      };
+    }
+    // Streamed initial events: the state as of now, a chunk at a time as the consumer takes
+    // them. Events meanwhile are held back; the first one of a key also records the key's
+    // state as of now (absent for ADDED), which its initial event then shows.
+    const startRevision = this.cache.currentRevision();
+    const held: CachedEvent[] = [];
+    const asOfStart = new Map<string, KubeObject | undefined>();
+    let streaming = true;
+    let stopped = false;
+    const watcher: CacheWatcher = {
+      namespace,
+      deliver: (ev) => {
+        if (!streaming) return handleEvent(ev);
+        const key = this.keyOf(res, ev.object);
+        if (!asOfStart.has(key)) asOfStart.set(key, ev.type === 'ADDED' ? undefined : ev.prev);
+        held.push(ev);
+      },
+    };
     cache.watchers.add(watcher);
-    for (const obj of initial) emit('ADDED', obj);
-    for (const ev of replay) handleEvent(ev);
+    const drained = sink.drained.bind(sink);
+    const initialDone = (async () => {
+      for (let i = 0; i < keys.length && !stopped; i += READ_CHUNK) {
+        const end = Math.min(keys.length, i + READ_CHUNK);
+        cache.objects.readAhead(keys, i, end);
+        for (let j = i; j < end && !stopped; j++) {
+          const obj = asOfStart.has(keys[j]) ? asOfStart.get(keys[j]) : cache.objects.get(keys[j]);
+          if (!matches(obj)) continue;
+          emit('ADDED', obj!);
+          // Never more than the consumer's bound ahead of it, however big the objects.
+          const wait = drained();
+          if (wait) await wait;
+        }
+        // Other work gets the event loop between chunks.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      delivered = Math.max(delivered, startRevision);
+      for (const ev of held) if (!stopped) handleEvent(ev);
+      held.length = 0;
+      asOfStart.clear();
+      streaming = false;
+    })();
     return {
-      stop: () => cache.watchers.delete(watcher),
-      revision: () => Math.max(delivered, this.cache.currentRevision()),
+      stop: () => {
+        stopped = true;
+        cache.watchers.delete(watcher);
+      },
+      revision: () => (streaming ? startRevision : Math.max(delivered, this.cache.currentRevision())),
+      initialDone,
     };
   }
 

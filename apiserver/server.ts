@@ -56,6 +56,8 @@ const DEFAULT_WATCH_SECONDS = 1800;
 const BOOKMARK_INTERVAL_MS = 60_000;
 /** Bytes a watch response may have queued unsent before the watcher is closed. */
 const MAX_WATCH_BACKLOG = 8 * 1024 * 1024;
+/** Bytes of initial watch events written ahead of the client before waiting for it to read. */
+const WATCH_INITIAL_IN_FLIGHT = 1024 * 1024;
 /** Lists longer than this are streamed, this many items at a time. */
 const STREAM_LIST_CHUNK = 500;
 
@@ -673,7 +675,7 @@ export class ApiServer {
     let firstTable = true;
     const kindMeta = { kind: resource.kind, apiVersion: apiVersionOf(resource) };
     const write = (line: string) => {
-      if (res.destroyed) return;
+      if (res.destroyed || res.writableEnded) return;
       // A watcher that doesn't read is closed once its backlog passes the bound (upstream's
       // cacher closes a watcher whose buffer is full); the client rewatches from its last
       // resourceVersion, and the server's memory stays bounded.
@@ -713,7 +715,25 @@ export class ApiServer {
         allowWatchBookmarks: bookmarks,
         sendInitialEvents,
       },
-      { event: emit },
+      {
+        event: emit,
+        // Initial events go out as the client takes them (a bounded amount in flight).
+        drained: () =>
+          // Before the headers, events wait in `pending`: let them go out first.
+          !started
+            ? new Promise<void>((resolve) => setImmediate(resolve))
+            : res.destroyed || res.writableLength <= WATCH_INITIAL_IN_FLIGHT
+            ? undefined
+            : new Promise<void>((resolve) => {
+                const done = () => {
+                  res.off('drain', done);
+                  res.off('close', done);
+                  resolve();
+                };
+                res.once('drain', done);
+                res.once('close', done);
+              }),
+      },
     );
     res.writeHead(200, {
       'Content-Type': table ? table.contentType : 'application/json',
@@ -723,15 +743,25 @@ export class ApiServer {
     res.flushHeaders();
     started = true;
     for (const l of pending) write(l);
+    let initialPending = !!handle.initialDone;
     const bookmark = () => {
+      if (initialPending) return;
       const rv = String(handle.revision());
       const meta: Record<string, unknown> = { resourceVersion: rv };
       write(`{"type":"BOOKMARK","object":${JSON.stringify({ ...kindMeta, metadata: meta })}}`);
     };
-    if (bookmarks && sendInitialEvents) {
+    const initialEventsEnd = () => {
+      initialPending = false;
+      if (!bookmarks || !sendInitialEvents) return;
       const rv = String(handle.revision());
       write(`{"type":"BOOKMARK","object":${JSON.stringify({ ...kindMeta, metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } } })}}`);
-    }
+    };
+    if (handle.initialDone) {
+      handle.initialDone.then(initialEventsEnd, (err: unknown) => {
+        console.error('watch: initial events failed:', err);
+        res.destroy();
+      });
+    } else initialEventsEnd();
     this.activeWatches.add(res);
     const timers: NodeJS.Timeout[] = [];
     if (bookmarks) timers.push(setInterval(bookmark, BOOKMARK_INTERVAL_MS));

@@ -60,30 +60,67 @@ export interface UnreadSource {
 const READ_AHEAD = 32;
 
 /**
+ * Decoded objects an ObjectMap with a source keeps per resource; beyond it the least
+ * recently used are dropped back to Unread (read again from the store on demand), so a
+ * big store's memory stays bounded however much of it is read.
+ */
+export const MAX_DECODED_OBJECTS = 10_000;
+
+/** Keys whose values are read ahead together when walking many (well under MAX_DECODED_OBJECTS). */
+export const READ_CHUNK = 500;
+
+/**
  * key → object. Objects present at start-up may be Unread: their value is read from the
  * store (and decoded) on first access, so serving starts without reading the whole store;
  * a list over many Unread objects reads their range at once. An Unread entry is never
- * stale: any change to its key replaces it before any read sees it.
+ * stale: any change to its key replaces it before any read sees it. With a source, at
+ * most `maxDecoded` objects stay decoded (least recently used first out).
  */
 export class ObjectMap extends Map<string, KubeObject> {
   private unread = 0;
+  /** Decoded keys, least recently used first (only with a source, which can read them again). */
+  private readonly decoded?: Map<string, true>;
 
-  constructor(private readonly source?: UnreadSource) {
+  constructor(
+    private readonly source?: UnreadSource,
+    private readonly maxDecoded = MAX_DECODED_OBJECTS,
+  ) {
     super();
+    if (source) this.decoded = new Map();
+  }
+
+  /** Marks `key` (decoded) as just used, and drops the least recently used decoded object beyond the bound. */
+  private used(key: string): void {
+    const decoded = this.decoded!;
+    decoded.delete(key);
+    decoded.set(key, true);
+    if (decoded.size <= this.maxDecoded) return;
+    const oldest = decoded.keys().next().value as string;
+    decoded.delete(oldest);
+    const obj = super.get(oldest);
+    const rev = Number(obj?.metadata?.resourceVersion);
+    if (obj && !(obj instanceof Unread) && Number.isInteger(rev) && rev > 0) {
+      super.set(oldest, new Unread(rev) as unknown as KubeObject);
+      this.unread++;
+    }
   }
 
   setUnread(key: string, modRevision: number): void {
     if (!(super.get(key) instanceof Unread)) this.unread++;
+    this.decoded?.delete(key);
     super.set(key, new Unread(modRevision) as unknown as KubeObject);
   }
 
   override set(key: string, value: KubeObject): this {
     if (this.unread > 0 && super.get(key) instanceof Unread) this.unread--;
-    return super.set(key, value);
+    super.set(key, value);
+    if (this.decoded) this.used(key);
+    return this;
   }
 
   override delete(key: string): boolean {
     if (this.unread > 0 && super.get(key) instanceof Unread) this.unread--;
+    this.decoded?.delete(key);
     return super.delete(key);
   }
 
@@ -93,7 +130,10 @@ export class ObjectMap extends Map<string, KubeObject> {
 
   override get(key: string): KubeObject | undefined {
     const v = super.get(key);
-    if (!(v instanceof Unread)) return v;
+    if (!(v instanceof Unread)) {
+      if (v && this.decoded) this.used(key);
+      return v;
+    }
     const obj = this.source!.one(key, v.modRevision);
     if (obj) this.set(key, obj);
     else this.delete(key);
@@ -119,10 +159,12 @@ export class ObjectMap extends Map<string, KubeObject> {
 
   override *entries(): MapIterator<[string, KubeObject]> {
     const keys = [...super.keys()];
-    if (this.unread > READ_AHEAD) this.readAhead(keys.sort());
-    for (const k of keys) {
-      const v = this.get(k);
-      if (v) yield [k, v];
+    if (this.unread > READ_AHEAD) keys.sort();
+    for (let i = 0; i < keys.length; i++) {
+      // Unread values a chunk at a time: never the whole store in memory at once.
+      if (i % READ_CHUNK === 0 && this.unread > READ_AHEAD) this.readAhead(keys, i, i + READ_CHUNK);
+      const v = this.get(keys[i]);
+      if (v) yield [keys[i], v];
     }
   }
 
@@ -226,8 +268,12 @@ export class ResourceCache {
   /** Objects in key order, optionally in one namespace. */
   list(namespace?: string): KubeObject[] {
     const keys = this.keys(namespace);
-    this.objects.readAhead(keys);
-    return keys.map((k) => this.objects.get(k)!);
+    const out = new Array<KubeObject>(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      if (i % READ_CHUNK === 0) this.objects.readAhead(keys, i, i + READ_CHUNK);
+      out[i] = this.objects.get(keys[i])!;
+    }
+    return out;
   }
 
   /** Events after `revision`, oldest first; 410 if the ring no longer reaches back that far. */

@@ -1,13 +1,14 @@
 // The default store: one SQLite file (better-sqlite3) with etcd's data model.
 //
 // Every write appends a row to `history` (its rowid is the new revision) and upserts
-// the key's latest value in `current`, in one transaction with synchronous=FULL, so a
-// write that returned survives kill -9. Watches replay `history` from a revision and
+// the key's latest value in `current`, in one transaction; a write is acknowledged only
+// once that transaction is on disk (fsync of the WAL), so a write that returned survives
+// kill -9 and power loss. Watches replay `history` from a revision and
 // then receive live events; compaction deletes history rows older than a revision.
 // better-sqlite3 is synchronous: each call completes before the next JS runs, which
 // gives us serializable writes without locks and lets watch delivery happen in order.
 import Database from 'better-sqlite3';
-import { mkdirSync, statSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { KeyValue, ListPage, ListPageOptions, ListResult, Store, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { StoreError } from './types.js';
@@ -30,11 +31,36 @@ interface HistoryRow {
 
 interface Watcher {
   prefix: string;
+  /** Events up to this revision were replayed (or not wanted): only later ones are delivered. */
+  after: number;
   onEvent: (ev: WatchEvent) => void;
 }
 
+type Outcome = { ok: true; event: WatchEvent; result: unknown } | { ok: false; error: unknown };
+
+interface PendingWrite {
+  apply: () => { event: WatchEvent; result: unknown };
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** A batch committed to the WAL, answered once an fsync that began after its commit completes. */
+interface CommittedBatch {
+  writes: PendingWrite[];
+  outcomes: Outcome[];
+  /** The last revision the batch wrote (or the store's revision if it wrote none). */
+  revision: number;
+  /** Reads that saw this batch's state: answered with it. */
+  readers: (() => void)[];
+}
+
 export interface SqliteStoreOptions {
-  /** `FULL` (default) makes every acknowledged write durable; `NORMAL` is for benchmarks. */
+  /**
+   * `FULL` (default) makes every acknowledged write durable: committed with
+   * synchronous=NORMAL (no fsync on the event loop) and acknowledged after an fsync of
+   * the WAL on libuv's thread pool, which is what synchronous=FULL does at commit, but
+   * shared by every batch committed meanwhile. `NORMAL`/`OFF` are SQLite's own settings, for benchmarks.
+   */
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
 }
 
@@ -49,8 +75,17 @@ export class SqliteStore implements Store {
   private compacted: number;
   private readonly watchers = new Set<Watcher>();
   private closed = false;
-  private pending: { apply: () => { event: WatchEvent; result: unknown }; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = [];
+  private pending: PendingWrite[] = [];
   private flushScheduled = false;
+  /** The WAL's file descriptor when acknowledgements wait for our own fsync of it (synchronous FULL on a file). */
+  private walFd?: number;
+  /** Committed to the WAL, not yet known durable: answered in order as fsyncs complete. */
+  private committed: CommittedBatch[] = [];
+  private syncing = false;
+  /** Called when nothing is committed-but-unanswered (close waits for it). */
+  private drained: (() => void)[] = [];
+  /** The last revision whose events were delivered (durable): what revision() reports. */
+  private deliveredRev: number;
   private readonly stmt: {
     get: Database.Statement<[string], CurrentRow>;
     list: Database.Statement<[string, string], CurrentRow>;
@@ -59,7 +94,7 @@ export class SqliteStore implements Store {
     insertHistory: Database.Statement<[number, string, number, Buffer, number, number | null]>;
     upsertCurrent: Database.Statement<[string, Buffer, number, number]>;
     deleteCurrent: Database.Statement<[string]>;
-    historySince: Database.Statement<[number, string, string], HistoryRow>;
+    historySince: Database.Statement<[number, string, string, number], HistoryRow>;
     prevValue: Database.Statement<[number], { value: Buffer; revision: number; create_revision: number }>;
     setMeta: Database.Statement<[string, number]>;
   };
@@ -74,7 +109,9 @@ export class SqliteStore implements Store {
     // compaction); set before the first table exists, it applies to new databases.
     this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${opts.synchronous ?? 'FULL'}`);
+    const durable = (opts.synchronous ?? 'FULL') === 'FULL' && file !== ':memory:';
+    // Durable writes commit without an fsync on the event loop and fsync the WAL afterwards (see flush).
+    this.db.pragma(`synchronous = ${durable ? 'NORMAL' : (opts.synchronous ?? 'FULL')}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS history (
@@ -108,7 +145,7 @@ export class SqliteStore implements Store {
       ),
       deleteCurrent: this.db.prepare('DELETE FROM current WHERE key = ?'),
       historySince: this.db.prepare(
-        'SELECT revision, key, deleted, value, create_revision, prev_revision FROM history WHERE revision > ? AND key >= ? AND key < ? ORDER BY revision',
+        'SELECT revision, key, deleted, value, create_revision, prev_revision FROM history WHERE revision > ? AND key >= ? AND key < ? AND revision <= ? ORDER BY revision',
       ),
       prevValue: this.db.prepare('SELECT value, revision, create_revision FROM history WHERE revision = ?'),
       setMeta: this.db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
@@ -118,10 +155,25 @@ export class SqliteStore implements Store {
     this.rev = Math.max(maxRev.r ?? 0, seq?.seq ?? 0);
     const c = this.db.prepare("SELECT value FROM meta WHERE name = 'compacted'").get() as { value: number } | undefined;
     this.compacted = c?.value ?? 0;
+    this.deliveredRev = this.rev;
+    if (durable) {
+      // Make sure the WAL exists (a write transaction creates it), then hold it open to fsync it.
+      this.db.exec('BEGIN IMMEDIATE; COMMIT');
+      this.walFd = openSync(`${file}-wal`, 'r');
+      fsyncSync(this.walFd);
+      // The WAL's directory entry, in case the file was just made.
+      const dirFd = openSync(dirname(file), 'r');
+      try {
+        fsyncSync(dirFd);
+      } finally {
+        closeSync(dirFd);
+      }
+    }
   }
 
+  /** The latest durable revision, whose events watchers have been given. */
   revision(): number {
-    return this.rev;
+    return this.deliveredRev;
   }
 
   compactedRevision(): number {
@@ -132,16 +184,26 @@ export class SqliteStore implements Store {
     if (this.closed) throw new StoreError('Closed', 'store is closed');
   }
 
+  /**
+   * Answers a read that saw the latest committed state once that state is durable, so
+   * no reader is ever told of a write a crash could still undo.
+   */
+  private answerRead<T>(result: T): Promise<T> {
+    const last = this.committed[this.committed.length - 1];
+    if (!last) return Promise.resolve(result);
+    return new Promise<T>((resolve) => last.readers.push(() => resolve(result)));
+  }
+
   async get(key: string): Promise<KeyValue | undefined> {
     this.check();
     const row = this.stmt.get.get(key);
-    return row && toKV(row);
+    return this.answerRead(row && toKV(row));
   }
 
   async list(prefix: string): Promise<ListResult> {
     this.check();
     const rows = this.stmt.list.all(prefix, prefixEnd(prefix));
-    return { items: rows.map(toKV), revision: this.rev };
+    return this.answerRead({ items: rows.map(toKV), revision: this.rev });
   }
 
   listKeys(prefix: string): { items: { key: string; modRevision: number }[]; revision: number } {
@@ -185,14 +247,15 @@ export class SqliteStore implements Store {
     const items = rows.map(toKV);
     const more = items.length > opts.limit;
     if (more) items.length = opts.limit;
-    return { items, revision: this.rev, continue: more ? items[items.length - 1].key : undefined };
+    return this.answerRead({ items, revision: this.rev, continue: more ? items[items.length - 1].key : undefined });
   }
 
   /**
-   * Group commit: writes that arrive while a batch is pending share one transaction
-   * (one fsync). Each write is still checked and applied in arrival order, and every
-   * caller is answered only after the batch is durable, so acknowledged writes
-   * survive a crash while concurrent writers stop paying one fsync each.
+   * Group commit: writes that arrive in one event-loop turn share one transaction, and
+   * every batch committed while an fsync is running shares the next fsync. Each write is
+   * still checked and applied in arrival order (a failed precondition is checked before
+   * that write touches anything, so it fails alone), and every caller is answered only
+   * after its batch is durable, in revision order, watchers first.
    */
   private write<T>(apply: () => { event: WatchEvent; result: T }): Promise<T> {
     this.check();
@@ -209,12 +272,13 @@ export class SqliteStore implements Store {
     this.flushScheduled = false;
     const batch = this.pending;
     this.pending = [];
+    if (batch.length === 0) return;
     if (this.closed) {
       for (const w of batch) w.reject(new StoreError('Closed', 'store is closed'));
       return;
     }
     const startRev = this.rev;
-    const outcomes: ({ ok: true; event: WatchEvent; result: unknown } | { ok: false; error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     try {
       this.db.transaction(() => {
         for (const w of batch) {
@@ -232,15 +296,54 @@ export class SqliteStore implements Store {
       for (const w of batch) w.reject(err);
       return;
     }
-    for (let i = 0; i < batch.length; i++) {
-      const o = outcomes[i];
-      if (o.ok) {
-        this.notify(o.event);
-        batch[i].resolve(o.result);
+    const committed: CommittedBatch = { writes: batch, outcomes, revision: this.rev, readers: [] };
+    if (this.walFd === undefined) {
+      this.answer(committed);
+      return;
+    }
+    this.committed.push(committed);
+    this.syncWal();
+  }
+
+  /** One fsync of the WAL at a time; it covers every batch committed before it began. */
+  private syncWal(): void {
+    if (this.syncing || this.committed.length === 0 || this.walFd === undefined) return;
+    this.syncing = true;
+    const covered = this.committed.length;
+    fsync(this.walFd, (err) => {
+      this.syncing = false;
+      const done = this.committed.splice(0, covered);
+      if (err) {
+        // The batches may not be on disk: fail them, and stop taking writes (the
+        // process's view is ahead of what a restart would find).
+        console.error('store: fsync of the WAL failed:', err);
+        this.closed = true;
+        for (const b of [...done, ...this.committed.splice(0)]) {
+          for (const w of b.writes) w.reject(new StoreError('Closed', `store failed to sync: ${err.message}`));
+          for (const r of b.readers) r();
+        }
       } else {
-        batch[i].reject(o.error);
+        for (const b of done) this.answer(b);
+      }
+      if (this.committed.length > 0) this.syncWal();
+      else for (const d of this.drained.splice(0)) d();
+    });
+  }
+
+  /** Watchers get a durable batch's events (in revision order), then its writers and readers their answers. */
+  private answer(b: CommittedBatch): void {
+    for (let i = 0; i < b.writes.length; i++) {
+      const o = b.outcomes[i];
+      if (o.ok) {
+        this.deliveredRev = o.event.revision;
+        this.notify(o.event);
+        b.writes[i].resolve(o.result);
+      } else {
+        b.writes[i].reject(o.error);
       }
     }
+    this.deliveredRev = Math.max(this.deliveredRev, b.revision);
+    for (const r of b.readers) r();
   }
 
   create(key: string, value: Buffer): Promise<KeyValue> {
@@ -292,11 +395,13 @@ export class SqliteStore implements Store {
     if (fromRevision < this.compacted) {
       throw new StoreError('Compacted', `required revision ${fromRevision} has been compacted (compacted at ${this.compacted})`);
     }
-    // Replay history synchronously, then register: no write can interleave.
-    for (const row of this.stmt.historySince.iterate(fromRevision, prefix, prefixEnd(prefix))) {
+    // Replay history synchronously, then register: no write can interleave. Only what
+    // was delivered is replayed: later (committed, not yet durable) writes come as live events.
+    const upTo = this.deliveredRev;
+    for (const row of this.stmt.historySince.iterate(fromRevision, prefix, prefixEnd(prefix), upTo)) {
       onEvent(this.historyToEvent(row));
     }
-    const w: Watcher = { prefix, onEvent };
+    const w: Watcher = { prefix, after: Math.max(fromRevision, upTo), onEvent };
     this.watchers.add(w);
     return { stop: () => this.watchers.delete(w) };
   }
@@ -314,7 +419,7 @@ export class SqliteStore implements Store {
 
   private notify(ev: WatchEvent): void {
     for (const w of this.watchers) {
-      if (ev.kv.key.startsWith(w.prefix)) {
+      if (ev.revision > w.after && ev.kv.key.startsWith(w.prefix)) {
         try {
           w.onEvent(ev);
         } catch (err) {
@@ -328,7 +433,7 @@ export class SqliteStore implements Store {
   async compact(revision: number): Promise<void> {
     this.check();
     if (revision <= this.compacted) return;
-    const target = Math.min(revision, this.rev);
+    const target = Math.min(revision, this.deliveredRev);
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM history WHERE revision < ?').run(target);
       this.stmt.setMeta.run('compacted', target);
@@ -374,7 +479,10 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.pending.length) this.flush();
+    if (this.committed.length > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
+    if (this.closed) return;
     this.closed = true;
+    if (this.walFd !== undefined) closeSync(this.walFd);
     this.watchers.clear();
     this.db.close();
   }
