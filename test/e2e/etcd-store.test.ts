@@ -104,7 +104,7 @@ describe('etcd store', { skip: canRun ? undefined : 'needs etcd-server (root ins
     assert.ok(!alive(pid), 'etcd stopped with the cluster');
     const refused = await kite(['up', '--store', 'sqlite']);
     assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr, /uses the etcd store; to move it to sqlite run `kite store migrate --name etcd-e2e --to sqlite`/);
+    assert.ok(refused.stderr.includes(`uses the etcd store; to move it to sqlite run \`kite store migrate --name ${cluster.name} --to sqlite\``), refused.stderr);
     await mustKite(['up']);
     assert.equal(state().store, 'etcd');
     assert.equal(await uidOf('one'), uids.one);
