@@ -15,7 +15,11 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const skip = isRoot ? false : 'needs root: runs containers and programs the kernel';
 
 const suffix = Math.random().toString(36).slice(2, 7);
-const cluster = new Cluster(`jn${suffix}`);
+const cluster = new Cluster(`jn${suffix}`, {
+  // A stopped node is noticed quickly.
+  KITE_NODE_MONITOR_GRACE_SECONDS: '12',
+  KITE_NODE_MONITOR_PERIOD_SECONDS: '2',
+});
 const machine = `${cluster.name}-m2`;
 const netns = `kj${suffix}`;
 const hostVeth = `kjh${suffix}`;
@@ -242,6 +246,26 @@ spec:
     assert.equal(await fetchFrom('far', 'http://far.default.svc.cluster.local/'), 'hello-from-far');
     // Logs and exec reach the joined kubelet (its serving certificate came from a CSR too).
     assert.equal((await cluster.kubectl(['logs', 'far'])).code, 0);
+  });
+
+  test('kite node stop: the worker goes NotReady and keeps its Node; kite node start: Ready again', async () => {
+    const worker = `${cluster.name}-worker`;
+    const added = await cluster.kite(['node', 'add', '--name', cluster.name]);
+    assert.equal(added.code, 0, added.stderr);
+    const stopped = await cluster.kite(['node', 'stop', '--name', cluster.name, worker]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const node = await json(['get', 'node', worker]);
+    assert.notEqual(node.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    const again = await cluster.kite(['node', 'stop', '--name', cluster.name, worker]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /already stopped/);
+    const started = await cluster.kite(['node', 'start', '--name', cluster.name, worker]);
+    assert.equal(started.code, 0, started.stderr);
+    const ready = await json(['get', 'node', worker]);
+    assert.equal(ready.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    assert.equal(ready.metadata.uid, node.metadata.uid, 'the same Node object');
+    const controlPlane = await cluster.kite(['node', 'stop', '--name', cluster.name, `${cluster.name}-control-plane`]);
+    assert.notEqual(controlPlane.code, 0);
   });
 
   test('kite token delete, then a join with that token fails with 401', async () => {
