@@ -276,5 +276,27 @@ spec:
     const r = await run('nsenter', [...joinArgs(server, token, hash).slice(0, -2), '--data-dir', join(cluster.home, 'm3')], { env: cluster.env(), timeoutMs: 60_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /401 Unauthorized/);
+
+    // The machine that joined keeps its identity: stopped and started again (its token
+    // gone), it runs as the same node.
+    joinProc!.kill('SIGTERM');
+    assert.equal(await joinExited, 0);
+    const logPath = join(cluster.home, 'rejoin.log');
+    const out = openSync(logPath, 'a');
+    joinProc = spawn('nsenter', joinArgs(server, token, hash), { env: cluster.env(), stdio: ['ignore', out, out] });
+    joinExited = new Promise((r) => joinProc!.once('exit', (c) => r(c ?? -1)));
+    await waitFor(
+      `node ${machine} Ready again`,
+      async () => {
+        if (joinProc!.exitCode !== null) throw new Error(`kite join exited (${joinProc!.exitCode}):\n${readFileSync(logPath, 'utf8')}`);
+        const n = await json(['get', 'node', machine]);
+        const ready = n.status?.conditions?.find((c: any) => c.type === 'Ready');
+        // Ready, and the restarted join has its kubelet, containerd and networking running.
+        return ready?.status === 'True' && readFileSync(logPath, 'utf8').includes('has joined the cluster') ? true : undefined;
+      },
+      120_000,
+      1000,
+    );
+    assert.match(readFileSync(logPath, 'utf8'), /joined before: using its identity/);
   });
 });
