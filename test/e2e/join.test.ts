@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Cluster, KITE_MAIN, KUBECTL_DIR, applyYaml, run, waitFor } from './harness.js';
 
@@ -121,6 +122,34 @@ describe('a node joining from another machine', { skip, timeout: 900_000 }, () =
     const again = await cluster.kite(['token', 'delete', '--name', cluster.name, id]);
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /not found/);
+  });
+
+  test('cluster-info is readable anonymously (that path only), signed per token', async () => {
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const r = httpsRequest({ host: '127.0.0.1', port: cluster.port, path, rejectUnauthorized: false }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+        });
+        r.on('error', reject);
+        r.end();
+      });
+    const token = (await cluster.kite(['token', 'create', '--name', cluster.name])).stdout.trim();
+    const info = await waitFor(
+      'a signature for the new token',
+      async () => {
+        const r = await get('/api/v1/namespaces/kube-public/configmaps/cluster-info');
+        assert.equal(r.status, 200, r.body);
+        const data = JSON.parse(r.body).data;
+        return data[`jws-kubeconfig-${token.split('.')[0]}`] ? data : undefined;
+      },
+      30_000,
+      300,
+    );
+    assert.match(info.kubeconfig, /certificate-authority-data: /);
+    assert.equal((await get('/api/v1/namespaces/kube-public/configmaps')).status, 401);
+    assert.equal((await get('/api/v1/namespaces/kube-system/configmaps/cluster-info')).status, 401);
   });
 
   test('an expired token is refused and removed by the token cleaner', async () => {
