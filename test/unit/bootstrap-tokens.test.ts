@@ -104,3 +104,16 @@ test('VXLAN: a VNI per cluster, a locally administered MAC per node, the VNI the
   assert.equal(announcedVni([node({}), node({ 'flannel.alpha.coreos.com/backend-type': 'vxlan', 'flannel.alpha.coreos.com/backend-data': JSON.stringify({ VNI: 42, VtepMAC: mac }) })]), 42);
   assert.equal(announcedVni([node({ 'flannel.alpha.coreos.com/backend-type': 'host-gw', 'flannel.alpha.coreos.com/backend-data': '{"VNI":7}' })]), undefined);
 });
+
+test('anonymous callers are system:anonymous only for a GET of the allowed path, and not with a bad token', async () => {
+  const { Authenticator } = await import('../../apiserver/authentication.js');
+  const path = '/api/v1/namespaces/kube-public/configmaps/cluster-info';
+  const auth = new Authenticator([() => undefined], { anonymousPaths: [path] });
+  const req = (method: string, url: string, headers: Record<string, string> = {}) => ({ method, url, headers, socket: { authorized: false } }) as never;
+  assert.deepEqual(await auth.authenticate(req('GET', path)), { name: 'system:anonymous', groups: ['system:unauthenticated'] });
+  assert.deepEqual(await auth.authenticate(req('GET', `${path}?resourceVersion=0`)), { name: 'system:anonymous', groups: ['system:unauthenticated'] });
+  assert.equal(await auth.authenticate(req('PUT', path)), undefined);
+  assert.equal(await auth.authenticate(req('GET', '/api/v1/namespaces/kube-public/configmaps')), undefined);
+  assert.equal(await auth.authenticate(req('GET', path, { authorization: 'Bearer abcdef.0123456789abcdef' })), undefined);
+  assert.equal(await new Authenticator([]).authenticate(req('GET', path)), undefined);
+});
