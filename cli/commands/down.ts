@@ -62,6 +62,15 @@ export async function down(opts: DownOptions, progress = new Progress()): Promis
       const { cleanupNode } = await import('../../kubelet/local-node.js');
       await progress.step('Removing node containers and networking', () => cleanupNode(nodeDir));
     }
+    // The node's VXLAN device (agent/vxlan.ts), left by a server that was killed.
+    if (process.env.KITE_CONTROL_PLANE !== 'stub') {
+      const { clusterVni, vxlanDevice } = await import('../../agent/vxlan.js');
+      const dev = vxlanDevice(clusterVni(c.name));
+      if (existsSync(`/sys/class/net/${dev}`)) {
+        const { commandRunner } = await import('../../proxy/exec.js');
+        await commandRunner()(['ip', 'link', 'del', dev]);
+      }
+    }
     const workers = readClusterState(c.paths)?.workers ?? [];
     if ((workers.length > 0 || existsSync(join(c.paths.dir, 'underlay.json'))) && process.env.KITE_CONTROL_PLANE !== 'stub') {
       const { cleanupWorkers } = await import('../../agent/workers.js');
