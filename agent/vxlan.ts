@@ -26,10 +26,10 @@ export function parsePodNetworkMode(v: string): PodNetworkMode {
   throw new Error(`unknown pod network "${v}" (want vxlan or host-gw)`);
 }
 
-/** A cluster's VNI, from its name (1..2^24-1): clusters on one host use distinct devices. */
-export function clusterVni(clusterName: string): number {
+/** A cluster's VNI, from its directory (1..2^24-1): clusters on one host use distinct devices. */
+export function clusterVni(clusterDir: string): number {
   let h = 2166136261;
-  for (const c of clusterName) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  for (const c of clusterDir) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
   return (h % 0xfffffe) + 1;
 }
 
