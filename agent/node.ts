@@ -97,6 +97,14 @@ export function startAgent(o: AgentOptions): Agent {
       } catch (err) {
         log(`networking: vxlan failed to start: ${errorMessage(err)}`);
       }
+    } else {
+      // host-gw: a VTEP announced by an earlier run (--pod-network vxlan) is withdrawn.
+      try {
+        const { withdrawVtep } = await import('./vxlan.js');
+        await withdrawVtep({ server: o.server, ca: o.ca.cert, pkiDir: join(nodeDir, 'pki'), nodeName: node.nodeName });
+      } catch (err) {
+        log(`networking: withdrawing the VXLAN annotations: ${errorMessage(err)}`);
+      }
     }
     return {
       async close() {

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { ApiTransport } from '../client/transport.js';
+import { isNotFound } from '../client/transport.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { commandRunner, mustRun, type CommandRunner } from '../proxy/exec.js';
@@ -182,5 +183,29 @@ export class VxlanNetwork {
     await this.chain;
     this.peers.clear();
     await this.run(['ip', 'link', 'del', this.device]);
+  }
+}
+
+/** Removes a node's VTEP annotations (the cluster runs host-gw now), as the node itself. */
+export async function withdrawVtep(o: { server: string; ca: string; pkiDir: string; nodeName: string }): Promise<void> {
+  const { HttpTransport } = await import('../client/http-transport.js');
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const asNode = new HttpTransport(
+    { server: o.server, caData: o.ca, certData: readFileSync(join(o.pkiDir, 'kubelet-client.crt'), 'utf8'), keyData: readFileSync(join(o.pkiDir, 'kubelet-client.key'), 'utf8') },
+    { component: 'kite-vxlan' },
+  );
+  try {
+    let node: Node;
+    try {
+      node = await asNode.get<Node>(NODES, undefined, o.nodeName);
+    } catch (err) {
+      if (isNotFound(err)) return; // a new node announced nothing
+      throw err;
+    }
+    if (node.metadata?.annotations?.[BACKEND_TYPE_ANNOTATION] === undefined) return;
+    await asNode.patch(NODES, undefined, o.nodeName, 'merge', { metadata: { annotations: { [BACKEND_TYPE_ANNOTATION]: null, [BACKEND_DATA_ANNOTATION]: null, [PUBLIC_IP_ANNOTATION]: null } } });
+  } finally {
+    asNode.close();
   }
 }
