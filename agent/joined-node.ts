@@ -105,6 +105,8 @@ export async function startJoinedNode(o: JoinedNodeOptions): Promise<JoinedNode>
       started.push(vxlan);
     } else {
       log('the cluster announces no VXLAN network: host-gw routes only');
+      const { withdrawVtep } = await import('./vxlan.js');
+      await withdrawVtep({ server: o.server, ca: o.identity.ca, pkiDir, nodeName: o.nodeName });
     }
     const routes = new HostGwRoutes({ transport: api, selfName: o.nodeName, skip: (n) => vni !== undefined && n.metadata?.annotations?.[BACKEND_TYPE_ANNOTATION] === 'vxlan', log });
     routes.start();
