@@ -1,10 +1,10 @@
 // `kite join` (upstream: kubeadm join's discovery and the kubelet's TLS bootstrap):
 //
-//  1. discovery: read kube-public/cluster-info with the bootstrap token, over TLS not yet
-//     verified; check the `jws-kubeconfig-<id>` signature (HS256 keyed by the token's
-//     secret: the ConfigMap came from a server that knows the token) and pin the CA it
-//     names by the SHA-256 of its public key (--ca-cert-hash). From then on every call
-//     verifies the server with that CA.
+//  1. discovery: read kube-public/cluster-info anonymously, over TLS not yet verified;
+//     pin the CA it names by the SHA-256 of its public key (--ca-cert-hash) and check the
+//     `jws-kubeconfig-<id>` signature (HS256 keyed by the token's secret: the ConfigMap
+//     came from a server that knows the token). Only then is the token sent, and every
+//     call verifies the server with that CA.
 //  2. TLS bootstrap: a CertificateSigningRequest for `system:node:<name>` (O system:nodes,
 //     signer kubernetes.io/kube-apiserver-client-kubelet) made with the bootstrap token;
 //     the control plane's approver and signer issue it. Then, as the node, a
@@ -30,9 +30,13 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function getJson(url: string, token: string, ca?: string): Promise<{ status: number; body: any }> {
+/** A GET, with the token only over TLS verified with `ca`. */
+function getJson(url: string, token?: string, ca?: string): Promise<{ status: number; body: any }> {
+  if (token && !ca) throw new Error('a token is only sent to a verified server');
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, ...(ca ? { ca } : { rejectUnauthorized: false }), timeout: 10_000 }, (res) => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token) headers.authorization = `Bearer ${token}`;
+    const req = request(url, { method: 'GET', headers, ...(ca ? { ca } : { rejectUnauthorized: false }), timeout: 10_000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -70,35 +74,38 @@ export async function discoverCluster(server: string, token: string, caCertHashe
   const url = `${server.replace(/\/$/, '')}/api/v1/namespaces/${CLUSTER_INFO_NAMESPACE}/configmaps/${CLUSTER_INFO_NAME}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
+    // Anonymously (as kubeadm): the token is not sent to a server not yet trusted.
     let r: { status: number; body: any };
     try {
-      r = await getJson(url, token);
+      r = await getJson(url);
     } catch (err) {
       if (Date.now() > deadline) throw new JoinError(`cannot reach ${server}: ${(err as Error).message}`);
       log(`discovery: ${server}: ${(err as Error).message}; retrying`);
       await sleep(2000);
       continue;
     }
-    if (r.status === 401) throw new JoinError(`the API server refused the bootstrap token ${id} (401 Unauthorized): it does not exist, has expired or was deleted; create one with \`kite token create\``);
     if (r.status !== 200) throw new JoinError(`reading ${CLUSTER_INFO_NAMESPACE}/${CLUSTER_INFO_NAME}: HTTP ${r.status}: ${r.body?.message ?? String(r.body).slice(0, 200)}`);
     const data = (r.body?.data ?? {}) as Record<string, string>;
     const kubeconfig = data.kubeconfig;
     if (!kubeconfig) throw new JoinError(`${CLUSTER_INFO_NAMESPACE}/${CLUSTER_INFO_NAME} has no kubeconfig`);
-    const jws = data[JWS_KEY_PREFIX + id];
-    if (jws === undefined) {
-      // The bootstrap signer adds it shortly after the token is created.
-      if (Date.now() > deadline) throw new JoinError(`token id "${id}" is invalid for this cluster or it has expired (no signature in ${CLUSTER_INFO_NAME}); create a new one with \`kite token create\``);
-      await sleep(1000);
-      continue;
-    }
-    if (!verifyDetachedJws(jws, kubeconfig, id, secret)) throw new JoinError(`failed to verify JWS signature of received cluster info object, can't trust this API Server`);
     const cfg = parseYaml(kubeconfig) as { clusters?: { cluster?: { 'certificate-authority-data'?: string; server?: string } }[] };
     const cluster = cfg.clusters?.[0]?.cluster;
     const ca = Buffer.from(cluster?.['certificate-authority-data'] ?? '', 'base64').toString('utf8');
     if (!ca.includes('BEGIN CERTIFICATE')) throw new JoinError(`${CLUSTER_INFO_NAME} names no CA certificate`);
     const actual = caCertHash(ca);
     if (!wanted.includes(actual)) throw new JoinError(`cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "${actual}" are pinned (--ca-cert-hash ${wanted.join(',')})`);
-    return { ca, server: cluster?.server ?? server };
+    const jws = data[JWS_KEY_PREFIX + id];
+    if (jws !== undefined) {
+      if (!verifyDetachedJws(jws, kubeconfig, id, secret)) throw new JoinError(`failed to verify JWS signature of received cluster info object, can't trust this API Server`);
+      return { ca, server: cluster?.server ?? server };
+    }
+    // No signature for this token: ask the server, now verified with the pinned CA,
+    // whether it knows the token at all (401 when deleted or expired); if it does, the
+    // bootstrap signer has not signed for it yet.
+    const withToken = await getJson(url, token, ca).catch((err: Error) => ({ status: 0, body: err.message }));
+    if (withToken.status === 401) throw new JoinError(`the API server refused the bootstrap token ${id} (401 Unauthorized): it does not exist, has expired or was deleted; create one with \`kite token create\``);
+    if (Date.now() > deadline) throw new JoinError(`token id "${id}" is invalid for this cluster or it has expired (no signature in ${CLUSTER_INFO_NAME}); create a new one with \`kite token create\``);
+    await sleep(1000);
   }
 }
 

@@ -98,13 +98,15 @@ export async function startJoinedNode(o: JoinedNodeOptions): Promise<JoinedNode>
     // The pod network the cluster announces: VXLAN when its nodes carry a VTEP (the
     // control plane's host does unless it runs host-gw), else host-gw routes only.
     const { VxlanNetwork, announcedVni, BACKEND_TYPE_ANNOTATION } = await import('./vxlan.js');
-    const vni = announcedVni((await api.list<Node>(NODES, undefined)).items);
+    const vni = announcedVni((await api.list<Node>(NODES, undefined)).items.filter((n) => n.metadata?.name !== o.nodeName));
     if (vni !== undefined) {
       const vxlan = new VxlanNetwork({ transport: api, nodeName: o.nodeName, nodeIP: o.nodeIP, podCIDR, vni, log });
       await vxlan.start();
       started.push(vxlan);
     } else {
       log('the cluster announces no VXLAN network: host-gw routes only');
+      const { withdrawVtep } = await import('./vxlan.js');
+      await withdrawVtep({ server: o.server, ca: o.identity.ca, pkiDir, nodeName: o.nodeName });
     }
     const routes = new HostGwRoutes({ transport: api, selfName: o.nodeName, skip: (n) => vni !== undefined && n.metadata?.annotations?.[BACKEND_TYPE_ANNOTATION] === 'vxlan', log });
     routes.start();

@@ -2,7 +2,7 @@
 // the private containerd and kubelet, then the node's service proxy, cluster DNS,
 // ingress controller and NetworkPolicy enforcement — API clients over HTTPS, each with
 // its own identity and least-privilege role.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { errorMessage } from '../machinery/errors.js';
 import type { CertKeyPair } from '../machinery/pki.js';
 import { DNS_USER, INGRESS_USER, KUBE_PROXY_USER, NETPOL_USER } from '../machinery/identities.js';
@@ -126,11 +126,19 @@ export function startAgent(o: AgentOptions): Agent {
           { server: balancer?.url ?? o.server, caData: o.ca.cert, certData: readFileSync(join(pki, 'kubelet-client.crt'), 'utf8'), keyData: readFileSync(join(pki, 'kubelet-client.key'), 'utf8') },
           { component: 'kite-vxlan' },
         );
-        const net = new VxlanNetwork({ transport: asNode, nodeName: node.nodeName, nodeIP: node.nodeIP, podCIDR: node.podCIDR, vni: clusterVni(o.clusterName), log: (m) => log(`networking: ${m}`) });
+        const net = new VxlanNetwork({ transport: asNode, nodeName: node.nodeName, nodeIP: node.nodeIP, podCIDR: node.podCIDR, vni: clusterVni(resolve(o.clusterDir)), log: (m) => log(`networking: ${m}`) });
         await net.start();
         vxlan = { stop: async () => (await net.stop(), asNode.close()) };
       } catch (err) {
         log(`networking: vxlan failed to start: ${errorMessage(err)}`);
+      }
+    } else {
+      // host-gw: a VTEP announced by an earlier run (--pod-network vxlan) is withdrawn.
+      try {
+        const { withdrawVtep } = await import('./vxlan.js');
+        await withdrawVtep({ server: o.server, ca: o.ca.cert, pkiDir: join(nodeDir, 'pki'), nodeName: node.nodeName });
+      } catch (err) {
+        log(`networking: withdrawing the VXLAN annotations: ${errorMessage(err)}`);
       }
     }
     return {

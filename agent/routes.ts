@@ -32,6 +32,8 @@ export class HostGwRoutes {
   /** node name → the route we installed: `podCIDR via ip`. */
   private readonly installed = new Map<string, { cidr: string; via: string }>();
   private readonly warned = new Set<string>();
+  /** node name → the pod CIDR and address last acted on. */
+  private readonly decided = new Map<string, string>();
   private readonly run: CommandRunner;
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -61,9 +63,14 @@ export class HostGwRoutes {
     if (name === this.o.selfName || this.o.skip?.(n)) return;
     const cidr = n.spec?.podCIDR;
     const ip = internalIP(n);
+    // Node status changes every few seconds: only a new pod CIDR or address is looked at
+    // again (no `ip` process per heartbeat, hollow nodes included).
+    const key = `${cidr ?? ''}|${ip ?? ''}`;
+    if (this.decided.get(name) === key) return;
     const had = this.installed.get(name);
     if (had && (had.cidr !== cidr || had.via !== ip)) await this.remove(name);
     if (!cidr || !ip || this.installed.has(name)) return;
+    this.decided.set(name, key);
     if (!(await this.onLink(ip))) {
       // (Logged for the first few only: hollow nodes have made-up addresses.)
       if (!this.warned.has(name) && this.warned.size < 5) this.o.log(`routes: node ${name} (${ip}) is not on a connected network; its pods (${cidr}) are reached through the default route`);
@@ -71,12 +78,16 @@ export class HostGwRoutes {
       return;
     }
     const r = await this.run(['ip', 'route', 'replace', cidr, 'via', ip]);
-    if (r.code !== 0) throw new Error(`route ${cidr} via ${ip}: ${r.stderr.trim()}`);
+    if (r.code !== 0) {
+      this.decided.delete(name); // tried again at the node's next change
+      throw new Error(`route ${cidr} via ${ip}: ${r.stderr.trim()}`);
+    }
     this.installed.set(name, { cidr, via: ip });
     this.o.log(`routes: ${cidr} via ${ip} (node ${name})`);
   }
 
   private async remove(name: string): Promise<void> {
+    this.decided.delete(name);
     const had = this.installed.get(name);
     if (!had) return;
     this.installed.delete(name);

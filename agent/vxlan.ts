@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { ApiTransport } from '../client/transport.js';
+import { isNotFound } from '../client/transport.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { commandRunner, mustRun, type CommandRunner } from '../proxy/exec.js';
@@ -26,10 +27,10 @@ export function parsePodNetworkMode(v: string): PodNetworkMode {
   throw new Error(`unknown pod network "${v}" (want vxlan or host-gw)`);
 }
 
-/** A cluster's VNI, from its name (1..2^24-1): clusters on one host use distinct devices. */
-export function clusterVni(clusterName: string): number {
+/** A cluster's VNI, from its directory (1..2^24-1): clusters on one host use distinct devices. */
+export function clusterVni(clusterDir: string): number {
   let h = 2166136261;
-  for (const c of clusterName) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  for (const c of clusterDir) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
   return (h % 0xfffffe) + 1;
 }
 
@@ -182,5 +183,29 @@ export class VxlanNetwork {
     await this.chain;
     this.peers.clear();
     await this.run(['ip', 'link', 'del', this.device]);
+  }
+}
+
+/** Removes a node's VTEP annotations (the cluster runs host-gw now), as the node itself. */
+export async function withdrawVtep(o: { server: string; ca: string; pkiDir: string; nodeName: string }): Promise<void> {
+  const { HttpTransport } = await import('../client/http-transport.js');
+  const { readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const asNode = new HttpTransport(
+    { server: o.server, caData: o.ca, certData: readFileSync(join(o.pkiDir, 'kubelet-client.crt'), 'utf8'), keyData: readFileSync(join(o.pkiDir, 'kubelet-client.key'), 'utf8') },
+    { component: 'kite-vxlan' },
+  );
+  try {
+    let node: Node;
+    try {
+      node = await asNode.get<Node>(NODES, undefined, o.nodeName);
+    } catch (err) {
+      if (isNotFound(err)) return; // a new node announced nothing
+      throw err;
+    }
+    if (node.metadata?.annotations?.[BACKEND_TYPE_ANNOTATION] === undefined) return;
+    await asNode.patch(NODES, undefined, o.nodeName, 'merge', { metadata: { annotations: { [BACKEND_TYPE_ANNOTATION]: null, [BACKEND_DATA_ANNOTATION]: null, [PUBLIC_IP_ANNOTATION]: null } } });
+  } finally {
+    asNode.close();
   }
 }

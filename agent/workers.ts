@@ -269,26 +269,46 @@ export class WorkerNodes {
 
   constructor(private readonly o: WorkerNodesOptions) {}
 
-  /** Makes the running workers exactly `names`; removed ones are deleted from the API too. */
-  reconcile(names: readonly string[]): Promise<void> {
-    const next = this.queue.then(() => this.doReconcile([...names]));
+  /** Nodes of the cluster that are stopped (`kite node stop`): no runtime, their Node object kept. */
+  private stopped = new Set<string>();
+
+  /**
+   * Makes the running workers exactly `names` minus `stopped`; a stopped one keeps its
+   * directory and Node object (it goes NotReady), a removed one is deleted from the API too.
+   */
+  reconcile(names: readonly string[], stopped: readonly string[] = []): Promise<void> {
+    const next = this.queue.then(() => this.doReconcile([...names], [...stopped]));
     this.queue = next.catch(() => undefined);
     return next;
   }
 
-  private async doReconcile(names: string[]): Promise<void> {
+  private async deleteNode(name: string): Promise<void> {
+    await this.o.transport.delete(NODES, undefined, name).catch((err) => {
+      if (!isNotFound(err)) this.o.log(`deleting node ${name}: ${errorMessage(err)}`);
+    });
+    this.o.log(`node ${name} removed`);
+  }
+
+  private async doReconcile(all: string[], stoppedNames: string[]): Promise<void> {
     if (this.closed) return;
+    const names = all.filter((n) => !stoppedNames.includes(n));
     for (const [name, w] of [...this.workers]) {
       if (names.includes(name)) continue;
       await this.starting.get(name)?.catch(() => undefined);
       this.workers.delete(name);
-      await w.stop(true);
+      const stopOnly = all.includes(name);
+      await w.stop(!stopOnly);
       await this.syncRoutes();
-      await this.o.transport.delete(NODES, undefined, name).catch((err) => {
-        if (!isNotFound(err)) this.o.log(`deleting node ${name}: ${errorMessage(err)}`);
-      });
-      this.o.log(`node ${name} removed`);
+      if (stopOnly) this.o.log(`node ${name} stopped`);
+      else await this.deleteNode(name);
     }
+    // A stopped node removed from the cluster: its Node object and directory go too.
+    for (const name of this.stopped) {
+      if (all.includes(name)) continue;
+      rmSync(workerDirOf(this.o.clusterDir, name), { recursive: true, force: true });
+      await this.deleteNode(name);
+    }
+    this.stopped = new Set(stoppedNames.filter((n) => all.includes(n)));
     const missing = names.filter((n) => !this.workers.has(n));
     if (missing.length === 0) return;
     const underlay = await this.ensureUnderlay();

@@ -21,7 +21,19 @@ export class Authenticator {
   /** A TLS connection's client certificate doesn't change: read it once per socket. */
   private readonly certUsers = new WeakMap<TLSSocket, UserInfo | null>();
 
-  constructor(private readonly tokenAuthenticators: TokenAuthenticator[] = []) {}
+  private readonly anonymousPaths: ReadonlySet<string>;
+
+  /**
+   * `anonymousPaths`: GETs of these paths without credentials are `system:anonymous`
+   * (upstream's structured AuthenticationConfiguration `anonymous.conditions`), then
+   * authorized as any request; everything else without credentials is a 401.
+   */
+  constructor(
+    private readonly tokenAuthenticators: TokenAuthenticator[] = [],
+    opts: { anonymousPaths?: readonly string[] } = {},
+  ) {
+    this.anonymousPaths = new Set(opts.anonymousPaths ?? []);
+  }
 
   private certUser(sock: TLSSocket): UserInfo | undefined {
     let user = this.certUsers.get(sock);
@@ -52,6 +64,11 @@ export class Authenticator {
         const user = await a(token);
         if (user) return user;
       }
+      return undefined;
+    }
+    if (!auth && req.method === 'GET' && this.anonymousPaths.size > 0) {
+      const path = (req.url ?? '').split('?')[0];
+      if (this.anonymousPaths.has(path)) return { name: ANONYMOUS, groups: [UNAUTHENTICATED] };
     }
     return undefined;
   }

@@ -27,6 +27,8 @@ export interface ClusterState {
   workers?: string[];
   /** API servers `kite up` runs (more than one: behind a load balancer on apiPort). */
   servers?: number;
+  /** Workers that are stopped (`kite node stop`): kept in `workers`, not run. */
+  stoppedWorkers?: string[];
   /** How pods reach nodes on other machines (`kite up --pod-network`; default vxlan). */
   podNetwork?: 'vxlan' | 'host-gw';
 }

@@ -9,6 +9,13 @@ import { CLUSTER_INFO_NAME, CLUSTER_INFO_NAMESPACE } from '../machinery/bootstra
 
 const CONFIGMAPS = resourceByPath('', 'v1', 'configmaps')!;
 
+/**
+ * The one path kite serves to anonymous callers, as kubeadm makes cluster-info readable
+ * by `system:anonymous` (the kubeadm:bootstrap-signer-clusterinfo RoleBinding): a joining
+ * machine reads it before it trusts the server, so before it sends its token.
+ */
+export const CLUSTER_INFO_PATH = `/api/v1/namespaces/${CLUSTER_INFO_NAMESPACE}/configmaps/${CLUSTER_INFO_NAME}`;
+
 /** The kubeconfig cluster-info carries (kubeadm's: one cluster with an empty name, no users). */
 export function clusterInfoKubeconfig(server: string, caCert: string): string {
   return [

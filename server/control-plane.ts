@@ -37,7 +37,7 @@ import { COMPONENT_USERS, serviceAccountUser } from './identities.js';
 import { FlowSchemaStatusController } from './flowcontrol.js';
 import { Aggregator } from '../apiserver/aggregator.js';
 import { APIServiceAvailabilityController, publishExtensionAuthentication } from './aggregation.js';
-import { publishClusterInfo } from './cluster-info.js';
+import { CLUSTER_INFO_PATH, publishClusterInfo } from './cluster-info.js';
 
 export interface ControlPlaneOptions {
   /** Cluster name. */
@@ -162,7 +162,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   tokens.install(pipeline);
   // The aggregation layer: APIServices with a spec.service are proxied to their servers.
   const aggregator = new Aggregator(core.lookups, { proxyClient: opts.frontProxy });
-  const api = new ApiServer({ pipeline, authenticator: new Authenticator([bootstrapTokens, tokens.authenticate]), serverAddress: `${advertise}:${port}`, isReady: () => ready, aggregator });
+  const api = new ApiServer({ pipeline, authenticator: new Authenticator([bootstrapTokens, tokens.authenticate], { anonymousPaths: [CLUSTER_INFO_PATH] }), serverAddress: `${advertise}:${port}`, isReady: () => ready, aggregator });
   new KubeletProxy(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient }).install(api);
   // metrics.k8s.io, fed by scraping the kubelets' /stats/summary.
   const resourceMetrics = new ResourceMetrics(registry, { caCert: opts.tls.caCert, ...opts.kubeletClient });

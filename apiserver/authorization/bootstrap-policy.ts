@@ -506,8 +506,8 @@ function kiteNamespaceRoles(): Role[] {
 function kiteNamespaceRoleBindings(): RoleBinding[] {
   return [
     roleBinding('kube-system', 'system:kite:dns-endpoints', 'system:kite:dns-endpoints', [user(KITE_COMPONENT_USERS.dns)]),
-    // kubeadm lets anyone read kube-public/cluster-info; kite authenticates no anonymous
-    // caller, so a joining node reads it with its bootstrap token (verifying the CA by hash).
+    // kubeadm lets anyone read kube-public/cluster-info (kite authenticates anonymous
+    // callers on that path only); bootstrap tokens may read it too.
     roleBinding('kube-public', 'kubeadm:bootstrap-signer-clusterinfo', 'kubeadm:bootstrap-signer-clusterinfo', [user('system:anonymous'), group('system:bootstrappers')]),
   ];
 }

@@ -1,7 +1,7 @@
 // `kite down`: stops a cluster's control plane; `--purge` also deletes its data and
 // removes its kubeconfig context.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { contextName, defaultUserKubeconfigPath, removeFromUserKubeconfig } from '../../machinery/kubeconfig.js';
 import { clusterExists, clusterStatus, openCluster, readClusterState, withClusterLock } from '../cluster.js';
 import { CliError } from '../errors.js';
@@ -66,6 +66,15 @@ export async function down(opts: DownOptions, progress = new Progress()): Promis
     if (existsSync(join(nodeDir, 'ingress', 'nginx.pid'))) {
       const { stopLeftoverNginx } = await import('../../ingress/nginx.js');
       await stopLeftoverNginx(join(nodeDir, 'ingress'));
+    }
+    // The node's VXLAN device (agent/vxlan.ts), left by a server that was killed.
+    if (process.env.KITE_CONTROL_PLANE !== 'stub') {
+      const { clusterVni, vxlanDevice } = await import('../../agent/vxlan.js');
+      const dev = vxlanDevice(clusterVni(resolve(c.paths.dir)));
+      if (existsSync(`/sys/class/net/${dev}`)) {
+        const { commandRunner } = await import('../../proxy/exec.js');
+        await commandRunner()(['ip', 'link', 'del', dev]);
+      }
     }
     const workers = readClusterState(c.paths)?.workers ?? [];
     if ((workers.length > 0 || existsSync(join(c.paths.dir, 'underlay.json'))) && process.env.KITE_CONTROL_PLANE !== 'stub') {

@@ -3,6 +3,7 @@
 // runs it in the foreground until SIGTERM/SIGINT, which stop the node (its pods and
 // runtime; the Node object stays, NotReady, as with a stopped kubelet).
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -33,6 +34,13 @@ function sourceAddressTowards(host: string): string {
   return m[1];
 }
 
+/** The CA of an identity already in `pkiDir` (client and serving certificates included), if any. */
+function knownCA(pkiDir: string): string | undefined {
+  const files = ['ca.crt', 'kubelet-client.crt', 'kubelet-client.key', 'kubelet.crt', 'kubelet.key'].map((f) => join(pkiDir, f));
+  if (!files.every((f) => existsSync(f))) return undefined;
+  return readFileSync(files[0], 'utf8');
+}
+
 export async function joinCluster(o: JoinOptions): Promise<void> {
   let url: URL;
   try {
@@ -51,9 +59,19 @@ export async function joinCluster(o: JoinOptions): Promise<void> {
   const { startJoinedNode } = await import('../../agent/joined-node.js');
   let node: { close(): Promise<void> };
   try {
-    log(`discovery: reading cluster-info from ${o.server}`);
-    const discovered = await discoverCluster(o.server, o.token, o.caCertHash, log);
-    log(`discovery: the cluster CA matches ${o.caCertHash.join(',')}`);
+    // A machine that joined before restarts with the identity it has (its token may have
+    // expired since), when that identity is of the cluster the hash names.
+    const known = knownCA(join(nodeDir, 'pki'));
+    const { caCertHash } = await import('../../machinery/pki.js');
+    let discovered: { ca: string };
+    if (known && o.caCertHash.map((h) => h.toLowerCase()).includes(caCertHash(known))) {
+      log(`this machine joined before: using its identity in ${join(nodeDir, 'pki')}`);
+      discovered = { ca: known };
+    } else {
+      log(`discovery: reading cluster-info from ${o.server}`);
+      discovered = await discoverCluster(o.server, o.token, o.caCertHash, log);
+      log(`discovery: the cluster CA matches ${o.caCertHash.join(',')}`);
+    }
     const identity = await bootstrapNodeIdentity({ server: o.server, token: o.token, ca: discovered.ca, nodeName, nodeIP, pkiDir: join(nodeDir, 'pki'), log });
     log(`TLS bootstrap: node ${nodeName} has its client certificate (${join(nodeDir, 'pki', 'kubelet.conf')})`);
     node = await startJoinedNode({ nodeName, nodeIP, server: o.server, nodeDir, identity, registries: o.registries, log });

@@ -87,13 +87,52 @@ export async function removeNode(cluster: Cluster, name: string, opts: { waitSec
       const hint = workers.length ? ` (its nodes: ${workers.join(', ')})` : '';
       throw new CliError(`cluster "${cluster.name}" has no removable node "${name}"${hint}; the control plane's node stays`);
     }
-    writeClusterState(cluster.paths, { ...state, workers: workers.filter((w) => w !== name) });
+    writeClusterState(cluster.paths, { ...state, workers: workers.filter((w) => w !== name), stoppedWorkers: (state.stoppedWorkers ?? []).filter((w) => w !== name) });
   });
   signalServer(running.pid);
   await progress.step(
     `Removing node ${name}`,
     () => waitForNode(cluster, name, (opts.waitSeconds ?? 120) * 1000, (status) => status === 404, 'gone'),
     () => `Node ${name} removed`,
+  );
+}
+
+const isReady = (node: any) => !!node?.status?.conditions?.some((x: any) => x.type === 'Ready' && x.status === 'True');
+
+/**
+ * `kite node stop NODE`: its kubelet and containerd stop (its pods with them, as when a
+ * machine is powered off) but the node stays in the cluster and goes NotReady once the
+ * node lifecycle controller notices (its grace period); `kite node start` runs it again.
+ */
+export async function stopNode(cluster: Cluster, name: string, opts: { waitSeconds?: number } = {}, progress = new Progress()): Promise<void> {
+  const running = requireRunning(cluster);
+  await withClusterLock(cluster.paths, async () => {
+    const state = readClusterState(cluster.paths)!;
+    const workers = state.workers ?? [];
+    if (!workers.includes(name)) throw new CliError(`cluster "${cluster.name}" has no node "${name}" that kite runs on this host${workers.length ? ` (its nodes: ${workers.join(', ')})` : ''}`);
+    if ((state.stoppedWorkers ?? []).includes(name)) throw new CliError(`node "${name}" is already stopped (start it with \`kite node start ${name}\`)`);
+    writeClusterState(cluster.paths, { ...state, stoppedWorkers: [...(state.stoppedWorkers ?? []), name] });
+  });
+  signalServer(running.pid);
+  await progress.step(
+    `Stopping node ${name}`,
+    () => waitForNode(cluster, name, (opts.waitSeconds ?? 180) * 1000, (status, node) => status === 200 && !isReady(node), 'NotReady'),
+    () => `Node ${name} is stopped (NotReady)`,
+  );
+}
+
+export async function startNode(cluster: Cluster, name: string, opts: { waitSeconds?: number } = {}, progress = new Progress()): Promise<void> {
+  const running = requireRunning(cluster);
+  await withClusterLock(cluster.paths, async () => {
+    const state = readClusterState(cluster.paths)!;
+    if (!(state.stoppedWorkers ?? []).includes(name)) throw new CliError(`node "${name}" of cluster "${cluster.name}" is not stopped`);
+    writeClusterState(cluster.paths, { ...state, stoppedWorkers: (state.stoppedWorkers ?? []).filter((w) => w !== name) });
+  });
+  signalServer(running.pid);
+  await progress.step(
+    `Starting node ${name}`,
+    () => waitForNode(cluster, name, (opts.waitSeconds ?? 180) * 1000, (status, node) => status === 200 && isReady(node), 'Ready'),
+    () => `Node ${name} is Ready`,
   );
 }
 
@@ -115,5 +154,21 @@ export function registerNodeCommands(program: Command): void {
     .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
     .action(async (nodeName: string, opts: { name: string }) => {
       await removeNode(openCluster(opts.name), nodeName);
+    });
+  node
+    .command('stop')
+    .description("Stop a node's kubelet and containerd (and so its pods) without removing it: it goes NotReady")
+    .argument('<node-name>', 'the node')
+    .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
+    .action(async (nodeName: string, opts: { name: string }) => {
+      await stopNode(openCluster(opts.name), nodeName);
+    });
+  node
+    .command('start')
+    .description('Start a node stopped with `kite node stop` and wait until it is Ready')
+    .argument('<node-name>', 'the node')
+    .option('--name <name>', 'cluster name', DEFAULT_CLUSTER_NAME)
+    .action(async (nodeName: string, opts: { name: string }) => {
+      await startNode(openCluster(opts.name), nodeName);
     });
 }

@@ -72,7 +72,7 @@ async function startNode(clusterName: string, clusterDir: string, server: string
 }
 
 interface Workers {
-  reconcile(names: readonly string[]): Promise<void>;
+  reconcile(names: readonly string[], stopped?: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -113,7 +113,7 @@ async function startWorkers(o: { name: string; clusterDir: string; apiPort: numb
   });
   routes.start();
   return {
-    reconcile: (names) => workers.reconcile(names),
+    reconcile: (names, stopped) => workers.reconcile(names, stopped),
     async close() {
       await routes.stop();
       await workers.close();
@@ -202,7 +202,8 @@ export async function runServer(opts: ServerOptions): Promise<void> {
       ? { reconcile: async () => {}, close: async () => {} }
       : await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url: nodeServer, pki, registries, apiServerBalancer: severalServers, podNetwork });
     const reconcileWorkers = () => {
-      void workers.reconcile(readClusterState(paths)?.workers ?? []).catch((err) => log(`nodes: ${errorMessage(err)}`));
+      const state = readClusterState(paths);
+      void workers.reconcile(state?.workers ?? [], state?.stoppedWorkers ?? []).catch((err) => log(`nodes: ${errorMessage(err)}`));
     };
     process.on('SIGHUP', () => {
       log('SIGHUP received: reconciling nodes');

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Cluster, KITE_MAIN, KUBECTL_DIR, applyYaml, run, waitFor } from './harness.js';
 
@@ -15,7 +16,11 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const skip = isRoot ? false : 'needs root: runs containers and programs the kernel';
 
 const suffix = Math.random().toString(36).slice(2, 7);
-const cluster = new Cluster(`jn${suffix}`);
+const cluster = new Cluster(`jn${suffix}`, {
+  // A stopped node is noticed quickly.
+  KITE_NODE_MONITOR_GRACE_SECONDS: '12',
+  KITE_NODE_MONITOR_PERIOD_SECONDS: '2',
+});
 const machine = `${cluster.name}-m2`;
 const netns = `kj${suffix}`;
 const hostVeth = `kjh${suffix}`;
@@ -117,6 +122,34 @@ describe('a node joining from another machine', { skip, timeout: 900_000 }, () =
     const again = await cluster.kite(['token', 'delete', '--name', cluster.name, id]);
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /not found/);
+  });
+
+  test('cluster-info is readable anonymously (that path only), signed per token', async () => {
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const r = httpsRequest({ host: '127.0.0.1', port: cluster.port, path, rejectUnauthorized: false }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+        });
+        r.on('error', reject);
+        r.end();
+      });
+    const token = (await cluster.kite(['token', 'create', '--name', cluster.name])).stdout.trim();
+    const info = await waitFor(
+      'a signature for the new token',
+      async () => {
+        const r = await get('/api/v1/namespaces/kube-public/configmaps/cluster-info');
+        assert.equal(r.status, 200, r.body);
+        const data = JSON.parse(r.body).data;
+        return data[`jws-kubeconfig-${token.split('.')[0]}`] ? data : undefined;
+      },
+      30_000,
+      300,
+    );
+    assert.match(info.kubeconfig, /certificate-authority-data: /);
+    assert.equal((await get('/api/v1/namespaces/kube-public/configmaps')).status, 401);
+    assert.equal((await get('/api/v1/namespaces/kube-system/configmaps/cluster-info')).status, 401);
   });
 
   test('an expired token is refused and removed by the token cleaner', async () => {
@@ -244,6 +277,26 @@ spec:
     assert.equal((await cluster.kubectl(['logs', 'far'])).code, 0);
   });
 
+  test('kite node stop: the worker goes NotReady and keeps its Node; kite node start: Ready again', async () => {
+    const worker = `${cluster.name}-worker`;
+    const added = await cluster.kite(['node', 'add', '--name', cluster.name]);
+    assert.equal(added.code, 0, added.stderr);
+    const stopped = await cluster.kite(['node', 'stop', '--name', cluster.name, worker]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    const node = await json(['get', 'node', worker]);
+    assert.notEqual(node.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    const again = await cluster.kite(['node', 'stop', '--name', cluster.name, worker]);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /already stopped/);
+    const started = await cluster.kite(['node', 'start', '--name', cluster.name, worker]);
+    assert.equal(started.code, 0, started.stderr);
+    const ready = await json(['get', 'node', worker]);
+    assert.equal(ready.status.conditions.find((c: any) => c.type === 'Ready').status, 'True');
+    assert.equal(ready.metadata.uid, node.metadata.uid, 'the same Node object');
+    const controlPlane = await cluster.kite(['node', 'stop', '--name', cluster.name, `${cluster.name}-control-plane`]);
+    assert.notEqual(controlPlane.code, 0);
+  });
+
   test('kite token delete, then a join with that token fails with 401', async () => {
     const line = (await cluster.kite(['token', 'create', '--name', cluster.name, '--print-join-command'])).stdout;
     const { server, token, hash } = parseJoin(line);
@@ -252,5 +305,27 @@ spec:
     const r = await run('nsenter', [...joinArgs(server, token, hash).slice(0, -2), '--data-dir', join(cluster.home, 'm3')], { env: cluster.env(), timeoutMs: 60_000 });
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /401 Unauthorized/);
+
+    // The machine that joined keeps its identity: stopped and started again (its token
+    // gone), it runs as the same node.
+    joinProc!.kill('SIGTERM');
+    assert.equal(await joinExited, 0);
+    const logPath = join(cluster.home, 'rejoin.log');
+    const out = openSync(logPath, 'a');
+    joinProc = spawn('nsenter', joinArgs(server, token, hash), { env: cluster.env(), stdio: ['ignore', out, out] });
+    joinExited = new Promise((r) => joinProc!.once('exit', (c) => r(c ?? -1)));
+    await waitFor(
+      `node ${machine} Ready again`,
+      async () => {
+        if (joinProc!.exitCode !== null) throw new Error(`kite join exited (${joinProc!.exitCode}):\n${readFileSync(logPath, 'utf8')}`);
+        const n = await json(['get', 'node', machine]);
+        const ready = n.status?.conditions?.find((c: any) => c.type === 'Ready');
+        // Ready, and the restarted join has its kubelet, containerd and networking running.
+        return ready?.status === 'True' && readFileSync(logPath, 'utf8').includes('has joined the cluster') ? true : undefined;
+      },
+      120_000,
+      1000,
+    );
+    assert.match(readFileSync(logPath, 'utf8'), /joined before: using its identity/);
   });
 });

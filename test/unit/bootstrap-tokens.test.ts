@@ -78,3 +78,42 @@ test('the approver takes node client requests (bootstrap or self) and a node’s
   const otherName = await info({ commonName: 'system:node:m2', organizations: ['system:nodes'], dnsNames: ['kubernetes.default'], ipAddresses: ['172.31.1.2'] });
   assert.equal(approvalKind(csr('kubernetes.io/kubelet-serving', 'system:node:m2', servingUsages), otherName), undefined);
 });
+
+test('kite token --ttl takes Go durations as kubeadm does; 0 is forever', async () => {
+  const { parseTtl } = await import('../../cli/commands/token.js');
+  assert.equal(parseTtl('24h'), 24 * 3600_000);
+  assert.equal(parseTtl('1h30m'), 90 * 60_000);
+  assert.equal(parseTtl('90s'), 90_000);
+  assert.equal(parseTtl('0'), 0);
+  for (const bad of ['', '5x', 'h', '10', '1h-2m']) assert.throws(() => parseTtl(bad), /invalid duration/, bad);
+});
+
+test('VXLAN: a VNI per cluster, a locally administered MAC per node, the VNI the cluster announces', async () => {
+  const { clusterVni, vtepMac, announcedVni, vxlanDevice } = await import('../../agent/vxlan.js');
+  const vni = clusterVni('kite');
+  assert.ok(vni >= 1 && vni < 2 ** 24);
+  assert.equal(clusterVni('kite'), vni);
+  assert.notEqual(clusterVni('other'), vni);
+  assert.ok(vxlanDevice(2 ** 24 - 1).length <= 15, 'an interface name fits IFNAMSIZ');
+  const mac = vtepMac('n1', '10.244.1.0/24');
+  assert.match(mac, /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  assert.equal(parseInt(mac.slice(0, 2), 16) & 3, 2, 'locally administered, unicast');
+  assert.notEqual(vtepMac('n2', '10.244.2.0/24'), mac);
+  const node = (annotations: Record<string, string>) => ({ metadata: { name: 'x', annotations } });
+  assert.equal(announcedVni([node({})]), undefined);
+  assert.equal(announcedVni([node({}), node({ 'flannel.alpha.coreos.com/backend-type': 'vxlan', 'flannel.alpha.coreos.com/backend-data': JSON.stringify({ VNI: 42, VtepMAC: mac }) })]), 42);
+  assert.equal(announcedVni([node({ 'flannel.alpha.coreos.com/backend-type': 'host-gw', 'flannel.alpha.coreos.com/backend-data': '{"VNI":7}' })]), undefined);
+});
+
+test('anonymous callers are system:anonymous only for a GET of the allowed path, and not with a bad token', async () => {
+  const { Authenticator } = await import('../../apiserver/authentication.js');
+  const path = '/api/v1/namespaces/kube-public/configmaps/cluster-info';
+  const auth = new Authenticator([() => undefined], { anonymousPaths: [path] });
+  const req = (method: string, url: string, headers: Record<string, string> = {}) => ({ method, url, headers, socket: { authorized: false } }) as never;
+  assert.deepEqual(await auth.authenticate(req('GET', path)), { name: 'system:anonymous', groups: ['system:unauthenticated'] });
+  assert.deepEqual(await auth.authenticate(req('GET', `${path}?resourceVersion=0`)), { name: 'system:anonymous', groups: ['system:unauthenticated'] });
+  assert.equal(await auth.authenticate(req('PUT', path)), undefined);
+  assert.equal(await auth.authenticate(req('GET', '/api/v1/namespaces/kube-public/configmaps')), undefined);
+  assert.equal(await auth.authenticate(req('GET', path, { authorization: 'Bearer abcdef.0123456789abcdef' })), undefined);
+  assert.equal(await new Authenticator([]).authenticate(req('GET', path)), undefined);
+});
