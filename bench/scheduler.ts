@@ -6,8 +6,9 @@
 //
 // Scenarios (upstream scheduler_perf's where they exist): plain pods; required
 // anti-affinity; topology spread; half the pods unschedulable (more cpu than any node);
-// preemption (nodes filled with low-priority pods, then high-priority pods that must
-// each preempt one: the bench deletes terminating victims as a kubelet would); pod
+// preemption (nodes filled with two low-priority pods each, then high-priority pods,
+// one per five nodes, that must each preempt one: the bench deletes terminating
+// victims as a kubelet would); pod
 // affinity (required affinity, per zone, to a set of pods placed first in two zones);
 // mixed churn (bound pods deleted while new ones are created, interleaved). Pods placed
 // before the measurement ("init") are scheduled and waited for first, not measured.
@@ -379,7 +380,7 @@ async function run(s: Scenario): Promise<Result> {
       await parallel(nInit, CONCURRENCY, async (i) => {
         await api.create(PODS, 'bench', initPod(s, i));
       });
-      await Promise.race([initDone, new Promise<void>((r) => setTimeout(r, 240_000).unref())]);
+      await Promise.race([initDone, new Promise<void>((r) => setTimeout(r, 600_000).unref())]);
     }
     const m0 = { attempts: sched.metrics.attempts, samples: sched.metrics.algorithmSamples };
 
@@ -395,7 +396,7 @@ async function run(s: Scenario): Promise<Result> {
       }
     });
     const createSecs = (performance.now() - t0) / 1000;
-    const timeout = new Promise<void>((r) => setTimeout(r, 240_000).unref());
+    const timeout = new Promise<void>((r) => setTimeout(r, 600_000).unref());
     await Promise.race([done, timeout]);
     const cpu = process.cpuUsage(cpu0);
     watch.stop();
