@@ -115,7 +115,13 @@ interface ConstraintState {
    * match folded in once, so the filter is one lookup per node and constraint).
    */
   limit: number;
+  /** When the key has few values: each listed node's domain by position, and which domains are over the limit. */
+  ids?: Int32Array;
+  overLimit?: Uint8Array;
 }
+
+/** Above this many domains (hostname, say) the per-cycle verdict array would cost more than it saves. */
+const MAX_DOMAINS_FOR_IDS = 256;
 
 /** maxSkew + the global minimum (0 below minDomains) − whether the pod matches itself. */
 function limitOf(c: Constraint, domainCount: number, minMatch: number, selfMatch: number): number {
@@ -222,7 +228,16 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
           for (const n of counts.values()) if (n < min) min = n;
         }
         const selfMatch = c.selector.matches(pod.labels) ? 1 : 0;
-        items.push({ c, counts, domains: () => domains.keys(), domainCount: domains.size, minMatch: min, selfMatch, limit: limitOf(c, domains.size, min, selfMatch) });
+        const limit = limitOf(c, domains.size, min, selfMatch);
+        const item: ConstraintState = { c, counts, domains: () => domains.keys(), domainCount: domains.size, minMatch: min, selfMatch, limit };
+        if (domains.size <= MAX_DOMAINS_FOR_IDS) {
+          const topo = snap.topologyIds(c.topologyKey);
+          const overLimit = new Uint8Array(topo.values.length);
+          for (let id = 0; id < overLimit.length; id++) overLimit[id] = (counts.get(topo.values[id]) ?? 0) > limit ? 1 : 0;
+          item.ids = topo.ids;
+          item.overLimit = overLimit;
+        }
+        items.push(item);
       }
     } else {
       const ctrs = constraints.map((c) => counterFor(snap, pod, c));
@@ -270,8 +285,16 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     const s = state.read<PreFilterState>(PRE_FILTER_KEY)!;
     const items = s.items;
     if (!s.delta) {
+      const pos = node.position;
       for (let i = 0; i < items.length; i++) {
         const it = items[i];
+        const ids = it.ids;
+        if (ids !== undefined && pos >= 0 && pos < ids.length) {
+          const id = ids[pos];
+          if (id < 0) return this.labelRejected;
+          if (it.overLimit![id] === 1) return this.skewRejected;
+          continue;
+        }
         const v = node.labels[it.c.topologyKey];
         if (v === undefined) return this.labelRejected;
         if ((it.counts.get(v) ?? 0) > it.limit) return this.skewRejected;

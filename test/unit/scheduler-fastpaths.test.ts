@@ -149,3 +149,26 @@ test('with many nodes the search stops after enough feasible ones and the next c
   assert.equal(r.feasibleNodes, 144);
   assert.ok(r.evaluatedNodes >= 287 && r.evaluatedNodes <= 288, String(r.evaluatedNodes));
 });
+
+test('Snapshot.topologyIds: a label\'s values by node position, current after nodes come, go and relabel', () => {
+  const h = harness([node('a', { labels: { zone: 'x' } }), node('b', { labels: { zone: 'y' } }), node('c')]);
+  const look = () => {
+    const t = h.snap.topologyIds('zone');
+    const out: Record<string, string> = {};
+    for (const n of h.snap.nodeList()) out[n.name] = t.ids[n.position] < 0 ? '-' : t.values[t.ids[n.position]];
+    return out;
+  };
+  assert.deepEqual(look(), { a: 'x', b: 'y', c: '-' });
+  h.snap.setNode(node('c', { labels: { zone: 'x' } }));
+  assert.deepEqual(look(), { a: 'x', b: 'y', c: 'x' });
+  h.snap.removeNode('a');
+  assert.deepEqual(look(), { b: 'y', c: 'x' });
+  h.snap.setNode(node('d', { labels: { zone: 'z' } }));
+  assert.deepEqual(look(), { b: 'y', c: 'x', d: 'z' });
+  // Positions match the list, and a removed node has none.
+  h.snap.nodeList().forEach((n, i) => assert.equal(n.position, i));
+  // A spread filter decided through the ids agrees with the labels after the changes.
+  const p = pod('p', { labels: { app: 's' }, spread: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 's' } } }] });
+  h.snap.addPod(info(pod('s1', { nodeName: 'c', labels: { app: 's' } })));
+  assert.deepEqual(h.filterAll(p), { b: '', c: "node(s) didn't match pod topology spread constraints", d: '' });
+});
