@@ -7,8 +7,8 @@
 // Scenarios (upstream scheduler_perf's where they exist): plain pods; required
 // anti-affinity; topology spread; half the pods unschedulable (more cpu than any node);
 // preemption (nodes filled with two low-priority pods each, then high-priority pods,
-// one per five nodes, that must each preempt one: the bench deletes terminating
-// victims as a kubelet would); pod
+// one per node as upstream's PreemptionBasic, that must each preempt one: the bench
+// deletes terminating victims as a kubelet would); pod
 // affinity (required affinity, per zone, to a set of pods placed first in two zones);
 // mixed churn (bound pods deleted while new ones are created, interleaved). Pods placed
 // before the measurement ("init") are scheduled and waited for first, not measured.
