@@ -211,7 +211,7 @@ let tls: { caCert: string; cert: string; key: string } | undefined;
 let clientCert: { cert: string; key: string } | undefined;
 let saKeys: { publicKey: string; privateKey: string } | undefined;
 
-async function controlPlane(dir: string): Promise<ControlPlane> {
+async function controlPlane(dir: string, store: SqliteStore): Promise<ControlPlane> {
   if (!tls) {
     const ca = await createCA('kite-bench-ca');
     const serving = await issueServingCert(ca, { commonName: 'kube-apiserver', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
@@ -226,7 +226,7 @@ async function controlPlane(dir: string): Promise<ControlPlane> {
     bindAddress: '127.0.0.1',
     tls,
     serviceAccountKeys: saKeys!,
-    store: new SqliteStore(join(dir, 'state.db'), { synchronous: SYNC }),
+    store,
   });
 }
 
@@ -294,7 +294,11 @@ interface Result {
 async function run(s: Scenario): Promise<Result> {
   const c = core(s);
   const dir = mkdtempSync(join(tmpdir(), 'kite-bench-sched-'));
-  const cp = await controlPlane(dir);
+  // The bench's own store: the control plane leaves a store it was handed open, so the
+  // bench closes it — else every scenario's database and caches stay in the process and
+  // weigh on the scenarios after it.
+  const store = new SqliteStore(join(dir, 'state.db'), { synchronous: SYNC });
+  const cp = await controlPlane(dir, store);
   const api = cp.client('bench');
   try {
     await api.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
@@ -435,6 +439,7 @@ async function run(s: Scenario): Promise<Result> {
     };
   } finally {
     await cp.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
