@@ -172,3 +172,36 @@ test('Snapshot.topologyIds: a label\'s values by node position, current after no
   h.snap.addPod(info(pod('s1', { nodeName: 'c', labels: { app: 's' } })));
   assert.deepEqual(h.filterAll(p), { b: '', c: "node(s) didn't match pod topology spread constraints", d: '' });
 });
+
+test('NodeInfo keeps its cpu, memory and pod-count mirrors equal to allocatable and requested', () => {
+  const h = harness([node('n1', { cpu: '4', memory: '8Gi', pods: 3 })]);
+  const n = h.snap.getNode('n1')!;
+  const same = (x: typeof n) => {
+    assert.equal(x.allocMilliCPU, x.allocatable.milliCPU);
+    assert.equal(x.allocMemory, x.allocatable.memory);
+    assert.equal(x.allocPods, x.allocatable.pods);
+    assert.equal(x.usedMilliCPU, x.requested.milliCPU);
+    assert.equal(x.usedMemory, x.requested.memory);
+    assert.equal(x.numPods, x.podCount);
+  };
+  same(n);
+  h.snap.addPod(info(pod('a', { nodeName: 'n1', cpu: '1', memory: '1Gi' })));
+  h.snap.addPod(info(pod('b', { nodeName: 'n1', cpu: '2' })));
+  same(n);
+  assert.equal(n.usedMilliCPU, 3000);
+  const copy = n.clone();
+  copy.removePod(info(pod('a', { nodeName: 'n1', cpu: '1', memory: '1Gi' })));
+  same(copy);
+  same(n);
+  assert.equal(n.numPods, 2);
+  h.snap.setNode(node('n1', { cpu: '8', memory: '8Gi', pods: 3 }));
+  same(n);
+  // The filter decides on the mirrors: 8 cpu − 3 used leaves room for 5, and one pod slot.
+  assert.equal(h.filterAll(pod('fits', { cpu: '5' })).n1, '');
+  assert.equal(h.filterAll(pod('too-big', { cpu: '6' })).n1, 'Insufficient cpu');
+  h.snap.addPod(info(pod('c', { nodeName: 'n1' })));
+  assert.equal(h.filterAll(pod('one-more', {})).n1, 'Too many pods');
+  h.snap.removePod('default/c');
+  same(n);
+  assert.equal(h.filterAll(pod('one-more', {})).n1, '');
+});
