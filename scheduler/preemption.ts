@@ -97,6 +97,11 @@ export function terminatingByPreemption(p: PodInfo): boolean {
   return !!c && c.status === 'True' && c.reason === 'PreemptionByScheduler';
 }
 
+function hasLowerPriority(node: NodeInfo, priority: number): boolean {
+  for (const p of node.pods.values()) if (p.priority < priority) return true;
+  return false;
+}
+
 export interface Candidate {
   node: string;
   /** Most important first. */
@@ -188,6 +193,11 @@ export class Evaluator {
     const statuses = new Map<string, Status>();
     for (let i = 0; i < potential.length; i++) {
       const node = potential[(offset + i) % potential.length];
+      // A node with nothing of lower priority has no victims: say so before copying it.
+      if (!hasLowerPriority(node, pod.priority)) {
+        statuses.set(node.name, new Status(Code.UnschedulableAndUnresolvable, [NO_VICTIMS]));
+        continue;
+      }
       const r = this.selectVictimsOnNode(state.clone(), pod, node.clone(), budgets, nominator);
       if ('victims' in r && r.victims.length > 0) {
         const c: Candidate = { node: node.name, victims: r.victims, numPDBViolations: r.numPDBViolations };

@@ -52,6 +52,13 @@ export class SchedulingAlgorithm {
   nextStartNodeIndex = 0;
   readonly percentageOfNodesToScore: number;
   readonly random: () => number;
+  /**
+   * Filtered nodes of the current cycle and why, reused from cycle to cycle: only a pod
+   * that fits nowhere needs them (its message, preemption), so they reach the Diagnosis
+   * only then — a pod that fits costs no per-node allocation for the nodes it skipped.
+   */
+  private readonly filteredNames: string[] = [];
+  private readonly filteredStatuses: Status[] = [];
 
   constructor(
     readonly fw: Framework,
@@ -130,13 +137,19 @@ export class SchedulingAlgorithm {
     const pendingStatus: Status[] = [];
     const pendingRejectedBy: number[] = [];
     const pendingPassed: number[] = [];
+    const names = this.filteredNames;
+    const statuses = this.filteredStatuses;
+    let filtered = 0;
     for (let i = 0; i < n && feasible.length < toFind; i++) {
       const node = nodes[(start + i) % n];
       processed++;
       if (withNominated || nf > 30) {
         const s = this.fw.runFilterWithNominated(state, pod, node, nominator);
         if (s === null) feasible.push(node);
-        else diagnosis.record(node.name, s);
+        else {
+          names[filtered] = node.name;
+          statuses[filtered++] = s;
+        }
         continue;
       }
       let s: Status | null = null;
@@ -155,8 +168,10 @@ export class SchedulingAlgorithm {
       const rejectedBy = order[k];
       // Settled when every plugin before it in profile order already passed.
       const before = (1 << rejectedBy) - 1;
-      if ((passed & before) === before) diagnosis.record(node.name, s);
-      else {
+      if ((passed & before) === before) {
+        names[filtered] = node.name;
+        statuses[filtered++] = s;
+      } else {
         pendingNodes.push(node);
         pendingStatus.push(s);
         pendingRejectedBy.push(rejectedBy);
@@ -182,8 +197,11 @@ export class SchedulingAlgorithm {
           }
         }
       }
-      diagnosis.record(pendingNodes[q].name, s);
+      names[filtered] = pendingNodes[q].name;
+      statuses[filtered++] = s;
     }
+    if (feasible.length > 0) diagnosis.recordUnkept(filtered);
+    else for (let q = 0; q < filtered; q++) diagnosis.record(names[q], statuses[q]);
     if (feasible.length === 0) {
       let last = '';
       for (const [s] of diagnosis.statusCounts()) {

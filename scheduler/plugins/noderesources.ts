@@ -70,30 +70,33 @@ export class NodeResourcesFit implements FilterPlugin, ScorePlugin, EnqueuePlugi
 
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status | null {
     const req = pod.requests;
-    const alloc = node.allocatable;
-    const used = node.requested;
-    const count = node.podCount;
+    // The NodeInfo's own mirrors of allocatable, requested and the pod count: one object per node.
+    const count = node.numPods;
     // The common case, inline: room for one more pod and for cpu/memory, nothing else asked.
-    if (count + 1 <= alloc.pods && req.milliCPU <= alloc.milliCPU - used.milliCPU && req.memory <= alloc.memory - used.memory && req.ephemeralStorage === 0 && !req.scalar) {
+    if (count + 1 <= node.allocPods && req.milliCPU <= node.allocMilliCPU - node.usedMilliCPU && req.memory <= node.allocMemory - node.usedMemory && req.ephemeralStorage === 0 && !req.scalar) {
       return null;
     }
     if (req.scalar && req.scalar.size > 0) return this.slowFilter(pod, node);
     // fitsRequest for the standard resources as a bit mask: no allocation per node.
     let mask = 0;
     let unresolvable = false;
-    if (count + 1 > alloc.pods) mask |= 1;
+    if (count + 1 > node.allocPods) mask |= 1;
     if (req.milliCPU !== 0 || req.memory !== 0 || req.ephemeralStorage !== 0) {
-      if (req.milliCPU > 0 && req.milliCPU > alloc.milliCPU - used.milliCPU) {
+      if (req.milliCPU > 0 && req.milliCPU > node.allocMilliCPU - node.usedMilliCPU) {
         mask |= 2;
-        if (req.milliCPU > alloc.milliCPU) unresolvable = true;
+        if (req.milliCPU > node.allocMilliCPU) unresolvable = true;
       }
-      if (req.memory > 0 && req.memory > alloc.memory - used.memory) {
+      if (req.memory > 0 && req.memory > node.allocMemory - node.usedMemory) {
         mask |= 4;
-        if (req.memory > alloc.memory) unresolvable = true;
+        if (req.memory > node.allocMemory) unresolvable = true;
       }
-      if (req.ephemeralStorage > 0 && req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) {
-        mask |= 8;
-        if (req.ephemeralStorage > alloc.ephemeralStorage) unresolvable = true;
+      if (req.ephemeralStorage > 0) {
+        const alloc = node.allocatable;
+        const used = node.requested;
+        if (req.ephemeralStorage > alloc.ephemeralStorage - used.ephemeralStorage) {
+          mask |= 8;
+          if (req.ephemeralStorage > alloc.ephemeralStorage) unresolvable = true;
+        }
       }
     }
     if (mask === 0) return null;

@@ -109,6 +109,23 @@ interface ConstraintState {
   domainCount: number;
   minMatch: number;
   selfMatch: number;
+  /**
+   * The most matching pods a domain may already hold for the pod to fit there, while no
+   * pod was added or removed in this cycle (minDomains, the minimum and the pod's own
+   * match folded in once, so the filter is one lookup per node and constraint).
+   */
+  limit: number;
+  /** When the key has few values: each listed node's domain by position, and which domains are over the limit. */
+  ids?: Int32Array;
+  overLimit?: Uint8Array;
+}
+
+/** Above this many domains (hostname, say) the per-cycle verdict array would cost more than it saves. */
+const MAX_DOMAINS_FOR_IDS = 256;
+
+/** maxSkew + the global minimum (0 below minDomains) − whether the pod matches itself. */
+function limitOf(c: Constraint, domainCount: number, minMatch: number, selfMatch: number): number {
+  return c.maxSkew + (domainCount < c.minDomains ? 0 : minMatch) - selfMatch;
 }
 
 class PreFilterState implements StateData {
@@ -210,7 +227,17 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
           min = MAX_INT32;
           for (const n of counts.values()) if (n < min) min = n;
         }
-        items.push({ c, counts, domains: () => domains.keys(), domainCount: domains.size, minMatch: min, selfMatch: c.selector.matches(pod.labels) ? 1 : 0 });
+        const selfMatch = c.selector.matches(pod.labels) ? 1 : 0;
+        const limit = limitOf(c, domains.size, min, selfMatch);
+        const item: ConstraintState = { c, counts, domains: () => domains.keys(), domainCount: domains.size, minMatch: min, selfMatch, limit };
+        if (domains.size <= MAX_DOMAINS_FOR_IDS) {
+          const topo = snap.topologyIds(c.topologyKey);
+          const overLimit = new Uint8Array(topo.values.length);
+          for (let id = 0; id < overLimit.length; id++) overLimit[id] = (counts.get(topo.values[id]) ?? 0) > limit ? 1 : 0;
+          item.ids = topo.ids;
+          item.overLimit = overLimit;
+        }
+        items.push(item);
       }
     } else {
       const ctrs = constraints.map((c) => counterFor(snap, pod, c));
@@ -227,7 +254,8 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
         let min = MAX_INT32;
         for (const n of maps[i].values()) if (n < min) min = n;
         const m = maps[i];
-        items.push({ c, counts: m, domains: () => m.keys(), domainCount: m.size, minMatch: min, selfMatch: c.selector.matches(pod.labels) ? 1 : 0 });
+        const selfMatch = c.selector.matches(pod.labels) ? 1 : 0;
+        items.push({ c, counts: m, domains: () => m.keys(), domainCount: m.size, minMatch: min, selfMatch, limit: limitOf(c, m.size, min, selfMatch) });
       });
     }
     state.write(PRE_FILTER_KEY, new PreFilterState(items));
@@ -255,8 +283,26 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
 
   filter(state: CycleState, _pod: PodInfo, node: NodeInfo): Status | null {
     const s = state.read<PreFilterState>(PRE_FILTER_KEY)!;
-    for (let i = 0; i < s.items.length; i++) {
-      const it = s.items[i];
+    const items = s.items;
+    if (!s.delta) {
+      const pos = node.position;
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i];
+        const ids = it.ids;
+        if (ids !== undefined && pos >= 0 && pos < ids.length) {
+          const id = ids[pos];
+          if (id < 0) return this.labelRejected;
+          if (it.overLimit![id] === 1) return this.skewRejected;
+          continue;
+        }
+        const v = node.labels[it.c.topologyKey];
+        if (v === undefined) return this.labelRejected;
+        if ((it.counts.get(v) ?? 0) > it.limit) return this.skewRejected;
+      }
+      return null;
+    }
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
       const v = node.labels[it.c.topologyKey];
       if (v === undefined) return this.labelRejected;
       const skew = s.count(i, v) + it.selfMatch - s.minMatch(i);
@@ -313,7 +359,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
 
   score(state: CycleState, _pod: PodInfo, node: NodeInfo): number {
     const s = state.read<PreScoreState>(PRE_SCORE_KEY)!;
-    if (s.ignored.has(node.name)) return 0;
+    if (s.ignored.size > 0 && s.ignored.has(node.name)) return 0;
     let score = 0;
     for (let i = 0; i < s.constraints.length; i++) {
       const c = s.constraints[i];

@@ -1,0 +1,207 @@
+// The scheduler's cheap paths must decide exactly as the general ones:
+// - PodTopologySpread folds maxSkew, the global minimum (minDomains) and the pod's own
+//   match into one limit per cycle; with pods added or removed in the cycle (nominated
+//   pods, preemption dry runs) the filter recomputes from the counts — both must agree;
+// - filtered nodes' statuses reach the Diagnosis only when the pod fits nowhere, and
+//   the per-status counts are kept as runs while recording;
+// - with many nodes the search stops after enough feasible nodes and the next cycle
+//   starts where it stopped (percentageOfNodesToScore, round robin).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Code, CycleState, Diagnosis, FitError, Status } from '../../scheduler/framework.js';
+import { numFeasibleNodesToFind } from '../../scheduler/schedule.js';
+import { POD_TOPOLOGY_SPREAD } from '../../scheduler/plugins/podtopologyspread.js';
+import type { PodTopologySpread } from '../../scheduler/plugins/podtopologyspread.js';
+import { harness, info, node, pod } from './scheduler-fixtures.js';
+
+/** A small deterministic generator (tests must not depend on Math.random). */
+function lcg(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return x / 2 ** 32;
+  };
+}
+
+test('PodTopologySpread: the folded limit and the recomputing path give the same verdicts', () => {
+  const rnd = lcg(7);
+  for (let round = 0; round < 40; round++) {
+    const zones = 1 + Math.floor(rnd() * 5);
+    const nodes = Array.from({ length: 2 + Math.floor(rnd() * 10) }, (_, i) => node(`n${i}`, { labels: { 'topology.kubernetes.io/zone': `z${i % zones}` } }));
+    const pods = Array.from({ length: Math.floor(rnd() * 15) }, (_, i) => pod(`e${i}`, { nodeName: `n${Math.floor(rnd() * nodes.length)}`, labels: { app: rnd() < 0.7 ? 's' : 'other' } }));
+    const h = harness(nodes, pods);
+    const maxSkew = 1 + Math.floor(rnd() * 3);
+    const minDomains = rnd() < 0.3 ? zones + 1 : undefined;
+    const selfLabels = { app: rnd() < 0.8 ? 's' : 'other' };
+    const p = info(
+      pod('incoming', {
+        labels: selfLabels,
+        spread: [
+          { maxSkew, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 's' } }, ...(minDomains ? { minDomains } : {}) },
+          { maxSkew: maxSkew + 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 's' } } },
+        ],
+      }),
+    );
+    const plugin = h.fw.filterPlugins.find((x) => x.name === POD_TOPOLOGY_SPREAD) as PodTopologySpread;
+    const folded = new CycleState();
+    assert.equal(plugin.preFilter(folded, p, h.snap), null);
+    // A pod added and taken away again: the counts are the same, the path is the other one.
+    const general = new CycleState();
+    plugin.preFilter(general, p, h.snap);
+    const someone = info(pod('ghost', { nodeName: 'n0', labels: { app: 's' } }));
+    const n0 = h.snap.getNode('n0')!;
+    plugin.addPod(general, p, someone, n0);
+    plugin.removePod(general, p, someone, n0);
+    for (const n of h.snap.nodeList()) {
+      const a = plugin.filter(folded, p, n);
+      const b = plugin.filter(general, p, n);
+      assert.equal(a?.message() ?? '', b?.message() ?? '', `round ${round}, node ${n.name}`);
+    }
+  }
+});
+
+test('PodTopologySpread: a pod added in the cycle counts in its domain (nominated pods, dry runs)', () => {
+  const nodes = [node('a1', { labels: { 'topology.kubernetes.io/zone': 'a' } }), node('b1', { labels: { 'topology.kubernetes.io/zone': 'b' } })];
+  const h = harness(nodes);
+  const p = info(pod('p', { labels: { app: 's' }, spread: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 's' } } }] }));
+  const plugin = h.fw.filterPlugins.find((x) => x.name === POD_TOPOLOGY_SPREAD) as PodTopologySpread;
+  const state = new CycleState();
+  plugin.preFilter(state, p, h.snap);
+  const a1 = h.snap.getNode('a1')!;
+  assert.equal(plugin.filter(state, p, a1), null);
+  plugin.addPod(state, p, info(pod('nominated', { nodeName: 'a1', labels: { app: 's' } })), a1);
+  // Zone a now holds one more than zone b: a second there would make the skew 2.
+  assert.equal(plugin.filter(state, p, a1)?.message(), "node(s) didn't match pod topology spread constraints");
+  assert.equal(plugin.filter(state, p, h.snap.getNode('b1')!), null);
+});
+
+test('Diagnosis: statuses counted as recorded, in first-seen order, and unkept nodes still counted', () => {
+  const cpu = new Status(Code.Unschedulable, ['Insufficient cpu'], 'NodeResourcesFit');
+  const taint = new Status(Code.UnschedulableAndUnresolvable, ['node(s) had untolerated taint {k: v}'], 'TaintToleration');
+  const d = new Diagnosis();
+  const order = [cpu, cpu, taint, cpu, cpu, cpu, taint];
+  order.forEach((s, i) => d.record(`n${i}`, s));
+  assert.deepEqual([...d.statusCounts()], [
+    [cpu, 5],
+    [taint, 2],
+  ]);
+  // Asking twice doesn't count twice; recording more after asking adds on.
+  assert.deepEqual([...d.statusCounts()].map(([, n]) => n), [5, 2]);
+  d.record('n7', taint);
+  assert.deepEqual([...d.statusCounts()].map(([, n]) => n), [5, 3]);
+  assert.equal(d.filteredCount, 8);
+  assert.equal(d.nodeToStatus.get('n2'), taint);
+  // Once the map exists the counts come from it.
+  assert.deepEqual([...d.statusCounts()].map(([, n]) => n), [5, 3]);
+  assert.equal(new FitError(info(pod('x')), 8, d).message(), '0/8 nodes are available: 3 node(s) had untolerated taint {k: v}, 5 Insufficient cpu.');
+  const fit = new Diagnosis();
+  fit.recordUnkept(4);
+  assert.equal(fit.filteredCount, 4);
+  assert.equal(fit.nodeToStatus.size, 0);
+});
+
+test('a pod that fits reports every node it evaluated; one that fits nowhere reports every node\'s reason', () => {
+  const nodes = [node('small1', { cpu: '1' }), node('small2', { cpu: '1' }), node('big', { cpu: '8' }), node('tainted', { cpu: '8', taints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }] })];
+  const h = harness(nodes);
+  const r = h.schedule(pod('p', { cpu: '2' }));
+  assert.ok(!(r instanceof FitError));
+  assert.equal(r.node, 'big');
+  assert.equal(r.evaluatedNodes, 4);
+  assert.equal(r.feasibleNodes, 1);
+  const none = h.schedule(pod('huge', { cpu: '16' }));
+  assert.ok(none instanceof FitError);
+  assert.equal(none.message(), '0/4 nodes are available: 1 node(s) had untolerated taint {k: v}, 3 Insufficient cpu.');
+  assert.equal(none.diagnosis.nodeToStatus.size, 4);
+});
+
+test('percentageOfNodesToScore: adaptive share of big clusters, at least 100 nodes, all of small ones', () => {
+  assert.equal(numFeasibleNodesToFind(0, 50), 50);
+  assert.equal(numFeasibleNodesToFind(0, 100), 100);
+  // 50 − 1000/125 = 42 %.
+  assert.equal(numFeasibleNodesToFind(0, 1000), 420);
+  // 50 − 5000/125 = 10 %.
+  assert.equal(numFeasibleNodesToFind(0, 5000), 500);
+  // Never below 5 %.
+  assert.equal(numFeasibleNodesToFind(0, 10000), 500);
+  assert.equal(numFeasibleNodesToFind(0, 6000), 300);
+  assert.equal(numFeasibleNodesToFind(10, 500), 100);
+  assert.equal(numFeasibleNodesToFind(100, 5000), 5000);
+});
+
+test('with many nodes the search stops after enough feasible ones and the next cycle starts after them', () => {
+  const nodes = Array.from({ length: 300 }, (_, i) => node(`n${String(i).padStart(3, '0')}`));
+  const h = harness(nodes);
+  // 300 nodes: 50 − 2 = 48 % → 144 to find; every node fits, so 144 are evaluated.
+  const first = h.schedule(pod('a'));
+  assert.ok(!(first instanceof FitError));
+  assert.equal(first.evaluatedNodes, 144);
+  assert.equal(h.alg.nextStartNodeIndex, 144);
+  const second = h.schedule(pod('b'));
+  assert.ok(!(second instanceof FitError));
+  assert.equal(h.alg.nextStartNodeIndex, 288);
+  // The window wraps around the node list.
+  h.schedule(pod('c'));
+  assert.equal(h.alg.nextStartNodeIndex, (288 + 144) % 300);
+  // Filtered nodes count as processed: a pod only half the nodes fit still finds 144.
+  const half = harness(Array.from({ length: 300 }, (_, i) => node(`m${String(i).padStart(3, '0')}`, { cpu: i % 2 === 0 ? '4' : '1' })));
+  const r = half.schedule(pod('p', { cpu: '2' }));
+  assert.ok(!(r instanceof FitError));
+  assert.equal(r.feasibleNodes, 144);
+  assert.ok(r.evaluatedNodes >= 287 && r.evaluatedNodes <= 288, String(r.evaluatedNodes));
+});
+
+test('Snapshot.topologyIds: a label\'s values by node position, current after nodes come, go and relabel', () => {
+  const h = harness([node('a', { labels: { zone: 'x' } }), node('b', { labels: { zone: 'y' } }), node('c')]);
+  const look = () => {
+    const t = h.snap.topologyIds('zone');
+    const out: Record<string, string> = {};
+    for (const n of h.snap.nodeList()) out[n.name] = t.ids[n.position] < 0 ? '-' : t.values[t.ids[n.position]];
+    return out;
+  };
+  assert.deepEqual(look(), { a: 'x', b: 'y', c: '-' });
+  h.snap.setNode(node('c', { labels: { zone: 'x' } }));
+  assert.deepEqual(look(), { a: 'x', b: 'y', c: 'x' });
+  h.snap.removeNode('a');
+  assert.deepEqual(look(), { b: 'y', c: 'x' });
+  h.snap.setNode(node('d', { labels: { zone: 'z' } }));
+  assert.deepEqual(look(), { b: 'y', c: 'x', d: 'z' });
+  // Positions match the list, and a removed node has none.
+  h.snap.nodeList().forEach((n, i) => assert.equal(n.position, i));
+  // A spread filter decided through the ids agrees with the labels after the changes.
+  const p = pod('p', { labels: { app: 's' }, spread: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 's' } } }] });
+  h.snap.addPod(info(pod('s1', { nodeName: 'c', labels: { app: 's' } })));
+  assert.deepEqual(h.filterAll(p), { b: '', c: "node(s) didn't match pod topology spread constraints", d: '' });
+});
+
+test('NodeInfo keeps its cpu, memory and pod-count mirrors equal to allocatable and requested', () => {
+  const h = harness([node('n1', { cpu: '4', memory: '8Gi', pods: 3 })]);
+  const n = h.snap.getNode('n1')!;
+  const same = (x: typeof n) => {
+    assert.equal(x.allocMilliCPU, x.allocatable.milliCPU);
+    assert.equal(x.allocMemory, x.allocatable.memory);
+    assert.equal(x.allocPods, x.allocatable.pods);
+    assert.equal(x.usedMilliCPU, x.requested.milliCPU);
+    assert.equal(x.usedMemory, x.requested.memory);
+    assert.equal(x.numPods, x.podCount);
+  };
+  same(n);
+  h.snap.addPod(info(pod('a', { nodeName: 'n1', cpu: '1', memory: '1Gi' })));
+  h.snap.addPod(info(pod('b', { nodeName: 'n1', cpu: '2' })));
+  same(n);
+  assert.equal(n.usedMilliCPU, 3000);
+  const copy = n.clone();
+  copy.removePod(info(pod('a', { nodeName: 'n1', cpu: '1', memory: '1Gi' })));
+  same(copy);
+  same(n);
+  assert.equal(n.numPods, 2);
+  h.snap.setNode(node('n1', { cpu: '8', memory: '8Gi', pods: 3 }));
+  same(n);
+  // The filter decides on the mirrors: 8 cpu − 3 used leaves room for 5, and one pod slot.
+  assert.equal(h.filterAll(pod('fits', { cpu: '5' })).n1, '');
+  assert.equal(h.filterAll(pod('too-big', { cpu: '6' })).n1, 'Insufficient cpu');
+  h.snap.addPod(info(pod('c', { nodeName: 'n1' })));
+  assert.equal(h.filterAll(pod('one-more', {})).n1, 'Too many pods');
+  h.snap.removePod('default/c');
+  same(n);
+  assert.equal(h.filterAll(pod('one-more', {})).n1, '');
+});
