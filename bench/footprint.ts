@@ -7,12 +7,13 @@
 //
 //   node dist/bench/footprint.js [--hollow 100] [--idle 15]
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../test/e2e/harness.js';
+import { processesMatching } from './procfs.js';
 
 const run = promisify(execFile);
 const args = new Map<string, string>();
@@ -52,19 +53,6 @@ function memOf(pid: number): Mem {
   }
 }
 
-function pidsMatching(pred: (args: string[]) => boolean): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const a = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (a.length && pred(a)) out.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 const mib = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
 const describe = (m: Mem) => `${mib(m.rss)} (anon ${mib(m.anon)}, file-backed ${mib(m.file)}; private to it ${mib(m.private)})`;
@@ -91,7 +79,7 @@ async function main(): Promise<void> {
       await sleep(IDLE_MS);
       const server = memOf(serverPid(dir));
       const kubelet = memOf(Number(readFileSync(join(dir, 'node', 'kubelet.pid'), 'utf8')));
-      const containerd = pidsMatching((a) => a.some((x) => x.includes(join(dir, 'node', 'containerd', 'config.toml')))).reduce((a, p) => a + memOf(p).rss, 0);
+      const containerd = processesMatching((a) => a.some((x) => x.includes(join(dir, 'node', 'containerd', 'config.toml')))).reduce((a, p) => a + memOf(p).rss, 0);
       const total = server.rss + kubelet.rss;
       console.log(`control plane + one node, idle ${IDLE_MS / 1000} s after kite up:`);
       console.log(`  kite server ${describe(server)}`);

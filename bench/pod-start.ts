@@ -13,7 +13,7 @@
 //   KITE_BENCH_LOGS=DIR keeps the server and kubelet logs (run with KITE_KUBELET_TRACE=1
 //   for the kubelet's per-sync timings).
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ import { resourceByPath } from '../machinery/resources.js';
 import { CriClient } from '../kubelet/cri/client.js';
 import { BUSYBOX_IMAGE } from '../kubelet/images/busybox.js';
 import { freePort } from '../test/e2e/harness.js';
+import { processesMatching } from './procfs.js';
 
 const run = promisify(execFile);
 const args = new Map<string, string>();
@@ -51,19 +52,6 @@ function rssKiB(pid: number): number {
   }
 }
 
-function processesMatching(pred: (args: string[]) => boolean): number[] {
-  const out: number[] = [];
-  for (const e of readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const a = readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      if (a.length && pred(a)) out.push(Number(e));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
