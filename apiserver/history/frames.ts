@@ -1,7 +1,8 @@
 // The bytes the recorder hands its worker thread: store events as they came (the
 // stored JSON, not decoded or re-serialised on the request thread), who wrote each
-// revision, and gaps. Frames are packed into one reused buffer; a batch's bytes are
-// sliced off it once and that memory is transferred to the worker, not cloned.
+// revision, and gaps. Frames are packed into a batch buffer whose memory is then
+// transferred to the worker whole (neither copied nor cloned); the writer starts a new
+// one, sized to what recent batches used.
 //
 //   event:       u8 kind (1 put, 2 delete) | f64 revision | f64 time | u32 key | u32 value | u32 prev (NONE: absent) | key | value | prev
 //   attribution: u8 3 | f64 revision | u32 user | u32 fieldManager | u32 userAgent | user | fieldManager | userAgent
@@ -18,8 +19,10 @@ const NONE = 0xffffffff;
 const EVENT_HEADER = 1 + 8 + 8 + 4 * 3;
 const ATTRIBUTION_HEADER = 1 + 8 + 4 * 3;
 const GAP_SIZE = 1 + 8 * 3 + 4;
-/** A batch's buffer; a larger frame gets one of its own. */
-const BATCH_BYTES = 1024 * 1024;
+/** The largest batch buffer; a larger frame gets one of its own. */
+const MAX_BATCH_BYTES = 1024 * 1024;
+/** The smallest batch buffer (what an idle recorder holds). */
+const MIN_BATCH_BYTES = 16 * 1024;
 
 export interface EventFrame {
   kind: FrameKind.Put | FrameKind.Delete;
@@ -52,32 +55,42 @@ export interface GapFrame {
 
 export type Frame = EventFrame | AttributionFrame | GapFrame;
 
+/** A batch handed over: its buffer (transferable) and how many bytes of it are frames. */
+export interface Batch {
+  buf: ArrayBuffer;
+  length: number;
+}
+
 /** Appends frames to a buffer that `take` hands over whole. */
 export class FrameWriter {
-  private buf: Buffer = Buffer.allocUnsafeSlow(BATCH_BYTES);
+  private buf: Buffer = Buffer.allocUnsafeSlow(MIN_BATCH_BYTES);
   private used = 0;
 
   get length(): number {
     return this.used;
   }
 
-  /** The frames so far, in memory of their own (transferable); the writer starts afresh. */
-  take(): ArrayBuffer | undefined {
+  /**
+   * The frames so far (their buffer moves to the receiver: no copy); the writer starts a
+   * buffer of twice this batch's size, so a steady stream rarely overflows one.
+   */
+  take(): Batch | undefined {
     if (this.used === 0) return undefined;
-    const out = this.buf.buffer.slice(this.buf.byteOffset, this.buf.byteOffset + this.used) as ArrayBuffer;
+    const out = { buf: this.buf.buffer as ArrayBuffer, length: this.used };
+    this.buf = Buffer.allocUnsafeSlow(Math.min(MAX_BATCH_BYTES, Math.max(MIN_BATCH_BYTES, this.used * 2)));
     this.used = 0;
     return out;
   }
 
-  private room(n: number, flush: (buf: ArrayBuffer) => void): void {
+  private room(n: number, flush: (batch: Batch) => void): void {
     if (this.used + n <= this.buf.length) return;
     const full = this.take();
     if (full) flush(full);
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafeSlow(n);
+    if (this.used + n > this.buf.length) this.buf = Buffer.allocUnsafeSlow(Math.max(n, Math.min(MAX_BATCH_BYTES, this.buf.length * 2)));
   }
 
   /** Returns the frame's size. `flush` receives a full batch when this frame does not fit. */
-  event(kind: FrameKind.Put | FrameKind.Delete, revision: number, time: number, key: string, value: Buffer | undefined, prev: Buffer | undefined, flush: (buf: ArrayBuffer) => void): number {
+  event(kind: FrameKind.Put | FrameKind.Delete, revision: number, time: number, key: string, value: Buffer | undefined, prev: Buffer | undefined, flush: (batch: Batch) => void): number {
     const keyLen = Buffer.byteLength(key);
     const size = EVENT_HEADER + keyLen + (value?.length ?? 0) + (prev?.length ?? 0);
     this.room(size, flush);
@@ -96,23 +109,28 @@ export class FrameWriter {
     return size;
   }
 
-  attribution(revision: number, user: string, fieldManager: string, userAgent: string, flush: (buf: ArrayBuffer) => void): number {
-    const lens = [Buffer.byteLength(user), Buffer.byteLength(fieldManager), Buffer.byteLength(userAgent)];
-    const size = ATTRIBUTION_HEADER + lens[0] + lens[1] + lens[2];
-    this.room(size, flush);
+  attribution(revision: number, user: string, fieldManager: string, userAgent: string, flush: (batch: Batch) => void): number {
+    // Room for the longest UTF-8 the strings can take; the lengths are filled in once written.
+    this.room(ATTRIBUTION_HEADER + 3 * (user.length + fieldManager.length + userAgent.length), flush);
     const b = this.buf;
-    let o = this.used;
-    o = b.writeUInt8(FrameKind.Attribution, o);
-    o = b.writeDoubleLE(revision, o);
-    for (const n of lens) o = b.writeUInt32LE(n, o);
-    o += b.write(user, o);
-    o += b.write(fieldManager, o);
-    o += b.write(userAgent, o);
+    const start = this.used;
+    let o = start + ATTRIBUTION_HEADER;
+    const userLen = b.write(user, o);
+    o += userLen;
+    const managerLen = b.write(fieldManager, o);
+    o += managerLen;
+    const agentLen = b.write(userAgent, o);
+    o += agentLen;
+    b.writeUInt8(FrameKind.Attribution, start);
+    b.writeDoubleLE(revision, start + 1);
+    b.writeUInt32LE(userLen, start + 9);
+    b.writeUInt32LE(managerLen, start + 13);
+    b.writeUInt32LE(agentLen, start + 17);
     this.used = o;
-    return size;
+    return o - start;
   }
 
-  gap(from: number, to: number, time: number, count: number, flush: (buf: ArrayBuffer) => void): number {
+  gap(from: number, to: number, time: number, count: number, flush: (batch: Batch) => void): number {
     this.room(GAP_SIZE, flush);
     const b = this.buf;
     let o = this.used;
@@ -126,9 +144,9 @@ export class FrameWriter {
   }
 }
 
-/** The frames of one batch; values are views of `buf`, not copies. */
-export function readFrames(buf: ArrayBuffer): Frame[] {
-  const b = Buffer.from(buf);
+/** The frames of one batch; values are views of its buffer, not copies. */
+export function readFrames(batch: Batch): Frame[] {
+  const b = Buffer.from(batch.buf, 0, batch.length);
   const out: Frame[] = [];
   let o = 0;
   while (o < b.length) {

@@ -12,7 +12,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { managerFromUserAgent } from '../patch/managedfields.js';
 import { changeOf, keptRaw, type Change } from './change.js';
 import { HistoryDb, type ChangeRow } from './db.js';
-import { FrameKind, readFrames, type EventFrame, type GapFrame } from './frames.js';
+import { FrameKind, readFrames, type Batch, type EventFrame, type GapFrame } from './frames.js';
 
 export interface WorkerOptions {
   path: string;
@@ -30,7 +30,7 @@ export interface WorkerInit {
 }
 
 export type WorkerRequest =
-  | { op: 'frames'; buf: ArrayBuffer }
+  | { op: 'frames'; batch: Batch }
   | { op: 'flush' }
   | { op: 'read'; key: string }
   /** A read answered on the parent port (the recorder awaits it, its thread goes on serving). */
@@ -134,9 +134,9 @@ function agentManager(userAgent: string): string {
   return m;
 }
 
-function receive(buf: ArrayBuffer): void {
+function receive(batch: Batch): void {
   let freed = 0;
-  for (const f of readFrames(buf)) {
+  for (const f of readFrames(batch)) {
     if (f.kind === FrameKind.Attribution) {
       attributions.set(f.revision, { user: f.user, manager: f.fieldManager || agentManager(f.userAgent) });
       freed += f.size;
@@ -156,7 +156,7 @@ function answer(result: unknown): void {
 function handle(req: WorkerRequest): void {
   switch (req.op) {
     case 'frames':
-      receive(req.buf);
+      receive(req.batch);
       return;
     case 'flush':
       write(true);
