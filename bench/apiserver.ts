@@ -6,16 +6,11 @@
 // cost of authorization shows as a ratio.
 //
 //   node dist/bench/apiserver.js [--objects 2000] [--concurrency 16] [--rate 300] [--seconds 10]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { clusterPathsIn } from '../cli/paths.js';
-import { clusterPKIPaths } from '../machinery/pki.js';
-import { freePort } from '../test/e2e/harness.js';
+import { startKiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
 
 const args = new Map<string, string>();
@@ -24,9 +19,6 @@ const OBJECTS = Number(args.get('objects') ?? 2000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const RATE = Number(args.get('rate') ?? 300);
 const SECONDS = Number(args.get('seconds') ?? 10);
-
-const here = dirname(fileURLToPath(import.meta.url));
-const KITE_MAIN = join(here, '..', 'cli', 'main.js');
 
 /** A ConfigMap of about 1.5 KB, the size the raw SQLite figure uses too. */
 function configMap(name: string): object {
@@ -70,36 +62,6 @@ function rawSqlite(dir: string): { writes: number; reads: number } {
   return { writes, reads: readRate };
 }
 
-class Client {
-  private readonly agent: Agent;
-  private readonly auth: Record<string, string>;
-  constructor(
-    private readonly port: number,
-    pki: { ca: string; cert?: string; key?: string; token?: string },
-  ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: pki.ca, cert: pki.cert, key: pki.key });
-    this.auth = pki.token ? { Authorization: `Bearer ${pki.token}` } : {};
-  }
-  call(method: string, path: string, body?: object): Promise<{ code: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const payload = body ? Buffer.from(JSON.stringify(body)) : undefined;
-      const req = request(
-        { host: '127.0.0.1', port: this.port, method, path, agent: this.agent, headers: { ...this.auth, ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}) } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () => resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-  close(): void {
-    this.agent.destroy();
-  }
-}
-
 /** Runs n jobs on CONCURRENCY workers; resolves to jobs per second. */
 const parallel = async (n: number, work: (i: number) => Promise<void>): Promise<number> => n / ((await runParallel(n, CONCURRENCY, work)) / 1000);
 
@@ -113,29 +75,9 @@ interface Figures {
 
 /** Start a `kite server` with `authorizationMode`, and run the workload as a ServiceAccount bound to `edit`. */
 async function serverFigures(dir: string, authorizationMode: string): Promise<Figures> {
-  const port = await freePort();
-  const clusterDir = join(dir, `cluster-${authorizationMode.replace(/\W/g, '')}`);
-  const server = spawn(process.execPath, [KITE_MAIN, 'server', '--name', 'bench', '--data-dir', clusterDir, '--api-port', String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, KITE_NODE: 'none', KITE_AUTHORIZATION_MODE: authorizationMode },
-  });
+  const server = await startKiteServer(join(dir, `cluster-${authorizationMode.replace(/\W/g, '')}`), { KITE_AUTHORIZATION_MODE: authorizationMode });
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      server.stdout!.on('data', (d) => {
-        out += d;
-        if (/ready|listening|serving/i.test(out)) resolve();
-      });
-      server.on('exit', (c) => reject(new Error(`kite server exited (${c}): ${out}`)));
-    });
-    const pki = clusterPKIPaths(clusterPathsIn(clusterDir).pki);
-    const ca = readFileSync(pki.caCert, 'utf8');
-    const admin = new Client(port, { ca, cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') });
-    for (let i = 0; i < 100; i++) {
-      const r = await admin.call('GET', '/readyz');
-      if (r.code === 200) break;
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    const admin = server.admin(CONCURRENCY);
     await admin.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     await admin.call('POST', '/api/v1/namespaces/bench/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'bench' } });
     await admin.call('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/bench/rolebindings', {
@@ -148,7 +90,7 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
     const tr = await admin.call('POST', '/api/v1/namespaces/bench/serviceaccounts/bench/token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} });
     admin.close();
     const token = (JSON.parse(tr.body) as { status: { token: string } }).status.token;
-    const client = new Client(port, { ca, token });
+    const client = server.withToken(token, CONCURRENCY);
 
     const creates = await parallel(OBJECTS, async (i) => {
       const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', configMap(`cm-${i}`));
@@ -187,8 +129,7 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
     client.close();
     return { creates, gets, lists, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    await server.stop();
   }
 }
 

@@ -6,9 +6,13 @@
 // is compared with the round off next to it (the order alternates within pairs) and
 // the median of those ratios is printed, as is the CPU time of the request thread,
 // which history hands its work off (to a worker thread, whose CPU time is shown).
+// Then the same comparison as users meet it: ConfigMaps created over HTTPS by 16
+// clients against a real `kite server` process started with KITE_HISTORY=off or on,
+// with the server's CPU time per create.
 //
-//   node dist/bench/history.js [--objects 4000] [--concurrency 16] [--rounds 8]
+//   node dist/bench/history.js [--objects 4000] [--concurrency 16] [--rounds 8] [--https-objects 3000] [--https-rounds 6]
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +21,16 @@ import { startApiCore, OPEN_POLICY } from '../apiserver/api.js';
 import type { RequestContext } from '../apiserver/context.js';
 import { internalContext } from '../apiserver/context.js';
 import { resourceByPath } from '../machinery/resources.js';
+import { runParallel } from './parallel.js';
+import { startKiteServer } from './kite-server.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const OBJECTS = Number(args.get('objects') ?? 4000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const ROUNDS = Number(args.get('rounds') ?? 8);
+const HTTPS_OBJECTS = Number(args.get('https-objects') ?? 3000);
+const HTTPS_ROUNDS = Number(args.get('https-rounds') ?? 6);
 
 const CONFIGMAPS = resourceByPath('', 'v1', 'configmaps')!;
 const NAMESPACES = resourceByPath('', 'v1', 'namespaces')!;
@@ -43,11 +51,10 @@ interface Result {
   mainCpuUs: number;
 }
 
-/** CPU time of the calling thread (Linux; 0 elsewhere), in µs. */
+/** CPU time of the calling thread (Linux, nanosecond schedstat; 0 elsewhere), in µs. */
 function threadCpuUs(): number {
   try {
-    const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1000;
   } catch {
     return 0;
   }
@@ -98,6 +105,7 @@ async function round(history: boolean): Promise<Result> {
   }
 }
 
+console.log(`load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const results: Result[] = [];
 await round(false); // warm-up (JIT, page cache)
 const pairs: [Result, Result][] = [];
@@ -127,3 +135,52 @@ const pairRatio = ratios[Math.floor(ratios.length / 2)];
 console.log(`median of on/off creates/s in adjacent rounds: ${pct(pairRatio, 1)}`);
 console.log(`median creates/s: off ${offRate.toFixed(0)}, on ${onRate.toFixed(0)} (${pct(onRate, offRate)}); CPU per create: off ${offCpu.toFixed(0)} µs, on ${onCpu.toFixed(0)} µs (${pct(onCpu, offCpu)})`);
 console.log(`median request-thread CPU per create: off ${offMain.toFixed(0)} µs, on ${onMain.toFixed(0)} µs (${pct(onMain, offMain)}); history worker thread ${median(true, (r) => r.workerCpuUs).toFixed(0)} µs per create`);
+
+interface HttpsResult {
+  history: boolean;
+  rate: number;
+  /** The server process's CPU time per create (all threads). */
+  cpuUs: number;
+}
+
+/** One round over HTTPS: a new `kite server` (history off or on), OBJECTS creates by CONCURRENCY clients. */
+async function httpsRound(history: boolean): Promise<HttpsResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-bench-history-https-'));
+  const server = await startKiteServer(join(dir, 'cluster'), { KITE_HISTORY: history ? 'on' : 'off' });
+  try {
+    const client = server.admin(CONCURRENCY);
+    const ns = await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+    if (ns.code !== 201) throw new Error(`namespace: ${ns.code} ${ns.body}`);
+    const cpu = server.cpuUs();
+    const ms = await runParallel(HTTPS_OBJECTS, CONCURRENCY, async (i) => {
+      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } });
+      if (r.code !== 201) throw new Error(`create: ${r.code} ${r.body}`);
+    });
+    const cpuUs = (server.cpuUs() - cpu) / HTTPS_OBJECTS;
+    client.close();
+    return { history, rate: HTTPS_OBJECTS / (ms / 1000), cpuUs };
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (HTTPS_ROUNDS > 0) {
+  const https: [HttpsResult, HttpsResult][] = [];
+  await httpsRound(false); // warm-up (page cache, certificates' code paths)
+  for (let r = 0; r < HTTPS_ROUNDS; r++) {
+    const first = await httpsRound(r % 2 === 1);
+    const second = await httpsRound(r % 2 === 0);
+    https.push(first.history ? [second, first] : [first, second]);
+  }
+  console.log(`\nConfigMap creates over HTTPS to a kite server process (${HTTPS_OBJECTS} per round, ${CONCURRENCY} clients with the admin certificate), KITE_HISTORY off vs on in adjacent rounds:`);
+  console.log('pair  off creates/s  on creates/s  on/off   server CPU µs/create off  on');
+  https.forEach(([off, on], i) => {
+    console.log(`${String(i + 1).padStart(4)}  ${off.rate.toFixed(0).padStart(13)}  ${on.rate.toFixed(0).padStart(12)}  ${pct(on.rate / off.rate, 1).padStart(6)}   ${off.cpuUs.toFixed(0).padStart(24)}  ${on.cpuUs.toFixed(0).padStart(3)}`);
+  });
+  const mid = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rateRatio = mid(https.map(([off, on]) => on.rate / off.rate));
+  const cpuRatio = mid(https.map(([off, on]) => on.cpuUs / off.cpuUs));
+  console.log(`median of on/off creates/s over HTTPS in adjacent rounds: ${pct(rateRatio, 1)} (goal: within 5 %); server CPU per create: ${pct(cpuRatio, 1)}`);
+}
+console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -65,10 +65,9 @@ const ANSWER_TIMEOUT_MS = 30_000;
 /** How long a read waits for this server's watch to reach the store's revision (other API servers' writes). */
 const CATCH_UP_TIMEOUT_MS = 10_000;
 
-/** utime + stime of a /proc stat file, in µs (clock ticks of 10 ms). */
-function threadCpuUs(statFile: string): number {
-  const fields = readFileSync(statFile, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+/** A thread's time on the CPU from its /proc schedstat file (nanoseconds), in µs. */
+function threadCpuUs(schedstatFile: string): number {
+  return Number(readFileSync(schedstatFile, 'utf8').split(' ')[0]) / 1000;
 }
 
 interface Gap {
@@ -329,7 +328,7 @@ export class HistoryRecorder {
   workerCpuUs(): number | undefined {
     if (this.workerThreadId === undefined) return undefined;
     try {
-      return threadCpuUs(`/proc/self/task/${this.workerThreadId}/stat`);
+      return threadCpuUs(`/proc/self/task/${this.workerThreadId}/schedstat`);
     } catch {
       return undefined;
     }

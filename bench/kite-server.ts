@@ -1,0 +1,107 @@
+// Shared by the benchmarks that measure a real `kite server` process over HTTPS: start
+// one (no node) and wait until it is ready, its CPU time, and a keep-alive HTTPS client.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clusterPathsIn } from '../cli/paths.js';
+import { clusterPKIPaths } from '../machinery/pki.js';
+import { freePort } from '../test/e2e/harness.js';
+
+const KITE_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
+
+export class HttpsClient {
+  private readonly agent: Agent;
+  private readonly auth: Record<string, string>;
+  constructor(
+    private readonly port: number,
+    pki: { ca: string; cert?: string; key?: string; token?: string },
+    sockets: number,
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: sockets, ca: pki.ca, cert: pki.cert, key: pki.key });
+    this.auth = pki.token ? { Authorization: `Bearer ${pki.token}` } : {};
+  }
+
+  call(method: string, path: string, body?: object): Promise<{ code: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const payload = body ? Buffer.from(JSON.stringify(body)) : undefined;
+      const req = request(
+        { host: '127.0.0.1', port: this.port, method, path, agent: this.agent, headers: { ...this.auth, ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export interface KiteServer {
+  port: number;
+  process: ChildProcess;
+  /** A client with the cluster's admin certificate. */
+  admin(sockets: number): HttpsClient;
+  /** A client with a bearer token. */
+  withToken(token: string, sockets: number): HttpsClient;
+  /** CPU time (user + system, all threads) the server process has used, in µs. */
+  cpuUs(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts `kite server` on the data directory `clusterDir` (no node) and waits for `/readyz`. */
+export async function startKiteServer(clusterDir: string, env: NodeJS.ProcessEnv = {}): Promise<KiteServer> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [KITE_MAIN, 'server', '--name', 'bench', '--data-dir', clusterDir, '--api-port', String(port)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, KITE_NODE: 'none', ...env },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += d;
+        if (/ready|listening|serving/i.test(out)) resolve();
+      });
+      child.once('exit', (c) => reject(new Error(`kite server exited (${c}): ${out}`)));
+    });
+    const pki = clusterPKIPaths(clusterPathsIn(clusterDir).pki);
+    const ca = readFileSync(pki.caCert, 'utf8');
+    const server: KiteServer = {
+      port,
+      process: child,
+      admin: (sockets) => new HttpsClient(port, { ca, cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') }, sockets),
+      withToken: (token, sockets) => new HttpsClient(port, { ca, token }, sockets),
+      cpuUs: () => {
+        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
+      },
+      stop,
+    };
+    const probe = server.admin(1);
+    try {
+      for (let i = 0; i < 300; i++) {
+        if ((await probe.call('GET', '/readyz')).code === 200) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    } finally {
+      probe.close();
+    }
+    return server;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
