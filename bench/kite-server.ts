@@ -56,10 +56,13 @@ export interface KiteServer {
   stop(): Promise<void>;
 }
 
-/** Starts `kite server` on the data directory `clusterDir` (no node) and waits for `/readyz`. */
-export async function startKiteServer(clusterDir: string, env: NodeJS.ProcessEnv = {}): Promise<KiteServer> {
+/**
+ * Starts `kite server` on the data directory `clusterDir` (no node) and waits for
+ * `/readyz`; `nodeArgs` go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
+ */
+export async function startKiteServer(clusterDir: string, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<KiteServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [KITE_MAIN, 'server', '--name', 'bench', '--data-dir', clusterDir, '--api-port', String(port)], {
+  const child = spawn(process.execPath, [...nodeArgs, KITE_MAIN, 'server', '--name', 'bench', '--data-dir', clusterDir, '--api-port', String(port)], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, KITE_NODE: 'none', ...env },
   });
