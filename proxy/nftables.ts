@@ -38,8 +38,9 @@
 // the kernel's state back. A full sync (start, periodic) rewrites everything in one
 // transaction, re-rendering only the ports whose state changed since they were
 // written; through a session that transaction is streamed to nft as it is rendered
-// (NftSession.applyStreamed), so nft parses on one core while the proxy renders. Chains that fall out of use are flushed at once and deleted a second later
-// (a map element may still point at them within the same transaction).
+// (NftSession.applyStreamed), so nft parses on one core while the proxy renders.
+// Chains that fall out of use are flushed at once and deleted a second later (a map
+// element may still point at them within the same transaction).
 import { createHash } from 'node:crypto';
 import type { EndpointInfo, Protocol, ServicePort, ServicePortState } from './model.js';
 import { categorize } from './model.js';
