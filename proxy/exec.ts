@@ -174,7 +174,13 @@ export class NftSession {
   private async stream(child: ChildProcessWithoutNullStreams, path: string, produce: ScriptProducer): Promise<void> {
     // Opening a FIFO for writing waits for its reader: should nft exit before it opens
     // it, opening the reading end here lets the open return (its writes then fail).
-    const exited = () => closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+    const exited = () => {
+      try {
+        closeSync(openSync(path, constants.O_RDONLY | constants.O_NONBLOCK));
+      } catch {
+        // (gone with the session's directory: the open has failed already)
+      }
+    };
     if (this.child !== child) throw new Error('nft -i exited');
     child.once('close', exited);
     let fh: FileHandle;

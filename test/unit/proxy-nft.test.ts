@@ -229,7 +229,7 @@ test('NftSession: one nft -i for many transactions; a failed one rejects with nf
   }
 });
 
-test('NftSession: a streamed transaction is one atomic batch; one whose producer fails commits nothing and the session goes on', { skip }, async () => {
+test('NftSession: a streamed transaction is one atomic batch; one whose producer fails or whose nft dies commits nothing, and the session goes on', { skip }, async () => {
   const session = new NftSession(topo.node);
   try {
     await session.apply('add table ip kite-stream-test\n');
@@ -253,9 +253,17 @@ test('NftSession: a streamed transaction is one atomic batch; one whose producer
       /rendering failed/,
     );
     await assert.rejects(session.applyStreamed(async (write) => write('add rule ip kite-stream-test nope accept\n')), /nft failed: [\s\S]*Error: /);
+    // nft gone in the middle: the transaction rejects, and the next one starts a new nft.
+    await assert.rejects(
+      session.applyStreamed(async (write) => {
+        await write('add chain ip kite-stream-test killed\n');
+        process.kill(session.pid!, 'SIGKILL');
+        for (let i = 0; i < 50; i++) await write(`# ${'x'.repeat(65536)}\n`);
+      }),
+    );
     await session.apply('add chain ip kite-stream-test whole\n');
     const table = topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-stream-test']);
-    assert.doesNotMatch(table, /chain half/, 'nothing of the failed producer\'s transaction');
+    assert.doesNotMatch(table, /chain (half|killed)/, 'nothing of the failed transactions');
     assert.match(table, /chain whole/);
     await session.apply('delete table ip kite-stream-test\n');
   } finally {
