@@ -5,7 +5,7 @@
 // size runs in its own private network namespace, so the host's rules are never
 // touched. Root only; installs Debian's nftables when `nft` is missing.
 //
-//   node dist/bench/proxy.js [--services 10000] [--small 1000] [--endpoints 2] [--changes 200] [--affinity-every 10] [--backend nftables|iptables]
+//   node dist/bench/proxy.js [--services 10000] [--small 1000] [--endpoints 2] [--changes 200] [--affinity-every 10] [--compare-rounds 5] [--backend nftables|iptables]
 //
 // The Services: a third NodePorts, every tenth (`--affinity-every`, 0 for none) with
 // ClientIP affinity (those keep chains of their own, which nft reads before every
@@ -28,6 +28,7 @@ const ENDPOINTS = Number(args.get('endpoints') ?? 2);
 const CHANGES = Number(args.get('changes') ?? 200);
 const BACKEND = args.get('backend') ?? 'nftables';
 const AFFINITY_EVERY = Number(args.get('affinity-every') ?? 10);
+const COMPARE_ROUNDS = Number(args.get('compare-rounds') ?? 5);
 
 const GOAL_FULL_MS = 1000;
 const GOAL_CHANGE_P99_MS = 20;
@@ -82,6 +83,11 @@ interface Result {
   services: number;
   fullMs: number;
   fullCpuMs: number;
+  /** Warm full syncs, streamed and not (medians of COMPARE_ROUNDS): wall, CPU. */
+  streamedMs: number;
+  streamedCpuMs: number;
+  wholeMs: number;
+  wholeCpuMs: number;
   resyncMs: number;
   resyncCpuMs: number;
   changeCpuMs: number;
@@ -122,6 +128,31 @@ async function measure(services: number): Promise<Result> {
     const first = await proxier.fullSync(states);
     const fullMs = performance.now() - t;
     const fullCpuMs = cpuMs(session) - cpu;
+    // Streaming against the whole script rendered first and then handed to nft (as
+    // before streaming), in the same run: both warm, into an empty table, alternately,
+    // medians of COMPARE_ROUNDS each.
+    const streamed: [number, number][] = [];
+    const whole: [number, number][] = [];
+    if (BACKEND === 'nftables') {
+      const timed = async (sync: () => Promise<unknown>, into: [number, number][]) => {
+        const c = cpuMs(session);
+        const start = performance.now();
+        await sync();
+        into.push([performance.now() - start, cpuMs(session) - c]);
+      };
+      for (let round = 0; round < COMPARE_ROUNDS; round++) {
+        const wholeProxier = new NftablesProxier({ ...opts, apply: (script) => session.apply(script) });
+        const runs = [() => timed(() => proxier.fullSync(states), streamed), () => timed(() => wholeProxier.fullSync(states), whole)];
+        for (const run of round % 2 ? runs.reverse() : runs) {
+          await proxier.cleanup();
+          await wholeProxier.cleanup();
+          await run();
+        }
+      }
+      await proxier.cleanup();
+      await proxier.fullSync(states);
+    }
+    const median = (runs: [number, number][], i: 0 | 1) => runs.map((r) => r[i]).sort((a, b) => a - b)[Math.floor(runs.length / 2)] ?? NaN;
     // A periodic resync: fresh copies of the same states.
     const again = states.map((_, i) => state(i));
     cpu = cpuMs(session);
@@ -150,6 +181,10 @@ async function measure(services: number): Promise<Result> {
       services,
       fullMs,
       fullCpuMs,
+      streamedMs: median(streamed, 0),
+      streamedCpuMs: median(streamed, 1),
+      wholeMs: median(whole, 0),
+      wholeCpuMs: median(whole, 1),
       resyncMs,
       resyncCpuMs,
       changeCpuMs,
@@ -176,6 +211,8 @@ async function main(): Promise<void> {
   const rows: [string, string, string, string][] = [
     [`full sync, ${SERVICES} Services × ${ENDPOINTS} endpoints (empty table)`, ms(large.fullMs), `< ${GOAL_FULL_MS} ms`, ok(large.fullMs, GOAL_FULL_MS)],
     [`  CPU time of it (proxy + nft)`, ms(large.fullCpuMs), '', ''],
+    [`  warm, streamed to nft while rendered: wall / CPU (median of ${COMPARE_ROUNDS})`, `${ms(large.streamedMs)} / ${ms(large.streamedCpuMs)}`, '', ''],
+    [`  warm, whole script first, then nft: wall / CPU`, `${ms(large.wholeMs)} / ${ms(large.wholeCpuMs)}`, '', ''],
     [`full resync, ${SERVICES} Services (same rules)`, ms(large.resyncMs), `< ${GOAL_FULL_MS} ms`, ok(large.resyncMs, GOAL_FULL_MS)],
     [`  CPU time of it (proxy + nft)`, ms(large.resyncCpuMs), '', ''],
     [`one-Service change at ${SMALL} Services, p50`, ms(small.p50), '', ''],

@@ -37,8 +37,10 @@
 // elements) and writes only the difference for the changed ServicePorts; it never reads
 // the kernel's state back. A full sync (start, periodic) rewrites everything in one
 // transaction, re-rendering only the ports whose state changed since they were
-// written. Chains that fall out of use are flushed at once and deleted a second later
-// (a map element may still point at them within the same transaction).
+// written; through a session that transaction is streamed to nft as it is rendered
+// (NftSession.applyStreamed), so nft parses on one core while the proxy renders.
+// Chains that fall out of use are flushed at once and deleted a second later (a map
+// element may still point at them within the same transaction).
 import { createHash } from 'node:crypto';
 import type { EndpointInfo, Protocol, ServicePort, ServicePortState } from './model.js';
 import { categorize } from './model.js';
@@ -388,8 +390,62 @@ const MAPS: [name: MapName, kind: 'map' | 'set', type: string][] = [
 
 const AFFINITY_SET_SIZE = 1048576;
 
-/** Elements per `add element` statement (nft's parser is linear in them; this only bounds line length). */
-const ELEMENTS_PER_STATEMENT = 4000;
+/**
+ * Elements per `add element` statement (nft's parser is linear in them; this bounds
+ * line length and how much a streamed full sync holds back from nft).
+ */
+const ELEMENTS_PER_STATEMENT = 1000;
+
+/** A streamed full sync hands its text to nft in pieces of about this size… */
+const STREAM_CHUNK_BYTES = 64 * 1024;
+/** …looking whether one is due every so many ports rendered. */
+const YIELD_EVERY_PORTS = 200;
+
+/** Where a transaction's lines are written. */
+type Lines = Pick<string[], 'push'>;
+
+/** A transaction's text: kept whole, or handed to nft piece by piece (`write`) while it is being written. */
+class ScriptWriter {
+  readonly lines: string[] = [];
+  private pendingBytes = 0;
+  bytes = 0;
+
+  constructor(private readonly write?: (chunk: string) => Promise<void>) {}
+
+  push(...lines: string[]): number {
+    for (const l of lines) {
+      this.lines.push(l);
+      this.pendingBytes += l.length + 1;
+      this.bytes += l.length + 1;
+    }
+    return this.lines.length;
+  }
+
+  /** Streaming: hands the lines so far to nft once they make a piece (one piece in flight). */
+  async flushSome(): Promise<void> {
+    if (this.write && this.pendingBytes >= STREAM_CHUNK_BYTES) await this.flush();
+  }
+
+  /** Streaming: hands over the rest. */
+  async end(): Promise<void> {
+    if (this.write && this.lines.length > 0) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    const chunk = this.lines.join('\n') + '\n';
+    this.lines.length = 0;
+    this.pendingBytes = 0;
+    await this.write!(chunk);
+  }
+}
+
+/** What a full sync's transaction, once committed, leaves in the model. */
+interface FullSyncPlan {
+  next: Map<string, RenderedPort>;
+  nextStates: Map<string, ServicePortState>;
+  wanted: Map<string, readonly string[]>;
+  stats: SyncStats;
+}
 
 interface Claim {
   portId: string;
@@ -428,7 +484,7 @@ export interface NftablesOptions extends RenderOptions, ScopeOptions {
    * Where transactions go: a long-running `nft -i` (startProxy gives one), or this
    * function (tests record them); default one `nft -f -` per transaction through `run`.
    */
-  session?: Pick<NftSession, 'apply'>;
+  session?: Pick<NftSession, 'apply' | 'applyStreamed'>;
   apply?: (script: string) => Promise<void>;
 }
 
@@ -486,7 +542,7 @@ export class NftablesProxier {
     };
   }
 
-  private async apply(script: string[]): Promise<number> {
+  private async apply(script: readonly string[]): Promise<number> {
     const text = script.join('\n') + '\n';
     if (this.opts.apply) await this.opts.apply(text);
     else if (this.opts.session) await this.opts.session.apply(text);
@@ -495,7 +551,7 @@ export class NftablesProxier {
   }
 
   /** The fixed part of the table (base chains, dispatch, masquerading, maps). */
-  private skeleton(script: string[], fresh: boolean): void {
+  private skeleton(script: Lines, fresh: boolean): void {
     const t = this.prefix;
     script.push(`add table ${t} { comment "kite service proxy"; }`);
     for (const [name, type, hook, prio] of BASE_CHAINS) {
@@ -543,7 +599,7 @@ export class NftablesProxier {
     );
   }
 
-  private chainRules(script: string[], name: string, rules: readonly string[]): void {
+  private chainRules(script: Lines, name: string, rules: readonly string[]): void {
     const head = `add rule ${this.prefix} ${name} `;
     for (const r of rules) script.push(head + r);
   }
@@ -645,7 +701,7 @@ export class NftablesProxier {
     return { del, add, n };
   }
 
-  private writeElements(script: string[], verb: 'add' | 'delete', m: Map<string, string[]>): void {
+  private writeElements(script: Lines, verb: 'add' | 'delete', m: Map<string, string[]>): void {
     for (const [map, items] of m) {
       for (let i = 0; i < items.length; i += ELEMENTS_PER_STATEMENT) script.push(`${verb} element ${this.prefix} ${map} { ${items.slice(i, i + ELEMENTS_PER_STATEMENT).join(', ')} }`);
     }
@@ -680,12 +736,45 @@ export class NftablesProxier {
    * Rewrite the whole table from `states` (every ServicePort there is), in one
    * transaction. The first full sync replaces whatever a previous run left,
    * atomically; later ones (periodic) rewrite every chain and map in place, keeping
-   * the affinity sets' contents.
+   * the affinity sets' contents. With a session the transaction is streamed: nft
+   * parses the first ports' lines while the later ones are being rendered.
    */
   async fullSync(states: readonly ServicePortState[]): Promise<SyncStats> {
+    let planned: FullSyncPlan | undefined;
+    try {
+      if (this.opts.session && !this.opts.apply) {
+        await this.opts.session.applyStreamed(async (write) => {
+          const writer = new ScriptWriter(write);
+          planned = await this.planFull(states, writer);
+          await writer.end();
+        });
+      } else {
+        const writer = new ScriptWriter();
+        planned = await this.planFull(states, writer);
+        await this.apply(writer.lines);
+      }
+    } catch (err) {
+      // The kernel has whatever it had: start over next time.
+      this.initialized = false;
+      throw err;
+    }
+    const plan = planned!;
+    this.initialized = true;
+    this.programmed = plan.next;
+    this.states = plan.nextStates;
+    for (const [c, rules] of plan.wanted) this.kernelChains.set(c, rules);
+    for (const c of this.staleChains.keys()) this.kernelChains.set(c, []);
+    return plan.stats;
+  }
+
+  /**
+   * Writes a full sync's transaction to `script` as it renders (a port's own chains as
+   * soon as it is rendered; then the shared chains, which the map elements jump to,
+   * and the elements), and updates the claims and element model as if it succeeded.
+   */
+  private async planFull(states: readonly ServicePortState[], script: ScriptWriter): Promise<FullSyncPlan> {
     const t = this.prefix;
     const fresh = !this.initialized;
-    const script: string[] = [];
     if (fresh) {
       script.push(`add table ${t}`, `delete table ${t}`);
       this.resetModel();
@@ -698,6 +787,14 @@ export class NftablesProxier {
     /** Ports rendered afresh (a periodic resync reuses what it rendered for unchanged ones). */
     const changed: string[] = [];
     this.sharedRefs.clear();
+    // A chain is added (or flushed) before its rules, which may name its port's other chains.
+    const addChain = (c: string, rules: readonly string[]) => {
+      wanted.set(c, rules);
+      script.push(`add chain ${t} ${c}`);
+      if (this.kernelChains.has(c)) script.push(`flush chain ${t} ${c}`);
+      this.staleChains.delete(c);
+    };
+    let i = 0;
     for (const s of states) {
       const id = s.svc.id;
       const old = this.programmed.get(id);
@@ -709,28 +806,23 @@ export class NftablesProxier {
       }
       next.set(id, r);
       nextStates.set(id, s);
-      for (const [c, rules] of r.chains) wanted.set(c, rules);
+      if (r.chains.size > 0) {
+        for (const [c, rules] of r.chains) addChain(c, rules);
+        for (const [c, rules] of r.chains) this.chainRules(script, c, rules);
+      }
       for (const k of r.affinity.keys()) liveAffinity.add(k);
       this.addShared(r, 1);
+      if (++i % YIELD_EVERY_PORTS === 0) await script.flushSome();
     }
     for (const k of this.affinityIds.keys()) if (!liveAffinity.has(k)) this.affinityIds.delete(k);
-    for (const name of this.sharedRefs.keys()) wanted.set(name, sharedChainRules(name, this.opts)!);
-    // Chains first (empty), then rules (which reference them).
-    for (const c of wanted.keys()) {
-      script.push(`add chain ${t} ${c}`);
-      if (this.kernelChains.has(c)) script.push(`flush chain ${t} ${c}`);
-      this.staleChains.delete(c);
-    }
+    const sharedNow = [...this.sharedRefs.keys()].map((name): [string, string[]] => [name, sharedChainRules(name, this.opts)!]);
+    for (const [name, rules] of sharedNow) addChain(name, rules);
+    for (const [name, rules] of sharedNow) this.chainRules(script, name, rules);
     const nowMs = this.now();
     for (const c of this.kernelChains.keys()) {
       if (wanted.has(c) || this.staleChains.has(c)) continue;
       script.push(`flush chain ${t} ${c}`);
       this.staleChains.set(c, nowMs);
-    }
-    let chainsWritten = 0;
-    for (const [c, rules] of wanted) {
-      this.chainRules(script, c, rules);
-      chainsWritten++;
     }
     // Maps: flushed and refilled from the claims, which change only for the ports
     // rendered afresh and those gone.
@@ -748,30 +840,26 @@ export class NftablesProxier {
       }
     }
     if (!fresh) for (const [name, kind] of MAPS) script.push(`flush ${kind} ${t} ${name}`);
-    // Every group's winner goes in (the maps are empty at this point of the transaction).
-    const add = new Map<string, string[]>();
+    // Every group's winner goes in (the maps are empty at this point of the transaction),
+    // a statement per map as soon as it has a statement's worth.
+    const pending = new Map<string, string[]>();
     let n = 0;
     for (const elements of this.kernelElements.values()) {
       for (const e of elements) {
-        let l = add.get(e.map);
-        if (!l) add.set(e.map, (l = []));
+        let l = pending.get(e.map);
+        if (!l) pending.set(e.map, (l = []));
         l.push(e.value !== '' ? `${e.key} : ${e.value}` : e.key);
+        if (l.length === ELEMENTS_PER_STATEMENT) {
+          script.push(`add element ${t} ${e.map} { ${l.join(', ')} }`);
+          pending.delete(e.map);
+          await script.flushSome();
+        }
       }
       n += elements.length;
     }
-    this.writeElements(script, 'add', add);
+    this.writeElements(script, 'add', pending);
     for (const c of this.expiredStaleChains()) script.push(`delete chain ${t} ${c}`);
-    const bytes = await this.apply(script).catch((err) => {
-      // The kernel has whatever it had: start over next time.
-      this.initialized = false;
-      throw err;
-    });
-    this.initialized = true;
-    this.programmed = next;
-    this.states = nextStates;
-    for (const [c, rules] of wanted) this.kernelChains.set(c, rules);
-    for (const c of this.staleChains.keys()) this.kernelChains.set(c, []);
-    return { chainsWritten, elementsChanged: n, scriptBytes: bytes };
+    return { next, nextStates, wanted, stats: { chainsWritten: wanted.size, elementsChanged: n, scriptBytes: script.bytes } };
   }
 
   /**
