@@ -5,6 +5,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildKubeconfig, contextName, kubeconfigToYAML, mergeIntoUserKubeconfig } from '../../machinery/kubeconfig.js';
+import { daemonEnv } from '../../machinery/daemon-env.js';
 import { loadOrCreateClusterPKI, type ClusterPKI } from '../../machinery/pki.js';
 import {
   clusterStatus,
@@ -113,7 +114,7 @@ export function spawnServer(
         ...(index ? ['--server-index', String(index)] : []),
         ...(extra.nodeServer ? ['--node-server', extra.nodeServer] : []),
       ],
-      { cwd: c.paths.dir, detached: true, stdio: ['ignore', logFd, logFd], env: process.env },
+      { cwd: c.paths.dir, detached: true, stdio: ['ignore', logFd, logFd], env: daemonEnv() },
     );
     if (child.pid === undefined) throw new Error('could not start the server process');
     let exit: string | undefined;
