@@ -467,11 +467,7 @@ export class KubeletSupervisor {
     let child: ChildProcess;
     try {
       // A smaller young generation keeps the idle RSS down; the kubelet allocates little per second.
-      // --lite-mode (V8's interpreter only, no optimizing compilers, feedback allocated lazily):
-      // ~14 MiB less resident idle and ~20 MiB less after starting 15 pods, for the same
-      // kubelet CPU time on that work (bench/footprint.ts, README); most of its time is spent
-      // waiting on containerd and the API server. The API server is CPU-bound: not there.
-      const argv = [process.execPath, '--max-semi-space-size=4', '--lite-mode', MAIN_SCRIPT, 'kubelet', '--config', this.configPath];
+      const argv = [process.execPath, '--max-semi-space-size=4', MAIN_SCRIPT, 'kubelet', '--config', this.configPath];
       if (this.netns) argv.unshift('nsenter', `--net=${this.netns}`);
       child = spawn(argv[0]!, argv.slice(1), {
         stdio: ['ignore', logFd, logFd],
