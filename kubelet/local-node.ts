@@ -18,6 +18,7 @@ import type { Node } from 'kubernetes-types/core/v1.js';
 import { HttpTransport } from '../client/http-transport.js';
 import { isNotFound } from '../client/transport.js';
 import { resourceByPath } from '../machinery/resources.js';
+import { daemonEnv } from '../machinery/daemon-env.js';
 import { primaryHostIPv4, issueClientCert, issueServingCert, subjectIs, type CertKeyPair } from '../machinery/pki.js';
 import { CriClient } from './cri/client.js';
 import { defaultKubeletConfig, DEFAULT_KUBELET_PORT, type KubeletConfig } from './config.js';
@@ -471,6 +472,7 @@ export class KubeletSupervisor {
       child = spawn(argv[0]!, argv.slice(1), {
         stdio: ['ignore', logFd, logFd],
         detached: true,
+        env: daemonEnv(),
       });
     } finally {
       closeSync(logFd);
