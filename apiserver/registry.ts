@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/types.js';
 import { StoreError } from '../store/types.js';
 import type { KubeObject } from '../machinery/object.js';
-import { deepClone, jsonEqual } from '../machinery/object.js';
+import { jsonCopy, jsonEqual } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { apiVersionOf, resourceByPath } from '../machinery/resources.js';
 import type { Status, StatusCause } from '../machinery/status.js';
@@ -597,7 +597,7 @@ export class Registry {
     if (!cache.objects.has(key)) await this.cache.consistent();
     for (let attempt = 0; ; attempt++) {
       const current = cache.objects.get(key);
-      const next = await mutate(current ? deepClone(current) : undefined);
+      const next = await mutate(current ? jsonCopy(current) : undefined);
       if (!next) {
         if (!current) throw notFound(res.group, res.plural, name);
         return { object: current, created: false, changed: false };
@@ -804,7 +804,7 @@ export class Registry {
         await this.admission.validate(review);
       }
       const strategy = this.strategy(res);
-      const next = deepClone(current);
+      const next = jsonCopy(current);
       const meta = next.metadata!;
       const finalizers = new Set(meta.finalizers ?? []);
       const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);
