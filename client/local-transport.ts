@@ -48,6 +48,12 @@ function copy<T>(obj: unknown): T {
   return jsonCopy(obj) as T;
 }
 
+/** The copy, without metadata.managedFields when the caller drops them (their share of the object is large). */
+function copyFor<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): T {
+  if (!withoutManagedFields || !obj.metadata?.managedFields) return copy<T>(obj);
+  return copy<T>({ ...obj, metadata: { ...obj.metadata, managedFields: undefined } });
+}
+
 export class LocalTransport implements ApiTransport {
   readonly component: string;
   /**
@@ -88,7 +94,7 @@ export class LocalTransport implements ApiTransport {
       resourceVersion: opts.resourceVersion,
       resourceVersionMatch: opts.resourceVersionMatch,
     });
-    const result: ListResult<T> = { items: out.items.map((o) => copy<T>(o)), resourceVersion: out.resourceVersion };
+    const result: ListResult<T> = { items: out.items.map((o) => copyFor<T>(o, opts.withoutManagedFields)), resourceVersion: out.resourceVersion };
     if (out.continue) result.continue = out.continue;
     if (out.remainingItemCount !== undefined) result.remainingItemCount = out.remainingItemCount;
     return result;
@@ -119,7 +125,7 @@ export class LocalTransport implements ApiTransport {
       const batch = pending.splice(0);
       for (const p of batch) {
         if (ended) return;
-        const object = copy<T>(p.obj.kind && p.obj.apiVersion ? p.obj : { ...kindMeta, ...p.obj });
+        const object = copyFor<T>(p.obj.kind && p.obj.apiVersion ? p.obj : { ...kindMeta, ...p.obj }, opts.withoutManagedFields);
         try {
           onEvent({ type: p.type, object });
         } catch (err) {
