@@ -30,8 +30,8 @@ import { encodeForStore, READ_CHUNK } from './watchcache.js';
 /** etcd's default request limit (--max-request-bytes, 1.5 MiB): no stored object is larger. */
 const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
-function encodeBounded(obj: KubeObject): Buffer {
-  const buf = encodeForStore(obj);
+function encodeBounded(obj: KubeObject, keepDecoded: boolean): Buffer {
+  const buf = encodeForStore(obj, keepDecoded);
   if (buf.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge(MAX_OBJECT_BYTES);
   return buf;
 }
@@ -128,6 +128,11 @@ export class Registry {
     /** Mutating then validating admission, run on every write between the strategy's steps. */
     private readonly admission: AdmissionChain = new AdmissionChain([]),
   ) {}
+
+  /** Encoded values remember their object for the watch cache (the store hands them back). */
+  private get keepDecoded(): boolean {
+    return this.store.echoesWrittenValues === true;
+  }
 
   private admissionRequest(operation: AdmissionOperation, res: ResourceInfo, subresource: string | undefined, namespace: string | undefined, name: string, object: KubeObject | undefined, oldObject: KubeObject | undefined, ctx: RequestContext): AdmissionRequest {
     return { operation, resource: res, subresource: subresource ?? '', namespace: namespace ?? '', name, object, oldObject, user: ctx.user, dryRun: ctx.dryRun, warnings: ctx.warnings };
@@ -562,7 +567,7 @@ export class Registry {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const kv = await this.store.create(this.key(res, m.namespace, m.name!), encodeBounded(obj));
+        const kv = await this.store.create(this.key(res, m.namespace, m.name!), encodeBounded(obj, this.keepDecoded));
         m.resourceVersion = String(kv.modRevision);
         return this.present(res, obj);
       } catch (err) {
@@ -581,14 +586,16 @@ export class Registry {
   /**
    * Read-modify-write with retries on conflict (upstream GuaranteedUpdate). `mutate`
    * gets a private copy of the current stored object (undefined if absent) and
-   * returns the new object, or undefined to leave it as it is.
+   * returns the new object, or undefined to leave it as it is. `copy` makes that copy
+   * (default: a whole one); a caller that changes only a few fields may copy just the
+   * path to them, sharing the rest of the stored object, which it must not touch.
    */
   async guaranteedUpdate(
     res: ResourceInfo,
     namespace: string | undefined,
     name: string,
     mutate: (current: KubeObject | undefined) => Promise<KubeObject | undefined> | KubeObject | undefined,
-    opts: { dryRun?: boolean; retryOnConflict?: boolean } = {},
+    opts: { dryRun?: boolean; retryOnConflict?: boolean; copy?: (current: KubeObject) => KubeObject } = {},
   ): Promise<{ object: KubeObject; created: boolean; changed: boolean }> {
     const key = this.key(res, namespace, name);
     const cache = this.resourceCache(res);
@@ -597,7 +604,7 @@ export class Registry {
     if (!cache.objects.has(key)) await this.cache.consistent();
     for (let attempt = 0; ; attempt++) {
       const current = cache.objects.get(key);
-      const next = await mutate(current ? jsonCopy(current) : undefined);
+      const next = await mutate(current ? (opts.copy ?? jsonCopy)(current) : undefined);
       if (!next) {
         if (!current) throw notFound(res.group, res.plural, name);
         return { object: current, created: false, changed: false };
@@ -608,7 +615,7 @@ export class Registry {
       if (opts.dryRun) return { object: next, created: !current, changed: true };
       try {
         if (!current) {
-          const kv = await this.store.create(key, encodeBounded(next));
+          const kv = await this.store.create(key, encodeBounded(next, this.keepDecoded));
           next.metadata!.resourceVersion = String(kv.modRevision);
           return { object: next, created: true, changed: true };
         }
@@ -619,7 +626,7 @@ export class Registry {
           this.afterDeleteHooks.get(storageResource(res).kind)?.(next);
           return { object: next, created: false, changed: true };
         }
-        const kv = await this.store.update(key, encodeBounded(next), Number(current.metadata!.resourceVersion));
+        const kv = await this.store.update(key, encodeBounded(next, this.keepDecoded), Number(current.metadata!.resourceVersion));
         meta.resourceVersion = String(kv.modRevision);
         return { object: next, created: false, changed: true };
       } catch (err) {
@@ -851,7 +858,7 @@ export class Registry {
       if (jsonEqual(next, current)) return { result: this.present(res, current), pending: true };
       if (ctx.dryRun) return { result: this.present(res, next), pending: true };
       try {
-        const kv = await this.store.update(key, encodeBounded(next), Number(cm.resourceVersion));
+        const kv = await this.store.update(key, encodeBounded(next, this.keepDecoded), Number(cm.resourceVersion));
         meta.resourceVersion = String(kv.modRevision);
         return { result: this.present(res, next), pending: true };
       } catch (err) {
