@@ -185,6 +185,8 @@ class PreScoreState implements StateData {
    */
   ids: (Int32Array | undefined)[] = [];
   domainScores: (Float64Array | undefined)[] = [];
+  /** Per hostname constraint when every node has the label: matching pods per node by position. */
+  nodeCounts: (Int32Array | undefined)[] = [];
 
   constructor(
     readonly constraints: readonly Constraint[],
@@ -364,7 +366,10 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     const st = new PreScoreState(constraints, counters, ignored, counts, weights);
     if (fast && ignored.size === 0) {
       constraints.forEach((c, i) => {
-        if (c.topologyKey === LABEL_HOSTNAME) return;
+        if (c.topologyKey === LABEL_HOSTNAME) {
+          if (snap.nodesWithLabel(LABEL_HOSTNAME) === snap.numNodes) st.nodeCounts[i] = counters[i] ? snap.countsByPosition(counters[i]) : new Int32Array(snap.numNodes);
+          return;
+        }
         const topo = snap.topologyIds(c.topologyKey);
         if (topo.values.length > MAX_DOMAINS_FOR_IDS) return;
         const domainScores = new Float64Array(topo.values.length);
@@ -390,6 +395,11 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
         continue;
       }
       const c = s.constraints[i];
+      const nodeCounts = s.nodeCounts[i];
+      if (nodeCounts !== undefined && pos >= 0 && pos < nodeCounts.length) {
+        score += nodeCounts[pos] * s.weights[i] + (c.maxSkew - 1);
+        continue;
+      }
       const v = node.labels[c.topologyKey];
       if (v === undefined) continue;
       const cnt = c.topologyKey === LABEL_HOSTNAME ? (s.counters[i]?.byNode.get(node.name) ?? 0) : (s.counts[i].get(v) ?? 0);
