@@ -20,9 +20,11 @@ export interface KubeObject {
  * between — several times faster on the plain data objects are made of. Undefined,
  * function and symbol members are dropped (null in arrays), non-finite numbers become
  * null; anything that is not a plain object or array (a Date, a Buffer, an object with
- * `toJSON`) takes the round trip itself, so the result is always the round trip's.
+ * `toJSON`) takes the round trip itself, so the result is always the round trip's. A
+ * value JSON has no text for (undefined) stays undefined.
  */
 export function jsonCopy<T>(value: T): T {
+  if (value === undefined) return value;
   if (typeof value !== 'object' || value === null) return JSON.parse(JSON.stringify(value)) as T;
   return copyObject(value) as T;
 }

@@ -33,6 +33,10 @@ test('jsonCopy shares nothing with its source', () => {
   assert.equal(src.items[0].x, 1);
 });
 
+test('jsonCopy of undefined is undefined (absent fields copy as absent)', () => {
+  assert.equal(jsonCopy(undefined), undefined);
+});
+
 test('jsonCopy refuses a bigint, as JSON does', () => {
   assert.throws(() => jsonCopy({ n: 1n }), TypeError);
 });
