@@ -30,8 +30,8 @@ import { encodeForStore, READ_CHUNK } from './watchcache.js';
 /** etcd's default request limit (--max-request-bytes, 1.5 MiB): no stored object is larger. */
 const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
-function encodeBounded(obj: KubeObject, keepDecoded: boolean): Buffer {
-  const buf = encodeForStore(obj, keepDecoded);
+function encodeBounded(obj: KubeObject): Buffer {
+  const buf = encodeForStore(obj);
   if (buf.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge(MAX_OBJECT_BYTES);
   return buf;
 }
@@ -128,11 +128,6 @@ export class Registry {
     /** Mutating then validating admission, run on every write between the strategy's steps. */
     private readonly admission: AdmissionChain = new AdmissionChain([]),
   ) {}
-
-  /** Encoded values remember their object for the watch cache (the store hands them back). */
-  private get keepDecoded(): boolean {
-    return this.store.echoesWrittenValues === true;
-  }
 
   private admissionRequest(operation: AdmissionOperation, res: ResourceInfo, subresource: string | undefined, namespace: string | undefined, name: string, object: KubeObject | undefined, oldObject: KubeObject | undefined, ctx: RequestContext): AdmissionRequest {
     return { operation, resource: res, subresource: subresource ?? '', namespace: namespace ?? '', name, object, oldObject, user: ctx.user, dryRun: ctx.dryRun, warnings: ctx.warnings };
@@ -567,7 +562,7 @@ export class Registry {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const kv = await this.store.create(this.key(res, m.namespace, m.name!), encodeBounded(obj, this.keepDecoded));
+        const kv = await this.store.create(this.key(res, m.namespace, m.name!), encodeBounded(obj));
         m.resourceVersion = String(kv.modRevision);
         return this.present(res, obj);
       } catch (err) {
@@ -615,7 +610,7 @@ export class Registry {
       if (opts.dryRun) return { object: next, created: !current, changed: true };
       try {
         if (!current) {
-          const kv = await this.store.create(key, encodeBounded(next, this.keepDecoded));
+          const kv = await this.store.create(key, encodeBounded(next));
           next.metadata!.resourceVersion = String(kv.modRevision);
           return { object: next, created: true, changed: true };
         }
@@ -626,7 +621,7 @@ export class Registry {
           this.afterDeleteHooks.get(storageResource(res).kind)?.(next);
           return { object: next, created: false, changed: true };
         }
-        const kv = await this.store.update(key, encodeBounded(next, this.keepDecoded), Number(current.metadata!.resourceVersion));
+        const kv = await this.store.update(key, encodeBounded(next), Number(current.metadata!.resourceVersion));
         meta.resourceVersion = String(kv.modRevision);
         return { object: next, created: false, changed: true };
       } catch (err) {
@@ -858,7 +853,7 @@ export class Registry {
       if (jsonEqual(next, current)) return { result: this.present(res, current), pending: true };
       if (ctx.dryRun) return { result: this.present(res, next), pending: true };
       try {
-        const kv = await this.store.update(key, encodeBounded(next, this.keepDecoded), Number(cm.resourceVersion));
+        const kv = await this.store.update(key, encodeBounded(next), Number(cm.resourceVersion));
         meta.resourceVersion = String(kv.modRevision);
         return { result: this.present(res, next), pending: true };
       } catch (err) {

@@ -3,7 +3,6 @@
 // get, list and client watch is served from here, never by scanning the store.
 import type { Store, WatchEvent } from '../store/types.js';
 import type { KubeObject } from '../machinery/object.js';
-import { jsonCopy } from '../machinery/object.js';
 import { expired, StatusError } from '../machinery/status.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -28,32 +27,18 @@ const RING_CAPACITY = 4096;
 /** How long a consistent read waits for the cache to catch up with the store (upstream: 3 s, then etcd). */
 const CONSISTENT_READ_TIMEOUT_MS = 10_000;
 
-/**
- * What values encoded with `keepDecoded` decode to, while the value lives: a store that
- * echoes written values hands the same Buffer back in its watch event, and decoding it
- * then takes this copy (made when encoding, a fraction of a parse) instead of parsing.
- * Taken once: a later decode of the same Buffer parses.
- */
-const decodedValues = new WeakMap<Buffer, KubeObject>();
-
 /** Decode a stored value: JSON of the object, with resourceVersion from the store. */
 export function decodeStored(value: Buffer, modRevision: number): KubeObject {
-  let obj = decodedValues.get(value);
-  if (obj) decodedValues.delete(value);
-  else obj = JSON.parse(value.toString('utf8')) as KubeObject;
+  const obj = JSON.parse(value.toString('utf8')) as KubeObject;
   (obj.metadata ??= {}).resourceVersion = String(modRevision);
   return obj;
 }
 
-/**
- * Encode for storage: resourceVersion is the store's business, not the value's.
- * `keepDecoded` (the store echoes written values): remember what the value decodes to.
- */
-export function encodeForStore(obj: KubeObject, keepDecoded = false): Buffer {
+/** Encode for storage: resourceVersion is the store's business, not the value's. */
+export function encodeForStore(obj: KubeObject): Buffer {
   const rv = obj.metadata?.resourceVersion;
   if (obj.metadata && rv !== undefined) delete obj.metadata.resourceVersion;
   const buf = Buffer.from(JSON.stringify(obj));
-  if (keepDecoded) decodedValues.set(buf, jsonCopy(obj));
   if (obj.metadata && rv !== undefined) obj.metadata.resourceVersion = rv;
   return buf;
 }

@@ -70,7 +70,6 @@ function prefixEnd(prefix: string): string {
 }
 
 export class SqliteStore implements Store {
-  readonly echoesWrittenValues = true;
   private readonly db: Database.Database;
   private rev: number;
   private compacted: number;

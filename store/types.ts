@@ -109,12 +109,6 @@ export interface Store {
    * it). Absent when revision() is always current (a store only this process writes).
    */
   freshRevision?(): Promise<number>;
-  /**
-   * The watch event of a create or update made here carries the very Buffer the write was
-   * given (an in-process store): the watch cache may then take the object it was encoded
-   * from instead of parsing the value again.
-   */
-  readonly echoesWrittenValues?: boolean;
   /** Drop history older than revision. */
   compact(revision: number): Promise<void>;
   /**

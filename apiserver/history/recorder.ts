@@ -297,7 +297,6 @@ export class HistoryRecorder {
       compact: (revision: number) => inner.compact(revision),
       close: () => inner.close(),
       ...(inner.freshRevision ? { freshRevision: () => inner.freshRevision!() } : {}),
-      echoesWrittenValues: inner.echoesWrittenValues,
     };
   }
 
