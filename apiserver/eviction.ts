@@ -13,7 +13,7 @@
 //   precondition so it cannot have become ready meanwhile.
 import type { LabelSelectorLike } from '../machinery/labels.js';
 import type { KubeObject } from '../machinery/object.js';
-import { deepClone } from '../machinery/object.js';
+import { jsonCopy } from '../machinery/object.js';
 import { resourceByPath } from '../machinery/resources.js';
 import type { Status } from '../machinery/status.js';
 import { StatusError, badRequest } from '../machinery/status.js';
@@ -148,7 +148,7 @@ function pdbsFor(registry: Registry, pod: KubeObject): Pdb[] {
 
 /** Decrement the budget for `podName`, or throw the 429/403 that refuses it (upstream checkAndDecrement). */
 async function checkAndDecrement(registry: Registry, namespace: string, podName: string, current: Pdb, dryRun: boolean, ctx: RequestContext): Promise<void> {
-  const pdb = deepClone(current);
+  const pdb = jsonCopy(current);
   const name = pdb.metadata?.name ?? '';
   const st = (pdb.status ??= {});
   if ((st.observedGeneration ?? 0) < (pdb.metadata?.generation ?? 0)) throw stillProcessing(name);

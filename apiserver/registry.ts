@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/types.js';
 import { StoreError } from '../store/types.js';
 import type { KubeObject } from '../machinery/object.js';
-import { deepClone, jsonEqual } from '../machinery/object.js';
+import { jsonCopy, jsonEqual } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { apiVersionOf, resourceByPath } from '../machinery/resources.js';
 import type { Status, StatusCause } from '../machinery/status.js';
@@ -581,14 +581,16 @@ export class Registry {
   /**
    * Read-modify-write with retries on conflict (upstream GuaranteedUpdate). `mutate`
    * gets a private copy of the current stored object (undefined if absent) and
-   * returns the new object, or undefined to leave it as it is.
+   * returns the new object, or undefined to leave it as it is. `copy` makes that copy
+   * (default: a whole one); a caller that changes only a few fields may copy just the
+   * path to them, sharing the rest of the stored object, which it must not touch.
    */
   async guaranteedUpdate(
     res: ResourceInfo,
     namespace: string | undefined,
     name: string,
     mutate: (current: KubeObject | undefined) => Promise<KubeObject | undefined> | KubeObject | undefined,
-    opts: { dryRun?: boolean; retryOnConflict?: boolean } = {},
+    opts: { dryRun?: boolean; retryOnConflict?: boolean; copy?: (current: KubeObject) => KubeObject } = {},
   ): Promise<{ object: KubeObject; created: boolean; changed: boolean }> {
     const key = this.key(res, namespace, name);
     const cache = this.resourceCache(res);
@@ -597,7 +599,7 @@ export class Registry {
     if (!cache.objects.has(key)) await this.cache.consistent();
     for (let attempt = 0; ; attempt++) {
       const current = cache.objects.get(key);
-      const next = await mutate(current ? deepClone(current) : undefined);
+      const next = await mutate(current ? (opts.copy ?? jsonCopy)(current) : undefined);
       if (!next) {
         if (!current) throw notFound(res.group, res.plural, name);
         return { object: current, created: false, changed: false };
@@ -804,7 +806,7 @@ export class Registry {
         await this.admission.validate(review);
       }
       const strategy = this.strategy(res);
-      const next = deepClone(current);
+      const next = jsonCopy(current);
       const meta = next.metadata!;
       const finalizers = new Set(meta.finalizers ?? []);
       const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);

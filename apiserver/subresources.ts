@@ -148,7 +148,9 @@ async function bindPod(registry: Registry, namespace: string | undefined, name: 
       }
       return pod;
     },
-    { dryRun: ctx.dryRun },
+    // Only metadata (its resourceVersion is set after the write), spec.nodeName and the
+    // conditions change: a copy of that path, not of the whole pod.
+    { dryRun: ctx.dryRun, copy: (pod) => ({ ...pod, metadata: { ...pod.metadata }, spec: { ...(pod.spec as object) }, status: { ...(pod.status as object), conditions: ((pod.status as { conditions?: object[] } | undefined)?.conditions ?? []).map((c) => ({ ...c })) } }) },
   );
 }
 

@@ -66,6 +66,12 @@ export interface InformerOptions<T> {
   name?: string;
   /** Where warnings go; default console.warn. */
   log?: (msg: string) => void;
+  /**
+   * Keep objects without metadata.managedFields (upstream's scheduler and controller
+   * manager strip them from their informers: nobody reads them there, and they are a
+   * large share of every object's size and copying).
+   */
+  stripManagedFields?: boolean;
 }
 
 interface Registration<T> {
@@ -248,6 +254,7 @@ export class Informer<T extends ApiObject = KubeObject> {
           fieldSelector: this.opts.fieldSelector,
           allowWatchBookmarks: true,
           timeoutSeconds: Math.floor(min * (1 + Math.random())),
+          withoutManagedFields: this.opts.stripManagedFields,
         },
         (ev) => {
           if (generation !== this.watchGeneration || this.stopped) return;
@@ -326,8 +333,9 @@ export class Informer<T extends ApiObject = KubeObject> {
         resourceVersion: cont ? undefined : resourceVersion,
         limit: pageSize > 0 ? pageSize : undefined,
         continue: cont,
+        withoutManagedFields: this.opts.stripManagedFields,
       });
-      for (const item of page.items) items.push(item);
+      for (const item of page.items) items.push(this.trimmed(item));
       rv ??= page.resourceVersion;
       cont = page.continue;
     } while (cont && !this.stopped);
@@ -359,8 +367,14 @@ export class Informer<T extends ApiObject = KubeObject> {
     }
   }
 
+  /** The object as the store keeps it (without managedFields when asked, whatever the transport sent). */
+  private trimmed(obj: T): T {
+    if (this.opts.stripManagedFields && obj.metadata?.managedFields) delete (obj.metadata as { managedFields?: unknown }).managedFields;
+    return obj;
+  }
+
   private onWatchEvent(ev: WatchEvent<T>): void {
-    const obj = ev.object;
+    const obj = this.trimmed(ev.object);
     switch (ev.type) {
       case 'ADDED':
       case 'MODIFIED': {

@@ -2,7 +2,7 @@
 // the scheduler running inside the control-plane process. Every call is authorized and
 // admitted exactly as over HTTP, as the transport's own identity (each controller its
 // service account, the scheduler system:kube-scheduler). Same contract as over HTTP:
-// - objects handed out are private copies (a JSON round trip, as the wire would make);
+// - objects handed out are private copies (what a JSON round trip gives, as the wire would);
 //   bodies handed in are copied before the registry touches them;
 // - watch events are delivered asynchronously (a microtask after the write that caused
 //   them, never inside the writer's call), in order; a watch that cannot start (410
@@ -11,10 +11,10 @@
 import type { KubeObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { apiVersionOf } from '../machinery/resources.js';
+import { jsonCopy } from '../machinery/object.js';
 import { badRequest } from '../machinery/status.js';
 import type { WatchEventType as RegistryEventType } from '../apiserver/registry.js';
 import type { RequestPipeline } from '../apiserver/pipeline.js';
-import type { CachedEvent } from '../apiserver/watchcache.js';
 import type { RequestContext, UserInfo } from '../apiserver/context.js';
 import { internalContext } from '../apiserver/context.js';
 import type {
@@ -43,9 +43,15 @@ export interface LocalTransportOptions {
   bookmarkIntervalMs?: number;
 }
 
-/** A private copy, as the wire would give: JSON round trip. */
+/** A private copy, as the wire would give: a JSON round trip's result (jsonCopy makes it without the text). */
 function copy<T>(obj: unknown): T {
-  return JSON.parse(JSON.stringify(obj)) as T;
+  return jsonCopy(obj) as T;
+}
+
+/** The copy, without metadata.managedFields when the caller drops them (their share of the object is large). */
+function copyFor<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): T {
+  if (!withoutManagedFields || !obj.metadata?.managedFields) return copy<T>(obj);
+  return copy<T>({ ...obj, metadata: { ...obj.metadata, managedFields: undefined } });
 }
 
 export class LocalTransport implements ApiTransport {
@@ -88,7 +94,7 @@ export class LocalTransport implements ApiTransport {
       resourceVersion: opts.resourceVersion,
       resourceVersionMatch: opts.resourceVersionMatch,
     });
-    const result: ListResult<T> = { items: out.items.map((o) => copy<T>(o)), resourceVersion: out.resourceVersion };
+    const result: ListResult<T> = { items: out.items.map((o) => copyFor<T>(o, opts.withoutManagedFields)), resourceVersion: out.resourceVersion };
     if (out.continue) result.continue = out.continue;
     if (out.remainingItemCount !== undefined) result.remainingItemCount = out.remainingItemCount;
     return result;
@@ -97,7 +103,7 @@ export class LocalTransport implements ApiTransport {
   watch<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, opts: WatchOptions, onEvent: (ev: WatchEvent<T>) => void): Watch {
     const kindMeta = { apiVersion: apiVersionOf(res), kind: res.kind };
     // Events wait here, as the registry's shared objects, until the flush copies them.
-    const pending: { type: RegistryEventType; obj: KubeObject; shared?: CachedEvent }[] = [];
+    const pending: { type: RegistryEventType; obj: KubeObject }[] = [];
     let scheduled = false;
     let ended = false;
     let handle: { stop(): void; revision(): number } | undefined;
@@ -119,14 +125,7 @@ export class LocalTransport implements ApiTransport {
       const batch = pending.splice(0);
       for (const p of batch) {
         if (ended) return;
-        let object: T;
-        if (p.shared && p.obj.kind && p.obj.apiVersion) {
-          // Serialized once per event, shared with every other watcher (and the HTTP side).
-          p.shared.json ??= JSON.stringify(p.obj);
-          object = JSON.parse(p.shared.json) as T;
-        } else {
-          object = copy<T>(p.obj.kind && p.obj.apiVersion ? p.obj : { ...kindMeta, ...p.obj });
-        }
+        const object = copyFor<T>(p.obj.kind && p.obj.apiVersion ? p.obj : { ...kindMeta, ...p.obj }, opts.withoutManagedFields);
         try {
           onEvent({ type: p.type, object });
         } catch (err) {
@@ -134,9 +133,9 @@ export class LocalTransport implements ApiTransport {
         }
       }
     };
-    const push = (type: RegistryEventType, obj: KubeObject, shared?: CachedEvent) => {
+    const push = (type: RegistryEventType, obj: KubeObject) => {
       if (ended) return;
-      pending.push({ type, obj, shared });
+      pending.push({ type, obj });
       if (!scheduled) {
         scheduled = true;
         queueMicrotask(flush);

@@ -29,6 +29,11 @@ export interface ListOptions {
   continue?: string;
   resourceVersion?: string;
   resourceVersionMatch?: 'Exact' | 'NotOlderThan';
+  /**
+   * The caller drops metadata.managedFields from what it gets (as upstream's scheduler and
+   * controller manager informers do): the transport may leave them out of the copies.
+   */
+  withoutManagedFields?: boolean;
 }
 
 export interface ListResult<T> {
@@ -46,6 +51,11 @@ export interface WatchOptions {
   /** The server ends the watch (normally) after this long. */
   timeoutSeconds?: number;
   sendInitialEvents?: boolean;
+  /**
+   * The caller drops metadata.managedFields from what it gets (as upstream's scheduler and
+   * controller manager informers do): the transport may leave them out of the copies.
+   */
+  withoutManagedFields?: boolean;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';

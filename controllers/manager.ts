@@ -54,7 +54,8 @@ export async function startControllerManager(
   descriptors: readonly ControllerDescriptor[],
   options: ControllerManagerOptions & { clientFor?: (serviceAccount: string) => ApiTransport } = {},
 ): Promise<ControllerManager> {
-  const informers = new SharedInformerFactory(transport);
+  // As upstream's controller manager, its informers keep no managedFields.
+  const informers = new SharedInformerFactory(transport, { informerDefaults: { stripManagedFields: true } });
   const events = new EventBroadcaster(transport, { host: 'kite' });
   const clientFor = options.clientFor;
   const controllers = descriptors.map((d) => d.make({ transport: clientFor ? clientFor(d.serviceAccount) : transport, informers, events, rootCACert: options.rootCACert, clusterSigning: options.clusterSigning }));

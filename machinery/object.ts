@@ -15,8 +15,55 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-export function deepClone<T>(value: T): T {
-  return structuredClone(value);
+/**
+ * What a JSON round trip (`JSON.parse(JSON.stringify(value))`) gives, without the text in
+ * between — several times faster on the plain data objects are made of. Undefined,
+ * function and symbol members are dropped (null in arrays), non-finite numbers become
+ * null; anything that is not a plain object or array (a Date, a Buffer, an object with
+ * `toJSON`) takes the round trip itself, so the result is always the round trip's. A
+ * value JSON has no text for (undefined) stays undefined.
+ */
+export function jsonCopy<T>(value: T): T {
+  if (value === undefined) return value;
+  if (typeof value !== 'object' || value === null) return JSON.parse(JSON.stringify(value)) as T;
+  return copyObject(value) as T;
+}
+
+function copyObject(v: object): unknown {
+  if (Array.isArray(v)) {
+    const n = v.length;
+    const out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      const x = copyMember(v[i]);
+      out[i] = x === undefined ? null : x;
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return JSON.parse(JSON.stringify(v)) as unknown;
+  const out: Record<string, unknown> = {};
+  for (const k in v) {
+    const x = copyMember((v as Record<string, unknown>)[k]);
+    if (x !== undefined) out[k] = x;
+  }
+  return out;
+}
+
+/** One member's copy; undefined when JSON leaves it out. */
+function copyMember(x: unknown): unknown {
+  switch (typeof x) {
+    case 'string':
+    case 'boolean':
+      return x;
+    case 'number':
+      return Number.isFinite(x) ? x + 0 : null;
+    case 'object':
+      return x === null ? null : copyObject(x);
+    case 'bigint':
+      return JSON.stringify(x); // throws, as the round trip would
+    default:
+      return undefined;
+  }
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -186,7 +186,8 @@ export class Scheduler {
     this.schedulerName = opts.schedulerName ?? DEFAULT_SCHEDULER_NAME;
     this.log = opts.log ?? ((m) => console.error(m));
     this.maxInFlight = opts.maxInFlightBinds ?? 256;
-    this.factory = new SharedInformerFactory(transport);
+    // As upstream's scheduler, its informers keep no managedFields.
+    this.factory = new SharedInformerFactory(transport, { informerDefaults: { stripManagedFields: true } });
     this.pods = this.factory.informerFor<Pod>(PODS);
     this.nodes = this.factory.informerFor<Node>(NODES);
     this.namespaces = this.factory.informerFor<Namespace>(NAMESPACES);

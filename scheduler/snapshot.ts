@@ -259,6 +259,9 @@ export class TopologyCounter {
   readonly byNode = new Map<string, number>();
   /** Matching pods on nodes that have the topology label. */
   total = 0;
+  /** byNode by listed node position (Snapshot.countsByPosition), for the listing of `positionsVersion`. */
+  byPosition: Int32Array | undefined;
+  positionsVersion = -1;
 
   constructor(
     readonly id: string,
@@ -280,6 +283,9 @@ export class TopologyCounter {
     const nn = (this.byNode.get(node.name) ?? 0) + delta;
     if (nn <= 0) this.byNode.delete(node.name);
     else this.byNode.set(node.name, nn);
+    // A listing changed since is rebuilt on its next read; until then this is harmless.
+    const pos = node.position;
+    if (this.byPosition !== undefined && pos >= 0 && pos < this.byPosition.length) this.byPosition[pos] = Math.max(0, nn);
     const v = node.labels[this.topologyKey];
     if (v === undefined) return;
     const n = (this.byValue.get(v) ?? 0) + delta;
@@ -536,6 +542,22 @@ export class Snapshot {
   /** How many nodes carry the label key. */
   nodesWithLabel(key: string): number {
     return this.labelKeyNodes.get(key) ?? 0;
+  }
+
+  /**
+   * A counter's matching pods per listed node, by position in nodeList(): scoring reads
+   * one array element per node where byNode would hash the node's name. Kept current by
+   * the counter from then on, rebuilt when the listing changes.
+   */
+  countsByPosition(c: TopologyCounter): Int32Array {
+    const list = this.nodeList();
+    if (c.byPosition === undefined || c.positionsVersion !== this.nodeLabelsVersion) {
+      const counts = new Int32Array(list.length);
+      for (let i = 0; i < list.length; i++) counts[i] = c.byNode.get(list[i].name) ?? 0;
+      c.byPosition = counts;
+      c.positionsVersion = this.nodeLabelsVersion;
+    }
+    return c.byPosition;
   }
 
   /** How many nodes have the image. */

@@ -10,6 +10,7 @@
 // machinery/status.ts invalid() into a 422.
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../../machinery/object.js';
+import { jsonCopy } from '../../machinery/object.js';
 import { resourceByKind } from '../../machinery/resources.js';
 import type { StatusCause } from '../../machinery/status.js';
 import * as apps from './apps.js';
@@ -749,18 +750,18 @@ class KindStrategy implements Strategy {
 
     if (subresource === 'status') {
       for (const k of Object.keys(n)) if (!SYSTEM_TOP_LEVEL.has(k) && !(k in prev)) delete n[k];
-      for (const k of Object.keys(prev)) if (!SYSTEM_TOP_LEVEL.has(k)) n[k] = structuredClone(prev[k]);
+      for (const k of Object.keys(prev)) if (!SYSTEM_TOP_LEVEL.has(k)) n[k] = jsonCopy(prev[k]);
       this.spec.statusReset?.(n, prev);
     } else if (subresource && this.spec.subresources?.[subresource]) {
       for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
-        if (isSet(om[k])) m[k] = structuredClone(om[k]);
+        if (isSet(om[k])) m[k] = jsonCopy(om[k]);
         else delete m[k];
       }
       this.spec.subresources[subresource].prepare(n, prev);
     } else if (subresource === 'finalize') {
-      n.status = structuredClone(prev.status);
+      n.status = jsonCopy(prev.status);
     } else if (subresource === 'ephemeralcontainers' || subresource === 'resize') {
-      const keep = structuredClone(obj(prev.spec));
+      const keep = jsonCopy(obj(prev.spec));
       const ns = obj(n.spec);
       if (subresource === 'ephemeralcontainers') keep.ephemeralContainers = ns.ephemeralContainers;
       else
@@ -769,14 +770,14 @@ class KindStrategy implements Strategy {
           keep[which] = arr(keep[which]).map((c, i) => ({ ...obj(c), resources: nc[i]?.resources ?? obj(c).resources, resizePolicy: nc[i]?.resizePolicy ?? obj(c).resizePolicy }));
         }
       n.spec = keep;
-      n.status = structuredClone(prev.status);
+      n.status = jsonCopy(prev.status);
       for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
         if (isSet(om[k])) m[k] = om[k];
         else delete m[k];
       }
     } else {
       if (this.hasStatusSubresource || this.spec.initialStatus) {
-        if (isSet(prev.status)) n.status = structuredClone(prev.status);
+        if (isSet(prev.status)) n.status = jsonCopy(prev.status);
         else delete n.status;
       }
       this.spec.prepareUpdate?.(n, prev);

@@ -7,7 +7,7 @@ import type { ClusterRole, RoleBinding, RoleRef } from 'kubernetes-types/rbac/v1
 import type { AdmissionPlugin, AdmissionRequest } from '../admission/chain.js';
 import type { UserInfo } from '../context.js';
 import type { KubeObject } from '../../machinery/object.js';
-import { deepClone, semanticEqual } from '../../machinery/object.js';
+import { jsonCopy, semanticEqual } from '../../machinery/object.js';
 import { StatusError, notFound, qualifiedResource } from '../../machinery/status.js';
 import type { Decision, PolicyRule, RequestAttributes } from './types.js';
 import type { RbacAuthorizer, RbacSource } from './rbac.js';
@@ -54,7 +54,7 @@ function hasAggregationRule(role: KubeObject | undefined): boolean {
 /** An update that only touches ownerReferences/finalizers (what the garbage collector writes) is never an escalation. */
 export function isOnlyMutatingGCFields(obj: KubeObject, old: KubeObject | undefined): boolean {
   if (!old) return false;
-  const copy = deepClone(obj);
+  const copy = jsonCopy(obj);
   const meta = (copy.metadata ??= {});
   const oldMeta = old.metadata ?? {};
   for (const f of ['ownerReferences', 'finalizers', 'selfLink', 'managedFields', 'resourceVersion', 'generation'] as const) {

@@ -11,7 +11,7 @@ import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from 'kuberne
 import type { AdmissionPlugin, AdmissionRequest } from '../admission/chain.js';
 import type { UserInfo } from '../context.js';
 import type { KubeObject } from '../../machinery/object.js';
-import { deepClone, semanticEqual } from '../../machinery/object.js';
+import { jsonCopy, semanticEqual } from '../../machinery/object.js';
 import { StatusError, notFound } from '../../machinery/status.js';
 import type { Authorizer, Decision, PolicyRule, RequestAttributes } from './types.js';
 import { goQuote, rulesAllow } from './rbac.js';
@@ -435,7 +435,7 @@ function admitPVCStatus(nodeName: string, req: AdmissionRequest): void {
   if (req.operation !== 'UPDATE') throw forbidden(req, `unexpected operation ${goQuote(req.operation)}`);
   if (!req.oldObject || !req.object) throw forbidden(req, 'unexpected type <nil>');
   const strip = (o: KubeObject) => {
-    const c = deepClone(o);
+    const c = jsonCopy(o);
     if (c.metadata) {
       delete c.metadata.resourceVersion;
       delete c.metadata.managedFields;

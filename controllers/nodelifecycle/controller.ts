@@ -19,6 +19,7 @@ import type { Informer } from '../../client/informer.js';
 import { NODE_NAME_INDEX, indexByNodeName } from '../../client/store.js';
 import type { ApiTransport } from '../../client/transport.js';
 import type { Mutable } from '../../machinery/object.js';
+import { jsonCopy } from '../../machinery/object.js';
 import type { ControllerContext } from '../manager.js';
 import {
   CONDITION_TAINTS,
@@ -274,7 +275,7 @@ export class NodeLifecycleController implements Controller {
 
     const zoneConditions = new Map<string, (NodeCondition | undefined)[]>();
     for (const cached of nodes) {
-      let node = structuredClone(cached) as Mutable<Node>;
+      let node = jsonCopy(cached) as Mutable<Node>;
       let result: { observed: NodeCondition; current?: NodeCondition } | undefined;
       for (let i = 0; i < NODE_HEALTH_UPDATE_RETRY; i++) {
         try {
@@ -344,19 +345,19 @@ export class NodeLifecycleController implements Controller {
       if (health) health = { ...health, readyCondition: undefined };
       else health = { probeTimestamp: created, readyTransitionTimestamp: created };
     } else {
-      observed = structuredClone(current);
+      observed = jsonCopy(current);
       gracePeriod = this.opts.nodeMonitorGracePeriodMs;
     }
     const saved = health?.readyCondition;
     const savedLease = health?.leaseRenewTime;
     const now = this.now();
     if (!health) {
-      health = { readyCondition: current && structuredClone(current), probeTimestamp: now, readyTransitionTimestamp: now };
+      health = { readyCondition: current && jsonCopy(current), probeTimestamp: now, readyTransitionTimestamp: now };
     } else if (!saved && current) {
-      health = { readyCondition: structuredClone(current), probeTimestamp: now, readyTransitionTimestamp: now };
+      health = { readyCondition: jsonCopy(current), probeTimestamp: now, readyTransitionTimestamp: now };
     } else if (saved && current && saved.lastHeartbeatTime !== current.lastHeartbeatTime) {
       const transition = saved.lastTransitionTime !== current.lastTransitionTime ? now : health.readyTransitionTimestamp;
-      health = { readyCondition: structuredClone(current), probeTimestamp: now, readyTransitionTimestamp: transition };
+      health = { readyCondition: jsonCopy(current), probeTimestamp: now, readyTransitionTimestamp: transition };
     }
     // A renewed lease always counts as a heartbeat.
     const lease = this.leases.store.get(NODE_LEASE_NAMESPACE, name);
@@ -387,7 +388,7 @@ export class NodeLifecycleController implements Controller {
         node.metadata = updated.metadata;
         node.status = updated.status;
         this.nodeHealth.set(name, {
-          readyCondition: current && structuredClone(current),
+          readyCondition: current && jsonCopy(current),
           probeTimestamp: health.probeTimestamp,
           readyTransitionTimestamp: now,
           leaseRenewTime: renew ?? health.leaseRenewTime,

@@ -178,6 +178,16 @@ class PreFilterState implements StateData {
 }
 
 class PreScoreState implements StateData {
+  /**
+   * Per constraint over a key with few values (zone, say), when no node is left out: each
+   * listed node's domain by position, and each domain's whole contribution to the score —
+   * one array read per node instead of a label and a count lookup.
+   */
+  ids: (Int32Array | undefined)[] = [];
+  domainScores: (Float64Array | undefined)[] = [];
+  /** Per hostname constraint when every node has the label: matching pods per node by position. */
+  nodeCounts: (Int32Array | undefined)[] = [];
+
   constructor(
     readonly constraints: readonly Constraint[],
     readonly counters: readonly (TopologyCounter | undefined)[],
@@ -353,7 +363,22 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
         });
       }
     }
-    state.write(PRE_SCORE_KEY, new PreScoreState(constraints, counters, ignored, counts, weights));
+    const st = new PreScoreState(constraints, counters, ignored, counts, weights);
+    if (fast && ignored.size === 0) {
+      constraints.forEach((c, i) => {
+        if (c.topologyKey === LABEL_HOSTNAME) {
+          if (snap.nodesWithLabel(LABEL_HOSTNAME) === snap.numNodes) st.nodeCounts[i] = counters[i] ? snap.countsByPosition(counters[i]) : new Int32Array(snap.numNodes);
+          return;
+        }
+        const topo = snap.topologyIds(c.topologyKey);
+        if (topo.values.length > MAX_DOMAINS_FOR_IDS) return;
+        const domainScores = new Float64Array(topo.values.length);
+        for (let id = 0; id < domainScores.length; id++) domainScores[id] = (counts[i].get(topo.values[id]) ?? 0) * weights[i] + (c.maxSkew - 1);
+        st.ids[i] = topo.ids;
+        st.domainScores[i] = domainScores;
+      });
+    }
+    state.write(PRE_SCORE_KEY, st);
     return null;
   }
 
@@ -361,8 +386,20 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     const s = state.read<PreScoreState>(PRE_SCORE_KEY)!;
     if (s.ignored.size > 0 && s.ignored.has(node.name)) return 0;
     let score = 0;
+    const pos = node.position;
     for (let i = 0; i < s.constraints.length; i++) {
+      const ids = s.ids[i];
+      if (ids !== undefined && pos >= 0 && pos < ids.length) {
+        const id = ids[pos];
+        if (id >= 0) score += s.domainScores[i]![id];
+        continue;
+      }
       const c = s.constraints[i];
+      const nodeCounts = s.nodeCounts[i];
+      if (nodeCounts !== undefined && pos >= 0 && pos < nodeCounts.length) {
+        score += nodeCounts[pos] * s.weights[i] + (c.maxSkew - 1);
+        continue;
+      }
       const v = node.labels[c.topologyKey];
       if (v === undefined) continue;
       const cnt = c.topologyKey === LABEL_HOSTNAME ? (s.counters[i]?.byNode.get(node.name) ?? 0) : (s.counts[i].get(v) ?? 0);

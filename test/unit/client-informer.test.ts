@@ -300,3 +300,28 @@ test('local transport: private copies, asynchronous ordered watch, StatusErrors'
     await c.close();
   }
 });
+
+test('informer: stripManagedFields keeps listed and watched objects without managedFields, the server keeps them', async () => {
+  const c = await startCluster(['default']);
+  const t = c.transport;
+  try {
+    await t.create(CONFIGMAPS, 'default', configMap('listed', { a: '1' }));
+    const inf = new Informer<ConfigMap>(t, CONFIGMAPS, { stripManagedFields: true });
+    const r = recorder<ConfigMap>();
+    inf.addEventHandler(r.handler);
+    inf.start();
+    assert.equal(await inf.waitForSync(2000), true);
+    await t.create(CONFIGMAPS, 'default', configMap('watched', { b: '2' }));
+    await waitFor(() => inf.store.get('default', 'watched') !== undefined);
+    for (const name of ['listed', 'watched']) {
+      const cached = inf.store.get('default', name)!;
+      assert.equal(cached.metadata?.managedFields, undefined, `${name} in the store`);
+      assert.ok(cached.data, `${name} keeps its data`);
+      const live = await t.get<ConfigMap>(CONFIGMAPS, 'default', name);
+      assert.ok((live.metadata?.managedFields ?? []).length > 0, `${name} keeps its managedFields on the server`);
+    }
+    await inf.stop();
+  } finally {
+    await c.close();
+  }
+});

@@ -12,6 +12,7 @@ import { Code, CycleState, Diagnosis, FitError, Status } from '../../scheduler/f
 import { numFeasibleNodesToFind } from '../../scheduler/schedule.js';
 import { POD_TOPOLOGY_SPREAD } from '../../scheduler/plugins/podtopologyspread.js';
 import type { PodTopologySpread } from '../../scheduler/plugins/podtopologyspread.js';
+import { Selector } from '../../scheduler/labels.js';
 import { harness, info, node, pod } from './scheduler-fixtures.js';
 
 /** A small deterministic generator (tests must not depend on Math.random). */
@@ -204,4 +205,25 @@ test('NodeInfo keeps its cpu, memory and pod-count mirrors equal to allocatable 
   h.snap.removePod('default/c');
   same(n);
   assert.equal(h.filterAll(pod('one-more', {})).n1, '');
+});
+
+test('Snapshot.countsByPosition: a counter\'s pods per node by position, current as pods and nodes come and go', () => {
+  const h = harness([node('a'), node('b'), node('c')], [pod('p1', { nodeName: 'a', labels: { app: 's' } }), pod('p2', { nodeName: 'b', labels: { app: 'other' } })]);
+  const ctr = h.snap.counter(new Set(['default']), Selector.fromSet({ app: 's' }), 'kubernetes.io/hostname', true);
+  const look = () => {
+    const counts = h.snap.countsByPosition(ctr);
+    const out: Record<string, number> = {};
+    for (const n of h.snap.nodeList()) out[n.name] = counts[n.position];
+    return out;
+  };
+  assert.deepEqual(look(), { a: 1, b: 0, c: 0 });
+  h.snap.addPod(info(pod('p3', { nodeName: 'c', labels: { app: 's' } })));
+  h.snap.addPod(info(pod('p4', { nodeName: 'c', labels: { app: 's' } })));
+  assert.deepEqual(look(), { a: 1, b: 0, c: 2 });
+  h.snap.removePod('default/p1');
+  h.snap.setNode(node('d'));
+  h.snap.addPod(info(pod('p5', { nodeName: 'd', labels: { app: 's' } })));
+  assert.deepEqual(look(), { a: 0, b: 0, c: 2, d: 1 });
+  h.snap.removeNode('b');
+  assert.deepEqual(look(), { a: 0, c: 2, d: 1 });
 });
