@@ -280,14 +280,16 @@ export class Registry {
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     // Objects not read since start-up (or dropped from memory since) are read a range at a
-    // time, not one by one: a page's worth when unfiltered, else a chunk at a time.
+    // time, not one by one: a page's worth when unfiltered, else a chunk at a time. Also
+    // on a later page served as of an older revision: the objects changed since come from
+    // `asOf`, every other one is as current and is read with the range.
     const ahead = opts.limit && opts.limit > 0 && unfiltered ? opts.limit + 1 : READ_CHUNK;
     const items: KubeObject[] = [];
     let next: string | undefined;
     let remaining = 0;
     let i = start;
     for (; i < keys.length; i++) {
-      if (!asOf && (i - start) % ahead === 0 && !(unfiltered && items.length >= limit)) cache.objects.readAhead(keys, i, i + ahead);
+      if ((i - start) % ahead === 0 && !(unfiltered && items.length >= limit)) cache.objects.readAhead(keys, i, i + ahead);
       const obj = asOf?.has(keys[i]) ? asOf.get(keys[i]) : cache.objects.get(keys[i]);
       if (!obj) continue;
       if (!unfiltered) {
