@@ -80,6 +80,12 @@ export class ObjectMap extends Map<string, KubeObject> {
   private unread = 0;
   /** Decoded keys, least recently used first (only with a source, which can read them again). */
   private readonly decoded?: Map<string, true>;
+  /**
+   * Walks `decoded` from its oldest key on, kept between evictions: a fresh iterator
+   * would step over every entry deleted so far before reaching the first live one, so
+   * evicting one object at a time would grow with the objects evicted before it.
+   */
+  private oldest?: MapIterator<string>;
 
   constructor(
     private readonly source?: UnreadSource,
@@ -95,7 +101,13 @@ export class ObjectMap extends Map<string, KubeObject> {
     decoded.delete(key);
     decoded.set(key, true);
     if (decoded.size <= this.maxDecoded) return;
-    const oldest = decoded.keys().next().value as string;
+    // The iterator sees the map as it is now: keys used again since have moved behind it.
+    let next = this.oldest?.next();
+    if (!next || next.done) {
+      this.oldest = decoded.keys();
+      next = this.oldest.next();
+    }
+    const oldest = next.value as string;
     decoded.delete(oldest);
     const obj = super.get(oldest);
     const rev = Number(obj?.metadata?.resourceVersion);
