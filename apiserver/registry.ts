@@ -287,10 +287,12 @@ export class Registry {
     const items: KubeObject[] = [];
     let next: string | undefined;
     let remaining = 0;
+    // Read in passing (not kept decoded): each object of a list is usually read only once.
+    let passing: Map<string, KubeObject> | undefined;
     let i = start;
     for (; i < keys.length; i++) {
-      if ((i - start) % ahead === 0 && !(unfiltered && items.length >= limit)) cache.objects.readAhead(keys, i, i + ahead);
-      const obj = asOf?.has(keys[i]) ? asOf.get(keys[i]) : cache.objects.get(keys[i]);
+      if ((i - start) % ahead === 0 && !(unfiltered && items.length >= limit)) passing = cache.objects.readPassing(keys, i, i + ahead);
+      const obj = asOf?.has(keys[i]) ? asOf.get(keys[i]) : (passing?.get(keys[i]) ?? cache.objects.get(keys[i]));
       if (!obj) continue;
       if (!unfiltered) {
         if (!labels.empty && !labels.matcher(obj.metadata?.labels)) continue;

@@ -165,6 +165,27 @@ export class ObjectMap extends Map<string, KubeObject> {
     }
   }
 
+  /**
+   * For a walk that reads `keys[from..to)` (sorted) once, as a page of a list does: when
+   * many of them are Unread, their values in one range read, handed back without being
+   * kept decoded. A list of the whole store would otherwise push every object through
+   * the decoded bound (each kept long enough to be promoted, then dropped: garbage the
+   * full collector must find in a heap of gigabytes); these die young instead.
+   */
+  readPassing(keys: readonly string[], from = 0, to = keys.length): Map<string, KubeObject> | undefined {
+    to = Math.min(to, keys.length);
+    if (this.unread <= READ_AHEAD || to - from <= READ_AHEAD) return undefined;
+    let n = 0;
+    for (let i = from; i < to && n <= READ_AHEAD; i++) if (super.get(keys[i]) instanceof Unread) n++;
+    if (n <= READ_AHEAD) return undefined;
+    const passing = new Map<string, KubeObject>();
+    for (const row of this.source!.range(keys[from], keys[to - 1])) {
+      const cur = super.get(row.key);
+      if (cur instanceof Unread && cur.modRevision === row.modRevision) passing.set(row.key, row.object);
+    }
+    return passing;
+  }
+
   override *values(): MapIterator<KubeObject> {
     for (const [, v] of this.entries()) yield v;
   }

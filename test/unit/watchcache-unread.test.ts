@@ -56,7 +56,7 @@ test('objects present at start are read on demand, lists read them in one range,
   }
 });
 
-test('a later page of a paged list, served as of an older revision, reads its unread objects in one range too', async () => {
+test('a later page of a paged list, served as of an older revision, reads its unread objects in one range too, without keeping them decoded', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kite-unread-'));
   const store = new SqliteStore(join(dir, 'state.db'));
   try {
@@ -84,6 +84,9 @@ test('a later page of a paged list, served as of an older revision, reads its un
     );
     assert.equal(singles, 0, 'no object read on its own');
     assert.equal(ranges, 1, 'the page read in one range');
+    // Read in passing: a walk over the whole store leaves nothing more decoded in memory.
+    const objects = core.cache.resource(PREFIX).objects;
+    assert.ok(second.items.every((o) => objects.isUnread(`${PREFIX}ns/${o.metadata?.name}`)));
     core.stop();
   } finally {
     await store.close();
