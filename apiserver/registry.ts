@@ -280,15 +280,19 @@ export class Registry {
     }
     const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
     // Objects not read since start-up (or dropped from memory since) are read a range at a
-    // time, not one by one: a page's worth when unfiltered, else a chunk at a time.
+    // time, not one by one: a page's worth when unfiltered, else a chunk at a time. Also
+    // on a later page served as of an older revision: the objects changed since come from
+    // `asOf`, every other one is as current and is read with the range.
     const ahead = opts.limit && opts.limit > 0 && unfiltered ? opts.limit + 1 : READ_CHUNK;
     const items: KubeObject[] = [];
     let next: string | undefined;
     let remaining = 0;
+    // Read in passing (not kept decoded): each object of a list is usually read only once.
+    let passing: Map<string, KubeObject> | undefined;
     let i = start;
     for (; i < keys.length; i++) {
-      if (!asOf && (i - start) % ahead === 0 && !(unfiltered && items.length >= limit)) cache.objects.readAhead(keys, i, i + ahead);
-      const obj = asOf?.has(keys[i]) ? asOf.get(keys[i]) : cache.objects.get(keys[i]);
+      if ((i - start) % ahead === 0 && !(unfiltered && items.length >= limit)) passing = cache.objects.readPassing(keys, i, i + ahead);
+      const obj = asOf?.has(keys[i]) ? asOf.get(keys[i]) : (passing?.get(keys[i]) ?? cache.objects.get(keys[i]));
       if (!obj) continue;
       if (!unfiltered) {
         if (!labels.empty && !labels.matcher(obj.metadata?.labels)) continue;

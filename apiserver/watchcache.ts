@@ -80,6 +80,12 @@ export class ObjectMap extends Map<string, KubeObject> {
   private unread = 0;
   /** Decoded keys, least recently used first (only with a source, which can read them again). */
   private readonly decoded?: Map<string, true>;
+  /**
+   * Walks `decoded` from its oldest key on, kept between evictions: a fresh iterator
+   * would step over every entry deleted so far before reaching the first live one, so
+   * evicting one object at a time would grow with the objects evicted before it.
+   */
+  private oldest?: MapIterator<string>;
 
   constructor(
     private readonly source?: UnreadSource,
@@ -95,7 +101,13 @@ export class ObjectMap extends Map<string, KubeObject> {
     decoded.delete(key);
     decoded.set(key, true);
     if (decoded.size <= this.maxDecoded) return;
-    const oldest = decoded.keys().next().value as string;
+    // The iterator sees the map as it is now: keys used again since have moved behind it.
+    let next = this.oldest?.next();
+    if (!next || next.done) {
+      this.oldest = decoded.keys();
+      next = this.oldest.next();
+    }
+    const oldest = next.value as string;
     decoded.delete(oldest);
     const obj = super.get(oldest);
     const rev = Number(obj?.metadata?.resourceVersion);
@@ -151,6 +163,27 @@ export class ObjectMap extends Map<string, KubeObject> {
       const cur = super.get(row.key);
       if (cur instanceof Unread && cur.modRevision === row.modRevision) this.set(row.key, row.object);
     }
+  }
+
+  /**
+   * For a walk that reads `keys[from..to)` (sorted) once, as a page of a list does: when
+   * many of them are Unread, their values in one range read, handed back without being
+   * kept decoded. A list of the whole store would otherwise push every object through
+   * the decoded bound (each kept long enough to be promoted, then dropped: garbage the
+   * full collector must find in a heap of gigabytes); these die young instead.
+   */
+  readPassing(keys: readonly string[], from = 0, to = keys.length): Map<string, KubeObject> | undefined {
+    to = Math.min(to, keys.length);
+    if (this.unread <= READ_AHEAD || to - from <= READ_AHEAD) return undefined;
+    let n = 0;
+    for (let i = from; i < to && n <= READ_AHEAD; i++) if (super.get(keys[i]) instanceof Unread) n++;
+    if (n <= READ_AHEAD) return undefined;
+    const passing = new Map<string, KubeObject>();
+    for (const row of this.source!.range(keys[from], keys[to - 1])) {
+      const cur = super.get(row.key);
+      if (cur instanceof Unread && cur.modRevision === row.modRevision) passing.set(row.key, row.object);
+    }
+    return passing;
   }
 
   override *values(): MapIterator<KubeObject> {

@@ -26,6 +26,8 @@ const PAGE = 500;
 /** Goals: per-page p99 of the paged list; the RSS a watch from the start may add (bounded, not proportional to the store). */
 const PAGE_P99_GOAL_MS = 1000;
 const WATCH_GROWTH_GOAL_MIB = 256;
+/** Samples (about a second apart) in a row that must look settled. */
+const SETTLED_SAMPLES = 15;
 const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
 const prefix = (group: string, plural: string) => storagePrefix(resourceByPath(group, 'v1', plural)!);
@@ -256,15 +258,17 @@ try {
   // The in-process controllers and scheduler list everything into their informers after
   // /readyz (as a kube-controller-manager and kube-scheduler would, in their processes):
   // the API server's own figures are taken once that has settled — RSS steady within 3 %
-  // and a GET answered within 200 ms for 5 s in a row.
+  // and a GET answered within 200 ms for 15 s in a row (the informers' lists are time-
+  // sliced, so GETs stay fast while they fill: their RSS growth is what tells they are
+  // not done, and a few seconds of it stay within 3 %).
   const settleStart = performance.now();
   const samples: { rss: number; ms: number }[] = [];
   for (;;) {
     const t = performance.now();
     await call(port, agent, 'GET', '/api/v1/namespaces/default', { timeoutMs: 60_000 });
     samples.push({ rss: rssMiB(pid), ms: performance.now() - t });
-    const last = samples.slice(-5);
-    if (last.length === 5 && last.every((x) => x.ms < 200) && Math.max(...last.map((x) => x.rss)) <= Math.min(...last.map((x) => x.rss)) * 1.03) break;
+    const last = samples.slice(-SETTLED_SAMPLES);
+    if (last.length === SETTLED_SAMPLES && last.every((x) => x.ms < 200) && Math.max(...last.map((x) => x.rss)) <= Math.min(...last.map((x) => x.rss)) * 1.03) break;
     if (performance.now() - settleStart > 900_000) throw new Error('the server did not settle within 15 minutes');
     await new Promise((r) => setTimeout(r, 1000));
   }

@@ -23,6 +23,7 @@ import type { ApiObject, ApiTransport, Watch, WatchEvent } from './transport.js'
 import { isConnectionRefused, isExpired, isTooManyRequests } from './transport.js';
 import { objectKey } from './keys.js';
 import { NAMESPACE_INDEX, Store, indexByNamespace } from './store.js';
+import { sliceUsedUp, yieldToEventLoop } from './timeslice.js';
 import type { Indexers, ReadonlyStore } from './store.js';
 
 export interface EventHandler<T> {
@@ -301,7 +302,8 @@ export class Informer<T extends ApiObject = KubeObject> {
     }
     if (this.stopped) return;
     this.rvUnavailable = false;
-    this.replace(items);
+    await this.replace(items);
+    if (this.stopped) return;
     this.lastRV = rv;
     if (!this.synced) {
       this.synced = true;
@@ -342,13 +344,22 @@ export class Informer<T extends ApiObject = KubeObject> {
     return { items, rv: rv ?? '' };
   }
 
-  /** Make the store equal to a fresh list, telling handlers what changed. */
-  private replace(items: T[]): void {
+  /**
+   * Make the store equal to a fresh list, telling handlers what changed. A big list
+   * (every pod) is applied a time slice at a time, yielding to the event loop in
+   * between (client/timeslice.ts), as upstream's store too takes a re-list in one
+   * object at a time; no watch runs meanwhile, so nothing else changes the store.
+   */
+  private async replace(items: T[]): Promise<void> {
     const store = this.storeImpl;
     const initial = !this.synced;
     const seen = new Set<string>();
     const apiVersion = this.resource.group ? `${this.resource.group}/${this.resource.version}` : this.resource.version;
     for (const obj of items) {
+      if (sliceUsedUp()) {
+        await yieldToEventLoop();
+        if (this.stopped) return;
+      }
       // List items may come without type meta; watch events carry it.
       if (!obj.kind) (obj as ApiObject).kind = this.resource.kind;
       if (!obj.apiVersion) (obj as ApiObject).apiVersion = apiVersion;

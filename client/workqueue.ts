@@ -5,6 +5,7 @@
 // (addRateLimited: per-key exponential back-off, combined with an overall token
 // bucket) feed the same queue.
 import { defaultRegistry, exponentialBuckets } from '../machinery/metrics.js';
+import { sliceUsedUp, yieldToEventLoop } from './timeslice.js';
 
 // ---- rate limiters ---------------------------------------------------------
 
@@ -495,7 +496,8 @@ export interface WorkerOptions<T> {
 
 /**
  * Run `n` workers that take keys from `queue` and reconcile them one at a time per
- * key. Success forgets the key's back-off (and honours `requeueAfterMs`); failure
+ * key, yielding to the event loop between keys once their turn's time slice is used up
+ * (client/timeslice.ts). Success forgets the key's back-off (and honours `requeueAfterMs`); failure
  * re-adds it rate-limited. Resolves when the queue is shut down and every worker has
  * returned.
  */
@@ -514,6 +516,9 @@ export function runWorkers<T>(
     });
   const worker = async (): Promise<void> => {
     for (;;) {
+      // A reconcile that needs no real I/O resolves at once: without this, a long queue
+      // (every pod, at start) would be worked through without letting a request in.
+      if (sliceUsedUp()) await yieldToEventLoop();
       const item = await queue.get();
       if (item === undefined) return;
       try {

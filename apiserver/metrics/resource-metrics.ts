@@ -4,7 +4,8 @@
 // kubelet authorizes it as `get nodes/stats`), and the last answer is kept in memory.
 // NodeMetrics and PodMetrics are read from there through the request pipeline
 // (authorized as `get`/`list` on metrics.k8s.io nodes and pods).
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { createSecureContext, type ConnectionOptions, type SecureContext } from 'node:tls';
 import type { KubeObject } from '../../machinery/object.js';
 import { notFound } from '../../machinery/status.js';
 import type { ComputedHandler, RequestPipeline } from '../pipeline.js';
@@ -72,12 +73,19 @@ export class ResourceMetrics {
   private podsByNode = new Map<string, Map<string, PodEntry>>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  /**
+   * The kubelet client credentials, parsed once: handing ca/cert/key to each request
+   * would parse the key again for every node at every scrape.
+   */
+  private readonly tls: SecureContext;
 
   constructor(
     private readonly registry: Registry,
-    private readonly client: KubeletClientCredentials,
+    client: KubeletClientCredentials,
     private readonly log: (m: string) => void = (m) => console.error(`apiserver: metrics: ${m}`),
-  ) {}
+  ) {
+    this.tls = createSecureContext({ ca: client.caCert, cert: client.cert, key: client.key });
+  }
 
   install(pipeline: RequestPipeline): void {
     const podsHandler: ComputedHandler = { get: (ns, name) => this.getPod(ns, name), list: (ns, opts) => this.listPods(ns, opts) };
@@ -124,19 +132,19 @@ export class ResourceMetrics {
     const host = (addrs.find((a) => a.type === 'InternalIP') ?? addrs.find((a) => a.type === 'ExternalIP') ?? addrs.find((a) => a.type === 'Hostname'))?.address;
     if (!host) return Promise.reject(new Error('no address'));
     const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port || 10250;
+    // https.request hands secureContext on to tls.connect (its option types leave it out).
+    const options: RequestOptions & Pick<ConnectionOptions, 'secureContext'> = {
+      host,
+      port,
+      path: '/stats/summary?only_cpu_and_memory=true',
+      method: 'GET',
+      secureContext: this.tls,
+      servername: /^[\d.]+$/.test(host) || host.includes(':') ? undefined : host,
+      timeout: 10_000,
+    };
     return new Promise((resolve, reject) => {
       const req = httpsRequest(
-        {
-          host,
-          port,
-          path: '/stats/summary?only_cpu_and_memory=true',
-          method: 'GET',
-          ca: this.client.caCert,
-          cert: this.client.cert,
-          key: this.client.key,
-          servername: /^[\d.]+$/.test(host) || host.includes(':') ? undefined : host,
-          timeout: 10_000,
-        },
+        options,
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (d: Buffer) => chunks.push(d));

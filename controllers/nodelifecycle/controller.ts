@@ -302,7 +302,6 @@ export class NodeLifecycleController implements Controller {
       }
       const name = node.metadata!.name!;
       if (current) {
-        const pods = this.podsOnNode(name);
         await this.processTaintBaseEviction(node, observed);
         const needsRetry = this.nodesToRetry.has(name);
         let mark = false;
@@ -314,7 +313,8 @@ export class NodeLifecycleController implements Controller {
         }
         if (mark) {
           try {
-            await markPodsNotReady(this.transport, this.recorder, pods, name);
+            // Looked up only when needed: every 5 s for every node, that is every pod.
+            await markPodsNotReady(this.transport, this.recorder, this.podsOnNode(name), name);
           } catch (err) {
             this.log(`unable to mark all pods NotReady on node ${name}: ${err instanceof Error ? err.message : String(err)}; queuing for retry`);
             this.nodesToRetry.add(name);

@@ -325,3 +325,36 @@ test('informer: stripManagedFields keeps listed and watched objects without mana
     await c.close();
   }
 });
+
+test('informer: a big initial list reaches the handlers a time slice at a time, letting the event loop in', async () => {
+  const c = await startCluster(['default']);
+  const t = c.transport;
+  try {
+    const names = Array.from({ length: 30 }, (_, i) => `cm-${i}`);
+    for (const n of names) await t.create(CONFIGMAPS, 'default', configMap(n, {}));
+    const inf = new Informer<ConfigMap>(t, CONFIGMAPS, { pageSize: 1000 });
+    const added: string[] = [];
+    // A handler that holds the event loop 2 ms an object: 60 ms for the one page.
+    inf.addEventHandler({
+      onAdd: (cm) => {
+        const until = performance.now() + 2;
+        while (performance.now() < until);
+        added.push(cm.metadata!.name!);
+      },
+    });
+    // How far the adds had got each time a timer ran: some timer must run between the first and the last.
+    const seenByTimers: number[] = [];
+    const timer = setInterval(() => seenByTimers.push(added.length), 1);
+    inf.start();
+    assert.equal(await inf.waitForSync(5000), true);
+    clearInterval(timer);
+    assert.deepEqual([...added].sort(), [...names].sort());
+    assert.ok(
+      seenByTimers.some((n) => n > 0 && n < names.length),
+      `timers ran only before or after the adds: ${seenByTimers.join(',')}`,
+    );
+    await inf.stop();
+  } finally {
+    await c.close();
+  }
+});

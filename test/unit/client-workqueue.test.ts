@@ -274,3 +274,29 @@ test('whenIdle resolves once nothing is queued or in process; busyWorkQueues and
   assert.equal(q.idle(), true, 'a delayed item does not make the queue busy');
   q.shutDown();
 });
+
+/** Holds the event loop for `ms`, as a reconcile working from caches alone would. */
+function busyFor(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until);
+}
+
+test('runWorkers lets the event loop in while it works through a long queue of reconciles that need no I/O', async () => {
+  const q = new WorkQueue<string>({ name: 'slice_test' });
+  const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+  for (const k of keys) q.add(k);
+  const done: string[] = [];
+  // Each reconcile resolves at once (no real I/O): without time slicing the 40 × 2 ms of
+  // work would run as one chain of microtasks, before any callback of the event loop.
+  let processedBeforeIO: number | undefined;
+  setImmediate(() => (processedBeforeIO = done.length));
+  const workers = runWorkers(q, 2, (key) => {
+    busyFor(2);
+    done.push(key);
+  });
+  await q.whenIdle();
+  q.shutDown();
+  await workers;
+  assert.deepEqual([...done].sort(), [...keys].sort());
+  assert.ok(processedBeforeIO !== undefined && processedBeforeIO < keys.length, `the event loop got a turn after ${processedBeforeIO} of ${keys.length} keys`);
+});

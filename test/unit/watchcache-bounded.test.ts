@@ -43,6 +43,29 @@ test('an ObjectMap over a store keeps at most its bound of decoded objects, leas
   assert.equal(map.size, 21);
 });
 
+test('an ObjectMap keeps exactly the most recently used objects decoded over many evictions, in any order of use', () => {
+  const stored = (key: string, rev: number): KubeObject => ({ kind: 'ConfigMap', metadata: { name: key, resourceVersion: String(rev) } }) as KubeObject;
+  const map = new ObjectMap({ one: stored, range: () => [] }, 5);
+  const keys = Array.from({ length: 20 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+  keys.forEach((k, i) => map.setUnread(k, i + 1));
+  // The reference: keys by last use, most recent last.
+  const recency: string[] = [];
+  let seed = 7;
+  for (let round = 0; round < 500; round++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const k = keys[seed % keys.length];
+    assert.equal(map.get(k)?.metadata?.name, k);
+    const at = recency.indexOf(k);
+    if (at >= 0) recency.splice(at, 1);
+    recency.push(k);
+    assert.deepEqual(
+      keys.filter((x) => !map.isUnread(x)),
+      [...recency.slice(-5)].sort(),
+      `after use ${round}`,
+    );
+  }
+});
+
 test('a watch from resourceVersion=0 streams every object (more than the 8 MiB backlog) as of its start, then the changes made meanwhile', async () => {
   const store = new SqliteStore(':memory:');
   const core = await startApiCore(store, OPEN_POLICY);

@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../store/sqlite.js';
 import { WatchCache } from '../../apiserver/watchcache.js';
+import { startApiCore, OPEN_POLICY } from '../../apiserver/api.js';
+import { internalContext } from '../../apiserver/context.js';
+import { resourceByPath } from '../../machinery/resources.js';
 
 const PREFIX = '/registry/core/configmaps/';
 const value = (name: string, v: string) => Buffer.from(JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name, namespace: 'ns' }, data: { v } }));
@@ -47,6 +50,44 @@ test('objects present at start are read on demand, lists read them in one range,
     assert.equal(singles, 1);
     assert.deepEqual(listed.map((o) => o.metadata?.name).slice(0, 3), ['cm-0', 'cm-1', 'cm-2']);
     cache.stop();
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a later page of a paged list, served as of an older revision, reads its unread objects in one range too, without keeping them decoded', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-unread-'));
+  const store = new SqliteStore(join(dir, 'state.db'));
+  try {
+    const name = (i: number) => `cm-${String(i).padStart(3, '0')}`;
+    for (let i = 0; i < 300; i++) await store.create(`${PREFIX}ns/${name(i)}`, value(name(i), '0'));
+    let ranges = 0;
+    let singles = 0;
+    const valueAt = store.valueAt.bind(store);
+    const valuesBetween = store.valuesBetween.bind(store);
+    store.valueAt = (k, r) => (singles++, valueAt(k, r));
+    store.valuesBetween = (a, b) => (ranges++, valuesBetween(a, b));
+    const core = await startApiCore(store, OPEN_POLICY);
+    const configmaps = resourceByPath('', 'v1', 'configmaps')!;
+    const first = core.registry.list(configmaps, 'ns', { limit: 100 });
+    assert.equal(first.items.length, 100);
+    // Something else changes meanwhile: the next page is served as of the first one's revision.
+    await core.registry.create(resourceByPath('', 'v1', 'namespaces')!, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other' } }, internalContext('test'));
+    singles = 0;
+    ranges = 0;
+    const second = core.registry.list(configmaps, 'ns', { limit: 100, continue: first.continue });
+    assert.equal(second.resourceVersion, first.resourceVersion);
+    assert.deepEqual(
+      second.items.map((o) => o.metadata?.name),
+      Array.from({ length: 100 }, (_, i) => name(100 + i)),
+    );
+    assert.equal(singles, 0, 'no object read on its own');
+    assert.equal(ranges, 1, 'the page read in one range');
+    // Read in passing: a walk over the whole store leaves nothing more decoded in memory.
+    const objects = core.cache.resource(PREFIX).objects;
+    assert.ok(second.items.every((o) => objects.isUnread(`${PREFIX}ns/${o.metadata?.name}`)));
+    core.stop();
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
