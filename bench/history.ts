@@ -106,35 +106,37 @@ async function round(history: boolean): Promise<Result> {
 }
 
 console.log(`load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-const results: Result[] = [];
-await round(false); // warm-up (JIT, page cache)
-const pairs: [Result, Result][] = [];
-for (let r = 0; r < ROUNDS; r++) {
-  const first = await round(r % 2 === 1);
-  const second = await round(r % 2 === 0);
-  results.push(first, second);
-  pairs.push(first.history ? [second, first] : [first, second]);
-}
-console.log(`ConfigMap creates through the API pipeline (in process, SQLite synchronous=FULL), ${OBJECTS} objects, concurrency ${CONCURRENCY}:`);
-console.log('history  creates/s  p50 ms  p99 ms  CPU µs/create: process  request thread  history worker  drain ms  history.db');
-for (const r of results) {
-  console.log(
-    `${(r.history ? 'on' : 'off').padEnd(7)}  ${r.rate.toFixed(0).padStart(9)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.cpuUs.toFixed(0).padStart(21)}  ${r.mainCpuUs.toFixed(0).padStart(14)}  ${r.workerCpuUs.toFixed(0).padStart(14)}  ${r.drainMs.toFixed(0).padStart(8)}  ${r.history ? `${(r.historyBytes / 1024 / 1024).toFixed(1)} MiB` : '-'}`,
-  );
-}
-const median = (on: boolean, f: (r: Result) => number) => {
-  const xs = results.filter((r) => r.history === on).map(f).sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)];
-};
 const pct = (on: number, off: number) => `${on >= off ? '+' : ''}${(((on - off) / off) * 100).toFixed(1)}%`;
-const [offRate, onRate] = [median(false, (r) => r.rate), median(true, (r) => r.rate)];
-const [offCpu, onCpu] = [median(false, (r) => r.cpuUs), median(true, (r) => r.cpuUs)];
-const [offMain, onMain] = [median(false, (r) => r.mainCpuUs), median(true, (r) => r.mainCpuUs)];
-const ratios = pairs.map(([off, on]) => on.rate / off.rate).sort((a, b) => a - b);
-const pairRatio = ratios[Math.floor(ratios.length / 2)];
-console.log(`median of on/off creates/s in adjacent rounds: ${pct(pairRatio, 1)}`);
-console.log(`median creates/s: off ${offRate.toFixed(0)}, on ${onRate.toFixed(0)} (${pct(onRate, offRate)}); CPU per create: off ${offCpu.toFixed(0)} µs, on ${onCpu.toFixed(0)} µs (${pct(onCpu, offCpu)})`);
-console.log(`median request-thread CPU per create: off ${offMain.toFixed(0)} µs, on ${onMain.toFixed(0)} µs (${pct(onMain, offMain)}); history worker thread ${median(true, (r) => r.workerCpuUs).toFixed(0)} µs per create`);
+if (ROUNDS > 0) {
+  const results: Result[] = [];
+  await round(false); // warm-up (JIT, page cache)
+  const pairs: [Result, Result][] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const first = await round(r % 2 === 1);
+    const second = await round(r % 2 === 0);
+    results.push(first, second);
+    pairs.push(first.history ? [second, first] : [first, second]);
+  }
+  console.log(`ConfigMap creates through the API pipeline (in process, SQLite synchronous=FULL), ${OBJECTS} objects, concurrency ${CONCURRENCY}:`);
+  console.log('history  creates/s  p50 ms  p99 ms  CPU µs/create: process  request thread  history worker  drain ms  history.db');
+  for (const r of results) {
+    console.log(
+      `${(r.history ? 'on' : 'off').padEnd(7)}  ${r.rate.toFixed(0).padStart(9)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.cpuUs.toFixed(0).padStart(21)}  ${r.mainCpuUs.toFixed(0).padStart(14)}  ${r.workerCpuUs.toFixed(0).padStart(14)}  ${r.drainMs.toFixed(0).padStart(8)}  ${r.history ? `${(r.historyBytes / 1024 / 1024).toFixed(1)} MiB` : '-'}`,
+    );
+  }
+  const median = (on: boolean, f: (r: Result) => number) => {
+    const xs = results.filter((r) => r.history === on).map(f).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)];
+  };
+  const [offRate, onRate] = [median(false, (r) => r.rate), median(true, (r) => r.rate)];
+  const [offCpu, onCpu] = [median(false, (r) => r.cpuUs), median(true, (r) => r.cpuUs)];
+  const [offMain, onMain] = [median(false, (r) => r.mainCpuUs), median(true, (r) => r.mainCpuUs)];
+  const ratios = pairs.map(([off, on]) => on.rate / off.rate).sort((a, b) => a - b);
+  const pairRatio = ratios[Math.floor(ratios.length / 2)];
+  console.log(`median of on/off creates/s in adjacent rounds: ${pct(pairRatio, 1)}`);
+  console.log(`median creates/s: off ${offRate.toFixed(0)}, on ${onRate.toFixed(0)} (${pct(onRate, offRate)}); CPU per create: off ${offCpu.toFixed(0)} µs, on ${onCpu.toFixed(0)} µs (${pct(onCpu, offCpu)})`);
+  console.log(`median request-thread CPU per create: off ${offMain.toFixed(0)} µs, on ${onMain.toFixed(0)} µs (${pct(onMain, offMain)}); history worker thread ${median(true, (r) => r.workerCpuUs).toFixed(0)} µs per create`);
+}
 
 interface HttpsResult {
   history: boolean;
