@@ -8,9 +8,10 @@
 // which history hands its work off (to a worker thread, whose CPU time is shown).
 // Then the same comparison as users meet it: ConfigMaps created over HTTPS by 16
 // clients against a real `kite server` process started with KITE_HISTORY=off or on,
-// with the server's CPU time per create.
+// with the server's CPU time per create, measured after a warm-up of as many creates
+// (a fresh process first spends as much CPU again compiling its code).
 //
-//   node dist/bench/history.js [--objects 4000] [--concurrency 16] [--rounds 8] [--https-objects 3000] [--https-rounds 6]
+//   node dist/bench/history.js [--objects 4000] [--concurrency 16] [--rounds 8] [--https-objects 3000] [--https-rounds 6] [--warm-up 3000]
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -22,7 +23,7 @@ import type { RequestContext } from '../apiserver/context.js';
 import { internalContext } from '../apiserver/context.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { runParallel } from './parallel.js';
-import { startKiteServer } from './kite-server.js';
+import { startKiteServer, warmUp } from './kite-server.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -31,6 +32,7 @@ const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const ROUNDS = Number(args.get('rounds') ?? 8);
 const HTTPS_OBJECTS = Number(args.get('https-objects') ?? 3000);
 const HTTPS_ROUNDS = Number(args.get('https-rounds') ?? 6);
+const WARM_UP = Number(args.get('warm-up') ?? 3000);
 
 const CONFIGMAPS = resourceByPath('', 'v1', 'configmaps')!;
 const NAMESPACES = resourceByPath('', 'v1', 'namespaces')!;
@@ -153,6 +155,7 @@ async function httpsRound(history: boolean): Promise<HttpsResult> {
     const client = server.admin(CONCURRENCY);
     const ns = await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     if (ns.code !== 201) throw new Error(`namespace: ${ns.code} ${ns.body}`);
+    await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
     const cpu = server.cpuUs();
     const ms = await runParallel(HTTPS_OBJECTS, CONCURRENCY, async (i) => {
       const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } });
@@ -175,7 +178,7 @@ if (HTTPS_ROUNDS > 0) {
     const second = await httpsRound(r % 2 === 0);
     https.push(first.history ? [second, first] : [first, second]);
   }
-  console.log(`\nConfigMap creates over HTTPS to a kite server process (${HTTPS_OBJECTS} per round, ${CONCURRENCY} clients with the admin certificate), KITE_HISTORY off vs on in adjacent rounds:`);
+  console.log(`\nConfigMap creates over HTTPS to a kite server process (${HTTPS_OBJECTS} per round after ${WARM_UP} to warm up, ${CONCURRENCY} clients with the admin certificate), KITE_HISTORY off vs on in adjacent rounds:`);
   console.log('pair  off creates/s  on creates/s  on/off   server CPU µs/create off  on');
   https.forEach(([off, on], i) => {
     console.log(`${String(i + 1).padStart(4)}  ${off.rate.toFixed(0).padStart(13)}  ${on.rate.toFixed(0).padStart(12)}  ${pct(on.rate / off.rate, 1).padStart(6)}   ${off.cpuUs.toFixed(0).padStart(24)}  ${on.cpuUs.toFixed(0).padStart(3)}`);
