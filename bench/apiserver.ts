@@ -3,14 +3,16 @@
 // same run (the goal: creates/s ≥ 1× SQLite's own sequential durable inserts), and the p50/p99 latency of single-object writes at a steady load. The
 // workload runs twice, as a ServiceAccount (bearer token) bound to `edit`: once with
 // authorization as every cluster has it (Node,RBAC) and once with AlwaysAllow, so the
-// cost of authorization shows as a ratio.
+// cost of authorization shows as a ratio. Each server first serves a warm-up of creates
+// (a fresh process spends about as much CPU again compiling its code during its first
+// few thousand requests), so the figures are those of a running server.
 //
-//   node dist/bench/apiserver.js [--objects 2000] [--concurrency 16] [--rate 300] [--seconds 10]
+//   node dist/bench/apiserver.js [--objects 2000] [--concurrency 16] [--rate 300] [--seconds 10] [--warm-up 3000]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startKiteServer } from './kite-server.js';
+import { startKiteServer, warmUp } from './kite-server.js';
 import { runParallel } from './parallel.js';
 
 const args = new Map<string, string>();
@@ -19,6 +21,7 @@ const OBJECTS = Number(args.get('objects') ?? 2000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const RATE = Number(args.get('rate') ?? 300);
 const SECONDS = Number(args.get('seconds') ?? 10);
+const WARM_UP = Number(args.get('warm-up') ?? 3000);
 
 /** A ConfigMap of about 1.5 KB, the size the raw SQLite figure uses too. */
 function configMap(name: string): object {
@@ -91,6 +94,7 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
     admin.close();
     const token = (JSON.parse(tr.body) as { status: { token: string } }).status.token;
     const client = server.withToken(token, CONCURRENCY);
+    await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
 
     const creates = await parallel(OBJECTS, async (i) => {
       const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', configMap(`cm-${i}`));
@@ -142,7 +146,7 @@ async function main(): Promise<void> {
     const f = (n: number) => n.toFixed(0).padStart(8);
     const ms = (n: number) => `${n.toFixed(2)} ms`.padStart(10);
     const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`.padStart(7);
-    console.log(`kite API server benchmark (${OBJECTS} ConfigMaps of ~1.5 KB, ${CONCURRENCY} concurrent HTTPS clients with a ServiceAccount token, synchronous=FULL)`);
+    console.log(`kite API server benchmark (${OBJECTS} ConfigMaps of ~1.5 KB after ${WARM_UP} to warm up, ${CONCURRENCY} concurrent HTTPS clients with a ServiceAccount token, synchronous=FULL)`);
     console.log(`  raw SQLite (synchronous=FULL, one transaction per insert)   writes/s ${f(raw.writes)}   reads/s ${f(raw.reads)}`);
     console.log(`                     ${'AlwaysAllow'.padStart(11)} ${'Node,RBAC'.padStart(11)}   RBAC/AlwaysAllow (goal ≥ 90 %)`);
     console.log(`  creates/s          ${f(off.creates)}    ${f(on.creates)}   ${ratio(on.creates, off.creates)}`);

@@ -8,9 +8,10 @@
 // which history hands its work off (to a worker thread, whose CPU time is shown).
 // Then the same comparison as users meet it: ConfigMaps created over HTTPS by 16
 // clients against a real `kite server` process started with KITE_HISTORY=off or on,
-// with the server's CPU time per create.
+// with the server's CPU time per create, measured after a warm-up of as many creates
+// (a fresh process first spends as much CPU again compiling its code).
 //
-//   node dist/bench/history.js [--objects 4000] [--concurrency 16] [--rounds 8] [--https-objects 3000] [--https-rounds 6]
+//   node dist/bench/history.js [--objects 4000] [--concurrency 16] [--rounds 8] [--https-objects 3000] [--https-rounds 6] [--warm-up 3000]
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -22,7 +23,7 @@ import type { RequestContext } from '../apiserver/context.js';
 import { internalContext } from '../apiserver/context.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { runParallel } from './parallel.js';
-import { startKiteServer } from './kite-server.js';
+import { startKiteServer, warmUp } from './kite-server.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -31,6 +32,7 @@ const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const ROUNDS = Number(args.get('rounds') ?? 8);
 const HTTPS_OBJECTS = Number(args.get('https-objects') ?? 3000);
 const HTTPS_ROUNDS = Number(args.get('https-rounds') ?? 6);
+const WARM_UP = Number(args.get('warm-up') ?? 3000);
 
 const CONFIGMAPS = resourceByPath('', 'v1', 'configmaps')!;
 const NAMESPACES = resourceByPath('', 'v1', 'namespaces')!;
@@ -106,35 +108,37 @@ async function round(history: boolean): Promise<Result> {
 }
 
 console.log(`load average at the start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-const results: Result[] = [];
-await round(false); // warm-up (JIT, page cache)
-const pairs: [Result, Result][] = [];
-for (let r = 0; r < ROUNDS; r++) {
-  const first = await round(r % 2 === 1);
-  const second = await round(r % 2 === 0);
-  results.push(first, second);
-  pairs.push(first.history ? [second, first] : [first, second]);
-}
-console.log(`ConfigMap creates through the API pipeline (in process, SQLite synchronous=FULL), ${OBJECTS} objects, concurrency ${CONCURRENCY}:`);
-console.log('history  creates/s  p50 ms  p99 ms  CPU µs/create: process  request thread  history worker  drain ms  history.db');
-for (const r of results) {
-  console.log(
-    `${(r.history ? 'on' : 'off').padEnd(7)}  ${r.rate.toFixed(0).padStart(9)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.cpuUs.toFixed(0).padStart(21)}  ${r.mainCpuUs.toFixed(0).padStart(14)}  ${r.workerCpuUs.toFixed(0).padStart(14)}  ${r.drainMs.toFixed(0).padStart(8)}  ${r.history ? `${(r.historyBytes / 1024 / 1024).toFixed(1)} MiB` : '-'}`,
-  );
-}
-const median = (on: boolean, f: (r: Result) => number) => {
-  const xs = results.filter((r) => r.history === on).map(f).sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)];
-};
 const pct = (on: number, off: number) => `${on >= off ? '+' : ''}${(((on - off) / off) * 100).toFixed(1)}%`;
-const [offRate, onRate] = [median(false, (r) => r.rate), median(true, (r) => r.rate)];
-const [offCpu, onCpu] = [median(false, (r) => r.cpuUs), median(true, (r) => r.cpuUs)];
-const [offMain, onMain] = [median(false, (r) => r.mainCpuUs), median(true, (r) => r.mainCpuUs)];
-const ratios = pairs.map(([off, on]) => on.rate / off.rate).sort((a, b) => a - b);
-const pairRatio = ratios[Math.floor(ratios.length / 2)];
-console.log(`median of on/off creates/s in adjacent rounds: ${pct(pairRatio, 1)}`);
-console.log(`median creates/s: off ${offRate.toFixed(0)}, on ${onRate.toFixed(0)} (${pct(onRate, offRate)}); CPU per create: off ${offCpu.toFixed(0)} µs, on ${onCpu.toFixed(0)} µs (${pct(onCpu, offCpu)})`);
-console.log(`median request-thread CPU per create: off ${offMain.toFixed(0)} µs, on ${onMain.toFixed(0)} µs (${pct(onMain, offMain)}); history worker thread ${median(true, (r) => r.workerCpuUs).toFixed(0)} µs per create`);
+if (ROUNDS > 0) {
+  const results: Result[] = [];
+  await round(false); // warm-up (JIT, page cache)
+  const pairs: [Result, Result][] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const first = await round(r % 2 === 1);
+    const second = await round(r % 2 === 0);
+    results.push(first, second);
+    pairs.push(first.history ? [second, first] : [first, second]);
+  }
+  console.log(`ConfigMap creates through the API pipeline (in process, SQLite synchronous=FULL), ${OBJECTS} objects, concurrency ${CONCURRENCY}:`);
+  console.log('history  creates/s  p50 ms  p99 ms  CPU µs/create: process  request thread  history worker  drain ms  history.db');
+  for (const r of results) {
+    console.log(
+      `${(r.history ? 'on' : 'off').padEnd(7)}  ${r.rate.toFixed(0).padStart(9)}  ${r.p50.toFixed(2).padStart(6)}  ${r.p99.toFixed(2).padStart(6)}  ${r.cpuUs.toFixed(0).padStart(21)}  ${r.mainCpuUs.toFixed(0).padStart(14)}  ${r.workerCpuUs.toFixed(0).padStart(14)}  ${r.drainMs.toFixed(0).padStart(8)}  ${r.history ? `${(r.historyBytes / 1024 / 1024).toFixed(1)} MiB` : '-'}`,
+    );
+  }
+  const median = (on: boolean, f: (r: Result) => number) => {
+    const xs = results.filter((r) => r.history === on).map(f).sort((a, b) => a - b);
+    return xs[Math.floor(xs.length / 2)];
+  };
+  const [offRate, onRate] = [median(false, (r) => r.rate), median(true, (r) => r.rate)];
+  const [offCpu, onCpu] = [median(false, (r) => r.cpuUs), median(true, (r) => r.cpuUs)];
+  const [offMain, onMain] = [median(false, (r) => r.mainCpuUs), median(true, (r) => r.mainCpuUs)];
+  const ratios = pairs.map(([off, on]) => on.rate / off.rate).sort((a, b) => a - b);
+  const pairRatio = ratios[Math.floor(ratios.length / 2)];
+  console.log(`median of on/off creates/s in adjacent rounds: ${pct(pairRatio, 1)}`);
+  console.log(`median creates/s: off ${offRate.toFixed(0)}, on ${onRate.toFixed(0)} (${pct(onRate, offRate)}); CPU per create: off ${offCpu.toFixed(0)} µs, on ${onCpu.toFixed(0)} µs (${pct(onCpu, offCpu)})`);
+  console.log(`median request-thread CPU per create: off ${offMain.toFixed(0)} µs, on ${onMain.toFixed(0)} µs (${pct(onMain, offMain)}); history worker thread ${median(true, (r) => r.workerCpuUs).toFixed(0)} µs per create`);
+}
 
 interface HttpsResult {
   history: boolean;
@@ -151,6 +155,7 @@ async function httpsRound(history: boolean): Promise<HttpsResult> {
     const client = server.admin(CONCURRENCY);
     const ns = await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     if (ns.code !== 201) throw new Error(`namespace: ${ns.code} ${ns.body}`);
+    await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
     const cpu = server.cpuUs();
     const ms = await runParallel(HTTPS_OBJECTS, CONCURRENCY, async (i) => {
       const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } });
@@ -173,7 +178,7 @@ if (HTTPS_ROUNDS > 0) {
     const second = await httpsRound(r % 2 === 0);
     https.push(first.history ? [second, first] : [first, second]);
   }
-  console.log(`\nConfigMap creates over HTTPS to a kite server process (${HTTPS_OBJECTS} per round, ${CONCURRENCY} clients with the admin certificate), KITE_HISTORY off vs on in adjacent rounds:`);
+  console.log(`\nConfigMap creates over HTTPS to a kite server process (${HTTPS_OBJECTS} per round after ${WARM_UP} to warm up, ${CONCURRENCY} clients with the admin certificate), KITE_HISTORY off vs on in adjacent rounds:`);
   console.log('pair  off creates/s  on creates/s  on/off   server CPU µs/create off  on');
   https.forEach(([off, on], i) => {
     console.log(`${String(i + 1).padStart(4)}  ${off.rate.toFixed(0).padStart(13)}  ${on.rate.toFixed(0).padStart(12)}  ${pct(on.rate / off.rate, 1).padStart(6)}   ${off.cpuUs.toFixed(0).padStart(24)}  ${on.cpuUs.toFixed(0).padStart(3)}`);
