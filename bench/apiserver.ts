@@ -78,7 +78,7 @@ interface Figures {
 
 /** Start a `kite server` with `authorizationMode`, and run the workload as a ServiceAccount bound to `edit`. */
 async function serverFigures(dir: string, authorizationMode: string): Promise<Figures> {
-  const server = await startKiteServer(join(dir, `cluster-${authorizationMode.replace(/\W/g, '')}`), { KITE_AUTHORIZATION_MODE: authorizationMode });
+  const server = await startKiteServer(join(dir, `cluster-${authorizationMode.replace(/\W/g, '')}`), { env: { KITE_AUTHORIZATION_MODE: authorizationMode } });
   try {
     const admin = server.admin(CONCURRENCY);
     await admin.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });

@@ -150,7 +150,7 @@ interface HttpsResult {
 /** One round over HTTPS: a new `kite server` (history off or on), OBJECTS creates by CONCURRENCY clients. */
 async function httpsRound(history: boolean): Promise<HttpsResult> {
   const dir = mkdtempSync(join(tmpdir(), 'kite-bench-history-https-'));
-  const server = await startKiteServer(join(dir, 'cluster'), { KITE_HISTORY: history ? 'on' : 'off' });
+  const server = await startKiteServer(join(dir, 'cluster'), { env: { KITE_HISTORY: history ? 'on' : 'off' } });
   try {
     const client = server.admin(CONCURRENCY);
     const ns = await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });

@@ -56,15 +56,23 @@ export interface KiteServer {
   stop(): Promise<void>;
 }
 
-/**
- * Starts `kite server` on the data directory `clusterDir` (no node) and waits for
- * `/readyz`; `nodeArgs` go to node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
- */
-export async function startKiteServer(clusterDir: string, env: NodeJS.ProcessEnv = {}, nodeArgs: string[] = []): Promise<KiteServer> {
+export interface KiteServerOptions {
+  /** The cluster name (default `bench`); host-global names (an etcd's) derive from it. */
+  name?: string;
+  /** More environment for the server. */
+  env?: NodeJS.ProcessEnv;
+  /** Arguments for node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
+  /** More arguments for `kite server` (e.g. `--store etcd`). */
+  serverArgs?: string[];
+}
+
+/** Starts `kite server` on the data directory `clusterDir` (no node) and waits for `/readyz`. */
+export async function startKiteServer(clusterDir: string, opts: KiteServerOptions = {}): Promise<KiteServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, KITE_MAIN, 'server', '--name', 'bench', '--data-dir', clusterDir, '--api-port', String(port)], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), KITE_MAIN, 'server', '--name', opts.name ?? 'bench', '--data-dir', clusterDir, '--api-port', String(port), ...(opts.serverArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, KITE_NODE: 'none', ...env },
+    env: { ...process.env, KITE_NODE: 'none', ...opts.env },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
@@ -95,8 +103,14 @@ export async function startKiteServer(clusterDir: string, env: NodeJS.ProcessEnv
     };
     const probe = server.admin(1);
     try {
-      for (let i = 0; i < 300; i++) {
-        if ((await probe.call('GET', '/readyz')).code === 200) break;
+      // Until /readyz answers 200 (the port may not be open yet when the log says so of another listener).
+      for (let i = 0; ; i++) {
+        const code = await probe.call('GET', '/readyz').then(
+          (r) => r.code,
+          () => 0,
+        );
+        if (code === 200) break;
+        if (i >= 600) throw new Error(`kite server not ready after 60 s (/readyz: ${code})`);
         await new Promise((res) => setTimeout(res, 100));
       }
     } finally {

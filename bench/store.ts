@@ -4,27 +4,21 @@
 // and raw etcd Put RPCs (no compare, no watch) on a local etcd from etcd-server.
 //
 //   node dist/bench/store.js [--objects 2000] [--concurrency 16]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { SqliteStore } from '../store/sqlite.js';
 import { EtcdStore, etcdServices, grpcTarget } from '../store/etcd.js';
 import { startEtcd } from '../store/etcd-process.js';
-import { clusterPathsIn } from '../cli/paths.js';
-import { clusterPKIPaths, createCA } from '../machinery/pki.js';
-import { freePort } from '../test/e2e/harness.js';
+import { createCA } from '../machinery/pki.js';
+import { startKiteServer } from './kite-server.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const OBJECTS = Number(args.get('objects') ?? 2000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 
-const here = dirname(fileURLToPath(import.meta.url));
-const KITE_MAIN = join(here, '..', 'cli', 'main.js');
 
 /** A ConfigMap of about 1.5 KB. */
 function configMap(name: string): object {
@@ -93,57 +87,19 @@ async function rawEtcd(endpoint: string, tls: { ca: string; cert: string; key: s
   }
 }
 
-function call(agent: Agent, port: number, method: string, path: string, body?: object): Promise<{ code: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const payload = body ? Buffer.from(JSON.stringify(body)) : undefined;
-    const req = request(
-      { host: '127.0.0.1', port, method, path, agent, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('end', () => resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
 /** API creates through a `kite server` on the given store. */
 async function apiCreates(dir: string, store: 'sqlite' | 'etcd'): Promise<Figures> {
-  const port = await freePort();
-  const clusterDir = join(dir, `cluster-${store}`);
-  const server = spawn(process.execPath, [KITE_MAIN, 'server', '--name', `${process.env.KITE_E2E_CLUSTER_PREFIX ?? ''}bench-${store}`, '--data-dir', clusterDir, '--api-port', String(port), '--store', store], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, KITE_NODE: 'none' },
-  });
+  const server = await startKiteServer(join(dir, `cluster-${store}`), { name: `${process.env.KITE_E2E_CLUSTER_PREFIX ?? ''}bench-${store}`, serverArgs: ['--store', store] });
+  const client = server.admin(CONCURRENCY);
   try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      server.stdout!.on('data', (d) => {
-        out += d;
-        if (/API server listening/.test(out)) resolve();
-      });
-      server.on('exit', (c) => reject(new Error(`kite server exited (${c}): ${out}`)));
+    await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+    return await measure(OBJECTS, async (i) => {
+      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', configMap(`cm-${i}`));
+      if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
     });
-    const pki = clusterPKIPaths(clusterPathsIn(clusterDir).pki);
-    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ca: readFileSync(pki.caCert, 'utf8'), cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') });
-    try {
-      for (let i = 0; i < 100; i++) {
-        if ((await call(agent, port, 'GET', '/readyz')).code === 200) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await call(agent, port, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
-      return await measure(OBJECTS, async (i) => {
-        const r = await call(agent, port, 'POST', '/api/v1/namespaces/bench/configmaps', configMap(`cm-${i}`));
-        if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
-      });
-    } finally {
-      agent.destroy();
-    }
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    client.close();
+    await server.stop();
   }
 }
 
