@@ -51,12 +51,19 @@ export interface HistoryOptions {
   pruneIntervalMs?: number;
   /** Bytes of events queued for the worker beyond which events are dropped and a gap recorded (default 64 MiB). */
   maxQueueBytes?: number;
+  /**
+   * How long the worker thread may have nothing to do before it stops (its V8 heap and
+   * SQLite connection, ~10 MiB, are given back); the next change or read starts it again.
+   * Default 60 s; 0 keeps it running. A history.db in memory keeps it running.
+   */
+  idleStopMs?: number;
 }
 
 export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
 export const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_EXCLUDE = ['/registry/core/events/', '/registry/coordination.k8s.io/leases/'];
+export const DEFAULT_IDLE_STOP_MS = 60_000;
 
 /** How often the current batch is handed to the worker (also when it is full). */
 const HAND_OVER_MS = 50;
@@ -70,6 +77,47 @@ function threadCpuUs(schedstatFile: string): number {
   return Number(readFileSync(schedstatFile, 'utf8').split(' ')[0]) / 1000;
 }
 
+type Answer = { id: number; result?: HistoryRead; error?: string };
+
+/** One run of the worker thread (see HistoryOptions.idleStopMs), with what the recorder shares with it. */
+class WorkerRun {
+  readonly worker: Worker;
+  /** Int32 [0]: frame bytes handed over and not yet written; [1]: the worker's answers so far; [2]: 1 once it has exited. */
+  readonly counters: Int32Array;
+  /** The worker's answers to blocking requests (ask). */
+  readonly replies: MessagePort;
+  /** The last revision history.db holds, once the worker has opened it. */
+  readonly ready: Promise<number>;
+  threadId?: number;
+
+  constructor(options: WorkerInit['options'], onAnswer: (a: Answer) => void, onExit: (run: WorkerRun) => void) {
+    const shared = new SharedArrayBuffer(12);
+    this.counters = new Int32Array(shared);
+    const channel = new MessageChannel();
+    this.replies = channel.port1;
+    this.replies.unref();
+    const init: WorkerInit = { options, shared, replies: channel.port2 };
+    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: [channel.port2] });
+    this.worker.on('error', (err) => console.error('history worker failed:', err));
+    this.worker.on('exit', () => onExit(this));
+    // The worker's first message: the last revision it recorded (it boots while the API server starts).
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.once('message', (m: { lastRevision: number; threadId?: number }) => {
+        this.threadId = m.threadId;
+        // From here on the worker must not keep the process alive (close() flushes it), unless a read waits.
+        this.worker.unref();
+        this.worker.on('message', onAnswer);
+        resolve(m.lastRevision);
+      });
+      this.worker.once('error', reject);
+    });
+  }
+
+  queuedBytes(): number {
+    return Atomics.load(this.counters, 0);
+  }
+}
+
 interface Gap {
   from: number;
   to: number;
@@ -78,10 +126,13 @@ interface Gap {
 }
 
 export class HistoryRecorder {
-  private readonly worker: Worker;
-  /** Int32 [0]: frame bytes handed over and not yet written; [1]: the worker's answers so far; [2]: 1 once it has exited. */
-  private readonly counters: Int32Array;
-  private readonly replies: MessagePort;
+  /** The worker thread, while it runs. */
+  private run?: WorkerRun;
+  private readonly workerOptions: WorkerInit['options'];
+  private readonly idleStopMs: number;
+  private idleTimer?: NodeJS.Timeout;
+  /** When the worker was last given something to do. */
+  private lastActivity = Date.now();
   private readonly frames = new FrameWriter();
   /** Bytes framed into the current batch (not yet counted in counters[0]). */
   private batchBytes = 0;
@@ -103,58 +154,78 @@ export class HistoryRecorder {
   ) {
     this.exclude = opts.exclude ?? DEFAULT_EXCLUDE;
     this.maxQueueBytes = opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES;
-    const shared = new SharedArrayBuffer(12);
-    this.counters = new Int32Array(shared);
-    const channel = new MessageChannel();
-    this.replies = channel.port1;
-    this.replies.unref();
-    const init: WorkerInit = {
-      options: {
-        path: opts.path,
-        retentionMs: opts.retentionMs ?? DEFAULT_RETENTION_MS,
-        maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES,
-        flushIntervalMs: opts.flushIntervalMs ?? 100,
-        pruneIntervalMs: opts.pruneIntervalMs ?? 600_000,
-      },
-      shared,
-      replies: channel.port2,
+    this.workerOptions = {
+      path: opts.path,
+      retentionMs: opts.retentionMs ?? DEFAULT_RETENTION_MS,
+      maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES,
+      flushIntervalMs: opts.flushIntervalMs ?? 100,
+      pruneIntervalMs: opts.pruneIntervalMs ?? 600_000,
     };
-    this.worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: [channel.port2] });
-    this.worker.on('error', (err) => console.error('history worker failed:', err));
-    this.worker.on('exit', () => {
-      for (const r of this.reads.values()) r.reject(new Error('history: the worker has stopped'));
-      this.reads.clear();
-    });
-    // The worker's first message: the last revision it recorded (it boots while the API server starts).
-    this.ready = new Promise((resolve, reject) => {
-      this.worker.once('message', (m: { lastRevision: number; threadId?: number }) => {
-        this.workerThreadId = m.threadId;
-        // From here on the worker must not keep the process alive (close() flushes it), unless a read waits.
-        this.worker.unref();
-        this.worker.on('message', (a: { id: number; result?: HistoryRead; error?: string }) => this.answered(a));
-        resolve(m.lastRevision);
-      });
-      this.worker.once('error', reject);
-    });
+    // A database in memory lives in the worker: it must not stop.
+    this.idleStopMs = opts.path === ':memory:' ? 0 : (opts.idleStopMs ?? DEFAULT_IDLE_STOP_MS);
+    this.running();
+    if (this.idleStopMs > 0) {
+      this.idleTimer = setInterval(() => this.stopIfIdle(), Math.max(10, this.idleStopMs / 4));
+      this.idleTimer.unref();
+    }
   }
 
-  private readonly ready: Promise<number>;
-  private workerThreadId?: number;
+  /** The worker thread, started when it is not running. */
+  private running(): WorkerRun {
+    this.lastActivity = Date.now();
+    if (this.run) return this.run;
+    this.run = new WorkerRun(
+      this.workerOptions,
+      (a) => this.answered(a),
+      (run) => {
+        // A worker that stopped on its own (not one stopped for idleness) fails the reads waiting for it.
+        if (this.run !== run) return;
+        for (const r of this.reads.values()) r.reject(new Error('history: the worker has stopped'));
+        this.reads.clear();
+      },
+    );
+    return this.run;
+  }
+
+  /** Whether the worker thread runs now (for tests and the benchmark). */
+  workerRunning(): boolean {
+    return this.run !== undefined;
+  }
+
+  /** Stops the worker once everything is written and it has had nothing to do for idleStopMs. */
+  private stopIfIdle(): void {
+    const run = this.run;
+    if (!run || this.closed || this.reads.size > 0 || this.frames.length > 0 || this.batchBytes > 0 || this.gap) return;
+    if (Date.now() - this.lastActivity < this.idleStopMs || run.queuedBytes() > 0) return;
+    try {
+      this.ask<boolean>({ op: 'close' });
+    } catch (err) {
+      console.error('history: stopping the idle worker:', err);
+    }
+    this.run = undefined;
+    run.replies.close();
+    void run.worker.terminate();
+  }
+
+  private queuedBytes(): number {
+    return this.run ? this.run.queuedBytes() : 0;
+  }
+
   private readonly reads = new Map<number, { resolve: (r: HistoryRead) => void; reject: (e: Error) => void }>();
   private nextRead = 0;
 
-  private answered(a: { id: number; result?: HistoryRead; error?: string }): void {
+  private answered(a: Answer): void {
     const r = this.reads.get(a.id);
     if (!r) return;
     this.reads.delete(a.id);
-    if (this.reads.size === 0) this.worker.unref();
+    if (this.reads.size === 0) this.run?.worker.unref();
     if (a.error !== undefined) r.reject(new Error(`history: ${a.error}`));
     else r.resolve(a.result!);
   }
 
   /** Follow the store: from the last revision recorded when it is still readable, else from now with a gap. */
   async start(): Promise<void> {
-    const last = await this.ready;
+    const last = await this.running().ready;
     const compacted = this.store.compactedRevision();
     const now = this.store.revision();
     if (last > 0 && last < compacted && now > last) this.gap = { from: last + 1, to: now, count: 0, time: Date.now() };
@@ -194,7 +265,7 @@ export class HistoryRecorder {
     if (this.closed) return;
     const key = ev.kv.key;
     if (!this.excluded(key)) {
-      if (Atomics.load(this.counters, 0) + this.batchBytes > this.maxQueueBytes) {
+      if (this.queuedBytes() + this.batchBytes > this.maxQueueBytes) {
         this.dropped(ev.revision, ev.revision, 1);
       } else {
         this.frameGap();
@@ -221,7 +292,7 @@ export class HistoryRecorder {
   private frameGap(force = false): void {
     const g = this.gap;
     if (!g) return;
-    if (!force && Atomics.load(this.counters, 0) + this.batchBytes > this.maxQueueBytes / 2) return;
+    if (!force && this.queuedBytes() + this.batchBytes > this.maxQueueBytes / 2) return;
     this.gap = undefined;
     this.batchBytes += this.frames.gap(g.from, g.to, g.time, g.count, this.handOver);
   }
@@ -252,9 +323,10 @@ export class HistoryRecorder {
 
   /** Give the worker a batch (its memory moves, no copy). */
   private post(batch: Batch): void {
-    Atomics.add(this.counters, 0, this.batchBytes);
+    const run = this.running();
+    Atomics.add(run.counters, 0, this.batchBytes);
     this.batchBytes = 0;
-    this.worker.postMessage({ op: 'frames', batch } satisfies WorkerRequest, [batch.buf]);
+    run.worker.postMessage({ op: 'frames', batch } satisfies WorkerRequest, [batch.buf]);
   }
 
   /** Credit `revision` to the write request running now (called by the store wrapper). */
@@ -262,7 +334,7 @@ export class HistoryRecorder {
     const ctx = currentWriter();
     if (!ctx || this.closed || this.excluded(key)) return;
     // Over the bound the event itself was dropped (a gap): nothing to credit.
-    if (Atomics.load(this.counters, 0) + this.batchBytes > this.maxQueueBytes) return;
+    if (this.queuedBytes() + this.batchBytes > this.maxQueueBytes) return;
     this.batchBytes += this.frames.attribution(revision, ctx.user.name, ctx.fieldManager ?? '', ctx.userAgent ?? '', this.handOver);
     this.scheduleHandOver();
   }
@@ -308,27 +380,29 @@ export class HistoryRecorder {
     if (this.closed) throw new Error('history is closed');
     this.frameGap(true);
     this.handOverBatch();
-    this.worker.postMessage(req);
+    const run = this.running();
+    run.worker.postMessage(req);
     const deadline = Date.now() + ANSWER_TIMEOUT_MS;
     for (;;) {
-      const answered = Atomics.load(this.counters, 1);
-      const m = receiveMessageOnPort(this.replies) as { message: { result?: T; error?: string } } | undefined;
+      const answered = Atomics.load(run.counters, 1);
+      const m = receiveMessageOnPort(run.replies) as { message: { result?: T; error?: string } } | undefined;
       if (m) {
         if (m.message.error !== undefined) throw new Error(`history: ${m.message.error}`);
         return m.message.result as T;
       }
-      if (Atomics.load(this.counters, 2) === 1) throw new Error('history: the worker has stopped');
+      if (Atomics.load(run.counters, 2) === 1) throw new Error('history: the worker has stopped');
       const left = deadline - Date.now();
       if (left <= 0) throw new Error('history: the worker did not answer');
-      Atomics.wait(this.counters, 1, answered, left);
+      Atomics.wait(run.counters, 1, answered, left);
     }
   }
 
   /** CPU time the worker thread has used, in µs (Linux; for the benchmark: the work moved off the request thread). */
   workerCpuUs(): number | undefined {
-    if (this.workerThreadId === undefined) return undefined;
+    const id = this.run?.threadId;
+    if (id === undefined) return undefined;
     try {
-      return threadCpuUs(`/proc/self/task/${this.workerThreadId}/schedstat`);
+      return threadCpuUs(`/proc/self/task/${id}/schedstat`);
     } catch {
       return undefined;
     }
@@ -374,16 +448,18 @@ export class HistoryRecorder {
    * written), and the gaps since; this thread goes on serving while the worker catches up.
    */
   async readAsync(key: string): Promise<HistoryRead> {
-    await this.ready;
     if (this.closed) throw new Error('history is closed');
-    if (Atomics.load(this.counters, 2) === 1) throw new Error('history: the worker has stopped');
+    const run = this.running();
+    await run.ready;
+    if (this.closed) throw new Error('history is closed');
+    if (Atomics.load(run.counters, 2) === 1) throw new Error('history: the worker has stopped');
     this.frameGap(true);
     this.handOverBatch();
     const id = ++this.nextRead;
     return new Promise<HistoryRead>((resolve, reject) => {
       this.reads.set(id, { resolve, reject });
-      if (this.reads.size === 1) this.worker.ref();
-      this.worker.postMessage({ op: 'readAsync', key, id } satisfies WorkerRequest);
+      if (this.reads.size === 1) run.worker.ref();
+      run.worker.postMessage({ op: 'readAsync', key, id } satisfies WorkerRequest);
     });
   }
 
@@ -401,15 +477,23 @@ export class HistoryRecorder {
     if (this.closed) return;
     this.watch?.stop();
     if (this.handOverTimer) clearTimeout(this.handOverTimer);
-    try {
-      this.ask<boolean>({ op: 'close' });
-    } catch (err) {
-      console.error('history: closing:', err);
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    // A stopped worker wrote everything before it stopped: only what came since needs one.
+    if (this.run || this.frames.length > 0 || this.gap) {
+      try {
+        this.ask<boolean>({ op: 'close' });
+      } catch (err) {
+        console.error('history: closing:', err);
+      }
     }
     this.closed = true;
     for (const r of this.reads.values()) r.reject(new Error('history is closed'));
     this.reads.clear();
-    this.replies.close();
-    void this.worker.terminate();
+    const run = this.run;
+    this.run = undefined;
+    if (run) {
+      run.replies.close();
+      void run.worker.terminate();
+    }
   }
 }

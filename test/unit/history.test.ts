@@ -264,3 +264,46 @@ test('stopping flushes what is queued; a restart resumes where it stopped, or pa
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Polls `cond` every 10 ms until it holds (at most `ms`). */
+async function until(cond: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('an idle worker stops and the next change or read starts it again, losing nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-history-idle-'));
+  const store = new SqliteStore(':memory:');
+  const core = await startApiCore(store, OPEN_POLICY, { history: { path: join(dir, 'history.db'), flushIntervalMs: 10, idleStopMs: 100 } });
+  try {
+    const recorder = core.history!;
+    await core.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, internalContext('test'));
+    await core.pipeline.create(as('alice'), CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: '1' } });
+    await until(() => !recorder.workerRunning());
+    // A change while it is stopped starts it again.
+    await core.pipeline.patch(as('bob'), CONFIGMAPS, 'default', 'cfg', 'merge', Buffer.from('{"data":{"a":"2"}}'));
+    await until(() => recorder.workerRunning(), 1000);
+    assert.deepEqual(
+      (await history(core)).map((e) => [e.type, e.user]),
+      [
+        ['create', 'alice'],
+        ['update', 'bob'],
+      ],
+    );
+    // A read while it is stopped (blocking or not) starts it again and sees everything.
+    await until(() => !recorder.workerRunning());
+    assert.deepEqual(
+      recorder.entries('/registry/core/configmaps/default/cfg').map((e) => e.user),
+      ['alice', 'bob'],
+    );
+    await until(() => !recorder.workerRunning());
+    assert.equal((await history(core)).length, 2);
+  } finally {
+    core.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
