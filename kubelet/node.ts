@@ -39,7 +39,7 @@ export interface NodeAgentOptions {
   recorder?: EventRecorder;
   /** labels to add (e.g. from `kite node add --label`) */
   labels?: Record<string, string>;
-  /** how often status is computed (default 10 s) and reported when unchanged (default 60 s) */
+  /** how often status is computed (default 10 s) and reported when unchanged (default 5 min, upstream's nodeStatusReportFrequency: the Lease is the heartbeat) */
   statusUpdateMs?: number;
   statusReportMs?: number;
   leaseRenewMs?: number;
@@ -242,7 +242,7 @@ export class NodeAgent {
   async updateStatus(force = false): Promise<void> {
     const status = await this.computeStatus();
     const key = stableJson({ ...status, conditions: status.conditions?.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })) });
-    const due = Date.now() - this.lastReport >= (this.o.statusReportMs ?? 60_000);
+    const due = Date.now() - this.lastReport >= (this.o.statusReportMs ?? 300_000);
     if (!force && !due && key === this.lastReported) return;
     this.node = await this.writeStatus(status);
     this.lastReported = key;
