@@ -243,9 +243,26 @@ export class NodeAgent {
     const status = await this.computeStatus();
     const key = stableJson({ ...status, conditions: status.conditions?.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })) });
     const due = Date.now() - this.lastReport >= (this.o.statusReportMs ?? 300_000);
-    if (!force && !due && key === this.lastReported) return;
+    if (!force && !due && key === this.lastReported && (await this.serverAgrees(status))) return;
     this.node = await this.writeStatus(status);
     this.lastReported = key;
+  }
+
+  /**
+   * Whether the Node on the server still shows the condition statuses this kubelet
+   * reports. The node lifecycle controller sets them Unknown when the heartbeats stop (a
+   * kubelet paused or cut off): once back, the kubelet must say so at once, not at the
+   * next report. Upstream's kubelet compares with the Node it reads likewise.
+   */
+  private async serverAgrees(status: NodeStatus): Promise<boolean> {
+    let current: Node;
+    try {
+      current = await this.o.transport.get<Node>(NODES, undefined, this.o.nodeName);
+    } catch {
+      return true; // cannot tell: the report interval decides
+    }
+    const onServer = new Map((current.status?.conditions ?? []).map((c) => [c.type, c.status]));
+    return (status.conditions ?? []).every((c) => onServer.get(c.type) === c.status);
   }
 
   private async writeStatus(status: NodeStatus): Promise<Node> {
