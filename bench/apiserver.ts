@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startKiteServer, warmUp } from './kite-server.js';
+import { benchConfigMap, startKiteServer, warmUp } from './kite-server.js';
 import { runParallel } from './parallel.js';
 
 const args = new Map<string, string>();
@@ -22,11 +22,6 @@ const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const RATE = Number(args.get('rate') ?? 300);
 const SECONDS = Number(args.get('seconds') ?? 10);
 const WARM_UP = Number(args.get('warm-up') ?? 3000);
-
-/** A ConfigMap of about 1.5 KB, the size the raw SQLite figure uses too. */
-function configMap(name: string): object {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } };
-}
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -51,7 +46,7 @@ function rawSqlite(dir: string): { writes: number; reads: number } {
     insertHistory.run(rev, key, value, rev);
     insertCurrent.run(key, value, rev, rev);
   });
-  const value = Buffer.from(JSON.stringify(configMap('raw')));
+  const value = Buffer.from(JSON.stringify(benchConfigMap('raw')));
   let t = performance.now();
   for (let i = 0; i < OBJECTS; i++) {
     insert(i + 1, `/registry/core/configmaps/bench/raw-${i}`, value);
@@ -97,7 +92,7 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
     await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
 
     const creates = await parallel(OBJECTS, async (i) => {
-      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', configMap(`cm-${i}`));
+      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${i}`));
       if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
     });
     const gets = await parallel(OBJECTS * 2, async (i) => {
@@ -122,7 +117,7 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
       inflight.push(
         (async () => {
           const t = performance.now();
-          const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, configMap(`cm-${i % OBJECTS}`));
+          const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, benchConfigMap(`cm-${i % OBJECTS}`));
           latencies.push(performance.now() - t);
           if (r.code !== 200) throw new Error(`update failed: ${r.code} ${r.body}`);
         })(),

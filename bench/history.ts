@@ -23,7 +23,7 @@ import type { RequestContext } from '../apiserver/context.js';
 import { internalContext } from '../apiserver/context.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { runParallel } from './parallel.js';
-import { startKiteServer, warmUp } from './kite-server.js';
+import { benchConfigMap, startKiteServer, warmUp } from './kite-server.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
@@ -83,7 +83,7 @@ async function round(history: boolean): Promise<Result> {
         while (next < OBJECTS) {
           const i = next++;
           const t = performance.now();
-          await core.pipeline.create({ ...USER, warnings: [] }, CONFIGMAPS, 'bench', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } });
+          await core.pipeline.create({ ...USER, warnings: [] }, CONFIGMAPS, 'bench', benchConfigMap(`cm-${i}`));
           latencies.push(performance.now() - t);
         }
       }),
@@ -158,7 +158,7 @@ async function httpsRound(history: boolean): Promise<HttpsResult> {
     await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
     const cpu = server.cpuUs();
     const ms = await runParallel(HTTPS_OBJECTS, CONCURRENCY, async (i) => {
-      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } });
+      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${i}`));
       if (r.code !== 201) throw new Error(`create: ${r.code} ${r.body}`);
     });
     const cpuUs = (server.cpuUs() - cpu) / HTTPS_OBJECTS;

@@ -6,8 +6,10 @@ import { Agent, request } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterPathsIn } from '../cli/paths.js';
+import type { KubeObject } from '../machinery/object.js';
 import { clusterPKIPaths } from '../machinery/pki.js';
 import { freePort } from '../test/e2e/harness.js';
+import { runParallel } from './parallel.js';
 
 const KITE_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
 
@@ -123,6 +125,11 @@ export async function startKiteServer(clusterDir: string, opts: KiteServerOption
   }
 }
 
+/** The object the API benchmarks write: a ConfigMap of about 1.5 KB (the size their raw-store floors use too). */
+export function benchConfigMap(name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } };
+}
+
 /**
  * Runs `n` ConfigMap creates (named `warm-up-<i>`) in `namespace` before a measurement, so
  * the server's code paths are compiled (a fresh process spends as much CPU again on its
@@ -130,14 +137,8 @@ export async function startKiteServer(clusterDir: string, opts: KiteServerOption
  * running server.
  */
 export async function warmUp(client: HttpsClient, namespace: string, n: number, sockets: number): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: sockets }, async () => {
-      while (next < n) {
-        const i = next++;
-        const r = await client.call('POST', `/api/v1/namespaces/${namespace}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `warm-up-${i}` }, data: { payload: 'x'.repeat(1400) } });
-        if (r.code !== 201) throw new Error(`warm-up create: ${r.code} ${r.body}`);
-      }
-    }),
-  );
+  await runParallel(n, sockets, async (i) => {
+    const r = await client.call('POST', `/api/v1/namespaces/${namespace}/configmaps`, benchConfigMap(`warm-up-${i}`));
+    if (r.code !== 201) throw new Error(`warm-up create: ${r.code} ${r.body}`);
+  });
 }

@@ -12,19 +12,14 @@ import { SqliteStore } from '../store/sqlite.js';
 import { EtcdStore, etcdServices, grpcTarget } from '../store/etcd.js';
 import { startEtcd } from '../store/etcd-process.js';
 import { createCA } from '../machinery/pki.js';
-import { startKiteServer } from './kite-server.js';
+import { benchConfigMap, startKiteServer } from './kite-server.js';
 
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
 const OBJECTS = Number(args.get('objects') ?? 2000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 
-
-/** A ConfigMap of about 1.5 KB. */
-function configMap(name: string): object {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { bench: 'yes' } }, data: { payload: 'x'.repeat(1400) } };
-}
-const VALUE = Buffer.from(JSON.stringify(configMap('raw')));
+const VALUE = Buffer.from(JSON.stringify(benchConfigMap('raw')));
 
 interface Figures {
   rate: number;
@@ -94,7 +89,7 @@ async function apiCreates(dir: string, store: 'sqlite' | 'etcd'): Promise<Figure
   try {
     await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     return await measure(OBJECTS, async (i) => {
-      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', configMap(`cm-${i}`));
+      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${i}`));
       if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
     });
   } finally {
