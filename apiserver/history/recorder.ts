@@ -187,7 +187,7 @@ export class HistoryRecorder {
     return this.run;
   }
 
-  /** Whether the worker thread runs now (for tests and the benchmark). */
+  /** Whether the worker thread runs now (tests watch it stop and start). */
   workerRunning(): boolean {
     return this.run !== undefined;
   }
