@@ -220,6 +220,9 @@ function threadId(): number | undefined {
 }
 
 parentPort!.postMessage({ lastRevision: db.lastRevision(), threadId: threadId() });
+// A worker stopped for idleness missed its periodic prunes: the first one runs as it
+// starts, so what passed the retention window while it was stopped goes before any read.
+guard(() => db.prune(Date.now()));
 parentPort!.on('message', (req: WorkerRequest) => {
   if (closed) return;
   try {

@@ -156,6 +156,24 @@ test('pruning drops changes past the retention window and past the size bound', 
   }
 });
 
+test('a worker started again prunes at once what passed the retention window while it was stopped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-history-prune-'));
+  const store = new SqliteStore(':memory:');
+  // Periodic prunes never come in this test: only the one at the worker's start can drop the change.
+  const core = await startApiCore(store, OPEN_POLICY, { history: { path: join(dir, 'history.db'), flushIntervalMs: 10, idleStopMs: 100, retentionMs: 1, pruneIntervalMs: 3_600_000 } });
+  try {
+    const recorder = core.history!;
+    await core.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, internalContext('test'));
+    await core.pipeline.create(as('alice'), CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: '1' } });
+    await until(() => !recorder.workerRunning());
+    assert.equal((await history(core)).length, 0);
+  } finally {
+    core.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('diffObjects and the settings', () => {
   assert.deepEqual(diffObjects({ a: [1, 2], b: { c: 1 } }, { a: [1, 3], b: { c: 1 } }), [{ op: 'replace', path: '/a/1', value: 3 }]);
   assert.deepEqual(diffObjects({ a: [1, 2] }, { a: [1, 2, 3] }), [{ op: 'replace', path: '/a', value: [1, 2, 3] }]);
