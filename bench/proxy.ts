@@ -8,8 +8,8 @@
 //   node dist/bench/proxy.js [--services 10000] [--small 1000] [--endpoints 2] [--changes 200] [--affinity-every 10] [--compare-rounds 5] [--backend nftables|iptables]
 //
 // The Services: a third NodePorts, every tenth (`--affinity-every`, 0 for none) with
-// ClientIP affinity (those keep chains of their own, which nft reads before every
-// change; their clients go in one shared set), the rest plain ClusterIPs; every change
+// ClientIP affinity (through shared sticky chains, their endpoints' ids in map elements,
+// their clients in one shared set), the rest plain ClusterIPs; every change
 // moves one Service's endpoints. Then as many changes that add a Service and remove it
 // again (its dispatch element is a verdict-map element: the kernel validates the table).
 // Wall-clock figures move with the machine's load: the CPU time (this process plus nft,
