@@ -88,11 +88,12 @@ export interface NftElement {
 
 /** Everything one ServicePort puts in the table. */
 export interface RenderedPort {
-  /** Chains of this ServicePort only (affinity, source ranges): name → rules, in order. */
+  /** Chains of this ServicePort only (loadBalancerSourceRanges): name → rules, in order. */
   chains: ReadonlyMap<string, string[]>;
   /**
    * ClientIP affinity: endpoint key (port, endpoint, timeout) → the endpoint's id in
-   * the shared @affinity set (whose elements are client address . id).
+   * the shared @affinity set (whose elements are client address . id), written to
+   * @affinity-ids / @affinity-nodeport-ids for every entry point.
    */
   affinity: ReadonlyMap<string, number>;
   /** Shared chains the elements jump to (see sharedChainRules). */
