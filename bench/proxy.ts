@@ -8,10 +8,12 @@
 //   node dist/bench/proxy.js [--services 10000] [--small 1000] [--endpoints 2] [--changes 200] [--affinity-every 10] [--compare-rounds 5] [--backend nftables|iptables]
 //
 // The Services: a third NodePorts, every tenth (`--affinity-every`, 0 for none) with
-// ClientIP affinity (those keep chains of their own, which nft reads before every
-// change; their clients go in one shared set), the rest plain ClusterIPs; every change
-// moves one Service's endpoints. Wall-clock figures move with the machine's load: the
-// CPU time (this process plus nft) is printed next to them.
+// ClientIP affinity (through shared sticky chains, their endpoints' ids in map elements,
+// their clients in one shared set), the rest plain ClusterIPs; every change
+// moves one Service's endpoints. Then as many changes that add a Service and remove it
+// again (its dispatch element is a verdict-map element: the kernel validates the table).
+// Wall-clock figures move with the machine's load: the CPU time (this process plus nft,
+// nft's split into user and kernel time) is printed next to them.
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -63,26 +65,37 @@ function state(i: number, generation = 0): ServicePortState {
   };
 }
 
-/** CPU seconds used so far by this process plus the session's nft (utime + stime from /proc). */
-function cpuMs(session: NftSession): number {
+/** CPU milliseconds used so far: this process, and the session's nft in user and kernel mode (utime, stime from /proc). */
+function cpuSplit(session: NftSession): { own: number; nftUser: number; nftKernel: number } {
   const own = process.cpuUsage();
-  let nft = 0;
+  let nftUser = 0;
+  let nftKernel = 0;
   if (session.pid) {
     try {
       const fields = readFileSync(`/proc/${session.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      nft = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+      nftUser = (Number(fields[11]) * 1000) / CLOCK_TICKS;
+      nftKernel = (Number(fields[12]) * 1000) / CLOCK_TICKS;
     } catch {
       /* gone */
     }
   }
-  return (own.user + own.system) / 1000 + nft;
+  return { own: (own.user + own.system) / 1000, nftUser, nftKernel };
+}
+function cpuMs(session: NftSession): number {
+  const c = cpuSplit(session);
+  return c.own + c.nftUser + c.nftKernel;
 }
 const CLOCK_TICKS = 100;
+
+/** CPU in ms (per change, or of one sync): this process / nft user / nft kernel. */
+type CpuPerChange = [own: number, nftUser: number, nftKernel: number];
 
 interface Result {
   services: number;
   fullMs: number;
   fullCpuMs: number;
+  /** The cold full sync's CPU: proxy / nft user / nft kernel. */
+  fullCpuSplit: CpuPerChange;
   /** Warm full syncs, streamed and not (medians of COMPARE_ROUNDS): wall, CPU. */
   streamedMs: number;
   streamedCpuMs: number;
@@ -91,6 +104,10 @@ interface Result {
   resyncMs: number;
   resyncCpuMs: number;
   changeCpuMs: number;
+  changeCpuSplit: CpuPerChange;
+  /** Adding a Service and removing it again: p99 wall, CPU split per change. */
+  addRemoveP99: number;
+  addRemoveCpuSplit: CpuPerChange;
   fullChains: number;
   fullElements: number;
   fullBytes: number;
@@ -123,11 +140,17 @@ async function measure(services: number): Promise<Result> {
 
     // Start nft before timing: its start-up is paid once per process, not per sync.
     if (BACKEND === 'nftables') await session.apply('list tables\n');
+    const perChange = (before: ReturnType<typeof cpuSplit>, n: number): CpuPerChange => {
+      const after = cpuSplit(session);
+      return [(after.own - before.own) / n, (after.nftUser - before.nftUser) / n, (after.nftKernel - before.nftKernel) / n];
+    };
+    let split = cpuSplit(session);
     let cpu = cpuMs(session);
     let t = performance.now();
     const first = await proxier.fullSync(states);
     const fullMs = performance.now() - t;
     const fullCpuMs = cpuMs(session) - cpu;
+    const fullCpuSplit = perChange(split, 1);
     // Streaming against the whole script rendered first and then handed to nft (as
     // before streaming), in the same run: both warm, into an empty table, alternately,
     // medians of COMPARE_ROUNDS each.
@@ -162,6 +185,7 @@ async function measure(services: number): Promise<Result> {
     const resyncCpuMs = cpuMs(session) - cpu;
 
     const times: number[] = [];
+    split = cpuSplit(session);
     cpu = cpuMs(session);
     let chains = 0;
     let elements = 0;
@@ -174,13 +198,27 @@ async function measure(services: number): Promise<Result> {
       elements += r.elementsChanged;
     }
     const changeCpuMs = (cpuMs(session) - cpu) / CHANGES;
+    const changeCpuSplit = perChange(split, CHANGES);
     times.sort((a, b) => a - b);
+    // A Service added, then removed (a plain ClusterIP with its endpoints; ids past the others).
+    const addRemove: number[] = [];
+    split = cpuSplit(session);
+    for (let c = 0; c < CHANGES; c++) {
+      const added = state(services + Math.floor(c / 2));
+      added.svc.affinitySeconds = 0;
+      t = performance.now();
+      await proxier.partialSync(new Map([[added.svc.id, c % 2 === 0 ? added : undefined]]));
+      addRemove.push(performance.now() - t);
+    }
+    const addRemoveCpuSplit = perChange(split, CHANGES);
+    addRemove.sort((a, b) => a - b);
     await proxier.cleanup();
     session.close();
     return {
       services,
       fullMs,
       fullCpuMs,
+      fullCpuSplit,
       streamedMs: median(streamed, 0),
       streamedCpuMs: median(streamed, 1),
       wholeMs: median(whole, 0),
@@ -188,6 +226,9 @@ async function measure(services: number): Promise<Result> {
       resyncMs,
       resyncCpuMs,
       changeCpuMs,
+      changeCpuSplit,
+      addRemoveP99: addRemove[Math.min(addRemove.length - 1, Math.floor(addRemove.length * 0.99))],
+      addRemoveCpuSplit,
       fullChains: first.chainsWritten,
       fullElements: first.elementsChanged,
       fullBytes: first.scriptBytes,
@@ -208,9 +249,12 @@ async function main(): Promise<void> {
   const large = await measure(SERVICES);
   const ok = (v: number, goal: number) => (v < goal ? 'met' : 'MISSED');
   const ms = (v: number) => `${v.toFixed(1)} ms`;
+  // (nft's times come in clock ticks of 10 ms: averages over the changes.)
+  const split = (c: CpuPerChange) => `${c.map((v) => v.toFixed(2)).join(' / ')} ms`;
   const rows: [string, string, string, string][] = [
     [`full sync, ${SERVICES} Services × ${ENDPOINTS} endpoints (empty table)`, ms(large.fullMs), `< ${GOAL_FULL_MS} ms`, ok(large.fullMs, GOAL_FULL_MS)],
     [`  CPU time of it (proxy + nft)`, ms(large.fullCpuMs), '', ''],
+    [`    of it proxy / nft user / nft kernel`, split(large.fullCpuSplit), '', ''],
     [`  warm, streamed to nft while rendered: wall / CPU (median of ${COMPARE_ROUNDS})`, `${ms(large.streamedMs)} / ${ms(large.streamedCpuMs)}`, '', ''],
     [`  warm, whole script first, then nft: wall / CPU`, `${ms(large.wholeMs)} / ${ms(large.wholeCpuMs)}`, '', ''],
     [`full resync, ${SERVICES} Services (same rules)`, ms(large.resyncMs), `< ${GOAL_FULL_MS} ms`, ok(large.resyncMs, GOAL_FULL_MS)],
@@ -220,6 +264,11 @@ async function main(): Promise<void> {
     [`one-Service change at ${SERVICES} Services, p50`, ms(large.p50), '', ''],
     [`one-Service change at ${SERVICES} Services, p99`, ms(large.p99), `< ${GOAL_CHANGE_P99_MS} ms`, ok(large.p99, GOAL_CHANGE_P99_MS)],
     [`  CPU time per change at ${SMALL} / ${SERVICES} (proxy + nft)`, `${small.changeCpuMs.toFixed(1)} / ${large.changeCpuMs.toFixed(1)} ms`, '', ''],
+    [`    of it proxy / nft user / nft kernel at ${SMALL}`, split(small.changeCpuSplit), '', ''],
+    [`    of it proxy / nft user / nft kernel at ${SERVICES}`, split(large.changeCpuSplit), '', ''],
+    [`Service added or removed at ${SMALL} / ${SERVICES} Services, p99`, `${ms(small.addRemoveP99)} / ${ms(large.addRemoveP99)}`, `< ${GOAL_CHANGE_P99_MS} ms`, ok(Math.max(small.addRemoveP99, large.addRemoveP99), GOAL_CHANGE_P99_MS)],
+    [`  proxy / nft user / nft kernel per change at ${SMALL}`, split(small.addRemoveCpuSplit), '', ''],
+    [`  proxy / nft user / nft kernel per change at ${SERVICES}`, split(large.addRemoveCpuSplit), '', ''],
     // Judged on CPU time: wall-clock percentiles on a shared machine move with its load.
     [`change at ${SERVICES} ÷ at ${SMALL}: CPU (p50)`, `${(large.changeCpuMs / small.changeCpuMs).toFixed(2)}× (${(large.p50 / small.p50).toFixed(2)}×)`, '≈ 1×', large.changeCpuMs / small.changeCpuMs < 1.5 ? 'met' : 'MISSED'],
   ];

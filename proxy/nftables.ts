@@ -20,18 +20,19 @@
 //                protocol and endpoint count N, `dnat ip to ip daddr . meta l4proto .
 //                th dport . numgen random mod N map @cluster-ips-tcp` — uniform over
 //                the N endpoints
-//   per port     only for ClientIP affinity (service-/local-/external-<hash>-ns/name/…;
-//                the clients in one shared set @affinity, client . endpoint id) and
-//                loadBalancerSourceRanges (firewall-<hash>-…)
+//   affinity     sticky-<timeout>-<shared chain>: the same with ClientIP affinity, the
+//                clients in one shared set @affinity (client . endpoint id), the ids in
+//                @affinity-ids / @affinity-nodeport-ids (entry point . index → id)
+//   per port     only for loadBalancerSourceRanges (firewall-<hash>-…)
 //
 // Why not upstream's per-service and per-endpoint chains and sets: `nft` (1.0.6) reads
-// every chain and set in the network namespace into its cache before any `add rule` or
-// `add element` (CPU, nft plus kernel: ~0.7 µs per chain, ~1.5 µs per set), so with
-// 10,000 Services (~33,000 chains) each one-Service transaction cost ~110 ms before
-// doing anything. Here the number of chains depends on the number of distinct endpoint
-// counts (plus the affinity and source-range Services) and there is one affinity set,
-// so a change to one Service is a handful of map elements whatever the number of
-// Services, and a full sync is one transaction of map elements.
+// every chain and set in the network namespace into its cache before any `add rule`,
+// `add element` or `delete` (CPU, nft plus kernel: ~0.7 µs per chain, ~1.5 µs per set),
+// so with 10,000 Services (~33,000 chains) each one-Service transaction cost ~110 ms
+// before doing anything. Here the number of chains depends on the number of distinct
+// endpoint counts and affinity timeouts (plus the source-range Services) and there is
+// one affinity set, so a change to one Service is a handful of map elements whatever
+// the number of Services, and a full sync is one transaction of map elements.
 //
 // The proxier keeps a model of what is in the kernel (chains with their rules, map
 // elements) and writes only the difference for the changed ServicePorts; it never reads
@@ -63,7 +64,11 @@ export type MapName =
   | 'no-endpoint-nodeports'
   | 'firewall-ips'
   | EndpointMap
+  | AffinityIdMap
   | 'hairpin';
+
+/** ClientIP affinity: entry point . endpoint index → the endpoint's affinity id (see affinityDnat). */
+export type AffinityIdMap = 'affinity-ids' | 'affinity-nodeport-ids';
 
 /** Endpoints by index, per protocol (the DNAT target's port type is the protocol's). */
 export type EndpointMap = `${'cluster' | 'local'}-${'ips' | 'nodeports'}-${Protocol}`;
@@ -83,11 +88,12 @@ export interface NftElement {
 
 /** Everything one ServicePort puts in the table. */
 export interface RenderedPort {
-  /** Chains of this ServicePort only (affinity, source ranges): name → rules, in order. */
+  /** Chains of this ServicePort only (loadBalancerSourceRanges): name → rules, in order. */
   chains: ReadonlyMap<string, string[]>;
   /**
    * ClientIP affinity: endpoint key (port, endpoint, timeout) → the endpoint's id in
-   * the shared @affinity set (whose elements are client address . id).
+   * the shared @affinity set (whose elements are client address . id), written to
+   * @affinity-ids / @affinity-nodeport-ids for every entry point.
    */
   affinity: ReadonlyMap<string, number>;
   /** Shared chains the elements jump to (see sharedChainRules). */
@@ -146,6 +152,42 @@ function dnatVia(kind: 'ip' | 'np', local: boolean, proto: Protocol, n: number):
 }
 
 /**
+ * Where an endpoint's index in a local map starts in @affinity-ids (cluster and local
+ * lists index the same endpoints differently; an entry point may use both).
+ */
+const LOCAL_INDEX_BASE = 65536;
+
+/**
+ * ClientIP affinity, the rules that DNAT to one of the N endpoints of a map (each
+ * prefixed by `cond`): a client seen within the timeout goes back to its endpoint, others
+ * are spread evenly (endpoint i with probability 1/(N-i) among what is left). The clients
+ * are in one shared set @affinity as `client . endpoint id`; the id of the endpoint at
+ * index i comes from @affinity-ids (an element per entry point of the Service — ClusterIP,
+ * external and load-balancer IPs, NodePort — so one client has one endpoint through all
+ * of them, as with upstream's set per endpoint). nft 1.0.6 cannot put a map lookup inside
+ * a concatenation, so the id goes through the connection's mark: looked up into `ct
+ * mark`, matched and stored as `ip saddr . ct mark`, and the mark set back to 0 before
+ * the DNAT. The sticky chain sends connections that already carry a mark (someone
+ * else's) to the plain chain first: they are balanced without affinity, their mark kept.
+ */
+function affinityDnat(cond: string, kind: 'ip' | 'np', local: boolean, proto: Protocol, n: number, timeout: number): string[] {
+  const entry = kind === 'ip' ? 'ip daddr . meta l4proto . th dport' : 'meta l4proto . th dport';
+  const ids: AffinityIdMap = kind === 'ip' ? 'affinity-ids' : 'affinity-nodeport-ids';
+  const map = endpointMap(kind, local, proto);
+  const idOf = (i: number) => `ct mark set ${entry} . numgen inc mod 1 offset ${local ? LOCAL_INDEX_BASE + i : i} map @${ids}`;
+  const remember = `update @affinity { ip saddr . ct mark timeout ${timeout}s } ct mark set 0`;
+  const to = (i: number) => (kind === 'ip' ? '' : 'ip version 4 ') + `dnat ip to ${entry} . numgen inc mod 1 offset ${i} map @${map}`;
+  const rules: string[] = [];
+  if (n === 0) return rules;
+  for (let i = 0; i < n; i++) rules.push(`${cond}${idOf(i)} ip saddr . ct mark @affinity ${remember} ${to(i)}`);
+  for (let i = 0; i < n; i++) rules.push(`${cond}${i < n - 1 ? `numgen random mod ${n - i} == 0 ` : ''}${idOf(i)} ${remember} ${to(i)}`);
+  // With the set full the update fails, and with it the rule: the connection then goes
+  // on without affinity rather than nowhere (upstream's update is a rule of its own).
+  rules.push(`${cond}ct mark set 0 ${to(n - 1)}`);
+  return rules;
+}
+
+/**
  * The rules of a shared chain, from its name (pure):
  *   clusterip-P-N, clusterip-local-P-N   (P the protocol) ClusterIP: masquerade off-cluster sources, DNAT
  *                                        to one of N cluster (node-local) endpoints
@@ -154,44 +196,53 @@ function dnatVia(kind: 'ip' | 'np', local: boolean, proto: Protocol, n: number):
  *   external-local-P-C-L, nodeport-local-P-C-L  Local policy: pods and the node itself go to
  *                                        one of the C cluster endpoints (masqueraded
  *                                        from the node), others to one of L local ones
+ *   sticky-T-<any of these>              the same with ClientIP affinity, timeout T seconds
+ *                                        (affinityDnat)
  */
 export function sharedChainRules(name: string, opts: RenderOptions): string[] | undefined {
-  let m = /^clusterip-(local-)?(tcp|udp|sctp)-(\d+)$/.exec(name);
-  if (m) {
-    const masq = masqRule(opts);
-    return [...(masq ? [masq] : []), dnatVia('ip', !!m[1], m[2] as Protocol, Number(m[3]))];
-  }
-  m = /^(external|nodeport)-(tcp|udp|sctp)-(\d+)$/.exec(name);
-  if (m) return ['jump mark-for-masquerade', dnatVia(m[1] === 'external' ? 'ip' : 'np', false, m[2] as Protocol, Number(m[3]))];
-  m = /^(external|nodeport)-local-(tcp|udp|sctp)-(\d+)-(\d+)$/.exec(name);
-  if (m) {
-    const kind = m[1] === 'external' ? 'ip' : 'np';
-    const proto = m[2] as Protocol;
-    const c = Number(m[3]);
-    const l = Number(m[4]);
-    const rules: string[] = [];
-    // Pods and the node itself reach external addresses as if from outside the node:
-    // not subject to the Local policy.
-    if (opts.clusterCIDR) rules.push(`ip saddr ${opts.clusterCIDR} ${dnatVia(kind, false, proto, c)}`);
-    rules.push('fib saddr type local jump mark-for-masquerade', `fib saddr type local ${dnatVia(kind, false, proto, c)}`);
-    if (l > 0) rules.push(dnatVia(kind, true, proto, l));
-    return rules;
-  }
-  return undefined;
+  const sticky = /^sticky-(\d+)-(.+)$/.exec(name);
+  const timeout = sticky ? Number(sticky[1]) : 0;
+  const plain = sticky ? sticky[2] : name;
+  const dnat = (cond: string, kind: 'ip' | 'np', local: boolean, proto: Protocol, n: number): string[] =>
+    timeout > 0 ? affinityDnat(cond, kind, local, proto, n, timeout) : [cond + dnatVia(kind, local, proto, n)];
+  const rules = (() => {
+    let m = /^clusterip-(local-)?(tcp|udp|sctp)-(\d+)$/.exec(plain);
+    if (m) {
+      const masq = masqRule(opts);
+      return [...(masq ? [masq] : []), ...dnat('', 'ip', !!m[1], m[2] as Protocol, Number(m[3]))];
+    }
+    m = /^(external|nodeport)-(tcp|udp|sctp)-(\d+)$/.exec(plain);
+    if (m) return ['jump mark-for-masquerade', ...dnat('', m[1] === 'external' ? 'ip' : 'np', false, m[2] as Protocol, Number(m[3]))];
+    m = /^(external|nodeport)-local-(tcp|udp|sctp)-(\d+)-(\d+)$/.exec(plain);
+    if (m) {
+      const kind = m[1] === 'external' ? 'ip' : 'np';
+      const proto = m[2] as Protocol;
+      const c = Number(m[3]);
+      const l = Number(m[4]);
+      const out: string[] = [];
+      // Pods and the node itself reach external addresses as if from outside the node:
+      // not subject to the Local policy.
+      if (opts.clusterCIDR) out.push(...dnat(`ip saddr ${opts.clusterCIDR} `, kind, false, proto, c));
+      out.push('fib saddr type local jump mark-for-masquerade', ...dnat('fib saddr type local ', kind, false, proto, c));
+      if (l > 0) out.push(...dnat('', kind, true, proto, l));
+      return out;
+    }
+    return undefined;
+  })();
+  if (!rules || !sticky) return rules;
+  return [`ct mark != 0 goto ${plain}`, ...rules];
 }
 
-/** Shared by every rendered port without chains or affinity of its own (never written to). */
+/** Shared by every rendered port without chains or affinity ids of its own (never written to). */
 const NONE = new Map<never, never>();
 
 /** What one ServicePort needs, as map elements, shared chains and (rarely) its own chains. Pure. */
 export function renderServicePort(state: ServicePortState, opts: RenderOptions): RenderedPort {
   const { svc: sp, endpoints } = state;
-  // Most ports have no chains or affinity of their own: those share the empty ones.
+  // Most ports have no chains or affinity ids of their own: those share the empty ones.
   const out: { chains: Map<string, string[]>; affinity: Map<string, number>; shared: string[]; elements: NftElement[] } = { chains: NONE, affinity: NONE, shared: [], elements: [] };
-  if (sp.affinitySeconds > 0 || (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0)) {
-    out.chains = new Map();
-    out.affinity = new Map();
-  }
+  if (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0) out.chains = new Map();
+  if (sp.affinitySeconds > 0) out.affinity = new Map();
   if (!sp.clusterIP) return out;
   const proto = sp.protocol;
   const { cluster, local, hasAny } = categorize(endpoints);
@@ -202,41 +253,43 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
   const externallyAccessible = !!sp.nodePort || sp.externalIPs.length > 0 || sp.loadBalancerIPs.length > 0;
   const usesExternal = hasAny && externallyAccessible;
   const affinity = sp.affinitySeconds > 0;
-  const base = affinity || sp.loadBalancerSourceRanges.length > 0 ? portChainBase(sp) : '';
 
   const noEndpointVerdict = (has: boolean) => (hasAny ? (has ? undefined : 'drop') : 'goto reject-chain');
   const addrKey = (ip: string) => `${ip} . ${proto} . ${sp.port}`;
   const npKey = `${proto} . ${sp.nodePort}`;
   const el = (map: MapName, group: string, key: string, value: string) => out.elements.push({ map, group, key, value });
   const hairpin = new Map<string, EndpointInfo>();
+  // ClientIP affinity: an endpoint's id, the same through every entry point (see affinityDnat).
+  const affinityId = (e: EndpointInfo) => {
+    const key = `${sp.namespace}/${sp.name}/${proto}/${sp.portName}__${e.ip}/${e.port}|${sp.affinitySeconds}`;
+    let id = out.affinity.get(key);
+    if (id === undefined) out.affinity.set(key, (id = opts.affinityId ? opts.affinityId(key) : hashedId(key)));
+    return id;
+  };
   const endpointElements = (kind: 'ip' | 'np', isLocal: boolean, group: string, key: string, eps: readonly EndpointInfo[]) => {
     const map = endpointMap(kind, isLocal, proto);
     eps.forEach((e, i) => {
       el(map, group, `${key} . ${i}`, `${e.ip} . ${e.port}`);
+      if (affinity) el(kind === 'ip' ? 'affinity-ids' : 'affinity-nodeport-ids', group, `${key} . ${isLocal ? LOCAL_INDEX_BASE + i : i}`, String(affinityId(e)));
       hairpin.set(e.ip, e);
     });
   };
+  // Every port goes to shared chains; with affinity to their sticky variant (whose first
+  // rule may send a connection on to the plain one).
   const shared = (name: string) => {
-    if (!out.shared.includes(name)) out.shared.push(name);
-    return `goto ${name}`;
+    const target = affinity ? `sticky-${sp.affinitySeconds}-${name}` : name;
+    for (const n of affinity ? [target, name] : [name]) if (!out.shared.includes(n)) out.shared.push(n);
+    return `goto ${target}`;
   };
-
-  // Where each kind of traffic goes: a shared chain (endpoints in the maps) or, with
-  // ClientIP affinity, this port's own chains.
-  const clusterChain = `service-${base}`;
-  const localChain = `local-${base}`;
-  const externalChain = `external-${base}`;
-  const internalTarget = () => (affinity ? `goto ${sp.internalPolicyLocal ? localChain : clusterChain}` : shared(sp.internalPolicyLocal ? `clusterip-local-${proto}-${l}` : `clusterip-${proto}-${c}`));
-  // (With affinity and the Cluster policy, external traffic enters the cluster chain
-  // directly, which masquerades whatever is not for the ClusterIP.)
-  const externalTarget = (kind: 'external' | 'nodeport') => (affinity ? `goto ${sp.externalPolicyLocal ? externalChain : clusterChain}` : shared(sp.externalPolicyLocal ? `${kind}-local-${proto}-${c}-${l}` : `${kind}-${proto}-${c}`));
+  const internalTarget = () => shared(sp.internalPolicyLocal ? `clusterip-local-${proto}-${l}` : `clusterip-${proto}-${c}`);
+  const externalTarget = (kind: 'external' | 'nodeport') => shared(sp.externalPolicyLocal ? `${kind}-local-${proto}-${c}-${l}` : `${kind}-${proto}-${c}`);
 
   // ClusterIP.
   const cipKey = addrKey(sp.clusterIP);
   const cipGroup = `addr|${cipKey}`;
   if (hasInternal) {
     el('service-ips', cipGroup, cipKey, internalTarget());
-    if (!affinity) endpointElements('ip', sp.internalPolicyLocal, cipGroup, cipKey, sp.internalPolicyLocal ? local : cluster);
+    endpointElements('ip', sp.internalPolicyLocal, cipGroup, cipKey, sp.internalPolicyLocal ? local : cluster);
   } else {
     el('no-endpoint-services', cipGroup, cipKey, noEndpointVerdict(false)!);
   }
@@ -247,16 +300,14 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
     const g = `addr|${k}`;
     if (usesExternal) {
       el('service-ips', g, k, externalTarget('external'));
-      if (!affinity) {
-        endpointElements('ip', false, g, k, cluster);
-        if (sp.externalPolicyLocal) endpointElements('ip', true, g, k, local);
-      }
+      endpointElements('ip', false, g, k, cluster);
+      if (sp.externalPolicyLocal) endpointElements('ip', true, g, k, local);
     }
     const v = noEndpointVerdict(hasExternal);
     if (v) el('no-endpoint-services', g, k, v);
   }
   if (sp.loadBalancerIPs.length > 0 && sp.loadBalancerSourceRanges.length > 0) {
-    const firewallChain = `firewall-${base}`;
+    const firewallChain = `firewall-${portChainBase(sp)}`;
     for (const ip of sp.loadBalancerIPs) el('firewall-ips', `addr|${addrKey(ip)}`, addrKey(ip), `goto ${firewallChain}`);
     // Traffic from the LB IP itself (a node talking to its own VIP) is allowed.
     out.chains.set(firewallChain, [`ip saddr != { ${[...sp.loadBalancerSourceRanges, ...sp.loadBalancerIPs].join(', ')} } drop`]);
@@ -267,16 +318,12 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
     const g = `np|${npKey}`;
     if (usesExternal) {
       el('service-nodeports', g, npKey, externalTarget('nodeport'));
-      if (!affinity) {
-        endpointElements('np', false, g, npKey, cluster);
-        if (sp.externalPolicyLocal) endpointElements('np', true, g, npKey, local);
-      }
+      endpointElements('np', false, g, npKey, cluster);
+      if (sp.externalPolicyLocal) endpointElements('np', true, g, npKey, local);
     }
     const v = noEndpointVerdict(hasExternal);
     if (v) el('no-endpoint-nodeports', g, npKey, v);
   }
-
-  if (affinity) renderAffinityChains(out, sp, cluster, local, hasInternal, hasExternal, usesExternal, opts, hairpin);
 
   // A pod reaching itself through the Service is masqueraded (hairpin). Only endpoints
   // on this node can: another node's pod reaches a Service through its own node's
@@ -284,76 +331,6 @@ export function renderServicePort(state: ServicePortState, opts: RenderOptions):
   // masquerade everything anyway) — so the set stays as small as this node's pods.
   for (const [ip, e] of hairpin) if (e.isLocal) el('hairpin', `hp|${ip}`, `${ip} . ${ip}`, '');
   return out;
-}
-
-/**
- * ClientIP affinity: a chain per policy — a client seen within the timeout goes back
- * to its endpoint, others are spread evenly (endpoint i of N with probability 1/(N-i)
- * among what is left). Upstream keeps a set of client addresses per endpoint; here
- * one shared set holds `client . endpoint id` (nft reads every set before each
- * transaction, so 2,000 endpoint sets cost ~3 ms per change and ~0.4 s per full
- * sync). The id is a constant in the key, written `numgen inc mod 1 offset <id>`
- * because nft 1.0.6 cannot type a bare constant in a concatenated lookup. An id is
- * only ever matched by its own endpoint's rule, so an endpoint that went away leaves
- * elements nothing reads; they time out.
- */
-function renderAffinityChains(
-  out: { chains: Map<string, string[]>; affinity: Map<string, number> },
-  sp: ServicePort,
-  cluster: readonly EndpointInfo[],
-  local: readonly EndpointInfo[],
-  hasInternal: boolean,
-  hasExternal: boolean,
-  usesExternal: boolean,
-  opts: RenderOptions,
-  hairpin: Map<string, EndpointInfo>,
-): void {
-  const base = portChainBase(sp);
-  const clusterChain = `service-${base}`;
-  const localChain = `local-${base}`;
-  const proto = sp.protocol;
-  const usesCluster = cluster.length > 0;
-  const usesLocal = local.length > 0 && (sp.internalPolicyLocal || sp.externalPolicyLocal);
-  const internalChain = sp.internalPolicyLocal ? localChain : clusterChain;
-  const client = (e: EndpointInfo) => {
-    const key = `${sp.namespace}/${sp.name}/${proto}/${sp.portName}__${e.ip}/${e.port}|${sp.affinitySeconds}`;
-    let id = out.affinity.get(key);
-    if (id === undefined) out.affinity.set(key, (id = opts.affinityId ? opts.affinityId(key) : hashedId(key)));
-    return `ip saddr . numgen inc mod 1 offset ${id}`;
-  };
-  const toEndpoint = (e: EndpointInfo) => `meta l4proto ${proto} update @affinity { ${client(e)} timeout ${sp.affinitySeconds}s } dnat to ${e.ip}:${e.port}`;
-  const balance = (eps: readonly EndpointInfo[]): string[] => {
-    const rules: string[] = [];
-    for (const e of eps) {
-      hairpin.set(e.ip, e);
-      rules.push(`${client(e)} @affinity ${toEndpoint(e)}`);
-    }
-    eps.forEach((e, i) => rules.push(i === eps.length - 1 ? toEndpoint(e) : `numgen random mod ${eps.length - i} == 0 ${toEndpoint(e)}`));
-    // With the set full the update fails, and with it the rule: the connection then
-    // goes on without affinity rather than nowhere (upstream's update is a rule of its own).
-    const last = eps[eps.length - 1];
-    rules.push(`meta l4proto ${proto} dnat to ${last.ip}:${last.port}`);
-    return rules;
-  };
-  const masq = opts.masqueradeAll
-    ? `ip daddr ${sp.clusterIP} ${proto} dport ${sp.port} jump mark-for-masquerade`
-    : opts.clusterCIDR
-      ? `ip daddr ${sp.clusterIP} ${proto} dport ${sp.port} ip saddr != ${opts.clusterCIDR} jump mark-for-masquerade`
-      : undefined;
-  // External traffic with the Cluster policy is always masqueraded: it comes straight
-  // here (no external chain of its own), marked unless it is for the ClusterIP.
-  const externalMasq = usesExternal && !sp.externalPolicyLocal ? [`ip daddr != ${sp.clusterIP} jump mark-for-masquerade`] : [];
-  if (usesCluster) out.chains.set(clusterChain, [...externalMasq, ...(internalChain === clusterChain && hasInternal && masq ? [masq] : []), ...balance(cluster)]);
-  if (usesLocal) out.chains.set(localChain, [...(internalChain === localChain && hasInternal && masq ? [masq] : []), ...balance(local)]);
-  if (usesExternal && sp.externalPolicyLocal) {
-    // Pods and the node itself reach external addresses as if from outside the node.
-    const rules: string[] = [];
-    if (opts.clusterCIDR && usesCluster) rules.push(`ip saddr ${opts.clusterCIDR} goto ${clusterChain}`);
-    rules.push('fib saddr type local jump mark-for-masquerade');
-    if (usesCluster) rules.push(`fib saddr type local goto ${clusterChain}`);
-    if (hasExternal) rules.push(`goto ${localChain}`);
-    out.chains.set(`external-${base}`, rules);
-  }
 }
 
 // ---- the transaction writer ------------------------------------------------------
@@ -385,6 +362,8 @@ const MAPS: [name: MapName, kind: 'map' | 'set', type: string][] = [
       ]),
     ),
   ),
+  ['affinity-ids', 'map', 'typeof ip daddr . meta l4proto . th dport . numgen inc mod 2 : ct mark'],
+  ['affinity-nodeport-ids', 'map', 'typeof meta l4proto . th dport . numgen inc mod 2 : ct mark'],
   ['hairpin', 'set', 'type ipv4_addr . ipv4_addr'],
 ];
 
@@ -566,7 +545,7 @@ export class NftablesProxier {
     // ClientIP affinity: client address . endpoint id, filled by the packets (never
     // flushed by a resync). Shared by every affinity endpoint, so sized past upstream's
     // 65,535 per endpoint; without a size nft would pick 65,535.
-    script.push(`add set ${t} affinity { typeof ip saddr . numgen inc mod 2; size ${this.opts.affinitySetSize ?? AFFINITY_SET_SIZE}; flags dynamic,timeout; }`);
+    script.push(`add set ${t} affinity { typeof ip saddr . ct mark; size ${this.opts.affinitySetSize ?? AFFINITY_SET_SIZE}; flags dynamic,timeout; }`);
     const local = this.opts.localhostNodePorts === false ? 'fib daddr type local ip daddr != 127.0.0.0/8' : 'fib daddr type local';
     const scoped = this.opts.serviceCIDR && this.opts.podInterfaces?.length;
     if (scoped) {

@@ -131,10 +131,9 @@ test('full resync: what it writes equals a fresh full sync of the same states, a
   const sorted = (lines: string[]) => new Map([...elements(lines)].map(([k, v]) => [k, [...v].sort()]));
   assert.deepEqual(sorted(resync), sorted(fresh.last()));
   assert.deepEqual(elements(resync).get('add cluster-ips-tcp')?.filter((e) => e.startsWith('192.0.2.1 ')), ['192.0.2.1 . tcp . 80 . 0 : 10.244.0.6 . 8080']);
-  // b's chain is written again with the same affinity id it had.
-  const rulesOf = (lines: string[]) => lines.filter((l) => l.startsWith('add rule ip kite-proxy service-'));
-  assert.equal(rulesOf(resync).length, rulesOf(fresh.last()).length);
-  assert.ok(rulesOf(resync).every((l) => l.includes('default/s2/')));
+  // b's endpoint keeps the affinity id it had (the fresh proxier hands out the same first id).
+  assert.deepEqual(elements(resync).get('add affinity-ids'), elements(fresh.last()).get('add affinity-ids'));
+  assert.equal(elements(resync).get('add affinity-ids')?.length, 1);
 });
 
 test('partial sync: adding a Service writes its elements only; a new endpoint count adds one shared chain', async () => {
@@ -233,48 +232,71 @@ test('partial sync: two Services on one LB address — the older keeps it, the o
   assert.deepEqual(elements(last()).get('delete cluster-ips-tcp')?.sort(), ['10.96.0.1 . tcp . 80 . 0', '192.0.2.1 . tcp . 80 . 0']);
 });
 
-test('partial sync: ClientIP affinity keeps a chain, its endpoints ids in one shared set; an endpoint change rewrites that chain only', async () => {
+test('partial sync: ClientIP affinity goes through shared sticky chains, its endpoint ids in map elements; an endpoint change writes elements', async () => {
   const { proxier, last, txns } = recording();
-  const sticky = (eps: EndpointInfo[], extra: Partial<ServicePort> = {}) => svc(1, eps, { affinitySeconds: 600, ...extra });
+  const sticky = (eps: EndpointInfo[], extra: Partial<ServicePort> = {}) => svc(1, eps, { affinitySeconds: 600, nodePort: 30001, ...extra });
   await proxier.fullSync([sticky([ep('10.244.0.2'), ep('10.244.0.3')]), svc(2, [ep('10.244.0.4')])]);
-  assert.ok(last().includes('add set ip kite-proxy affinity { typeof ip saddr . numgen inc mod 2; size 1048576; flags dynamic,timeout; }'));
-  assert.ok(!last().some((l) => /^add set .* affinity-/.test(l)), 'no set per endpoint');
-  const chain = [...renderServicePort(sticky([ep('10.244.0.2')]), {}).chains.keys()][0];
-  assert.match(chain, /^service-[0-9A-F]{8}-default\/s1\/tcp\/http$/);
-  const idOf = (lines: string[], ip: string) => {
-    const m = new RegExp(`offset (\\d+) timeout \\d+s \\} dnat to ${ip.replace(/\./g, '\\.')}:`).exec(lines.join('\n'));
-    return m ? Number(m[1]) : undefined;
+  const full = last();
+  assert.ok(full.includes('add set ip kite-proxy affinity { typeof ip saddr . ct mark; size 1048576; flags dynamic,timeout; }'));
+  assert.ok(!full.some((l) => /^add chain ip kite-proxy (service|local|external|firewall)-[0-9A-F]{8}-/.test(l)), 'no chain of its own');
+  assert.ok(full.includes('add chain ip kite-proxy sticky-600-clusterip-tcp-2') && full.includes('add chain ip kite-proxy clusterip-tcp-2'));
+  const els = elements(full);
+  assert.ok(els.get('add service-ips')?.includes('10.96.0.1 . tcp . 80 : goto sticky-600-clusterip-tcp-2'));
+  assert.ok(els.get('add service-nodeports')?.includes('tcp . 30001 : goto sticky-600-nodeport-tcp-2'));
+  // One id per endpoint, the same through the ClusterIP and the NodePort.
+  const idAt = (lines: string[], map: string, key: string) => {
+    const e = elements(lines)
+      .get(`add ${map}`)
+      ?.find((x) => x.startsWith(`${key} : `));
+    return e ? Number(e.split(' : ')[1]) : undefined;
   };
-  const id2 = idOf(last(), '10.244.0.2')!;
-  const id3 = idOf(last(), '10.244.0.3')!;
-  assert.notEqual(id2, id3);
-
-  await proxier.partialSync(new Map([[sp('s1').id, sticky([ep('10.244.0.2')])]]));
-  const lines = nonElement(last());
-  assert.deepEqual(lines, [
-    `flush chain ip kite-proxy ${chain}`,
-    `add rule ip kite-proxy ${chain} ip daddr 10.96.0.1 tcp dport 80 ip saddr != 10.244.0.0/16 jump mark-for-masquerade`,
-    `add rule ip kite-proxy ${chain} ip saddr . numgen inc mod 1 offset ${id2} @affinity meta l4proto tcp update @affinity { ip saddr . numgen inc mod 1 offset ${id2} timeout 600s } dnat to 10.244.0.2:8080`,
-    `add rule ip kite-proxy ${chain} meta l4proto tcp update @affinity { ip saddr . numgen inc mod 1 offset ${id2} timeout 600s } dnat to 10.244.0.2:8080`,
-    `add rule ip kite-proxy ${chain} meta l4proto tcp dnat to 10.244.0.2:8080`,
+  const id2 = idAt(full, 'affinity-ids', '10.96.0.1 . tcp . 80 . 0')!;
+  const id3 = idAt(full, 'affinity-ids', '10.96.0.1 . tcp . 80 . 1')!;
+  assert.ok(id2 > 0 && id3 > 0 && id2 !== id3);
+  assert.equal(idAt(full, 'affinity-nodeport-ids', 'tcp . 30001 . 0'), id2);
+  assert.equal(idAt(full, 'affinity-nodeport-ids', 'tcp . 30001 . 1'), id3);
+  const id = (i: number) => `ct mark set ip daddr . meta l4proto . th dport . numgen inc mod 1 offset ${i} map @affinity-ids`;
+  const remember = 'update @affinity { ip saddr . ct mark timeout 600s } ct mark set 0';
+  const to = (i: number) => `dnat ip to ip daddr . meta l4proto . th dport . numgen inc mod 1 offset ${i} map @cluster-ips-tcp`;
+  assert.deepEqual(sharedChainRules('sticky-600-clusterip-tcp-2', { clusterCIDR: '10.244.0.0/16' }), [
+    'ct mark != 0 goto clusterip-tcp-2',
+    'ip saddr != 10.244.0.0/16 jump mark-for-masquerade',
+    `${id(0)} ip saddr . ct mark @affinity ${remember} ${to(0)}`,
+    `${id(1)} ip saddr . ct mark @affinity ${remember} ${to(1)}`,
+    `numgen random mod 2 == 0 ${id(0)} ${remember} ${to(0)}`,
+    `${id(1)} ${remember} ${to(1)}`,
+    `ct mark set 0 ${to(1)}`,
   ]);
-  // The dispatch element is unchanged (it points at the Service's own chain).
-  assert.equal(elements(last()).get('add service-ips'), undefined);
-  assert.deepEqual(elements(last()).get('delete hairpin'), ['10.244.0.3 . 10.244.0.3']);
+  // Local lists index the same endpoints from LOCAL_INDEX_BASE in the id maps.
+  assert.ok(sharedChainRules('sticky-60-nodeport-local-tcp-2-1', {})!.includes('ct mark set meta l4proto . th dport . numgen inc mod 1 offset 65536 map @affinity-nodeport-ids update @affinity { ip saddr . ct mark timeout 60s } ct mark set 0 ip version 4 dnat ip to meta l4proto . th dport . numgen inc mod 1 offset 0 map @local-nodeports-tcp'));
 
+  // An endpoint moves (same count): map elements only, the other endpoint keeps its id.
+  await proxier.partialSync(new Map([[sp('s1').id, sticky([ep('10.244.0.5'), ep('10.244.0.3')])]]));
+  assert.deepEqual(nonElement(last()), []);
+  const id5 = idAt(last(), 'affinity-ids', '10.96.0.1 . tcp . 80 . 0')!;
+  assert.ok(![id2, id3].includes(id5), `a new endpoint, a new id: ${id5}`);
+  assert.equal(idAt(last(), 'affinity-ids', '10.96.0.1 . tcp . 80 . 1'), undefined, 'index 1 is unchanged');
+  assert.deepEqual(elements(last()).get('delete hairpin'), ['10.244.0.2 . 10.244.0.2']);
+
+  // An endpoint leaves: the one left keeps its id at its new index.
+  await proxier.partialSync(new Map([[sp('s1').id, sticky([ep('10.244.0.3')])]]));
+  assert.equal(idAt(last(), 'affinity-ids', '10.96.0.1 . tcp . 80 . 0'), id3);
   // An endpoint that comes back gets a new id (its old clients are balanced afresh, as
   // with upstream's set per endpoint); so does one whose timeout changed.
   await proxier.partialSync(new Map([[sp('s1').id, sticky([ep('10.244.0.2'), ep('10.244.0.3')])]]));
-  assert.equal(idOf(last(), '10.244.0.2'), id2);
-  const id3b = idOf(last(), '10.244.0.3')!;
-  assert.ok(![id2, id3].includes(id3b), `fresh id ${id3b}`);
+  const id2b = idAt(last(), 'affinity-ids', '10.96.0.1 . tcp . 80 . 0')!;
+  assert.ok(![id2, id3, id5].includes(id2b), `fresh id ${id2b}`);
+  assert.equal(idAt(last(), 'affinity-ids', '10.96.0.1 . tcp . 80 . 1'), id3);
   await proxier.partialSync(new Map([[sp('s1').id, sticky([ep('10.244.0.2'), ep('10.244.0.3')], { affinitySeconds: 60 })]]));
-  assert.ok(![id2, id3, id3b].includes(idOf(last(), '10.244.0.2')!));
+  assert.ok(elements(last()).get('add service-ips')?.includes('10.96.0.1 . tcp . 80 : goto sticky-60-clusterip-tcp-2'));
+  assert.ok(![id2, id3, id5, id2b].includes(idAt(last(), 'affinity-ids', '10.96.0.1 . tcp . 80 . 0')!));
   // A resync writes the same ids and never flushes the affinity set.
+  const ids = elements(last()).get('add affinity-ids');
   const before = txns.length;
   await proxier.fullSync([sticky([ep('10.244.0.2'), ep('10.244.0.3')], { affinitySeconds: 60 }), svc(2, [ep('10.244.0.4')])]);
   assert.equal(txns.length, before + 1);
   assert.ok(!last().some((l) => l.includes('flush set ip kite-proxy affinity')));
+  assert.deepEqual(elements(last()).get('add affinity-ids')?.sort(), ids?.sort());
 });
 
 test('partial sync: the transaction for one change is the same size with 10 or 2,000 Services', async () => {

@@ -76,9 +76,11 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
   assert.match(listing, /set hairpin \{[^}]*elements = \{ [^}]*10\.244\.0\.3 \. 10\.244\.0\.3/);
   assert.match(listing, /10\.96\.0\.51 \. tcp \. 80 : goto reject-chain/);
   assert.match(listing, /tcp \. 30080 : goto nodeport-tcp-2/);
-  // ClientIP affinity: one set for every endpoint (client . endpoint id), the timeout per element.
-  assert.match(listing, /set affinity \{\s+typeof ip saddr \. numgen inc mod 2\s+size 1048576\s+flags dynamic,timeout/);
-  assert.match(listing, /ip saddr \. numgen inc mod 1 offset \d+ @affinity meta l4proto tcp update @affinity \{ ip saddr \. numgen inc mod 1 offset \d+ timeout 10m \} dnat to 10\.244\.0\.2:8080/);
+  // ClientIP affinity: shared sticky chains; one set for every endpoint (client . endpoint
+  // id, the id through the conntrack mark), the timeout per element.
+  assert.match(listing, /set affinity \{\s+typeof ip saddr \. ct mark\s+size 1048576\s+flags dynamic,timeout/);
+  assert.match(listing, /10\.96\.0\.53 \. tcp \. 80 : goto sticky-600-clusterip-tcp-2/);
+  assert.match(listing, /ct mark set ip daddr \. meta l4proto \. th dport \. numgen inc mod 1 offset 1 map @affinity-ids ip saddr \. ct mark @affinity update @affinity \{ ip saddr \. ct mark timeout 10m \} ct mark set 0x0+ dnat ip to ip daddr \. meta l4proto \. th dport \. numgen inc mod 1 offset 1 map @cluster-ips-tcp/);
 
   // ClusterIP from outside the pod network: both endpoints, source masqueraded to the bridge address.
   const fromClient = await topo.request(topo.client, '10.96.0.50:80', 30);
@@ -112,11 +114,13 @@ test('nftables: ClusterIP, NodePort, LoadBalancer, masquerade, Local policy, aff
   // ClientIP affinity: one client keeps one endpoint.
   const stuck = await topo.request(topo.client, '10.96.0.53:80', 12);
   assert.equal(names(stuck).size, 1, stuck.join('; '));
-  // ...on its NodePort too (the Service's own chain, masquerading what is not for the ClusterIP).
+  // ...and the same one on its NodePort (the endpoint's id is the same through every entry point; masqueraded).
   const stuckNodePort = await topo.request(topo.client, `${topo.nodeIP}:30083`, 6);
-  assert.equal(names(stuckNodePort).size, 1, stuckNodePort.join('; '));
+  assert.deepEqual(names(stuckNodePort), names(stuck), `the same endpoint: ${stuckNodePort.join('; ')}`);
   assert.ok(stuckNodePort.every((a) => a.endsWith(' 10.244.0.1')), `NodePort traffic is masqueraded: ${stuckNodePort.join('; ')}`);
-  assert.match(topo.exec(topo.node, ['nft', 'list', 'table', 'ip', 'kite-proxy']), new RegExp(`elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} \\. \\d+ timeout 10m expires`));
+  assert.match(topo.exec(topo.node, ['nft', 'list', 'set', 'ip', 'kite-proxy', 'affinity']), new RegExp(`elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} \\. 0x[0-9a-f]+ timeout 10m expires`));
+  // The mark was only borrowed: the connections carry none.
+  assert.doesNotMatch(topo.exec(topo.node, ['cat', '/proc/net/nf_conntrack']), /mark=[1-9]/);
 
   // The client's endpoint leaves `sticky`: its affinity element is left behind (it
   // times out) but nothing matches it any more — the client goes to the other pod.
@@ -190,8 +194,26 @@ test('nftables: ClientIP affinity with its set full — new clients are still se
   // Another client (the node itself) finds the set full: the last endpoint serves it.
   const second = await topo.request(topo.node, '10.96.0.70:80', 4);
   assert.deepEqual(names(second), new Set(['pod2']), second.join('; '));
-  assert.match(topo.exec(topo.node, ['nft', 'list', 'set', 'ip', 'kite-proxy-full', 'affinity']), new RegExp(`size 1\\s[\\s\\S]*elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} \\. \\d+ timeout`));
+  assert.match(topo.exec(topo.node, ['nft', 'list', 'set', 'ip', 'kite-proxy-full', 'affinity']), new RegExp(`size 1\\s[\\s\\S]*elements = \\{ ${topo.clientIP.replace(/\./g, '\\.')} \\. 0x[0-9a-f]+ timeout`));
   await proxier.cleanup();
+});
+
+test('nftables: ClientIP affinity leaves the mark of a connection someone else marked — balanced without affinity', { skip }, async () => {
+  const run = commandRunner(topo.node);
+  const proxier = new NftablesProxier({ run, clusterCIDR: '10.244.0.0/16', table: 'kite-proxy-marked' });
+  const [p1, p2] = topo.pods;
+  await proxier.fullSync([{ svc: sp('sticky', { clusterIP: '10.96.0.71', affinitySeconds: 600 }), endpoints: [ep(p1.ip), ep(p2.ip)] }]);
+  // Another program marks these connections before DNAT.
+  topo.exec(topo.node, ['nft', 'add table ip other-marks; add chain ip other-marks pre { type filter hook prerouting priority -150; }; add rule ip other-marks pre ip daddr 10.96.0.71 ct mark set 7']);
+  try {
+    const answers = await topo.request(topo.client, '10.96.0.71:80', 16);
+    assert.deepEqual(names(answers), new Set(['pod1', 'pod2']), answers.join('; '));
+    assert.match(topo.exec(topo.node, ['cat', '/proc/net/nf_conntrack']), /dst=10\.96\.0\.71 .*mark=7/);
+    assert.doesNotMatch(topo.exec(topo.node, ['nft', 'list', 'set', 'ip', 'kite-proxy-marked', 'affinity']), /elements/);
+  } finally {
+    topo.exec(topo.node, ['nft', 'delete table ip other-marks']);
+    await proxier.cleanup();
+  }
 });
 
 test('nftables: scoped to the pod bridge, ClusterIPs answer only this node\'s pods and the host', { skip }, async () => {
