@@ -125,6 +125,11 @@ export interface Plugin {
 export interface PreFilterResult {
   /** The only nodes worth filtering (e.g. node affinity pinned to names). */
   nodeNames?: ReadonlySet<string>;
+  /**
+   * This plugin's Filter rejects every node (e.g. the pod asks for more than any node has):
+   * the pod fits nowhere, so each node's first failing plugin in profile order is wanted.
+   */
+  rejectsEveryNode?: boolean;
 }
 
 export interface PreFilterPlugin extends Plugin {
@@ -178,6 +183,8 @@ export interface PreFilterOutcome {
   nodeNames?: ReadonlySet<string>;
   /** Plugins that narrowed `nodeNames`. */
   narrowedBy: string[];
+  /** Some plugin's Filter rejects every node. */
+  rejectsEveryNode: boolean;
 }
 
 /** Nominated pods (from preemption) the filters must respect. */
@@ -210,7 +217,7 @@ export class Framework {
   }
 
   runPreFilter(state: CycleState, pod: PodInfo, snap: Snapshot): PreFilterOutcome {
-    const out: PreFilterOutcome = { narrowedBy: [] };
+    const out: PreFilterOutcome = { narrowedBy: [], rejectsEveryNode: false };
     let names: Set<string> | undefined;
     for (const p of this.preFilterPlugins) {
       const r = p.preFilter(state, pod, snap);
@@ -224,6 +231,7 @@ export class Framework {
         out.status = r.plugin ? r : new Status(r.code, r.reasons, p.name);
         return out;
       }
+      if (r.rejectsEveryNode) out.rejectsEveryNode = true;
       if (r.nodeNames) {
         names = names ? new Set([...names].filter((n) => r.nodeNames!.has(n))) : new Set(r.nodeNames);
         out.narrowedBy.push(p.name);
@@ -257,22 +265,42 @@ export class Framework {
   runFilterWithNominated(state: CycleState, pod: PodInfo, node: NodeInfo, nominator: Nominator | undefined): Status | null {
     const nominated = nominator?.nominatedPodsForNode(node.name);
     if (!nominated || nominated.length === 0) return this.runFilter(state, pod, node);
-    let added = false;
-    let stateToUse = state;
-    let nodeToUse = node;
+    const toAdd: PodInfo[] = [];
+    let onNodeAlready = false;
     for (const np of nominated) {
       if (np.uid === pod.uid || np.key === pod.key || np.priority < pod.priority) continue;
-      if (!added) {
-        stateToUse = state.clone();
-        nodeToUse = node.clone();
-        added = true;
-      }
-      nodeToUse.addPod(np);
-      this.runAddPod(stateToUse, pod, np, nodeToUse);
+      // A pod on the node already (or twice in the list) would not leave it exactly as it came.
+      if (node.pods.has(np.key) || toAdd.some((x) => x.key === np.key)) onNodeAlready = true;
+      toAdd.push(np);
     }
-    const first = this.runFilter(stateToUse, pod, nodeToUse);
-    if (!added || first !== null) return first;
+    if (toAdd.length === 0) return this.runFilter(state, pod, node);
+    let first: Status | null;
+    if (!onNodeAlready && this.addPodLeavesStateAlone(state)) {
+      // No plugin of this cycle keeps per-pod state: the nominated pods join the node itself
+      // for this one run and leave it again, instead of a copy of the node and the state.
+      for (const np of toAdd) node.addPod(np);
+      try {
+        first = this.runFilter(state, pod, node);
+      } finally {
+        for (const np of toAdd) node.removePod(np);
+      }
+    } else {
+      const stateToUse = state.clone();
+      const nodeToUse = node.clone();
+      for (const np of toAdd) {
+        nodeToUse.addPod(np);
+        this.runAddPod(stateToUse, pod, np, nodeToUse);
+      }
+      first = this.runFilter(stateToUse, pod, nodeToUse);
+    }
+    if (first !== null) return first;
     return this.runFilter(state, pod, node);
+  }
+
+  /** No PreFilter extension of this cycle changes the state when a pod is added or removed. */
+  addPodLeavesStateAlone(state: CycleState): boolean {
+    for (const p of this.preFilterPlugins) if ((p.addPod || p.removePod) && !state.skipFilter.has(p.name)) return false;
+    return true;
   }
 
   runAddPod(state: CycleState, podToSchedule: PodInfo, podToAdd: PodInfo, node: NodeInfo): void {

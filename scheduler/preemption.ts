@@ -191,6 +191,7 @@ export class Evaluator {
     const nonViolating: Candidate[] = [];
     const violating: Candidate[] = [];
     const statuses = new Map<string, Status>();
+    const statelessDryRun = this.fw.addPodLeavesStateAlone(state);
     for (let i = 0; i < potential.length; i++) {
       const node = potential[(offset + i) % potential.length];
       // A node with nothing of lower priority has no victims: say so before copying it.
@@ -198,7 +199,8 @@ export class Evaluator {
         statuses.set(node.name, new Status(Code.UnschedulableAndUnresolvable, [NO_VICTIMS]));
         continue;
       }
-      const r = this.selectVictimsOnNode(state.clone(), pod, node.clone(), budgets, nominator);
+      // The state is copied only if removing and adding pods would change it.
+      const r = this.selectVictimsOnNode(statelessDryRun ? state : state.clone(), pod, node.clone(), budgets, nominator);
       if ('victims' in r && r.victims.length > 0) {
         const c: Candidate = { node: node.name, victims: r.victims, numPDBViolations: r.numPDBViolations };
         (r.numPDBViolations === 0 ? nonViolating : violating).push(c);

@@ -107,7 +107,9 @@ export class SchedulingAlgorithm {
       diagnosis.absentStatus = new Status(Code.UnschedulableAndUnresolvable, [`node(s) didn't satisfy plugin(s) [${plugins.join(' ')}]`]);
       for (const p of plugins) diagnosis.unschedulablePlugins.add(p);
     }
-    const feasible = this.findNodesThatPassFilters(state, pod, nodes, allNodes.length, diagnosis, nominator);
+    const feasible = pre.rejectsEveryNode
+      ? this.rejectOnEveryNode(state, pod, nodes, allNodes.length, diagnosis, nominator)
+      : this.findNodesThatPassFilters(state, pod, nodes, allNodes.length, diagnosis, nominator);
     return { feasible, diagnosis };
   }
 
@@ -202,6 +204,35 @@ export class SchedulingAlgorithm {
     }
     if (feasible.length > 0) diagnosis.recordUnkept(filtered);
     else for (let q = 0; q < filtered; q++) diagnosis.record(names[q], statuses[q]);
+    this.finishFiltering(feasible, processed, numAllNodes, diagnosis);
+    return feasible;
+  }
+
+  /**
+   * A PreFilter said some Filter rejects every node: each node's first failing plugin in
+   * profile order is all that is wanted, so the filters run in that order, once per node
+   * (no search order to adapt, no second pass to settle reasons).
+   */
+  private rejectOnEveryNode(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], numAllNodes: number, diagnosis: Diagnosis, nominator?: Nominator): NodeInfo[] {
+    const n = nodes.length;
+    const feasible: NodeInfo[] = [];
+    const start = n === 0 ? 0 : this.nextStartNodeIndex % n;
+    const withNominated = !!nominator && (nominator.hasNominatedPods?.() ?? true);
+    const filters = this.fw.activeFilters(state);
+    for (let i = 0; i < n; i++) {
+      const node = nodes[(start + i) % n];
+      let s: Status | null = null;
+      if (withNominated) s = this.fw.runFilterWithNominated(state, pod, node, nominator);
+      else for (let j = 0; j < filters.length && s === null; j++) s = filters[j].filter(state, pod, node);
+      if (s === null) feasible.push(node);
+      else diagnosis.record(node.name, s);
+    }
+    this.finishFiltering(feasible, n, numAllNodes, diagnosis);
+    return feasible;
+  }
+
+  /** After Filter: the plugins that rejected a pod that fits nowhere; where the next cycle starts. */
+  private finishFiltering(feasible: readonly NodeInfo[], processed: number, numAllNodes: number, diagnosis: Diagnosis): void {
     if (feasible.length === 0) {
       let last = '';
       for (const [s] of diagnosis.statusCounts()) {
@@ -210,7 +241,6 @@ export class SchedulingAlgorithm {
       }
     }
     this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % Math.max(numAllNodes, 1);
-    return feasible;
   }
 
   prioritizeNodes(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): Float64Array {

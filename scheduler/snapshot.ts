@@ -346,6 +346,9 @@ export class Snapshot {
   /** Bumped when a node comes, goes or changes its labels: per-position label arrays are stale. */
   private nodeLabelsVersion = 0;
   private readonly topologyIdCache = new Map<string, { version: number; ids: TopologyIds }>();
+  /** Bumped when a node comes, goes or changes: what is derived from the nodes alone is stale. */
+  private nodesVersion = 0;
+  private maxAllocatableCache: { version: number; max: Resource } | undefined;
 
   get numNodes(): number {
     return this.realNodes;
@@ -464,8 +467,30 @@ export class Snapshot {
       this.relabel(info, oldLabels);
       this.nodeLabelsVersion++;
     }
+    this.nodesVersion++;
     this.generation++;
     return info;
+  }
+
+  /**
+   * The most any one node has allocatable of cpu, memory, ephemeral storage and pods: a
+   * pod asking for more than this fits on no node, however full the nodes are (scalar
+   * resources are not tracked).
+   */
+  maxAllocatable(): Readonly<Resource> {
+    const cached = this.maxAllocatableCache;
+    if (cached && cached.version === this.nodesVersion) return cached.max;
+    const max = emptyResource();
+    for (const info of this.infos.values()) {
+      if (!info.node) continue;
+      const a = info.allocatable;
+      if (a.milliCPU > max.milliCPU) max.milliCPU = a.milliCPU;
+      if (a.memory > max.memory) max.memory = a.memory;
+      if (a.ephemeralStorage > max.ephemeralStorage) max.ephemeralStorage = a.ephemeralStorage;
+      if (a.pods > max.pods) max.pods = a.pods;
+    }
+    this.maxAllocatableCache = { version: this.nodesVersion, max };
+    return max;
   }
 
   removeNode(name: string): void {
@@ -477,6 +502,7 @@ export class Snapshot {
     this.realNodes--;
     info.position = -1;
     this.nodeLabelsVersion++;
+    this.nodesVersion++;
     const oldLabels = info.labels;
     info.node = undefined;
     info.labels = NO_LABELS;
