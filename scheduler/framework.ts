@@ -143,6 +143,13 @@ export interface PreFilterPlugin extends Plugin {
 export interface FilterPlugin extends Plugin {
   /** null when the node fits. */
   filter(state: CycleState, pod: PodInfo, node: NodeInfo): Status | null;
+  /**
+   * Only for a Filter whose verdict on a node depends on the pod and on that node's own
+   * NodeInfo alone (not on other nodes, nor on the cycle state): what of the pod it reads,
+   * as a string. Pods with equal strings get equal verdicts, which lets a verdict on every
+   * node be kept and brought up to date on the nodes that changed since.
+   */
+  nodeLocalKey?(pod: PodInfo): string;
 }
 
 export interface PreScorePlugin extends Plugin {
@@ -376,6 +383,8 @@ export class Diagnosis {
   private runLength = 0;
   /** Nodes filtered out without their statuses kept (the pod fit elsewhere: nobody asks why). */
   private unkept = 0;
+  /** Every node rejected, recorded at once (recordEveryNode): statuses by position in `nodes`. */
+  private everyNode: { nodes: readonly NodeInfo[]; statuses: readonly Status[] } | undefined;
   /** The status of every node not in nodeToStatus (PreFilter rejected all, or narrowed the set). */
   absentStatus: Status | undefined;
   readonly unschedulablePlugins = new Set<string>();
@@ -398,6 +407,18 @@ export class Diagnosis {
     }
   }
 
+  /**
+   * Record that every one of `nodes` was filtered out, `statuses[i]` saying why for
+   * `nodes[i]`, with `counts` the nodes per status (both are copied: the caller keeps its own).
+   */
+  recordEveryNode(nodes: readonly NodeInfo[], statuses: readonly Status[], counts: ReadonlyMap<Status, number>): void {
+    this.everyNode = { nodes: nodes.slice(), statuses: statuses.slice() };
+    for (const [s, n] of counts) {
+      this.counts.set(s, (this.counts.get(s) ?? 0) + n);
+      if (s.code === Code.Unschedulable) this.unschedulable += n;
+    }
+  }
+
   /** Count `n` filtered nodes whose statuses nobody will ask for. */
   recordUnkept(n: number): void {
     this.unkept += n;
@@ -415,6 +436,11 @@ export class Diagnosis {
     if (!this.map) {
       this.map = new Map();
       for (let i = 0; i < this.names.length; i++) this.map.set(this.names[i], this.statuses[i]);
+      if (this.everyNode) {
+        const { nodes, statuses } = this.everyNode;
+        for (let i = 0; i < nodes.length; i++) this.map.set(nodes[i].name, statuses[i]);
+        this.everyNode = undefined;
+      }
       this.names = [];
       this.statuses = [];
     }
@@ -422,7 +448,7 @@ export class Diagnosis {
   }
 
   get filteredCount(): number {
-    return (this.map ? this.map.size : this.names.length) + this.unkept;
+    return (this.map ? this.map.size : this.names.length + (this.everyNode?.nodes.length ?? 0)) + this.unkept;
   }
 
   /** How many filtered nodes have each status (statuses are mostly shared objects). */

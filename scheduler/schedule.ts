@@ -28,6 +28,19 @@ export function numFeasibleNodesToFind(percentageOfNodesToScore: number, numAllN
   return n < MIN_FEASIBLE_NODES_TO_FIND ? MIN_FEASIBLE_NODES_TO_FIND : n;
 }
 
+/** Pod shapes whose verdict on every node is kept (rejectEveryNodeFromVerdict). */
+const MAX_EVERY_NODE_VERDICTS = 16;
+
+interface EveryNodeVerdict {
+  /** The snapshot's nodesVersion the positions belong to. */
+  nodesVersion: number;
+  /** The snapshot's podChangeMark the statuses are up to date with. */
+  mark: number;
+  statuses: Status[];
+  /** Nodes per status. */
+  counts: Map<Status, number>;
+}
+
 export interface ScheduleResult {
   node: string;
   evaluatedNodes: number;
@@ -59,6 +72,8 @@ export class SchedulingAlgorithm {
    */
   private readonly filteredNames: string[] = [];
   private readonly filteredStatuses: Status[] = [];
+  /** Per pod shape (node-local filters' keys), why each node (by nodeList() position) rejects such a pod. */
+  private readonly everyNodeVerdicts = new Map<string, EveryNodeVerdict>();
 
   constructor(
     readonly fw: Framework,
@@ -88,6 +103,9 @@ export class SchedulingAlgorithm {
       diagnosis.preFilterMsg = pre.status.message();
       if (pre.status.rejected && pre.status.plugin) diagnosis.unschedulablePlugins.add(pre.status.plugin);
       return { feasible: [], diagnosis };
+    }
+    if (pre.rejectsEveryNode && !pre.nodeNames && !(nominator?.hasNominatedPods?.() ?? !!nominator)) {
+      if (this.rejectEveryNodeFromVerdict(state, pod, allNodes, diagnosis)) return { feasible: [], diagnosis };
     }
     // A node nominated by an earlier preemption is likely the only one that fits: try it first.
     const nominated = pod.pod.status?.nominatedNodeName;
@@ -229,6 +247,71 @@ export class SchedulingAlgorithm {
     }
     this.finishFiltering(feasible, n, numAllNodes, diagnosis);
     return feasible;
+  }
+
+  /**
+   * A pod that fits nowhere, when every Filter of its cycle is node-local: each node's
+   * verdict is kept per pod shape and, for the next pod of that shape, brought up to date
+   * on the nodes whose pods changed since (a node change starts over), so a stream of
+   * pods that fit nowhere costs the changed nodes, not every node, per pod. False (and
+   * nothing recorded) when some Filter isn't node-local, or a node unexpectedly fits.
+   */
+  private rejectEveryNodeFromVerdict(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], diagnosis: Diagnosis): boolean {
+    const filters = this.fw.activeFilters(state);
+    let shape = '';
+    for (const f of filters) {
+      if (!f.nodeLocalKey) return false;
+      shape += `${f.name}\u0000${f.nodeLocalKey(pod)}\u0000`;
+    }
+    const firstFailure = (node: NodeInfo): Status | null => {
+      let s: Status | null = null;
+      for (let j = 0; j < filters.length && s === null; j++) s = filters[j].filter(state, pod, node);
+      return s;
+    };
+    let v = this.everyNodeVerdicts.get(shape);
+    const changed = v && v.nodesVersion === this.snap.nodesVersion ? this.snap.nodesWithPodChangesSince(v.mark) : undefined;
+    if (v && changed) {
+      // Most recently used last.
+      this.everyNodeVerdicts.delete(shape);
+      this.everyNodeVerdicts.set(shape, v);
+      const { statuses, counts } = v;
+      for (const node of changed) {
+        const pos = node.position;
+        if (pos < 0 || pos >= nodes.length || nodes[pos] !== node) continue;
+        const s = firstFailure(node);
+        if (s === null) {
+          this.everyNodeVerdicts.delete(shape);
+          return false;
+        }
+        const old = statuses[pos];
+        if (s === old) continue;
+        statuses[pos] = s;
+        const n = counts.get(old)! - 1;
+        if (n === 0) counts.delete(old);
+        else counts.set(old, n);
+        counts.set(s, (counts.get(s) ?? 0) + 1);
+      }
+      v.mark = this.snap.podChangeMark;
+    } else {
+      const statuses: Status[] = new Array<Status>(nodes.length);
+      const counts = new Map<Status, number>();
+      for (let i = 0; i < nodes.length; i++) {
+        const s = firstFailure(nodes[i]);
+        if (s === null) {
+          this.everyNodeVerdicts.delete(shape);
+          return false;
+        }
+        statuses[i] = s;
+        counts.set(s, (counts.get(s) ?? 0) + 1);
+      }
+      v = { nodesVersion: this.snap.nodesVersion, mark: this.snap.podChangeMark, statuses, counts };
+      this.everyNodeVerdicts.delete(shape);
+      this.everyNodeVerdicts.set(shape, v);
+      if (this.everyNodeVerdicts.size > MAX_EVERY_NODE_VERDICTS) this.everyNodeVerdicts.delete(this.everyNodeVerdicts.keys().next().value as string);
+    }
+    diagnosis.recordEveryNode(nodes, v.statuses, v.counts);
+    this.finishFiltering([], nodes.length, nodes.length, diagnosis);
+    return true;
   }
 
   /** After Filter: the plugins that rejected a pod that fits nowhere; where the next cycle starts. */

@@ -296,6 +296,8 @@ export class TopologyCounter {
 }
 
 const MAX_COUNTERS = 2048;
+/** Entries the log of pod changes on nodes keeps before dropping its older half. */
+const MAX_POD_CHANGES = 65536;
 
 /** A label's values on the listed nodes: ids[position] indexes values (−1: the node lacks the label). */
 export interface TopologyIds {
@@ -346,9 +348,16 @@ export class Snapshot {
   /** Bumped when a node comes, goes or changes its labels: per-position label arrays are stale. */
   private nodeLabelsVersion = 0;
   private readonly topologyIdCache = new Map<string, { version: number; ids: TopologyIds }>();
-  /** Bumped when a node comes, goes or changes: what is derived from the nodes alone is stale. */
-  private nodesVersion = 0;
+  /** Bumped when a node comes, goes or changes: what is derived from the nodes alone is stale (and nodeList() positions may move). */
+  nodesVersion = 0;
   private maxAllocatableCache: { version: number; max: Resource } | undefined;
+  /**
+   * Nodes whose pods changed, oldest first (a node once per change), so that a verdict
+   * kept per node can be brought up to date by looking at these nodes alone; the older
+   * half is dropped when it grows long (podChangeBase counts what was dropped).
+   */
+  private podChanges: NodeInfo[] = [];
+  private podChangeBase = 0;
 
   get numNodes(): number {
     return this.realNodes;
@@ -470,6 +479,27 @@ export class Snapshot {
     this.nodesVersion++;
     this.generation++;
     return info;
+  }
+
+  /** Where the log of pod changes on nodes stands: pass it to nodesWithPodChangesSince later. */
+  get podChangeMark(): number {
+    return this.podChangeBase + this.podChanges.length;
+  }
+
+  /** Nodes whose pods changed since `mark` (repeats possible); undefined when that part of the log is gone. */
+  nodesWithPodChangesSince(mark: number): readonly NodeInfo[] | undefined {
+    const from = mark - this.podChangeBase;
+    if (from < 0) return undefined;
+    return from === 0 ? this.podChanges : this.podChanges.slice(from);
+  }
+
+  private podsChangedOn(node: NodeInfo): void {
+    this.podChanges.push(node);
+    if (this.podChanges.length > MAX_POD_CHANGES) {
+      const drop = this.podChanges.length >> 1;
+      this.podChanges = this.podChanges.slice(drop);
+      this.podChangeBase += drop;
+    }
   }
 
   /**
@@ -668,6 +698,7 @@ export class Snapshot {
     const node = this.nodeFor(p.nodeName);
     this.pods.set(p.key, p);
     node.addPod(p);
+    this.podsChangedOn(node);
     this.indexPod(p, 1);
     this.indexTopology(p, node, 1);
     this.generation++;
@@ -682,6 +713,7 @@ export class Snapshot {
     if (node) {
       this.indexTopology(p, node, -1);
       node.removePod(p);
+      this.podsChangedOn(node);
       if (!node.node && node.pods.size === 0) this.infos.delete(node.name);
     }
     this.indexPod(p, -1);

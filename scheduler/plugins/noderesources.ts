@@ -80,6 +80,11 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, ScorePlu
     return null;
   }
 
+  nodeLocalKey(pod: PodInfo): string {
+    const r = pod.requests;
+    return `${r.milliCPU}/${r.memory}/${r.ephemeralStorage}/${r.scalar ? JSON.stringify([...r.scalar]) : ''}`;
+  }
+
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status | null {
     const req = pod.requests;
     // The NodeInfo's own mirrors of allocatable, requested and the pod count: one object per node.

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, CycleState, Diagnosis, FitError, Status } from '../../scheduler/framework.js';
-import { numFeasibleNodesToFind } from '../../scheduler/schedule.js';
+import { SchedulingAlgorithm, numFeasibleNodesToFind } from '../../scheduler/schedule.js';
 import { POD_TOPOLOGY_SPREAD } from '../../scheduler/plugins/podtopologyspread.js';
 import type { PodTopologySpread } from '../../scheduler/plugins/podtopologyspread.js';
 import { Selector } from '../../scheduler/labels.js';
@@ -226,4 +226,48 @@ test('Snapshot.countsByPosition: a counter\'s pods per node by position, current
   assert.deepEqual(look(), { a: 0, b: 0, c: 2, d: 1 });
   h.snap.removeNode('b');
   assert.deepEqual(look(), { a: 0, c: 2, d: 1 });
+});
+
+test('a pod that fits nowhere: the verdict kept per pod shape and brought up to date equals a fresh one', () => {
+  const rnd = lcg(11);
+  for (let round = 0; round < 10; round++) {
+    const nodeOf = (i: number) =>
+      node(`n${i}`, {
+        cpu: rnd() < 0.5 ? '2' : '4',
+        pods: 1 + Math.floor(rnd() * 3),
+        labels: { disk: rnd() < 0.5 ? 'ssd' : 'hdd' },
+        ...(rnd() < 0.2 ? { taints: [{ key: 'dedicated', value: 'x', effect: 'NoSchedule' as const }] } : {}),
+        ...(rnd() < 0.1 ? { unschedulable: true } : {}),
+      });
+    const nodes = Array.from({ length: 3 + Math.floor(rnd() * 8) }, (_, i) => nodeOf(i));
+    const h = harness(nodes);
+    // Shapes that fit nowhere (more cpu than any node has), with more reasons on some nodes.
+    const shapes = [
+      () => pod(`big-${rnd()}`, { cpu: '8' }),
+      () => pod(`big-${rnd()}`, { cpu: '8', memory: '4Gi', nodeSelector: { disk: 'ssd' } }),
+      () => pod(`big-${rnd()}`, { cpu: '6', hostPorts: [{ port: 80 }], tolerations: [{ key: 'dedicated', operator: 'Exists' }] }),
+    ];
+    const placed: string[] = [];
+    for (let step = 0; step < 40; step++) {
+      const r = rnd();
+      if (r < 0.45) {
+        const name = `p${round}-${step}`;
+        h.snap.addPod(info(pod(name, { nodeName: `n${Math.floor(rnd() * nodes.length)}`, cpu: rnd() < 0.5 ? '1' : '500m', memory: '3Gi', hostPorts: rnd() < 0.3 ? [{ port: 80 }] : undefined })));
+        placed.push(`default/${name}`);
+      } else if (r < 0.7 && placed.length > 0) {
+        h.snap.removePod(placed.splice(Math.floor(rnd() * placed.length), 1)[0]);
+      } else if (r < 0.75) {
+        const i = Math.floor(rnd() * nodes.length);
+        h.snap.setNode((nodes[i] = nodeOf(i)));
+      }
+      const p = shapes[Math.floor(rnd() * shapes.length)]();
+      const kept = h.alg.schedulePod(new CycleState(), info(p));
+      const fresh = new SchedulingAlgorithm(h.fw, h.snap).schedulePod(new CycleState(), info(p));
+      assert.ok(kept instanceof FitError && fresh instanceof FitError, `round ${round} step ${step}`);
+      assert.equal(kept.message(), fresh.message(), `round ${round} step ${step}`);
+      const statuses = (d: Diagnosis) => [...d.nodeToStatus].map(([n, s]) => `${n}:${s.plugin}:${s.code}:${s.message()}`).sort();
+      assert.deepEqual(statuses(kept.diagnosis), statuses(fresh.diagnosis), `round ${round} step ${step}`);
+      assert.deepEqual([...kept.diagnosis.unschedulablePlugins].sort(), [...fresh.diagnosis.unschedulablePlugins].sort());
+    }
+  }
 });
