@@ -130,6 +130,12 @@ export interface PreFilterResult {
    * the pod fits nowhere, so each node's first failing plugin in profile order is wanted.
    */
   rejectsEveryNode?: boolean;
+  /**
+   * This plugin's Filter rejects every node not in this list (e.g. pod affinity: nodes
+   * outside the domains holding the pods it wants): the search for feasible nodes starts
+   * with these, and looks at the others only when none of these fits (for the reasons).
+   */
+  candidates?: readonly NodeInfo[];
 }
 
 export interface PreFilterPlugin extends Plugin {
@@ -192,6 +198,8 @@ export interface PreFilterOutcome {
   narrowedBy: string[];
   /** Some plugin's Filter rejects every node. */
   rejectsEveryNode: boolean;
+  /** The fewest candidates a plugin named (only these can fit). */
+  candidates?: readonly NodeInfo[];
 }
 
 /** Nominated pods (from preemption) the filters must respect. */
@@ -239,6 +247,7 @@ export class Framework {
         return out;
       }
       if (r.rejectsEveryNode) out.rejectsEveryNode = true;
+      if (r.candidates && (!out.candidates || r.candidates.length < out.candidates.length)) out.candidates = r.candidates;
       if (r.nodeNames) {
         names = names ? new Set([...names].filter((n) => r.nodeNames!.has(n))) : new Set(r.nodeNames);
         out.narrowedBy.push(p.name);

@@ -95,7 +95,7 @@ export class SchedulingAlgorithm {
   }
 
   findNodesThatFitPod(state: CycleState, pod: PodInfo, nominator?: Nominator): { feasible: NodeInfo[]; diagnosis: Diagnosis } {
-    const diagnosis = new Diagnosis();
+    let diagnosis = new Diagnosis();
     const allNodes = this.snap.nodeList();
     const pre = this.fw.runPreFilter(state, pod, this.snap);
     if (pre.status) {
@@ -112,6 +112,14 @@ export class SchedulingAlgorithm {
     if (nominated && (!pre.nodeNames || pre.nodeNames.has(nominated))) {
       const node = this.snap.getNode(nominated);
       if (node && this.fw.runFilterWithNominated(state, pod, node, nominator) === null) return { feasible: [node], diagnosis };
+    }
+    if (pre.candidates && !pre.nodeNames && !pre.rejectsEveryNode) {
+      // As many feasible nodes are wanted as from all nodes; the others can't be among them.
+      const toFind = numFeasibleNodesToFind(this.percentageOfNodesToScore, allNodes.length);
+      const feasible = this.findNodesThatPassFilters(state, pod, pre.candidates, allNodes.length, diagnosis, nominator, toFind);
+      if (feasible.length > 0) return { feasible, diagnosis };
+      // None fits: every node is looked at, as without candidates, for each one's reason.
+      diagnosis = new Diagnosis();
     }
     let nodes = allNodes;
     if (pre.nodeNames) {
@@ -139,11 +147,18 @@ export class SchedulingAlgorithm {
    * in profile order is only settled — the earlier plugins run to find the real first
    * failure — if the pod turns out to fit nowhere and the reasons are needed.
    */
-  private findNodesThatPassFilters(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], numAllNodes: number, diagnosis: Diagnosis, nominator?: Nominator): NodeInfo[] {
+  private findNodesThatPassFilters(
+    state: CycleState,
+    pod: PodInfo,
+    nodes: readonly NodeInfo[],
+    numAllNodes: number,
+    diagnosis: Diagnosis,
+    nominator?: Nominator,
+    toFind = numFeasibleNodesToFind(this.percentageOfNodesToScore, nodes.length),
+  ): NodeInfo[] {
     const n = nodes.length;
     const feasible: NodeInfo[] = [];
     if (n === 0) return feasible;
-    const toFind = numFeasibleNodesToFind(this.percentageOfNodesToScore, n);
     const start = this.nextStartNodeIndex % n;
     let processed = 0;
     const withNominated = !!nominator && (nominator.hasNominatedPods?.() ?? true);

@@ -298,6 +298,8 @@ export class TopologyCounter {
 const MAX_COUNTERS = 2048;
 /** Entries the log of pod changes on nodes keeps before dropping its older half. */
 const MAX_POD_CHANGES = 65536;
+/** Node sets nodesInDomains keeps. */
+const MAX_DOMAIN_NODE_SETS = 64;
 
 /** A label's values on the listed nodes: ids[position] indexes values (−1: the node lacks the label). */
 export interface TopologyIds {
@@ -348,6 +350,7 @@ export class Snapshot {
   /** Bumped when a node comes, goes or changes its labels: per-position label arrays are stale. */
   private nodeLabelsVersion = 0;
   private readonly topologyIdCache = new Map<string, { version: number; ids: TopologyIds }>();
+  private readonly domainNodesCache = new Map<string, { version: number; nodes: readonly NodeInfo[] }>();
   /** Bumped when a node comes, goes or changes: what is derived from the nodes alone is stale (and nodeList() positions may move). */
   nodesVersion = 0;
   private maxAllocatableCache: { version: number; max: Resource } | undefined;
@@ -589,6 +592,31 @@ export class Snapshot {
     if (this.topologyIdCache.size > 64) this.topologyIdCache.clear();
     this.topologyIdCache.set(key, { version: this.nodeLabelsVersion, ids: out });
     return out;
+  }
+
+  /**
+   * The listed nodes whose label `key` has one of `values`, in nodeList() order. Kept (a
+   * few dozen sets) until nodes or labels change: pods wanting the same domains share it.
+   */
+  nodesInDomains(key: string, values: readonly string[]): readonly NodeInfo[] {
+    const list = this.nodeList();
+    const id = `${key}\u0000${[...values].sort().join('\u0000')}`;
+    const cached = this.domainNodesCache.get(id);
+    if (cached && cached.version === this.nodeLabelsVersion) return cached.nodes;
+    const topology = this.topologyIds(key);
+    const wanted = new Uint8Array(topology.values.length);
+    for (const v of values) {
+      const i = topology.idOf.get(v);
+      if (i !== undefined) wanted[i] = 1;
+    }
+    const nodes: NodeInfo[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const t = topology.ids[i];
+      if (t >= 0 && wanted[t]) nodes.push(list[i]);
+    }
+    if (this.domainNodesCache.size >= MAX_DOMAIN_NODE_SETS) this.domainNodesCache.clear();
+    this.domainNodesCache.set(id, { version: this.nodeLabelsVersion, nodes });
+    return nodes;
   }
 
   labelDomains(key: string): ReadonlyMap<string, number> {

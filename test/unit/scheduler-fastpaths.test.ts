@@ -271,3 +271,32 @@ test('a pod that fits nowhere: the verdict kept per pod shape and brought up to 
     }
   }
 });
+
+test('pod affinity: searching the candidate nodes first finds what a search of every node finds', () => {
+  const rnd = lcg(5);
+  for (let round = 0; round < 80; round++) {
+    const zones = 1 + Math.floor(rnd() * 4);
+    const nodes = Array.from({ length: 2 + Math.floor(rnd() * 10) }, (_, i) =>
+      node(`n${i}`, { cpu: rnd() < 0.5 ? '1' : '4', labels: rnd() < 0.9 ? { 'topology.kubernetes.io/zone': `z${i % zones}` } : {} }),
+    );
+    const pods = Array.from({ length: Math.floor(rnd() * 6) }, (_, i) => pod(`e${i}`, { nodeName: `n${Math.floor(rnd() * nodes.length)}`, labels: { color: rnd() < 0.6 ? 'blue' : 'red' } }));
+    const h = harness(nodes, pods);
+    const all = new SchedulingAlgorithm(h.fw, h.snap, { percentageOfNodesToScore: 100 });
+    const p = pod('incoming', {
+      cpu: rnd() < 0.4 ? '2' : '100m',
+      labels: { color: 'green' },
+      affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { color: 'blue' } }, topologyKey: rnd() < 0.7 ? 'topology.kubernetes.io/zone' : 'kubernetes.io/hostname' }] } },
+    });
+    const want = Object.entries(h.filterAll(p));
+    const { feasible, diagnosis } = all.findNodesThatFitPod(new CycleState(), info(p));
+    assert.deepEqual(
+      feasible.map((n) => n.name).sort(),
+      want.filter(([, s]) => s === '').map(([n]) => n).sort(),
+      `round ${round}`,
+    );
+    if (feasible.length === 0) {
+      const got = [...diagnosis.nodeToStatus].map(([n, s]) => [n, s.message()]).sort();
+      assert.deepEqual(got, want.sort(), `round ${round}`);
+    }
+  }
+});
