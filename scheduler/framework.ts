@@ -207,6 +207,12 @@ export interface Nominator {
   nominatedPodsForNode(nodeName: string): readonly PodInfo[];
   /** False when no pod is nominated anywhere (lets the filters skip the lookup). */
   hasNominatedPods?(): boolean;
+  /** The node a pod is nominated to. */
+  nominatedNodeName?(podKey: string): string | undefined;
+  /** Where the log of nomination changes stands: pass it to nodesWithNominationChangesSince later. */
+  readonly nominationMark?: number;
+  /** Nodes whose nominated pods changed since `mark` (repeats possible); undefined when that part of the log is gone. */
+  nodesWithNominationChangesSince?(mark: number): readonly string[] | undefined;
 }
 
 /** A profile: the plugins in upstream's default order, with their score weights. */
@@ -474,6 +480,13 @@ export class Diagnosis {
   /** Nodes whose status has `code` (NodeToStatus.NodesForStatusCode). */
   nodesForStatusCode(allNodes: readonly NodeInfo[], code: Code): NodeInfo[] {
     if (code === Code.Unschedulable && this.unschedulable === 0 && this.absentStatus?.code !== Code.Unschedulable && !this.map) return [];
+    const every = this.everyNode;
+    if (every && !this.map && this.names.length === 0 && every.nodes.length === allNodes.length) {
+      // Every node recorded, in this order: no map needed.
+      const out: NodeInfo[] = [];
+      for (let i = 0; i < every.nodes.length; i++) if (every.statuses[i].code === code) out.push(every.nodes[i]);
+      return out;
+    }
     const m = this.nodeToStatus;
     const out: NodeInfo[] = [];
     for (const n of allNodes) {

@@ -32,14 +32,22 @@ export function numFeasibleNodesToFind(percentageOfNodesToScore: number, numAllN
 const MAX_EVERY_NODE_VERDICTS = 16;
 
 interface EveryNodeVerdict {
-  /** The snapshot's nodesVersion the positions belong to. */
+  /** The snapshot's nodesVersion the positions belong to (−1: not built yet). */
   nodesVersion: number;
-  /** The snapshot's podChangeMark the statuses are up to date with. */
+  /** The snapshot's nodeChangeMark the statuses are up to date with. */
   mark: number;
-  statuses: Status[];
+  /** The nominator's nominationMark, likewise. */
+  nominationMark: number;
+  /** By node position; null: the node fits (see `fitting`). */
+  statuses: (Status | null)[];
   /** Nodes per status. */
   counts: Map<Status, number>;
+  /** Nodes that fit such a pod now. */
+  fitting: number;
 }
+
+/** A shape that fit nowhere: its verdict is built when the next pod of the shape comes. */
+const UNBUILT_VERDICT: EveryNodeVerdict = { nodesVersion: -1, mark: 0, nominationMark: 0, statuses: [], counts: new Map(), fitting: 0 };
 
 export interface ScheduleResult {
   node: string;
@@ -104,8 +112,10 @@ export class SchedulingAlgorithm {
       if (pre.status.rejected && pre.status.plugin) diagnosis.unschedulablePlugins.add(pre.status.plugin);
       return { feasible: [], diagnosis };
     }
-    if (pre.rejectsEveryNode && !pre.nodeNames && !(nominator?.hasNominatedPods?.() ?? !!nominator)) {
-      if (this.rejectEveryNodeFromVerdict(state, pod, allNodes, diagnosis)) return { feasible: [], diagnosis };
+    // A pod of a shape that fit nowhere lately, or that asks for more than any node has.
+    const shape = pre.nodeNames ? undefined : this.verdictShape(state, pod, nominator);
+    if (shape !== undefined && (pre.rejectsEveryNode || this.everyNodeVerdicts.has(shape))) {
+      if (this.rejectEveryNodeFromVerdict(shape, state, pod, allNodes, diagnosis, nominator)) return { feasible: [], diagnosis };
     }
     // A node nominated by an earlier preemption is likely the only one that fits: try it first.
     const nominated = pod.pod.status?.nominatedNodeName;
@@ -136,6 +146,8 @@ export class SchedulingAlgorithm {
     const feasible = pre.rejectsEveryNode
       ? this.rejectOnEveryNode(state, pod, nodes, allNodes.length, diagnosis, nominator)
       : this.findNodesThatPassFilters(state, pod, nodes, allNodes.length, diagnosis, nominator);
+    // The next pod of this shape is likely to fit nowhere too: keep the verdict then.
+    if (feasible.length === 0 && shape !== undefined && !this.everyNodeVerdicts.has(shape)) this.keepVerdict(shape, UNBUILT_VERDICT);
     return { feasible, diagnosis };
   }
 
@@ -265,66 +277,97 @@ export class SchedulingAlgorithm {
   }
 
   /**
-   * A pod that fits nowhere, when every Filter of its cycle is node-local: each node's
-   * verdict is kept per pod shape and, for the next pod of that shape, brought up to date
-   * on the nodes whose pods changed since (a node change starts over), so a stream of
-   * pods that fit nowhere costs the changed nodes, not every node, per pod. False (and
-   * nothing recorded) when some Filter isn't node-local, or a node unexpectedly fits.
+   * What decides a pod's verdict on every node, when every Filter of its cycle is
+   * node-local: their keys, and with nominated pods (which count on their nodes) the
+   * pod's priority. Undefined when some Filter isn't node-local, or nominated pods can't
+   * be followed (a nominator without a log of changes) or the pod is nominated itself.
    */
-  private rejectEveryNodeFromVerdict(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], diagnosis: Diagnosis): boolean {
-    const filters = this.fw.activeFilters(state);
+  private verdictShape(state: CycleState, pod: PodInfo, nominator?: Nominator): string | undefined {
     let shape = '';
-    for (const f of filters) {
-      if (!f.nodeLocalKey) return false;
+    if (nominator) {
+      if (!nominator.nodesWithNominationChangesSince || !nominator.nominatedNodeName) return undefined;
+      if (pod.pod.status?.nominatedNodeName || nominator.nominatedNodeName(pod.key) !== undefined) return undefined;
+      shape = `priority ${pod.priority}\u0000`;
+    }
+    for (const f of this.fw.activeFilters(state)) {
+      if (!f.nodeLocalKey) return undefined;
       shape += `${f.name}\u0000${f.nodeLocalKey(pod)}\u0000`;
     }
+    return shape;
+  }
+
+  private keepVerdict(shape: string, v: EveryNodeVerdict): void {
+    // Most recently used last.
+    this.everyNodeVerdicts.delete(shape);
+    this.everyNodeVerdicts.set(shape, v);
+    if (this.everyNodeVerdicts.size > MAX_EVERY_NODE_VERDICTS) this.everyNodeVerdicts.delete(this.everyNodeVerdicts.keys().next().value as string);
+  }
+
+  /**
+   * A pod that fits nowhere: each node's verdict is kept per pod shape (verdictShape) and,
+   * for the next pod of that shape, brought up to date on the nodes whose pods, Node or
+   * nominated pods changed since (a node that comes or goes starts over), so a stream of pods that
+   * fit nowhere costs the changed nodes per pod, not every node. False (nothing recorded)
+   * when some node fits: the search then runs as usual, and the verdict is kept (pods of
+   * the shape may fit nowhere again once that node fills up).
+   */
+  private rejectEveryNodeFromVerdict(shape: string, state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], diagnosis: Diagnosis, nominator?: Nominator): boolean {
+    const filters = this.fw.activeFilters(state);
+    const withNominated = !!nominator && (nominator.hasNominatedPods?.() ?? true);
     const firstFailure = (node: NodeInfo): Status | null => {
+      if (withNominated) return this.fw.runFilterWithNominated(state, pod, node, nominator);
       let s: Status | null = null;
       for (let j = 0; j < filters.length && s === null; j++) s = filters[j].filter(state, pod, node);
       return s;
     };
+    const nominationMark = nominator?.nominationMark ?? 0;
     let v = this.everyNodeVerdicts.get(shape);
-    const changed = v && v.nodesVersion === this.snap.nodesVersion ? this.snap.nodesWithPodChangesSince(v.mark) : undefined;
-    if (v && changed) {
-      // Most recently used last.
-      this.everyNodeVerdicts.delete(shape);
-      this.everyNodeVerdicts.set(shape, v);
-      const { statuses, counts } = v;
-      for (const node of changed) {
-        const pos = node.position;
-        if (pos < 0 || pos >= nodes.length || nodes[pos] !== node) continue;
+    let nodeChanges: readonly NodeInfo[] | undefined;
+    let nominationChanges: readonly string[] | undefined;
+    if (v && v.nodesVersion === this.snap.nodesVersion) {
+      nodeChanges = this.snap.nodesChangedSince(v.mark);
+      nominationChanges = nominator ? nominator.nodesWithNominationChangesSince!(v.nominationMark) : [];
+    }
+    if (v && nodeChanges && nominationChanges) {
+      const verdict = v;
+      const { statuses, counts } = verdict;
+      const update = (node: NodeInfo | undefined): void => {
+        const pos = node ? node.position : -1;
+        if (!node || pos < 0 || pos >= nodes.length || nodes[pos] !== node) return;
         const s = firstFailure(node);
-        if (s === null) {
-          this.everyNodeVerdicts.delete(shape);
-          return false;
-        }
         const old = statuses[pos];
-        if (s === old) continue;
+        if (s === old) return;
         statuses[pos] = s;
-        const n = counts.get(old)! - 1;
-        if (n === 0) counts.delete(old);
-        else counts.set(old, n);
-        counts.set(s, (counts.get(s) ?? 0) + 1);
-      }
-      v.mark = this.snap.podChangeMark;
+        if (old === null) verdict.fitting--;
+        else {
+          const n = counts.get(old)! - 1;
+          if (n === 0) counts.delete(old);
+          else counts.set(old, n);
+        }
+        if (s === null) verdict.fitting++;
+        else counts.set(s, (counts.get(s) ?? 0) + 1);
+      };
+      for (let i = 0; i < nodeChanges.length; i++) update(nodeChanges[i]);
+      for (let i = 0; i < nominationChanges.length; i++) update(this.snap.getNode(nominationChanges[i]));
+      verdict.mark = this.snap.nodeChangeMark;
+      verdict.nominationMark = nominationMark;
+      this.keepVerdict(shape, verdict);
+      if (verdict.fitting > 0) return false;
     } else {
-      const statuses: Status[] = new Array<Status>(nodes.length);
+      const statuses: (Status | null)[] = new Array<Status | null>(nodes.length);
       const counts = new Map<Status, number>();
+      let fitting = 0;
       for (let i = 0; i < nodes.length; i++) {
         const s = firstFailure(nodes[i]);
-        if (s === null) {
-          this.everyNodeVerdicts.delete(shape);
-          return false;
-        }
         statuses[i] = s;
-        counts.set(s, (counts.get(s) ?? 0) + 1);
+        if (s === null) fitting++;
+        else counts.set(s, (counts.get(s) ?? 0) + 1);
       }
-      v = { nodesVersion: this.snap.nodesVersion, mark: this.snap.podChangeMark, statuses, counts };
-      this.everyNodeVerdicts.delete(shape);
-      this.everyNodeVerdicts.set(shape, v);
-      if (this.everyNodeVerdicts.size > MAX_EVERY_NODE_VERDICTS) this.everyNodeVerdicts.delete(this.everyNodeVerdicts.keys().next().value as string);
+      v = { nodesVersion: this.snap.nodesVersion, mark: this.snap.nodeChangeMark, nominationMark, statuses, counts, fitting };
+      this.keepVerdict(shape, v);
+      if (fitting > 0) return false;
     }
-    diagnosis.recordEveryNode(nodes, v.statuses, v.counts);
+    diagnosis.recordEveryNode(nodes, v.statuses as readonly Status[], v.counts);
     this.finishFiltering([], nodes.length, nodes.length, diagnosis);
     return true;
   }

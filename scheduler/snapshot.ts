@@ -297,7 +297,7 @@ export class TopologyCounter {
 
 const MAX_COUNTERS = 2048;
 /** Entries the log of pod changes on nodes keeps before dropping its older half. */
-const MAX_POD_CHANGES = 65536;
+const MAX_NODE_CHANGES = 65536;
 /** Node sets nodesInDomains keeps. */
 const MAX_DOMAIN_NODE_SETS = 64;
 
@@ -351,16 +351,19 @@ export class Snapshot {
   private nodeLabelsVersion = 0;
   private readonly topologyIdCache = new Map<string, { version: number; ids: TopologyIds }>();
   private readonly domainNodesCache = new Map<string, { version: number; nodes: readonly NodeInfo[] }>();
-  /** Bumped when a node comes, goes or changes: what is derived from the nodes alone is stale (and nodeList() positions may move). */
+  /** Bumped when a node comes or goes or moves in nodeList() (positions are stale). */
   nodesVersion = 0;
+  /** Bumped when a node comes, goes or changes. */
+  private nodeObjectsVersion = 0;
   private maxAllocatableCache: { version: number; max: Resource } | undefined;
   /**
-   * Nodes whose pods changed, oldest first (a node once per change), so that a verdict
-   * kept per node can be brought up to date by looking at these nodes alone; the older
-   * half is dropped when it grows long (podChangeBase counts what was dropped).
+   * Listed nodes whose pods or Node object changed, oldest first (a node once per
+   * change), so that a verdict kept per node can be brought up to date by looking at
+   * these nodes alone; the older half is dropped when it grows long (nodeChangeBase
+   * counts what was dropped).
    */
-  private podChanges: NodeInfo[] = [];
-  private podChangeBase = 0;
+  private nodeChanges: NodeInfo[] = [];
+  private nodeChangeBase = 0;
 
   get numNodes(): number {
     return this.realNodes;
@@ -415,6 +418,7 @@ export class Snapshot {
     list.push(info);
     this.zoneOf.set(info.name, z);
     this.orderDirty = true;
+    this.nodesVersion++;
   }
 
   private removeFromTree(name: string): void {
@@ -426,6 +430,7 @@ export class Snapshot {
     if (list.length === 0) this.zones.delete(z);
     this.zoneOf.delete(name);
     this.orderDirty = true;
+    this.nodesVersion++;
   }
 
   private countLabels(labels: Labels, delta: number): void {
@@ -479,29 +484,30 @@ export class Snapshot {
       this.relabel(info, oldLabels);
       this.nodeLabelsVersion++;
     }
-    this.nodesVersion++;
+    this.nodeObjectsVersion++;
+    this.nodeChanged(info);
     this.generation++;
     return info;
   }
 
-  /** Where the log of pod changes on nodes stands: pass it to nodesWithPodChangesSince later. */
-  get podChangeMark(): number {
-    return this.podChangeBase + this.podChanges.length;
+  /** Where the log of node changes stands: pass it to nodesChangedSince later. */
+  get nodeChangeMark(): number {
+    return this.nodeChangeBase + this.nodeChanges.length;
   }
 
-  /** Nodes whose pods changed since `mark` (repeats possible); undefined when that part of the log is gone. */
-  nodesWithPodChangesSince(mark: number): readonly NodeInfo[] | undefined {
-    const from = mark - this.podChangeBase;
+  /** Nodes whose pods or Node object changed since `mark` (repeats possible); undefined when that part of the log is gone. */
+  nodesChangedSince(mark: number): readonly NodeInfo[] | undefined {
+    const from = mark - this.nodeChangeBase;
     if (from < 0) return undefined;
-    return from === 0 ? this.podChanges : this.podChanges.slice(from);
+    return from === 0 ? this.nodeChanges : this.nodeChanges.slice(from);
   }
 
-  private podsChangedOn(node: NodeInfo): void {
-    this.podChanges.push(node);
-    if (this.podChanges.length > MAX_POD_CHANGES) {
-      const drop = this.podChanges.length >> 1;
-      this.podChanges = this.podChanges.slice(drop);
-      this.podChangeBase += drop;
+  private nodeChanged(node: NodeInfo): void {
+    this.nodeChanges.push(node);
+    if (this.nodeChanges.length > MAX_NODE_CHANGES) {
+      const drop = this.nodeChanges.length >> 1;
+      this.nodeChanges = this.nodeChanges.slice(drop);
+      this.nodeChangeBase += drop;
     }
   }
 
@@ -512,7 +518,7 @@ export class Snapshot {
    */
   maxAllocatable(): Readonly<Resource> {
     const cached = this.maxAllocatableCache;
-    if (cached && cached.version === this.nodesVersion) return cached.max;
+    if (cached && cached.version === this.nodeObjectsVersion) return cached.max;
     const max = emptyResource();
     for (const info of this.infos.values()) {
       if (!info.node) continue;
@@ -522,7 +528,7 @@ export class Snapshot {
       if (a.ephemeralStorage > max.ephemeralStorage) max.ephemeralStorage = a.ephemeralStorage;
       if (a.pods > max.pods) max.pods = a.pods;
     }
-    this.maxAllocatableCache = { version: this.nodesVersion, max };
+    this.maxAllocatableCache = { version: this.nodeObjectsVersion, max };
     return max;
   }
 
@@ -535,7 +541,7 @@ export class Snapshot {
     this.realNodes--;
     info.position = -1;
     this.nodeLabelsVersion++;
-    this.nodesVersion++;
+    this.nodeObjectsVersion++;
     const oldLabels = info.labels;
     info.node = undefined;
     info.labels = NO_LABELS;
@@ -726,7 +732,7 @@ export class Snapshot {
     const node = this.nodeFor(p.nodeName);
     this.pods.set(p.key, p);
     node.addPod(p);
-    this.podsChangedOn(node);
+    this.nodeChanged(node);
     this.indexPod(p, 1);
     this.indexTopology(p, node, 1);
     this.generation++;
@@ -741,7 +747,7 @@ export class Snapshot {
     if (node) {
       this.indexTopology(p, node, -1);
       node.removePod(p);
-      this.podsChangedOn(node);
+      this.nodeChanged(node);
       if (!node.node && node.pods.size === 0) this.infos.delete(node.name);
     }
     this.indexPod(p, -1);

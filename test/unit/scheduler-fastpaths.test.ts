@@ -14,6 +14,7 @@ import { POD_TOPOLOGY_SPREAD } from '../../scheduler/plugins/podtopologyspread.j
 import type { PodTopologySpread } from '../../scheduler/plugins/podtopologyspread.js';
 import { Selector } from '../../scheduler/labels.js';
 import { harness, info, node, pod } from './scheduler-fixtures.js';
+import type { PodInfo } from '../../scheduler/podinfo.js';
 
 /** A small deterministic generator (tests must not depend on Math.random). */
 function lcg(seed: number): () => number {
@@ -228,9 +229,39 @@ test('Snapshot.countsByPosition: a counter\'s pods per node by position, current
   assert.deepEqual(look(), { a: 0, c: 2, d: 1 });
 });
 
-test('a pod that fits nowhere: the verdict kept per pod shape and brought up to date equals a fresh one', () => {
+/** Nominated pods by node, with the log of changes the verdicts kept per node follow (as the queue's). */
+class LoggingNominator {
+  private readonly byNode = new Map<string, PodInfo[]>();
+  private readonly changes: string[] = [];
+  nominate(p: PodInfo, nodeName: string): void {
+    this.byNode.set(nodeName, [...(this.byNode.get(nodeName) ?? []), p]);
+    this.changes.push(nodeName);
+  }
+  clear(nodeName: string): void {
+    this.byNode.delete(nodeName);
+    this.changes.push(nodeName);
+  }
+  nominatedPodsForNode(nodeName: string): readonly PodInfo[] {
+    return this.byNode.get(nodeName) ?? [];
+  }
+  hasNominatedPods(): boolean {
+    return this.byNode.size > 0;
+  }
+  nominatedNodeName(podKey: string): string | undefined {
+    for (const [n, list] of this.byNode) if (list.some((p) => p.key === podKey)) return n;
+    return undefined;
+  }
+  get nominationMark(): number {
+    return this.changes.length;
+  }
+  nodesWithNominationChangesSince(mark: number): readonly string[] {
+    return this.changes.slice(mark);
+  }
+}
+
+test('pods of a shape that fit nowhere: the verdict kept per shape and brought up to date equals a fresh one', () => {
   const rnd = lcg(11);
-  for (let round = 0; round < 10; round++) {
+  for (let round = 0; round < 12; round++) {
     const nodeOf = (i: number) =>
       node(`n${i}`, {
         cpu: rnd() < 0.5 ? '2' : '4',
@@ -241,33 +272,44 @@ test('a pod that fits nowhere: the verdict kept per pod shape and brought up to 
       });
     const nodes = Array.from({ length: 3 + Math.floor(rnd() * 8) }, (_, i) => nodeOf(i));
     const h = harness(nodes);
-    // Shapes that fit nowhere (more cpu than any node has), with more reasons on some nodes.
+    const nominator = round % 2 === 1 ? new LoggingNominator() : undefined;
+    // Shapes that fit nowhere (more cpu than any node has) with more reasons on some
+    // nodes, and shapes that fit on some nodes some of the time.
     const shapes = [
       () => pod(`big-${rnd()}`, { cpu: '8' }),
       () => pod(`big-${rnd()}`, { cpu: '8', memory: '4Gi', nodeSelector: { disk: 'ssd' } }),
       () => pod(`big-${rnd()}`, { cpu: '6', hostPorts: [{ port: 80 }], tolerations: [{ key: 'dedicated', operator: 'Exists' }] }),
+      () => pod(`mid-${rnd()}`, { cpu: '3', priority: 10 }),
+      () => pod(`mid-${rnd()}`, { cpu: '2', memory: '4Gi', hostPorts: [{ port: 80 }] }),
     ];
     const placed: string[] = [];
-    for (let step = 0; step < 40; step++) {
+    for (let step = 0; step < 60; step++) {
       const r = rnd();
-      if (r < 0.45) {
+      if (r < 0.4) {
         const name = `p${round}-${step}`;
         h.snap.addPod(info(pod(name, { nodeName: `n${Math.floor(rnd() * nodes.length)}`, cpu: rnd() < 0.5 ? '1' : '500m', memory: '3Gi', hostPorts: rnd() < 0.3 ? [{ port: 80 }] : undefined })));
         placed.push(`default/${name}`);
-      } else if (r < 0.7 && placed.length > 0) {
+      } else if (r < 0.6 && placed.length > 0) {
         h.snap.removePod(placed.splice(Math.floor(rnd() * placed.length), 1)[0]);
-      } else if (r < 0.75) {
+      } else if (r < 0.65) {
         const i = Math.floor(rnd() * nodes.length);
         h.snap.setNode((nodes[i] = nodeOf(i)));
+      } else if (r < 0.8 && nominator) {
+        const at = `n${Math.floor(rnd() * nodes.length)}`;
+        if (rnd() < 0.6) nominator.nominate(info(pod(`nom-${step}`, { cpu: '1', priority: rnd() < 0.5 ? 0 : 100 })), at);
+        else nominator.clear(at);
       }
       const p = shapes[Math.floor(rnd() * shapes.length)]();
-      const kept = h.alg.schedulePod(new CycleState(), info(p));
-      const fresh = new SchedulingAlgorithm(h.fw, h.snap).schedulePod(new CycleState(), info(p));
-      assert.ok(kept instanceof FitError && fresh instanceof FitError, `round ${round} step ${step}`);
+      const kept = h.alg.schedulePod(new CycleState(), info(p), nominator);
+      const fresh = new SchedulingAlgorithm(h.fw, h.snap, { random: () => 0.999 }).schedulePod(new CycleState(), info(p), nominator);
+      assert.equal(kept instanceof FitError, fresh instanceof FitError, `round ${round} step ${step}`);
+      if (!(kept instanceof FitError) || !(fresh instanceof FitError)) continue;
       assert.equal(kept.message(), fresh.message(), `round ${round} step ${step}`);
       const statuses = (d: Diagnosis) => [...d.nodeToStatus].map(([n, s]) => `${n}:${s.plugin}:${s.code}:${s.message()}`).sort();
       assert.deepEqual(statuses(kept.diagnosis), statuses(fresh.diagnosis), `round ${round} step ${step}`);
       assert.deepEqual([...kept.diagnosis.unschedulablePlugins].sort(), [...fresh.diagnosis.unschedulablePlugins].sort());
+      const unschedulable = (d: Diagnosis) => d.nodesForStatusCode(h.snap.nodeList(), Code.Unschedulable).map((n) => n.name);
+      assert.deepEqual(unschedulable(kept.diagnosis), unschedulable(fresh.diagnosis), `round ${round} step ${step}`);
     }
   }
 });
