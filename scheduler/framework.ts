@@ -319,6 +319,27 @@ export class Framework {
     return this.runFilter(state, pod, node);
   }
 
+  /**
+   * What decides a pod's verdicts on a node, when every Filter of its cycle is node-local:
+   * its priority (which nominated pods count, which pods it may preempt) and the Filters'
+   * keys. Pods with the same shape get the same verdict on a node whose pods, Node and
+   * nominated pods are the same. Undefined when some Filter isn't node-local, or nominated
+   * pods can't be followed (a nominator without a log of changes), or the pod is nominated
+   * itself (it doesn't count its own nomination).
+   */
+  nodeLocalShape(state: CycleState, pod: PodInfo, nominator?: Nominator): string | undefined {
+    if (nominator) {
+      if (!nominator.nodesWithNominationChangesSince || !nominator.nominatedNodeName) return undefined;
+      if (pod.pod.status?.nominatedNodeName || nominator.nominatedNodeName(pod.key) !== undefined) return undefined;
+    }
+    let shape = `priority ${pod.priority}\u0000`;
+    for (const f of this.activeFilters(state)) {
+      if (!f.nodeLocalKey) return undefined;
+      shape += `${f.name}\u0000${f.nodeLocalKey(pod)}\u0000`;
+    }
+    return shape;
+  }
+
   /** No PreFilter extension of this cycle changes the state when a pod is added or removed. */
   addPodLeavesStateAlone(state: CycleState): boolean {
     for (const p of this.preFilterPlugins) if ((p.addPod || p.removePod) && !state.skipFilter.has(p.name)) return false;

@@ -113,7 +113,7 @@ export class SchedulingAlgorithm {
       return { feasible: [], diagnosis };
     }
     // A pod of a shape that fit nowhere lately, or that asks for more than any node has.
-    const shape = pre.nodeNames ? undefined : this.verdictShape(state, pod, nominator);
+    const shape = pre.nodeNames ? undefined : this.fw.nodeLocalShape(state, pod, nominator);
     if (shape !== undefined && (pre.rejectsEveryNode || this.everyNodeVerdicts.has(shape))) {
       if (this.rejectEveryNodeFromVerdict(shape, state, pod, allNodes, diagnosis, nominator)) return { feasible: [], diagnosis };
     }
@@ -276,26 +276,6 @@ export class SchedulingAlgorithm {
     return feasible;
   }
 
-  /**
-   * What decides a pod's verdict on every node, when every Filter of its cycle is
-   * node-local: their keys, and with nominated pods (which count on their nodes) the
-   * pod's priority. Undefined when some Filter isn't node-local, or nominated pods can't
-   * be followed (a nominator without a log of changes) or the pod is nominated itself.
-   */
-  private verdictShape(state: CycleState, pod: PodInfo, nominator?: Nominator): string | undefined {
-    let shape = '';
-    if (nominator) {
-      if (!nominator.nodesWithNominationChangesSince || !nominator.nominatedNodeName) return undefined;
-      if (pod.pod.status?.nominatedNodeName || nominator.nominatedNodeName(pod.key) !== undefined) return undefined;
-      shape = `priority ${pod.priority}\u0000`;
-    }
-    for (const f of this.fw.activeFilters(state)) {
-      if (!f.nodeLocalKey) return undefined;
-      shape += `${f.name}\u0000${f.nodeLocalKey(pod)}\u0000`;
-    }
-    return shape;
-  }
-
   private keepVerdict(shape: string, v: EveryNodeVerdict): void {
     // Most recently used last.
     this.everyNodeVerdicts.delete(shape);
@@ -304,7 +284,7 @@ export class SchedulingAlgorithm {
   }
 
   /**
-   * A pod that fits nowhere: each node's verdict is kept per pod shape (verdictShape) and,
+   * A pod that fits nowhere: each node's verdict is kept per pod shape (nodeLocalShape) and,
    * for the next pod of that shape, brought up to date on the nodes whose pods, Node or
    * nominated pods changed since (a node that comes or goes starts over), so a stream of pods that
    * fit nowhere costs the changed nodes per pod, not every node. False (nothing recorded)

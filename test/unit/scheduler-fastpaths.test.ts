@@ -15,6 +15,9 @@ import type { PodTopologySpread } from '../../scheduler/plugins/podtopologysprea
 import { Selector } from '../../scheduler/labels.js';
 import { harness, info, node, pod } from './scheduler-fixtures.js';
 import type { PodInfo } from '../../scheduler/podinfo.js';
+import { Evaluator } from '../../scheduler/preemption.js';
+import { schedulingCycle } from '../../scheduler/cycle.js';
+import type { CycleResult } from '../../scheduler/cycle.js';
 
 /** A small deterministic generator (tests must not depend on Math.random). */
 function lcg(seed: number): () => number {
@@ -339,6 +342,37 @@ test('pod affinity: searching the candidate nodes first finds what a search of e
     if (feasible.length === 0) {
       const got = [...diagnosis.nodeToStatus].map(([n, s]) => [n, s.message()]).sort();
       assert.deepEqual(got, want.sort(), `round ${round}`);
+    }
+  }
+});
+
+test('preemption: dry runs kept per pod shape and brought up to date choose as fresh ones', () => {
+  const rnd = lcg(3);
+  for (let round = 0; round < 12; round++) {
+    const nodes = Array.from({ length: 3 + Math.floor(rnd() * 8) }, (_, i) => node(`n${i}`, { cpu: '4', pods: 4 }));
+    const h = harness(nodes);
+    const nominator = round % 2 === 1 ? new LoggingNominator() : undefined;
+    const kept = new Evaluator(h.fw, h.snap, { random: () => 0.5, now: () => 0 });
+    let seq = 0;
+    const place = () => {
+      const name = `low-${round}-${seq++}`;
+      h.snap.addPod(info(pod(name, { nodeName: `n${Math.floor(rnd() * nodes.length)}`, cpu: rnd() < 0.5 ? '1' : '2', priority: Math.floor(rnd() * 3), startTime: `2026-01-0${1 + Math.floor(rnd() * 9)}T00:00:00Z` })));
+      return `default/${name}`;
+    };
+    const placed = Array.from({ length: nodes.length * 3 }, place);
+    for (let step = 0; step < 40; step++) {
+      const r = rnd();
+      if (r < 0.3) placed.push(place());
+      else if (r < 0.55 && placed.length > 0) h.snap.removePod(placed.splice(Math.floor(rnd() * placed.length), 1)[0]);
+      else if (r < 0.7 && nominator) nominator.nominate(info(pod(`nom-${step}`, { cpu: '1', priority: rnd() < 0.5 ? 1 : 100 })), `n${Math.floor(rnd() * nodes.length)}`);
+      else if (r < 0.8 && nominator) nominator.clear(`n${Math.floor(rnd() * nodes.length)}`);
+      const p = info(pod(`high-${step}`, { cpu: rnd() < 0.5 ? '3' : '4', priority: rnd() < 0.5 ? 5 : 10 }));
+      const fresh = new Evaluator(h.fw, h.snap, { random: () => 0.5, now: () => 0 });
+      const a = schedulingCycle(new SchedulingAlgorithm(h.fw, h.snap), kept, p, [], nominator);
+      const b = schedulingCycle(new SchedulingAlgorithm(h.fw, h.snap), fresh, p, [], nominator);
+      const summary = (c: CycleResult) =>
+        c.kind === 'scheduled' ? 'scheduled' : `${c.message} | ${c.preemption ? `${c.preemption.candidate.node}: ${c.preemption.candidate.victims.map((v) => v.name).join(',')}` : '-'}`;
+      assert.equal(summary(a), summary(b), `round ${round} step ${step}`);
     }
   }
 });
