@@ -215,7 +215,8 @@ export class Evaluator {
     let kept = this.dryRuns.get(shape);
     const nodeChanges = kept && kept.nodesVersion === this.snap.nodesVersion ? this.snap.nodesChangedSince(kept.nodeMark) : undefined;
     const nominationChanges = kept && nominator ? nominator.nodesWithNominationChangesSince!(kept.nominationMark) : [];
-    if (kept && nodeChanges && nominationChanges) {
+    // More changes than nodes (a shape not seen for long): starting over costs less.
+    if (kept && nodeChanges && nominationChanges && nodeChanges.length + nominationChanges.length <= this.snap.numNodes) {
       for (const n of nodeChanges) kept.results.delete(n.name);
       for (const name of nominationChanges) kept.results.delete(name);
       kept.nodeMark = nodeMark;

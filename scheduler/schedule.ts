@@ -308,7 +308,8 @@ export class SchedulingAlgorithm {
       nodeChanges = this.snap.nodesChangedSince(v.mark);
       nominationChanges = nominator ? nominator.nodesWithNominationChangesSince!(v.nominationMark) : [];
     }
-    if (v && nodeChanges && nominationChanges) {
+    // More changes than nodes (a shape not seen for long): building anew costs less.
+    if (v && nodeChanges && nominationChanges && nodeChanges.length + nominationChanges.length <= nodes.length) {
       const verdict = v;
       const { statuses, counts } = verdict;
       const update = (node: NodeInfo | undefined): void => {
