@@ -445,10 +445,11 @@ export class Diagnosis {
 
   /**
    * Record that every one of `nodes` was filtered out, `statuses[i]` saying why for
-   * `nodes[i]`, with `counts` the nodes per status (both are copied: the caller keeps its own).
+   * `nodes[i]`, with `counts` the nodes per status. The arrays are kept as they are: the
+   * caller must not change them afterwards (it copies before it writes).
    */
   recordEveryNode(nodes: readonly NodeInfo[], statuses: readonly Status[], counts: ReadonlyMap<Status, number>): void {
-    this.everyNode = { nodes: nodes.slice(), statuses: statuses.slice() };
+    this.everyNode = { nodes, statuses };
     for (const [s, n] of counts) {
       this.counts.set(s, (this.counts.get(s) ?? 0) + n);
       if (s.code === Code.Unschedulable) this.unschedulable += n;

@@ -44,10 +44,12 @@ interface EveryNodeVerdict {
   counts: Map<Status, number>;
   /** Nodes that fit such a pod now. */
   fitting: number;
+  /** A Diagnosis holds `statuses`: the next change copies them first. */
+  handedOut: boolean;
 }
 
 /** A shape that fit nowhere: its verdict is built when the next pod of the shape comes. */
-const UNBUILT_VERDICT: EveryNodeVerdict = { nodesVersion: -1, mark: 0, nominationMark: 0, statuses: [], counts: new Map(), fitting: 0 };
+const UNBUILT_VERDICT: EveryNodeVerdict = { nodesVersion: -1, mark: 0, nominationMark: 0, statuses: [], counts: new Map(), fitting: 0, handedOut: false };
 
 export interface ScheduleResult {
   node: string;
@@ -311,14 +313,19 @@ export class SchedulingAlgorithm {
     // More changes than nodes (a shape not seen for long): building anew costs less.
     if (v && nodeChanges && nominationChanges && nodeChanges.length + nominationChanges.length <= nodes.length) {
       const verdict = v;
-      const { statuses, counts } = verdict;
+      const counts = verdict.counts;
       const update = (node: NodeInfo | undefined): void => {
         const pos = node ? node.position : -1;
         if (!node || pos < 0 || pos >= nodes.length || nodes[pos] !== node) return;
         const s = firstFailure(node);
-        const old = statuses[pos];
+        const old = verdict.statuses[pos];
         if (s === old) return;
-        statuses[pos] = s;
+        // A Diagnosis holds the statuses as they were: copy before the first change.
+        if (verdict.handedOut) {
+          verdict.statuses = verdict.statuses.slice();
+          verdict.handedOut = false;
+        }
+        verdict.statuses[pos] = s;
         if (old === null) verdict.fitting--;
         else {
           const n = counts.get(old)! - 1;
@@ -344,11 +351,12 @@ export class SchedulingAlgorithm {
         if (s === null) fitting++;
         else counts.set(s, (counts.get(s) ?? 0) + 1);
       }
-      v = { nodesVersion: this.snap.nodesVersion, mark: this.snap.nodeChangeMark, nominationMark, statuses, counts, fitting };
+      v = { nodesVersion: this.snap.nodesVersion, mark: this.snap.nodeChangeMark, nominationMark, statuses, counts, fitting, handedOut: false };
       this.keepVerdict(shape, v);
       if (fitting > 0) return false;
     }
     diagnosis.recordEveryNode(nodes, v.statuses as readonly Status[], v.counts);
+    v.handedOut = true;
     this.finishFiltering([], nodes.length, nodes.length, diagnosis);
     return true;
   }

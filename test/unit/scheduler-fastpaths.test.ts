@@ -286,6 +286,7 @@ test('pods of a shape that fit nowhere: the verdict kept per shape and brought u
       () => pod(`mid-${rnd()}`, { cpu: '2', memory: '4Gi', hostPorts: [{ port: 80 }] }),
     ];
     const placed: string[] = [];
+    const earlier: { error: FitError; byCode: string[][] }[] = [];
     for (let step = 0; step < 60; step++) {
       const r = rnd();
       if (r < 0.4) {
@@ -313,6 +314,10 @@ test('pods of a shape that fit nowhere: the verdict kept per shape and brought u
       assert.deepEqual([...kept.diagnosis.unschedulablePlugins].sort(), [...fresh.diagnosis.unschedulablePlugins].sort());
       const unschedulable = (d: Diagnosis) => d.nodesForStatusCode(h.snap.nodeList(), Code.Unschedulable).map((n) => n.name);
       assert.deepEqual(unschedulable(kept.diagnosis), unschedulable(fresh.diagnosis), `round ${round} step ${step}`);
+      // FitErrors handed out earlier still say what they said then.
+      const byCode = (d: Diagnosis) => [Code.Unschedulable, Code.UnschedulableAndUnresolvable].map((c) => d.nodesForStatusCode(h.snap.nodeList(), c).map((n) => n.name));
+      for (const e of earlier) assert.deepEqual(byCode(e.error.diagnosis), e.byCode, `round ${round} step ${step}`);
+      earlier.push({ error: kept, byCode: byCode(kept.diagnosis) });
     }
   }
 });
@@ -375,4 +380,26 @@ test('preemption: dry runs kept per pod shape and brought up to date choose as f
       assert.equal(summary(a), summary(b), `round ${round} step ${step}`);
     }
   }
+});
+
+test('a FitError from a kept verdict keeps its reasons when the verdict changes later', () => {
+  const h = harness([node('n0', { cpu: '4' }), node('n1', { cpu: '4' }), node('n2', { cpu: '2' })]);
+  const place = (name: string) => {
+    const r = h.alg.schedulePod(new CycleState(), info(pod(name, { cpu: '3' })));
+    if (!(r instanceof FitError)) h.snap.assumePod(info(pod(name, { cpu: '3', nodeName: r.node })));
+    return r;
+  };
+  place('b0');
+  place('b1');
+  assert.ok(place('b2') instanceof FitError);
+  // The second pod of the shape that fit nowhere gets its reasons from the kept verdict.
+  const kept = place('b3');
+  assert.ok(kept instanceof FitError);
+  const reasons = () => kept.diagnosis.nodesForStatusCode(h.snap.nodeList(), Code.Unschedulable).map((n) => n.name);
+  // n2 has less cpu than the pod asks for: preemption can't help there.
+  assert.deepEqual(reasons(), ['n0', 'n1']);
+  h.snap.removePod('default/b0');
+  assert.ok(!(place('b4') instanceof FitError));
+  assert.deepEqual(reasons(), ['n0', 'n1']);
+  assert.equal(kept.message(), '0/3 nodes are available: 3 Insufficient cpu.');
 });
