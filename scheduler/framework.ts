@@ -125,6 +125,17 @@ export interface Plugin {
 export interface PreFilterResult {
   /** The only nodes worth filtering (e.g. node affinity pinned to names). */
   nodeNames?: ReadonlySet<string>;
+  /**
+   * This plugin's Filter rejects every node (e.g. the pod asks for more than any node has):
+   * the pod fits nowhere, so each node's first failing plugin in profile order is wanted.
+   */
+  rejectsEveryNode?: boolean;
+  /**
+   * This plugin's Filter rejects every node not in this list (e.g. pod affinity: nodes
+   * outside the domains holding the pods it wants): the search for feasible nodes starts
+   * with these, and looks at the others only when none of these fits (for the reasons).
+   */
+  candidates?: readonly NodeInfo[];
 }
 
 export interface PreFilterPlugin extends Plugin {
@@ -138,6 +149,13 @@ export interface PreFilterPlugin extends Plugin {
 export interface FilterPlugin extends Plugin {
   /** null when the node fits. */
   filter(state: CycleState, pod: PodInfo, node: NodeInfo): Status | null;
+  /**
+   * Only for a Filter whose verdict on a node depends on the pod and on that node's own
+   * NodeInfo alone (not on other nodes, nor on the cycle state): what of the pod it reads,
+   * as a string. Pods with equal strings get equal verdicts, which lets a verdict on every
+   * node be kept and brought up to date on the nodes that changed since.
+   */
+  nodeLocalKey?(pod: PodInfo): string;
 }
 
 export interface PreScorePlugin extends Plugin {
@@ -178,6 +196,10 @@ export interface PreFilterOutcome {
   nodeNames?: ReadonlySet<string>;
   /** Plugins that narrowed `nodeNames`. */
   narrowedBy: string[];
+  /** Some plugin's Filter rejects every node. */
+  rejectsEveryNode: boolean;
+  /** The fewest candidates a plugin named (only these can fit). */
+  candidates?: readonly NodeInfo[];
 }
 
 /** Nominated pods (from preemption) the filters must respect. */
@@ -185,6 +207,12 @@ export interface Nominator {
   nominatedPodsForNode(nodeName: string): readonly PodInfo[];
   /** False when no pod is nominated anywhere (lets the filters skip the lookup). */
   hasNominatedPods?(): boolean;
+  /** The node a pod is nominated to. */
+  nominatedNodeName?(podKey: string): string | undefined;
+  /** Where the log of nomination changes stands: pass it to nodesWithNominationChangesSince later. */
+  readonly nominationMark?: number;
+  /** Nodes whose nominated pods changed since `mark` (repeats possible); undefined when that part of the log is gone. */
+  nodesWithNominationChangesSince?(mark: number): readonly string[] | undefined;
 }
 
 /** A profile: the plugins in upstream's default order, with their score weights. */
@@ -210,7 +238,7 @@ export class Framework {
   }
 
   runPreFilter(state: CycleState, pod: PodInfo, snap: Snapshot): PreFilterOutcome {
-    const out: PreFilterOutcome = { narrowedBy: [] };
+    const out: PreFilterOutcome = { narrowedBy: [], rejectsEveryNode: false };
     let names: Set<string> | undefined;
     for (const p of this.preFilterPlugins) {
       const r = p.preFilter(state, pod, snap);
@@ -224,6 +252,8 @@ export class Framework {
         out.status = r.plugin ? r : new Status(r.code, r.reasons, p.name);
         return out;
       }
+      if (r.rejectsEveryNode) out.rejectsEveryNode = true;
+      if (r.candidates && (!out.candidates || r.candidates.length < out.candidates.length)) out.candidates = r.candidates;
       if (r.nodeNames) {
         names = names ? new Set([...names].filter((n) => r.nodeNames!.has(n))) : new Set(r.nodeNames);
         out.narrowedBy.push(p.name);
@@ -257,22 +287,63 @@ export class Framework {
   runFilterWithNominated(state: CycleState, pod: PodInfo, node: NodeInfo, nominator: Nominator | undefined): Status | null {
     const nominated = nominator?.nominatedPodsForNode(node.name);
     if (!nominated || nominated.length === 0) return this.runFilter(state, pod, node);
-    let added = false;
-    let stateToUse = state;
-    let nodeToUse = node;
+    const toAdd: PodInfo[] = [];
+    let onNodeAlready = false;
     for (const np of nominated) {
       if (np.uid === pod.uid || np.key === pod.key || np.priority < pod.priority) continue;
-      if (!added) {
-        stateToUse = state.clone();
-        nodeToUse = node.clone();
-        added = true;
-      }
-      nodeToUse.addPod(np);
-      this.runAddPod(stateToUse, pod, np, nodeToUse);
+      // A pod on the node already (or twice in the list) would not leave it exactly as it came.
+      if (node.pods.has(np.key) || toAdd.some((x) => x.key === np.key)) onNodeAlready = true;
+      toAdd.push(np);
     }
-    const first = this.runFilter(stateToUse, pod, nodeToUse);
-    if (!added || first !== null) return first;
+    if (toAdd.length === 0) return this.runFilter(state, pod, node);
+    let first: Status | null;
+    if (!onNodeAlready && this.addPodLeavesStateAlone(state)) {
+      // No plugin of this cycle keeps per-pod state: the nominated pods join the node itself
+      // for this one run and leave it again, instead of a copy of the node and the state.
+      for (const np of toAdd) node.addPod(np);
+      try {
+        first = this.runFilter(state, pod, node);
+      } finally {
+        for (const np of toAdd) node.removePod(np);
+      }
+    } else {
+      const stateToUse = state.clone();
+      const nodeToUse = node.clone();
+      for (const np of toAdd) {
+        nodeToUse.addPod(np);
+        this.runAddPod(stateToUse, pod, np, nodeToUse);
+      }
+      first = this.runFilter(stateToUse, pod, nodeToUse);
+    }
+    if (first !== null) return first;
     return this.runFilter(state, pod, node);
+  }
+
+  /**
+   * What decides a pod's verdicts on a node, when every Filter of its cycle is node-local:
+   * its priority (which nominated pods count, which pods it may preempt) and the Filters'
+   * keys. Pods with the same shape get the same verdict on a node whose pods, Node and
+   * nominated pods are the same. Undefined when some Filter isn't node-local, or nominated
+   * pods can't be followed (a nominator without a log of changes), or the pod is nominated
+   * itself (it doesn't count its own nomination).
+   */
+  nodeLocalShape(state: CycleState, pod: PodInfo, nominator?: Nominator): string | undefined {
+    if (nominator) {
+      if (!nominator.nodesWithNominationChangesSince || !nominator.nominatedNodeName) return undefined;
+      if (pod.pod.status?.nominatedNodeName || nominator.nominatedNodeName(pod.key) !== undefined) return undefined;
+    }
+    let shape = `priority ${pod.priority}\u0000`;
+    for (const f of this.activeFilters(state)) {
+      if (!f.nodeLocalKey) return undefined;
+      shape += `${f.name}\u0000${f.nodeLocalKey(pod)}\u0000`;
+    }
+    return shape;
+  }
+
+  /** No PreFilter extension of this cycle changes the state when a pod is added or removed. */
+  addPodLeavesStateAlone(state: CycleState): boolean {
+    for (const p of this.preFilterPlugins) if ((p.addPod || p.removePod) && !state.skipFilter.has(p.name)) return false;
+    return true;
   }
 
   runAddPod(state: CycleState, podToSchedule: PodInfo, podToAdd: PodInfo, node: NodeInfo): void {
@@ -348,6 +419,8 @@ export class Diagnosis {
   private runLength = 0;
   /** Nodes filtered out without their statuses kept (the pod fit elsewhere: nobody asks why). */
   private unkept = 0;
+  /** Every node rejected, recorded at once (recordEveryNode): statuses by position in `nodes`. */
+  private everyNode: { nodes: readonly NodeInfo[]; statuses: readonly Status[] } | undefined;
   /** The status of every node not in nodeToStatus (PreFilter rejected all, or narrowed the set). */
   absentStatus: Status | undefined;
   readonly unschedulablePlugins = new Set<string>();
@@ -370,6 +443,19 @@ export class Diagnosis {
     }
   }
 
+  /**
+   * Record that every one of `nodes` was filtered out, `statuses[i]` saying why for
+   * `nodes[i]`, with `counts` the nodes per status. The arrays are kept as they are: the
+   * caller must not change them afterwards (it copies before it writes).
+   */
+  recordEveryNode(nodes: readonly NodeInfo[], statuses: readonly Status[], counts: ReadonlyMap<Status, number>): void {
+    this.everyNode = { nodes, statuses };
+    for (const [s, n] of counts) {
+      this.counts.set(s, (this.counts.get(s) ?? 0) + n);
+      if (s.code === Code.Unschedulable) this.unschedulable += n;
+    }
+  }
+
   /** Count `n` filtered nodes whose statuses nobody will ask for. */
   recordUnkept(n: number): void {
     this.unkept += n;
@@ -387,6 +473,11 @@ export class Diagnosis {
     if (!this.map) {
       this.map = new Map();
       for (let i = 0; i < this.names.length; i++) this.map.set(this.names[i], this.statuses[i]);
+      if (this.everyNode) {
+        const { nodes, statuses } = this.everyNode;
+        for (let i = 0; i < nodes.length; i++) this.map.set(nodes[i].name, statuses[i]);
+        this.everyNode = undefined;
+      }
       this.names = [];
       this.statuses = [];
     }
@@ -394,7 +485,7 @@ export class Diagnosis {
   }
 
   get filteredCount(): number {
-    return (this.map ? this.map.size : this.names.length) + this.unkept;
+    return (this.map ? this.map.size : this.names.length + (this.everyNode?.nodes.length ?? 0)) + this.unkept;
   }
 
   /** How many filtered nodes have each status (statuses are mostly shared objects). */
@@ -411,6 +502,13 @@ export class Diagnosis {
   /** Nodes whose status has `code` (NodeToStatus.NodesForStatusCode). */
   nodesForStatusCode(allNodes: readonly NodeInfo[], code: Code): NodeInfo[] {
     if (code === Code.Unschedulable && this.unschedulable === 0 && this.absentStatus?.code !== Code.Unschedulable && !this.map) return [];
+    const every = this.everyNode;
+    if (every && !this.map && this.names.length === 0 && every.nodes.length === allNodes.length) {
+      // Every node recorded, in this order: no map needed.
+      const out: NodeInfo[] = [];
+      for (let i = 0; i < every.nodes.length; i++) if (every.statuses[i].code === code) out.push(every.nodes[i]);
+      return out;
+    }
     const m = this.nodeToStatus;
     const out: NodeInfo[] = [];
     for (const n of allNodes) {

@@ -102,6 +102,21 @@ function hasLowerPriority(node: NodeInfo, priority: number): boolean {
   return false;
 }
 
+/** A dry run's result on a node: the victims that make room, or why there are none. */
+type VictimsOrStatus = { readonly victims: PodInfo[]; readonly numPDBViolations: number } | { readonly status: Status };
+
+/** Pod shapes whose dry runs are kept. */
+const MAX_KEPT_DRY_RUNS = 16;
+
+interface KeptDryRuns {
+  /** The snapshot's nodesVersion, nodeChangeMark and the nominator's nominationMark the results are up to date with. */
+  nodesVersion: number;
+  nodeMark: number;
+  nominationMark: number;
+  /** By node name. */
+  results: Map<string, VictimsOrStatus>;
+}
+
 export interface Candidate {
   node: string;
   /** Most important first. */
@@ -124,6 +139,7 @@ export type PreemptionOutcome =
   | { ok: false; message: string; clearNomination: boolean };
 
 export class Evaluator {
+  private readonly dryRuns = new Map<string, KeptDryRuns>();
   private readonly minPct: number;
   private readonly minAbs: number;
   private readonly random: () => number;
@@ -185,20 +201,53 @@ export class Evaluator {
     return n;
   }
 
+  /**
+   * The dry runs kept for pods of one shape (Framework.nodeLocalShape), without budgets
+   * and with a cycle state that adding or removing pods leaves alone: a node's result
+   * holds until its pods, Node or nominated pods change. Undefined when that can't be.
+   */
+  private keptDryRuns(state: CycleState, pod: PodInfo, budgets: readonly Budget[], statelessDryRun: boolean, nominator?: Nominator): Map<string, VictimsOrStatus> | undefined {
+    if (budgets.length > 0 || !statelessDryRun) return undefined;
+    const shape = this.fw.nodeLocalShape(state, pod, nominator);
+    if (shape === undefined) return undefined;
+    const nodeMark = this.snap.nodeChangeMark;
+    const nominationMark = nominator?.nominationMark ?? 0;
+    let kept = this.dryRuns.get(shape);
+    const nodeChanges = kept && kept.nodesVersion === this.snap.nodesVersion ? this.snap.nodesChangedSince(kept.nodeMark) : undefined;
+    const nominationChanges = kept && nominator ? nominator.nodesWithNominationChangesSince!(kept.nominationMark) : [];
+    // More changes than nodes (a shape not seen for long): starting over costs less.
+    if (kept && nodeChanges && nominationChanges && nodeChanges.length + nominationChanges.length <= this.snap.numNodes) {
+      for (const n of nodeChanges) kept.results.delete(n.name);
+      for (const name of nominationChanges) kept.results.delete(name);
+      kept.nodeMark = nodeMark;
+      kept.nominationMark = nominationMark;
+      this.dryRuns.delete(shape);
+    } else kept = { nodesVersion: this.snap.nodesVersion, nodeMark, nominationMark, results: new Map() };
+    // Most recently used last.
+    this.dryRuns.set(shape, kept);
+    if (this.dryRuns.size > MAX_KEPT_DRY_RUNS) this.dryRuns.delete(this.dryRuns.keys().next().value as string);
+    return kept.results;
+  }
+
   private dryRun(state: CycleState, pod: PodInfo, potential: readonly NodeInfo[], budgets: readonly Budget[], nominator?: Nominator): { candidates: Candidate[]; statuses: Map<string, Status> } {
     const offset = Math.floor(this.random() * potential.length);
     const want = this.numCandidates(potential.length);
     const nonViolating: Candidate[] = [];
     const violating: Candidate[] = [];
     const statuses = new Map<string, Status>();
+    const statelessDryRun = this.fw.addPodLeavesStateAlone(state);
+    const kept = this.keptDryRuns(state, pod, budgets, statelessDryRun, nominator);
     for (let i = 0; i < potential.length; i++) {
       const node = potential[(offset + i) % potential.length];
-      // A node with nothing of lower priority has no victims: say so before copying it.
-      if (!hasLowerPriority(node, pod.priority)) {
-        statuses.set(node.name, new Status(Code.UnschedulableAndUnresolvable, [NO_VICTIMS]));
-        continue;
+      let r = kept?.get(node.name);
+      if (!r) {
+        // A node with nothing of lower priority has no victims: say so before copying it.
+        // The state is copied only if removing and adding pods would change it.
+        r = !hasLowerPriority(node, pod.priority)
+          ? { status: new Status(Code.UnschedulableAndUnresolvable, [NO_VICTIMS]) }
+          : this.selectVictimsOnNode(statelessDryRun ? state : state.clone(), pod, node.clone(), budgets, nominator);
+        kept?.set(node.name, r);
       }
-      const r = this.selectVictimsOnNode(state.clone(), pod, node.clone(), budgets, nominator);
       if ('victims' in r && r.victims.length > 0) {
         const c: Candidate = { node: node.name, victims: r.victims, numPDBViolations: r.numPDBViolations };
         (r.numPDBViolations === 0 ? nonViolating : violating).push(c);
@@ -211,7 +260,7 @@ export class Evaluator {
   }
 
   /** The fewest, least important pods on `node` (a copy) whose removal lets `pod` fit. */
-  selectVictimsOnNode(state: CycleState, pod: PodInfo, node: NodeInfo, budgets: readonly Budget[], nominator?: Nominator): { victims: PodInfo[]; numPDBViolations: number } | { status: Status } {
+  selectVictimsOnNode(state: CycleState, pod: PodInfo, node: NodeInfo, budgets: readonly Budget[], nominator?: Nominator): VictimsOrStatus {
     const potential: PodInfo[] = [];
     for (const p of node.pods.values()) if (p.priority < pod.priority) potential.push(p);
     if (potential.length === 0) return { status: new Status(Code.UnschedulableAndUnresolvable, [NO_VICTIMS]) };

@@ -28,6 +28,29 @@ export function numFeasibleNodesToFind(percentageOfNodesToScore: number, numAllN
   return n < MIN_FEASIBLE_NODES_TO_FIND ? MIN_FEASIBLE_NODES_TO_FIND : n;
 }
 
+/** Pod shapes whose verdict on every node is kept (rejectEveryNodeFromVerdict). */
+const MAX_EVERY_NODE_VERDICTS = 16;
+
+interface EveryNodeVerdict {
+  /** The snapshot's nodesVersion the positions belong to (−1: not built yet). */
+  nodesVersion: number;
+  /** The snapshot's nodeChangeMark the statuses are up to date with. */
+  mark: number;
+  /** The nominator's nominationMark, likewise. */
+  nominationMark: number;
+  /** By node position; null: the node fits (see `fitting`). */
+  statuses: (Status | null)[];
+  /** Nodes per status. */
+  counts: Map<Status, number>;
+  /** Nodes that fit such a pod now. */
+  fitting: number;
+  /** A Diagnosis holds `statuses`: the next change copies them first. */
+  handedOut: boolean;
+}
+
+/** A shape that fit nowhere: its verdict is built when the next pod of the shape comes. */
+const UNBUILT_VERDICT: EveryNodeVerdict = { nodesVersion: -1, mark: 0, nominationMark: 0, statuses: [], counts: new Map(), fitting: 0, handedOut: false };
+
 export interface ScheduleResult {
   node: string;
   evaluatedNodes: number;
@@ -59,6 +82,8 @@ export class SchedulingAlgorithm {
    */
   private readonly filteredNames: string[] = [];
   private readonly filteredStatuses: Status[] = [];
+  /** Per pod shape (node-local filters' keys), why each node (by nodeList() position) rejects such a pod. */
+  private readonly everyNodeVerdicts = new Map<string, EveryNodeVerdict>();
 
   constructor(
     readonly fw: Framework,
@@ -80,7 +105,7 @@ export class SchedulingAlgorithm {
   }
 
   findNodesThatFitPod(state: CycleState, pod: PodInfo, nominator?: Nominator): { feasible: NodeInfo[]; diagnosis: Diagnosis } {
-    const diagnosis = new Diagnosis();
+    let diagnosis = new Diagnosis();
     const allNodes = this.snap.nodeList();
     const pre = this.fw.runPreFilter(state, pod, this.snap);
     if (pre.status) {
@@ -89,11 +114,24 @@ export class SchedulingAlgorithm {
       if (pre.status.rejected && pre.status.plugin) diagnosis.unschedulablePlugins.add(pre.status.plugin);
       return { feasible: [], diagnosis };
     }
+    // A pod of a shape that fit nowhere lately, or that asks for more than any node has.
+    const shape = pre.nodeNames ? undefined : this.fw.nodeLocalShape(state, pod, nominator);
+    if (shape !== undefined && (pre.rejectsEveryNode || this.everyNodeVerdicts.has(shape))) {
+      if (this.rejectEveryNodeFromVerdict(shape, state, pod, allNodes, diagnosis, nominator)) return { feasible: [], diagnosis };
+    }
     // A node nominated by an earlier preemption is likely the only one that fits: try it first.
     const nominated = pod.pod.status?.nominatedNodeName;
     if (nominated && (!pre.nodeNames || pre.nodeNames.has(nominated))) {
       const node = this.snap.getNode(nominated);
       if (node && this.fw.runFilterWithNominated(state, pod, node, nominator) === null) return { feasible: [node], diagnosis };
+    }
+    if (pre.candidates && !pre.nodeNames && !pre.rejectsEveryNode) {
+      // As many feasible nodes are wanted as from all nodes; the others can't be among them.
+      const toFind = numFeasibleNodesToFind(this.percentageOfNodesToScore, allNodes.length);
+      const feasible = this.findNodesThatPassFilters(state, pod, pre.candidates, allNodes.length, diagnosis, nominator, toFind);
+      if (feasible.length > 0) return { feasible, diagnosis };
+      // None fits: every node is looked at, as without candidates, for each one's reason.
+      diagnosis = new Diagnosis();
     }
     let nodes = allNodes;
     if (pre.nodeNames) {
@@ -107,7 +145,11 @@ export class SchedulingAlgorithm {
       diagnosis.absentStatus = new Status(Code.UnschedulableAndUnresolvable, [`node(s) didn't satisfy plugin(s) [${plugins.join(' ')}]`]);
       for (const p of plugins) diagnosis.unschedulablePlugins.add(p);
     }
-    const feasible = this.findNodesThatPassFilters(state, pod, nodes, allNodes.length, diagnosis, nominator);
+    const feasible = pre.rejectsEveryNode
+      ? this.rejectOnEveryNode(state, pod, nodes, allNodes.length, diagnosis, nominator)
+      : this.findNodesThatPassFilters(state, pod, nodes, allNodes.length, diagnosis, nominator);
+    // The next pod of this shape is likely to fit nowhere too: keep the verdict then.
+    if (feasible.length === 0 && shape !== undefined && !this.everyNodeVerdicts.has(shape)) this.keepVerdict(shape, UNBUILT_VERDICT);
     return { feasible, diagnosis };
   }
 
@@ -119,11 +161,18 @@ export class SchedulingAlgorithm {
    * in profile order is only settled — the earlier plugins run to find the real first
    * failure — if the pod turns out to fit nowhere and the reasons are needed.
    */
-  private findNodesThatPassFilters(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], numAllNodes: number, diagnosis: Diagnosis, nominator?: Nominator): NodeInfo[] {
+  private findNodesThatPassFilters(
+    state: CycleState,
+    pod: PodInfo,
+    nodes: readonly NodeInfo[],
+    numAllNodes: number,
+    diagnosis: Diagnosis,
+    nominator?: Nominator,
+    toFind = numFeasibleNodesToFind(this.percentageOfNodesToScore, nodes.length),
+  ): NodeInfo[] {
     const n = nodes.length;
     const feasible: NodeInfo[] = [];
     if (n === 0) return feasible;
-    const toFind = numFeasibleNodesToFind(this.percentageOfNodesToScore, n);
     const start = this.nextStartNodeIndex % n;
     let processed = 0;
     const withNominated = !!nominator && (nominator.hasNominatedPods?.() ?? true);
@@ -202,6 +251,118 @@ export class SchedulingAlgorithm {
     }
     if (feasible.length > 0) diagnosis.recordUnkept(filtered);
     else for (let q = 0; q < filtered; q++) diagnosis.record(names[q], statuses[q]);
+    this.finishFiltering(feasible, processed, numAllNodes, diagnosis);
+    return feasible;
+  }
+
+  /**
+   * A PreFilter said some Filter rejects every node: each node's first failing plugin in
+   * profile order is all that is wanted, so the filters run in that order, once per node
+   * (no search order to adapt, no second pass to settle reasons).
+   */
+  private rejectOnEveryNode(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], numAllNodes: number, diagnosis: Diagnosis, nominator?: Nominator): NodeInfo[] {
+    const n = nodes.length;
+    const feasible: NodeInfo[] = [];
+    const start = n === 0 ? 0 : this.nextStartNodeIndex % n;
+    const withNominated = !!nominator && (nominator.hasNominatedPods?.() ?? true);
+    const filters = this.fw.activeFilters(state);
+    for (let i = 0; i < n; i++) {
+      const node = nodes[(start + i) % n];
+      let s: Status | null = null;
+      if (withNominated) s = this.fw.runFilterWithNominated(state, pod, node, nominator);
+      else for (let j = 0; j < filters.length && s === null; j++) s = filters[j].filter(state, pod, node);
+      if (s === null) feasible.push(node);
+      else diagnosis.record(node.name, s);
+    }
+    this.finishFiltering(feasible, n, numAllNodes, diagnosis);
+    return feasible;
+  }
+
+  private keepVerdict(shape: string, v: EveryNodeVerdict): void {
+    // Most recently used last.
+    this.everyNodeVerdicts.delete(shape);
+    this.everyNodeVerdicts.set(shape, v);
+    if (this.everyNodeVerdicts.size > MAX_EVERY_NODE_VERDICTS) this.everyNodeVerdicts.delete(this.everyNodeVerdicts.keys().next().value as string);
+  }
+
+  /**
+   * A pod that fits nowhere: each node's verdict is kept per pod shape (nodeLocalShape) and,
+   * for the next pod of that shape, brought up to date on the nodes whose pods, Node or
+   * nominated pods changed since (a node that comes or goes starts over), so a stream of pods that
+   * fit nowhere costs the changed nodes per pod, not every node. False (nothing recorded)
+   * when some node fits: the search then runs as usual, and the verdict is kept (pods of
+   * the shape may fit nowhere again once that node fills up).
+   */
+  private rejectEveryNodeFromVerdict(shape: string, state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], diagnosis: Diagnosis, nominator?: Nominator): boolean {
+    const filters = this.fw.activeFilters(state);
+    const withNominated = !!nominator && (nominator.hasNominatedPods?.() ?? true);
+    const firstFailure = (node: NodeInfo): Status | null => {
+      if (withNominated) return this.fw.runFilterWithNominated(state, pod, node, nominator);
+      let s: Status | null = null;
+      for (let j = 0; j < filters.length && s === null; j++) s = filters[j].filter(state, pod, node);
+      return s;
+    };
+    const nominationMark = nominator?.nominationMark ?? 0;
+    let v = this.everyNodeVerdicts.get(shape);
+    let nodeChanges: readonly NodeInfo[] | undefined;
+    let nominationChanges: readonly string[] | undefined;
+    if (v && v.nodesVersion === this.snap.nodesVersion) {
+      nodeChanges = this.snap.nodesChangedSince(v.mark);
+      nominationChanges = nominator ? nominator.nodesWithNominationChangesSince!(v.nominationMark) : [];
+    }
+    // More changes than nodes (a shape not seen for long): building anew costs less.
+    if (v && nodeChanges && nominationChanges && nodeChanges.length + nominationChanges.length <= nodes.length) {
+      const verdict = v;
+      const counts = verdict.counts;
+      const update = (node: NodeInfo | undefined): void => {
+        const pos = node ? node.position : -1;
+        if (!node || pos < 0 || pos >= nodes.length || nodes[pos] !== node) return;
+        const s = firstFailure(node);
+        const old = verdict.statuses[pos];
+        if (s === old) return;
+        // A Diagnosis holds the statuses as they were: copy before the first change.
+        if (verdict.handedOut) {
+          verdict.statuses = verdict.statuses.slice();
+          verdict.handedOut = false;
+        }
+        verdict.statuses[pos] = s;
+        if (old === null) verdict.fitting--;
+        else {
+          const n = counts.get(old)! - 1;
+          if (n === 0) counts.delete(old);
+          else counts.set(old, n);
+        }
+        if (s === null) verdict.fitting++;
+        else counts.set(s, (counts.get(s) ?? 0) + 1);
+      };
+      for (let i = 0; i < nodeChanges.length; i++) update(nodeChanges[i]);
+      for (let i = 0; i < nominationChanges.length; i++) update(this.snap.getNode(nominationChanges[i]));
+      verdict.mark = this.snap.nodeChangeMark;
+      verdict.nominationMark = nominationMark;
+      this.keepVerdict(shape, verdict);
+      if (verdict.fitting > 0) return false;
+    } else {
+      const statuses: (Status | null)[] = new Array<Status | null>(nodes.length);
+      const counts = new Map<Status, number>();
+      let fitting = 0;
+      for (let i = 0; i < nodes.length; i++) {
+        const s = firstFailure(nodes[i]);
+        statuses[i] = s;
+        if (s === null) fitting++;
+        else counts.set(s, (counts.get(s) ?? 0) + 1);
+      }
+      v = { nodesVersion: this.snap.nodesVersion, mark: this.snap.nodeChangeMark, nominationMark, statuses, counts, fitting, handedOut: false };
+      this.keepVerdict(shape, v);
+      if (fitting > 0) return false;
+    }
+    diagnosis.recordEveryNode(nodes, v.statuses as readonly Status[], v.counts);
+    v.handedOut = true;
+    this.finishFiltering([], nodes.length, nodes.length, diagnosis);
+    return true;
+  }
+
+  /** After Filter: the plugins that rejected a pod that fits nowhere; where the next cycle starts. */
+  private finishFiltering(feasible: readonly NodeInfo[], processed: number, numAllNodes: number, diagnosis: Diagnosis): void {
     if (feasible.length === 0) {
       let last = '';
       for (const [s] of diagnosis.statusCounts()) {
@@ -210,7 +371,6 @@ export class SchedulingAlgorithm {
       }
     }
     this.nextStartNodeIndex = (this.nextStartNodeIndex + processed) % Math.max(numAllNodes, 1);
-    return feasible;
   }
 
   prioritizeNodes(state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[]): Float64Array {

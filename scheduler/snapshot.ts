@@ -296,6 +296,10 @@ export class TopologyCounter {
 }
 
 const MAX_COUNTERS = 2048;
+/** Entries the log of pod changes on nodes keeps before dropping its older half. */
+const MAX_NODE_CHANGES = 65536;
+/** Node sets nodesInDomains keeps. */
+const MAX_DOMAIN_NODE_SETS = 64;
 
 /** A label's values on the listed nodes: ids[position] indexes values (−1: the node lacks the label). */
 export interface TopologyIds {
@@ -346,6 +350,20 @@ export class Snapshot {
   /** Bumped when a node comes, goes or changes its labels: per-position label arrays are stale. */
   private nodeLabelsVersion = 0;
   private readonly topologyIdCache = new Map<string, { version: number; ids: TopologyIds }>();
+  private readonly domainNodesCache = new Map<string, { version: number; nodes: readonly NodeInfo[] }>();
+  /** Bumped when a node comes or goes or moves in nodeList() (positions are stale). */
+  nodesVersion = 0;
+  /** Bumped when a node comes, goes or changes. */
+  private nodeObjectsVersion = 0;
+  private maxAllocatableCache: { version: number; max: Resource } | undefined;
+  /**
+   * Listed nodes whose pods or Node object changed, oldest first (a node once per
+   * change), so that a verdict kept per node can be brought up to date by looking at
+   * these nodes alone; the older half is dropped when it grows long (nodeChangeBase
+   * counts what was dropped).
+   */
+  private nodeChanges: NodeInfo[] = [];
+  private nodeChangeBase = 0;
 
   get numNodes(): number {
     return this.realNodes;
@@ -400,6 +418,7 @@ export class Snapshot {
     list.push(info);
     this.zoneOf.set(info.name, z);
     this.orderDirty = true;
+    this.nodesVersion++;
   }
 
   private removeFromTree(name: string): void {
@@ -411,6 +430,7 @@ export class Snapshot {
     if (list.length === 0) this.zones.delete(z);
     this.zoneOf.delete(name);
     this.orderDirty = true;
+    this.nodesVersion++;
   }
 
   private countLabels(labels: Labels, delta: number): void {
@@ -464,8 +484,52 @@ export class Snapshot {
       this.relabel(info, oldLabels);
       this.nodeLabelsVersion++;
     }
+    this.nodeObjectsVersion++;
+    this.nodeChanged(info);
     this.generation++;
     return info;
+  }
+
+  /** Where the log of node changes stands: pass it to nodesChangedSince later. */
+  get nodeChangeMark(): number {
+    return this.nodeChangeBase + this.nodeChanges.length;
+  }
+
+  /** Nodes whose pods or Node object changed since `mark` (repeats possible); undefined when that part of the log is gone. */
+  nodesChangedSince(mark: number): readonly NodeInfo[] | undefined {
+    const from = mark - this.nodeChangeBase;
+    if (from < 0) return undefined;
+    return from === 0 ? this.nodeChanges : this.nodeChanges.slice(from);
+  }
+
+  private nodeChanged(node: NodeInfo): void {
+    this.nodeChanges.push(node);
+    if (this.nodeChanges.length > MAX_NODE_CHANGES) {
+      const drop = this.nodeChanges.length >> 1;
+      this.nodeChanges = this.nodeChanges.slice(drop);
+      this.nodeChangeBase += drop;
+    }
+  }
+
+  /**
+   * The most any one node has allocatable of cpu, memory, ephemeral storage and pods: a
+   * pod asking for more than this fits on no node, however full the nodes are (scalar
+   * resources are not tracked).
+   */
+  maxAllocatable(): Readonly<Resource> {
+    const cached = this.maxAllocatableCache;
+    if (cached && cached.version === this.nodeObjectsVersion) return cached.max;
+    const max = emptyResource();
+    for (const info of this.infos.values()) {
+      if (!info.node) continue;
+      const a = info.allocatable;
+      if (a.milliCPU > max.milliCPU) max.milliCPU = a.milliCPU;
+      if (a.memory > max.memory) max.memory = a.memory;
+      if (a.ephemeralStorage > max.ephemeralStorage) max.ephemeralStorage = a.ephemeralStorage;
+      if (a.pods > max.pods) max.pods = a.pods;
+    }
+    this.maxAllocatableCache = { version: this.nodeObjectsVersion, max };
+    return max;
   }
 
   removeNode(name: string): void {
@@ -477,6 +541,7 @@ export class Snapshot {
     this.realNodes--;
     info.position = -1;
     this.nodeLabelsVersion++;
+    this.nodeObjectsVersion++;
     const oldLabels = info.labels;
     info.node = undefined;
     info.labels = NO_LABELS;
@@ -533,6 +598,31 @@ export class Snapshot {
     if (this.topologyIdCache.size > 64) this.topologyIdCache.clear();
     this.topologyIdCache.set(key, { version: this.nodeLabelsVersion, ids: out });
     return out;
+  }
+
+  /**
+   * The listed nodes whose label `key` has one of `values`, in nodeList() order. Kept (a
+   * few dozen sets) until nodes or labels change: pods wanting the same domains share it.
+   */
+  nodesInDomains(key: string, values: readonly string[]): readonly NodeInfo[] {
+    const list = this.nodeList();
+    const id = `${key}\u0000${[...values].sort().join('\u0000')}`;
+    const cached = this.domainNodesCache.get(id);
+    if (cached && cached.version === this.nodeLabelsVersion) return cached.nodes;
+    const topology = this.topologyIds(key);
+    const wanted = new Uint8Array(topology.values.length);
+    for (const v of values) {
+      const i = topology.idOf.get(v);
+      if (i !== undefined) wanted[i] = 1;
+    }
+    const nodes: NodeInfo[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const t = topology.ids[i];
+      if (t >= 0 && wanted[t]) nodes.push(list[i]);
+    }
+    if (this.domainNodesCache.size >= MAX_DOMAIN_NODE_SETS) this.domainNodesCache.clear();
+    this.domainNodesCache.set(id, { version: this.nodeLabelsVersion, nodes });
+    return nodes;
   }
 
   labelDomains(key: string): ReadonlyMap<string, number> {
@@ -642,6 +732,7 @@ export class Snapshot {
     const node = this.nodeFor(p.nodeName);
     this.pods.set(p.key, p);
     node.addPod(p);
+    this.nodeChanged(node);
     this.indexPod(p, 1);
     this.indexTopology(p, node, 1);
     this.generation++;
@@ -656,6 +747,7 @@ export class Snapshot {
     if (node) {
       this.indexTopology(p, node, -1);
       node.removePod(p);
+      this.nodeChanged(node);
       if (!node.node && node.pods.size === 0) this.infos.delete(node.name);
     }
     this.indexPod(p, -1);

@@ -4,7 +4,7 @@
 // snapshot's incremental indexes — existing terms grouped by identical term, and
 // shared per-selector counters — so a cycle costs O(matching groups), not O(pods).
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import type { ClusterEventWithHint, CycleState, EnqueuePlugin, FilterPlugin, PreFilterPlugin, PreScorePlugin, ScorePlugin, StateData } from '../framework.js';
+import type { ClusterEventWithHint, CycleState, EnqueuePlugin, FilterPlugin, PreFilterPlugin, PreFilterResult, PreScorePlugin, ScorePlugin, StateData } from '../framework.js';
 import { Action, Code, MAX_NODE_SCORE, SKIP, Status } from '../framework.js';
 import type { Labels } from '../labels.js';
 import type { AffinityTerm } from '../podinfo.js';
@@ -109,7 +109,7 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
 
   constructor(private readonly hardPodAffinityWeight = HARD_POD_AFFINITY_WEIGHT) {}
 
-  preFilter(state: CycleState, pod: PodInfo, snap: Snapshot): Status | null {
+  preFilter(state: CycleState, pod: PodInfo, snap: Snapshot): Status | PreFilterResult | null {
     const nsLabels = snap.namespaceLabels.get(pod.namespace);
     const affinityTerms = pod.requiredAffinityTerms.map((t) => resolve(snap, t));
     const antiTerms = pod.requiredAntiAffinityTerms.map((t) => resolve(snap, t));
@@ -158,6 +158,13 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
     // Incoming anti-affinity: existing pods matching each term.
     s.anti = antiTerms.map((t) => snap.counter(t.namespaces, t.term.selector, t.term.topologyKey, false).byValue);
     state.write(PRE_FILTER_KEY, s);
+    // With pods to be near, only the nodes in the first term's domains that hold them can pass.
+    if (s.affinityTotal > 0 && s.affinity.length > 0) {
+      const values: string[] = [];
+      for (const [v, n] of s.affinity[0]) if (n > 0) values.push(v);
+      const candidates = snap.nodesInDomains(affinityTerms[0].term.topologyKey, values);
+      if (candidates.length < snap.numNodes) return { candidates };
+    }
     return null;
   }
 

@@ -36,6 +36,11 @@ export class NodeAffinity implements PreFilterPlugin, FilterPlugin, PreScorePlug
     return names ? { nodeNames: names } : null;
   }
 
+  nodeLocalKey(pod: PodInfo): string {
+    const spec = pod.pod.spec;
+    return JSON.stringify([spec?.nodeSelector ?? null, spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? null]);
+  }
+
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status | null {
     return pod.requiredNodeAffinity.matches(node) ? null : this.rejected;
   }

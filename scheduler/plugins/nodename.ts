@@ -17,6 +17,10 @@ export class NodeName implements PreFilterPlugin, FilterPlugin, EnqueuePlugin {
     return pod.pod.spec?.nodeName ? null : SKIP;
   }
 
+  nodeLocalKey(pod: PodInfo): string {
+    return pod.pod.spec?.nodeName ?? '';
+  }
+
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status | null {
     const wanted = pod.pod.spec?.nodeName;
     return wanted && wanted !== node.name ? this.rejected : null;

@@ -18,6 +18,10 @@ export class NodePorts implements PreFilterPlugin, FilterPlugin, EnqueuePlugin {
     return pod.hostPorts.length === 0 ? SKIP : null;
   }
 
+  nodeLocalKey(pod: PodInfo): string {
+    return JSON.stringify(pod.hostPorts);
+  }
+
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status | null {
     return node.hasPortConflict(pod.hostPorts) ? this.rejected : null;
   }

@@ -3,13 +3,13 @@
 // the pod count and every extended resource (nvidia.com/gpu, hugepages, ...) — and
 // among the nodes that do, the least allocated scores highest.
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import type { ClusterEventWithHint, CycleState, EnqueuePlugin, FilterPlugin, ScorePlugin } from '../framework.js';
+import type { ClusterEventWithHint, CycleState, EnqueuePlugin, FilterPlugin, PreFilterPlugin, PreFilterResult, ScorePlugin } from '../framework.js';
 import { Action, Code, MAX_NODE_SCORE, Status } from '../framework.js';
 import type { PodInfo } from '../podinfo.js';
 import { PodInfo as PodInfoClass } from '../podinfo.js';
 import type { Resource } from '../resources.js';
 import { resourceFromList } from '../resources.js';
-import type { NodeInfo } from '../snapshot.js';
+import type { NodeInfo, Snapshot } from '../snapshot.js';
 
 export const NODE_RESOURCES_FIT = 'NodeResourcesFit';
 
@@ -63,10 +63,27 @@ function leastRequestedScore(requested: number, capacity: number): number {
   return Math.trunc(((capacity - requested) * MAX_NODE_SCORE) / capacity);
 }
 
-export class NodeResourcesFit implements FilterPlugin, ScorePlugin, EnqueuePlugin {
+export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, ScorePlugin, EnqueuePlugin {
   readonly name = NODE_RESOURCES_FIT;
   /** Statuses are shared per combination of reasons, so failed nodes cost no allocation. */
   private readonly statuses = new Map<string, Status>();
+
+  /**
+   * Upstream's PreFilter only computes the requests (PodInfo has them); this one also tells
+   * the algorithm when no node can fit the pod — it asks for more cpu, memory or ephemeral
+   * storage than the largest node has — so the filters need not look for a fitting node.
+   */
+  preFilter(_state: CycleState, pod: PodInfo, snap: Snapshot): PreFilterResult | null {
+    const req = pod.requests;
+    const max = snap.maxAllocatable();
+    if (req.milliCPU > max.milliCPU || req.memory > max.memory || req.ephemeralStorage > max.ephemeralStorage) return { rejectsEveryNode: true };
+    return null;
+  }
+
+  nodeLocalKey(pod: PodInfo): string {
+    const r = pod.requests;
+    return `${r.milliCPU}/${r.memory}/${r.ephemeralStorage}/${r.scalar ? JSON.stringify([...r.scalar]) : ''}`;
+  }
 
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status | null {
     const req = pod.requests;

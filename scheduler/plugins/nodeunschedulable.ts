@@ -20,6 +20,10 @@ export class NodeUnschedulable implements FilterPlugin, EnqueuePlugin {
   readonly name = NODE_UNSCHEDULABLE;
   private readonly rejected = new Status(Code.UnschedulableAndUnresolvable, [ERR_REASON_UNSCHEDULABLE], NODE_UNSCHEDULABLE);
 
+  nodeLocalKey(pod: PodInfo): string {
+    return toleratesUnschedulable(pod) ? '1' : '0';
+  }
+
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status | null {
     if (!node.unschedulable) return null;
     return toleratesUnschedulable(pod) ? null : this.rejected;

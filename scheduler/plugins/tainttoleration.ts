@@ -25,6 +25,10 @@ export function untoleratedTaintReason(t: Taint): string {
 export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugin, EnqueuePlugin {
   readonly name = TAINT_TOLERATION;
 
+  nodeLocalKey(pod: PodInfo): string {
+    return JSON.stringify(pod.tolerations);
+  }
+
   filter(_state: CycleState, pod: PodInfo, node: NodeInfo): Status | null {
     if (node.hardTaints.length === 0) return null;
     const taint = findUntoleratedTaint(node.hardTaints, pod.tolerations);

@@ -9,11 +9,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, CycleState, Diagnosis, FitError, Status } from '../../scheduler/framework.js';
-import { numFeasibleNodesToFind } from '../../scheduler/schedule.js';
+import { SchedulingAlgorithm, numFeasibleNodesToFind } from '../../scheduler/schedule.js';
 import { POD_TOPOLOGY_SPREAD } from '../../scheduler/plugins/podtopologyspread.js';
 import type { PodTopologySpread } from '../../scheduler/plugins/podtopologyspread.js';
 import { Selector } from '../../scheduler/labels.js';
 import { harness, info, node, pod } from './scheduler-fixtures.js';
+import type { PodInfo } from '../../scheduler/podinfo.js';
+import { Evaluator } from '../../scheduler/preemption.js';
+import { schedulingCycle } from '../../scheduler/cycle.js';
+import type { CycleResult } from '../../scheduler/cycle.js';
 
 /** A small deterministic generator (tests must not depend on Math.random). */
 function lcg(seed: number): () => number {
@@ -226,4 +230,176 @@ test('Snapshot.countsByPosition: a counter\'s pods per node by position, current
   assert.deepEqual(look(), { a: 0, b: 0, c: 2, d: 1 });
   h.snap.removeNode('b');
   assert.deepEqual(look(), { a: 0, c: 2, d: 1 });
+});
+
+/** Nominated pods by node, with the log of changes the verdicts kept per node follow (as the queue's). */
+class LoggingNominator {
+  private readonly byNode = new Map<string, PodInfo[]>();
+  private readonly changes: string[] = [];
+  nominate(p: PodInfo, nodeName: string): void {
+    this.byNode.set(nodeName, [...(this.byNode.get(nodeName) ?? []), p]);
+    this.changes.push(nodeName);
+  }
+  clear(nodeName: string): void {
+    this.byNode.delete(nodeName);
+    this.changes.push(nodeName);
+  }
+  nominatedPodsForNode(nodeName: string): readonly PodInfo[] {
+    return this.byNode.get(nodeName) ?? [];
+  }
+  hasNominatedPods(): boolean {
+    return this.byNode.size > 0;
+  }
+  nominatedNodeName(podKey: string): string | undefined {
+    for (const [n, list] of this.byNode) if (list.some((p) => p.key === podKey)) return n;
+    return undefined;
+  }
+  get nominationMark(): number {
+    return this.changes.length;
+  }
+  nodesWithNominationChangesSince(mark: number): readonly string[] {
+    return this.changes.slice(mark);
+  }
+}
+
+test('pods of a shape that fit nowhere: the verdict kept per shape and brought up to date equals a fresh one', () => {
+  const rnd = lcg(11);
+  for (let round = 0; round < 12; round++) {
+    const nodeOf = (i: number) =>
+      node(`n${i}`, {
+        cpu: rnd() < 0.5 ? '2' : '4',
+        pods: 1 + Math.floor(rnd() * 3),
+        labels: { disk: rnd() < 0.5 ? 'ssd' : 'hdd' },
+        ...(rnd() < 0.2 ? { taints: [{ key: 'dedicated', value: 'x', effect: 'NoSchedule' as const }] } : {}),
+        ...(rnd() < 0.1 ? { unschedulable: true } : {}),
+      });
+    const nodes = Array.from({ length: 3 + Math.floor(rnd() * 8) }, (_, i) => nodeOf(i));
+    const h = harness(nodes);
+    const nominator = round % 2 === 1 ? new LoggingNominator() : undefined;
+    // Shapes that fit nowhere (more cpu than any node has) with more reasons on some
+    // nodes, and shapes that fit on some nodes some of the time.
+    const shapes = [
+      () => pod(`big-${rnd()}`, { cpu: '8' }),
+      () => pod(`big-${rnd()}`, { cpu: '8', memory: '4Gi', nodeSelector: { disk: 'ssd' } }),
+      () => pod(`big-${rnd()}`, { cpu: '6', hostPorts: [{ port: 80 }], tolerations: [{ key: 'dedicated', operator: 'Exists' }] }),
+      () => pod(`mid-${rnd()}`, { cpu: '3', priority: 10 }),
+      () => pod(`mid-${rnd()}`, { cpu: '2', memory: '4Gi', hostPorts: [{ port: 80 }] }),
+    ];
+    const placed: string[] = [];
+    const earlier: { error: FitError; byCode: string[][] }[] = [];
+    for (let step = 0; step < 60; step++) {
+      const r = rnd();
+      if (r < 0.4) {
+        const name = `p${round}-${step}`;
+        h.snap.addPod(info(pod(name, { nodeName: `n${Math.floor(rnd() * nodes.length)}`, cpu: rnd() < 0.5 ? '1' : '500m', memory: '3Gi', hostPorts: rnd() < 0.3 ? [{ port: 80 }] : undefined })));
+        placed.push(`default/${name}`);
+      } else if (r < 0.6 && placed.length > 0) {
+        h.snap.removePod(placed.splice(Math.floor(rnd() * placed.length), 1)[0]);
+      } else if (r < 0.65) {
+        const i = Math.floor(rnd() * nodes.length);
+        h.snap.setNode((nodes[i] = nodeOf(i)));
+      } else if (r < 0.8 && nominator) {
+        const at = `n${Math.floor(rnd() * nodes.length)}`;
+        if (rnd() < 0.6) nominator.nominate(info(pod(`nom-${step}`, { cpu: '1', priority: rnd() < 0.5 ? 0 : 100 })), at);
+        else nominator.clear(at);
+      }
+      const p = shapes[Math.floor(rnd() * shapes.length)]();
+      const kept = h.alg.schedulePod(new CycleState(), info(p), nominator);
+      const fresh = new SchedulingAlgorithm(h.fw, h.snap, { random: () => 0.999 }).schedulePod(new CycleState(), info(p), nominator);
+      assert.equal(kept instanceof FitError, fresh instanceof FitError, `round ${round} step ${step}`);
+      if (!(kept instanceof FitError) || !(fresh instanceof FitError)) continue;
+      assert.equal(kept.message(), fresh.message(), `round ${round} step ${step}`);
+      const statuses = (d: Diagnosis) => [...d.nodeToStatus].map(([n, s]) => `${n}:${s.plugin}:${s.code}:${s.message()}`).sort();
+      assert.deepEqual(statuses(kept.diagnosis), statuses(fresh.diagnosis), `round ${round} step ${step}`);
+      assert.deepEqual([...kept.diagnosis.unschedulablePlugins].sort(), [...fresh.diagnosis.unschedulablePlugins].sort());
+      const unschedulable = (d: Diagnosis) => d.nodesForStatusCode(h.snap.nodeList(), Code.Unschedulable).map((n) => n.name);
+      assert.deepEqual(unschedulable(kept.diagnosis), unschedulable(fresh.diagnosis), `round ${round} step ${step}`);
+      // FitErrors handed out earlier still say what they said then.
+      const byCode = (d: Diagnosis) => [Code.Unschedulable, Code.UnschedulableAndUnresolvable].map((c) => d.nodesForStatusCode(h.snap.nodeList(), c).map((n) => n.name));
+      for (const e of earlier) assert.deepEqual(byCode(e.error.diagnosis), e.byCode, `round ${round} step ${step}`);
+      earlier.push({ error: kept, byCode: byCode(kept.diagnosis) });
+    }
+  }
+});
+
+test('pod affinity: searching the candidate nodes first finds what a search of every node finds', () => {
+  const rnd = lcg(5);
+  for (let round = 0; round < 80; round++) {
+    const zones = 1 + Math.floor(rnd() * 4);
+    const nodes = Array.from({ length: 2 + Math.floor(rnd() * 10) }, (_, i) =>
+      node(`n${i}`, { cpu: rnd() < 0.5 ? '1' : '4', labels: rnd() < 0.9 ? { 'topology.kubernetes.io/zone': `z${i % zones}` } : {} }),
+    );
+    const pods = Array.from({ length: Math.floor(rnd() * 6) }, (_, i) => pod(`e${i}`, { nodeName: `n${Math.floor(rnd() * nodes.length)}`, labels: { color: rnd() < 0.6 ? 'blue' : 'red' } }));
+    const h = harness(nodes, pods);
+    const all = new SchedulingAlgorithm(h.fw, h.snap, { percentageOfNodesToScore: 100 });
+    const p = pod('incoming', {
+      cpu: rnd() < 0.4 ? '2' : '100m',
+      labels: { color: 'green' },
+      affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { color: 'blue' } }, topologyKey: rnd() < 0.7 ? 'topology.kubernetes.io/zone' : 'kubernetes.io/hostname' }] } },
+    });
+    const want = Object.entries(h.filterAll(p));
+    const { feasible, diagnosis } = all.findNodesThatFitPod(new CycleState(), info(p));
+    assert.deepEqual(
+      feasible.map((n) => n.name).sort(),
+      want.filter(([, s]) => s === '').map(([n]) => n).sort(),
+      `round ${round}`,
+    );
+    if (feasible.length === 0) {
+      const got = [...diagnosis.nodeToStatus].map(([n, s]) => [n, s.message()]).sort();
+      assert.deepEqual(got, want.sort(), `round ${round}`);
+    }
+  }
+});
+
+test('preemption: dry runs kept per pod shape and brought up to date choose as fresh ones', () => {
+  const rnd = lcg(3);
+  for (let round = 0; round < 12; round++) {
+    const nodes = Array.from({ length: 3 + Math.floor(rnd() * 8) }, (_, i) => node(`n${i}`, { cpu: '4', pods: 4 }));
+    const h = harness(nodes);
+    const nominator = round % 2 === 1 ? new LoggingNominator() : undefined;
+    const kept = new Evaluator(h.fw, h.snap, { random: () => 0.5, now: () => 0 });
+    let seq = 0;
+    const place = () => {
+      const name = `low-${round}-${seq++}`;
+      h.snap.addPod(info(pod(name, { nodeName: `n${Math.floor(rnd() * nodes.length)}`, cpu: rnd() < 0.5 ? '1' : '2', priority: Math.floor(rnd() * 3), startTime: `2026-01-0${1 + Math.floor(rnd() * 9)}T00:00:00Z` })));
+      return `default/${name}`;
+    };
+    const placed = Array.from({ length: nodes.length * 3 }, place);
+    for (let step = 0; step < 40; step++) {
+      const r = rnd();
+      if (r < 0.3) placed.push(place());
+      else if (r < 0.55 && placed.length > 0) h.snap.removePod(placed.splice(Math.floor(rnd() * placed.length), 1)[0]);
+      else if (r < 0.7 && nominator) nominator.nominate(info(pod(`nom-${step}`, { cpu: '1', priority: rnd() < 0.5 ? 1 : 100 })), `n${Math.floor(rnd() * nodes.length)}`);
+      else if (r < 0.8 && nominator) nominator.clear(`n${Math.floor(rnd() * nodes.length)}`);
+      const p = info(pod(`high-${step}`, { cpu: rnd() < 0.5 ? '3' : '4', priority: rnd() < 0.5 ? 5 : 10 }));
+      const fresh = new Evaluator(h.fw, h.snap, { random: () => 0.5, now: () => 0 });
+      const a = schedulingCycle(new SchedulingAlgorithm(h.fw, h.snap), kept, p, [], nominator);
+      const b = schedulingCycle(new SchedulingAlgorithm(h.fw, h.snap), fresh, p, [], nominator);
+      const summary = (c: CycleResult) =>
+        c.kind === 'scheduled' ? 'scheduled' : `${c.message} | ${c.preemption ? `${c.preemption.candidate.node}: ${c.preemption.candidate.victims.map((v) => v.name).join(',')}` : '-'}`;
+      assert.equal(summary(a), summary(b), `round ${round} step ${step}`);
+    }
+  }
+});
+
+test('a FitError from a kept verdict keeps its reasons when the verdict changes later', () => {
+  const h = harness([node('n0', { cpu: '4' }), node('n1', { cpu: '4' }), node('n2', { cpu: '2' })]);
+  const place = (name: string) => {
+    const r = h.alg.schedulePod(new CycleState(), info(pod(name, { cpu: '3' })));
+    if (!(r instanceof FitError)) h.snap.assumePod(info(pod(name, { cpu: '3', nodeName: r.node })));
+    return r;
+  };
+  place('b0');
+  place('b1');
+  assert.ok(place('b2') instanceof FitError);
+  // The second pod of the shape that fit nowhere gets its reasons from the kept verdict.
+  const kept = place('b3');
+  assert.ok(kept instanceof FitError);
+  const reasons = () => kept.diagnosis.nodesForStatusCode(h.snap.nodeList(), Code.Unschedulable).map((n) => n.name);
+  // n2 has less cpu than the pod asks for: preemption can't help there.
+  assert.deepEqual(reasons(), ['n0', 'n1']);
+  h.snap.removePod('default/b0');
+  assert.ok(!(place('b4') instanceof FitError));
+  assert.deepEqual(reasons(), ['n0', 'n1']);
+  assert.equal(kept.message(), '0/3 nodes are available: 3 Insufficient cpu.');
 });
