@@ -61,6 +61,7 @@ function memOf(pid: number): Mem {
 
 const mib = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
 const describe = (m: Mem) => `${mib(m.rss)} (anon ${mib(m.anon)}, file-backed ${mib(m.file)}; private to it ${mib(m.private)}, PSS ${mib(m.pss)})`;
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function withCluster<T>(name: string, extraArgs: string[], env: NodeJS.ProcessEnv, fn: (dir: string) => Promise<T>): Promise<T> {
@@ -87,7 +88,7 @@ async function main(): Promise<void> {
       console.log(`control plane + one node, idle ${IDLE_MS / 1000} s after kite up:`);
       console.log(`  kite server with its kubelet thread ${describe(server)}`);
       console.log(`  kite total  ${mib(server.rss)} (goal ≤ ${KITE_GOAL_MIB} MiB: ${server.rss / 1024 <= KITE_GOAL_MIB ? 'met' : 'NOT met'}); containerd ${mib(containerd)}`);
-      console.log(`  (file-backed pages are mostly the node binary's code)`);
+      console.log(`  (file-backed pages are mostly the node binary's code); load average ${loadavg()}`);
     });
   } else {
     console.log('(not root: the control plane + node figure is skipped)');
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
   const per = (withHollow.rss - base.rss) / HOLLOW;
   console.log(`control plane without a node: ${describe(base)}; with ${HOLLOW} hollow nodes: ${describe(withHollow)}`);
   console.log(`  per hollow node ${mib(per)} (goal ≤ ${HOLLOW_GOAL_MIB} MiB: ${per / 1024 <= HOLLOW_GOAL_MIB ? 'met' : 'NOT met'})`);
-  console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+  console.log(`load average at the end: ${loadavg()}`);
 }
 
 main().catch((err) => {

@@ -24,7 +24,7 @@ import { resourceByPath } from '../machinery/resources.js';
 import { CriClient } from '../kubelet/cri/client.js';
 import { BUSYBOX_IMAGE } from '../kubelet/images/busybox.js';
 import { freePort } from '../test/e2e/harness.js';
-import { processesMatching } from './procfs.js';
+import { cpuMsOf, processesMatching } from './procfs.js';
 
 const run = promisify(execFile);
 const args = new Map<string, string>();
@@ -182,6 +182,12 @@ async function main(): Promise<void> {
       }
     };
 
+    // CPU of the server and of its kubelet thread (its tid, from the kubelet's log) over the pod starts.
+    const serverPid = Number(readFileSync(join(clusterDir, 'server.pid'), 'utf8'));
+    const kubeletTid = [...readFileSync(join(clusterDir, 'node', 'kubelet.log'), 'utf8').matchAll(/ tid (\d+)\)/g)].pop()?.[1];
+    const cpu = () => ({ server: cpuMsOf(`/proc/${serverPid}/stat`), kubelet: kubeletTid ? cpuMsOf(`/proc/${serverPid}/task/${kubeletTid}/stat`) : NaN });
+    const cpuBefore = cpu();
+
     // ---- one pod at a time, kite and raw interleaved
     const serialKite: number[] = [];
     const serialRaw: number[] = [];
@@ -192,7 +198,6 @@ async function main(): Promise<void> {
 
     // ---- idle RSS with pods running
     await new Promise((r) => setTimeout(r, 5000));
-    const serverPid = Number(readFileSync(join(clusterDir, 'server.pid'), 'utf8'));
     const containerdPids = processesMatching((a) => a.some((x) => x.includes(join(clusterDir, 'node', 'containerd', 'config.toml'))));
     const shimPids = processesMatching((a) => a[0]!.includes('containerd-shim') && a.includes(meta.socket));
     const rssBusy = { server: rssKiB(serverPid), shims: shimPids.reduce((a, p) => a + rssKiB(p), 0) };
@@ -209,6 +214,7 @@ async function main(): Promise<void> {
     const rawAll = performance.now() - tRaw;
     await removeRaw();
     watch.stop();
+    const cpuAfter = cpu();
 
     // ---- idle RSS without pods
     await new Promise((r) => setTimeout(r, 5000));
@@ -222,6 +228,7 @@ async function main(): Promise<void> {
       fmt(percentile(sorted(Array.from({ length: SERIAL }, (_, i) => (to.get(`serial-${i}`) ?? NaN) - (from.get(`serial-${i}`) ?? NaN)).filter((x) => !Number.isNaN(x))), 50));
     console.log(`  kite one at a time, p50 per stage: created → bound ${stage(created, bound)}, bound → kubelet's first status ${stage(bound, kubeletSeen)}, → Running+Ready seen ${stage(kubeletSeen, ready)}`);
     console.log(line(`pod start, ${PODS} at once (kite all in ${fmt(kiteAll)}, raw all in ${fmt(rawAll)}):`, burstKite, burstRaw));
+    console.log(`CPU over the pod starts and removals: kite server ${fmt(cpuAfter.server - cpuBefore.server)}, of which its kubelet thread's JS thread ${fmt(cpuAfter.kubelet - cpuBefore.kubelet)} (GC helpers and the libuv pool are shared)`);
     console.log(`idle RSS, ${SERIAL} pods running: kite server with its kubelet thread ${mb(rssBusy.server)}; shims ${mb(rssBusy.shims)} (${shimPids.length})`);
     console.log(`idle RSS, no pods: kite server with its kubelet thread ${mb(rss.server)}; containerd ${mb(rss.containerd)}`);
   } finally {

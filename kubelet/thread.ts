@@ -4,7 +4,7 @@
 // are paid once, and the kubelet's own event loop keeps its bursts off the API server's.
 // Its log is node/kubelet.log. The parent's 'stop' message stops it (the pods keep
 // running); a throw ends the thread and the parent starts a new one, which adopts them.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readlinkSync, writeSync } from 'node:fs';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { startKubeletFromFile } from './agent.js';
 import { errorMessage } from './util.js';
@@ -19,7 +19,9 @@ const logFd = openSync(logPath, 'a', 0o644);
 // Synchronous, as a process's stdout to a file is: nothing logged is lost when the thread ends.
 const log = (msg: string) => writeSync(logFd, `${new Date().toISOString()} ${msg}\n`);
 
-const running = await startKubeletFromFile(configPath, {}, `thread ${threadId} of pid ${process.pid}`, log);
+// The thread's id in the kernel (/proc/PID/task/TID, `top -H`): where its CPU time is told apart from the server's.
+const tid = readlinkSync('/proc/thread-self').split('/').pop();
+const running = await startKubeletFromFile(configPath, {}, `thread ${threadId} of pid ${process.pid}, tid ${tid}`, log);
 parentPort!.once('message', (m: 'stop') => {
   if (m !== 'stop') return;
   log('stopping the kubelet (pods keep running)');
