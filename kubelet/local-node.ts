@@ -458,10 +458,13 @@ export class ContainerdSupervisor {
 }
 
 /**
- * V8 limits of the kubelet thread. A young generation of 12 MiB (4 MiB semi-spaces, what the
- * kubelet process ran with) keeps the idle footprint down; the kubelet allocates little per second.
+ * V8 limits of the kubelet thread. Its young generation is the server's 4 MiB semi-spaces
+ * (`kite up` starts the server with --max-semi-space-size=4, which V8 applies to every isolate
+ * over a Worker's maxYoungGenerationSizeMb), what the kubelet process ran with. Its old
+ * generation is capped: a kubelet whose heap runs away ends its thread (restarted, the pods
+ * adopted) instead of the server; 256 MiB is far above what it holds, so its GC is unchanged.
  */
-const KUBELET_THREAD_LIMITS = { maxYoungGenerationSizeMb: 12 };
+const KUBELET_THREAD_LIMITS = { maxOldGenerationSizeMb: 256 };
 
 /**
  * Runs `kite kubelet --config` as a child and restarts it when it exits unexpectedly;
