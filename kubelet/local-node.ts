@@ -458,15 +458,6 @@ export class ContainerdSupervisor {
 }
 
 /**
- * V8 limits of the kubelet thread. Its young generation is the server's 4 MiB semi-spaces
- * (`kite up` starts the server with --max-semi-space-size=4, which V8 applies to every isolate
- * over a Worker's maxYoungGenerationSizeMb), what the kubelet process ran with. Its old
- * generation is capped: a kubelet whose heap runs away ends its thread (restarted, the pods
- * adopted) instead of the server; 256 MiB is far above what it holds, so its GC is unchanged.
- */
-const KUBELET_THREAD_LIMITS = { maxOldGenerationSizeMb: 256 };
-
-/**
  * Runs `kite kubelet --config` as a child and restarts it when it exits unexpectedly;
  * inside network namespace `netns` (a netns file) when given. nsenter rather than
  * `ip netns exec`, which would also remount /sys for the kubelet's whole life.
@@ -529,6 +520,15 @@ export class KubeletSupervisor {
     rmSync(join(this.nodeDir, 'kubelet.pid'), { force: true });
   }
 }
+
+/**
+ * V8 limits of the kubelet thread. Its young generation is the server's 4 MiB semi-spaces
+ * (`kite up` starts the server with --max-semi-space-size=4, which V8 applies to every isolate
+ * over a Worker's maxYoungGenerationSizeMb), what the kubelet process ran with. Its old
+ * generation is capped: a kubelet whose heap runs away ends its thread (restarted, the pods
+ * adopted) instead of the server; 256 MiB is far above what it holds, so its GC is unchanged.
+ */
+const KUBELET_THREAD_LIMITS = { maxOldGenerationSizeMb: 256 };
 
 /**
  * Runs the kubelet of the server's own host (kubelet/thread.ts) in a worker thread and starts
