@@ -22,8 +22,8 @@ const log = (msg: string) => writeSync(logFd, `${new Date().toISOString()} ${msg
 // The thread's id in the kernel (/proc/PID/task/TID, `top -H`): where its CPU time is told apart from the server's.
 const tid = readlinkSync('/proc/thread-self').split('/').pop();
 const running = await startKubeletFromFile(configPath, {}, `thread ${threadId} of pid ${process.pid}, tid ${tid}`, log);
-parentPort!.once('message', (m: 'stop') => {
-  if (m !== 'stop') return;
+// The parent's one message: stop.
+parentPort!.once('message', () => {
   log('stopping the kubelet (pods keep running)');
   void running
     .stop()
