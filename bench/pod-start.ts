@@ -7,7 +7,7 @@
 //     RunPodSandbox + CreateContainer + StartContainer through CRI (no API server, no
 //     kubelet), one at a time (interleaved with kite's, so load hits both alike) and N at
 //     once; the ratio is printed next to the goal (≤ 1.5×),
-//   - the idle RSS of every kite process (server, kubelet) and of containerd + shims.
+//   - the idle RSS of kite (the server, which runs the kubelet in a thread) and of containerd + shims.
 //
 //   node dist/bench/pod-start.js [--pods 30] [--serial 20]
 //   KITE_BENCH_LOGS=DIR keeps the server and kubelet logs (run with KITE_KUBELET_TRACE=1
@@ -24,7 +24,7 @@ import { resourceByPath } from '../machinery/resources.js';
 import { CriClient } from '../kubelet/cri/client.js';
 import { BUSYBOX_IMAGE } from '../kubelet/images/busybox.js';
 import { freePort } from '../test/e2e/harness.js';
-import { processesMatching } from './procfs.js';
+import { cpuMsOf, processesMatching } from './procfs.js';
 
 const run = promisify(execFile);
 const args = new Map<string, string>();
@@ -182,6 +182,12 @@ async function main(): Promise<void> {
       }
     };
 
+    // CPU of the server and of its kubelet thread (its tid, from the kubelet's log) over the pod starts.
+    const serverPid = Number(readFileSync(join(clusterDir, 'server.pid'), 'utf8'));
+    const kubeletTid = [...readFileSync(join(clusterDir, 'node', 'kubelet.log'), 'utf8').matchAll(/ tid (\d+)\)/g)].pop()?.[1];
+    const cpu = () => ({ server: cpuMsOf(`/proc/${serverPid}/stat`), kubelet: kubeletTid ? cpuMsOf(`/proc/${serverPid}/task/${kubeletTid}/stat`) : NaN });
+    const cpuBefore = cpu();
+
     // ---- one pod at a time, kite and raw interleaved
     const serialKite: number[] = [];
     const serialRaw: number[] = [];
@@ -192,11 +198,9 @@ async function main(): Promise<void> {
 
     // ---- idle RSS with pods running
     await new Promise((r) => setTimeout(r, 5000));
-    const serverPid = Number(readFileSync(join(clusterDir, 'server.pid'), 'utf8'));
-    const kubeletPid = Number(readFileSync(join(clusterDir, 'node', 'kubelet.pid'), 'utf8'));
     const containerdPids = processesMatching((a) => a.some((x) => x.includes(join(clusterDir, 'node', 'containerd', 'config.toml'))));
     const shimPids = processesMatching((a) => a[0]!.includes('containerd-shim') && a.includes(meta.socket));
-    const rssBusy = { server: rssKiB(serverPid), kubelet: rssKiB(kubeletPid), shims: shimPids.reduce((a, p) => a + rssKiB(p), 0) };
+    const rssBusy = { server: rssKiB(serverPid), shims: shimPids.reduce((a, p) => a + rssKiB(p), 0) };
     await removeRaw();
     await removeKitePods('serial', SERIAL);
 
@@ -210,10 +214,11 @@ async function main(): Promise<void> {
     const rawAll = performance.now() - tRaw;
     await removeRaw();
     watch.stop();
+    const cpuAfter = cpu();
 
     // ---- idle RSS without pods
     await new Promise((r) => setTimeout(r, 5000));
-    const rss = { server: rssKiB(serverPid), kubelet: rssKiB(kubeletPid), containerd: containerdPids.reduce((a, p) => a + rssKiB(p), 0) };
+    const rss = { server: rssKiB(serverPid), containerd: containerdPids.reduce((a, p) => a + rssKiB(p), 0) };
     const mb = (k: number) => `${(k / 1024).toFixed(1)} MiB`;
 
     console.log(`load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
@@ -223,8 +228,9 @@ async function main(): Promise<void> {
       fmt(percentile(sorted(Array.from({ length: SERIAL }, (_, i) => (to.get(`serial-${i}`) ?? NaN) - (from.get(`serial-${i}`) ?? NaN)).filter((x) => !Number.isNaN(x))), 50));
     console.log(`  kite one at a time, p50 per stage: created → bound ${stage(created, bound)}, bound → kubelet's first status ${stage(bound, kubeletSeen)}, → Running+Ready seen ${stage(kubeletSeen, ready)}`);
     console.log(line(`pod start, ${PODS} at once (kite all in ${fmt(kiteAll)}, raw all in ${fmt(rawAll)}):`, burstKite, burstRaw));
-    console.log(`idle RSS, ${SERIAL} pods running: kite server ${mb(rssBusy.server)}, kubelet ${mb(rssBusy.kubelet)}; shims ${mb(rssBusy.shims)} (${shimPids.length})`);
-    console.log(`idle RSS, no pods: kite server ${mb(rss.server)} + kubelet ${mb(rss.kubelet)} = kite ${mb(rss.server + rss.kubelet)}; containerd ${mb(rss.containerd)}`);
+    console.log(`CPU over the pod starts and removals: kite server ${fmt(cpuAfter.server - cpuBefore.server)}, of which its kubelet thread's JS thread ${fmt(cpuAfter.kubelet - cpuBefore.kubelet)} (GC helpers and the libuv pool are shared)`);
+    console.log(`idle RSS, ${SERIAL} pods running: kite server with its kubelet thread ${mb(rssBusy.server)}; shims ${mb(rssBusy.shims)} (${shimPids.length})`);
+    console.log(`idle RSS, no pods: kite server with its kubelet thread ${mb(rss.server)}; containerd ${mb(rss.containerd)}`);
   } finally {
     cri?.close();
     transport?.close();

@@ -15,3 +15,16 @@ export function processesMatching(pred: (args: string[]) => boolean): number[] {
   }
   return out;
 }
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** CPU time (user + system, ms) so far of a process (/proc/PID/stat) or one of its threads (/proc/PID/task/TID/stat); 0 once gone. */
+export function cpuMsOf(statPath: string): number {
+  try {
+    const fields = readFileSync(statPath, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriClient } from './cri/client.js';
-import type { KubeletConfig } from './config.js';
+import { loadKubeletConfig, type KubeletConfig } from './config.js';
 import { HollowRuntime } from './hollow.js';
 import { Kubelet } from './kubelet.js';
 import { KubeRuntime } from './kuberuntime.js';
@@ -135,4 +135,17 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
       await balancer?.close();
     },
   };
+}
+
+/**
+ * The kubelet a config file describes, with `overrides` on top: what `kite kubelet --config`
+ * runs as a process (standalone and joined nodes) and what runs in a thread of `kite server`
+ * for its own host's node (kubelet/thread.ts). `where` names the process or thread in the log.
+ */
+export async function startKubeletFromFile(configPath: string, overrides: Partial<KubeletConfig>, where: string, log: (msg: string) => void): Promise<RunningKubelet> {
+  const config: KubeletConfig = { ...loadKubeletConfig(configPath), ...overrides };
+  log(`kite kubelet for node ${config.nodeName} starting (${where})`);
+  const running = await startKubelet(config, { log });
+  log(`kubelet serving on ${config.address}:${running.port}`);
+  return running;
 }

@@ -1,17 +1,19 @@
 // The node `kite server` runs on its own host: a private containerd (owned by
-// the server process) and a kubelet child process (`kite kubelet`), restarted
-// when it dies. Stopping the node stops the kubelet, then removes every pod,
-// the containerd, the bridge, the NAT rules, mounts and cgroups.
+// the server process) and a kubelet in a worker thread of the server (kubelet/thread.ts),
+// each restarted when it dies. Stopping the node stops the kubelet, then removes every
+// pod, the containerd, the bridge, the NAT rules, mounts and cgroups. Worker and joined
+// nodes run `kite kubelet` as a process instead (KubeletSupervisor).
 //
 // Layout under <cluster dir>/node:
 //   pki/                ca.crt, kubelet-client.{crt,key}, kubelet.{crt,key}
 //   containerd/         the private containerd's state (see runtime/NOTES.md)
 //   kubelet/            pods/<uid>/ (volumes, etc-hosts), logs/pods/
-//   kubelet.json        the kubelet's config     kubelet.pid, kubelet.log
+//   kubelet.json        the kubelet's config     kubelet.log (kubelet.pid: process kubelets)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Node } from 'kubernetes-types/core/v1.js';
@@ -38,10 +40,12 @@ import {
 } from './runtime/index.js';
 import { mountsBelow } from './volumes.js';
 import { findFreePort } from '../machinery/ports.js';
+import type { KubeletThreadData } from './thread.js';
 import { errorMessage, sleep } from './util.js';
 
 const NODES = resourceByPath('', 'v1', 'nodes')!;
 const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const KUBELET_THREAD = new URL('./thread.js', import.meta.url);
 const CIDR_CLAIMS = '/run/kite/pod-cidrs';
 
 export interface LocalNodeOptions {
@@ -314,8 +318,8 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   const podCIDR = choosePodCidr(nodeDir, previousCidr);
   const names = nodeNetworkNames(nodeDir);
 
-  // The kubelet process takes a second to load: start it first; it waits for the
-  // containerd socket, which comes up (with the images) meanwhile.
+  // The kubelet takes a second to load: start it first; it waits for the containerd
+  // socket, which comes up (with the images) meanwhile.
   const port = o.kubeletPort ?? (await findFreePort(DEFAULT_KUBELET_PORT, '0.0.0.0'));
   const adopted: RunningContainerd | null = await adoptContainerd(containerdDir);
   const socket = adopted?.socket ?? runtimeLayout(containerdDir).socket;
@@ -339,7 +343,10 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   });
   const configPath = join(nodeDir, 'kubelet.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  const supervisor = new KubeletSupervisor(nodeDir, configPath, log);
+  // A kubelet process an older kite left running (its server killed) makes way for the thread.
+  replaceStaleKubelet(join(nodeDir, 'kubelet.pid'), configPath, log);
+  rmSync(join(nodeDir, 'kubelet.pid'), { force: true });
+  const supervisor = new KubeletThread(nodeDir, configPath, log);
   supervisor.start();
 
   let containerd: RunningContainerd;
@@ -372,6 +379,17 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   };
 }
 
+/** The node supervisors' restart back-off: 1 s doubling to 30 s, reset once a run lasted a minute. */
+export class RestartBackoff {
+  private restarts = 0;
+
+  /** The delay before the next restart; `ranSince`: when the run that ended started. */
+  next(ranSince?: number): number {
+    if (ranSince !== undefined && Date.now() - ranSince > 60_000) this.restarts = 0;
+    return Math.min(1000 * 2 ** this.restarts++, 30_000);
+  }
+}
+
 /**
  * Restarts the node's containerd whenever it dies, with back-off (1 s doubling to 30 s,
  * reset after a minute of running). The config.toml and state dir are the ones it ran
@@ -380,7 +398,7 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
  */
 export class ContainerdSupervisor {
   private stopping = false;
-  private restarts = 0;
+  private readonly backoff = new RestartBackoff();
   private timer?: NodeJS.Timeout;
   private restarting?: Promise<void>;
 
@@ -401,14 +419,12 @@ export class ContainerdSupervisor {
     void rt.exited.then(() => {
       if (this.stopping || this.current !== rt) return;
       this.current = null;
-      if (Date.now() - started > 60_000) this.restarts = 0;
-      this.schedule(`containerd (pid ${rt.pid}) exited`);
+      this.schedule(`containerd (pid ${rt.pid}) exited`, started);
     });
   }
 
-  private schedule(why: string): void {
-    const delay = Math.min(1000 * 2 ** this.restarts, 30_000);
-    this.restarts++;
+  private schedule(why: string, ranSince?: number): void {
+    const delay = this.backoff.next(ranSince);
     this.log(`${why}; restarting it in ${delay / 1000}s`);
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -449,7 +465,7 @@ export class ContainerdSupervisor {
 export class KubeletSupervisor {
   private child?: ChildProcess;
   private stopping = false;
-  private restarts = 0;
+  private readonly backoff = new RestartBackoff();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -483,9 +499,7 @@ export class KubeletSupervisor {
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       if (this.stopping) return;
-      if (Date.now() - started > 60_000) this.restarts = 0;
-      const delay = Math.min(1000 * 2 ** this.restarts, 30_000);
-      this.restarts++;
+      const delay = this.backoff.next(started);
       this.log(`kubelet exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000}s`);
       this.timer = setTimeout(() => this.start(), delay);
     });
@@ -504,6 +518,75 @@ export class KubeletSupervisor {
       await exited;
     }
     rmSync(join(this.nodeDir, 'kubelet.pid'), { force: true });
+  }
+}
+
+/**
+ * V8 limits of the kubelet thread. Its young generation is the server's 4 MiB semi-spaces
+ * (`kite up` starts the server with --max-semi-space-size=4, which V8 applies to every isolate
+ * over a Worker's maxYoungGenerationSizeMb), what the kubelet process ran with. Its old
+ * generation is capped: a kubelet whose heap runs away ends its thread (restarted, the pods
+ * adopted) instead of the server; 256 MiB is far above what it holds, so its GC is unchanged.
+ */
+const KUBELET_THREAD_LIMITS = { maxOldGenerationSizeMb: 256 };
+
+/**
+ * Runs the kubelet of the server's own host (kubelet/thread.ts) in a worker thread and starts
+ * a new one when the thread ends unexpectedly (it threw, or ran out of its heap), with the
+ * same back-off as a kubelet process; the new kubelet adopts the running containers.
+ */
+export class KubeletThread {
+  private worker?: Worker;
+  private stopping = false;
+  private readonly backoff = new RestartBackoff();
+  private timer?: NodeJS.Timeout;
+
+  /** `entry`: the thread's module (tests give one of their own). */
+  constructor(
+    private readonly nodeDir: string,
+    private readonly configPath: string,
+    private readonly log: (m: string) => void,
+    private readonly entry: URL = KUBELET_THREAD,
+  ) {}
+
+  start(): void {
+    if (this.stopping) return;
+    const logPath = join(this.nodeDir, 'kubelet.log');
+    const data: KubeletThreadData = { configPath: this.configPath, logPath };
+    const started = Date.now();
+    const worker = new Worker(this.entry, { workerData: data, resourceLimits: KUBELET_THREAD_LIMITS });
+    this.worker = worker;
+    this.log(`kubelet started (thread ${worker.threadId} of this server, pid ${process.pid}; log ${logPath})`);
+    let failure: string | undefined;
+    worker.on('error', (err) => {
+      failure = errorMessage(err);
+      appendFileSync(logPath, `${new Date().toISOString()} the kubelet thread failed: ${err instanceof Error && err.stack ? err.stack : failure}\n`);
+    });
+    worker.once('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      if (this.stopping) return;
+      const delay = this.backoff.next(started);
+      this.log(`kubelet thread ended (${failure ?? `exit code ${code}`}); restarting it in ${delay / 1000}s`);
+      this.timer = setTimeout(() => this.start(), delay);
+    });
+  }
+
+  /** Whether a kubelet thread runs now. */
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  /** Stops the kubelet (its pods keep running); a thread not done within 5 s is terminated. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+    worker.postMessage('stop');
+    const deadline = setTimeout(() => void worker.terminate(), 5000);
+    await exited;
+    clearTimeout(deadline);
   }
 }
 

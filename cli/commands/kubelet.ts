@@ -1,8 +1,9 @@
-// `kite kubelet`: the node agent. `kite server` runs one for its own host (with
-// --config written by kubelet/local-node.ts); it can also run on its own with a
-// config file naming the API server, certificates and the containerd socket.
+// `kite kubelet`: the node agent as a process of its own, as the worker nodes of
+// `kite up --nodes` and `kite join` run it, with a config file naming the API server,
+// certificates and the containerd socket. (`kite server` runs its own host's kubelet
+// in a thread: kubelet/thread.ts, the same code.)
 import type { Command } from 'commander';
-import { loadKubeletConfig, type KubeletConfig } from '../../kubelet/config.js';
+import type { KubeletConfig } from '../../kubelet/config.js';
 import { errorMessage } from '../errors.js';
 
 export interface KubeletCommandOptions {
@@ -17,14 +18,13 @@ function log(msg: string): void {
 }
 
 export async function runKubelet(opts: KubeletCommandOptions): Promise<void> {
-  const { startKubelet } = await import('../../kubelet/agent.js');
-  let config: KubeletConfig = loadKubeletConfig(opts.config);
-  if (opts.port !== undefined) config = { ...config, port: opts.port };
-  if (opts.nodeIp) config = { ...config, nodeIP: opts.nodeIp };
-  if (opts.hollow) config = { ...config, runtime: 'hollow' };
-  log(`kite kubelet for node ${config.nodeName} starting (pid ${process.pid})`);
-  const running = await startKubelet(config, { log: (m) => log(m) });
-  log(`kubelet serving on ${config.address}:${running.port}`);
+  const { startKubeletFromFile } = await import('../../kubelet/agent.js');
+  const overrides: Partial<KubeletConfig> = {
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.nodeIp ? { nodeIP: opts.nodeIp } : {}),
+    ...(opts.hollow ? { runtime: 'hollow' as const } : {}),
+  };
+  const running = await startKubeletFromFile(opts.config, overrides, `pid ${process.pid}`, log);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) process.exit(1);

@@ -189,7 +189,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
 
     const hollow = index ? { close: async () => {} } : await startHollowNodes(opts.hollowNodes, { clusterName: name, server: url, pki });
 
-    // This host's node: a private containerd and a kubelet child (in the background:
+    // This host's node: a private containerd and a kubelet thread (in the background:
     // the API server is already serving). The cluster's first server runs it and the
     // other real nodes (`kite up --nodes`; `kite node add|rm` edit the list and send SIGHUP).
     const registries = opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml');

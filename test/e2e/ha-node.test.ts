@@ -1,11 +1,11 @@
 // Acceptance: a node of a cluster with several API servers reaches them through balancers
-// of its own (client/api-balancer.ts: the kubelet's in its process, the node's proxy,
+// of its own (client/api-balancer.ts: the kubelet has one, the node's proxy,
 // DNS, ingress and NetworkPolicy parts share one), fed from the `kubernetes` endpoints,
 // as k3s agents do. With `kite up --store etcd --servers 3` and the real node: kill -9 of
 // the first host's `kite balancer` (the address the node was configured with) and of an
 // API server the node's connections go to, and the node carries on through the others:
 // its Lease keeps being renewed, it stays Ready, and a new pod runs on it — and so does a
-// worker node's kubelet in its network namespace; a kubelet
+// worker node's kubelet in its network namespace; the worker's kubelet process
 // restarted then starts from the servers it last saw listed.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -90,8 +90,10 @@ describe('a node of several API servers balances over them itself', { skip: canR
     }
 
     // A kubelet restarted now (its configured address is dead) starts from the servers
-    // it last saw listed, which it kept on disk, and goes on renewing the Lease.
-    const pidFile = join(cluster.dir, 'node', 'kubelet.pid');
+    // it last saw listed, which it kept on disk, and goes on renewing the Lease: the worker
+    // node's kubelet, a process of its own (the control-plane node's runs in a thread of
+    // server 0 and would die with it).
+    const pidFile = join(cluster.dir, 'nodes', workerName, 'kubelet.pid');
     const oldKubelet = Number(readFileSync(pidFile, 'utf8').trim());
     process.kill(oldKubelet, 'SIGKILL');
     const restartedAt = await until('the kubelet restarted', async () => {
@@ -100,7 +102,7 @@ describe('a node of several API servers balances over them itself', { skip: canR
     }, 60_000, 500);
     const afterRestart = new Set<string>();
     await until('a Lease renewal by the restarted kubelet', async () => {
-      const lease = await cluster.api('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${nodeName}`, undefined, via);
+      const lease = await cluster.api('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${workerName}`, undefined, via);
       const renew = lease.json?.spec?.renewTime as string | undefined;
       if (renew && Date.parse(renew) > restartedAt) afterRestart.add(renew);
       return afterRestart.size >= 1 ? true : undefined;

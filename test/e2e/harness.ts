@@ -106,6 +106,28 @@ export class Cluster {
     if (m) this.port = Number(m[1]);
   }
 
+  /**
+   * kill -9 of the cluster's server, and with it of its node's kubelet (a thread of the
+   * server), then `kite up`: the new server adopts the containerd and the containers the
+   * killed one left running. Resolves with the old and the new server's pids.
+   */
+  async killServerAndUp(): Promise<{ oldPid: number; newPid: number }> {
+    const pidFile = join(this.home, this.name, 'server.pid');
+    const oldPid = Number(readFileSync(pidFile, 'utf8').trim());
+    process.kill(oldPid, 'SIGKILL');
+    await waitFor('the killed server to be gone', () => {
+      try {
+        process.kill(oldPid, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 10_000, 50);
+    const r = await this.kite(['up', '--name', this.name], 120_000);
+    if (r.code !== 0) throw new Error(`kite up after kill -9 of the server failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return { oldPid, newPid: Number(readFileSync(pidFile, 'utf8').trim()) };
+  }
+
   /** Runs another `kite` subcommand against this cluster's KITE_HOME. */
   kite(args: string[], timeoutMs = 240_000): Promise<RunResult> {
     return run(process.execPath, [KITE_MAIN, ...args], { env: this.env(), timeoutMs });
@@ -174,7 +196,7 @@ export function nodeNameOf(cluster: Cluster): string {
   return `${cluster.name}-control-plane`;
 }
 
-/** The node's directory: pki, containerd state, kubelet state, kubelet.pid/.log. */
+/** The node's directory: pki, containerd state, kubelet state, kubelet.log. */
 export function nodeDirOf(cluster: Cluster): string {
   return join(cluster.home, cluster.name, 'node');
 }

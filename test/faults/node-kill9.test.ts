@@ -1,7 +1,7 @@
 // kill -9 of the node's processes with pods running, on a real cluster driven by kubectl:
-// the kubelet (no container restarted, the new kubelet adopts them) and containerd (pods
-// recover and report correctly once containerd is back). Prints its figures as a table.
-// Needs root.
+// the kite server and with it the kubelet, a thread of it (then `kite up`: no container
+// restarted, the new kubelet adopts them) and containerd (pods recover and report correctly
+// once containerd is back). Prints its figures as a table. Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -75,17 +75,10 @@ describe('kill -9 of node processes with pods running', { skip }, () => {
     await cluster.down();
   });
 
-  test('kubelet: no container restarted, running containers adopted', async () => {
+  test('server with its kubelet thread, then kite up: no container restarted, running containers adopted', async () => {
     const before = await snapshot(30_000);
-    const pidFile = join(nodeDirOf(cluster), 'kubelet.pid');
-    const oldPid = pidIn(pidFile);
-    assert.ok(alive(oldPid), 'the kubelet runs');
     const t0 = Date.now();
-    process.kill(oldPid, 'SIGKILL');
-    await waitFor('a new kubelet', () => {
-      const n = pidIn(pidFile);
-      return n && n !== oldPid && alive(n) ? n : undefined;
-    }, 60_000);
+    const { oldPid, newPid } = await cluster.killServerAndUp();
     await execAll(60_000);
     const ms = Date.now() - t0;
     // A pod created after the kill runs: the new kubelet syncs pods.
@@ -93,7 +86,7 @@ describe('kill -9 of node processes with pods running', { skip }, () => {
     await waitForPod(cluster, 'after-kubelet', 'Running', (x) => !!cstatus(x)?.state?.running, 60_000);
     const after = await snapshot(30_000);
     const restarted = PODS.filter((n) => after.get(n)!.id !== before.get(n)!.id || after.get(n)!.restarts !== before.get(n)!.restarts);
-    row('kubelet', ms, restarted.length, 'new kubelet adopted the containers');
+    row('server + kubelet', ms, restarted.length, `server pid ${oldPid} -> ${newPid} (kite up); new kubelet adopted the containers`);
     assert.deepEqual(restarted, []);
   });
 

@@ -1,0 +1,36 @@
+// The kubelet of `kite server`'s own host node, run in a worker thread of the server
+// (started and restarted by KubeletThread in kubelet/local-node.ts), as k3s runs its
+// agent's kubelet inside the k3s process: the `node` binary and a process's base memory
+// are paid once, and the kubelet's own event loop keeps its bursts off the API server's.
+// Its log is node/kubelet.log. The parent's 'stop' message stops it (the pods keep
+// running); a throw ends the thread and the parent starts a new one, which adopts them.
+import { closeSync, openSync, readlinkSync, writeSync } from 'node:fs';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { startKubeletFromFile } from './agent.js';
+import { errorMessage } from './util.js';
+
+export interface KubeletThreadData {
+  configPath: string;
+  logPath: string;
+}
+
+const { configPath, logPath } = workerData as KubeletThreadData;
+const logFd = openSync(logPath, 'a', 0o644);
+// Synchronous, as a process's stdout to a file is: nothing logged is lost when the thread ends.
+const log = (msg: string) => writeSync(logFd, `${new Date().toISOString()} ${msg}\n`);
+
+// The thread's id in the kernel (/proc/PID/task/TID, `top -H`): where its CPU time is told apart from the server's.
+const tid = readlinkSync('/proc/thread-self').split('/').pop();
+const running = await startKubeletFromFile(configPath, {}, `thread ${threadId} of pid ${process.pid}, tid ${tid}`, log);
+// The parent's one message: stop.
+parentPort!.once('message', () => {
+  log('stopping the kubelet (pods keep running)');
+  void running
+    .stop()
+    .catch((err: unknown) => log(`error while stopping: ${errorMessage(err)}`))
+    .finally(() => {
+      closeSync(logFd);
+      // Ends this thread only (the server goes on).
+      process.exit(0);
+    });
+});
