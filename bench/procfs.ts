@@ -15,3 +15,9 @@ export function processesMatching(pred: (args: string[]) => boolean): number[] {
   }
   return out;
 }
+
+/** CPU seconds a process has used so far (utime + stime, in clock ticks of 1/100 s). */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
