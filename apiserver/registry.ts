@@ -288,11 +288,12 @@ export class Registry {
     let next: string | undefined;
     let remaining = 0;
     // Read in passing (not kept decoded): each object of a list is usually read only once.
+    // So are those held elsewhere (in-process informers share them), which need no read.
     let passing: Map<string, KubeObject> | undefined;
     let i = start;
     for (; i < keys.length; i++) {
       if ((i - start) % ahead === 0 && !(unfiltered && items.length >= limit)) passing = cache.objects.readPassing(keys, i, i + ahead);
-      const obj = asOf?.has(keys[i]) ? asOf.get(keys[i]) : (passing?.get(keys[i]) ?? cache.objects.get(keys[i]));
+      const obj = asOf?.has(keys[i]) ? asOf.get(keys[i]) : (passing?.get(keys[i]) ?? cache.objects.held(keys[i]) ?? cache.objects.get(keys[i]));
       if (!obj) continue;
       if (!unfiltered) {
         if (!labels.empty && !labels.matcher(obj.metadata?.labels)) continue;
@@ -431,7 +432,7 @@ export class Registry {
         const end = Math.min(keys.length, i + READ_CHUNK);
         cache.objects.readAhead(keys, i, end);
         for (let j = i; j < end && !stopped; j++) {
-          const obj = asOfStart.has(keys[j]) ? asOfStart.get(keys[j]) : cache.objects.get(keys[j]);
+          const obj = asOfStart.has(keys[j]) ? asOfStart.get(keys[j]) : (cache.objects.held(keys[j]) ?? cache.objects.get(keys[j]));
           if (!matches(obj)) continue;
           emit('ADDED', obj!);
           // Never more than the consumer's bound ahead of it, however big the objects.

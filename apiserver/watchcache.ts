@@ -43,9 +43,20 @@ export function encodeForStore(obj: KubeObject): Buffer {
   return buf;
 }
 
-/** An object known by key and revision whose value has not been read yet. */
+/**
+ * An object known by key and revision whose value is not kept decoded here: never read
+ * yet, or dropped beyond the bound. `held` is the last value decoded at this revision,
+ * which someone else may still hold (an in-process informer's store shares the cache's
+ * objects): while it lives it is served as is, with no read of the store.
+ */
 class Unread {
+  held?: WeakRef<KubeObject>;
   constructor(readonly modRevision: number) {}
+}
+
+/** The value of an Unread entry still held elsewhere, or undefined when it has to be read. */
+function heldValue(v: unknown): KubeObject | undefined {
+  return v instanceof Unread ? v.held?.deref() : undefined;
 }
 
 /** How a cache reads values it has not read yet (stores with listKeys). */
@@ -112,7 +123,9 @@ export class ObjectMap extends Map<string, KubeObject> {
     const obj = super.get(oldest);
     const rev = Number(obj?.metadata?.resourceVersion);
     if (obj && !(obj instanceof Unread) && Number.isInteger(rev) && rev > 0) {
-      super.set(oldest, new Unread(rev) as unknown as KubeObject);
+      const unread = new Unread(rev);
+      unread.held = new WeakRef(obj);
+      super.set(oldest, unread as unknown as KubeObject);
       this.unread++;
     }
   }
@@ -136,8 +149,14 @@ export class ObjectMap extends Map<string, KubeObject> {
     return super.delete(key);
   }
 
+  /** Not kept decoded here (its value may still be held elsewhere: `held`). */
   isUnread(key: string): boolean {
     return super.get(key) instanceof Unread;
+  }
+
+  /** The value of an Unread key that is still held elsewhere (no read of the store). */
+  held(key: string): KubeObject | undefined {
+    return heldValue(super.get(key));
   }
 
   override get(key: string): KubeObject | undefined {
@@ -146,7 +165,7 @@ export class ObjectMap extends Map<string, KubeObject> {
       if (v && this.decoded) this.used(key);
       return v;
     }
-    const obj = this.source!.one(key, v.modRevision);
+    const obj = heldValue(v) ?? this.source!.one(key, v.modRevision);
     if (obj) this.set(key, obj);
     else this.delete(key);
     return obj;
@@ -155,14 +174,22 @@ export class ObjectMap extends Map<string, KubeObject> {
   /** Before reading `keys[from..to)` (sorted): many Unread ones among them are read in one range read. */
   readAhead(keys: readonly string[], from = 0, to = keys.length): void {
     to = Math.min(to, keys.length);
-    if (this.unread <= READ_AHEAD || to - from <= READ_AHEAD) return;
-    let n = 0;
-    for (let i = from; i < to && n <= READ_AHEAD; i++) if (super.get(keys[i]) instanceof Unread) n++;
-    if (n <= READ_AHEAD) return;
+    if (!this.manyToRead(keys, from, to)) return;
     for (const row of this.source!.range(keys[from], keys[to - 1])) {
       const cur = super.get(row.key);
-      if (cur instanceof Unread && cur.modRevision === row.modRevision) this.set(row.key, row.object);
+      if (cur instanceof Unread && cur.modRevision === row.modRevision) this.set(row.key, heldValue(cur) ?? row.object);
     }
+  }
+
+  /** Whether more than READ_AHEAD of `keys[from..to)` are Unread and held nowhere else. */
+  private manyToRead(keys: readonly string[], from: number, to: number): boolean {
+    if (this.unread <= READ_AHEAD || to - from <= READ_AHEAD) return false;
+    let n = 0;
+    for (let i = from; i < to && n <= READ_AHEAD; i++) {
+      const v = super.get(keys[i]);
+      if (v instanceof Unread && !heldValue(v)) n++;
+    }
+    return n > READ_AHEAD;
   }
 
   /**
@@ -174,14 +201,18 @@ export class ObjectMap extends Map<string, KubeObject> {
    */
   readPassing(keys: readonly string[], from = 0, to = keys.length): Map<string, KubeObject> | undefined {
     to = Math.min(to, keys.length);
-    if (this.unread <= READ_AHEAD || to - from <= READ_AHEAD) return undefined;
-    let n = 0;
-    for (let i = from; i < to && n <= READ_AHEAD; i++) if (super.get(keys[i]) instanceof Unread) n++;
-    if (n <= READ_AHEAD) return undefined;
+    if (!this.manyToRead(keys, from, to)) return undefined;
     const passing = new Map<string, KubeObject>();
     for (const row of this.source!.range(keys[from], keys[to - 1])) {
       const cur = super.get(row.key);
-      if (cur instanceof Unread && cur.modRevision === row.modRevision) passing.set(row.key, row.object);
+      if (!(cur instanceof Unread) || cur.modRevision !== row.modRevision) continue;
+      let obj = heldValue(cur);
+      if (!obj) {
+        // Whoever keeps it (an in-process informer listing) lets the next list find it here.
+        obj = row.object;
+        cur.held = new WeakRef(obj);
+      }
+      passing.set(row.key, obj);
     }
     return passing;
   }
@@ -475,7 +506,7 @@ export class WatchCache {
     const cache = this.cacheForKey(ev.kv.key, true);
     if (!cache) return;
     // An unread previous value comes with the event (no read of the store).
-    const prev = ev.prevKv && cache.objects.isUnread(ev.kv.key) ? decodeStored(ev.prevKv.value, ev.prevKv.modRevision) : cache.objects.get(ev.kv.key);
+    const prev = ev.prevKv && cache.objects.isUnread(ev.kv.key) ? (cache.objects.held(ev.kv.key) ?? decodeStored(ev.prevKv.value, ev.prevKv.modRevision)) : cache.objects.get(ev.kv.key);
     let cached: CachedEvent;
     if (ev.type === 'delete') {
       // A DELETED event carries the last state with the deletion's revision.

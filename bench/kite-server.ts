@@ -10,6 +10,7 @@ import type { KubeObject } from '../machinery/object.js';
 import { clusterPKIPaths } from '../machinery/pki.js';
 import { freePort } from '../test/e2e/harness.js';
 import { runParallel } from './parallel.js';
+import { cpuMsOf } from './procfs.js';
 
 const KITE_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
 
@@ -97,10 +98,7 @@ export async function startKiteServer(clusterDir: string, opts: KiteServerOption
       process: child,
       admin: (sockets) => new HttpsClient(port, { ca, cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') }, sockets),
       withToken: (token, sockets) => new HttpsClient(port, { ca, token }, sockets),
-      cpuUs: () => {
-        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
-      },
+      cpuUs: () => cpuMsOf(`/proc/${child.pid!}/stat`) * 1000,
       stop,
     };
     const probe = server.admin(1);

@@ -16,7 +16,8 @@
 //
 // Handlers run synchronously, in order, as each change is applied to the store; they
 // should be cheap (enqueue a key). Objects are shared between the store and every
-// handler: never mutate them.
+// handler, and in process (LocalTransport) with the API server's watch cache and every
+// other in-process informer (lists and watches are `readOnly`): never mutate them.
 import type { KubeObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import type { ApiObject, ApiTransport, Watch, WatchEvent } from './transport.js';
@@ -256,6 +257,7 @@ export class Informer<T extends ApiObject = KubeObject> {
           allowWatchBookmarks: true,
           timeoutSeconds: Math.floor(min * (1 + Math.random())),
           withoutManagedFields: this.opts.stripManagedFields,
+          readOnly: true,
         },
         (ev) => {
           if (generation !== this.watchGeneration || this.stopped) return;
@@ -336,6 +338,7 @@ export class Informer<T extends ApiObject = KubeObject> {
         limit: pageSize > 0 ? pageSize : undefined,
         continue: cont,
         withoutManagedFields: this.opts.stripManagedFields,
+        readOnly: true,
       });
       for (const item of page.items) items.push(this.trimmed(item));
       rv ??= page.resourceVersion;
@@ -360,7 +363,8 @@ export class Informer<T extends ApiObject = KubeObject> {
         await yieldToEventLoop();
         if (this.stopped) return;
       }
-      // List items may come without type meta; watch events carry it.
+      // List items may come without type meta over HTTP (fresh objects; in process the
+      // registry's items, shared, always carry it); watch events carry it.
       if (!obj.kind) (obj as ApiObject).kind = this.resource.kind;
       if (!obj.apiVersion) (obj as ApiObject).apiVersion = apiVersion;
       const key = objectKey(obj);
@@ -378,7 +382,11 @@ export class Informer<T extends ApiObject = KubeObject> {
     }
   }
 
-  /** The object as the store keeps it (without managedFields when asked, whatever the transport sent). */
+  /**
+   * The object as the store keeps it (without managedFields when asked, whatever the
+   * transport sent). Only a fresh object (over HTTP) still has them: the in-process
+   * transport hands out shared objects already without them (views), never touched here.
+   */
   private trimmed(obj: T): T {
     if (this.opts.stripManagedFields && obj.metadata?.managedFields) delete (obj.metadata as { managedFields?: unknown }).managedFields;
     return obj;

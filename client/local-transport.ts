@@ -3,7 +3,10 @@
 // admitted exactly as over HTTP, as the transport's own identity (each controller its
 // service account, the scheduler system:kube-scheduler). Same contract as over HTTP:
 // - objects handed out are private copies (what a JSON round trip gives, as the wire would);
-//   bodies handed in are copied before the registry touches them;
+//   bodies handed in are copied before the registry touches them. A `readOnly` list or
+//   watch (informers) gets the registry's own objects instead: the in-process scheduler's
+//   and controller manager's informers then hold one copy of each object between them,
+//   the one the watch cache serves every other client from (see `shared`);
 // - watch events are delivered asynchronously (a microtask after the write that caused
 //   them, never inside the writer's call), in order; a watch that cannot start (410
 //   for a too-old resourceVersion, a bad selector) ends with that error;
@@ -54,6 +57,37 @@ function copyFor<T>(obj: KubeObject, withoutManagedFields: boolean | undefined):
   return copy<T>({ ...obj, metadata: { ...obj.metadata, managedFields: undefined } });
 }
 
+/** Views of the registry's objects without managedFields: one per object, shared by every read-only caller. */
+const viewsWithoutManagedFields = new WeakMap<KubeObject, KubeObject>();
+/**
+ * On such a view, the registry's object it shows: non-enumerable (no copy, encoding or
+ * walk of the view sees it), it keeps the object alive as long as the view, so the
+ * watch cache finds it again instead of reading the store (ObjectMap's held values).
+ */
+const VIEWED = Symbol('viewed');
+
+/**
+ * The registry's object itself, for a caller that never mutates it; without managedFields
+ * when the caller drops them, as a view sharing everything else with the object.
+ */
+function shared<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): T {
+  if (!withoutManagedFields || !obj.metadata?.managedFields) return obj as T;
+  let view = viewsWithoutManagedFields.get(obj);
+  if (!view) {
+    const metadata = { ...obj.metadata };
+    delete metadata.managedFields;
+    view = { ...obj, metadata };
+    Object.defineProperty(view, VIEWED, { value: obj });
+    viewsWithoutManagedFields.set(obj, view);
+  }
+  return view as T;
+}
+
+/** What a list or watch hands out: shared when the caller only reads, else a private copy. */
+function handOut<T>(obj: KubeObject, opts: { withoutManagedFields?: boolean; readOnly?: boolean }): T {
+  return opts.readOnly ? shared<T>(obj, opts.withoutManagedFields) : copyFor<T>(obj, opts.withoutManagedFields);
+}
+
 export class LocalTransport implements ApiTransport {
   readonly component: string;
   /**
@@ -94,7 +128,7 @@ export class LocalTransport implements ApiTransport {
       resourceVersion: opts.resourceVersion,
       resourceVersionMatch: opts.resourceVersionMatch,
     });
-    const result: ListResult<T> = { items: out.items.map((o) => copyFor<T>(o, opts.withoutManagedFields)), resourceVersion: out.resourceVersion };
+    const result: ListResult<T> = { items: out.items.map((o) => handOut<T>(o, opts)), resourceVersion: out.resourceVersion };
     if (out.continue) result.continue = out.continue;
     if (out.remainingItemCount !== undefined) result.remainingItemCount = out.remainingItemCount;
     return result;
@@ -125,7 +159,7 @@ export class LocalTransport implements ApiTransport {
       const batch = pending.splice(0);
       for (const p of batch) {
         if (ended) return;
-        const object = copyFor<T>(p.obj.kind && p.obj.apiVersion ? p.obj : { ...kindMeta, ...p.obj }, opts.withoutManagedFields);
+        const object = handOut<T>(p.obj.kind && p.obj.apiVersion ? p.obj : { ...kindMeta, ...p.obj }, opts);
         try {
           onEvent({ type: p.type, object });
         } catch (err) {

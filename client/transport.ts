@@ -2,9 +2,9 @@
 // HttpTransport (over HTTPS to an API server, for the kubelet, proxy, DNS, ingress and
 // anything out of process) and LocalTransport (straight on the Registry, for the
 // controllers and scheduler that run inside the control-plane process). Both have the
-// same semantics: objects handed out are private copies the caller may mutate, watch
-// events arrive asynchronously and in order, and every failure is a StatusError
-// carrying the server's Status.
+// same semantics: objects handed out are private copies the caller may mutate (except
+// for a `readOnly` list or watch, below), watch events arrive asynchronously and in order,
+// and every failure is a StatusError carrying the server's Status.
 import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 import type { KubeObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
@@ -34,6 +34,12 @@ export interface ListOptions {
    * controller manager informers do): the transport may leave them out of the copies.
    */
   withoutManagedFields?: boolean;
+  /**
+   * The caller never mutates what it gets (an informer's store): the in-process transport
+   * then hands out the API server's own objects, shared with its watch cache and every
+   * other such caller, instead of a copy for each.
+   */
+  readOnly?: boolean;
 }
 
 export interface ListResult<T> {
@@ -56,6 +62,12 @@ export interface WatchOptions {
    * controller manager informers do): the transport may leave them out of the copies.
    */
   withoutManagedFields?: boolean;
+  /**
+   * The caller never mutates what it gets (an informer's store): the in-process transport
+   * then hands out the API server's own objects, shared with its watch cache and every
+   * other such caller, instead of a copy for each.
+   */
+  readOnly?: boolean;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';

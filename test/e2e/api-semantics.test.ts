@@ -148,3 +148,29 @@ test('user-set managedFields: kubectl patch replaces them, [{}] clears them, and
   await cluster.k(['apply', '--server-side', '-f', '-'], { stdin: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: migrated\ndata:\n  keep: "1"\n' });
   assert.equal(await cluster.k(['get', 'cm', 'migrated', '-o', 'jsonpath={.data}']), '{"keep":"1"}');
 });
+
+test('kubectl get in chunks lists every pod once; a later page is served as of the first one, also for pods the in-process informers hold', async () => {
+  await cluster.k(['create', 'namespace', 'paging']);
+  await cluster.k(['-n', 'paging', 'create', 'deployment', 'web', '--image=busybox', '--replicas=6']);
+  const names = async (chunk: string) => (await cluster.k(['-n', 'paging', 'get', 'pods', `--chunk-size=${chunk}`, '-o', 'name'])).split('\n').filter(Boolean);
+  await waitFor('six pods', async () => (await names('0')).length === 6, 30_000);
+  const all = await names('0');
+  assert.deepEqual(await names('2'), all, 'chunks of 2 list what one list does, in the same order');
+  assert.match(await cluster.k(['get', 'pods', '-A', '--chunk-size=4']), /paging\s+web-/, 'Table pages across namespaces');
+
+  const page = async (query: string) => JSON.parse(await cluster.k(['get', '--raw', `/api/v1/namespaces/paging/pods?limit=2${query}`]));
+  const first = await page('');
+  assert.equal(first.items.length, 2);
+  assert.equal(first.metadata.remainingItemCount, 4);
+  // A pod of a later page goes (its ReplicaSet makes another): the later pages still show
+  // the pods as of the first page's resourceVersion.
+  const gone = all[4].replace('pod/', '');
+  await cluster.k(['-n', 'paging', 'delete', 'pod', gone, '--wait=false']);
+  await waitFor('the replacement pod', async () => (await names('0')).length === 6 && !(await names('0')).includes(all[4]), 30_000);
+  const second = await page(`&continue=${encodeURIComponent(first.metadata.continue)}`);
+  const third = await page(`&continue=${encodeURIComponent(second.metadata.continue)}`);
+  assert.equal(second.metadata.resourceVersion, first.metadata.resourceVersion);
+  assert.equal(third.metadata.continue, undefined);
+  assert.deepEqual([...first.items, ...second.items, ...third.items].map((p: any) => `pod/${p.metadata.name}`), all);
+  assert.equal(third.items[0].metadata.deletionTimestamp, undefined, `${gone} as it was`);
+});

@@ -326,6 +326,35 @@ test('informer: stripManagedFields keeps listed and watched objects without mana
   }
 });
 
+test('informer: in process, informers share the API server\'s objects (one view without managedFields for all); other reads get private copies', async () => {
+  const c = await startCluster(['default']);
+  const t = c.transport;
+  try {
+    await t.create(CONFIGMAPS, 'default', configMap('listed', { a: '1' }));
+    const scheduler = new Informer<ConfigMap>(t, CONFIGMAPS, { stripManagedFields: true });
+    const controllers = new Informer<ConfigMap>(new ControlledTransport(t), CONFIGMAPS, { stripManagedFields: true });
+    const whole = new Informer<ConfigMap>(t, CONFIGMAPS);
+    for (const inf of [scheduler, controllers, whole]) inf.start();
+    for (const inf of [scheduler, controllers, whole]) assert.equal(await inf.waitForSync(2000), true);
+    await t.create(CONFIGMAPS, 'default', configMap('watched', { b: '2' }));
+    await waitFor(() => [scheduler, controllers, whole].every((inf) => inf.store.get('default', 'watched') !== undefined));
+    for (const name of ['listed', 'watched']) {
+      const shared = scheduler.store.get('default', name)!;
+      assert.equal(controllers.store.get('default', name), shared, `${name}: one object for both informers`);
+      assert.equal(shared.metadata?.managedFields, undefined);
+      const full = whole.store.get('default', name)!;
+      assert.ok((full.metadata?.managedFields ?? []).length > 0, `${name}: kept where not stripped`);
+      assert.equal(full.data, shared.data, `${name}: the view shares the object's contents`);
+      const listed = (await t.list<ConfigMap>(CONFIGMAPS, 'default')).items.find((o) => o.metadata?.name === name)!;
+      assert.notEqual(listed.data, shared.data, `${name}: a plain list gets a copy`);
+      assert.deepEqual(listed.data, shared.data);
+    }
+    for (const inf of [scheduler, controllers, whole]) await inf.stop();
+  } finally {
+    await c.close();
+  }
+});
+
 test('informer: a big initial list reaches the handlers a time slice at a time, letting the event loop in', async () => {
   const c = await startCluster(['default']);
   const t = c.transport;

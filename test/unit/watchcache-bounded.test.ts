@@ -5,6 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { AddressInfo } from 'node:net';
 import { ObjectMap, type UnreadSource } from '../../apiserver/watchcache.js';
 import type { KubeObject } from '../../machinery/object.js';
@@ -15,7 +17,13 @@ import { Authenticator } from '../../apiserver/authentication.js';
 import { internalContext } from '../../apiserver/context.js';
 import { resourceByPath } from '../../machinery/resources.js';
 
-test('an ObjectMap over a store keeps at most its bound of decoded objects, least recently used out, and reads the others again', () => {
+/** A full garbage collection (WeakRef targets nothing else holds are gone after it). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+test('an ObjectMap over a store keeps at most its bound of decoded objects, least recently used out, and reads the others again', async () => {
   let reads = 0;
   const stored = (key: string, rev: number): KubeObject => ({ kind: 'ConfigMap', metadata: { name: key, resourceVersion: String(rev) }, data: { k: key } }) as KubeObject;
   const source: UnreadSource = {
@@ -32,7 +40,13 @@ test('an ObjectMap over a store keeps at most its bound of decoded objects, leas
     keys.slice(15),
     'the five read last stay decoded',
   );
-  // A dropped object is read again, at its revision, equal to what was served before.
+  // A dropped object still held elsewhere (an in-process informer's) is served as it is;
+  // once nothing holds it, it is read again, at its revision, equal to what was served before.
+  const k01 = map.get('k01');
+  assert.equal(reads, 20);
+  assert.equal(map.get('k01'), k01);
+  await new Promise((r) => setImmediate(r));
+  collectGarbage();
   assert.deepEqual(map.get('k00'), stored('k00', 1));
   assert.equal(reads, 21);
   // A recently used one is kept over older ones; a new value (from a watch event) counts too.

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { SqliteStore } from '../../store/sqlite.js';
 import { WatchCache } from '../../apiserver/watchcache.js';
 import { startApiCore, OPEN_POLICY } from '../../apiserver/api.js';
@@ -87,6 +89,42 @@ test('a later page of a paged list, served as of an older revision, reads its un
     // Read in passing: a walk over the whole store leaves nothing more decoded in memory.
     const objects = core.cache.resource(PREFIX).objects;
     assert.ok(second.items.every((o) => objects.isUnread(`${PREFIX}ns/${o.metadata?.name}`)));
+    core.stop();
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('objects the cache dropped are listed without reading the store while something else holds them (an in-process informer), and read again once nothing does', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kite-unread-'));
+  const store = new SqliteStore(join(dir, 'state.db'));
+  try {
+    const name = (i: number) => `cm-${String(i).padStart(3, '0')}`;
+    for (let i = 0; i < 300; i++) await store.create(`${PREFIX}ns/${name(i)}`, value(name(i), '0'));
+    let reads = 0;
+    const valueAt = store.valueAt.bind(store);
+    const valuesBetween = store.valuesBetween.bind(store);
+    store.valueAt = (k, r) => (reads++, valueAt(k, r));
+    store.valuesBetween = (a, b) => (reads++, valuesBetween(a, b));
+    const core = await startApiCore(store, OPEN_POLICY);
+    const configmaps = resourceByPath('', 'v1', 'configmaps')!;
+    // Paged, as kubectl lists (the pages are dropped at once: only `held` keeps objects).
+    const pages = () => {
+      const first = core.registry.list(configmaps, 'ns', { limit: 150 });
+      return [...first.items, ...core.registry.list(configmaps, 'ns', { limit: 150, continue: first.continue }).items];
+    };
+    let held: unknown[] | undefined = core.registry.list(configmaps, 'ns', {}).items;
+    assert.ok(reads > 0);
+    reads = 0;
+    assert.ok(pages().every((o, i) => o === held![i]), 'the very objects held');
+    assert.equal(reads, 0, 'no read of the store');
+    held = undefined;
+    await new Promise((r) => setImmediate(r));
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+    assert.equal(core.registry.list(configmaps, 'ns', {}).items.length, 300);
+    assert.ok(reads > 0, 'read again once nothing held them');
     core.stop();
   } finally {
     await store.close();
