@@ -67,10 +67,25 @@ const viewsWithoutManagedFields = new WeakMap<KubeObject, KubeObject>();
 const VIEWED = Symbol('viewed');
 
 /**
+ * KITE_CACHE_MUTATION_DETECTOR=1 (the test command sets it; upstream's client-go has
+ * KUBE_CACHE_MUTATION_DETECTOR for the same mistake): shared objects are deep-frozen, so
+ * a component that writes to what its informer handed it throws at that line instead of
+ * silently changing what the API server serves everyone else.
+ */
+const detectMutations = process.env.KITE_CACHE_MUTATION_DETECTOR === '1';
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+}
+
+/**
  * The registry's object itself, for a caller that never mutates it; without managedFields
  * when the caller drops them, as a view sharing everything else with the object.
  */
 function shared<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): T {
+  if (detectMutations) deepFreeze(obj);
   if (!withoutManagedFields || !obj.metadata?.managedFields) return obj as T;
   let view = viewsWithoutManagedFields.get(obj);
   if (!view) {
@@ -78,6 +93,7 @@ function shared<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): 
     delete metadata.managedFields;
     view = { ...obj, metadata };
     Object.defineProperty(view, VIEWED, { value: obj });
+    if (detectMutations) deepFreeze(view);
     viewsWithoutManagedFields.set(obj, view);
   }
   return view as T;
