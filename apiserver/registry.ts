@@ -110,8 +110,17 @@ export function tooLargeResourceVersion(requested: number, current: number): Sta
   });
 }
 
+let lastSecond = -1;
+let lastSecondText = '';
+
 export function nowRFC3339(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Whole seconds: one formatting per second serves every write within it.
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastSecondText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return lastSecondText;
 }
 
 const NAMESPACES_RESOURCE = resourceByPath('', 'v1', 'namespaces')!;
