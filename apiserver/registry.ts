@@ -47,6 +47,7 @@ import { AdmissionChain } from './admission/chain.js';
 import { storagePrefix } from './lookups.js';
 import type { AdmissionOperation, AdmissionRequest } from './admission/chain.js';
 import type { PatchType } from './patching.js';
+import { formatTime } from './patch/managedfields.js';
 
 export interface ListOptions {
   labelSelector?: string | null;
@@ -110,17 +111,8 @@ export function tooLargeResourceVersion(requested: number, current: number): Sta
   });
 }
 
-let lastSecond = -1;
-let lastSecondText = '';
-
 export function nowRFC3339(): string {
-  // Whole seconds: one formatting per second serves every write within it.
-  const second = Math.floor(Date.now() / 1000);
-  if (second !== lastSecond) {
-    lastSecond = second;
-    lastSecondText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  }
-  return lastSecondText;
+  return formatTime(new Date());
 }
 
 const NAMESPACES_RESOURCE = resourceByPath('', 'v1', 'namespaces')!;

@@ -170,8 +170,17 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
 }
 
 /** metav1.Time: RFC 3339 in UTC with second precision. */
+let formattedSecond = NaN;
+let formattedText = '';
+
+/** RFC 3339 in whole seconds (metav1.Time); each second is formatted once, as every write within it asks for it. */
 export function formatTime(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== formattedSecond) {
+    formattedSecond = second;
+    formattedText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return formattedText;
 }
 
 // ---------------------------------------------------------------------------------
