@@ -482,9 +482,22 @@ function zeroOf(t: TypeNode | undefined, depth: number): Record<string, unknown>
   return out;
 }
 
-/** What upstream's freshly created, empty object of this type looks like as JSON. */
-export function zeroObject(type: TypeNode | undefined): Record<string, unknown> {
-  return zeroOf(type, 0);
+const zeroObjects = new WeakMap<TypeNode, Readonly<Record<string, unknown>>>();
+
+/** What upstream's freshly created, empty object of this type looks like as JSON: made once per type, frozen (callers only compare against it). */
+export function zeroObject(type: TypeNode | undefined): Readonly<Record<string, unknown>> {
+  if (!type) return zeroOf(type, 0);
+  let zero = zeroObjects.get(type);
+  if (!zero) {
+    zero = deepFreeze(zeroOf(type, 0));
+    zeroObjects.set(type, zero);
+  }
+  return zero;
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v !== null && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(o);
 }
 
 // ---------------------------------------------------------------------------------
