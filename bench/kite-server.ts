@@ -55,6 +55,8 @@ export interface KiteServer {
   withToken(token: string, sockets: number): HttpsClient;
   /** CPU time (user + system, all threads) the server process has used, in µs. */
   cpuUs(): number;
+  /** CPU time of the process's main thread (the one serving requests), in µs. */
+  mainThreadCpuUs(): number;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,12 @@ export interface KiteServerOptions {
   nodeArgs?: string[];
   /** More arguments for `kite server` (e.g. `--store etcd`). */
   serverArgs?: string[];
+}
+
+/** utime + stime of a /proc stat file (a process's or a thread's), in µs. */
+function statCpuUs(path: string): number {
+  const f = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
 }
 
 /** Starts `kite server` on the data directory `clusterDir` (no node) and waits for `/readyz`. */
@@ -97,10 +105,8 @@ export async function startKiteServer(clusterDir: string, opts: KiteServerOption
       process: child,
       admin: (sockets) => new HttpsClient(port, { ca, cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') }, sockets),
       withToken: (token, sockets) => new HttpsClient(port, { ca, token }, sockets),
-      cpuUs: () => {
-        const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        return ((Number(f[11]) + Number(f[12])) * 1e6) / 100;
-      },
+      cpuUs: () => statCpuUs(`/proc/${child.pid}/stat`),
+      mainThreadCpuUs: () => statCpuUs(`/proc/${child.pid}/task/${child.pid}/stat`),
       stop,
     };
     const probe = server.admin(1);
