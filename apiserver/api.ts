@@ -55,8 +55,9 @@ export async function startApiCore(store: Store, policyFor: (lookups: ClusterLoo
   const policy = policyFor(lookups);
   const admission = new AdmissionChain(policy.admission);
   const history = opts.history ? new HistoryRecorder(store, opts.history) : undefined;
-  // Writes go through the history's wrapper so each revision is credited to its writer.
-  const registry = new Registry(history ? history.attributingStore() : store, cache, admission);
+  const registry = new Registry(store, cache, admission);
+  // Each revision a request writes is credited to its user.
+  if (history) registry.onWritten((key, revision, writer) => history.attribute(key, revision, writer));
   const pipeline = new RequestPipeline(registry, policy.authorizer, policy.rules);
   registerSubresources(pipeline);
   registerReviews(pipeline);

@@ -10,6 +10,8 @@ export const MAX_JSON_DEPTH = 10_000;
  * sees such a document.
  */
 export function checkJsonDepth(body: Buffer, limit = MAX_JSON_DEPTH): void {
+  // Each level opens with a byte of its own: a body no longer than the limit cannot exceed it.
+  if (body.length <= limit) return;
   let depth = 0;
   let inString = false;
   for (let i = 0; i < body.length; i++) {

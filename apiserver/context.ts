@@ -19,6 +19,17 @@ export interface RequestContext {
   skipManagedFields?: boolean;
   /** Warnings to return as `Warning: 299 - "..."` headers. */
   warnings: string[];
+  /**
+   * The write request this work is for, whose user the object history credits with its
+   * writes: set by the pipeline's write calls; copies of the context keep it.
+   */
+  writer?: HistoryWriter;
+}
+
+export interface HistoryWriter {
+  user: string;
+  fieldManager: string;
+  userAgent: string;
 }
 
 export const SYSTEM_USER: UserInfo = { name: 'system:kite', groups: ['system:masters'] };

@@ -19,7 +19,6 @@ import type { PatchType } from './patching.js';
 import type { Authorizer, Decision, RequestAttributes, RulesForUser } from './authorization/types.js';
 import { authorizationError } from './authorization/forbidden.js';
 import { parseFieldSelector } from './selectors.js';
-import { asWriter } from './history/attribution.js';
 
 /** Reads of a computed resource (metrics.k8s.io), keyed `group/plural`. */
 export interface ComputedHandler {
@@ -79,6 +78,11 @@ export function connectVerb(method: string): string {
 /** Upstream's answer for a path nothing serves (an unknown subresource among them). */
 export function resourceNotFound(): StatusError {
   return new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+}
+
+/** The object history credits the writes this request makes (and those of work it starts with a copy of ctx) to its user. */
+function creditWrites(ctx: RequestContext): void {
+  ctx.writer = { user: ctx.user.name, fieldManager: ctx.fieldManager ?? '', userAgent: ctx.userAgent ?? '' };
 }
 
 export class RequestPipeline {
@@ -210,8 +214,8 @@ export class RequestPipeline {
   // ---- writes -----------------------------------------------------------------------------------
 
   create(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: KubeObject, name?: string, subresource?: string): Promise<CallResult> {
-    // Credited to ctx's user in the object history.
-    return asWriter(ctx, () => this.createAs(ctx, res, namespace, body, name, subresource));
+    creditWrites(ctx);
+    return this.createAs(ctx, res, namespace, body, name, subresource);
   }
 
   private async createAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: KubeObject, name?: string, subresource?: string): Promise<CallResult> {
@@ -247,8 +251,8 @@ export class RequestPipeline {
   }
 
   update(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, body: KubeObject, subresource?: string): Promise<CallResult> {
-    // Credited to ctx's user in the object history.
-    return asWriter(ctx, () => this.updateAs(ctx, res, namespace, name, body, subresource));
+    creditWrites(ctx);
+    return this.updateAs(ctx, res, namespace, name, body, subresource);
   }
 
   private async updateAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, body: KubeObject, subresource?: string): Promise<CallResult> {
@@ -264,8 +268,8 @@ export class RequestPipeline {
   }
 
   patch(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, body: Buffer, subresource?: string): Promise<CallResult> {
-    // Credited to ctx's user in the object history.
-    return asWriter(ctx, () => this.patchAs(ctx, res, namespace, name, type, body, subresource));
+    creditWrites(ctx);
+    return this.patchAs(ctx, res, namespace, name, type, body, subresource);
   }
 
   private async patchAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, type: PatchType, body: Buffer, subresource?: string): Promise<CallResult> {
@@ -283,8 +287,8 @@ export class RequestPipeline {
   }
 
   delete(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<CallResult> {
-    // Credited to ctx's user in the object history.
-    return asWriter(ctx, () => this.deleteAs(ctx, res, namespace, name, opts));
+    creditWrites(ctx);
+    return this.deleteAs(ctx, res, namespace, name, opts);
   }
 
   private async deleteAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions): Promise<CallResult> {
@@ -295,8 +299,8 @@ export class RequestPipeline {
   }
 
   deleteCollection(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions): Promise<ListResult> {
-    // Credited to ctx's user in the object history.
-    return asWriter(ctx, () => this.deleteCollectionAs(ctx, res, namespace, listOpts, opts));
+    creditWrites(ctx);
+    return this.deleteCollectionAs(ctx, res, namespace, listOpts, opts);
   }
 
   private async deleteCollectionAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, listOpts: ListOptions, opts: DeleteOptions): Promise<ListResult> {

@@ -35,7 +35,7 @@ function encodeBounded(obj: KubeObject): Buffer {
   if (buf.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge(MAX_OBJECT_BYTES);
   return buf;
 }
-import type { RequestContext } from './context.js';
+import type { HistoryWriter, RequestContext } from './context.js';
 import { fromStorage, storageResource, toStorage } from './conversion.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import type { ParsedSelector } from './selectors.js';
@@ -47,6 +47,7 @@ import { AdmissionChain } from './admission/chain.js';
 import { storagePrefix } from './lookups.js';
 import type { AdmissionOperation, AdmissionRequest } from './admission/chain.js';
 import type { PatchType } from './patching.js';
+import { formatTime } from './patch/managedfields.js';
 
 export interface ListOptions {
   labelSelector?: string | null;
@@ -111,7 +112,7 @@ export function tooLargeResourceVersion(requested: number, current: number): Sta
 }
 
 export function nowRFC3339(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return formatTime(new Date());
 }
 
 const NAMESPACES_RESOURCE = resourceByPath('', 'v1', 'namespaces')!;
@@ -128,6 +129,17 @@ export class Registry {
     /** Mutating then validating admission, run on every write between the strategy's steps. */
     private readonly admission: AdmissionChain = new AdmissionChain([]),
   ) {}
+
+  /** Told of every write made for a request (`ctx.writer`): the object history credits it. */
+  private written?: (key: string, revision: number, writer: HistoryWriter) => void;
+
+  onWritten(fn: (key: string, revision: number, writer: HistoryWriter) => void): void {
+    this.written = fn;
+  }
+
+  private credit(key: string, revision: number, writer: HistoryWriter | undefined): void {
+    if (writer) this.written?.(key, revision, writer);
+  }
 
   private admissionRequest(operation: AdmissionOperation, res: ResourceInfo, subresource: string | undefined, namespace: string | undefined, name: string, object: KubeObject | undefined, oldObject: KubeObject | undefined, ctx: RequestContext): AdmissionRequest {
     return { operation, resource: res, subresource: subresource ?? '', namespace: namespace ?? '', name, object, oldObject, user: ctx.user, dryRun: ctx.dryRun, warnings: ctx.warnings };
@@ -567,7 +579,9 @@ export class Registry {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        const kv = await this.store.create(this.key(res, m.namespace, m.name!), encodeBounded(obj));
+        const key = this.key(res, m.namespace, m.name!);
+        const kv = await this.store.create(key, encodeBounded(obj));
+        this.credit(key, kv.modRevision, ctx.writer);
         m.resourceVersion = String(kv.modRevision);
         return this.present(res, obj);
       } catch (err) {
@@ -595,7 +609,7 @@ export class Registry {
     namespace: string | undefined,
     name: string,
     mutate: (current: KubeObject | undefined) => Promise<KubeObject | undefined> | KubeObject | undefined,
-    opts: { dryRun?: boolean; retryOnConflict?: boolean; copy?: (current: KubeObject) => KubeObject } = {},
+    opts: { dryRun?: boolean; retryOnConflict?: boolean; copy?: (current: KubeObject) => KubeObject; writer?: HistoryWriter } = {},
   ): Promise<{ object: KubeObject; created: boolean; changed: boolean }> {
     const key = this.key(res, namespace, name);
     const cache = this.resourceCache(res);
@@ -616,17 +630,20 @@ export class Registry {
       try {
         if (!current) {
           const kv = await this.store.create(key, encodeBounded(next));
+          this.credit(key, kv.modRevision, opts.writer);
           next.metadata!.resourceVersion = String(kv.modRevision);
           return { object: next, created: true, changed: true };
         }
         const meta = next.metadata!;
         if (meta.deletionTimestamp && (meta.finalizers ?? []).length === 0 && this.strategy(res).removeWhenFinalized(next)) {
           const { revision } = await this.store.delete(key, Number(current.metadata!.resourceVersion));
+          this.credit(key, revision, opts.writer);
           meta.resourceVersion = String(revision);
           this.afterDeleteHooks.get(storageResource(res).kind)?.(next);
           return { object: next, created: false, changed: true };
         }
         const kv = await this.store.update(key, encodeBounded(next), Number(current.metadata!.resourceVersion));
+        this.credit(key, kv.modRevision, opts.writer);
         meta.resourceVersion = String(kv.modRevision);
         return { object: next, created: false, changed: true };
       } catch (err) {
@@ -679,7 +696,7 @@ export class Registry {
         }
         return this.prepareUpdate(res, current, { ...body, metadata: { ...body.metadata } }, ctx, subresource);
       },
-      { dryRun: ctx.dryRun },
+      { dryRun: ctx.dryRun, writer: ctx.writer },
     ).catch(async (err) => {
       if (err instanceof StatusError && err.code === 404 && this.strategy(res).allowCreateOnUpdate && !subresource) {
         return { object: await this.create(res, namespace, body, ctx), created: true, changed: true };
@@ -774,7 +791,7 @@ export class Registry {
         }
         return this.prepareUpdate(res, current, patched, ctx, subresource);
       },
-      { dryRun: ctx.dryRun },
+      { dryRun: ctx.dryRun, writer: ctx.writer },
     ).catch(async (err) => {
       if (createdViaApply && err instanceof StatusError && err.code === 404) {
         const patched = applyPatchBody(res, type, undefined, body, ctx);
@@ -836,6 +853,7 @@ export class Registry {
         if (ctx.dryRun) return { result: this.deleteResult(res, current), pending: false };
         try {
           const { revision } = await this.store.delete(key, Number(cm.resourceVersion));
+          this.credit(key, revision, ctx.writer);
           const gone = { ...current, metadata: { ...cm, resourceVersion: String(revision) } };
           this.afterDeleteHooks.get(storageResource(res).kind)?.(gone);
           return { result: this.deleteResult(res, gone), pending: false };
@@ -859,6 +877,7 @@ export class Registry {
       if (ctx.dryRun) return { result: this.present(res, next), pending: true };
       try {
         const kv = await this.store.update(key, encodeBounded(next), Number(cm.resourceVersion));
+        this.credit(key, kv.modRevision, ctx.writer);
         meta.resourceVersion = String(kv.modRevision);
         return { result: this.present(res, next), pending: true };
       } catch (err) {

@@ -100,7 +100,7 @@ function scaleSubresource(registry: Registry): SubresourceHandler {
       const next = custom ? structuredClone(cur) : { ...cur, spec: { ...(cur.spec as object), replicas } };
       if (custom) setJsonPath(next as Record<string, unknown>, custom.specReplicasPath, replicas);
       return registry.prepareUpdate(resource, cur, registry.present(resource, next), ctx, 'scale');
-    }, { dryRun: ctx.dryRun });
+    }, { dryRun: ctx.dryRun, writer: ctx.writer });
     return { code: 200, body: scaleOf(resource, out.object), isObject: false };
   };
   return {
@@ -150,7 +150,7 @@ async function bindPod(registry: Registry, namespace: string | undefined, name: 
     },
     // Only metadata (its resourceVersion is set after the write), spec.nodeName and the
     // conditions change: a copy of that path, not of the whole pod.
-    { dryRun: ctx.dryRun, copy: (pod) => ({ ...pod, metadata: { ...pod.metadata }, spec: { ...(pod.spec as object) }, status: { ...(pod.status as object), conditions: ((pod.status as { conditions?: object[] } | undefined)?.conditions ?? []).map((c) => ({ ...c })) } }) },
+    { dryRun: ctx.dryRun, writer: ctx.writer, copy: (pod) => ({ ...pod, metadata: { ...pod.metadata }, spec: { ...(pod.spec as object) }, status: { ...(pod.status as object), conditions: ((pod.status as { conditions?: object[] } | undefined)?.conditions ?? []).map((c) => ({ ...c })) } }) },
   );
 }
 
@@ -165,7 +165,7 @@ function finalizeNamespace(registry: Registry): SubresourceHandler {
         spec.finalizers = want;
         if (want.length === 0) delete spec.finalizers;
         return ns;
-      }, { dryRun: ctx.dryRun });
+      }, { dryRun: ctx.dryRun, writer: ctx.writer });
       return { code: 200, body: registry.present(resource, out.object), isObject: true };
     },
   };

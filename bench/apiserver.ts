@@ -1,6 +1,8 @@
 // API server benchmark: creates/s, gets/s and lists/s through HTTPS against a real
 // `kite server` process, next to the raw SQLite write and read rate measured in the
-// same run (the goal: creates/s ≥ 1× SQLite's own sequential durable inserts), and the p50/p99 latency of single-object writes at a steady load. The
+// same run (the goal: creates/s ≥ 1× SQLite's own sequential durable inserts), the
+// server's CPU per create (its request thread, and its other threads), and the p50/p99
+// latency of single-object writes at a steady load. The
 // workload runs twice, as a ServiceAccount (bearer token) bound to `edit`: once with
 // authorization as every cluster has it (Node,RBAC) and once with AlwaysAllow, so the
 // cost of authorization shows as a ratio. Each server first serves a warm-up of creates
@@ -65,6 +67,9 @@ const parallel = async (n: number, work: (i: number) => Promise<void>): Promise<
 
 interface Figures {
   creates: number;
+  /** CPU µs per create of the server's request thread and of its other threads (fsync, checkpoints, history, GC helpers). */
+  requestThreadUs: number;
+  otherThreadsUs: number;
   gets: number;
   lists: number;
   p50: number;
@@ -91,10 +96,14 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
     const client = server.withToken(token, CONCURRENCY);
     await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
 
+    const main0 = server.mainThreadCpuUs();
+    const all0 = server.cpuUs();
     const creates = await parallel(OBJECTS, async (i) => {
       const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${i}`));
       if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
     });
+    const requestThreadUs = (server.mainThreadCpuUs() - main0) / OBJECTS;
+    const otherThreadsUs = (server.cpuUs() - all0) / OBJECTS - requestThreadUs;
     const gets = await parallel(OBJECTS * 2, async (i) => {
       const r = await client.call('GET', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`);
       if (r.code !== 200) throw new Error(`get failed: ${r.code}`);
@@ -126,7 +135,7 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
     await Promise.all(inflight);
     latencies.sort((a, b) => a - b);
     client.close();
-    return { creates, gets, lists, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+    return { creates, requestThreadUs, otherThreadsUs, gets, lists, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   } finally {
     await server.stop();
   }
@@ -147,6 +156,9 @@ async function main(): Promise<void> {
     console.log(`  creates/s          ${f(off.creates)}    ${f(on.creates)}   ${ratio(on.creates, off.creates)}`);
     const x = (n: number) => `${(n / raw.writes).toFixed(2)}×`.padStart(8);
     console.log(`  creates/s ÷ raw    ${x(off.creates)}    ${x(on.creates)}   (goal ≥ 1×: group commit shares one fsync among concurrent writes)`);
+    const us = (n: number) => `${n.toFixed(0)} µs`.padStart(8);
+    console.log(`  CPU per create     ${us(off.requestThreadUs)}    ${us(on.requestThreadUs)}   (the server's request thread)`);
+    console.log(`    other threads    ${us(off.otherThreadsUs)}    ${us(on.otherThreadsUs)}`);
     console.log(`  gets/s             ${f(off.gets)}    ${f(on.gets)}   ${ratio(on.gets, off.gets)}`);
     console.log(`  lists/s (100)      ${f(off.lists)}    ${f(on.lists)}   ${ratio(on.lists, off.lists)}`);
     console.log(`  steady ${RATE}/s p50  ${ms(off.p50)}  ${ms(on.p50)}`);

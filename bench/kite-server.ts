@@ -56,6 +56,8 @@ export interface KiteServer {
   withToken(token: string, sockets: number): HttpsClient;
   /** CPU time (user + system, all threads) the server process has used, in µs. */
   cpuUs(): number;
+  /** CPU time of the process's main thread (the one serving requests), in µs. */
+  mainThreadCpuUs(): number;
   stop(): Promise<void>;
 }
 
@@ -98,7 +100,8 @@ export async function startKiteServer(clusterDir: string, opts: KiteServerOption
       process: child,
       admin: (sockets) => new HttpsClient(port, { ca, cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') }, sockets),
       withToken: (token, sockets) => new HttpsClient(port, { ca, token }, sockets),
-      cpuUs: () => cpuMsOf(`/proc/${child.pid!}/stat`) * 1000,
+      cpuUs: () => cpuMsOf(`/proc/${child.pid}/stat`) * 1000,
+      mainThreadCpuUs: () => cpuMsOf(`/proc/${child.pid}/task/${child.pid}/stat`) * 1000,
       stop,
     };
     const probe = server.admin(1);

@@ -10,6 +10,8 @@
 import Database from 'better-sqlite3';
 import { closeSync, fsync, fsyncSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { CheckpointDone, CheckpointerInit, CheckpointerRequest } from './sqlite-checkpointer.js';
 import type { KeyValue, ListPage, ListPageOptions, ListResult, Store, WatchEvent, WatchHandle, WatchOptions } from './types.js';
 import { StoreError } from './types.js';
 
@@ -64,6 +66,17 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
 }
 
+/** Writes between two checkpoints (a 1.5 KB object adds about three WAL pages: SQLite's own default is 1,000 pages). */
+const CHECKPOINT_EVERY_WRITES = 300;
+/**
+ * WAL frames beyond which the request thread checkpoints the rest itself: under continuous
+ * writes the checkpointer's passive checkpoints never catch up with the newest frames, and
+ * SQLite reuses the WAL from its start only once all of it is in the database file.
+ */
+const WAL_CATCH_UP_FRAMES = 4_096;
+/** A checkpointer thread with nothing to do for this long stops (its V8 heap and connection, ~10 MiB); the next checkpoint starts another. */
+const CHECKPOINTER_IDLE_MS = 60_000;
+
 /** The smallest string greater than every string starting with prefix. */
 function prefixEnd(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
@@ -82,6 +95,16 @@ export class SqliteStore implements Store {
   /** Committed to the WAL, not yet known durable: answered in order as fsyncs complete. */
   private committed: CommittedBatch[] = [];
   private syncing = false;
+  /**
+   * Durable file stores checkpoint the WAL on a thread of their own (`checkpointer`,
+   * started on demand, stopped when idle), unless that thread failed (SQLite's automatic
+   * checkpoints are back then). `checkpointing`: a request is outstanding.
+   */
+  private checkpointerFile?: string;
+  private checkpointer?: Worker;
+  private checkpointerIdle?: NodeJS.Timeout;
+  private checkpointing = false;
+  private writesSinceCheckpoint = 0;
   /** Called when nothing is committed-but-unanswered (close waits for it). */
   private drained: (() => void)[] = [];
   /** The last revision whose events were delivered (durable): what revision() reports. */
@@ -161,6 +184,8 @@ export class SqliteStore implements Store {
       this.db.exec('BEGIN IMMEDIATE; COMMIT');
       this.walFd = openSync(`${file}-wal`, 'r');
       fsyncSync(this.walFd);
+      this.checkpointerFile = file;
+      this.db.pragma('wal_autocheckpoint = 0');
       // The WAL's directory entry, in case the file was just made.
       const dirFd = openSync(dirname(file), 'r');
       try {
@@ -303,6 +328,53 @@ export class SqliteStore implements Store {
     }
     this.committed.push(committed);
     this.syncWal();
+    this.writesSinceCheckpoint += batch.length;
+    if (this.writesSinceCheckpoint >= CHECKPOINT_EVERY_WRITES) this.requestCheckpoint();
+  }
+
+  private startCheckpointer(file: string): Worker {
+    const worker = new Worker(new URL('./sqlite-checkpointer.js', import.meta.url), { workerData: { file } satisfies CheckpointerInit });
+    worker.on('message', (done: CheckpointDone) => this.checkpointed(done));
+    worker.on('error', (err) => {
+      console.error('store: the checkpointer thread failed:', err);
+      this.checkpointer = undefined;
+      this.checkpointerFile = undefined;
+      this.checkpointing = false;
+      if (!this.closed) this.db.pragma('wal_autocheckpoint = 1000');
+    });
+    // After the listeners, which would hold the process open again.
+    worker.unref();
+    return worker;
+  }
+
+  private requestCheckpoint(): void {
+    if (this.checkpointerFile === undefined || this.checkpointing) return;
+    this.checkpointer ??= this.startCheckpointer(this.checkpointerFile);
+    clearTimeout(this.checkpointerIdle);
+    this.checkpointing = true;
+    this.writesSinceCheckpoint = 0;
+    this.checkpointer.postMessage({ op: 'checkpoint' } satisfies CheckpointerRequest);
+  }
+
+  /** Ends the checkpointer thread; resolves once it has closed its connection. */
+  private stopCheckpointer(): Promise<void> {
+    const worker = this.checkpointer;
+    clearTimeout(this.checkpointerIdle);
+    if (!worker) return Promise.resolve();
+    this.checkpointer = undefined;
+    this.checkpointing = false;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage({ op: 'close' } satisfies CheckpointerRequest);
+    return exited;
+  }
+
+  private checkpointed(done: CheckpointDone): void {
+    this.checkpointing = false;
+    this.checkpointerIdle = setTimeout(() => void this.stopCheckpointer(), CHECKPOINTER_IDLE_MS).unref();
+    if (this.closed || done.walFrames < WAL_CATCH_UP_FRAMES) return;
+    // Most of the WAL is in the database file already: copy the newest frames here, so
+    // the next commit starts the WAL over instead of growing it.
+    this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
   /** One fsync of the WAL at a time; it covers every batch committed before it began. */
@@ -484,6 +556,9 @@ export class SqliteStore implements Store {
     this.closed = true;
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.watchers.clear();
+    // Its connection closes first, so that closing ours (the last) checkpoints and removes the WAL.
+    this.checkpointer?.ref();
+    await this.stopCheckpointer();
     this.db.close();
   }
 }

@@ -5,7 +5,7 @@
 //
 // The recorder follows the store with one watch on `/registry/` (so writes that bypass
 // the registry are seen too) and credits each revision to the request that wrote it
-// through a thin Store wrapper (see attribution.ts). On the request thread each event
+// as the registry reports its writes (`ctx.writer`). On the request thread each event
 // costs a copy of the bytes the store already has (the stored JSON of the new and the
 // previous version) into a batch buffer (frames.ts); the batch's memory is handed to a
 // worker thread (worker.ts) that decodes, diffs and writes history.db. Nothing is
@@ -18,10 +18,10 @@
 // sees it.
 import { readFileSync } from 'node:fs';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { KeyValue, ListPage, ListPageOptions, ListResult, Store, WatchEvent, WatchHandle, WatchOptions } from '../../store/types.js';
+import type { Store, WatchEvent, WatchHandle } from '../../store/types.js';
 import { StoreError } from '../../store/types.js';
 import { StatusError } from '../../machinery/status.js';
-import { currentWriter } from './attribution.js';
+import type { HistoryWriter } from '../context.js';
 import { FrameKind, FrameWriter, type Batch } from './frames.js';
 import type { HistoryEntry, HistoryGap } from './db.js';
 import type { WorkerInit, WorkerRequest } from './worker.js';
@@ -329,47 +329,13 @@ export class HistoryRecorder {
     run.worker.postMessage({ op: 'frames', batch } satisfies WorkerRequest, [batch.buf]);
   }
 
-  /** Credit `revision` to the write request running now (called by the store wrapper). */
-  private attribute(key: string, revision: number): void {
-    const ctx = currentWriter();
-    if (!ctx || this.closed || this.excluded(key)) return;
+  /** Credits `revision` to the write request `writer` (the registry tells of each write it makes for a request). */
+  attribute(key: string, revision: number, writer: HistoryWriter): void {
+    if (this.closed || this.excluded(key)) return;
     // Over the bound the event itself was dropped (a gap): nothing to credit.
     if (this.queuedBytes() + this.batchBytes > this.maxQueueBytes) return;
-    this.batchBytes += this.frames.attribution(revision, ctx.user.name, ctx.fieldManager ?? '', ctx.userAgent ?? '', this.handOver);
+    this.batchBytes += this.frames.attribution(revision, writer.user, writer.fieldManager, writer.userAgent, this.handOver);
     this.scheduleHandOver();
-  }
-
-  /** The store the registry should write through, so each revision is credited to its writer. */
-  attributingStore(): Store {
-    const inner = this.store;
-    const credit = (key: string, revision: number) => this.attribute(key, revision);
-    return {
-      revision: () => inner.revision(),
-      compactedRevision: () => inner.compactedRevision(),
-      get: (key: string) => inner.get(key),
-      list: (prefix: string): Promise<ListResult> => inner.list(prefix),
-      listPage: (prefix: string, opts: ListPageOptions): Promise<ListPage> => inner.listPage(prefix, opts),
-      // Plain continuations rather than async wrappers: one promise less per write.
-      create: (key: string, value: Buffer): Promise<KeyValue> =>
-        inner.create(key, value).then((kv) => {
-          credit(key, kv.modRevision);
-          return kv;
-        }),
-      update: (key: string, value: Buffer, expected: number): Promise<KeyValue> =>
-        inner.update(key, value, expected).then((kv) => {
-          credit(key, kv.modRevision);
-          return kv;
-        }),
-      delete: (key: string, expected?: number) =>
-        inner.delete(key, expected).then((out) => {
-          credit(key, out.revision);
-          return out;
-        }),
-      watch: (prefix: string, from: number, onEvent: (ev: WatchEvent) => void, opts?: WatchOptions) => inner.watch(prefix, from, onEvent, opts),
-      compact: (revision: number) => inner.compact(revision),
-      close: () => inner.close(),
-      ...(inner.freshRevision ? { freshRevision: () => inner.freshRevision!() } : {}),
-    };
   }
 
   /**

@@ -170,8 +170,17 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
 }
 
 /** metav1.Time: RFC 3339 in UTC with second precision. */
+let formattedSecond = NaN;
+let formattedText = '';
+
+/** RFC 3339 in whole seconds (metav1.Time); each second is formatted once, as every write within it asks for it. */
 export function formatTime(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== formattedSecond) {
+    formattedSecond = second;
+    formattedText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return formattedText;
 }
 
 // ---------------------------------------------------------------------------------
@@ -473,9 +482,22 @@ function zeroOf(t: TypeNode | undefined, depth: number): Record<string, unknown>
   return out;
 }
 
-/** What upstream's freshly created, empty object of this type looks like as JSON. */
-export function zeroObject(type: TypeNode | undefined): Record<string, unknown> {
-  return zeroOf(type, 0);
+const zeroObjects = new WeakMap<TypeNode, Readonly<Record<string, unknown>>>();
+
+/** What upstream's freshly created, empty object of this type looks like as JSON: made once per type, frozen (callers only compare against it). */
+export function zeroObject(type: TypeNode | undefined): Readonly<Record<string, unknown>> {
+  if (!type) return zeroOf(type, 0);
+  let zero = zeroObjects.get(type);
+  if (!zero) {
+    zero = deepFreeze(zeroOf(type, 0));
+    zeroObjects.set(type, zero);
+  }
+  return zero;
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v !== null && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(o);
 }
 
 // ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import type { HistoryEntry } from '../../apiserver/history/recorder.js';
 const CONFIGMAPS = resourceByPath('', 'v1', 'configmaps')!;
 const SECRETS = resourceByPath('', 'v1', 'secrets')!;
 const NAMESPACES = resourceByPath('', 'v1', 'namespaces')!;
+const DEPLOYMENTS = resourceByPath('apps', 'v1', 'deployments')!;
 
 function as(user: string, fieldManager?: string): RequestContext {
   return { user: { name: user, groups: ['system:authenticated'] }, dryRun: false, fieldManager, fieldValidation: 'Ignore', warnings: [], userAgent: 'kubectl/v1.33.0 (linux/amd64)' };
@@ -79,6 +80,31 @@ test('create, update and delete are recorded with user, manager and diff, and se
     ]);
     assert.deepEqual(entries[2].patch, [{ op: 'remove', path: '' }]);
     assert.ok(entries.every((e) => e.uid === entries[0].uid && !Number.isNaN(Date.parse(e.time))));
+  } finally {
+    await c.close();
+  }
+});
+
+test('a write through a subresource is credited to its request\'s user', async () => {
+  const c = await start();
+  try {
+    const p = c.core.pipeline;
+    const labels = { app: 'web' };
+    await p.create(as('alice'), DEPLOYMENTS, 'default', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web' },
+      spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } },
+    });
+    await p.update(as('dave'), DEPLOYMENTS, 'default', 'web', { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 3 } }, 'scale');
+    const entries = await history(c.core, DEPLOYMENTS, 'web');
+    assert.deepEqual(
+      entries.map((e) => [e.type, e.user]),
+      [
+        ['create', 'alice'],
+        ['update', 'dave'],
+      ],
+    );
   } finally {
     await c.close();
   }
