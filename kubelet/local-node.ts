@@ -1,6 +1,7 @@
 // The node `kite server` runs on its own host: a private containerd (owned by
-// the server process) and a kubelet in a worker thread of the server (kubelet/thread.ts),
-// each restarted when it dies. Stopping the node stops the kubelet, then removes every
+// the server process) and a kubelet in a worker thread of the server (kubelet/thread.ts;
+// with several API servers, a `kite kubelet` process that outlives the server), each
+// restarted when it dies. Stopping the node stops the kubelet, then removes every
 // pod, the containerd, the bridge, the NAT rules, mounts and cgroups. Worker and joined
 // nodes run `kite kubelet` as a process instead (KubeletSupervisor).
 //
@@ -343,10 +344,18 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   });
   const configPath = join(nodeDir, 'kubelet.json');
   writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  // A kubelet process an older kite left running (its server killed) makes way for the thread.
-  replaceStaleKubelet(join(nodeDir, 'kubelet.pid'), configPath, log);
-  rmSync(join(nodeDir, 'kubelet.pid'), { force: true });
-  const supervisor = new KubeletThread(nodeDir, configPath, log);
+  // With one API server the node cannot work without it, so the kubelet shares its process.
+  // With several, the node must outlive any one of them (its kubelet reaches the others
+  // through its balancer): the kubelet is a process of its own, as worker nodes' are.
+  let supervisor: KubeletThread | KubeletSupervisor;
+  if (o.apiServerBalancer) {
+    supervisor = new KubeletSupervisor(nodeDir, configPath, log);
+  } else {
+    // A kubelet process an older kite left running (its server killed) makes way for the thread.
+    replaceStaleKubelet(join(nodeDir, 'kubelet.pid'), configPath, log);
+    rmSync(join(nodeDir, 'kubelet.pid'), { force: true });
+    supervisor = new KubeletThread(nodeDir, configPath, log);
+  }
   supervisor.start();
 
   let containerd: RunningContainerd;
