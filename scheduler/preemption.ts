@@ -80,8 +80,9 @@ export function filterPodsWithPDBViolation(pods: readonly PodInfo[], budgets: re
 
 // ---- victims ----------------------------------------------------------------------------------
 
+/** GetPodStartTime: a pod not started yet counts as starting now. */
 function startTime(p: PodInfo, now: number): number {
-  return p.pod.status?.startTime ? Date.parse(p.pod.status.startTime) : now;
+  return p.startTime ?? now;
 }
 
 /**
