@@ -22,6 +22,10 @@
 //   e2e p50/p99   pod create sent → bound seen on the watch
 //   algo avg/p99  time in the scheduling algorithm per attempt (filter + score)
 //   create/s      how fast the API accepted the pods meanwhile (same thread)
+//   events        Events written about the measured pods (counting repeats), next to the
+//                 attempts (each records one, FailedScheduling or Scheduled): the
+//                 recorder drops what finds its 1,000-event queue full, as upstream's
+//                 broadcaster does
 // and, first, the core alone: the same pods scheduled on a snapshot of the same nodes
 // with no API server (pods/s and p99 per decision).
 //
@@ -33,7 +37,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Node, Pod } from 'kubernetes-types/core/v1.js';
+import type { Event as CoreEvent, Node, Pod } from 'kubernetes-types/core/v1.js';
 import { startControlPlane } from '../server/control-plane.js';
 import type { ControlPlane } from '../server/control-plane.js';
 import { createCA, createServiceAccountKeyPair, issueClientCert, issueServingCert } from '../machinery/pki.js';
@@ -71,6 +75,7 @@ const NODES = resourceByPath('', 'v1', 'nodes')!;
 const NAMESPACES = resourceByPath('', 'v1', 'namespaces')!;
 const LEASES = resourceByPath('coordination.k8s.io', 'v1', 'leases')!;
 const PRIORITY_CLASSES = resourceByPath('scheduling.k8s.io', 'v1', 'priorityclasses')!;
+const EVENTS = resourceByPath('', 'v1', 'events')!;
 /** The scheduler keeps this many algorithm samples (SchedulerMetrics.algorithmMs). */
 const MAX_ALGO_SAMPLES = 200_000;
 /** Simulated kubelets renew their node Lease this often (within the node lifecycle controller's 40 s grace). */
@@ -288,6 +293,7 @@ interface Result {
   algoAvg: number;
   algoP99: number;
   createPerSec: number;
+  events: number;
   seconds: number;
 }
 
@@ -407,6 +413,9 @@ async function run(s: Scenario): Promise<Result> {
     beat.stop();
     await sched.stop();
     http?.close();
+    // After stop(), which writes what the recorder still had queued.
+    let events = 0;
+    for (const e of (await api.list<CoreEvent>(EVENTS, 'bench')).items) if (e.involvedObject.name?.startsWith('pod-')) events += e.count ?? 1;
 
     const lat: number[] = [];
     for (let i = 0; i < n; i++) if (boundAt[i] > 0) lat.push(boundAt[i] - created[i]);
@@ -435,6 +444,7 @@ async function run(s: Scenario): Promise<Result> {
       algoAvg: sum / Math.max(1, algo.length),
       algoP99: pct(algo, 99),
       createPerSec: n / createSecs,
+      events,
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
@@ -448,13 +458,13 @@ async function main(): Promise<void> {
   const list = SCENARIOS.filter((s) => ONLY.length === 0 || ONLY.includes(s.name)).map((s) => (QUICK ? { ...s, nodes: s.nodes === 5000 ? 2000 : 500 } : s));
   console.log(`scheduler benchmark: ${PODS_N} pods per scenario, store synchronous=${SYNC}, ${CONCURRENCY} creates in flight, scheduler transport ${TRANSPORT}, Node ${process.version}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cpus`);
   console.log(`                                   | core (no API)      | end to end, in process with the control plane (goal ${GOAL_PODS_PER_SEC} pods/s)`);
-  console.log('scenario                    nodes | pods/s  p99 ms     | pods/s  goal   pods/cpu-s  e2e p50 ms  e2e p99 ms  algo avg ms  algo p99 ms  create/s  bound  unsched  deleted  attempts');
+  console.log('scenario                    nodes | pods/s  p99 ms     | pods/s  goal   pods/cpu-s  e2e p50 ms  e2e p99 ms  algo avg ms  algo p99 ms  create/s  bound  unsched  deleted  attempts  events');
   const began = performance.now();
   for (const s of list) {
     const r = await run(s);
     const verdict = r.podsPerSec >= GOAL_PODS_PER_SEC ? 'met ' : 'below';
     console.log(
-      `${r.scenario.padEnd(26)} ${String(s.nodes).padStart(6)} | ${r.corePodsPerSec.toFixed(0).padStart(6)} ${r.coreP99.toFixed(3).padStart(7)}    | ${r.podsPerSec.toFixed(0).padStart(6)}  ${verdict} ${r.podsPerCpuSec.toFixed(0).padStart(10)} ${r.e2eP50.toFixed(0).padStart(11)} ${r.e2eP99.toFixed(0).padStart(11)} ${r.algoAvg.toFixed(3).padStart(12)} ${r.algoP99.toFixed(3).padStart(12)} ${r.createPerSec.toFixed(0).padStart(9)} ${String(r.bound).padStart(6)} ${String(r.unschedulable).padStart(8)} ${String(r.deleted).padStart(8)} ${String(r.attempts).padStart(9)}`,
+      `${r.scenario.padEnd(26)} ${String(s.nodes).padStart(6)} | ${r.corePodsPerSec.toFixed(0).padStart(6)} ${r.coreP99.toFixed(3).padStart(7)}    | ${r.podsPerSec.toFixed(0).padStart(6)}  ${verdict} ${r.podsPerCpuSec.toFixed(0).padStart(10)} ${r.e2eP50.toFixed(0).padStart(11)} ${r.e2eP99.toFixed(0).padStart(11)} ${r.algoAvg.toFixed(3).padStart(12)} ${r.algoP99.toFixed(3).padStart(12)} ${r.createPerSec.toFixed(0).padStart(9)} ${String(r.bound).padStart(6)} ${String(r.unschedulable).padStart(8)} ${String(r.deleted).padStart(8)} ${String(r.attempts).padStart(9)} ${String(r.events).padStart(7)}`,
     );
   }
   console.log(`total ${((performance.now() - began) / 1000).toFixed(0)} s, load now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);

@@ -98,8 +98,8 @@ export class PodInfo {
   readonly terminating: boolean;
   /** Succeeded or Failed. */
   readonly terminal: boolean;
-  /** status.startTime (ms) or creation time, for preemption's tie-break. */
-  readonly startTime: number;
+  /** status.startTime (ms), for preemption's tie-breaks; undefined until the kubelet reports it. */
+  readonly startTime: number | undefined;
   readonly creationTime: number;
 
   constructor(
@@ -148,7 +148,7 @@ export class PodInfo {
     const phase = pod.status?.phase;
     this.terminal = phase === 'Succeeded' || phase === 'Failed';
     this.creationTime = m.creationTimestamp ? Date.parse(m.creationTimestamp) : 0;
-    this.startTime = pod.status?.startTime ? Date.parse(pod.status.startTime) : this.creationTime;
+    this.startTime = pod.status?.startTime ? Date.parse(pod.status.startTime) : undefined;
   }
 
   get hasAffinityConstraints(): boolean {

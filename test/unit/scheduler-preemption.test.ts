@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
-import { budgetOf, filterPodsWithPDBViolation, resolvePriority } from '../../scheduler/preemption.js';
+import { Evaluator, budgetOf, filterPodsWithPDBViolation, resolvePriority } from '../../scheduler/preemption.js';
 import { CycleState } from '../../scheduler/framework.js';
 import { SchedulingQueue } from '../../scheduler/queue.js';
 import { cycle, harness, info, node, pod } from './scheduler-fixtures.js';
@@ -47,6 +47,28 @@ test('the node with the least important victims wins; then fewer victims', () =>
   // b and c both have highest victim priority 1; c needs one victim (sum of priorities smaller).
   assert.deepEqual(victims(r), ['c1']);
   assert.equal(r.kind === 'unschedulable' && r.nominate, 'c');
+});
+
+test('pickOne: each criterion decides only among the candidates tied on the ones before it; a full tie keeps the first', () => {
+  const h = harness([node('n')]);
+  const now = Date.parse('2026-01-02T00:00:00Z');
+  const ev = new Evaluator(h.fw, h.snap, { now: () => now });
+  const v = (name: string, priority: number, startTime?: string) => info(pod(name, { priority, startTime }));
+  const c = (node: string, victims: ReturnType<typeof v>[], numPDBViolations = 0) => ({ node, victims, numPDBViolations });
+  // Fewer budget violations beat a lower victim priority.
+  assert.equal(ev.pickOne([c('a', [v('a1', 1)], 1), c('b', [v('b1', 5)])]).node, 'b');
+  // The lowest highest-priority victim, then the smallest priority sum, then fewer victims.
+  assert.equal(ev.pickOne([c('a', [v('a1', 5)]), c('b', [v('b1', 3), v('b2', 3)]), c('c', [v('c1', 3), v('c2', 1)])]).node, 'c');
+  assert.equal(ev.pickOne([c('a', [v('a1', 3), v('a2', 1)]), c('b', [v('b1', 3), v('b2', 0)])]).node, 'b');
+  // Each victim adds 2^31 to the sum (as upstream), so fewer victims decide only when the sums tie.
+  assert.equal(ev.pickOne([c('a', [v('a1', 3), v('a2', -2147483648)]), c('b', [v('b1', 3)])]).node, 'b');
+  assert.equal(ev.pickOne([c('a', [v('a1', 3), v('a2', 0)]), c('b', [v('b1', 3), v('b2', 0), v('b3', 0)]), c('d', [v('d1', 3), v('d2', 0)])]).node, 'a');
+  // Then the latest start among the most important victims (no start time: now).
+  const started = [c('a', [v('a1', 3, '2026-01-01T00:00:00Z')]), c('b', [v('b1', 3, '2026-01-01T12:00:00Z')]), c('c', [v('c1', 3, '2026-01-01T06:00:00Z')])];
+  assert.equal(ev.pickOne(started).node, 'b');
+  assert.equal(ev.pickOne([...started, c('d', [v('d1', 3)])]).node, 'd');
+  // A full tie: the first.
+  assert.equal(ev.pickOne([c('x', [v('x1', 3)]), c('y', [v('y1', 3)])]).node, 'x');
 });
 
 test('PodDisruptionBudgets: nodes whose victims break no budget are preferred', () => {
