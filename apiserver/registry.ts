@@ -25,15 +25,20 @@ import {
   successStatus,
 } from '../machinery/status.js';
 import type { CachedEvent, CacheWatcher, ResourceCache, WatchCache } from './watchcache.js';
-import { encodeForStore, READ_CHUNK } from './watchcache.js';
+import type { StoredEncoding } from './watchcache.js';
+import { answerFromStored, encodeStored, READ_CHUNK } from './watchcache.js';
 
 /** etcd's default request limit (--max-request-bytes, 1.5 MiB): no stored object is larger. */
 const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
 
 function encodeBounded(obj: KubeObject): Buffer {
-  const buf = encodeForStore(obj);
-  if (buf.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge(MAX_OBJECT_BYTES);
-  return buf;
+  return encodeStoredBounded(obj).value;
+}
+
+function encodeStoredBounded(obj: KubeObject): StoredEncoding {
+  const enc = encodeStored(obj);
+  if (enc.value.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge(MAX_OBJECT_BYTES);
+  return enc;
 }
 import type { HistoryWriter, RequestContext } from './context.js';
 import { fromStorage, storageResource, toStorage } from './conversion.js';
@@ -580,10 +585,14 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       try {
         const key = this.key(res, m.namespace, m.name!);
-        const kv = await this.store.create(key, encodeBounded(obj));
+        const enc = encodeStoredBounded(obj);
+        const kv = await this.store.create(key, enc.value);
         this.credit(key, kv.modRevision, ctx.writer);
         m.resourceVersion = String(kv.modRevision);
-        return this.present(res, obj);
+        const presented = this.present(res, obj);
+        // Answered as it was stored (the caller gets the object and does not change it).
+        if (presented === obj) answerFromStored(obj, enc, kv.modRevision);
+        return presented;
       } catch (err) {
         if (err instanceof StoreError && err.code === 'KeyExists') {
           if (generated && attempt < 5) {

@@ -44,6 +44,7 @@ import { serveOpenApi } from './openapi/index.js';
 import { decodeKubernetesProtobuf } from './protobuf/index.js';
 import { checkJsonDepth } from './bodylimits.js';
 import type { CachedEvent } from './watchcache.js';
+import { storedAnswerJson } from './watchcache.js';
 import { PROMETHEUS_CONTENT_TYPE, defaultRegistry } from '../machinery/metrics.js';
 import { requestMetrics } from './metrics/request-metrics.js';
 
@@ -138,7 +139,7 @@ function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined
 
 // Every JSON body ends with a newline, as upstream's encoder (json.Encoder.Encode) writes it.
 function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json'): void {
-  const payload = Buffer.from(JSON.stringify(body) + '\n');
+  const payload = Buffer.from((storedAnswerJson(body) ?? JSON.stringify(body)) + '\n');
   const headers: Record<string, string | string[] | number> = {
     'Content-Type': contentType,
     'Content-Length': payload.length,

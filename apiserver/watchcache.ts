@@ -34,13 +34,55 @@ export function decodeStored(value: Buffer, modRevision: number): KubeObject {
   return obj;
 }
 
-/** Encode for storage: resourceVersion is the store's business, not the value's. */
-export function encodeForStore(obj: KubeObject): Buffer {
+/** An object's stored encoding: its JSON without resourceVersion, and where its metadata's JSON starts. */
+export interface StoredEncoding {
+  value: Buffer;
+  json: string;
+  /** The offset of the metadata object's `{` in `json` (-1 without one). */
+  metadataAt: number;
+}
+
+/**
+ * Encode for storage (resourceVersion is the store's business, not the value's), keeping
+ * the text and where the metadata begins in it (see answerFromStored).
+ */
+export function encodeStored(obj: KubeObject): StoredEncoding {
   const rv = obj.metadata?.resourceVersion;
   if (obj.metadata && rv !== undefined) delete obj.metadata.resourceVersion;
-  const buf = Buffer.from(JSON.stringify(obj));
+  // JSON.stringify's text, written a top-level field at a time to note where metadata starts.
+  let json = '{';
+  let metadataAt = -1;
+  for (const k of Object.keys(obj)) {
+    const v = JSON.stringify((obj as Record<string, unknown>)[k]);
+    if (v === undefined) continue;
+    json += `${json.length > 1 ? ',' : ''}${JSON.stringify(k)}:`;
+    if (k === 'metadata' && v.startsWith('{')) metadataAt = json.length;
+    json += v;
+  }
+  json += '}';
   if (obj.metadata && rv !== undefined) obj.metadata.resourceVersion = rv;
-  return buf;
+  return { value: Buffer.from(json), json, metadataAt };
+}
+
+/**
+ * Answers made from the stored text: a writer that hands its object back unchanged
+ * registers the encoding it stored and the revision, and the response is that text with
+ * the resourceVersion put first in metadata, instead of a second JSON.stringify. The
+ * object must not change once registered.
+ */
+const storedAnswers = new WeakMap<object, { enc: StoredEncoding; revision: number }>();
+
+export function answerFromStored(obj: KubeObject, enc: StoredEncoding, revision: number): void {
+  if (enc.metadataAt >= 0) storedAnswers.set(obj, { enc, revision });
+}
+
+/** The JSON registered for `obj` by answerFromStored, if any. */
+export function storedAnswerJson(obj: unknown): string | undefined {
+  const a = typeof obj === 'object' && obj !== null ? storedAnswers.get(obj) : undefined;
+  if (!a) return undefined;
+  const { json, metadataAt } = a.enc;
+  const at = metadataAt + 1;
+  return `${json.slice(0, at)}"resourceVersion":"${a.revision}"${json[at] === '}' ? '' : ','}${json.slice(at)}`;
 }
 
 /**

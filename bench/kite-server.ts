@@ -70,12 +70,14 @@ export interface KiteServerOptions {
   nodeArgs?: string[];
   /** More arguments for `kite server` (e.g. `--store etcd`). */
   serverArgs?: string[];
+  /** Another build's `cli/main.js` to run (default: this build's), to compare two builds side by side. */
+  main?: string;
 }
 
 /** Starts `kite server` on the data directory `clusterDir` (no node) and waits for `/readyz`. */
 export async function startKiteServer(clusterDir: string, opts: KiteServerOptions = {}): Promise<KiteServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), KITE_MAIN, 'server', '--name', opts.name ?? 'bench', '--data-dir', clusterDir, '--api-port', String(port), ...(opts.serverArgs ?? [])], {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main ?? KITE_MAIN, 'server', '--name', opts.name ?? 'bench', '--data-dir', clusterDir, '--api-port', String(port), ...(opts.serverArgs ?? [])], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, KITE_NODE: 'none', ...opts.env },
   });

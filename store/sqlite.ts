@@ -115,6 +115,7 @@ export class SqliteStore implements Store {
     pageFrom: Database.Statement<[string, string, number], CurrentRow>;
     pageAfter: Database.Statement<[string, string, number], CurrentRow>;
     insertHistory: Database.Statement<[number, string, number, Buffer, number, number | null]>;
+    insertCurrent: Database.Statement<[string, Buffer, number, number]>;
     upsertCurrent: Database.Statement<[string, Buffer, number, number]>;
     deleteCurrent: Database.Statement<[string]>;
     historySince: Database.Statement<[number, string, string, number], HistoryRow>;
@@ -163,6 +164,7 @@ export class SqliteStore implements Store {
       pageFrom: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key >= ? AND key < ? ORDER BY key LIMIT ?'),
       pageAfter: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key > ? AND key < ? ORDER BY key LIMIT ?'),
       insertHistory: this.db.prepare('INSERT INTO history (revision, key, deleted, value, create_revision, prev_revision) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertCurrent: this.db.prepare('INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?)'),
       upsertCurrent: this.db.prepare(
         'INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, mod_revision = excluded.mod_revision',
       ),
@@ -420,11 +422,17 @@ export class SqliteStore implements Store {
 
   create(key: string, value: Buffer): Promise<KeyValue> {
     return this.write(() => {
-      if (this.stmt.get.get(key)) throw new StoreError('KeyExists', `key exists: ${key}`);
       // One writer (this process), so the next revision is known before the insert.
       const rev = this.rev + 1;
+      // The key's primary key is the existence check (no read first): a taken key fails
+      // this statement alone, before anything is written.
+      try {
+        this.stmt.insertCurrent.run(key, value, rev, rev);
+      } catch (err) {
+        if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new StoreError('KeyExists', `key exists: ${key}`);
+        throw err;
+      }
       this.stmt.insertHistory.run(rev, key, 0, value, rev, null);
-      this.stmt.upsertCurrent.run(key, value, rev, rev);
       this.rev = rev;
       const kv = { key, value, createRevision: rev, modRevision: rev };
       return { event: { type: 'put', kv, revision: rev }, result: kv };

@@ -1,0 +1,79 @@
+// The API server's request-thread CPU per create of two builds side by side: this build's
+// `kite server` and another build's (its compiled directory, e.g. a worktree's dist/ built
+// from the commit before a change), both running and warmed up, then rounds of creates
+// alternating between them, so both see the same load. On a shared machine, whose load
+// swings within a minute, this compares two builds better than runs one after the other.
+//
+//   node dist/bench/apiserver-ab.js --before /path/to/other/dist [--rounds 6] [--creates 4000] [--concurrency 16] [--warm-up 3000]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { benchConfigMap, startKiteServer, warmUp, type HttpsClient, type KiteServer } from './kite-server.js';
+import { runParallel } from './parallel.js';
+
+const args = new Map<string, string>();
+for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const BEFORE = args.get('before');
+const ROUNDS = Number(args.get('rounds') ?? 6);
+const CREATES = Number(args.get('creates') ?? 4000);
+const CONCURRENCY = Number(args.get('concurrency') ?? 16);
+const WARM_UP = Number(args.get('warm-up') ?? 3000);
+
+interface Side {
+  name: string;
+  server: KiteServer;
+  client: HttpsClient;
+  requestThreadUs: number[];
+  creates: number[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+async function main(): Promise<void> {
+  if (!BEFORE) throw new Error('--before <the other build\'s dist directory> is required');
+  const dir = mkdtempSync(join(tmpdir(), 'kite-bench-ab-'));
+  const sides: Side[] = [];
+  try {
+    for (const [name, main] of [
+      ['before', join(resolve(BEFORE), 'cli', 'main.js')],
+      ['after', undefined],
+    ] as const) {
+      const server = await startKiteServer(join(dir, name), { name: `bench-ab-${name}`, main });
+      const client = server.admin(CONCURRENCY);
+      sides.push({ name, server, client, requestThreadUs: [], creates: [] });
+      await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+      await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
+    }
+    const loads: string[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // Each side goes first in every other round.
+      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+        const cpu0 = side.server.mainThreadCpuUs();
+        const ms = await runParallel(CREATES, CONCURRENCY, async (i) => {
+          const r = await side.client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${round}-${i}`));
+          if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
+        });
+        side.requestThreadUs.push((side.server.mainThreadCpuUs() - cpu0) / CREATES);
+        side.creates.push(CREATES / (ms / 1000));
+      }
+      loads.push(loadavg()[0].toFixed(1));
+    }
+    console.log(`request thread CPU per create, ${ROUNDS} alternating rounds of ${CREATES} creates (${CONCURRENCY} clients, admin certificate; load ${loads.join(' ')})`);
+    for (const s of sides) {
+      console.log(`  ${s.name.padEnd(7)} ${s.requestThreadUs.map((u) => `${u.toFixed(0)}`.padStart(5)).join('')} µs   median ${median(s.requestThreadUs).toFixed(0)} µs, creates/s median ${median(s.creates).toFixed(0)}`);
+    }
+    const [before, after] = sides.map((s) => median(s.requestThreadUs));
+    console.log(`  after ÷ before (medians) ${(after / before).toFixed(2)}`);
+  } finally {
+    for (const s of sides) {
+      s.client.close();
+      await s.server.stop();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+// The stored encoding of an object is JSON.stringify's text without resourceVersion, and a
+// create's answer made from that text is the created object with its resourceVersion.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { answerFromStored, encodeStored, storedAnswerJson } from '../../apiserver/watchcache.js';
+import type { KubeObject } from '../../machinery/object.js';
+
+test('encodeStored writes what JSON.stringify writes, without resourceVersion, and leaves the fields of the object as they were', () => {
+  const obj = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    skipped: undefined,
+    metadata: { name: 'a', resourceVersion: '7', labels: { 'x"y': 'metadata":{' }, gone: undefined },
+    data: { when: new Date(0), text: '"metadata":{}' },
+  } as unknown as KubeObject;
+  const before: unknown = JSON.parse(JSON.stringify(obj));
+  const enc = encodeStored(obj);
+  const { resourceVersion, ...meta } = obj.metadata!;
+  assert.equal(resourceVersion, '7');
+  assert.equal(enc.json, JSON.stringify({ ...obj, metadata: meta }));
+  assert.equal(enc.value.toString(), enc.json);
+  assert.equal(enc.json.slice(enc.metadataAt, enc.metadataAt + 9), '{"name":"');
+  assert.deepEqual(JSON.parse(JSON.stringify(obj)), before);
+});
+
+test('an answer from the stored text is the object with its resourceVersion; objects without one registered have none', () => {
+  const obj: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', uid: 'u' }, data: { k: 'v' } };
+  const enc = encodeStored(obj);
+  obj.metadata!.resourceVersion = '42';
+  assert.equal(storedAnswerJson(obj), undefined);
+  answerFromStored(obj, enc, 42);
+  assert.deepEqual(JSON.parse(storedAnswerJson(obj)!), obj);
+
+  const bare: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: {} };
+  answerFromStored(bare, encodeStored(bare), 3);
+  assert.deepEqual(JSON.parse(storedAnswerJson(bare)!), { apiVersion: 'v1', kind: 'Namespace', metadata: { resourceVersion: '3' } });
+
+  const noMetadata = { apiVersion: 'v1', kind: 'Status' } as KubeObject;
+  answerFromStored(noMetadata, encodeStored(noMetadata), 5);
+  assert.equal(storedAnswerJson(noMetadata), undefined);
+  assert.equal(storedAnswerJson('text'), undefined);
+});
