@@ -23,6 +23,9 @@ interface LeaseView {
 
 test('kill -9 of an API server and an etcd member: nothing acknowledged lost, the watch resumes, leadership moves, a Deployment comes up', { skip: canRun ? undefined : 'needs root (a real node) and etcd-server' }, async () => {
   const cluster = new HaCluster(`${process.env.KITE_E2E_CLUSTER_PREFIX ?? ''}ha-kill`);
+  // The watch and the writer are stopped in `finally` too: left running after a failed
+  // assertion, they kept this test's process (and so the whole test command) alive.
+  const running: { stop(): Promise<void> }[] = [];
   try {
     cluster.up(await freePort());
     assert.equal((await cluster.api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } })).code, 201);
@@ -39,8 +42,10 @@ test('kill -9 of an API server and an etcd member: nothing acknowledged lost, th
 
     // The watch goes through the server about to die, then (resumed) through the balancer.
     const watch = new ResumingWatch(cluster, NS, () => (alive(leader.pid) ? leader.url : cluster.balancerURL));
+    running.push(watch);
     await watch.started;
     const writer = new Writer(cluster, NS);
+    running.push(writer);
     await until('some writes', async () => (writer.acked.length >= 20 ? true : undefined), 60_000);
 
     // 1. The API server holding the controller manager's Lease.
@@ -118,6 +123,7 @@ test('kill -9 of an API server and an etcd member: nothing acknowledged lost, th
       ['Deployment created during the failure available after', `${((available - serverKilled) / 1000).toFixed(1)} s`],
     ]);
   } finally {
+    await Promise.all(running.map((r) => r.stop()));
     cluster.down();
   }
 });
