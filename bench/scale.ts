@@ -321,6 +321,9 @@ try {
   renew();
   renewer = setInterval(renew, 10_000);
   const rssReady = rssMiB(pid);
+  // KITE_BENCH_HEAP_SNAPSHOT_AT_READY=1 (with KITE_BENCH_SERVER_NODE_ARGS=--heapsnapshot-signal=SIGUSR2):
+  // the server writes a heap snapshot into the working directory now, what is live at /readyz.
+  if (process.env.KITE_BENCH_HEAP_SNAPSHOT_AT_READY === '1') process.kill(pid, 'SIGUSR2');
   const cpuReady = cpuMsOf(`/proc/${pid}/stat`) / 1000;
   // The in-process controllers and scheduler list everything into their informers after
   // /readyz (as a kube-controller-manager and kube-scheduler would, in their processes):
