@@ -39,6 +39,11 @@ export class ClusterLookups {
     return this.resource(group, plural).cache.list(namespace);
   }
 
+  /** Stored objects one at a time (never mutate them): see ResourceCache.each. */
+  each(group: string, plural: string, namespace?: string): Iterable<KubeObject> {
+    return this.resource(group, plural).cache.each(namespace);
+  }
+
   /** Call `onChange` after every change of this resource; returns a function that stops it. */
   onChange(group: string, plural: string, onChange: (ev: CachedEvent) => void): () => void {
     const { cache } = this.resource(group, plural);

@@ -13,7 +13,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import { AuthorizerChain } from '../apiserver/authorization/types.js';
 import type { RequestAttributes } from '../apiserver/authorization/types.js';
 import { RbacAuthorizer } from '../apiserver/authorization/rbac.js';
-import { NodeAuthorizer } from '../apiserver/authorization/node.js';
+import { NodeAuthorizer, NodeGraphCache } from '../apiserver/authorization/node.js';
 import { MemoryRbac, bootstrapped, req, userSubject } from '../test/unit/authz-fixture.js';
 
 const argv = process.argv.slice(2);
@@ -74,7 +74,9 @@ console.log(`${USERS} users, ${bindings} bindings, ${m.clusterRolesByName.size +
 const rbac = new RbacAuthorizer(m);
 const pods: Pod[] = [];
 for (let i = 0; i < 100; i++) pods.push({ metadata: { name: `p${i}`, namespace: 'default' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x', envFrom: [{ secretRef: { name: `env-${i}` } }] }], volumes: [{ name: 'v', secret: { secretName: `vol-${i}` } }] } });
-const node = new NodeAuthorizer({ podsOnNode: () => pods, pvc: () => undefined, pv: () => undefined });
+const nodeGraph = new NodeGraphCache();
+for (const p of pods) nodeGraph.upsertPod(p);
+const node = new NodeAuthorizer(nodeGraph);
 const chain = new AuthorizerChain([node, rbac]);
 const reqs = requests();
 

@@ -14,8 +14,11 @@ import { clusterPKIPaths } from '../machinery/pki.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const KITE_MAIN = join(here, '..', 'cli', 'main.js');
 
+/** Node options for the server alone (e.g. `--cpu-prof --cpu-prof-dir=DIR`, which NODE_OPTIONS does not take), space-separated. */
+const SERVER_NODE_ARGS = (process.env.KITE_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export function startServer(name: string, clusterDir: string, port: number): ChildProcess {
-  return spawn(process.execPath, [KITE_MAIN, 'server', '--name', name, '--data-dir', clusterDir, '--api-port', String(port)], {
+  return spawn(process.execPath, [...SERVER_NODE_ARGS, KITE_MAIN, 'server', '--name', name, '--data-dir', clusterDir, '--api-port', String(port)], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, KITE_NODE: 'none' },
   });

@@ -1,5 +1,6 @@
 // Scale: a store holding upstream's scalability envelope — 150,000 pods (realistic, with
-// managedFields, ~6 KB each) in 100 namespaces and 10,000 Services, on 100 Nodes — filled
+// managedFields, ~6 KB each) in 100 namespaces, 10,000 Services and the ReplicaSets owning the
+// pods, on 100 Nodes — filled
 // straight into the SQLite store of a `kite server` (no node), which is then started.
 // Figures: RSS once ready; a paged `kubectl get pods -A` (limit=500, Table, as kubectl asks) — total time,
 // per-page p99 and the RSS peak during it; a watch of every pod from the start
@@ -34,7 +35,7 @@ const SETTLED_CPU_SHARE = 0.25;
 const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 
 const prefix = (group: string, plural: string) => storagePrefix(resourceByPath(group, 'v1', plural)!);
-const P = { pods: prefix('', 'pods'), services: prefix('', 'services'), nodes: prefix('', 'nodes'), namespaces: prefix('', 'namespaces'), leases: prefix('coordination.k8s.io', 'leases') };
+const P = { pods: prefix('', 'pods'), replicasets: prefix('apps', 'replicasets'), services: prefix('', 'services'), nodes: prefix('', 'nodes'), namespaces: prefix('', 'namespaces'), leases: prefix('coordination.k8s.io', 'leases') };
 const CREATED = '2026-01-01T00:00:00Z';
 const ns = (i: number) => `scale-${i % NAMESPACES}`;
 const nodeName = (i: number) => `hollow-${i % NODES}`;
@@ -167,6 +168,30 @@ function pod(i: number): StoredObject {
   };
 }
 
+/**
+ * The ReplicaSet owning the pods `i` modulo SERVICES (one per Service, same name stem and
+ * namespace), at its replica count and with the status its controller writes: without
+ * it the garbage collector would rightly delete every pod as a dependent of an absent owner.
+ */
+function replicaSet(i: number): StoredObject {
+  const namespace = ns(i);
+  const app = `svc-${Math.floor(i / NAMESPACES)}`;
+  const name = `${app}-7d9f8c6b5`;
+  const replicas = Math.floor((PODS - 1 - i) / SERVICES) + 1;
+  const labels = { app, 'pod-template-hash': '7d9f8c6b5', tier: 'backend' };
+  const template = pod(i).object as { spec: unknown };
+  return {
+    key: `${P.replicasets}${namespace}/${name}`,
+    object: {
+      kind: 'ReplicaSet',
+      apiVersion: 'apps/v1',
+      metadata: { name, namespace, uid: uidOf(2, i), generation: 1, creationTimestamp: CREATED, labels },
+      spec: { replicas, selector: { matchLabels: { app, 'pod-template-hash': '7d9f8c6b5' } }, template: { metadata: { labels }, spec: { ...(template.spec as object), nodeName: undefined } } },
+      status: { replicas, fullyLabeledReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas, observedGeneration: 1 },
+    },
+  };
+}
+
 function service(i: number): StoredObject {
   const namespace = ns(i);
   const name = `svc-${Math.floor(i / NAMESPACES)}`;
@@ -277,9 +302,11 @@ try {
   agent.destroy();
   const t0 = performance.now();
   const small = [...Array.from({ length: NAMESPACES }, (_, i) => namespace(i)), ...Array.from({ length: NODES }, (_, i) => node(i)), ...Array.from({ length: NODES }, (_, i) => lease(i))];
-  const file = await fillStore(clusterDir, small.length + SERVICES + PODS, (i) => (i < small.length ? small[i] : i < small.length + SERVICES ? service(i - small.length) : pod(i - small.length - SERVICES)));
+  const owned = [service, replicaSet];
+  const perPod = small.length + owned.length * SERVICES;
+  const file = await fillStore(clusterDir, perPod + PODS, (i) => (i < small.length ? small[i] : i < perPod ? owned[Math.floor((i - small.length) / SERVICES)]((i - small.length) % SERVICES) : pod(i - perPod)));
   const podBytes = Buffer.byteLength(JSON.stringify(pod(0).object));
-  console.log(`filled ${PODS} pods (~${podBytes} B each), ${SERVICES} Services, ${NODES} Nodes in ${NAMESPACES} namespaces: ${Math.round(statSync(file).size / 1e6)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`filled ${PODS} pods (~${podBytes} B each), ${SERVICES} Services and ReplicaSets, ${NODES} Nodes in ${NAMESPACES} namespaces: ${Math.round(statSync(file).size / 1e6)} MB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
   const start = performance.now();
   server = startServer('bench-scale', clusterDir, port);
@@ -294,6 +321,9 @@ try {
   renew();
   renewer = setInterval(renew, 10_000);
   const rssReady = rssMiB(pid);
+  // KITE_BENCH_HEAP_SNAPSHOT_AT_READY=1 (with KITE_BENCH_SERVER_NODE_ARGS=--heapsnapshot-signal=SIGUSR2):
+  // the server writes a heap snapshot into the working directory now, what is live at /readyz.
+  if (process.env.KITE_BENCH_HEAP_SNAPSHOT_AT_READY === '1') process.kill(pid, 'SIGUSR2');
   const cpuReady = cpuMsOf(`/proc/${pid}/stat`) / 1000;
   // The in-process controllers and scheduler list everything into their informers after
   // /readyz (as a kube-controller-manager and kube-scheduler would, in their processes):

@@ -56,9 +56,14 @@ export class QueueController implements Controller {
 
   /**
    * Enqueue keys for every add, update and delete `informer` delivers. `filter` can
-   * skip updates that don't matter (e.g. only resourceVersion changed).
+   * skip updates that don't matter (e.g. only resourceVersion changed). With
+   * `ownersListed`, the adds of the informer's initial list enqueue nothing: the keys
+   * they map to are owners (Services, PDBs) that a watched informer of their own enqueues
+   * every one of from its initial list, and the workers start only once both have synced
+   * — so 150,000 pods need not each be matched against their namespace's Services to
+   * enqueue keys that are there already.
    */
-  watch<T extends ApiObject>(informer: Informer<T>, map: KeyMapper<T> = objectKey, filter?: { update?: (oldObj: T, newObj: T) => boolean }): void {
+  watch<T extends ApiObject>(informer: Informer<T>, map: KeyMapper<T> = objectKey, filter?: { update?: (oldObj: T, newObj: T) => boolean; ownersListed?: boolean }): void {
     this.informers.add(informer as unknown as Informer<ApiObject>);
     const enqueue = (obj: T) => {
       const keys = map(obj);
@@ -66,9 +71,12 @@ export class QueueController implements Controller {
       if (typeof keys === 'string') this.queue.add(keys);
       else for (const k of keys) this.queue.add(k);
     };
+    const ownersListed = filter?.ownersListed === true;
     this.registrations.push(
       informer.addEventHandler({
-        onAdd: enqueue,
+        onAdd: (obj, initial) => {
+          if (!(initial && ownersListed)) enqueue(obj);
+        },
         onUpdate: (oldObj, newObj) => {
           if (filter?.update && !filter.update(oldObj, newObj)) return;
           // An owner change moves the object between keys: both need a look.

@@ -60,6 +60,12 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
   private readonly indices = new Map<string, Map<string, Set<string>>>();
   /** index name → key → the values it is filed under now (so removal needs no recomputation). */
   private readonly filed = new Map<string, Map<string, readonly string[]>>();
+  /**
+   * index name → value → the objects filed under it, made by byIndex and dropped when any
+   * of them changes: controllers ask for a namespace's pods once per Service or owner, and
+   * 10,000 Services over 1,500 pods a namespace are 15 million lookups by key otherwise.
+   */
+  private readonly listed = new Map<string, Map<string, T[]>>();
 
   constructor(indexers: Indexers<T> = {}) {
     this.addIndexers(indexers);
@@ -125,9 +131,16 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
   byIndex(indexName: string, value: string): T[] {
     const keys = this.index(indexName).get(value);
     if (!keys) return [];
-    const out: T[] = [];
-    for (const k of keys) out.push(this.items.get(k)!);
-    return out;
+    let listed = this.listed.get(indexName);
+    if (!listed) this.listed.set(indexName, (listed = new Map()));
+    let out = listed.get(value);
+    if (!out) {
+      out = [];
+      for (const k of keys) out.push(this.items.get(k)!);
+      listed.set(value, out);
+    }
+    // A copy: callers may sort or filter what they get in place.
+    return out.slice();
   }
 
   indexKeys(indexName: string, value: string): string[] {
@@ -151,7 +164,11 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
     this.items.set(key, obj);
     for (const [name, fn] of this.indexers) {
       const filed = this.filed.get(name)!;
-      this.file(this.indices.get(name)!, filed, key, values(fn, obj), filed.get(key) ?? NONE);
+      const before = filed.get(key) ?? NONE;
+      const now = values(fn, obj);
+      this.unlist(name, before);
+      this.unlist(name, now);
+      this.file(this.indices.get(name)!, filed, key, now, before);
     }
     return old;
   }
@@ -163,13 +180,22 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
     this.items.delete(key);
     for (const name of this.indexers.keys()) {
       const filed = this.filed.get(name)!;
-      this.file(this.indices.get(name)!, filed, key, NONE, filed.get(key) ?? NONE);
+      const before = filed.get(key) ?? NONE;
+      this.unlist(name, before);
+      this.file(this.indices.get(name)!, filed, key, NONE, before);
     }
     return old;
   }
 
+  /** Forget byIndex's lists of these values (an object filed under them changed). */
+  private unlist(indexName: string, values: readonly string[]): void {
+    const listed = this.listed.get(indexName);
+    if (listed) for (const v of values) listed.delete(v);
+  }
+
   clear(): void {
     this.items.clear();
+    this.listed.clear();
     for (const index of this.indices.values()) index.clear();
     for (const filed of this.filed.values()) filed.clear();
   }

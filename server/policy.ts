@@ -34,7 +34,7 @@ const RBAC = 'rbac.authorization.k8s.io';
 
 /** Load `plural` into a cache now and keep it current from the watch cache. */
 function follow(lookups: ClusterLookups, group: string, plural: string, upsert: (o: KubeObject) => void, remove: (o: KubeObject) => void): void {
-  for (const o of lookups.list(group, plural)) upsert(o);
+  for (const o of lookups.each(group, plural)) upsert(o);
   lookups.onChange(group, plural, (ev) => (ev.type === 'DELETED' ? remove(ev.object) : upsert(ev.object)));
 }
 

@@ -29,22 +29,30 @@ export function nodeIdentity(user: UserInfo): string | undefined {
   return user.name.slice(NODE_USER_PREFIX.length);
 }
 
-/** What the authorizer needs to see: the pods bound to a node (an index), and claims and volumes by name. */
+/**
+ * What the authorizer decides on (upstream's graph: vertices and edges, not objects): the
+ * references of the pods bound to a node, the volume each claim is bound to, the secrets
+ * each volume names, and the node each VolumeAttachment names.
+ */
 export interface NodeGraphSource {
-  podsOnNode(nodeName: string): Iterable<Pod>;
-  pvc(namespace: string, name: string): PersistentVolumeClaim | undefined;
-  pv(name: string): PersistentVolume | undefined;
-  /** VolumeAttachments by name, when the cluster serves them (a node may get the ones naming it). */
-  volumeAttachment?(name: string): { spec?: { nodeName?: string } } | undefined;
+  /** The distinct references of the pods bound to the node. */
+  podReferencesOn(nodeName: string): Iterable<PodReferences>;
+  /** The PersistentVolume a claim is bound to. */
+  claimVolume(namespace: string, claim: string): string | undefined;
+  /** Whether a PersistentVolume names the secret (a claim in `claimNamespace` stands for an unset namespace). */
+  volumeNamesSecret(volume: string, claimNamespace: string, namespace: string, name: string): boolean;
+  /** The node a VolumeAttachment names, when the cluster serves them. */
+  volumeAttachmentNode?(name: string): string | undefined;
 }
 
-/** The names one pod references (its namespace's objects). */
-interface PodReferences {
-  secrets: Set<string>;
-  configMaps: Set<string>;
-  claims: string[];
-  serviceAccount: string;
-  resourceClaims: Set<string>;
+/** The names one pod references (its namespace's objects). Shared by the pods that reference the same names: never changed. */
+export interface PodReferences {
+  readonly namespace: string;
+  readonly secrets: ReadonlySet<string>;
+  readonly configMaps: ReadonlySet<string>;
+  readonly claims: readonly string[];
+  readonly serviceAccount: string;
+  readonly resourceClaims: ReadonlySet<string>;
 }
 
 type Obj = Record<string, unknown>;
@@ -99,22 +107,28 @@ export function podReferences(pod: Pod): PodReferences {
   }
   for (const c of asArr(spec.resourceClaims)) add(resourceClaims, c.resourceClaimName);
   for (const c of asArr(asObj(pod.status)?.resourceClaimStatuses)) add(resourceClaims, c.resourceClaimName);
-  return { secrets, configMaps, claims, serviceAccount: str(spec.serviceAccountName), resourceClaims };
+  return { namespace: pod.metadata?.namespace ?? '', secrets, configMaps, claims, serviceAccount: str(spec.serviceAccountName), resourceClaims };
 }
 
-/** Secrets a PersistentVolume names (upstream VisitPVSecretNames), as namespace/name keys. */
-function pvSecretKeys(pv: PersistentVolume, claimNamespace: string): string[] {
+/** A secret a PersistentVolume names; an empty namespace stands for the claim's. */
+interface VolumeSecret {
+  namespace: string;
+  name: string;
+}
+
+/** Secrets a PersistentVolume names (upstream VisitPVSecretNames). */
+function pvSecrets(pv: PersistentVolume): VolumeSecret[] {
   const spec = asObj(pv.spec) ?? {};
-  const out: string[] = [];
-  const add = (ref: unknown, defaultNs: string) => {
+  const out: VolumeSecret[] = [];
+  const add = (ref: unknown) => {
     const r = asObj(ref);
-    if (r && str(r.name)) out.push(`${str(r.namespace) || defaultNs}/${str(r.name)}`);
+    if (r && str(r.name)) out.push({ namespace: str(r.namespace), name: str(r.name) });
   };
   const csi = asObj(spec.csi);
-  if (csi) for (const k of ['nodePublishSecretRef', 'controllerPublishSecretRef', 'nodeStageSecretRef', 'controllerExpandSecretRef', 'nodeExpandSecretRef']) add(csi[k], claimNamespace);
+  if (csi) for (const k of ['nodePublishSecretRef', 'controllerPublishSecretRef', 'nodeStageSecretRef', 'controllerExpandSecretRef', 'nodeExpandSecretRef']) add(csi[k]);
   const azure = asObj(spec.azureFile);
-  if (azure && str(azure.secretName)) out.push(`${str(azure.secretNamespace) || claimNamespace}/${str(azure.secretName)}`);
-  for (const k of SECRET_REF_VOLUMES) add(asObj(spec[k])?.secretRef, claimNamespace);
+  if (azure && str(azure.secretName)) out.push({ namespace: str(azure.secretNamespace), name: str(azure.secretName) });
+  for (const k of SECRET_REF_VOLUMES) add(asObj(spec[k])?.secretRef);
   return out;
 }
 
@@ -124,8 +138,6 @@ const noOpinion = (reason: string): Decision => ({ decision: 'noOpinion', reason
 const ALLOW: Decision = { decision: 'allow', reason: '' };
 
 export class NodeAuthorizer implements Authorizer {
-  // Pod objects are replaced, never changed in place, by the caches that hold them.
-  private readonly refs = new WeakMap<Pod, PodReferences>();
   private readonly rules: readonly PolicyRule[];
 
   constructor(private readonly graph: NodeGraphSource, rules: readonly PolicyRule[] = nodeRules()) {
@@ -218,7 +230,7 @@ export class NodeAuthorizer implements Authorizer {
     if (attrs.verb !== 'get') return noOpinion('can only get individual resources of this type');
     if (attrs.subresource) return noOpinion('cannot get subresource');
     if (!attrs.name) return noOpinion('No Object name found');
-    return this.graph.volumeAttachment?.(attrs.name)?.spec?.nodeName === nodeName ? ALLOW : noOpinion(`no relationship found between node '${nodeName}' and this object`);
+    return this.graph.volumeAttachmentNode?.(attrs.name) === nodeName ? ALLOW : noOpinion(`no relationship found between node '${nodeName}' and this object`);
   }
 
   private related(nodeName: string, type: VertexType, attrs: RequestAttributes): Decision {
@@ -226,27 +238,17 @@ export class NodeAuthorizer implements Authorizer {
     return this.hasPath(nodeName, type, attrs.namespace, attrs.name) ? ALLOW : noOpinion(`no relationship found between node '${nodeName}' and this object`);
   }
 
-  private podRefs(pod: Pod): PodReferences {
-    let r = this.refs.get(pod);
-    if (!r) {
-      r = podReferences(pod);
-      this.refs.set(pod, r);
-    }
-    return r;
-  }
-
   /** Whether a pod bound to the node references the object (directly, or through its claims' volumes). */
   hasPath(nodeName: string, type: VertexType, namespace: string, name: string): boolean {
-    for (const pod of this.graph.podsOnNode(nodeName)) {
-      const podNs = pod.metadata?.namespace ?? '';
+    for (const refs of this.graph.podReferencesOn(nodeName)) {
+      const podNs = refs.namespace;
       if (type !== 'pv' && podNs !== namespace && type !== 'secret') continue;
-      const refs = this.podRefs(pod);
       switch (type) {
         case 'secret':
           if (podNs === namespace && refs.secrets.has(name)) return true;
           for (const claim of refs.claims) {
-            const pv = this.boundVolume(podNs, claim);
-            if (pv && pvSecretKeys(pv, podNs).includes(`${namespace}/${name}`)) return true;
+            const volume = this.graph.claimVolume(podNs, claim);
+            if (volume && this.graph.volumeNamesSecret(volume, podNs, namespace, name)) return true;
           }
           break;
         case 'configmap':
@@ -262,16 +264,11 @@ export class NodeAuthorizer implements Authorizer {
           if (refs.claims.includes(name)) return true;
           break;
         case 'pv':
-          for (const claim of refs.claims) if (this.graph.pvc(podNs, claim)?.spec?.volumeName === name) return true;
+          for (const claim of refs.claims) if (this.graph.claimVolume(podNs, claim) === name) return true;
           break;
       }
     }
     return false;
-  }
-
-  private boundVolume(namespace: string, claim: string): PersistentVolume | undefined {
-    const volumeName = this.graph.pvc(namespace, claim)?.spec?.volumeName;
-    return volumeName ? this.graph.pv(volumeName) : undefined;
   }
 }
 
@@ -496,72 +493,111 @@ function admitNamed(nodeName: string, req: AdmissionRequest, what: string, lease
 
 // ---- a ready NodeGraphSource fed by watch events --------------------------------
 
-/** Pods indexed by the node they are bound to, and claims and volumes by name. */
-export class NodeGraphCache implements NodeGraphSource {
-  private readonly podsByNode = new Map<string, Map<string, Pod>>();
-  /** Where each pod is filed (its nodeName may change from '' to a node on binding). */
-  private readonly podNode = new Map<string, string>();
-  private readonly pvcs = new Map<string, PersistentVolumeClaim>();
-  private readonly pvs = new Map<string, PersistentVolume>();
-  private readonly attachments = new Map<string, { spec?: { nodeName?: string } }>();
+/** A canonical form of a pod's references: pods with equal keys share one PodReferences. */
+function referencesKey(r: PodReferences): string {
+  const sorted = (names: Iterable<string>) => [...names].sort();
+  return JSON.stringify([r.namespace, sorted(r.secrets), sorted(r.configMaps), r.claims, r.serviceAccount, sorted(r.resourceClaims)]);
+}
 
-  podsOnNode(nodeName: string): Iterable<Pod> {
-    return this.podsByNode.get(nodeName)?.values() ?? [];
+/**
+ * The graph kept from watch events: for each bound pod only the node and its references
+ * (shared by the pods that reference the same names, as a ReplicaSet's pods do), counted
+ * per node; claims by the volume they are bound to; volumes by the secrets they name.
+ * No object is held, so the graph's size follows the pods' count, not their size.
+ */
+export class NodeGraphCache implements NodeGraphSource {
+  /** Each bound pod (namespace/name): its node and its references. */
+  private readonly bound = new Map<string, { node: string; refs: PodReferences }>();
+  /** For each node, its pods' distinct references and how many pods hold each. */
+  private readonly byNode = new Map<string, Map<PodReferences, number>>();
+  /** Distinct references by canonical key, and how many pods hold each. */
+  private readonly shared = new Map<string, { refs: PodReferences; pods: number }>();
+  private readonly claimVolumes = new Map<string, string>();
+  private readonly volumeSecrets = new Map<string, VolumeSecret[]>();
+  private readonly attachmentNodes = new Map<string, string>();
+
+  podReferencesOn(nodeName: string): Iterable<PodReferences> {
+    return this.byNode.get(nodeName)?.keys() ?? [];
   }
-  pvc(namespace: string, name: string): PersistentVolumeClaim | undefined {
-    return this.pvcs.get(`${namespace}/${name}`);
+  claimVolume(namespace: string, claim: string): string | undefined {
+    return this.claimVolumes.get(`${namespace}/${claim}`);
   }
-  pv(name: string): PersistentVolume | undefined {
-    return this.pvs.get(name);
+  volumeNamesSecret(volume: string, claimNamespace: string, namespace: string, name: string): boolean {
+    return this.volumeSecrets.get(volume)?.some((s) => s.name === name && (s.namespace || claimNamespace) === namespace) ?? false;
   }
-  volumeAttachment(name: string): { spec?: { nodeName?: string } } | undefined {
-    return this.attachments.get(name);
+  volumeAttachmentNode(name: string): string | undefined {
+    return this.attachmentNodes.get(name);
   }
 
   upsertPod(pod: Pod): void {
     const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
     const node = pod.spec?.nodeName ?? '';
-    const was = this.podNode.get(key);
-    if (was !== undefined && was !== node) this.removeFrom(was, key);
-    if (!node) {
-      this.podNode.delete(key);
-      return;
-    }
-    let m = this.podsByNode.get(node);
-    if (!m) this.podsByNode.set(node, (m = new Map()));
-    m.set(key, pod);
-    this.podNode.set(key, node);
+    this.unfile(key);
+    if (!node) return;
+    const refs = this.intern(podReferences(pod));
+    this.bound.set(key, { node, refs });
+    let counts = this.byNode.get(node);
+    if (!counts) this.byNode.set(node, (counts = new Map()));
+    counts.set(refs, (counts.get(refs) ?? 0) + 1);
   }
 
   deletePod(pod: Pod): void {
-    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-    const was = this.podNode.get(key);
-    if (was !== undefined) this.removeFrom(was, key);
-    this.podNode.delete(key);
+    this.unfile(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`);
   }
 
-  private removeFrom(node: string, key: string): void {
-    const m = this.podsByNode.get(node);
-    m?.delete(key);
-    if (m?.size === 0) this.podsByNode.delete(node);
+  /** Bound pods on a node (for tests and diagnostics). */
+  podCountOn(nodeName: string): number {
+    let n = 0;
+    for (const count of this.byNode.get(nodeName)?.values() ?? []) n += count;
+    return n;
+  }
+
+  private intern(refs: PodReferences): PodReferences {
+    const key = referencesKey(refs);
+    const entry = this.shared.get(key);
+    if (entry) {
+      entry.pods++;
+      return entry.refs;
+    }
+    this.shared.set(key, { refs, pods: 1 });
+    return refs;
+  }
+
+  private unfile(key: string): void {
+    const was = this.bound.get(key);
+    if (!was) return;
+    this.bound.delete(key);
+    const counts = this.byNode.get(was.node)!;
+    const left = counts.get(was.refs)! - 1;
+    if (left > 0) counts.set(was.refs, left);
+    else counts.delete(was.refs);
+    if (counts.size === 0) this.byNode.delete(was.node);
+    const sharedKey = referencesKey(was.refs);
+    const entry = this.shared.get(sharedKey)!;
+    if (--entry.pods === 0) this.shared.delete(sharedKey);
   }
 
   upsertPVC(pvc: PersistentVolumeClaim): void {
-    this.pvcs.set(`${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`, pvc);
+    const key = `${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`;
+    const volume = pvc.spec?.volumeName;
+    if (volume) this.claimVolumes.set(key, volume);
+    else this.claimVolumes.delete(key);
   }
   deletePVC(pvc: PersistentVolumeClaim): void {
-    this.pvcs.delete(`${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`);
+    this.claimVolumes.delete(`${pvc.metadata?.namespace ?? ''}/${pvc.metadata?.name ?? ''}`);
   }
   upsertPV(pv: PersistentVolume): void {
-    this.pvs.set(pv.metadata?.name ?? '', pv);
+    this.volumeSecrets.set(pv.metadata?.name ?? '', pvSecrets(pv));
   }
   deletePV(pv: PersistentVolume): void {
-    this.pvs.delete(pv.metadata?.name ?? '');
+    this.volumeSecrets.delete(pv.metadata?.name ?? '');
   }
   upsertVolumeAttachment(va: KubeObject): void {
-    this.attachments.set(va.metadata?.name ?? '', va as { spec?: { nodeName?: string } });
+    const node = (va.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (node) this.attachmentNodes.set(va.metadata?.name ?? '', node);
+    else this.attachmentNodes.delete(va.metadata?.name ?? '');
   }
   deleteVolumeAttachment(va: KubeObject): void {
-    this.attachments.delete(va.metadata?.name ?? '');
+    this.attachmentNodes.delete(va.metadata?.name ?? '');
   }
 }

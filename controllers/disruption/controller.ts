@@ -128,7 +128,7 @@ export class DisruptionController extends QueueController {
     this.statefulSets = ctx.informers.informerFor<StatefulSet>(STATEFULSETS);
     this.rcs = ctx.informers.informerFor<ReplicationController>(RCS);
     this.watch(this.pdbs);
-    this.watch(this.pods, (pod) => this.pdbsForPod(pod), { update: (a, b) => a.metadata?.resourceVersion !== b.metadata?.resourceVersion });
+    this.watch(this.pods, (pod) => this.pdbsForPod(pod), { update: (a, b) => a.metadata?.resourceVersion !== b.metadata?.resourceVersion, ownersListed: true });
     for (const inf of [this.replicaSets, this.deployments, this.statefulSets, this.rcs] as Informer<{ metadata?: { namespace?: string } }>[]) this.requireSynced(inf);
   }
 

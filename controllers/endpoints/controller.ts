@@ -48,7 +48,7 @@ export class EndpointsController extends QueueController {
     this.pods = ctx.informers.informerFor<Pod>(PODS);
     this.endpoints = ctx.informers.informerFor<Endpoints>(ENDPOINTS);
     this.watch(this.services);
-    this.watch(this.pods, (pod) => this.servicesFor(pod), { update: (a, b) => a.metadata?.resourceVersion !== b.metadata?.resourceVersion });
+    this.watch(this.pods, (pod) => this.servicesFor(pod), { update: (a, b) => a.metadata?.resourceVersion !== b.metadata?.resourceVersion, ownersListed: true });
     // Endpoints deleted or changed behind our back get looked at again; leftovers from
     // deleted Services (seen at start) get removed.
     this.endpoints.addEventHandler({

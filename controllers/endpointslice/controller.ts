@@ -67,6 +67,7 @@ export class EndpointSliceController extends QueueController {
     this.watch(this.pods, (pod) => this.servicesFor(pod), {
       // Only what endpoints are made of: labels, IPs, readiness, deletion, node, hostname, ports.
       update: (a, b) => a.metadata?.resourceVersion !== b.metadata?.resourceVersion,
+      ownersListed: true,
     });
     this.watch(this.slices, (s) => (s.metadata?.labels?.[LABEL_MANAGED_BY] === CONTROLLER_NAME ? indexSliceByService(s) : undefined));
     this.nodes.addEventHandler({

@@ -11,19 +11,27 @@ import { resourceByPath } from '../../machinery/resources.js';
 import { StatusError } from '../../machinery/status.js';
 import { req, u } from './authz-fixture.js';
 
+/** A graph over plain arrays and maps that tests change freely: each question is answered by a graph cache built from them then. */
 class Graph implements NodeGraphSource {
   pods: Pod[] = [];
   pvcs = new Map<string, PersistentVolumeClaim>();
   pvs = new Map<string, PersistentVolume>();
-  volumeAttachment?: (name: string) => { spec?: { nodeName?: string } } | undefined;
-  podsOnNode(node: string): Iterable<Pod> {
-    return this.pods.filter((p) => p.spec?.nodeName === node);
+  volumeAttachmentNode?: (name: string) => string | undefined;
+  private built(): NodeGraphCache {
+    const cache = new NodeGraphCache();
+    for (const p of this.pods) cache.upsertPod(p);
+    for (const c of this.pvcs.values()) cache.upsertPVC(c);
+    for (const v of this.pvs.values()) cache.upsertPV(v);
+    return cache;
   }
-  pvc(ns: string, name: string) {
-    return this.pvcs.get(`${ns}/${name}`);
+  podReferencesOn(node: string) {
+    return this.built().podReferencesOn(node);
   }
-  pv(name: string) {
-    return this.pvs.get(name);
+  claimVolume(ns: string, claim: string) {
+    return this.built().claimVolume(ns, claim);
+  }
+  volumeNamesSecret(volume: string, claimNamespace: string, ns: string, name: string) {
+    return this.built().volumeNamesSecret(volume, claimNamespace, ns, name);
   }
 }
 
@@ -102,7 +110,7 @@ test('configmaps, claims, volumes, service account tokens and leases follow the 
 
 test('volume attachments: only those naming the node', () => {
   const g = graph();
-  g.volumeAttachment = (name: string) => (name === 'va-1' ? { spec: { nodeName: 'n1' } } : name === 'va-2' ? { spec: { nodeName: 'n2' } } : undefined);
+  g.volumeAttachmentNode = (name: string) => (name === 'va-1' ? 'n1' : name === 'va-2' ? 'n2' : undefined);
   const a = new NodeAuthorizer(g);
   assert.equal(a.authorize(req(n1, 'get', 'volumeattachments', { group: 'storage.k8s.io', name: 'va-1' })).decision, 'allow');
   assert.equal(a.authorize(req(n1, 'get', 'volumeattachments', { group: 'storage.k8s.io', name: 'va-2' })).decision, 'noOpinion');
@@ -144,7 +152,28 @@ test('NodeGraphCache: pods follow their binding and deletion; claims resolve to 
   assert.equal(a.authorize(req(n1, 'get', 'persistentvolumes', { name: 'pv-1' })).decision, 'allow');
   cache.deletePod(p);
   assert.equal(a.authorize(secret).decision, 'noOpinion');
-  assert.deepEqual([...cache.podsOnNode('n1')], []);
+  assert.equal(cache.podCountOn('n1'), 0);
+});
+
+test('NodeGraphCache: pods referencing the same names share them; a name stays reachable while any pod on the node references it', () => {
+  const cache = new NodeGraphCache();
+  const a = new NodeAuthorizer(cache);
+  const replica = (name: string, node: string) => pod(name, node, { volumes: [{ name: 's', secret: { secretName: 'shared' } }] });
+  const [r1, r2, r3] = [replica('r1', 'n1'), replica('r2', 'n1'), replica('r3', 'n2')];
+  for (const p of [r1, r2, r3]) cache.upsertPod(p);
+  assert.equal(cache.podCountOn('n1'), 2);
+  assert.equal([...cache.podReferencesOn('n1')].length, 1, 'one set of references for both pods');
+  assert.equal([...cache.podReferencesOn('n1')][0], [...cache.podReferencesOn('n2')][0], 'the same set on every node');
+  const secret = req(n1, 'get', 'secrets', { ns: 'default', name: 'shared' });
+  cache.deletePod(r1);
+  assert.equal(a.authorize(secret).decision, 'allow', 'r2 still references it');
+  cache.upsertPod({ ...r2, spec: { ...r2.spec!, volumes: [] } });
+  assert.equal(a.authorize(secret).decision, 'noOpinion', 'r2 no longer references it');
+  assert.equal(cache.podCountOn('n1'), 1);
+  cache.deletePod(r2);
+  cache.deletePod(r2);
+  assert.equal(cache.podCountOn('n1'), 0, 'a second delete changes nothing');
+  assert.equal(a.authorize(req(u('system:node:n2', 'system:nodes'), 'get', 'secrets', { ns: 'default', name: 'shared' })).decision, 'allow');
 });
 
 // ---- NodeRestriction ------------------------------------------------------------

@@ -5,9 +5,9 @@ import { ControllerExpectations, QueueController, UIDTrackingExpectations } from
 import { SharedInformerFactory } from '../../client/informer.js';
 import type { Informer } from '../../client/informer.js';
 import { splitKey } from '../../client/keys.js';
-import type { ApiTransport } from '../../client/transport.js';
+import type { ApiObject, ApiTransport } from '../../client/transport.js';
 import { isAlreadyExists } from '../../client/transport.js';
-import { CONFIGMAPS, configMap, sleep, startCluster, waitFor } from './client-fixture.js';
+import { CONFIGMAPS, PODS, configMap, pod, sleep, startCluster, waitFor } from './client-fixture.js';
 
 test('expectations: unset and fulfilled are satisfied; pending are not until observed or expired', () => {
   let now = 0;
@@ -136,6 +136,49 @@ test('a QueueController reconciles keys from informers; expectations prevent dou
     await t.delete(CONFIGMAPS, 'default', 'src-mirror');
     await waitFor(() => ctl.creates === 2 && ctl.cms.store.has('default/src-mirror'), 'the mirror to be recreated');
     assert.equal(ctl.alreadyExists, 0);
+  } finally {
+    await ctl.stop();
+    await factory.stop();
+    await c.close();
+  }
+});
+
+test('ownersListed: the dependents of the initial list map to no keys (the owners list them all); later ones do', async () => {
+  const c = await startCluster();
+  const t = c.transport;
+  const factory = new SharedInformerFactory(t);
+  const mapped: string[] = [];
+  const reconciled: string[] = [];
+  // Owners are ConfigMaps; each pod names its owner in a label.
+  const ctl = new QueueController({
+    name: 'owners',
+    reconcile: async (key) => {
+      reconciled.push(key);
+    },
+  });
+  const cms = factory.informerFor<ConfigMap>(CONFIGMAPS);
+  const pods = factory.informerFor<ApiObject>(PODS);
+  ctl.watch(cms);
+  ctl.watch(
+    pods,
+    (p) => {
+      mapped.push(p.metadata!.name!);
+      return `default/${p.metadata?.labels?.owner}`;
+    },
+    { ownersListed: true },
+  );
+  try {
+    for (const name of ['a', 'b']) await t.create(CONFIGMAPS, 'default', configMap(name));
+    for (const [name, owner] of [['p1', 'a'], ['p2', 'a'], ['p3', 'b']]) await t.create(PODS, 'default', pod(name, { labels: { owner } }));
+    factory.start();
+    await ctl.start();
+    await ctl.queue.whenIdle();
+    assert.deepEqual(mapped, [], 'initial pods are not mapped');
+    assert.deepEqual([...reconciled].sort(), ['default/a', 'default/b'], 'every owner reconciled once, from its own list');
+    await t.create(PODS, 'default', pod('p4', { labels: { owner: 'b' } }));
+    await waitFor(() => reconciled.length === 3, 'the new pod’s owner');
+    assert.deepEqual(mapped, ['p4']);
+    assert.equal(reconciled[2], 'default/b');
   } finally {
     await ctl.stop();
     await factory.stop();

@@ -53,3 +53,24 @@ test('store indexes follow adds, updates and deletes incrementally', () => {
   assert.equal(s.size, 0);
   assert.deepEqual(s.indexValues('byNamespace'), []);
 });
+
+test('byIndex answers from the objects filed now, after replacements, deletions and moves; its lists are the caller’s', () => {
+  const s = new Store<ApiObject>({ byNamespace: indexByNamespace });
+  const obj = (ns: string, name: string, v: string): ApiObject => ({ metadata: { namespace: ns, name, resourceVersion: v } });
+  s.set('a/x', obj('a', 'x', '1'));
+  s.set('a/y', obj('a', 'y', '1'));
+  const first = s.byIndex('byNamespace', 'a');
+  assert.deepEqual(first.map((o) => o.metadata?.name), ['x', 'y']);
+  first.length = 0;
+  assert.equal(s.byIndex('byNamespace', 'a').length, 2, 'changing a returned list changes nothing');
+  s.set('a/x', obj('a', 'x', '2'));
+  assert.deepEqual(s.byIndex('byNamespace', 'a').map((o) => o.metadata?.resourceVersion), ['2', '1'], 'a replaced object');
+  s.set('a/z', obj('a', 'z', '1'));
+  s.delete('a/y');
+  assert.deepEqual(s.byIndex('byNamespace', 'a').map((o) => o.metadata?.name), ['x', 'z']);
+  s.set('a/x', obj('b', 'x', '3'));
+  assert.deepEqual(s.byIndex('byNamespace', 'a').map((o) => o.metadata?.name), ['z'], 'moved out');
+  assert.deepEqual(s.byIndex('byNamespace', 'b').map((o) => o.metadata?.resourceVersion), ['3'], 'moved in');
+  s.clear();
+  assert.deepEqual(s.byIndex('byNamespace', 'b'), []);
+});
