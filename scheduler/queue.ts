@@ -10,6 +10,7 @@ import type { Pod } from 'kubernetes-types/core/v1.js';
 import type { ClusterEvent, ClusterEventWithHint, Nominator } from './framework.js';
 import { eventMatches } from './framework.js';
 import type { PodInfo } from './podinfo.js';
+import { ChangeLog } from './change-log.js';
 
 const NONE: readonly PodInfo[] = Object.freeze([]);
 
@@ -17,8 +18,6 @@ export const DEFAULT_POD_INITIAL_BACKOFF_MS = 1000;
 export const DEFAULT_POD_MAX_BACKOFF_MS = 10_000;
 export const DEFAULT_MAX_UNSCHEDULABLE_MS = 5 * 60 * 1000;
 const UNSCHEDULABLE_FLUSH_INTERVAL_MS = 30_000;
-/** Entries the log of nomination changes keeps before dropping its older half. */
-const MAX_NOMINATION_CHANGES = 65536;
 
 export interface QueuedPodInfo {
   podInfo: PodInfo;
@@ -196,9 +195,8 @@ export class SchedulingQueue implements Nominator {
 
   private readonly nominated = new Map<string, PodInfo[]>();
   private readonly nominatedNodeOf = new Map<string, string>();
-  /** Nodes whose nominated pods changed, oldest first (a verdict kept per node looks at these); the older half is dropped when it grows long. */
-  private nominationChanges: string[] = [];
-  private nominationChangeBase = 0;
+  /** Nodes whose nominated pods changed (a verdict kept per node looks at these). */
+  private readonly nominationChanges = new ChangeLog<string>();
 
   readonly initialBackoffMs: number;
   readonly maxBackoffMs: number;
@@ -551,14 +549,14 @@ export class SchedulingQueue implements Nominator {
     if (!list) this.nominated.set(node, (list = []));
     list.push(p);
     this.nominatedNodeOf.set(p.key, node);
-    this.nominationsChangedOn(node);
+    this.nominationChanges.add(node);
   }
 
   deleteNominated(key: string): void {
     const node = this.nominatedNodeOf.get(key);
     if (node === undefined) return;
     this.nominatedNodeOf.delete(key);
-    this.nominationsChangedOn(node);
+    this.nominationChanges.add(node);
     const list = this.nominated.get(node);
     if (!list) return;
     const i = list.findIndex((x) => x.key === key);
@@ -571,22 +569,11 @@ export class SchedulingQueue implements Nominator {
   }
 
   get nominationMark(): number {
-    return this.nominationChangeBase + this.nominationChanges.length;
+    return this.nominationChanges.mark;
   }
 
   nodesWithNominationChangesSince(mark: number): readonly string[] | undefined {
-    const from = mark - this.nominationChangeBase;
-    if (from < 0) return undefined;
-    return from === 0 ? this.nominationChanges : this.nominationChanges.slice(from);
-  }
-
-  private nominationsChangedOn(node: string): void {
-    this.nominationChanges.push(node);
-    if (this.nominationChanges.length > MAX_NOMINATION_CHANGES) {
-      const drop = this.nominationChanges.length >> 1;
-      this.nominationChanges = this.nominationChanges.slice(drop);
-      this.nominationChangeBase += drop;
-    }
+    return this.nominationChanges.since(mark);
   }
 
   nominatedPodsForNode(nodeName: string): readonly PodInfo[] {

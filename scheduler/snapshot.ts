@@ -18,6 +18,7 @@ import type { AffinityTerm, HostPort, PodInfo } from './podinfo.js';
 import { LABEL_REGION, LABEL_ZONE } from './podinfo.js';
 import type { Resource } from './resources.js';
 import { addResource, cloneResource, emptyResource, resourceFromList } from './resources.js';
+import { ChangeLog } from './change-log.js';
 
 const LABEL_ZONE_BETA = 'failure-domain.beta.kubernetes.io/zone';
 const LABEL_REGION_BETA = 'failure-domain.beta.kubernetes.io/region';
@@ -296,8 +297,6 @@ export class TopologyCounter {
 }
 
 const MAX_COUNTERS = 2048;
-/** Entries the log of pod changes on nodes keeps before dropping its older half. */
-const MAX_NODE_CHANGES = 65536;
 /** Node sets nodesInDomains keeps. */
 const MAX_DOMAIN_NODE_SETS = 64;
 
@@ -356,14 +355,8 @@ export class Snapshot {
   /** Bumped when a node comes, goes or changes. */
   private nodeObjectsVersion = 0;
   private maxAllocatableCache: { version: number; max: Resource } | undefined;
-  /**
-   * Listed nodes whose pods or Node object changed, oldest first (a node once per
-   * change), so that a verdict kept per node can be brought up to date by looking at
-   * these nodes alone; the older half is dropped when it grows long (nodeChangeBase
-   * counts what was dropped).
-   */
-  private nodeChanges: NodeInfo[] = [];
-  private nodeChangeBase = 0;
+  /** Listed nodes whose pods or Node object changed (a node once per change). */
+  private readonly nodeChanges = new ChangeLog<NodeInfo>();
 
   get numNodes(): number {
     return this.realNodes;
@@ -492,23 +485,16 @@ export class Snapshot {
 
   /** Where the log of node changes stands: pass it to nodesChangedSince later. */
   get nodeChangeMark(): number {
-    return this.nodeChangeBase + this.nodeChanges.length;
+    return this.nodeChanges.mark;
   }
 
   /** Nodes whose pods or Node object changed since `mark` (repeats possible); undefined when that part of the log is gone. */
   nodesChangedSince(mark: number): readonly NodeInfo[] | undefined {
-    const from = mark - this.nodeChangeBase;
-    if (from < 0) return undefined;
-    return from === 0 ? this.nodeChanges : this.nodeChanges.slice(from);
+    return this.nodeChanges.since(mark);
   }
 
   private nodeChanged(node: NodeInfo): void {
-    this.nodeChanges.push(node);
-    if (this.nodeChanges.length > MAX_NODE_CHANGES) {
-      const drop = this.nodeChanges.length >> 1;
-      this.nodeChanges = this.nodeChanges.slice(drop);
-      this.nodeChangeBase += drop;
-    }
+    this.nodeChanges.add(node);
   }
 
   /**
