@@ -3,7 +3,7 @@
 // ports chosen free (and kept across restarts), TLS with certificates from the cluster
 // CA and client certificates required, restarted if it dies, stopped on close.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, writeFileSync, unlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -184,13 +184,22 @@ async function reapOrphan(pidFile: string, log?: (msg: string) => void): Promise
   const pid = Number(readFileSync(pidFile, 'utf8').trim());
   if (pid > 0 && isEtcd(pid)) {
     log?.(`etcd: stopping the etcd left running by an earlier server (pid ${pid})`);
-    process.kill(pid, 'SIGTERM');
-    if (!(await waitExit(pid, 10_000))) {
-      process.kill(pid, 'SIGKILL');
-      await waitExit(pid, 5_000);
-    }
+    // It may exit between the check and the signal (a server stopping it as it went):
+    // a member already gone is what we want, not an error (`kite down` failed on ESRCH).
+    if (signal(pid, 'SIGTERM') && !(await waitExit(pid, 10_000)) && signal(pid, 'SIGKILL')) await waitExit(pid, 5_000);
   }
-  unlinkSync(pidFile);
+  rmSync(pidFile, { force: true });
+}
+
+/** Sends `sig`; false when the process is gone already. */
+function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
 }
 
 /** Stops the cluster's etcd members if a server that was killed left them running (`kite down`). */
