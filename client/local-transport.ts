@@ -14,7 +14,7 @@
 import type { KubeObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { apiVersionOf } from '../machinery/resources.js';
-import { jsonCopy } from '../machinery/object.js';
+import { deepFreeze, jsonCopy } from '../machinery/object.js';
 import { badRequest } from '../machinery/status.js';
 import type { WatchEventType as RegistryEventType } from '../apiserver/registry.js';
 import type { RequestPipeline } from '../apiserver/pipeline.js';
@@ -73,12 +73,6 @@ const VIEWED = Symbol('viewed');
  * silently changing what the API server serves everyone else.
  */
 const detectMutations = process.env.KITE_CACHE_MUTATION_DETECTOR === '1';
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const v of Object.values(value)) deepFreeze(v);
-}
 
 /**
  * The registry's object itself, for a caller that never mutates it; without managedFields

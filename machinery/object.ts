@@ -116,3 +116,15 @@ export function semanticEqual(a: unknown, b: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * Freezes `value` and everything reachable from it, and returns it. An object found frozen
+ * already is taken as frozen throughout (this function froze it): objects shared between
+ * several values are walked once.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
+  return value;
+}

@@ -3,7 +3,7 @@
 // patch), following k8s.io/apimachinery/pkg/util/managedfields/internal and
 // structured-merge-diff's merge.Updater.
 
-import { isPlainObject, jsonEqual, type KubeObject } from '../../machinery/object.js';
+import { deepFreeze, isPlainObject, jsonEqual, type KubeObject } from '../../machinery/object.js';
 import { StatusError, type StatusCause } from '../../machinery/status.js';
 import { FieldSet, fieldPE, pathToString, type Path } from './fieldpath.js';
 import { goQuote, goQuoteString } from './gojson.js';
@@ -493,11 +493,6 @@ export function zeroObject(type: TypeNode | undefined): Readonly<Record<string, 
     zeroObjects.set(type, zero);
   }
   return zero;
-}
-
-function deepFreeze<T extends object>(o: T): T {
-  for (const v of Object.values(o)) if (v !== null && typeof v === 'object') deepFreeze(v as object);
-  return Object.freeze(o);
 }
 
 // ---------------------------------------------------------------------------------
