@@ -67,8 +67,12 @@ export async function down(opts: DownOptions, progress = new Progress()): Promis
       const { stopLeftoverNginx } = await import('../../ingress/nginx.js');
       await stopLeftoverNginx(join(nodeDir, 'ingress'));
     }
-    // The node's VXLAN device (agent/vxlan.ts), left by a server that was killed.
+    // The node's VXLAN device (agent/vxlan.ts) and the service proxy's and NetworkPolicy's
+    // nftables tables, left by a server that was killed: a stale proxy table would go on
+    // DNATing (or rejecting) the cluster's Service IPs for every later cluster on this host.
     if (process.env.KITE_CONTROL_PLANE !== 'stub') {
+      const { cleanupNodeNetworking } = await import('../../agent/networking.js');
+      await cleanupNodeNetworking(c.name);
       const { clusterVni, vxlanDevice } = await import('../../agent/vxlan.js');
       const dev = vxlanDevice(clusterVni(resolve(c.paths.dir)));
       if (existsSync(`/sys/class/net/${dev}`)) {

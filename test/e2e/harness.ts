@@ -112,8 +112,15 @@ export class Cluster {
    * killed one left running. Resolves with the old and the new server's pids.
    */
   async killServerAndUp(): Promise<{ oldPid: number; newPid: number }> {
-    const pidFile = join(this.home, this.name, 'server.pid');
-    const oldPid = Number(readFileSync(pidFile, 'utf8').trim());
+    const oldPid = await this.killServer();
+    const r = await this.kite(['up', '--name', this.name], 120_000);
+    if (r.code !== 0) throw new Error(`kite up after kill -9 of the server failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+    return { oldPid, newPid: Number(readFileSync(join(this.home, this.name, 'server.pid'), 'utf8').trim()) };
+  }
+
+  /** kill -9 of the cluster's (first) server; resolves to its pid once it is gone. */
+  async killServer(): Promise<number> {
+    const oldPid = Number(readFileSync(join(this.home, this.name, 'server.pid'), 'utf8').trim());
     process.kill(oldPid, 'SIGKILL');
     await waitFor('the killed server to be gone', () => {
       try {
@@ -123,9 +130,7 @@ export class Cluster {
         return true;
       }
     }, 10_000, 50);
-    const r = await this.kite(['up', '--name', this.name], 120_000);
-    if (r.code !== 0) throw new Error(`kite up after kill -9 of the server failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-    return { oldPid, newPid: Number(readFileSync(pidFile, 'utf8').trim()) };
+    return oldPid;
   }
 
   /** Runs another `kite` subcommand against this cluster's KITE_HOME. */

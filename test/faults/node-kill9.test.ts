@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, applyYaml, getPod, nodeDirOf, nodeNameOf, waitFor, waitForNodeReady, waitForPod } from '../e2e/harness.js';
+import { Cluster, applyYaml, getPod, nodeDirOf, nodeNameOf, run, waitFor, waitForNodeReady, waitForPod } from '../e2e/harness.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = isRoot ? false : 'needs root: runs containers';
@@ -123,5 +123,18 @@ describe('kill -9 of node processes with pods running', { skip }, () => {
     }
     await applyYaml(cluster, 'after-containerd', `apiVersion: v1\nkind: Pod\nmetadata: {name: after-containerd}\nspec:\n  nodeName: ${nodeNameOf(cluster)}\n  containers:\n  - {name: app, image: busybox, imagePullPolicy: IfNotPresent, command: ["sleep", "3600"]}\n`);
     await waitForPod(cluster, 'after-containerd', 'Running', (x) => !!cstatus(x)?.state?.running, 60_000);
+  });
+
+  // Last: it stops the cluster.
+  test('server killed, then kite down: nothing of the cluster is left in the kernel\'s nftables', async () => {
+    const tables = async () => (await run('nft', ['list', 'tables'])).stdout;
+    const ours = [`kite-proxy-${cluster.name}`, `kite-netpol-${cluster.name}`];
+    const present = await tables();
+    for (const t of ours) assert.match(present, new RegExp(`\\b${t}\\b`), `${t} is programmed while the cluster runs`);
+    await cluster.killServer();
+    const r = await cluster.kite(['down', '--name', cluster.name]);
+    assert.equal(r.code, 0, r.stderr);
+    const left = await tables();
+    for (const t of ours) assert.doesNotMatch(left, new RegExp(`\\b${t}\\b`), `${t} removed by kite down`);
   });
 });
