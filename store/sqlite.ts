@@ -69,6 +69,30 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
 }
 
+/**
+ * The tables: a value is stored once, in its revision's `history` row. `current` has small
+ * rows (no values): start-up lists every key by reading it only (listKeys).
+ */
+export const STORE_TABLES = `
+  CREATE TABLE IF NOT EXISTS history (
+    revision INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    value BLOB NOT NULL,
+    create_revision INTEGER NOT NULL,
+    prev_revision INTEGER
+  );
+  CREATE TABLE IF NOT EXISTS current (
+    key TEXT PRIMARY KEY,
+    create_revision INTEGER NOT NULL,
+    mod_revision INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+/** A key's latest state: its `current` row and its value, its current revision's history row (CROSS JOIN: current is the outer loop). */
+export const CURRENT_ROWS =
+  'SELECT c.key AS key, h.value AS value, c.create_revision AS create_revision, c.mod_revision AS mod_revision FROM current c CROSS JOIN history h ON h.revision = c.mod_revision';
+
 /** Writes between two checkpoints (a 1.5 KB object adds about three WAL pages: SQLite's own default is 1,000 pages). */
 const CHECKPOINT_EVERY_WRITES = 300;
 /**
@@ -142,29 +166,12 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)');
     if (hasColumn(this.db, 'current', 'value')) migrateValuesStoredTwice(this.db);
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS history (
-        revision INTEGER PRIMARY KEY,
-        key TEXT NOT NULL,
-        deleted INTEGER NOT NULL,
-        value BLOB NOT NULL,
-        create_revision INTEGER NOT NULL,
-        prev_revision INTEGER
-      );
-      -- Small rows (no values): start-up lists every key by reading this table only (listKeys).
-      CREATE TABLE IF NOT EXISTS current (
-        key TEXT PRIMARY KEY,
-        create_revision INTEGER NOT NULL,
-        mod_revision INTEGER NOT NULL
-      ) WITHOUT ROWID;
-    `);
-    // A key's value is its current revision's history row (CROSS JOIN: current is the outer loop).
-    const currentRows = 'SELECT c.key AS key, h.value AS value, c.create_revision AS create_revision, c.mod_revision AS mod_revision FROM current c CROSS JOIN history h ON h.revision = c.mod_revision';
+    this.db.exec(STORE_TABLES);
     this.stmt = {
-      get: this.db.prepare(`${currentRows} WHERE c.key = ?`),
-      list: this.db.prepare(`${currentRows} WHERE c.key >= ? AND c.key < ? ORDER BY c.key`),
-      pageFrom: this.db.prepare(`${currentRows} WHERE c.key >= ? AND c.key < ? ORDER BY c.key LIMIT ?`),
-      pageAfter: this.db.prepare(`${currentRows} WHERE c.key > ? AND c.key < ? ORDER BY c.key LIMIT ?`),
+      get: this.db.prepare(`${CURRENT_ROWS} WHERE c.key = ?`),
+      list: this.db.prepare(`${CURRENT_ROWS} WHERE c.key >= ? AND c.key < ? ORDER BY c.key`),
+      pageFrom: this.db.prepare(`${CURRENT_ROWS} WHERE c.key >= ? AND c.key < ? ORDER BY c.key LIMIT ?`),
+      pageAfter: this.db.prepare(`${CURRENT_ROWS} WHERE c.key > ? AND c.key < ? ORDER BY c.key LIMIT ?`),
       insertHistory: this.db.prepare('INSERT INTO history (revision, key, deleted, value, create_revision, prev_revision) VALUES (?, ?, ?, ?, ?, ?)'),
       insertCurrent: this.db.prepare('INSERT INTO current (key, create_revision, mod_revision) VALUES (?, ?, ?)'),
       setModRevision: this.db.prepare('UPDATE current SET mod_revision = ? WHERE key = ?'),
@@ -243,7 +250,7 @@ export class SqliteStore implements Store {
 
   valuesBetween(first: string, last: string): { key: string; value: Buffer; modRevision: number }[] {
     this.check();
-    const rows = this.db.prepare('SELECT c.key, h.value, c.mod_revision FROM current c CROSS JOIN history h ON h.revision = c.mod_revision WHERE c.key >= ? AND c.key <= ? ORDER BY c.key').raw().all(first, last) as [string, Buffer, number][];
+    const rows = this.db.prepare(`SELECT key, value, mod_revision FROM (${CURRENT_ROWS}) WHERE key >= ? AND key <= ? ORDER BY key`).raw().all(first, last) as [string, Buffer, number][];
     const out = new Array<{ key: string; value: Buffer; modRevision: number }>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = { key: rows[i][0], value: rows[i][1], modRevision: rows[i][2] };
     return out;
