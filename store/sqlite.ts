@@ -150,6 +150,9 @@ export class SqliteStore implements Store {
     setMeta: Database.Statement<[string, number]>;
   };
 
+  /** One transaction: each write applied in order; a failed precondition fails that write alone, anything else the batch. */
+  private readonly applyBatch: (batch: PendingWrite[], outcomes: Outcome[]) => void;
+
   constructor(
     private readonly file: string,
     opts: SqliteStoreOptions = {},
@@ -182,6 +185,17 @@ export class SqliteStore implements Store {
       atRevision: this.db.prepare('SELECT value, revision, create_revision FROM history WHERE revision = ?'),
       setMeta: this.db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
     };
+    this.applyBatch = this.db.transaction((batch: PendingWrite[], outcomes: Outcome[]) => {
+      for (const w of batch) {
+        try {
+          const { event, result } = w.apply();
+          outcomes.push({ ok: true, event, result });
+        } catch (err) {
+          if (!(err instanceof StoreError)) throw err;
+          outcomes.push({ ok: false, error: err });
+        }
+      }
+    });
     const maxRev = this.db.prepare('SELECT MAX(revision) AS r FROM history').get() as { r: number | null };
     const metaValue = (name: string) => (this.db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: number } | undefined)?.value ?? 0;
     this.compacted = metaValue('compacted');
@@ -312,17 +326,7 @@ export class SqliteStore implements Store {
     const startRev = this.rev;
     const outcomes: Outcome[] = [];
     try {
-      this.db.transaction(() => {
-        for (const w of batch) {
-          try {
-            outcomes.push({ ok: true, ...w.apply() });
-          } catch (err) {
-            // A failed precondition fails that write alone; anything else fails the batch.
-            if (!(err instanceof StoreError)) throw err;
-            outcomes.push({ ok: false, error: err });
-          }
-        }
-      })();
+      this.applyBatch(batch, outcomes);
     } catch (err) {
       this.rev = startRev;
       for (const w of batch) w.reject(err);
