@@ -138,14 +138,13 @@ function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined
 }
 
 // Every JSON body ends with a newline, as upstream's encoder (json.Encoder.Encode) writes it.
+// The body stays a string: Node then writes the header block and the body as one string in
+// one socket write (one TLS record), where a Buffer body is a second buffer of a writev.
 function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json'): void {
-  const payload = Buffer.from((storedAnswerJson(body) ?? JSON.stringify(body)) + '\n');
-  const headers: Record<string, string | string[] | number> = {
-    'Content-Type': contentType,
-    'Content-Length': payload.length,
-    'Cache-Control': 'no-cache, private',
-  };
-  if (ctx?.warnings.length) headers['Warning'] = [...new Set(ctx.warnings)].map((w) => `299 - ${asciiQuoted(w)}`);
+  const payload = (storedAnswerJson(body) ?? JSON.stringify(body)) + '\n';
+  // Name and value pairs in one flat array: Node takes them without walking an object.
+  const headers = ['Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(payload)), 'Cache-Control', 'no-cache, private'];
+  if (ctx?.warnings.length) for (const w of new Set(ctx.warnings)) headers.push('Warning', `299 - ${asciiQuoted(w)}`);
   res.writeHead(code, headers);
   res.end(payload);
 }

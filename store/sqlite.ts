@@ -1,10 +1,13 @@
 // The default store: one SQLite file (better-sqlite3) with etcd's data model.
 //
-// Every write appends a row to `history` (its rowid is the new revision) and upserts
-// the key's latest value in `current`, in one transaction; a write is acknowledged only
-// once that transaction is on disk (fsync of the WAL), so a write that returned survives
-// kill -9 and power loss. Watches replay `history` from a revision and
-// then receive live events; compaction deletes history rows older than a revision.
+// Every write appends a row to `history` (its rowid is the new revision, assigned in
+// memory: this process is the only writer) and points the key's row in `current` at it,
+// in one transaction; a value is stored once, in `history`, and `current` holds only each
+// key's revisions, so a create writes one history row and one small current row. A write
+// is acknowledged only once that transaction is on disk (fsync of the WAL), so a write
+// that returned survives kill -9 and power loss. Watches replay `history` from a revision
+// and then receive live events; compaction deletes history rows older than a revision,
+// except each live key's current one.
 // better-sqlite3 is synchronous: each call completes before the next JS runs, which
 // gives us serializable writes without locks and lets watch delivery happen in order.
 import Database from 'better-sqlite3';
@@ -66,6 +69,30 @@ export interface SqliteStoreOptions {
   synchronous?: 'FULL' | 'NORMAL' | 'OFF';
 }
 
+/**
+ * The tables: a value is stored once, in its revision's `history` row. `current` has small
+ * rows (no values): start-up lists every key by reading it only (listKeys).
+ */
+export const STORE_TABLES = `
+  CREATE TABLE IF NOT EXISTS history (
+    revision INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    deleted INTEGER NOT NULL,
+    value BLOB NOT NULL,
+    create_revision INTEGER NOT NULL,
+    prev_revision INTEGER
+  );
+  CREATE TABLE IF NOT EXISTS current (
+    key TEXT PRIMARY KEY,
+    create_revision INTEGER NOT NULL,
+    mod_revision INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+/** A key's latest state: its `current` row and its value, its current revision's history row (CROSS JOIN: current is the outer loop). */
+export const CURRENT_ROWS =
+  'SELECT c.key AS key, h.value AS value, c.create_revision AS create_revision, c.mod_revision AS mod_revision FROM current c CROSS JOIN history h ON h.revision = c.mod_revision';
+
 /** Writes between two checkpoints (a 1.5 KB object adds about three WAL pages: SQLite's own default is 1,000 pages). */
 const CHECKPOINT_EVERY_WRITES = 300;
 /**
@@ -115,13 +142,16 @@ export class SqliteStore implements Store {
     pageFrom: Database.Statement<[string, string, number], CurrentRow>;
     pageAfter: Database.Statement<[string, string, number], CurrentRow>;
     insertHistory: Database.Statement<[number, string, number, Buffer, number, number | null]>;
-    insertCurrent: Database.Statement<[string, Buffer, number, number]>;
-    upsertCurrent: Database.Statement<[string, Buffer, number, number]>;
+    insertCurrent: Database.Statement<[string, number, number]>;
+    setModRevision: Database.Statement<[number, string]>;
     deleteCurrent: Database.Statement<[string]>;
     historySince: Database.Statement<[number, string, string, number], HistoryRow>;
-    prevValue: Database.Statement<[number], { value: Buffer; revision: number; create_revision: number }>;
+    atRevision: Database.Statement<[number], { value: Buffer; revision: number; create_revision: number }>;
     setMeta: Database.Statement<[string, number]>;
   };
+
+  /** One transaction: each write applied in order; a failed precondition fails that write alone, anything else the batch. */
+  private readonly applyBatch: (batch: PendingWrite[], outcomes: Outcome[]) => void;
 
   constructor(
     private readonly file: string,
@@ -137,49 +167,39 @@ export class SqliteStore implements Store {
     // Durable writes commit without an fsync on the event loop and fsync the WAL afterwards (see flush).
     this.db.pragma(`synchronous = ${durable ? 'NORMAL' : (opts.synchronous ?? 'FULL')}`);
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS history (
-        revision INTEGER PRIMARY KEY AUTOINCREMENT,
-        key TEXT NOT NULL,
-        deleted INTEGER NOT NULL,
-        value BLOB NOT NULL,
-        create_revision INTEGER NOT NULL,
-        prev_revision INTEGER
-      );
-      CREATE INDEX IF NOT EXISTS history_key ON history(key, revision);
-      CREATE TABLE IF NOT EXISTS current (
-        key TEXT PRIMARY KEY,
-        value BLOB NOT NULL,
-        create_revision INTEGER NOT NULL,
-        mod_revision INTEGER NOT NULL
-      ) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-      -- Keys and revisions apart from the values (which fill the table's pages): start-up
-      -- lists every key by reading this small index only (listKeys).
-      CREATE INDEX IF NOT EXISTS current_key_revision ON current(key, mod_revision);
-    `);
+    this.db.exec('CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)');
+    if (hasColumn(this.db, 'current', 'value')) migrateValuesStoredTwice(this.db);
+    this.db.exec(STORE_TABLES);
     this.stmt = {
-      get: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key = ?'),
-      list: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key >= ? AND key < ? ORDER BY key'),
-      pageFrom: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key >= ? AND key < ? ORDER BY key LIMIT ?'),
-      pageAfter: this.db.prepare('SELECT key, value, create_revision, mod_revision FROM current WHERE key > ? AND key < ? ORDER BY key LIMIT ?'),
+      get: this.db.prepare(`${CURRENT_ROWS} WHERE c.key = ?`),
+      list: this.db.prepare(`${CURRENT_ROWS} WHERE c.key >= ? AND c.key < ? ORDER BY c.key`),
+      pageFrom: this.db.prepare(`${CURRENT_ROWS} WHERE c.key >= ? AND c.key < ? ORDER BY c.key LIMIT ?`),
+      pageAfter: this.db.prepare(`${CURRENT_ROWS} WHERE c.key > ? AND c.key < ? ORDER BY c.key LIMIT ?`),
       insertHistory: this.db.prepare('INSERT INTO history (revision, key, deleted, value, create_revision, prev_revision) VALUES (?, ?, ?, ?, ?, ?)'),
-      insertCurrent: this.db.prepare('INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?)'),
-      upsertCurrent: this.db.prepare(
-        'INSERT INTO current (key, value, create_revision, mod_revision) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, mod_revision = excluded.mod_revision',
-      ),
+      insertCurrent: this.db.prepare('INSERT INTO current (key, create_revision, mod_revision) VALUES (?, ?, ?)'),
+      setModRevision: this.db.prepare('UPDATE current SET mod_revision = ? WHERE key = ?'),
       deleteCurrent: this.db.prepare('DELETE FROM current WHERE key = ?'),
       historySince: this.db.prepare(
         'SELECT revision, key, deleted, value, create_revision, prev_revision FROM history WHERE revision > ? AND key >= ? AND key < ? AND revision <= ? ORDER BY revision',
       ),
-      prevValue: this.db.prepare('SELECT value, revision, create_revision FROM history WHERE revision = ?'),
+      atRevision: this.db.prepare('SELECT value, revision, create_revision FROM history WHERE revision = ?'),
       setMeta: this.db.prepare('INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
     };
+    this.applyBatch = this.db.transaction((batch: PendingWrite[], outcomes: Outcome[]) => {
+      for (const w of batch) {
+        try {
+          const { event, result } = w.apply();
+          outcomes.push({ ok: true, event, result });
+        } catch (err) {
+          if (!(err instanceof StoreError)) throw err;
+          outcomes.push({ ok: false, error: err });
+        }
+      }
+    });
     const maxRev = this.db.prepare('SELECT MAX(revision) AS r FROM history').get() as { r: number | null };
-    const seq = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'history'").get() as { seq: number } | undefined;
-    this.rev = Math.max(maxRev.r ?? 0, seq?.seq ?? 0);
-    const c = this.db.prepare("SELECT value FROM meta WHERE name = 'compacted'").get() as { value: number } | undefined;
-    this.compacted = c?.value ?? 0;
+    const metaValue = (name: string) => (this.db.prepare('SELECT value FROM meta WHERE name = ?').get(name) as { value: number } | undefined)?.value ?? 0;
+    this.compacted = metaValue('compacted');
+    this.rev = Math.max(maxRev.r ?? 0, metaValue(REVISION_FLOOR), this.compacted);
     this.deliveredRev = this.rev;
     if (durable) {
       // Make sure the WAL exists (a write transaction creates it), then hold it open to fsync it.
@@ -235,8 +255,8 @@ export class SqliteStore implements Store {
 
   listKeys(prefix: string): { items: { key: string; modRevision: number }[]; revision: number } {
     this.check();
-    // Only the key column and revisions: the values' overflow pages are never read.
-    const rows = this.db.prepare('SELECT key, mod_revision FROM current INDEXED BY current_key_revision WHERE key >= ? AND key < ? ORDER BY key').raw().all(prefix, prefixEnd(prefix)) as [string, number][];
+    // `current` holds no values: this reads none.
+    const rows = this.db.prepare('SELECT key, mod_revision FROM current WHERE key >= ? AND key < ? ORDER BY key').raw().all(prefix, prefixEnd(prefix)) as [string, number][];
     const items = new Array<{ key: string; modRevision: number }>(rows.length);
     for (let i = 0; i < rows.length; i++) items[i] = { key: rows[i][0], modRevision: rows[i][1] };
     return { items, revision: this.rev };
@@ -244,7 +264,7 @@ export class SqliteStore implements Store {
 
   valuesBetween(first: string, last: string): { key: string; value: Buffer; modRevision: number }[] {
     this.check();
-    const rows = this.db.prepare('SELECT key, value, mod_revision FROM current WHERE key >= ? AND key <= ? ORDER BY key').raw().all(first, last) as [string, Buffer, number][];
+    const rows = this.db.prepare(`SELECT key, value, mod_revision FROM (${CURRENT_ROWS}) WHERE key >= ? AND key <= ? ORDER BY key`).raw().all(first, last) as [string, Buffer, number][];
     const out = new Array<{ key: string; value: Buffer; modRevision: number }>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = { key: rows[i][0], value: rows[i][1], modRevision: rows[i][2] };
     return out;
@@ -252,10 +272,9 @@ export class SqliteStore implements Store {
 
   valueAt(key: string, modRevision: number): Buffer | undefined {
     this.check();
-    const cur = this.stmt.get.get(key);
-    if (cur && cur.mod_revision === modRevision) return cur.value;
-    // Changed by a write whose event is still being delivered: the history row holds that revision's value.
-    return this.stmt.prevValue.get(modRevision)?.value ?? cur?.value;
+    // The revision's history row, kept while it is the key's current one; after a later
+    // write to the key, until compaction (then the key's current value).
+    return this.stmt.atRevision.get(modRevision)?.value ?? this.stmt.get.get(key)?.value;
   }
 
   /**
@@ -307,17 +326,7 @@ export class SqliteStore implements Store {
     const startRev = this.rev;
     const outcomes: Outcome[] = [];
     try {
-      this.db.transaction(() => {
-        for (const w of batch) {
-          try {
-            outcomes.push({ ok: true, ...w.apply() });
-          } catch (err) {
-            // A failed precondition fails that write alone; anything else fails the batch.
-            if (!(err instanceof StoreError)) throw err;
-            outcomes.push({ ok: false, error: err });
-          }
-        }
-      })();
+      this.applyBatch(batch, outcomes);
     } catch (err) {
       this.rev = startRev;
       for (const w of batch) w.reject(err);
@@ -427,7 +436,7 @@ export class SqliteStore implements Store {
       // The key's primary key is the existence check (no read first): a taken key fails
       // this statement alone, before anything is written.
       try {
-        this.stmt.insertCurrent.run(key, value, rev, rev);
+        this.stmt.insertCurrent.run(key, rev, rev);
       } catch (err) {
         if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new StoreError('KeyExists', `key exists: ${key}`);
         throw err;
@@ -446,7 +455,7 @@ export class SqliteStore implements Store {
       if (cur.mod_revision !== expectedModRevision) throw new StoreError('Conflict', `revision mismatch on ${key}`, toKV(cur));
       const rev = this.rev + 1;
       this.stmt.insertHistory.run(rev, key, 0, value, cur.create_revision, cur.mod_revision);
-      this.stmt.upsertCurrent.run(key, value, cur.create_revision, rev);
+      this.stmt.setModRevision.run(rev, key);
       this.rev = rev;
       const kv = { key, value, createRevision: cur.create_revision, modRevision: rev };
       return { event: { type: 'put', kv, prevKv: toKV(cur), revision: rev }, result: kv };
@@ -487,7 +496,7 @@ export class SqliteStore implements Store {
   }
 
   private historyToEvent(row: HistoryRow): WatchEvent {
-    const prev = row.prev_revision ? this.stmt.prevValue.get(row.prev_revision) : undefined;
+    const prev = row.prev_revision ? this.stmt.atRevision.get(row.prev_revision) : undefined;
     const prevKv = prev ? { key: row.key, value: prev.value, createRevision: prev.create_revision, modRevision: prev.revision } : undefined;
     return {
       type: row.deleted ? 'delete' : 'put',
@@ -515,7 +524,8 @@ export class SqliteStore implements Store {
     if (revision <= this.compacted) return;
     const target = Math.min(revision, this.deliveredRev);
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM history WHERE revision < ?').run(target);
+      // Each live key's current revision stays: it holds the key's value.
+      this.db.prepare('DELETE FROM history WHERE revision < ? AND revision NOT IN (SELECT mod_revision FROM current)').run(target);
       this.stmt.setMeta.run('compacted', target);
     })();
     this.compacted = target;
@@ -569,6 +579,43 @@ export class SqliteStore implements Store {
     await this.stopCheckpointer();
     this.db.close();
   }
+}
+
+/** A meta row: the revision the store had reached when its history table was rebuilt (AUTOINCREMENT kept it in sqlite_sequence). */
+const REVISION_FLOOR = 'revision_floor';
+
+function hasColumn(db: Database.Database, table: string, column: string): boolean {
+  return (db.pragma(`table_info(${table})`) as { name: string }[]).some((c) => c.name === column);
+}
+
+/**
+ * Converts a database of the first schema, which stored every value twice (in `history`
+ * and in `current`, with an AUTOINCREMENT revision and two indexes), in one transaction:
+ * a crash leaves either schema whole. A key whose current revision was compacted away
+ * gets its history row back from `current`.
+ */
+function migrateValuesStoredTwice(db: Database.Database): void {
+  db.transaction(() => {
+    db.exec(`
+      INSERT INTO meta (name, value) SELECT '${REVISION_FLOOR}', seq FROM sqlite_sequence WHERE name = 'history'
+        ON CONFLICT(name) DO UPDATE SET value = excluded.value;
+      CREATE TABLE history_values_once (
+        revision INTEGER PRIMARY KEY, key TEXT NOT NULL, deleted INTEGER NOT NULL, value BLOB NOT NULL,
+        create_revision INTEGER NOT NULL, prev_revision INTEGER
+      );
+      INSERT INTO history_values_once SELECT revision, key, deleted, value, create_revision, prev_revision FROM history;
+      INSERT INTO history_values_once (revision, key, deleted, value, create_revision, prev_revision)
+        SELECT mod_revision, key, 0, value, create_revision, NULL FROM current WHERE mod_revision NOT IN (SELECT revision FROM history);
+      CREATE TABLE current_values_once (key TEXT PRIMARY KEY, create_revision INTEGER NOT NULL, mod_revision INTEGER NOT NULL) WITHOUT ROWID;
+      INSERT INTO current_values_once SELECT key, create_revision, mod_revision FROM current;
+      DROP TABLE history;
+      DROP TABLE current;
+      ALTER TABLE history_values_once RENAME TO history;
+      ALTER TABLE current_values_once RENAME TO current;
+    `);
+  })();
+  // The old tables' pages back to the file system (a database made before auto_vacuum keeps them free in the file).
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) === 2) db.pragma('incremental_vacuum');
 }
 
 function toKV(row: CurrentRow): KeyValue {
