@@ -195,7 +195,7 @@ export class HistoryRecorder {
   /** Stops the worker once everything is written and it has had nothing to do for idleStopMs. */
   private stopIfIdle(): void {
     const run = this.run;
-    if (!run || this.closed || this.reads.size > 0 || this.frames.length > 0 || this.batchBytes > 0 || this.gap) return;
+    if (!run || this.closed || this.reads.size > 0 || this.readsWaitingForStart > 0 || this.frames.length > 0 || this.batchBytes > 0 || this.gap) return;
     if (Date.now() - this.lastActivity < this.idleStopMs || run.queuedBytes() > 0) return;
     try {
       this.ask<boolean>({ op: 'close' });
@@ -212,6 +212,8 @@ export class HistoryRecorder {
   }
 
   private readonly reads = new Map<number, { resolve: (r: HistoryRead) => void; reject: (e: Error) => void }>();
+  /** Reads waiting for their worker to start (not yet in `reads`). */
+  private readsWaitingForStart = 0;
   private nextRead = 0;
 
   private answered(a: Answer): void {
@@ -416,7 +418,13 @@ export class HistoryRecorder {
   async readAsync(key: string): Promise<HistoryRead> {
     if (this.closed) throw new Error('history is closed');
     const run = this.running();
-    await run.ready;
+    // A worker that takes longer than idleStopMs to boot is not stopped under a read waiting for it.
+    this.readsWaitingForStart++;
+    try {
+      await run.ready;
+    } finally {
+      this.readsWaitingForStart--;
+    }
     if (this.closed) throw new Error('history is closed');
     if (Atomics.load(run.counters, 2) === 1) throw new Error('history: the worker has stopped');
     this.frameGap(true);

@@ -191,6 +191,8 @@ test('a worker started again prunes at once what passed the retention window whi
     const recorder = core.history!;
     await core.registry.create(NAMESPACES, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, internalContext('test'));
     await core.pipeline.create(as('alice'), CONFIGMAPS, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { a: '1' } });
+    // Written by a worker (which starts if an idle stop came before the create), then that worker stops for idleness.
+    recorder.flush();
     await until(() => !recorder.workerRunning());
     assert.equal((await history(core)).length, 0);
   } finally {
