@@ -9,7 +9,7 @@
 //     once; the ratio is printed next to the goal (≤ 1.5×),
 //   - the idle RSS of kite (the server, which runs the kubelet in a thread) and of containerd + shims.
 //
-//   node dist/bench/pod-start.js [--pods 30] [--serial 20]
+//   node dist/bench/pod-start.js [--pods 30] [--serial 100]
 //   KITE_BENCH_LOGS=DIR keeps the server and kubelet logs (run with KITE_KUBELET_TRACE=1
 //   for the kubelet's per-sync timings).
 import { execFile } from 'node:child_process';
@@ -30,7 +30,8 @@ const run = promisify(execFile);
 const args = new Map<string, string>();
 for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
 const PODS = Number(args.get('pods') ?? 30);
-const SERIAL = Number(args.get('serial') ?? 20);
+// p99 of 100 is their 99th: one start the shared machine stalled is not the figure (of 20 it is).
+const SERIAL = Number(args.get('serial') ?? 100);
 const GOAL = 1.5;
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -210,6 +211,9 @@ async function main(): Promise<void> {
     await removeKitePods('serial', SERIAL);
 
     // ---- N at once: kite, then raw on the same containerd
+    // The bench's client opens its N connections first (client-go would send the N creates over
+    // one HTTP/2 connection): the burst times the pods, not the client's TLS handshakes.
+    await Promise.all(Array.from({ length: PODS }, () => transport!.get<Node>(NODES_RES, undefined, nodeName)));
     // (containerd's own CPU over each: what the kubelet's extra CRI calls cost it; shims are not counted)
     const tKite = performance.now();
     const burstCpuBefore = { ...cpu(), containerd: containerdCpu() };
