@@ -241,6 +241,13 @@ async function main(): Promise<void> {
     const stage = (from: Map<string, number>, to: Map<string, number>) =>
       fmt(percentile(sorted(Array.from({ length: SERIAL }, (_, i) => (to.get(`serial-${i}`) ?? NaN) - (from.get(`serial-${i}`) ?? NaN)).filter((x) => !Number.isNaN(x))), 50));
     console.log(`  kite one at a time, p50 per stage: created → POST answered ${stage(created, answered)}, → bound ${stage(answered, bound)}, bound → kubelet's first status ${stage(bound, kubeletSeen)}, → Running+Ready seen ${stage(kubeletSeen, ready)}`);
+    // The tail: where the slowest starts one at a time spent their time.
+    const ms = (from: Map<string, number>, to: Map<string, number>, n: string) => ((to.get(n) ?? NaN) - (from.get(n) ?? NaN)).toFixed(0);
+    const slowest = Array.from({ length: SERIAL }, (_, i) => `serial-${i}`)
+      .sort((a, b) => ready.get(b)! - created.get(b)! - (ready.get(a)! - created.get(a)!))
+      .slice(0, 3)
+      .map((n) => `${n} ${ms(created, ready, n)} ms (${ms(created, answered, n)} + ${ms(answered, bound, n)} + ${ms(bound, kubeletSeen, n)} + ${ms(kubeletSeen, ready, n)})`);
+    console.log(`  kite's slowest one at a time (POST answered + bound + first status + Ready): ${slowest.join(', ')}`);
     console.log(line(`pod start, ${PODS} at once (kite all in ${fmt(kiteAll)}, raw all in ${fmt(rawAll)}):`, burstKite, burstRaw));
     console.log(
       `  CPU over the ${PODS} starts: kite server ${fmt(burstCpu.server)} (kubelet thread ${fmt(burstCpu.kubelet)}), containerd ${fmt(burstCpu.containerd)}; raw: containerd ${fmt(rawContainerdCpu)}`,
