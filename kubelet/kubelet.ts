@@ -434,7 +434,11 @@ export class Kubelet {
     // (the runtime may have returned before asking, e.g. nothing to start)
     if (!(await volumesReady)) result.retryAt = Math.min(result.retryAt ?? Infinity, Date.now() + ERROR_RETRY_MS);
     mark('runtime');
-    rs = await this.podStatusOf(pod);
+    // The runtime's state after the sync: as the runtime reports it (a first start), as read
+    // above when it was left as it was (a change meanwhile, a container exiting, is the
+    // relist's to report), else read again.
+    if (result.status) rs = result.status;
+    else if (!result.idle) rs = await this.podStatusOf(pod);
     status = this.generate(pod, rs, false);
     const written = this.statusManager.set(pod, status);
     mark('status2');

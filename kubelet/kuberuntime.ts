@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, closeSync, readSync, fstatSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Container, Pod } from 'kubernetes-types/core/v1.js';
-import { CriClient, isNotFound, type ContainerConfig, type ContainerStatus as CriContainerStatus, type PodSandboxConfig, type Req } from './cri/client.js';
+import { CriClient, isNotFound, type ContainerConfig, type ContainerStatus as CriContainerStatus, type PodSandboxConfig, type PodSandboxStatus, type Req } from './cri/client.js';
 import { Backoff } from './backoff.js';
 import { ContainerConfigError } from './env.js';
 import { runLifecycleHandler } from './handlers.js';
@@ -115,6 +115,25 @@ export function validImageName(image: string): boolean {
   const host = image.split('/')[0]!;
   const rest = image.includes('/') && (host.includes('.') || host.includes(':') || host === 'localhost') ? image.slice(host.length + 1) : image;
   return IMAGE_RE.test(rest.toLowerCase() === rest ? rest : '#');
+}
+
+/** A sandbox as PodSandboxStatus reports it (its IPs only while it is ready). */
+function sandboxFromStatus(st: PodSandboxStatus): RuntimeSandbox {
+  const ready = st.state === 'SANDBOX_READY';
+  return {
+    id: st.id,
+    ready,
+    createdAt: nsToMs(st.createdAt),
+    attempt: st.metadata?.attempt ?? 0,
+    ip: ready ? (st.network?.ip ?? '') : '',
+    additionalIps: ready ? (st.network?.additionalIps ?? []).map((p) => p.ip) : [],
+    hostNetwork: st.linux?.namespaces?.options?.network === 'NODE',
+  };
+}
+
+/** The pod's IPs: the newest sandbox's, while it is ready. */
+function podIPsOf(sandboxes: RuntimeSandbox[]): string[] {
+  return sandboxes[0]?.ready ? [sandboxes[0].ip, ...sandboxes[0].additionalIps].filter(Boolean) : [];
 }
 
 function nsToMs(ns: number): number {
@@ -259,13 +278,8 @@ export class KubeRuntime implements PodRuntime {
       };
       if (newest) {
         try {
-          const st = await this.cri.podSandboxStatus({ podSandboxId: s.id });
-          sb.ready = st.status?.state === 'SANDBOX_READY';
-          sb.hostNetwork = st.status?.linux?.namespaces?.options?.network === 'NODE';
-          if (sb.ready) {
-            sb.ip = st.status?.network?.ip ?? '';
-            sb.additionalIps = (st.status?.network?.additionalIps ?? []).map((p) => p.ip);
-          }
+          const st = (await this.cri.podSandboxStatus({ podSandboxId: s.id })).status;
+          return st ? sandboxFromStatus(st) : { ...sb, ready: false };
         } catch (err) {
           if (!isNotFound(err)) throw err;
           return undefined;
@@ -287,8 +301,23 @@ export class KubeRuntime implements PodRuntime {
     const sandboxes = sbs.filter((s): s is RuntimeSandbox => s !== undefined);
     const containers = cs.filter((c): c is RuntimeContainer => c !== undefined);
     containers.sort((a, b) => b.createdAt - a.createdAt);
-    const ips = sandboxes[0]?.ready ? [sandboxes[0].ip, ...sandboxes[0].additionalIps].filter(Boolean) : [];
-    return { uid, name, namespace, ips, sandboxes, containers };
+    return { uid, name, namespace, ips: podIPsOf(sandboxes), sandboxes, containers };
+  }
+
+  /** The status of containers just created in `sandboxId` (every instance of the pod's). */
+  private async createdContainers(ids: string[], sandboxId: string): Promise<RuntimeContainer[]> {
+    const all = await Promise.all(
+      ids.map(async (containerId) => {
+        try {
+          const st = (await this.cri.containerStatus({ containerId })).status;
+          return st ? this.toRuntimeContainer(st, sandboxId) : undefined;
+        } catch (err) {
+          if (isNotFound(err)) return undefined;
+          throw err;
+        }
+      }),
+    );
+    return all.filter((c): c is RuntimeContainer => c !== undefined).sort((a, b) => b.createdAt - a.createdAt);
   }
 
   private toRuntimeContainer(st: CriContainerStatus, sandboxId: string): RuntimeContainer {
@@ -544,7 +573,14 @@ export class KubeRuntime implements PodRuntime {
   async syncPod(pod: Pod, rs: RuntimePodStatus, helper: RuntimeHelper): Promise<SyncPodResult> {
     const uid = pod.metadata!.uid!;
     const actions = this.computeActions(pod, rs, helper);
-    const result: SyncPodResult = {};
+    const idle =
+      !actions.killPod &&
+      actions.containersToKill.size === 0 &&
+      !actions.createSandbox &&
+      !actions.nextInit &&
+      actions.containersToStart.length === 0 &&
+      (pod.spec?.ephemeralContainers ?? []).every((ec) => latestInstance(rs, ec.name));
+    const result: SyncPodResult = { idle };
     const retry = (at: number) => {
       result.retryAt = result.retryAt === undefined ? at : Math.min(result.retryAt, at);
     };
@@ -568,6 +604,12 @@ export class KubeRuntime implements PodRuntime {
     let sandboxId = actions.sandboxId;
     let podIPs = rs.ips;
     let sandboxConfig = this.sandboxConfigs.get(uid);
+    // A pod's first start: all it has in the runtime is what this sync creates, so the sync
+    // reports that (the sandbox's status read for its IP, and the new containers') instead
+    // of the kubelet listing the runtime again.
+    const firstStart = actions.createSandbox && rs.sandboxes.length === 0 && rs.containers.length === 0;
+    let newSandbox: RuntimeSandbox | undefined;
+    const createdIds: string[] = [];
     if (actions.createSandbox) {
       sandboxConfig = this.sandboxConfig(pod, actions.attempt, helper);
       try {
@@ -589,6 +631,7 @@ export class KubeRuntime implements PodRuntime {
       try {
         const st = await this.cri.podSandboxStatus({ podSandboxId: sandboxId });
         podIPs = [st.status?.network?.ip ?? '', ...(st.status?.network?.additionalIps ?? []).map((p) => p.ip)].filter(Boolean);
+        if (st.status) newSandbox = sandboxFromStatus(st.status);
       } catch (err) {
         return { error: `sandbox status: ${errorMessage(err)}`, retryAt: Date.now() + 1000 };
       }
@@ -608,6 +651,7 @@ export class KubeRuntime implements PodRuntime {
 
     const start = async (c: Container, isInit: boolean): Promise<boolean> => {
       const r = await this.startContainer(pod, c, rs, sandboxId, sandboxConfig!, podIPs, isInit, helper);
+      if (r.containerId) createdIds.push(r.containerId);
       if (r.retryAt !== undefined) retry(r.retryAt);
       if (r.error) result.error = r.error;
       return r.ok;
@@ -630,6 +674,10 @@ export class KubeRuntime implements PodRuntime {
       if (isRestartableInit(c)) await start(c, true);
     }
     await Promise.all(actions.containersToStart.filter((c) => !isRestartableInit(c)).map((c) => start(c, false)));
+    if (firstStart && newSandbox) {
+      const sandboxes = [newSandbox];
+      result.status = { uid, name: pod.metadata!.name!, namespace: pod.metadata!.namespace!, ips: podIPsOf(sandboxes), sandboxes, containers: await this.createdContainers(createdIds, sandboxId) };
+    }
     return result;
   }
 
@@ -772,7 +820,7 @@ export class KubeRuntime implements PodRuntime {
     podIPs: string[],
     isInit: boolean,
     helper: RuntimeHelper,
-  ): Promise<{ ok: boolean; error?: string; retryAt?: number }> {
+  ): Promise<{ ok: boolean; error?: string; retryAt?: number; containerId?: string }> {
     const uid = pod.metadata!.uid!;
     const fieldPath = this.fieldPath(pod, c);
 
@@ -828,7 +876,7 @@ export class KubeRuntime implements PodRuntime {
       const message = rpcErrorText(err);
       helper.events.pod(pod, 'Warning', 'Failed', `Error: ${message}`, fieldPath);
       helper.setStartFailure(uid, c.name, { reason: 'RunContainerError', message });
-      return { ok: false, error: message, retryAt: Date.now() + 5000 };
+      return { ok: false, error: message, retryAt: Date.now() + 5000, containerId: id };
     }
     helper.events.pod(pod, 'Normal', 'Started', `Started container ${c.name}`, fieldPath);
     helper.setStartFailure(uid, c.name, undefined);
@@ -847,10 +895,10 @@ export class KubeRuntime implements PodRuntime {
         helper.events.pod(pod, 'Warning', 'FailedPostStartHook', err, fieldPath);
         await this.killContainer(pod, c, id, helper, { message: 'FailedPostStartHook', reason: 'FailedPostStartHook', skipPreStop: true }).catch(() => {});
         helper.setStartFailure(uid, c.name, { reason: 'PostStartHookError', message: err });
-        return { ok: false, error: err };
+        return { ok: false, error: err, containerId: id };
       }
     }
-    return { ok: true };
+    return { ok: true, containerId: id };
   }
 
   private async containerConfig(

@@ -130,6 +130,10 @@ export interface SyncPodResult {
   error?: string;
   /** When a back-off ends: sync again then (ms since epoch). */
   retryAt?: number;
+  /** Nothing was started, killed or created: the runtime is as the status passed in shows it. */
+  idle?: boolean;
+  /** The pod's runtime status after the sync, when the sync knows it without asking (a first start). */
+  status?: RuntimePodStatus;
 }
 
 export interface KillOptions {
