@@ -388,14 +388,35 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   };
 }
 
-/** The node supervisors' restart back-off: 1 s doubling to 30 s, reset once a run lasted a minute. */
-export class RestartBackoff {
+/**
+ * The node supervisors' restarts: after a run ends unexpectedly the next one starts after a
+ * back-off, 1 s doubling to 30 s, reset once a run lasted a minute; stop() cancels a pending one.
+ */
+export class RestartSchedule {
   private restarts = 0;
+  private timer?: NodeJS.Timeout;
+  private stopping = false;
 
-  /** The delay before the next restart; `ranSince`: when the run that ended started. */
-  next(ranSince?: number): number {
+  /** Whether stop() was called: a run that ends now ended on purpose. */
+  get stopped(): boolean {
+    return this.stopping;
+  }
+
+  /** Runs `restart` after the back-off and returns the delay (ms); `ranSince`: when the run that ended started. */
+  after(ranSince: number | undefined, restart: () => void): number {
     if (ranSince !== undefined && Date.now() - ranSince > 60_000) this.restarts = 0;
-    return Math.min(1000 * 2 ** this.restarts++, 30_000);
+    const delay = Math.min(1000 * 2 ** this.restarts++, 30_000);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      restart();
+    }, delay);
+    return delay;
+  }
+
+  stop(): void {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 
@@ -406,9 +427,7 @@ export class RestartBackoff {
  * carry on untouched and the kubelet's CRI connection comes back by itself.
  */
 export class ContainerdSupervisor {
-  private stopping = false;
-  private readonly backoff = new RestartBackoff();
-  private timer?: NodeJS.Timeout;
+  private readonly restarts = new RestartSchedule();
   private restarting?: Promise<void>;
 
   constructor(
@@ -426,26 +445,24 @@ export class ContainerdSupervisor {
 
   private watch(rt: RunningContainerd, started: number): void {
     void rt.exited.then(() => {
-      if (this.stopping || this.current !== rt) return;
+      if (this.restarts.stopped || this.current !== rt) return;
       this.current = null;
       this.schedule(`containerd (pid ${rt.pid}) exited`, started);
     });
   }
 
   private schedule(why: string, ranSince?: number): void {
-    const delay = this.backoff.next(ranSince);
-    this.log(`${why}; restarting it in ${delay / 1000}s`);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    const delay = this.restarts.after(ranSince, () => {
       this.restarting = this.restart();
-    }, delay);
+    });
+    this.log(`${why}; restarting it in ${delay / 1000}s`);
   }
 
   private async restart(): Promise<void> {
-    if (this.stopping) return;
+    if (this.restarts.stopped) return;
     try {
       const rt = await restartContainerd(this.stateDir);
-      if (this.stopping) {
+      if (this.restarts.stopped) {
         this.current = rt;
         return;
       }
@@ -453,14 +470,13 @@ export class ContainerdSupervisor {
       this.log(`containerd restarted (pid ${rt.pid})`);
       this.watch(rt, Date.now());
     } catch (err) {
-      if (!this.stopping) this.schedule(`containerd failed to restart: ${errorMessage(err)}`);
+      if (!this.restarts.stopped) this.schedule(`containerd failed to restart: ${errorMessage(err)}`);
     }
   }
 
   /** Stops supervising; returns the containerd left running (for cleanup to stop). */
   async stop(): Promise<RunningContainerd | null> {
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.restarts.stop();
     if (this.restarting) await this.restarting;
     return this.current;
   }
@@ -473,9 +489,7 @@ export class ContainerdSupervisor {
  */
 export class KubeletSupervisor {
   private child?: ChildProcess;
-  private stopping = false;
-  private readonly backoff = new RestartBackoff();
-  private timer?: NodeJS.Timeout;
+  private readonly restarts = new RestartSchedule();
 
   constructor(
     private readonly nodeDir: string,
@@ -485,7 +499,7 @@ export class KubeletSupervisor {
   ) {}
 
   start(): void {
-    if (this.stopping) return;
+    if (this.restarts.stopped) return;
     replaceStaleKubelet(join(this.nodeDir, 'kubelet.pid'), this.configPath, this.log);
     const logFd = openSync(join(this.nodeDir, 'kubelet.log'), 'a');
     const started = Date.now();
@@ -507,16 +521,14 @@ export class KubeletSupervisor {
     this.log(`kubelet started (pid ${child.pid}, log ${join(this.nodeDir, 'kubelet.log')})`);
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
-      if (this.stopping) return;
-      const delay = this.backoff.next(started);
+      if (this.restarts.stopped) return;
+      const delay = this.restarts.after(started, () => this.start());
       this.log(`kubelet exited (${signal ?? `code ${code}`}); restarting in ${delay / 1000}s`);
-      this.timer = setTimeout(() => this.start(), delay);
     });
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.restarts.stop();
     const child = this.child;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -546,9 +558,7 @@ const KUBELET_THREAD_LIMITS = { maxOldGenerationSizeMb: 256 };
  */
 export class KubeletThread {
   private worker?: Worker;
-  private stopping = false;
-  private readonly backoff = new RestartBackoff();
-  private timer?: NodeJS.Timeout;
+  private readonly restarts = new RestartSchedule();
 
   /** `entry`: the thread's module (tests give one of their own). */
   constructor(
@@ -559,7 +569,7 @@ export class KubeletThread {
   ) {}
 
   start(): void {
-    if (this.stopping) return;
+    if (this.restarts.stopped) return;
     const logPath = join(this.nodeDir, 'kubelet.log');
     const data: KubeletThreadData = { configPath: this.configPath, logPath };
     const started = Date.now();
@@ -573,10 +583,9 @@ export class KubeletThread {
     });
     worker.once('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
-      if (this.stopping) return;
-      const delay = this.backoff.next(started);
+      if (this.restarts.stopped) return;
+      const delay = this.restarts.after(started, () => this.start());
       this.log(`kubelet thread ended (${failure ?? `exit code ${code}`}); restarting it in ${delay / 1000}s`);
-      this.timer = setTimeout(() => this.start(), delay);
     });
   }
 
@@ -587,8 +596,7 @@ export class KubeletThread {
 
   /** Stops the kubelet (its pods keep running); a thread not done within 5 s is terminated. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.restarts.stop();
     const worker = this.worker;
     if (!worker) return;
     const exited = new Promise<void>((r) => worker.once('exit', () => r()));
