@@ -198,9 +198,13 @@ async function main(): Promise<void> {
     // ---- one pod at a time, kite and raw interleaved
     const serialKite: number[] = [];
     const serialRaw: number[] = [];
+    // Each raw sandbox is removed once timed (off the clock): the node then holds kite's pods
+    // only, as a node running that many pods would, and not as many foreign containers again
+    // for the kubelet's periodic container stats (ListContainerStats) to read.
     for (let i = 0; i < SERIAL; i++) {
       serialKite.push(await startPod(`serial-${i}`, 'serial'));
       serialRaw.push(await startRaw(`raws-${i}`));
+      await removeRaw();
     }
 
     // ---- idle RSS with pods running
