@@ -26,7 +26,7 @@ import {
 } from '../machinery/status.js';
 import type { CachedEvent, CacheWatcher, ResourceCache, WatchCache } from './watchcache.js';
 import type { StoredEncoding } from './watchcache.js';
-import { answerFromStored, encodeStored, READ_CHUNK } from './watchcache.js';
+import { answerFromStored, encodeStored, noteWritten, READ_CHUNK } from './watchcache.js';
 
 /** etcd's default request limit (--max-request-bytes, 1.5 MiB): no stored object is larger. */
 const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -35,9 +35,15 @@ function encodeBounded(obj: KubeObject): Buffer {
   return encodeStoredBounded(obj).value;
 }
 
+/**
+ * The encoding of an object about to be stored, noted so that the watch cache takes the
+ * object itself from the write's event (noteWritten): after this the object is not
+ * changed below its metadata's own fields (resourceVersion is set on it after the write).
+ */
 function encodeStoredBounded(obj: KubeObject): StoredEncoding {
   const enc = encodeStored(obj);
   if (enc.value.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge(MAX_OBJECT_BYTES);
+  noteWritten(enc.value, obj);
   return enc;
 }
 import type { HistoryWriter, RequestContext } from './context.js';
