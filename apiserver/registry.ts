@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/types.js';
 import { StoreError } from '../store/types.js';
 import type { KubeObject } from '../machinery/object.js';
-import { jsonCopy, jsonEqual } from '../machinery/object.js';
+import { isPlainObject, jsonCopy, jsonEqual } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { apiVersionOf, resourceByPath } from '../machinery/resources.js';
 import type { Status, StatusCause } from '../machinery/status.js';
@@ -843,7 +843,10 @@ export class Registry {
         await this.admission.validate(review);
       }
       const strategy = this.strategy(res);
-      const next = jsonCopy(current);
+      // A deletion changes metadata, and a kind's hold may set status fields (a namespace's
+      // phase): a copy of those two levels, sharing the rest with the stored object.
+      const next: KubeObject = { ...current, metadata: { ...cm } };
+      if (isPlainObject(current.status)) next.status = { ...current.status };
       const meta = next.metadata!;
       const finalizers = new Set(meta.finalizers ?? []);
       const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);
