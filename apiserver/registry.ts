@@ -806,7 +806,12 @@ export class Registry {
         }
         return this.prepareUpdate(res, current, patched, ctx, subresource);
       },
-      { dryRun: ctx.dryRun, writer: ctx.writer },
+      // A status patch never changes the stored object it is given: the patch is applied
+      // to a copy (applyPatchBody's own) and the status write's preparation only reads the
+      // old object (copying what it keeps), so no whole copy first; its managedFields stay
+      // the stored entries, whose decoded sets are kept. Apply's result shares subtrees of
+      // the live object, which the preparation may change: it gets a copy.
+      { dryRun: ctx.dryRun, writer: ctx.writer, copy: subresource === 'status' && type !== 'apply' ? (stored) => stored : undefined },
     ).catch(async (err) => {
       if (createdViaApply && err instanceof StatusError && err.code === 404) {
         const patched = applyPatchBody(res, type, undefined, body, ctx);

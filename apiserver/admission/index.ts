@@ -35,8 +35,8 @@ export interface Strategy {
   prepareForCreate(obj: KubeObject): void;
   /**
    * Before update: keep old status (main resource) or old spec (status subresource), bump
-   * metadata.generation when the spec changed. `old` is the write's private copy of the
-   * stored object: what the status subresource keeps of it is shared with `obj`, not copied.
+   * metadata.generation when the spec changed. `old` is only read: for the status
+   * subresource it may be the stored object itself (what is kept of it is copied).
    */
   prepareForUpdate(obj: KubeObject, old: KubeObject, subresource?: string): void;
   validateCreate(obj: KubeObject): StatusCause[];
@@ -754,10 +754,8 @@ class KindStrategy implements Strategy {
 
     if (subresource === 'status') {
       for (const k of Object.keys(n)) if (!SYSTEM_TOP_LEVEL.has(k) && !(k in prev)) delete n[k];
-      // `old` is the write's own copy of the stored object (guaranteedUpdate's): what the
-      // status write keeps is taken from it as it is, and the managedFields comparison then
-      // skips those members as the same on both sides.
-      for (const k of Object.keys(prev)) if (!SYSTEM_TOP_LEVEL.has(k)) n[k] = prev[k];
+      // Copies: defaulting (below) writes to them, and `old` may be the stored object's own.
+      for (const k of Object.keys(prev)) if (!SYSTEM_TOP_LEVEL.has(k)) n[k] = jsonCopy(prev[k]);
       this.spec.statusReset?.(n, prev);
     } else if (subresource && this.spec.subresources?.[subresource]) {
       for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {

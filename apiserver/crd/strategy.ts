@@ -3,7 +3,6 @@
 // version's structural schema — pruning, defaulting, validation — and its selectable
 // fields. One per served ResourceInfo (a CRD change makes new ResourceInfos).
 import type { KubeObject } from '../../machinery/object.js';
-import { jsonCopy } from '../../machinery/object.js';
 import type { ResourceInfo } from '../../machinery/resources.js';
 import type { StatusCause } from '../../machinery/status.js';
 import { StatusError } from '../../machinery/status.js';
@@ -83,9 +82,7 @@ class CustomResourceStrategy implements Strategy {
   }
 
   prepareForUpdate(o: KubeObject, old: KubeObject, subresource?: string): void {
-    // A status write shares what it keeps with `old`: pruning and defaulting it here must
-    // not change the old object that validation's transition rules compare against.
-    this.base.prepareForUpdate(o, subresource === 'status' ? jsonCopy(old) : old, subresource);
+    this.base.prepareForUpdate(o, old, subresource);
     this.shape(o);
   }
 
