@@ -55,9 +55,11 @@ export function noteWritten(value: Buffer, obj: KubeObject): void {
 function decodeEventValue(value: Buffer, modRevision: number): KubeObject {
   const written = writtenObjects.get(value);
   if (!written) return decodeStored(value, modRevision);
-  // As decodeStored: resourceVersion last in metadata (the writer's may be stale or absent).
-  const metadata = { ...written.metadata };
-  delete metadata.resourceVersion;
+  // As decodeStored: resourceVersion last in metadata (the writer's may be stale or absent),
+  // without a `delete` (which would make metadata a slow dictionary-mode object).
+  const from = (written.metadata ?? {}) as Record<string, unknown>;
+  const metadata: Record<string, unknown> = {};
+  for (const k in from) if (k !== 'resourceVersion') metadata[k] = from[k];
   metadata.resourceVersion = String(modRevision);
   return { ...written, metadata };
 }
@@ -105,7 +107,9 @@ export interface StoredEncoding {
  */
 export function encodeStored(obj: KubeObject): StoredEncoding {
   const rv = obj.metadata?.resourceVersion;
-  if (obj.metadata && rv !== undefined) delete obj.metadata.resourceVersion;
+  // Left out as JSON leaves out undefined members: a `delete` would turn metadata into a
+  // slow dictionary-mode object for every later copy and encoding of it.
+  if (obj.metadata && rv !== undefined) obj.metadata.resourceVersion = undefined;
   // JSON.stringify's text, written a top-level field at a time to note where metadata starts.
   let json = '{';
   let metadataAt = -1;
