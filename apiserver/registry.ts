@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/types.js';
 import { StoreError } from '../store/types.js';
 import type { KubeObject } from '../machinery/object.js';
-import { jsonCopy, jsonEqual } from '../machinery/object.js';
+import { isPlainObject, jsonCopy, jsonEqual } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { apiVersionOf, resourceByPath } from '../machinery/resources.js';
 import type { Status, StatusCause } from '../machinery/status.js';
@@ -26,7 +26,7 @@ import {
 } from '../machinery/status.js';
 import type { CachedEvent, CacheWatcher, ResourceCache, WatchCache } from './watchcache.js';
 import type { StoredEncoding } from './watchcache.js';
-import { answerFromStored, encodeStored, READ_CHUNK } from './watchcache.js';
+import { answerFromStored, encodeStored, noteWritten, READ_CHUNK } from './watchcache.js';
 
 /** etcd's default request limit (--max-request-bytes, 1.5 MiB): no stored object is larger. */
 const MAX_OBJECT_BYTES = 1.5 * 1024 * 1024;
@@ -35,9 +35,15 @@ function encodeBounded(obj: KubeObject): Buffer {
   return encodeStoredBounded(obj).value;
 }
 
+/**
+ * The encoding of an object about to be stored, noted so that the watch cache takes the
+ * object itself from the write's event (noteWritten): after this the object is not
+ * changed below its metadata's own fields (resourceVersion is set on it after the write).
+ */
 function encodeStoredBounded(obj: KubeObject): StoredEncoding {
   const enc = encodeStored(obj);
   if (enc.value.length > MAX_OBJECT_BYTES) throw requestEntityTooLarge(MAX_OBJECT_BYTES);
+  noteWritten(enc.value, obj);
   return enc;
 }
 import type { HistoryWriter, RequestContext } from './context.js';
@@ -800,7 +806,12 @@ export class Registry {
         }
         return this.prepareUpdate(res, current, patched, ctx, subresource);
       },
-      { dryRun: ctx.dryRun, writer: ctx.writer },
+      // A status patch never changes the stored object it is given: the patch is applied
+      // to a copy (applyPatchBody's own) and the status write's preparation only reads the
+      // old object (copying what it keeps), so no whole copy first; its managedFields stay
+      // the stored entries, whose decoded sets are kept. Apply's result shares subtrees of
+      // the live object, which the preparation may change: it gets a copy.
+      { dryRun: ctx.dryRun, writer: ctx.writer, copy: subresource === 'status' && type !== 'apply' ? (stored) => stored : undefined },
     ).catch(async (err) => {
       if (createdViaApply && err instanceof StatusError && err.code === 404) {
         const patched = applyPatchBody(res, type, undefined, body, ctx);
@@ -837,7 +848,10 @@ export class Registry {
         await this.admission.validate(review);
       }
       const strategy = this.strategy(res);
-      const next = jsonCopy(current);
+      // A deletion changes metadata, and a kind's hold may set status fields (a namespace's
+      // phase): a copy of those two levels, sharing the rest with the stored object.
+      const next: KubeObject = { ...current, metadata: { ...cm } };
+      if (isPlainObject(current.status)) next.status = { ...current.status };
       const meta = next.metadata!;
       const finalizers = new Set(meta.finalizers ?? []);
       const policy = opts.propagationPolicy ?? (opts.orphanDependents === true ? 'Orphan' : opts.orphanDependents === false ? 'Background' : undefined);

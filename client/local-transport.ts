@@ -83,8 +83,10 @@ function shared<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): 
   if (!withoutManagedFields || !obj.metadata?.managedFields) return obj as T;
   let view = viewsWithoutManagedFields.get(obj);
   if (!view) {
-    const metadata = { ...obj.metadata };
-    delete metadata.managedFields;
+    // Copied member by member rather than spread and deleted from, which would leave the
+    // view's metadata a slow dictionary-mode object for every informer reading it.
+    const metadata: Record<string, unknown> = {};
+    for (const k in obj.metadata) if (k !== 'managedFields') metadata[k] = (obj.metadata as Record<string, unknown>)[k];
     view = { ...obj, metadata };
     Object.defineProperty(view, VIEWED, { value: obj });
     if (detectMutations) deepFreeze(view);

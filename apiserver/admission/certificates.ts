@@ -124,7 +124,10 @@ export function prepareCertificateSigningRequestApproval(o: Obj, old: Obj): void
 /** The status subresource keeps spec and the Approved/Denied conditions. */
 export function prepareCertificateSigningRequestStatus(o: Obj, old: Obj): void {
   const st = ensureObj(o, 'status');
-  const decided = arr(obj(old.status).conditions).filter((c) => ['Approved', 'Denied'].includes(str(obj(c).type)));
+  // Copies: stampConditions below writes to them, and `old` may be the stored object's own.
+  const decided = arr(obj(old.status).conditions)
+    .filter((c) => ['Approved', 'Denied'].includes(str(obj(c).type)))
+    .map((c) => ({ ...obj(c) }));
   const rest = arr(st.conditions).filter((c) => !['Approved', 'Denied'].includes(str(obj(c).type)));
   if (decided.length || rest.length) st.conditions = [...decided, ...rest];
   stampConditions(o);

@@ -18,8 +18,27 @@ export class DecodeError extends StatusError {
 /** Thrown by the helpers below; turned into a DecodeError by the caller that knows the kind. */
 class BadQuantity extends Error {}
 
+/**
+ * Canonical strings already worked out, by input (a string and a number of the same text
+ * are kept apart) and rounding: every pod and node write defaults the same few quantities,
+ * and parsing one is BigInt arithmetic. Emptied when full; bad quantities are not kept.
+ */
+const canonicalQuantities = new Map<string, string>();
+const MAX_CANONICAL_QUANTITIES = 4096;
+
 function canonicalQuantity(v: unknown, roundToMilli: boolean): string {
   if (typeof v !== 'string' && typeof v !== 'number') throw new BadQuantity('quantities must match the regular expression');
+  const key = `${roundToMilli ? 'm' : '-'}${typeof v === 'number' ? 'n' : 's'}${v}`;
+  let canonical = canonicalQuantities.get(key);
+  if (canonical === undefined) {
+    canonical = parseCanonicalQuantity(v, roundToMilli);
+    if (canonicalQuantities.size >= MAX_CANONICAL_QUANTITIES) canonicalQuantities.clear();
+    canonicalQuantities.set(key, canonical);
+  }
+  return canonical;
+}
+
+function parseCanonicalQuantity(v: string | number, roundToMilli: boolean): string {
   let q: Quantity;
   try {
     q = Quantity.parse(v);

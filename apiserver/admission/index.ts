@@ -33,7 +33,12 @@ export interface Strategy {
   default(obj: KubeObject): void;
   /** Before create: clear status unless the kind keeps it, set generation=1 for kinds that track it, run the always-on admission defaulting. */
   prepareForCreate(obj: KubeObject): void;
-  /** Before update: keep old status (main resource) or old spec (status subresource), bump metadata.generation when the spec changed. */
+  /**
+   * Before update: keep old status (main resource) or old spec (status subresource), bump
+   * metadata.generation when the spec changed. `old` is only read: for the status
+   * subresource it may be the stored object itself, whose members besides metadata and
+   * status `obj` then shares (nothing may write to those afterwards).
+   */
   prepareForUpdate(obj: KubeObject, old: KubeObject, subresource?: string): void;
   validateCreate(obj: KubeObject): StatusCause[];
   validateUpdate(obj: KubeObject, old: KubeObject, subresource?: string): StatusCause[];
@@ -749,9 +754,15 @@ class KindStrategy implements Strategy {
     if (!this.namespaced) delete m.namespace;
 
     if (subresource === 'status') {
+      // Upstream's order: the object sent is defaulted as it is decoded, then keeps the old
+      // object's members besides metadata and status. Those are the old object's own (it
+      // is only read, and nothing after this writes to them): no copy, and the managedFields
+      // comparison and the change check see them as the same objects.
+      this.default(o);
       for (const k of Object.keys(n)) if (!SYSTEM_TOP_LEVEL.has(k) && !(k in prev)) delete n[k];
-      for (const k of Object.keys(prev)) if (!SYSTEM_TOP_LEVEL.has(k)) n[k] = jsonCopy(prev[k]);
+      for (const k of Object.keys(prev)) if (!SYSTEM_TOP_LEVEL.has(k)) n[k] = prev[k];
       this.spec.statusReset?.(n, prev);
+      return;
     } else if (subresource && this.spec.subresources?.[subresource]) {
       for (const k of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
         if (isSet(om[k])) m[k] = jsonCopy(om[k]);

@@ -3,6 +3,7 @@
 // version's structural schema — pruning, defaulting, validation — and its selectable
 // fields. One per served ResourceInfo (a CRD change makes new ResourceInfos).
 import type { KubeObject } from '../../machinery/object.js';
+import { jsonCopy } from '../../machinery/object.js';
 import type { ResourceInfo } from '../../machinery/resources.js';
 import type { StatusCause } from '../../machinery/status.js';
 import { StatusError } from '../../machinery/status.js';
@@ -82,7 +83,9 @@ class CustomResourceStrategy implements Strategy {
   }
 
   prepareForUpdate(o: KubeObject, old: KubeObject, subresource?: string): void {
-    this.base.prepareForUpdate(o, old, subresource);
+    // A status write shares the old object's members (see Strategy), which pruning and
+    // defaulting here write to: it gets a copy of the old object to share from.
+    this.base.prepareForUpdate(o, subresource === 'status' ? jsonCopy(old) : old, subresource);
     this.shape(o);
   }
 

@@ -105,7 +105,15 @@ const STRING_OR_NUMBER = new Set(['io.k8s.apimachinery.pkg.util.intstr.IntOrStri
 export function decodeAgainstSchema(root: Schema, rootName: string, value: unknown, resolve: Resolver): DecodeResult {
   const out: DecodeResult = { unknown: [] };
   const seen = new Set<string>();
-  const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+  // Where the walk is, as steps (keys, and list indexes as numbers) and as the Go field
+  // path (struct fields only); written out as text only for an error, never per value.
+  const path: (string | number)[] = [];
+  const fieldPath: string[] = [];
+  const pathText = (): string => {
+    let text = '';
+    for (const step of path) text += typeof step === 'number' ? `[${step}]` : text ? `.${step}` : step;
+    return text;
+  };
 
   const goType = (s: Schema): string => {
     if (s.$ref) return goTypeName(refName(s.$ref));
@@ -117,51 +125,63 @@ export function decodeAgainstSchema(root: Schema, rootName: string, value: unkno
     if (s.type === 'object' && s.additionalProperties && typeof s.additionalProperties === 'object') return `map[string]${goType(s.additionalProperties)}`;
     return 'interface {}';
   };
+  const fail = (schemaIn: Schema, struct: string, value: string): false => {
+    out.typeError = `json: cannot unmarshal ${value} into Go struct field ${struct}.${fieldPath.join('.')} of type ${goType(schemaIn)}`;
+    return false;
+  };
 
   // Returns false once a type error is recorded, to stop the walk.
-  const walk = (schemaIn: Schema, v: unknown, path: string, fieldPath: string, struct: string, top: boolean): boolean => {
+  const walk = (schemaIn: Schema, v: unknown, struct: string, top: boolean): boolean => {
     if (v === null || v === undefined) return true;
-    const named = schemaIn.$ref ? refName(schemaIn.$ref) : undefined;
+    const named = schemaIn.$ref ? refNames(schemaIn.$ref) : undefined;
     const schema = resolve(schemaIn);
-    const fail = (value: string) => {
-      out.typeError = `json: cannot unmarshal ${value} into Go struct field ${struct}.${fieldPath} of type ${goType(schemaIn)}`;
-      return false;
-    };
-    if (named && STRING_OR_NUMBER.has(named)) return typeof v === 'string' || typeof v === 'number' ? true : fail(jsonKind(v));
+    if (named && STRING_OR_NUMBER.has(named.ref)) return typeof v === 'string' || typeof v === 'number' ? true : fail(schemaIn, struct, jsonKind(v));
     switch (schema.type) {
       case 'string':
-        return typeof v === 'string' ? true : fail(jsonKind(v));
+        return typeof v === 'string' ? true : fail(schemaIn, struct, jsonKind(v));
       case 'boolean':
-        return typeof v === 'boolean' ? true : fail(jsonKind(v));
+        return typeof v === 'boolean' ? true : fail(schemaIn, struct, jsonKind(v));
       case 'number':
-        return typeof v === 'number' ? true : fail(jsonKind(v));
+        return typeof v === 'number' ? true : fail(schemaIn, struct, jsonKind(v));
       case 'integer': {
-        if (typeof v !== 'number') return fail(jsonKind(v));
+        if (typeof v !== 'number') return fail(schemaIn, struct, jsonKind(v));
         const [min, max] = INT_RANGES[schema.format ?? 'int64'] ?? INT_RANGES.int64;
-        return Number.isInteger(v) && v >= min && v <= max ? true : fail(`number ${String(v)}`);
+        return Number.isInteger(v) && v >= min && v <= max ? true : fail(schemaIn, struct, `number ${String(v)}`);
       }
       case 'array': {
-        if (!Array.isArray(v)) return fail(jsonKind(v));
+        if (!Array.isArray(v)) return fail(schemaIn, struct, jsonKind(v));
         if (!schema.items) return true;
         const items = schema.items;
-        for (let i = 0; i < v.length; i++) if (!walk(items, v[i], `${path}[${i}]`, fieldPath, struct, false)) return false;
+        for (let i = 0; i < v.length; i++) {
+          path.push(i);
+          const ok = walk(items, v[i], struct, false);
+          path.pop();
+          if (!ok) return false;
+        }
         return true;
       }
     }
     if (acceptsAnything(schema)) return true;
-    if (typeof v !== 'object' || Array.isArray(v)) return fail(jsonKind(v));
+    if (typeof v !== 'object' || Array.isArray(v)) return fail(schemaIn, struct, jsonKind(v));
     const obj = v as Record<string, unknown>;
     const props = schema.properties;
     if (props) {
-      const structName = named ? named.slice(named.lastIndexOf('.') + 1) : struct;
+      const structName = named ? named.struct : struct;
       for (const key of Object.keys(obj)) {
         const sub = Object.prototype.hasOwnProperty.call(props, key) ? props[key] : undefined;
         if (sub) {
-          if (!walk(sub, obj[key], join(path, key), top ? key : join(fieldPath, key), structName, false)) return false;
+          path.push(key);
+          fieldPath.push(key);
+          const ok = walk(sub, obj[key], structName, false);
+          path.pop();
+          fieldPath.pop();
+          if (!ok) return false;
         } else if (top && (key === 'apiVersion' || key === 'kind')) {
           continue;
         } else {
-          const msg = `unknown field "${join(path, key)}"`;
+          path.push(key);
+          const msg = `unknown field "${pathText()}"`;
+          path.pop();
           if (out.unknown.length < MAX_ERRORS && !seen.has(msg)) {
             seen.add(msg);
             out.unknown.push(msg);
@@ -173,10 +193,28 @@ export function decodeAgainstSchema(root: Schema, rootName: string, value: unkno
     }
     const ap = schema.additionalProperties;
     if (ap && typeof ap === 'object') {
-      for (const key of Object.keys(obj)) if (!walk(ap, obj[key], join(path, key), fieldPath, struct, false)) return false;
+      for (const key of Object.keys(obj)) {
+        path.push(key);
+        const ok = walk(ap, obj[key], struct, false);
+        path.pop();
+        if (!ok) return false;
+      }
     }
     return true;
   };
-  walk({ $ref: `#/definitions/${rootName}` }, value, '', '', rootName.slice(rootName.lastIndexOf('.') + 1), true);
+  walk({ $ref: `#/definitions/${rootName}` }, value, rootName.slice(rootName.lastIndexOf('.') + 1), true);
   return out;
+}
+
+/** A `$ref`'s definition name and the Go struct name errors use for it, worked out once per ref. */
+const refNamesByRef = new Map<string, { ref: string; struct: string }>();
+
+function refNames(ref: string): { ref: string; struct: string } {
+  let names = refNamesByRef.get(ref);
+  if (!names) {
+    const name = refName(ref);
+    names = { ref: name, struct: name.slice(name.lastIndexOf('.') + 1) };
+    refNamesByRef.set(ref, names);
+  }
+  return names;
 }

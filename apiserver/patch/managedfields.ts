@@ -605,10 +605,15 @@ export function updateManagedFields(
       }
     }
     const meta = metaOf(newObj);
-    if (meta) delete meta.managedFields;
+    // Set again below: undefined meanwhile rather than deleted, which would leave metadata a
+    // slow dictionary-mode object for every later copy and encoding of it.
+    if (meta && 'managedFields' in meta) meta.managedFields = undefined;
 
     // Objects without managedFields only start being tracked on create.
-    if (managed.fields.size === 0 && oldObj && metaOf(oldObj)?.uid) return newObj;
+    if (managed.fields.size === 0 && oldObj && metaOf(oldObj)?.uid) {
+      if (meta) delete meta.managedFields;
+      return newObj;
+    }
 
     const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, subres);
     const live = oldObj ? withoutManagedFields(oldObj) : zeroObject(type);

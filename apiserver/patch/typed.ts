@@ -278,6 +278,8 @@ function sameAtom(a: ReturnType<typeof atomOf>, b: ReturnType<typeof atomOf>): b
 }
 
 function cmpNode(l: unknown, r: unknown, t: TypeNode, parent: Level, pe: PathElement): void {
+  // The same value on both sides (a subtree a write shares with the live object) differs nowhere.
+  if (l === r && l !== undefined) return;
   let inLeaf: boolean;
   if (r === undefined) inLeaf = cmpHandle(atomOf(t, l), l, r, parent, pe);
   else if (l === undefined) inLeaf = cmpHandle(atomOf(t, r), l, r, parent, pe);
