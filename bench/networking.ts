@@ -79,6 +79,8 @@ interface Result {
   lat: number[]; // ms, sorted
   /** The host's SYN retransmissions during a TCP load (TcpExt TCPSynRetrans: host-wide). */
   synRetrans?: number;
+  /** CPU time of this process (the client, user + system) during an HTTP load, µs. */
+  clientCpuUs?: number;
 }
 
 /** The host network namespace's count of retransmitted SYNs. */
@@ -96,7 +98,7 @@ function pct(sorted: number[], p: number): number {
 
 function fmt(label: string, r: Result): string {
   const rate = r.ok / r.seconds;
-  return `  ${label.padEnd(52)} ${rate.toFixed(0).padStart(7)} req/s   p50 ${pct(r.lat, 0.5).toFixed(2).padStart(6)} ms   p99 ${pct(r.lat, 0.99).toFixed(2).padStart(7)} ms   (${r.ok} ok, ${r.errors} errors, ${r.synRetrans === undefined ? '' : `${r.synRetrans} SYN retransmits, `}${r.seconds.toFixed(1)} s)`;
+  return `  ${label.padEnd(52)} ${rate.toFixed(0).padStart(7)} req/s   p50 ${pct(r.lat, 0.5).toFixed(2).padStart(6)} ms   p99 ${pct(r.lat, 0.99).toFixed(2).padStart(7)} ms   (${r.ok} ok, ${r.errors} errors, ${r.synRetrans === undefined ? '' : `${r.synRetrans} SYN retransmits, `}${r.clientCpuUs === undefined ? '' : `client CPU ${(r.clientCpuUs / r.ok).toFixed(0)} µs/req, `}${r.seconds.toFixed(1)} s)`;
 }
 
 /** One GET; resolves with the status code (or throws). */
@@ -148,6 +150,7 @@ async function httpLoad(hosts: string | string[], port: number, o: { keepAlive: 
   const lat: number[] = [];
   let errors = 0;
   const syn0 = synRetransmits();
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   const end = start + ms;
   const worker = async () => {
@@ -170,15 +173,16 @@ async function httpLoad(hosts: string | string[], port: number, o: { keepAlive: 
   const seconds = ms / 1000;
   if (agent) agent.destroy();
   lat.sort((a, b) => a - b);
-  return { ok: lat.length, errors, seconds, lat, synRetrans: synRetransmits() - syn0 };
+  const cpu = process.cpuUsage(cpu0);
+  return { ok: lat.length, errors, seconds, lat, synRetrans: synRetransmits() - syn0, clientCpuUs: cpu.user + cpu.system };
 }
 
 /** Runs loads a and b alternately, `rounds` times each at ms/rounds, and merges each side:
  * the machine is shared, so drift in background load hits both sides alike. */
 async function abRounds(a: (ms: number) => Promise<Result>, b: (ms: number) => Promise<Result>, rounds = 2, ms = DURATION_MS): Promise<[Result, Result]> {
   const acc: [Result, Result] = [
-    { ok: 0, errors: 0, seconds: 0, lat: [], synRetrans: 0 },
-    { ok: 0, errors: 0, seconds: 0, lat: [], synRetrans: 0 },
+    { ok: 0, errors: 0, seconds: 0, lat: [], synRetrans: 0, clientCpuUs: 0 },
+    { ok: 0, errors: 0, seconds: 0, lat: [], synRetrans: 0, clientCpuUs: 0 },
   ];
   for (let i = 0; i < rounds; i++) {
     for (const [k, f] of [a, b].entries()) {
@@ -188,6 +192,7 @@ async function abRounds(a: (ms: number) => Promise<Result>, b: (ms: number) => P
       t.errors += r.errors;
       t.seconds += r.seconds;
       t.synRetrans! += r.synRetrans ?? 0;
+      t.clientCpuUs! += r.clientCpuUs ?? 0;
       for (const x of r.lat) t.lat.push(x);
     }
   }
