@@ -73,6 +73,8 @@ export class ResourceMetrics {
   private podsByNode = new Map<string, Map<string, PodEntry>>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  /** Nodes whose last scrape failed, and why. */
+  private readonly failing = new Map<string, string>();
   /**
    * The kubelet client credentials, parsed once: handing ca/cert/key to each request
    * would parse the key again for every node at every scrape.
@@ -113,6 +115,7 @@ export class ResourceMetrics {
     const names = new Set(nodes.map((n) => n.metadata?.name ?? ''));
     for (const name of [...this.nodes.keys()]) if (!names.has(name)) this.nodes.delete(name);
     for (const name of [...this.podsByNode.keys()]) if (!names.has(name)) this.podsByNode.delete(name);
+    for (const name of [...this.failing.keys()]) if (!names.has(name)) this.failing.delete(name);
     await Promise.all(
       nodes.map(async (node) => {
         const name = node.metadata?.name ?? '';
@@ -120,8 +123,14 @@ export class ResourceMetrics {
         if (!ready) return;
         try {
           this.record(name, await this.fetchSummary(node));
+          if (this.failing.delete(name)) this.log(`fetching metrics from node ${name} again`);
         } catch (err) {
-          this.log(`unable to fetch metrics from node ${name}: ${(err as Error).message}`);
+          // Once per failure streak and reason: a node that cannot be scraped would otherwise
+          // log a line every scrape (5,000 lines each 15 s for 5,000 unreachable nodes).
+          const message = (err as Error).message;
+          if (this.failing.get(name) === message) return;
+          this.failing.set(name, message);
+          this.log(`unable to fetch metrics from node ${name}: ${message} (logged again only when this changes)`);
         }
       }),
     );
