@@ -92,6 +92,14 @@ export function isResetManagedFields(mf: unknown): boolean {
  */
 const decodedSets = new WeakMap<object, FieldSet>();
 
+/**
+ * The FieldsV1 object of a set, by the set's identity: a manager whose set a write left
+ * as it was (every manager but the writer, mostly) keeps the live entry's FieldsV1 object
+ * instead of a new encoding of the same set. Shared by the stored objects, which no one
+ * changes below their metadata's own fields.
+ */
+const encodedSets = new WeakMap<FieldSet, Record<string, unknown>>();
+
 function decodeFieldsV1(f: unknown): FieldSet {
   if (f === undefined || f === null) return new FieldSet();
   if (typeof f === 'object') {
@@ -99,7 +107,10 @@ function decodeFieldsV1(f: unknown): FieldSet {
     if (hit) return hit;
   }
   const set = FieldSet.fromFieldsV1(f);
-  if (typeof f === 'object') decodedSets.set(f, set);
+  if (typeof f === 'object') {
+    decodedSets.set(f, set);
+    encodedSets.set(set, f as Record<string, unknown>);
+  }
   return set;
 }
 
@@ -153,8 +164,13 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
     const t = m.times.get(key);
     if (t) e.time = t;
     e.fieldsType = 'FieldsV1';
-    e.fieldsV1 = vs.set.toFieldsV1();
-    decodedSets.set(e.fieldsV1, vs.set);
+    let fieldsV1 = encodedSets.get(vs.set);
+    if (!fieldsV1) {
+      fieldsV1 = vs.set.toFieldsV1();
+      decodedSets.set(fieldsV1, vs.set);
+      encodedSets.set(vs.set, fieldsV1);
+    }
+    e.fieldsV1 = fieldsV1;
     if (id.subresource) e.subresource = id.subresource;
     out.push(e);
   }

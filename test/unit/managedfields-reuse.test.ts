@@ -1,0 +1,89 @@
+// A write keeps the FieldsV1 of the managers whose fields it leaves alone (shared with the
+// object it replaces, not encoded again): what is stored and served stays what upstream
+// records, the stored text is the served object's JSON, and no manager's entry goes stale.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { SqliteStore } from '../../store/sqlite.js';
+import { startApiCore, OPEN_POLICY, type ApiCore } from '../../apiserver/api.js';
+import { internalContext } from '../../apiserver/context.js';
+import { storagePrefix } from '../../apiserver/lookups.js';
+import { resourceByPath } from '../../machinery/resources.js';
+import type { KubeObject } from '../../machinery/object.js';
+
+const PODS = resourceByPath('', 'v1', 'pods')!;
+let core: ApiCore;
+let store: SqliteStore;
+
+before(async () => {
+  store = new SqliteStore(':memory:');
+  core = await startApiCore(store, OPEN_POLICY);
+  await core.registry.create(resourceByPath('', 'v1', 'namespaces')!, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, internalContext('test'));
+});
+
+after(async () => {
+  core.stop();
+  await store.close();
+});
+
+/** The stored text of the pod, and what the API serves for it. */
+async function storedAndServed(name: string): Promise<{ text: string; served: KubeObject }> {
+  const kv = await store.get(`${storagePrefix(PODS)}default/${name}`);
+  assert.ok(kv);
+  const served = core.registry.get(PODS, 'default', name);
+  return { text: kv.value.toString('utf8'), served };
+}
+
+function withoutResourceVersion(obj: KubeObject): KubeObject {
+  const { resourceVersion: _rv, ...metadata } = obj.metadata ?? {};
+  void _rv;
+  return { ...obj, metadata };
+}
+
+async function assertStoredAsServed(name: string): Promise<KubeObject> {
+  const { text, served } = await storedAndServed(name);
+  assert.equal(text, JSON.stringify(withoutResourceVersion(served)));
+  return served;
+}
+
+test('status patches, a spec patch by another manager and a graceful delete keep every manager\'s fields right', async () => {
+  const pod: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'default', labels: { app: 'a' } },
+    spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] },
+  };
+  await core.registry.create(PODS, 'default', pod, internalContext('creator'));
+  const created = await assertStoredAsServed('p');
+
+  const patch = (manager: string, body: object, subresource?: string) =>
+    core.registry.patch(PODS, 'default', 'p', 'strategic', Buffer.from(JSON.stringify(body)), internalContext(manager), subresource);
+
+  await patch('scheduler', { status: { conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] } }, 'status');
+  const statusPatched = await assertStoredAsServed('p');
+  assert.deepEqual(statusPatched.spec, created.spec);
+
+  await patch('kubelet', { status: { phase: 'Running' } }, 'status');
+  const again = await assertStoredAsServed('p');
+  assert.equal((again.status as { phase?: string } | undefined)?.phase, 'Running');
+  const fieldsOf = (obj: KubeObject, manager: string) => obj.metadata?.managedFields?.find((e) => e.manager === manager)?.fieldsV1;
+  assert.deepEqual(fieldsOf(again, 'creator'), fieldsOf(created, 'creator'));
+  assert.deepEqual(fieldsOf(again, 'scheduler'), fieldsOf(statusPatched, 'scheduler'));
+  assert.deepEqual(fieldsOf(again, 'kubelet'), { 'f:status': { 'f:phase': {} } });
+
+  await patch('labeller', { metadata: { labels: { extra: 'x' } }, spec: { activeDeadlineSeconds: 30 } });
+  const specPatched = await assertStoredAsServed('p');
+  assert.equal((specPatched.spec as { activeDeadlineSeconds?: number }).activeDeadlineSeconds, 30);
+  assert.deepEqual(specPatched.status, again.status);
+  assert.deepEqual(
+    specPatched.metadata?.managedFields?.map((e) => e.manager),
+    ['creator', 'kubelet', 'labeller', 'scheduler'],
+  );
+  assert.deepEqual(fieldsOf(specPatched, 'labeller'), { 'f:metadata': { 'f:labels': { 'f:extra': {} } }, 'f:spec': { 'f:activeDeadlineSeconds': {} } });
+  assert.deepEqual(fieldsOf(specPatched, 'kubelet'), fieldsOf(again, 'kubelet'));
+
+  await core.registry.delete(PODS, 'default', 'p', { gracePeriodSeconds: 30 }, internalContext('deleter'));
+  const deleting = await assertStoredAsServed('p');
+  assert.ok(deleting.metadata?.deletionTimestamp);
+  assert.deepEqual(deleting.spec, specPatched.spec);
+  assert.deepEqual(deleting.metadata?.managedFields, specPatched.metadata?.managedFields);
+});
