@@ -352,7 +352,7 @@ async function run(s: Scenario): Promise<Result> {
       const name = pod.metadata?.name ?? '';
       if (pod.metadata?.deletionTimestamp && pod.spec?.nodeName) {
         // What the node's kubelet would do once the containers stopped (preemption victims).
-        api.delete(PODS, 'bench', name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } }).catch(() => undefined);
+        api.delete(PODS, 'bench', name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid }, readOnly: true }).catch(() => undefined);
         return;
       }
       if (name.startsWith('init-')) {
@@ -399,7 +399,7 @@ async function run(s: Scenario): Promise<Result> {
     const t0 = performance.now();
     await parallel(n, CONCURRENCY, async (i) => {
       created[i] = performance.now();
-      await api.create(PODS, 'bench', benchPod(s, i));
+      await api.create(PODS, 'bench', benchPod(s, i), { readOnly: true });
       if (s.kind === 'churn' && i >= CHURN_WINDOW && boundQueue.length > 0) {
         const victim = boundQueue.shift()!;
         deleted++;

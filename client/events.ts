@@ -176,7 +176,7 @@ export class EventBroadcaster {
     if (prior && at - prior.last <= this.windowMs) {
       const count = prior.count + 1;
       try {
-        await this.transport.patch(this.events, prior.namespace, prior.name, 'merge', { count, lastTimestamp: rfc3339(p.at) });
+        await this.transport.patch(this.events, prior.namespace, prior.name, 'merge', { count, lastTimestamp: rfc3339(p.at) }, { readOnly: true });
         this.remember(key, { ...prior, count, last: at });
         return;
       } catch (err) {
@@ -203,7 +203,7 @@ export class EventBroadcaster {
       count: 1,
       reportingComponent: p.component,
       reportingInstance: p.host,
-    });
+    }, { readOnly: true });
     this.remember(key, { namespace, name, count: 1, firstTimestamp: ts, last: at });
   }
 }

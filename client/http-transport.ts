@@ -342,7 +342,8 @@ export class HttpTransport implements ApiTransport {
   }
 
   delete(res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
-    const { dryRun, ...rest } = opts;
+    const { dryRun, readOnly: _readOnly, ...rest } = opts;
+    void _readOnly;
     const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1', ...rest };
     if (dryRun) body.dryRun = ['All'];
     return this.call<KubeObject>('DELETE', resourcePath(res, namespace, name), undefined, body);

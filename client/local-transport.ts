@@ -95,6 +95,11 @@ function shared<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): 
   return view as T;
 }
 
+/** What a write answers with: the registry's object when the caller only reads it, else a private copy. */
+function answer<T>(obj: unknown, readOnly: boolean | undefined): T {
+  return readOnly ? shared<T>(obj as KubeObject, false) : copy<T>(obj);
+}
+
 /** What a list or watch hands out: shared when the caller only reads, else a private copy. */
 function handOut<T>(obj: KubeObject, opts: { withoutManagedFields?: boolean; readOnly?: boolean }): T {
   return opts.readOnly ? shared<T>(obj, opts.withoutManagedFields) : copyFor<T>(obj, opts.withoutManagedFields);
@@ -235,7 +240,7 @@ export class LocalTransport implements ApiTransport {
 
   async create<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: WriteOptions): Promise<T> {
     const out = await this.pipeline.create(this.ctx(opts), res, namespace, copy<KubeObject>(obj));
-    return copy<T>(out.body);
+    return answer<T>(out.body, opts?.readOnly);
   }
 
   async update<T extends ApiObject = KubeObject>(res: ResourceInfo, namespace: string | undefined, obj: T, opts?: UpdateOptions): Promise<T> {
@@ -250,7 +255,7 @@ export class LocalTransport implements ApiTransport {
     const name = obj.metadata?.name;
     if (!name) throw badRequest('resource name may not be empty');
     const out = await this.pipeline.update(this.ctx(opts), res, namespace, name, copy<KubeObject>(obj), subresource);
-    return copy<T>(out.body);
+    return answer<T>(out.body, opts?.readOnly);
   }
 
   async patch<T extends ApiObject = KubeObject>(
@@ -265,13 +270,13 @@ export class LocalTransport implements ApiTransport {
     const buf = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     const ctx = { ...this.ctx(opts), force: !!opts?.force };
     const out = await this.pipeline.patch(ctx, res, namespace, name, type, buf, opts?.subresource);
-    return copy<T>(out.body);
+    return answer<T>(out.body, opts?.readOnly);
   }
 
   async delete(res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
-    const { dryRun, ...rest } = opts;
+    const { dryRun, readOnly, ...rest } = opts;
     const out = await this.pipeline.delete(this.ctx({ dryRun }), res, namespace, name, copy(rest));
-    return copy<KubeObject>(out.body);
+    return answer<KubeObject>(out.body, readOnly);
   }
 
   async getSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string): Promise<R> {

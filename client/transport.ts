@@ -101,6 +101,11 @@ export interface WriteOptions {
   fieldManager?: string;
   dryRun?: boolean;
   fieldValidation?: 'Ignore' | 'Warn' | 'Strict';
+  /**
+   * The caller never mutates the object the write answers with (most ignore it): the
+   * in-process transport then hands out the API server's own object instead of a copy.
+   */
+  readOnly?: boolean;
 }
 
 export interface UpdateOptions extends WriteOptions {
@@ -121,6 +126,8 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   orphanDependents?: boolean;
   dryRun?: boolean;
+  /** As WriteOptions.readOnly (not part of the DeleteOptions sent). */
+  readOnly?: boolean;
 }
 
 export interface ApiTransport {

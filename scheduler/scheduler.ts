@@ -510,7 +510,7 @@ export class Scheduler {
     const ns = pod.metadata?.namespace ?? 'default';
     const name = pod.metadata?.name ?? '';
     this.track(
-      this.transport.patch(PODS, ns, name, 'strategic', { status }, { subresource: 'status' }).catch((err: unknown) => {
+      this.transport.patch(PODS, ns, name, 'strategic', { status }, { subresource: 'status', readOnly: true }).catch((err: unknown) => {
         if (!isNotFound(err)) this.log(`scheduler: updating the status of ${ns}/${name}: ${(err as Error).message}`);
       }),
     );
@@ -541,9 +541,9 @@ export class Scheduler {
                 ],
               },
             },
-            { subresource: 'status' },
+            { subresource: 'status', readOnly: true },
           );
-          await this.transport.delete(PODS, v.namespace, v.name, v.uid ? { preconditions: { uid: v.uid } } : {});
+          await this.transport.delete(PODS, v.namespace, v.name, v.uid ? { preconditions: { uid: v.uid }, readOnly: true } : { readOnly: true });
           this.recorder?.event(v.pod, 'Normal', 'Preempted', `Preempted by pod ${preemptor.uid} on node ${node}`);
         } catch (err) {
           if (!isNotFound(err)) this.log(`scheduler: preempting ${v.key} for ${preemptor.key}: ${(err as Error).message}`);
@@ -556,7 +556,7 @@ export class Scheduler {
     for (const np of outcome.lowerPriorityNominated) {
       this.queue.deleteNominated(np.key);
       this.track(
-        this.transport.patch(PODS, np.namespace, np.name, 'strategic', { status: { nominatedNodeName: null } }, { subresource: 'status' }).catch((err: unknown) => {
+        this.transport.patch(PODS, np.namespace, np.name, 'strategic', { status: { nominatedNodeName: null } }, { subresource: 'status', readOnly: true }).catch((err: unknown) => {
           if (!isNotFound(err)) this.log(`scheduler: clearing the nomination of ${np.key}: ${(err as Error).message}`);
         }),
       );
