@@ -296,6 +296,19 @@ export class FieldSet {
     return out;
   }
 
+  /**
+   * Whether this set's tree lies within `o`'s: every member and every child (even an empty
+   * one) of each level is in `o` at the same place, so their union is `o` as it is.
+   */
+  within(o: FieldSet): boolean {
+    for (const k of this.members.keys()) if (!o.members.has(k)) return false;
+    for (const [k, n] of this.children) {
+      const other = o.children.get(k);
+      if (!other || !n.set.within(other.set)) return false;
+    }
+    return true;
+  }
+
   equals(o: FieldSet): boolean {
     return this.difference(o).empty() && o.difference(this).empty();
   }

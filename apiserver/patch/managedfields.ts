@@ -408,7 +408,10 @@ export function recordUpdate(
   cur = cur.difference(STRIP_SET);
   if (cur.empty()) return;
   const prev = managed.fields.get(key);
-  managed.fields.set(key, { set: prev ? cur.union(prev.set) : cur, apiVersion, applied: false });
+  // A manager that writes again only fields it owns (a kubelet's status, a lease's renewal)
+  // keeps its set as it was, and with it the set's encoding (encodedSets).
+  const set = !prev ? cur : cur.within(prev.set) ? prev.set : cur.union(prev.set);
+  managed.fields.set(key, { set, apiVersion, applied: false });
   managed.times.set(key, now);
 }
 
