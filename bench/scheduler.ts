@@ -95,7 +95,7 @@ function heartbeats(api: LocalTransport, names: string[]): { stop(): void } {
   const perTick = Math.max(1, Math.ceil(names.length / (LEASE_RENEW_MS / 250)));
   const t = setInterval(() => {
     for (let k = 0; k < perTick; k++, i = (i + 1) % names.length) {
-      api.patch(LEASES, 'kube-node-lease', names[i], 'merge', { spec: { renewTime: microTime() } }).catch(() => undefined);
+      api.patch(LEASES, 'kube-node-lease', names[i], 'merge', { spec: { renewTime: microTime() } }, { readOnly: true }).catch(() => undefined);
     }
   }, 250);
   t.unref();
