@@ -3,27 +3,20 @@
 // records, the stored text is the served object's JSON, and no manager's entry goes stale.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { SqliteStore } from '../../store/sqlite.js';
-import { startApiCore, OPEN_POLICY, type ApiCore } from '../../apiserver/api.js';
 import { internalContext } from '../../apiserver/context.js';
 import { storagePrefix } from '../../apiserver/lookups.js';
-import { resourceByPath } from '../../machinery/resources.js';
 import type { KubeObject } from '../../machinery/object.js';
+import { PODS, startCluster, type Cluster } from './client-fixture.js';
 
-const PODS = resourceByPath('', 'v1', 'pods')!;
-let core: ApiCore;
-let store: SqliteStore;
+let core: Cluster;
+let store: Cluster['store'];
 
 before(async () => {
-  store = new SqliteStore(':memory:');
-  core = await startApiCore(store, OPEN_POLICY);
-  await core.registry.create(resourceByPath('', 'v1', 'namespaces')!, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } }, internalContext('test'));
+  core = await startCluster();
+  store = core.store;
 });
 
-after(async () => {
-  core.stop();
-  await store.close();
-});
+after(() => core.close());
 
 /** The stored text of the pod, and what the API serves for it. */
 async function storedAndServed(name: string): Promise<{ text: string; served: KubeObject }> {
