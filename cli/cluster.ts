@@ -7,7 +7,8 @@ import { isIPv6 } from 'node:net';
 import type { ExternalEtcd, StoreKind } from '../store/open.js';
 import { CliError } from './errors.js';
 import { clusterPaths, clusterPathsIn, kiteHome, validateClusterName, type ClusterPaths } from './paths.js';
-import { isAlive, isKiteServer, readPidFile, removePidFile, sleep } from './process.js';
+import { isAlive, readPidFile, removePidFile, sleep } from '../machinery/process.js';
+import { isKiteServer } from './process.js';
 
 /** What cluster.json remembers between runs. */
 export interface ClusterState {

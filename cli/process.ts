@@ -1,60 +1,5 @@
-// Process bookkeeping for background servers: pid files, liveness (zombies count as
-// dead), identity checks against pid reuse, signalling and waiting for exit.
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The pid recorded in `path`, or undefined when the file is absent or garbage. */
-export function readPidFile(path: string): number | undefined {
-  if (!existsSync(path)) return undefined;
-  const pid = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-export function writePidFile(path: string, pid: number): void {
-  writeFileSync(path, `${pid}\n`, { mode: 0o644 });
-}
-
-/** Removes the pid file if it still names `pid` (or unconditionally when pid is omitted). */
-export function removePidFile(path: string, pid?: number): void {
-  try {
-    if (pid === undefined || readPidFile(path) === pid) unlinkSync(path);
-  } catch {
-    /* already gone */
-  }
-}
-
-/** Linux process state letter from /proc, or undefined where /proc is unavailable. */
-function procState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ..." — comm may contain spaces and parentheses; the state follows the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when the process exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const state = procState(pid);
-  return state !== 'Z' && state !== 'X';
-}
-
-/** The process's argv from /proc, or undefined where unavailable. */
-export function processArgs(pid: number): string[] | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
-  } catch {
-    return undefined;
-  }
-}
+// Which process a pid file names: a `kite server`, not whatever inherited a stale pid.
+import { isAlive, processArgs } from '../machinery/process.js';
 
 /**
  * True when `pid` is alive and (where /proc lets us check) really is a `kite server`,
@@ -66,31 +11,4 @@ export function isKiteServer(pid: number): boolean {
   if (!args) return true;
   const script = args.findIndex((a) => /(^|[/\\])main\.js$/.test(a) || /(^|[/\\])kite$/.test(a));
   return script >= 0 && args.slice(script + 1).includes('server');
-}
-
-/** Waits until `pid` has exited; false on timeout. */
-export async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() >= deadline) return false;
-    await sleep(100);
-  }
-  return true;
-}
-
-/** SIGTERM, then SIGKILL after `graceMs`; resolves to how it ended. */
-export async function terminate(pid: number, graceMs: number): Promise<'terminated' | 'killed' | 'gone'> {
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return 'gone';
-  }
-  if (await waitForExit(pid, graceMs)) return 'terminated';
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return 'terminated';
-  }
-  if (!(await waitForExit(pid, 10_000))) throw new Error(`process ${pid} did not exit after SIGKILL`);
-  return 'killed';
 }

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, w
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { processArgs, readPidFile, terminate } from '../machinery/process.js';
 
 const run = promisify(execFile);
 export const NGINX_BINARY = '/usr/sbin/nginx';
@@ -206,32 +207,9 @@ function childrenOf(pid: number): number[] {
 /** Stops an nginx a killed controller left running in `dir` (its pid file; only if it is ours). */
 export async function stopLeftoverNginx(dir: string): Promise<void> {
   const pidFile = join(dir, 'nginx.pid');
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
-  } catch {
-    return;
-  }
-  let cmdline = '';
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    // gone already
-  }
-  if (pid > 1 && cmdline.includes('nginx') && cmdline.includes(dir)) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // gone already
-    }
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const pid = readPidFile(pidFile);
+  if (pid === undefined) return;
+  const cmdline = processArgs(pid)?.join(' ') ?? '';
+  if (pid > 1 && cmdline.includes('nginx') && cmdline.includes(dir)) await terminate(pid, 5_000);
   rmSync(pidFile, { force: true });
 }

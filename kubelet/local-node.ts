@@ -22,6 +22,7 @@ import { HttpTransport } from '../client/http-transport.js';
 import { isNotFound } from '../client/transport.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { daemonEnv } from '../machinery/daemon-env.js';
+import { isAlive, processArgs, readPidFile, waitForExit } from '../machinery/process.js';
 import { primaryHostIPv4, issueClientCert, issueServingCert, subjectIs, type CertKeyPair } from '../machinery/pki.js';
 import { CriClient } from './cri/client.js';
 import { defaultKubeletConfig, DEFAULT_KUBELET_PORT, type KubeletConfig } from './config.js';
@@ -613,17 +614,10 @@ export class KubeletThread {
  * a new one starts. Its containers carry on in containerd; the new kubelet adopts them.
  */
 export function replaceStaleKubelet(pidPath: string, configPath: string, log: (m: string) => void): void {
-  if (!existsSync(pidPath)) return;
-  const pid = Number(readFileSync(pidPath, 'utf8').trim());
-  if (!(pid > 0) || pid === process.pid || !pidAlive(pid)) return;
-  let cmdline: string;
-  try {
-    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-  } catch {
-    return;
-  }
+  const pid = readPidFile(pidPath);
+  if (pid === undefined || pid === process.pid || !isAlive(pid)) return;
   // A reused pid belonging to something else is left alone.
-  if (!cmdline.split('\0').includes(configPath)) return;
+  if (!processArgs(pid)?.includes(configPath)) return;
   log(`stopping the kubelet left running by an earlier server (pid ${pid})`);
   const pause = new Int32Array(new SharedArrayBuffer(4));
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
@@ -632,27 +626,8 @@ export function replaceStaleKubelet(pidPath: string, configPath: string, log: (m
     } catch {
       return;
     }
-    for (let i = 0; i < 50 && running(pid); i++) Atomics.wait(pause, 0, 0, 100);
-    if (!running(pid)) return;
-  }
-}
-
-/** Alive and not a zombie (an exited child not yet reaped). */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
+    for (let i = 0; i < 50 && isAlive(pid); i++) Atomics.wait(pause, 0, 0, 100);
+    if (!isAlive(pid)) return;
   }
 }
 
@@ -668,14 +643,14 @@ export async function cleanupNode(nodeDir: string, opts: { log?: (m: string) => 
   if (!existsSync(abs)) return;
   const pidPath = join(abs, 'kubelet.pid');
   if (existsSync(pidPath)) {
-    const pid = Number(readFileSync(pidPath, 'utf8').trim());
-    if (pid > 0 && pidAlive(pid)) {
+    const pid = readPidFile(pidPath);
+    if (pid !== undefined && isAlive(pid)) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
         // gone
       }
-      for (let i = 0; i < 50 && pidAlive(pid); i++) await sleep(100);
+      await waitForExit(pid, 5_000);
     }
     rmSync(pidPath, { force: true });
   }

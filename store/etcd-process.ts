@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { issueClientCert, issueServingCert, type CertKeyPair } from '../machinery/pki.js';
+import { processArgs, readPidFile, terminate } from '../machinery/process.js';
 
 const run = promisify(execFile);
 
@@ -158,48 +159,20 @@ async function certPair(dir: string, name: string, ca: CertKeyPair, issue: () =>
 
 /** Is pid a live etcd (left behind by a kite server that was killed)? */
 function isEtcd(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0].endsWith('etcd');
-  } catch {
-    return false;
-  }
-}
-
-async function waitExit(pid: number, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return true;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
+  return processArgs(pid)?.[0]?.endsWith('etcd') ?? false;
 }
 
 /** Ends an etcd a killed kite server left running on this data directory (it holds the data lock). */
 async function reapOrphan(pidFile: string, log?: (msg: string) => void): Promise<void> {
-  if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (pid > 0 && isEtcd(pid)) {
+  const pid = readPidFile(pidFile);
+  if (pid === undefined) return;
+  if (isEtcd(pid)) {
     log?.(`etcd: stopping the etcd left running by an earlier server (pid ${pid})`);
     // It may exit between the check and the signal (a server stopping it as it went):
     // a member already gone is what we want, not an error (`kite down` failed on ESRCH).
-    if (signal(pid, 'SIGTERM') && !(await waitExit(pid, 10_000)) && signal(pid, 'SIGKILL')) await waitExit(pid, 5_000);
+    await terminate(pid, 10_000);
   }
   rmSync(pidFile, { force: true });
-}
-
-/** Sends `sig`; false when the process is gone already. */
-function signal(pid: number, sig: NodeJS.Signals): boolean {
-  try {
-    process.kill(pid, sig);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    throw err;
-  }
 }
 
 /** Stops the cluster's etcd members if a server that was killed left them running (`kite down`). */

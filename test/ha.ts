@@ -10,6 +10,7 @@ import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive } from '../machinery/process.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** dist/cli/main.js, from dist/test/ha.js. */
@@ -26,15 +27,6 @@ export interface HaServer {
 export interface Acked {
   name: string;
   at: number;
-}
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number, everyMs = 200): Promise<T> {
@@ -133,7 +125,7 @@ export class HaCluster {
 
   /** A live server's URL (for reads when the balancer itself is gone). */
   liveURL(): string {
-    const s = this.servers.find((x) => alive(x.pid));
+    const s = this.servers.find((x) => isAlive(x.pid));
     if (!s) throw new Error('no live API server');
     return s.url;
   }

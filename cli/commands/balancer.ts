@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { parseBackend, TcpLoadBalancer } from '../../machinery/tcp-balancer.js';
 import { clusterPaths, validateClusterName, type ClusterPaths } from '../paths.js';
-import { removePidFile, writePidFile } from '../process.js';
+import { removePidFile, writePidFile } from '../../machinery/process.js';
 
 export interface BalancerOptions {
   name: string;

@@ -7,7 +7,7 @@ import { httpsGet, openCluster, readClusterState, requireRunning, serverURL, wit
 import { CliError } from '../errors.js';
 import { DEFAULT_CLUSTER_NAME } from '../paths.js';
 import { Progress } from '../progress.js';
-import { sleep } from '../process.js';
+import { sleep } from '../../machinery/process.js';
 
 export interface NodeAddOptions {
   nodeName?: string;

@@ -9,7 +9,8 @@ import { readClusterState, serverURL, writeClusterState } from '../cluster.js';
 import { CliError, errorMessage } from '../errors.js';
 import { checkHollowNodes, startHollowNodes } from '../hollow.js';
 import { clusterPaths, clusterPathsIn, validateClusterName, type ClusterPaths } from '../paths.js';
-import { isKiteServer, readPidFile, removePidFile, writePidFile } from '../process.js';
+import { readPidFile, removePidFile, writePidFile } from '../../machinery/process.js';
+import { isKiteServer } from '../process.js';
 import { openServerStore, type StoreFlags } from './store.js';
 
 export interface ServerOptions {

@@ -26,7 +26,7 @@ import { CliError, errorMessage } from '../errors.js';
 import { checkHollowNodes } from '../hollow.js';
 import { clusterPaths, DEFAULT_API_PORT, DEFAULT_BIND_ADDRESS } from '../paths.js';
 import { findFreePort, isPortFree } from '../../machinery/ports.js';
-import { removePidFile, terminate, writePidFile } from '../process.js';
+import { removePidFile, terminate, writePidFile } from '../../machinery/process.js';
 import { Progress } from '../progress.js';
 import { bindAddressSANs, serverPidFile } from './server.js';
 import { balancerPidFile } from './balancer.js';

@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { isAlive, processArgs, readPidFile, sleep, terminate } from '../../machinery/process.js';
 import { CriClient } from '../cri/client.js';
 import { PAUSE_IMAGE } from '../images/pause.js';
 import { findStaticBusybox } from '../images/busybox.js';
@@ -276,63 +277,11 @@ ${registryAuthToml(cri, opts.registryAuth ?? {})}`;
 
 // ---------------------------------------------------------------- process helpers
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err: any) {
-    return err?.code === 'EPERM';
-  }
-}
-
-function cmdline(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-  } catch {
-    return [];
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** SIGTERM, wait up to graceMs, then SIGKILL; resolves once the pid is gone (zombies count as gone). */
-async function terminatePid(pid: number, graceMs: number): Promise<void> {
-  const gone = () => !pidAlive(pid) || procState(pid) === 'Z';
-  if (gone()) return;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (gone()) return;
-    await sleep(50);
-  }
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  const killDeadline = Date.now() + 5000;
-  while (Date.now() < killDeadline && !gone()) await sleep(50);
-}
-
-function procState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
-
 /** Pid of a still-running containerd started for this layout (from the pid file), or null. */
 function livePrivateContainerd(layout: RuntimeLayout): number | null {
-  if (!existsSync(layout.pidPath)) return null;
-  const pid = Number(readFileSync(layout.pidPath, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0 || !pidAlive(pid)) return null;
-  const args = cmdline(pid);
+  const pid = readPidFile(layout.pidPath);
+  if (pid === undefined || !isAlive(pid)) return null;
+  const args = processArgs(pid) ?? [];
   if (!args.some((a) => a.endsWith('containerd')) || !args.includes(layout.configPath)) return null;
   return pid;
 }
@@ -409,7 +358,7 @@ export async function startContainerd(opts: StartContainerdOptions): Promise<Run
 
   // A containerd left running for this state dir (crashed parent): replace it.
   const stale = livePrivateContainerd(layout);
-  if (stale) await terminatePid(stale, 10_000);
+  if (stale) await terminate(stale, 10_000);
   if (await socketAnswers(layout.socket, 1000)) {
     throw new Error(`${layout.socket} is already served by another runtime; not starting a second containerd on it`);
   }
@@ -454,7 +403,7 @@ export async function restartContainerd(stateDir: string, socketPath?: string): 
   }
   const layout = runtimeLayout(abs, socketPath ?? meta.socket);
   const stale = livePrivateContainerd(layout);
-  if (stale) await terminatePid(stale, 10_000);
+  if (stale) await terminate(stale, 10_000);
   for (const s of [layout.socket, layout.socket + '.ttrpc']) rmSync(s, { force: true });
   return spawnContainerd(layout, 'containerd', 30_000, meta.netns ?? undefined);
 }
@@ -482,11 +431,11 @@ export async function adoptContainerd(stateDir: string, socketPath?: string): Pr
     layout,
     // Not our child: no exit event, so its pid is watched (unref'd: the watch alone keeps no process alive).
     exited: new Promise<void>((res) => {
-      const check = () => (pidAlive(pid) && procState(pid) !== 'Z' ? setTimeout(check, 500).unref() : res());
+      const check = () => (isAlive(pid) ? setTimeout(check, 500).unref() : res());
       check();
     }),
     async stop(graceMs = 10_000) {
-      await terminatePid(pid, graceMs);
+      await terminate(pid, graceMs);
       rmSync(layout.pidPath, { force: true });
       for (const s of [layout.socket, layout.socket + '.ttrpc']) rmSync(s, { force: true });
     },
@@ -635,7 +584,7 @@ function shimPids(socket: string): number[] {
   }
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
-    const args = cmdline(Number(e));
+    const args = processArgs(Number(e)) ?? [];
     if (args.length === 0 || !args[0]!.includes('containerd-shim')) continue;
     const i = args.indexOf('-address');
     if (i >= 0 && args[i + 1] === socket) out.push(Number(e));
@@ -711,7 +660,7 @@ export async function cleanupRuntime(stateDir: string, opts: CleanupOptions = {}
   // 2. Stop this state dir's containerd (temporary or leftover).
   if (temporary) await temporary.stop();
   const leftover = livePrivateContainerd(layout);
-  if (leftover) await terminatePid(leftover, 10_000);
+  if (leftover) await terminate(leftover, 10_000);
   rmSync(layout.pidPath, { force: true });
 
   // 3. runc containers still registered under this node's runc root, then shims.

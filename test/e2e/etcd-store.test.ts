@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, KITE_MAIN, freePort, run, waitFor } from './harness.js';
 import { EtcdStore } from '../../store/etcd.js';
+import { isAlive } from '../../machinery/process.js';
 
 const canRun = existsSync('/usr/bin/etcd') || process.getuid?.() === 0;
 const cluster = new Cluster('etcd-e2e', { KITE_NODE: 'none' });
@@ -33,16 +34,6 @@ function etcdPid(): number | undefined {
   return existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) : undefined;
 }
 
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function uidOf(name: string): Promise<string> {
   return (await cluster.k(['get', 'configmap', name, '-o', 'jsonpath={.metadata.uid}'])).trim();
 }
@@ -56,7 +47,7 @@ describe('etcd store', { skip: canRun ? undefined : 'needs etcd-server (root ins
     const out = await mustKite(['up', '--store', 'etcd', '--api-port', String(await freePort())]);
     assert.match(out, /API server ready/);
     assert.equal(state().store, 'etcd');
-    assert.ok(alive(etcdPid()), 'the cluster runs its own etcd');
+    assert.ok(isAlive(etcdPid()), 'the cluster runs its own etcd');
     assert.match(readFileSync(join(dir, 'server.log'), 'utf8'), /store: etcd 3\.\d+\.\d+ at https:\/\/127\.0\.0\.1:\d+/);
 
     await cluster.k(['create', 'configmap', 'one', '--from-literal=a=1']);
@@ -101,7 +92,7 @@ describe('etcd store', { skip: canRun ? undefined : 'needs etcd-server (root ins
   test('kite down stops etcd; kite up resumes on etcd with the objects', async () => {
     const pid = etcdPid();
     await mustKite(['down']);
-    assert.ok(!alive(pid), 'etcd stopped with the cluster');
+    assert.ok(!isAlive(pid), 'etcd stopped with the cluster');
     const refused = await kite(['up', '--store', 'sqlite']);
     assert.notEqual(refused.code, 0);
     assert.ok(refused.stderr.includes(`uses the etcd store; to move it to sqlite run \`kite store migrate --name ${cluster.name} --to sqlite\``), refused.stderr);
@@ -120,7 +111,7 @@ describe('etcd store', { skip: canRun ? undefined : 'needs etcd-server (root ins
     assert.match(out, /Copied \d+ objects from etcd to sqlite/);
     assert.equal(state().store, 'sqlite');
     await mustKite(['up']);
-    assert.ok(!alive(etcdPid()), 'no etcd on the sqlite store');
+    assert.ok(!isAlive(etcdPid()), 'no etcd on the sqlite store');
     assert.match(readFileSync(join(dir, 'server.log'), 'utf8'), /store: sqlite /);
     assert.equal(await uidOf('one'), uids.one);
     await cluster.k(['create', 'configmap', 'three', '--from-literal=a=3']);
@@ -141,10 +132,10 @@ describe('etcd store', { skip: canRun ? undefined : 'needs etcd-server (root ins
     const server = Number(readFileSync(join(dir, 'server.pid'), 'utf8').trim());
     const etcd = etcdPid();
     process.kill(server, 'SIGKILL');
-    await waitFor('the server to die', () => !alive(server));
-    assert.ok(alive(etcd), 'etcd outlives a killed server');
+    await waitFor('the server to die', () => !isAlive(server));
+    assert.ok(isAlive(etcd), 'etcd outlives a killed server');
     await mustKite(['down']);
-    assert.ok(!alive(etcd), 'kite down stopped the leftover etcd');
+    assert.ok(!isAlive(etcd), 'kite down stopped the leftover etcd');
     await mustKite(['up']);
     assert.equal((await cluster.k(['get', 'configmap', 'acked', '-o', 'jsonpath={.data.a}'])).trim(), 'ok');
     assert.equal(await uidOf('one'), uids.one);

@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { Cluster, KITE_MAIN, freePort, run, waitFor } from './harness.js';
+import { isAlive } from '../../machinery/process.js';
 
 const canRun = existsSync('/usr/bin/etcd') || process.getuid?.() === 0;
 const cluster = new Cluster('ha-e2e', { KITE_NODE: 'none' });
@@ -38,15 +39,6 @@ function pidOf(file: string): number {
 /** kubectl through one server. */
 function k(s: Server, args: string[]): Promise<string> {
   return cluster.k(['--server', s.url, ...args]);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** A create through one server straight over HTTPS (no kubectl start-up per write): resolves once acknowledged. */
@@ -90,7 +82,7 @@ function discoverServers(): Server[] {
 
 /** Which server holds a Lease (each logs the identity it acquired with). */
 async function holderOf(lease: string): Promise<Server | undefined> {
-  const live = servers.find((s) => alive(s.pid()))!;
+  const live = servers.find((s) => isAlive(s.pid()))!;
   const id = (await k(live, ['-n', 'kube-system', 'get', 'lease', lease, '-o', 'jsonpath={.spec.holderIdentity}'])).trim();
   if (!id) return undefined;
   return servers.find((s) => readFileSync(s.log, 'utf8').includes(`${id} acquired the lease`));
@@ -115,7 +107,7 @@ describe('several API servers on one etcd', { skip: canRun ? undefined : 'needs 
   after(async () => {
     const r = await run(process.execPath, [KITE_MAIN, 'down', '--name', cluster.name, '--purge'], { env: cluster.env(), timeoutMs: 120_000 });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.ok(servers.every((s) => !alive(s.pid())), 'kite down stops every server');
+    assert.ok(servers.every((s) => !isAlive(s.pid())), 'kite down stops every server');
   });
 
   test('a write through one server is seen by a watch through another, and read back through the third', async () => {
@@ -194,7 +186,7 @@ describe('several API servers on one etcd', { skip: canRun ? undefined : 'needs 
     await waitFor('some writes', () => acked.length >= 20, 30_000);
     const killedAt = Date.now();
     process.kill(leader.pid(), 'SIGKILL');
-    await waitFor('the leader to die', () => !alive(leader.pid()), 10_000);
+    await waitFor('the leader to die', () => !isAlive(leader.pid()), 10_000);
 
     // kubectl through the kubeconfig's address (the load balancer) keeps working.
     assert.match(await cluster.k(['get', 'namespace', 'writes', '-o', 'name']), /namespace\/writes/);
@@ -229,7 +221,7 @@ describe('several API servers on one etcd', { skip: canRun ? undefined : 'needs 
   test('kill -9 of an etcd member: writes continue, a watch through a server resumes without missing an event, nothing acknowledged is lost', async () => {
     const etcdDir = join(dir, 'etcd');
     assert.deepEqual(JSON.parse(readFileSync(join(etcdDir, 'members.json'), 'utf8')), { members: 3 });
-    const live = servers.filter((s) => alive(s.pid()));
+    const live = servers.filter((s) => isAlive(s.pid()));
     const watch = cluster.spawnKubectl(['--server', live[0].url, '-n', 'writes', 'get', 'configmaps', '-w', '--watch-only', '-o', 'name']);
     const acked: string[] = [];
     let writing = true;

@@ -11,7 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HaCluster, alive, until } from '../ha.js';
+import { HaCluster, until } from '../ha.js';
+import { isAlive } from '../../machinery/process.js';
 import { freePort } from './harness.js';
 
 const canRun = process.getuid?.() === 0 && process.platform === 'linux';
@@ -51,7 +52,7 @@ describe('a node of several API servers balances over them itself', { skip: canR
     const victim = cluster.servers[1];
     process.kill(cluster.balancerPid(), 'SIGKILL');
     process.kill(victim.pid, 'SIGKILL');
-    await until('both to die', async () => (!alive(cluster.balancerPid()) && !alive(victim.pid) ? true : undefined), 10_000);
+    await until('both to die', async () => (!isAlive(cluster.balancerPid()) && !isAlive(victim.pid) ? true : undefined), 10_000);
     const killedAt = Date.now();
     const via = cluster.servers[2].url;
 
@@ -98,7 +99,7 @@ describe('a node of several API servers balances over them itself', { skip: canR
     process.kill(oldKubelet, 'SIGKILL');
     const restartedAt = await until('the kubelet restarted', async () => {
       const pid = Number(readFileSync(pidFile, 'utf8').trim());
-      return pid !== oldKubelet && alive(pid) ? Date.now() : undefined;
+      return pid !== oldKubelet && isAlive(pid) ? Date.now() : undefined;
     }, 60_000, 500);
     const afterRestart = new Set<string>();
     await until('a Lease renewal by the restarted kubelet', async () => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, nodeDirOf, waitFor, waitForNodeReady, waitForPod } from '../e2e/harness.js';
+import { isAlive } from '../../machinery/process.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -28,15 +29,6 @@ function containerdPid(cluster: Cluster): number {
   return Number(readFileSync(join(nodeDirOf(cluster), 'containerd', 'containerd.pid'), 'utf8').trim());
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 test('kill -9 of containerd: pods keep running untouched, the node is Ready, logs/exec work, new pods start', { skip: isRoot ? false : 'needs root: runs the node', timeout: 300_000 }, async () => {
   const cluster = new Cluster(`crash-ctrd-${process.pid}`);
   try {
@@ -49,12 +41,12 @@ test('kill -9 of containerd: pods keep running untouched, the node is Ready, log
 
     for (let kill = 1; kill <= 2; kill++) {
       const pid = containerdPid(cluster);
-      assert.ok(pid > 0 && alive(pid), 'containerd is running');
+      assert.ok(pid > 0 && isAlive(pid), 'containerd is running');
       process.kill(pid, 'SIGKILL');
       await waitFor('containerd restarted', () => {
         try {
           const now = containerdPid(cluster);
-          return now !== pid && alive(now);
+          return now !== pid && isAlive(now);
         } catch {
           return false;
         }

@@ -9,7 +9,8 @@
 // the failure becomes available with real pods. Prints its figures as a table.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HaCluster, ResumingWatch, Writer, alive, printTable, until } from '../ha.js';
+import { HaCluster, ResumingWatch, Writer, printTable, until } from '../ha.js';
+import { isAlive } from '../../machinery/process.js';
 import { freePort } from '../e2e/harness.js';
 
 const canRun = process.getuid?.() === 0 && process.platform === 'linux';
@@ -41,7 +42,7 @@ test('kill -9 of an API server and an etcd member: nothing acknowledged lost, th
     }, 180_000, 500);
 
     // The watch goes through the server about to die, then (resumed) through the balancer.
-    const watch = new ResumingWatch(cluster, NS, () => (alive(leader.pid) ? leader.url : cluster.balancerURL));
+    const watch = new ResumingWatch(cluster, NS, () => (isAlive(leader.pid) ? leader.url : cluster.balancerURL));
     running.push(watch);
     await watch.started;
     const writer = new Writer(cluster, NS);
@@ -52,7 +53,7 @@ test('kill -9 of an API server and an etcd member: nothing acknowledged lost, th
     const before = { cm: await lease('kube-controller-manager'), sched: await lease('kube-scheduler') };
     const serverKilled = Date.now();
     process.kill(leader.pid, 'SIGKILL');
-    await until('the server to die', async () => (!alive(leader.pid) ? true : undefined), 10_000);
+    await until('the server to die', async () => (!isAlive(leader.pid) ? true : undefined), 10_000);
     const deployment = {
       apiVersion: 'apps/v1',
       kind: 'Deployment',

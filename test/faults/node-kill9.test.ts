@@ -4,9 +4,10 @@
 // once containerd is back). Prints its figures as a table. Needs root.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, applyYaml, getPod, nodeDirOf, nodeNameOf, run, waitFor, waitForNodeReady, waitForPod } from '../e2e/harness.js';
+import { isAlive, readPidFile } from '../../machinery/process.js';
 
 const isRoot = process.getuid?.() === 0;
 const skip = isRoot ? false : 'needs root: runs containers';
@@ -17,24 +18,6 @@ const rows: string[] = [];
 
 const cstatus = (p: any) => (p.status?.containerStatuses ?? [])[0];
 const ready = (p: any) => (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True');
-
-function pidIn(path: string): number {
-  try {
-    return Number(readFileSync(path, 'utf8').trim()) || 0;
-  } catch {
-    return 0;
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Each pod's container ID and restart count, once every pod is Ready. */
 async function snapshot(timeoutMs: number): Promise<Map<string, { id: string; restarts: number }>> {
@@ -93,16 +76,16 @@ describe('kill -9 of node processes with pods running', { skip }, () => {
   test('containerd: pods recover and report correctly', async (t) => {
     const before = await snapshot(30_000);
     const pidFile = join(nodeDirOf(cluster), 'containerd', 'containerd.pid');
-    const oldPid = pidIn(pidFile);
-    assert.ok(existsSync(pidFile) && alive(oldPid), 'containerd runs');
+    const oldPid = readPidFile(pidFile);
+    assert.ok(oldPid !== undefined && isAlive(oldPid), 'containerd runs');
     const t0 = Date.now();
     process.kill(oldPid, 'SIGKILL');
     // Whether the node supervises containerd is seen by behaviour: a new one comes up.
     let newPid: number;
     try {
       newPid = await waitFor('a new containerd', () => {
-        const n = pidIn(pidFile);
-        return n && n !== oldPid && alive(n) ? n : undefined;
+        const n = readPidFile(pidFile);
+        return n && n !== oldPid && isAlive(n) ? n : undefined;
       }, 60_000, 500);
     } catch {
       row('containerd', -1, 0, 'skipped: containerd was not restarted (no supervisor on this branch)');
@@ -126,15 +109,22 @@ describe('kill -9 of node processes with pods running', { skip }, () => {
   });
 
   // Last: it stops the cluster.
-  test('server killed, then kite down: nothing of the cluster is left in the kernel\'s nftables', async () => {
+  test('server killed, then kite down: nothing of the cluster is left in the kernel\'s nftables, no nginx or containerd left running', async () => {
     const tables = async () => (await run('nft', ['list', 'tables'])).stdout;
     const ours = [`kite-proxy-${cluster.name}`, `kite-netpol-${cluster.name}`];
     const present = await tables();
     for (const t of ours) assert.match(present, new RegExp(`\\b${t}\\b`), `${t} is programmed while the cluster runs`);
+    // The processes a killed server leaves behind: the ingress's nginx master (when nginx is the data plane) and containerd.
+    const nginxPidFile = join(nodeDirOf(cluster), 'ingress', 'nginx.pid');
+    const nginx = existsSync(nginxPidFile) ? readPidFile(nginxPidFile) : undefined;
+    const containerd = readPidFile(join(nodeDirOf(cluster), 'containerd', 'containerd.pid'));
+    assert.ok(isAlive(containerd), 'containerd runs');
     await cluster.killServer();
     const r = await cluster.kite(['down', '--name', cluster.name]);
     assert.equal(r.code, 0, r.stderr);
     const left = await tables();
     for (const t of ours) assert.doesNotMatch(left, new RegExp(`\\b${t}\\b`), `${t} removed by kite down`);
+    assert.equal(isAlive(containerd), false, 'kite down stopped the leftover containerd');
+    if (nginx !== undefined) assert.equal(isAlive(nginx), false, 'kite down stopped the leftover nginx');
   });
 });

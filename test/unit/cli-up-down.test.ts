@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { isAlive } from '../../machinery/process.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
@@ -90,19 +91,6 @@ function readyz(c: Creds): Promise<{ status: number; body: string }> {
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
-
 test('kite up / list / kubeconfig / down, two clusters side by side', { timeout: 120_000 }, async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'kite-cli-'));
   const home = join(root, 'kite');
@@ -127,7 +115,7 @@ test('kite up / list / kubeconfig / down, two clusters side by side', { timeout:
     // Never leave a server behind, whatever failed.
     for (const name of ['t1', 't2']) {
       const pid = pidOf(name);
-      if (pid && alive(pid)) process.kill(pid, 'SIGKILL');
+      if (pid && isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
     rmSync(root, { recursive: true, force: true });
   });
@@ -142,7 +130,7 @@ test('kite up / list / kubeconfig / down, two clusters side by side', { timeout:
   assert.ok(r.stdout.includes(`✓ API server ready at https://127.0.0.1:${port}`), r.stdout);
   assert.match(r.stdout, /kubectl cluster-info --context kite-t1/);
   const pid1 = pidOf('t1')!;
-  assert.ok(pid1 && alive(pid1));
+  assert.ok(pid1 && isAlive(pid1));
 
   const own = readFileSync(join(home, 't1', 'kubeconfig'), 'utf8');
   const c1 = credsFrom(own, 'kite-t1');
@@ -194,7 +182,7 @@ test('kite up / list / kubeconfig / down, two clusters side by side', { timeout:
   r = await kite(env, 'down', '--name', 't1');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /✓ Stopped control plane/);
-  assert.equal(alive(pid1), false);
+  assert.equal(isAlive(pid1), false);
   assert.equal(existsSync(join(home, 't1', 'server.pid')), false);
   assert.ok(existsSync(join(home, 't1', 'pki', 'ca.crt')));
   await assert.rejects(readyz(c1));
@@ -218,7 +206,7 @@ test('kite up / list / kubeconfig / down, two clusters side by side', { timeout:
     const pid = pidOf(name)!;
     r = await kite(env, 'down', '--name', name, '--purge');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(alive(pid), false);
+    assert.equal(isAlive(pid), false);
     assert.equal(existsSync(join(home, name)), false);
   }
   user = YAML.parse(readFileSync(kubeconfig, 'utf8'));

@@ -5,15 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replaceStaleKubelet } from '../../kubelet/local-node.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { isAlive } from '../../machinery/process.js';
 
 test('a kubelet left running by a killed server is stopped before a new one starts; other pids are left alone', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'kite-kubelet-'));
@@ -27,7 +19,7 @@ test('a kubelet left running by a killed server is stopped before a new one star
     await new Promise((r) => setTimeout(r, 200));
     writeFileSync(pidPath, `${other.pid}\n`);
     replaceStaleKubelet(pidPath, config, () => {});
-    assert.ok(alive(other.pid!), 'a process for another config must survive');
+    assert.ok(isAlive(other.pid!), 'a process for another config must survive');
     writeFileSync(pidPath, `${stale.pid}\n`);
     const logs: string[] = [];
     replaceStaleKubelet(pidPath, config, (m) => logs.push(m));
