@@ -2,7 +2,7 @@
 // in-memory copy of every resource plus a ring of recent events per resource; every
 // get, list and client watch is served from here, never by scanning the store.
 import type { Store, WatchEvent } from '../store/types.js';
-import type { KubeObject } from '../machinery/object.js';
+import { isJsonClean, type KubeObject } from '../machinery/object.js';
 import { expired, StatusError } from '../machinery/status.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -62,35 +62,6 @@ function decodeEventValue(value: Buffer, modRevision: number): KubeObject {
   for (const k in from) if (k !== 'resourceVersion') metadata[k] = from[k];
   metadata.resourceVersion = String(modRevision);
   return { ...written, metadata };
-}
-
-/**
- * Whether JSON.parse(JSON.stringify(v)) gives `v` back member for member: plain objects,
- * arrays without holes, strings, booleans, null and finite numbers other than -0 only.
- */
-function isJsonClean(v: object): boolean {
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (!isJsonCleanMember(v[i])) return false;
-    return true;
-  }
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (proto !== Object.prototype && proto !== null) return false;
-  for (const k in v) if (!isJsonCleanMember((v as Record<string, unknown>)[k])) return false;
-  return true;
-}
-
-function isJsonCleanMember(x: unknown): boolean {
-  switch (typeof x) {
-    case 'string':
-    case 'boolean':
-      return true;
-    case 'number':
-      return Number.isFinite(x) && !Object.is(x, -0);
-    case 'object':
-      return x === null || isJsonClean(x);
-    default:
-      return false;
-  }
 }
 
 /** An object's stored encoding: its JSON without resourceVersion, and where its metadata's JSON starts. */

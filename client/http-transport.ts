@@ -342,10 +342,9 @@ export class HttpTransport implements ApiTransport {
   }
 
   delete(res: ResourceInfo, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<KubeObject> {
-    const { dryRun, readOnly: _readOnly, ...rest } = opts;
-    void _readOnly;
-    const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1', ...rest };
-    if (dryRun) body.dryRun = ['All'];
+    // The members DeleteOptions has on the wire (readOnly is about the answer, in process only); undefined ones are not sent.
+    const { gracePeriodSeconds, propagationPolicy, preconditions, orphanDependents, dryRun } = opts;
+    const body = { kind: 'DeleteOptions', apiVersion: 'v1', gracePeriodSeconds, propagationPolicy, preconditions, orphanDependents, dryRun: dryRun ? ['All'] : undefined };
     return this.call<KubeObject>('DELETE', resourcePath(res, namespace, name), undefined, body);
   }
 

@@ -66,6 +66,36 @@ function copyMember(x: unknown): unknown {
   }
 }
 
+/**
+ * Whether JSON.parse(JSON.stringify(v)) gives `v` back member for member: plain objects,
+ * arrays without holes, strings, booleans, null and finite numbers other than -0 only
+ * (jsonCopy's walk, asking instead of copying).
+ */
+export function isJsonClean(v: object): boolean {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!isJsonCleanMember(v[i])) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const k in v) if (!isJsonCleanMember((v as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
+function isJsonCleanMember(x: unknown): boolean {
+  switch (typeof x) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(x) && !Object.is(x, -0);
+    case 'object':
+      return x === null || isJsonClean(x);
+    default:
+      return false;
+  }
+}
+
 export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

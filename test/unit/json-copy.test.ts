@@ -1,7 +1,7 @@
 // jsonCopy: the result of a JSON round trip, made without the text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { jsonCopy } from '../../machinery/object.js';
+import { isJsonClean, jsonCopy } from '../../machinery/object.js';
 
 const roundTrip = (v: unknown): unknown => JSON.parse(JSON.stringify(v)) as unknown;
 
@@ -39,4 +39,20 @@ test('jsonCopy of undefined is undefined (absent fields copy as absent)', () => 
 
 test('jsonCopy refuses a bigint, as JSON does', () => {
   assert.throws(() => jsonCopy({ n: 1n }), TypeError);
+});
+
+test('isJsonClean: true exactly when the JSON round trip gives the object back member for member', () => {
+  assert.equal(isJsonClean({ a: 'x', b: [1, true, null, { c: 2.5 }], d: {} }), true);
+  for (const [what, v] of [
+    ['an undefined member (dropped)', { a: undefined }],
+    ['-0 (becomes 0)', { a: -0 }],
+    ['NaN (becomes null)', { a: [Number.NaN] }],
+    ['a hole in an array (becomes null)', { a: new Array<number>(3) }],
+    ['a Date (becomes a string)', { a: new Date(0) }],
+    ['a class instance', { a: new (class X {})() }],
+    ['a function (dropped)', { a: () => 1 }],
+  ] as const) {
+    assert.equal(isJsonClean(v as object), false, what);
+    assert.notDeepStrictEqual(roundTrip(v), v, `${what}: the round trip really differs`);
+  }
 });
