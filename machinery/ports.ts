@@ -1,5 +1,6 @@
-// Picking free TCP ports (the API server's, the kubelet's).
-import { createServer } from 'node:net';
+// Picking free TCP ports (the API server's, the kubelet's), and listening on them.
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 
 /**
  * True when nothing listens on host:port (we could bind it right now); false when it is
@@ -35,4 +36,32 @@ export function parsePort(value: string): number {
     throw new Error(`invalid port "${value}" (want 1-65535)`);
   }
   return port;
+}
+
+/**
+ * The accept queue a listener asks for: the kernel's own limit (net.core.somaxconn, 4096 on
+ * current kernels), as Go's net.Listen does for kube-apiserver. Node's default, 511, overflows
+ * when a few thousand clients connect at once (a burst of informers, kubectl loops), and an
+ * overflowed connection is not refused but left half-made: its client thinks it is open, and
+ * its FIN (when the client gives up) is retransmitted with backoff until the server finally
+ * accepts it, so the server learns of it tens of seconds late.
+ */
+const ACCEPT_BACKLOG = ((): number => {
+  try {
+    const n = Number.parseInt(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'), 10);
+    return Number.isInteger(n) && n > 0 ? n : 4096;
+  } catch {
+    return 4096;
+  }
+})();
+
+/** Listens on host:port (0: any free port) with the kernel's full accept queue; resolves with the port. */
+export function listenOn(server: Server, port: number, host: string): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, backlog: ACCEPT_BACKLOG }, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }

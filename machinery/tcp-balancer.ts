@@ -4,6 +4,7 @@
 // address clients use keeps working while any server lives. Bytes pass through as they
 // are (TLS and client certificates end at the API server).
 import { connect, createServer, type Server, type Socket } from 'node:net';
+import { listenOn } from './ports.js';
 
 export interface Backend {
   host: string;
@@ -40,13 +41,7 @@ export class TcpLoadBalancer {
   listen(port: number, host: string): Promise<number> {
     const server = createServer((client) => this.accept(client));
     this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve((server.address() as { port: number }).port);
-      });
-    });
+    return listenOn(server, port, host);
   }
 
   private track(s: Socket): void {

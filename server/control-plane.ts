@@ -5,11 +5,11 @@
 // clients, each with its own least-privilege identity.
 import { createServer } from 'node:https';
 import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { primaryHostIPv4 } from '../machinery/pki.js';
+import { listenOn } from '../machinery/ports.js';
 import { startApiCore } from '../apiserver/api.js';
 import type { HistoryOptions } from '../apiserver/history/recorder.js';
 import { historyOptionsFromEnv } from '../apiserver/history/options.js';
@@ -93,16 +93,6 @@ function isLoopback(address: string): boolean {
   return address === 'localhost' || address.startsWith('127.') || address === '::1';
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
 const CONTROL_PLANE_ROLE = 'node-role.kubernetes.io/control-plane';
 
 /**
@@ -142,14 +132,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
   let ready = false;
   const tlsOptions = { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.caCert, requestCert: true, rejectUnauthorized: false };
   const servers: Server[] = [createServer(tlsOptions)];
-  const port = await listen(servers[0], opts.port, opts.bindAddress);
+  const port = await listenOn(servers[0], opts.port, opts.bindAddress);
   // Pods reach the API server through the `kubernetes` Service, whose endpoint is the
   // host's address: a loopback-only API server listens there too, on the same port.
   const advertise = opts.bindAddress === '0.0.0.0' || opts.bindAddress === '::' || isLoopback(opts.bindAddress) ? hostIPv4() : opts.bindAddress;
   if (isLoopback(opts.bindAddress) && !isLoopback(advertise)) {
     const extra = createServer(tlsOptions);
     try {
-      await listen(extra, port, advertise);
+      await listenOn(extra, port, advertise);
       servers.push(extra);
     } catch (err) {
       console.error(`apiserver: cannot also listen on ${advertise}:${port} (pods will not reach the API): ${(err as Error).message}`);

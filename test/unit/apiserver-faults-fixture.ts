@@ -2,7 +2,7 @@
 // ApiServer handlers on the client fixture's cluster, a bearer token "admin" for
 // system:masters.
 import { createServer, request, type Agent, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../../machinery/ports.js';
 import { ApiServer } from '../../apiserver/server.js';
 import { Authenticator } from '../../apiserver/authentication.js';
 import { startCluster, type Cluster } from './client-fixture.js';
@@ -20,8 +20,7 @@ export async function startHttpApi(namespaces = ['default'], limits: { maxReques
   const authenticator = new Authenticator([(t) => (t === 'admin' ? { name: 'admin', groups: ['system:masters', 'system:authenticated'] } : undefined)]);
   const api = new ApiServer({ pipeline: cluster.pipeline, authenticator, serverAddress: '127.0.0.1:0', ...limits });
   const server = createServer(api.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOn(server, 0, '127.0.0.1');
   return {
     cluster,
     api,
