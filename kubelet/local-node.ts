@@ -35,12 +35,12 @@ import {
   detectCniVersion,
   ensureRuntimePackages,
   parseCidr,
+  mountsUnder,
   restartContainerd,
   runtimeLayout,
   startContainerd,
   type RunningContainerd,
 } from './runtime/index.js';
-import { mountsBelow } from './volumes.js';
 import { findFreePort } from '../machinery/ports.js';
 import type { KubeletThreadData } from './thread.js';
 import { errorMessage, sleep } from './util.js';
@@ -661,7 +661,7 @@ export async function cleanupNode(nodeDir: string, opts: { log?: (m: string) => 
   }
   if (opts.containerd) await opts.containerd.stop().catch(() => undefined);
   // emptyDir tmpfs and anything else mounted under the node dir
-  for (const m of mountsBelow(abs)) {
+  for (const m of mountsUnder(abs)) {
     try {
       const { execFileSync } = await import('node:child_process');
       execFileSync('umount', ['-l', m]);

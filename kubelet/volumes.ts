@@ -33,6 +33,7 @@ import { promisify } from 'node:util';
 import type { ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, Pod, Secret, Volume } from 'kubernetes-types/core/v1.js';
 import { podFieldValue, resourceFieldValue, type NodeAllocatable, type PodRuntimeFacts } from './env.js';
 import { bytesOf } from './resources.js';
+import { mountsUnder } from './runtime/index.js';
 import { applyFsGroup, resolveClaimVolume } from './volumes-pvc.js';
 import type { ClaimSources } from './volumes-pvc.js';
 
@@ -503,7 +504,7 @@ export class VolumeManager {
   async tearDown(uid: string): Promise<void> {
     const dir = this.podDir(uid);
     if (!existsSync(dir)) return;
-    for (const m of mountsBelow(dir)) {
+    for (const m of mountsUnder(dir)) {
       try {
         await run('umount', [m]);
       } catch {
@@ -515,7 +516,7 @@ export class VolumeManager {
       }
       this.tmpfsMounted.delete(m);
     }
-    if (mountsBelow(dir).length > 0) throw new VolumeError(`pod directory ${dir} still has mounts`);
+    if (mountsUnder(dir).length > 0) throw new VolumeError(`pod directory ${dir} still has mounts`);
     rmSync(dir, { recursive: true, force: true });
   }
 
@@ -531,28 +532,9 @@ export class VolumeManager {
   }
 }
 
-/** Mount points at or below `dir`, deepest first. */
-export function mountsBelow(dir: string): string[] {
-  const abs = resolve(dir);
-  let info: string;
-  try {
-    info = readFileSync('/proc/self/mountinfo', 'utf8');
-  } catch {
-    return [];
-  }
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-  const out = new Set<string>();
-  for (const line of info.split('\n')) {
-    const mp = line.split(' ')[4];
-    if (!mp) continue;
-    const p = unescape(mp);
-    if (p === abs || p.startsWith(abs + '/')) out.add(p);
-  }
-  return [...out].sort((a, b) => b.length - a.length);
-}
 
 export function isMountPoint(dir: string): boolean {
-  return mountsBelow(dir).includes(resolve(dir));
+  return mountsUnder(dir).includes(resolve(dir));
 }
 
 /** Host path for a container's volumeMount (with subPath), creating the subPath directory if missing. */
