@@ -313,12 +313,9 @@ test('v3 group-version document has what explain and kubectl apply need', () => 
   assert.equal(openapiV3('apis/nope/v1'), undefined);
 });
 
-test('generation is deterministic and fast', async () => {
+test('generation is deterministic', async () => {
   const { buildDefinitions } = await import('../../scripts/gen-openapi.js');
-  const t0 = Date.now();
   const a = JSON.stringify(buildDefinitions(repoRoot));
-  const elapsed = Date.now() - t0;
   const b = JSON.stringify(buildDefinitions(repoRoot));
   assert.equal(a, b);
-  assert.ok(elapsed < 5000, `generation took ${elapsed} ms`);
 });
