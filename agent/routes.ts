@@ -7,11 +7,8 @@
 // nodes; its own worker namespaces have their routes from agent/workers.ts).
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { ApiTransport } from '../client/transport.js';
-import { SharedInformerFactory } from '../client/informer.js';
-import { resourceByPath } from '../machinery/resources.js';
+import { NodeFollower } from './node-follower.js';
 import { commandRunner, type CommandRunner } from '../proxy/exec.js';
-
-const NODES = resourceByPath('', 'v1', 'nodes')!;
 
 export interface HostGwRoutesOptions {
   transport: ApiTransport;
@@ -28,29 +25,21 @@ function internalIP(n: Node): string | undefined {
 }
 
 export class HostGwRoutes {
-  private readonly informers: SharedInformerFactory;
+  private readonly nodes: NodeFollower;
   /** node name → the route we installed: `podCIDR via ip`. */
   private readonly installed = new Map<string, { cidr: string; via: string }>();
   private readonly warned = new Set<string>();
   /** node name → the pod CIDR and address last acted on. */
   private readonly decided = new Map<string, string>();
   private readonly run: CommandRunner;
-  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: HostGwRoutesOptions) {
     this.run = o.run ?? commandRunner();
-    this.informers = new SharedInformerFactory(o.transport);
-    const nodes = this.informers.informerFor<Node>(NODES);
-    const sync = (n: Node) => this.serialize(() => this.syncNode(n));
-    nodes.addEventHandler({ onAdd: sync, onUpdate: (_o, n) => sync(n), onDelete: (n) => this.serialize(() => this.remove(n.metadata!.name!)) });
-  }
-
-  private serialize(fn: () => Promise<void>): void {
-    this.chain = this.chain.then(fn).catch((err) => this.o.log(`routes: ${(err as Error).message}`));
+    this.nodes = new NodeFollower(o.transport, { sync: (n) => this.syncNode(n), remove: (name) => this.remove(name), log: (m) => o.log(`routes: ${m}`) });
   }
 
   start(): void {
-    this.informers.start();
+    this.nodes.start();
   }
 
   private async onLink(ip: string): Promise<boolean> {
@@ -95,8 +84,7 @@ export class HostGwRoutes {
   }
 
   async stop(): Promise<void> {
-    await this.informers.stop();
-    await this.chain;
+    await this.nodes.stop();
     for (const name of [...this.installed.keys()]) await this.remove(name);
   }
 }

@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import type { Node } from 'kubernetes-types/core/v1.js';
 import type { ApiTransport } from '../client/transport.js';
+import { NodeFollower } from './node-follower.js';
 import { isNotFound } from '../client/transport.js';
-import { SharedInformerFactory } from '../client/informer.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { commandRunner, mustRun, type CommandRunner } from '../proxy/exec.js';
 
@@ -99,22 +99,14 @@ export interface VxlanOptions {
 export class VxlanNetwork {
   readonly device: string;
   private readonly run: CommandRunner;
-  private readonly informers: SharedInformerFactory;
+  private readonly nodes: NodeFollower;
   private readonly peers = new Map<string, Peer>();
-  private chain: Promise<unknown> = Promise.resolve();
   mac = '';
 
   constructor(private readonly o: VxlanOptions) {
     this.device = vxlanDevice(o.vni);
     this.run = o.run ?? commandRunner();
-    this.informers = new SharedInformerFactory(o.transport);
-    const nodes = this.informers.informerFor<Node>(NODES);
-    const sync = (n: Node) => this.serialize(() => this.syncNode(n));
-    nodes.addEventHandler({ onAdd: sync, onUpdate: (_o, n) => sync(n), onDelete: (n) => this.serialize(() => this.remove(n.metadata!.name!)) });
-  }
-
-  private serialize(fn: () => Promise<void>): void {
-    this.chain = this.chain.then(fn).catch((err) => this.o.log(`vxlan: ${(err as Error).message}`));
+    this.nodes = new NodeFollower(o.transport, { sync: (n) => this.syncNode(n), remove: (name) => this.remove(name), log: (m) => o.log(`vxlan: ${m}`) });
   }
 
   /** Creates the device, announces it on the Node, then follows the other nodes. */
@@ -148,7 +140,7 @@ export class VxlanNetwork {
       },
     });
     this.o.log(`vxlan: ${dev} (VNI ${this.o.vni}, MAC ${this.mac}, VTEP ${vtepAddress(this.o.podCIDR)})`);
-    this.informers.start();
+    this.nodes.start();
   }
 
   private async syncNode(n: Node): Promise<void> {
@@ -179,8 +171,7 @@ export class VxlanNetwork {
 
   /** Stops following nodes and removes the device (and with it every entry and route). */
   async stop(): Promise<void> {
-    await this.informers.stop();
-    await this.chain;
+    await this.nodes.stop();
     this.peers.clear();
     await this.run(['ip', 'link', 'del', this.device]);
   }
