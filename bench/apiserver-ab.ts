@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchConfigMap, startKiteServer, warmUp, type HttpsClient, type KiteServer } from './kite-server.js';
+import type { HttpsClient } from './https-client.js';
+import { benchConfigMap, startKiteServer, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
 
 const args = new Map<string, string>();
