@@ -1,7 +1,8 @@
 // API server benchmark: creates/s, gets/s and lists/s through HTTPS against a real
 // `kite server` process, next to the raw SQLite write and read rate measured in the
 // same run (the goal: creates/s ≥ 1× SQLite's own sequential durable inserts), the
-// server's CPU per create (its request thread, and its other threads), and the p50/p99
+// server's CPU per create (its request thread, and its other threads) next to the
+// benchmark's own (the client's, on the same cores: ./https-client.ts), and the p50/p99
 // latency of single-object writes at a steady load. The
 // workload runs twice, as a ServiceAccount (bearer token) bound to `edit`: once with
 // authorization as every cluster has it (Node,RBAC) and once with AlwaysAllow, so the
@@ -72,6 +73,8 @@ interface Figures {
   /** CPU µs per create of the server's request thread and of its other threads (fsync, checkpoints, history, GC helpers). */
   requestThreadUs: number;
   otherThreadsUs: number;
+  /** CPU µs per create of this process, the client. */
+  clientUs: number;
   gets: number;
   lists: number;
   p50: number;
@@ -100,10 +103,13 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
 
     const main0 = server.mainThreadCpuUs();
     const all0 = server.cpuUs();
+    const client0 = process.cpuUsage();
     const creates = await parallel(OBJECTS, async (i) => {
       const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${i}`));
       if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
     });
+    const clientCpu = process.cpuUsage(client0);
+    const clientUs = (clientCpu.user + clientCpu.system) / OBJECTS;
     const requestThreadUs = (server.mainThreadCpuUs() - main0) / OBJECTS;
     const otherThreadsUs = (server.cpuUs() - all0) / OBJECTS - requestThreadUs;
     const gets = await parallel(OBJECTS * 2, async (i) => {
@@ -137,7 +143,7 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
     await Promise.all(inflight);
     latencies.sort((a, b) => a - b);
     client.close();
-    return { creates, requestThreadUs, otherThreadsUs, gets, lists, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+    return { creates, requestThreadUs, otherThreadsUs, clientUs, gets, lists, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
   } finally {
     await server.stop();
   }
@@ -161,6 +167,7 @@ async function main(): Promise<void> {
     const us = (n: number) => `${n.toFixed(0)} µs`.padStart(8);
     console.log(`  CPU per create     ${us(off.requestThreadUs)}    ${us(on.requestThreadUs)}   (the server's request thread)`);
     console.log(`    other threads    ${us(off.otherThreadsUs)}    ${us(on.otherThreadsUs)}`);
+    console.log(`    the client       ${us(off.clientUs)}    ${us(on.clientUs)}   (this process, on the same cores)`);
     console.log(`  gets/s             ${f(off.gets)}    ${f(on.gets)}   ${ratio(on.gets, off.gets)}`);
     console.log(`  lists/s (100)      ${f(off.lists)}    ${f(on.lists)}   ${ratio(on.lists, off.lists)}`);
     console.log(`  steady ${RATE}/s p50  ${ms(off.p50)}  ${ms(on.p50)}`);
