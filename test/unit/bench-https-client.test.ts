@@ -1,6 +1,7 @@
 // The benchmarks' lean HTTPS client (bench/https-client.ts) against node's own HTTPS
 // server: answers with Content-Length and chunked bodies, split across writes, bodiless
-// answers, keep-alive reuse, the pool's width, and a server that closes the connection.
+// and interim answers, keep-alive reuse, the pool's width, and a server that closes the
+// connection.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
@@ -42,6 +43,11 @@ test('HTTPS client: status codes and bodies of Content-Length, chunked and bodil
         res.write('1,2,');
         setTimeout(() => res.end('3]}'), 10);
       }, 10);
+    } else if (req.url === '/interim') {
+      // 103 Early Hints before the final answer.
+      res.writeEarlyHints({ link: '</style.css>; rel=preload' });
+      res.writeHead(200, { 'Content-Length': 5 });
+      res.end('final');
     } else if (req.url === '/empty') {
       res.writeHead(204);
       res.end();
@@ -58,6 +64,7 @@ test('HTTPS client: status codes and bodies of Content-Length, chunked and bodil
     assert.deepEqual(JSON.parse(created.body), { kind: 'ConfigMap', data: { note: 'naïve 🚀' } });
     assert.deepEqual(await client.call('GET', '/chunked'), { code: 200, body: '{"items":[1,2,3]}' });
     assert.deepEqual(await client.call('DELETE', '/empty'), { code: 204, body: '' });
+    assert.deepEqual(await client.call('GET', '/interim'), { code: 200, body: 'final' });
     assert.deepEqual(await client.call('GET', '/missing?x=1'), { code: 404, body: '{"kind":"Status","code":404}' });
     assert.deepEqual(await client.call('HEAD', '/length'), { code: 201, body: '' });
     assert.deepEqual(
@@ -66,6 +73,7 @@ test('HTTPS client: status codes and bodies of Content-Length, chunked and bodil
         ['POST', '/length', 'Bearer abc.def.ghi', 'application/json', '{"data":{"note":"é"}}'],
         ['GET', '/chunked', 'Bearer abc.def.ghi', undefined, ''],
         ['DELETE', '/empty', 'Bearer abc.def.ghi', undefined, ''],
+        ['GET', '/interim', 'Bearer abc.def.ghi', undefined, ''],
         ['GET', '/missing?x=1', 'Bearer abc.def.ghi', undefined, ''],
         ['HEAD', '/length', 'Bearer abc.def.ghi', undefined, ''],
       ],
