@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { benchConfigMap, startKiteServer, warmUp, type HttpsClient, type KiteServer } from './kite-server.js';
+import type { HttpsClient } from './https-client.js';
+import { benchConfigMap, startKiteServer, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
 
 const args = new Map<string, string>();
@@ -24,6 +25,8 @@ interface Side {
   server: KiteServer;
   client: HttpsClient;
   requestThreadUs: number[];
+  /** The client's (this process's) CPU per create while it drove this side. */
+  clientUs: number[];
   creates: number[];
 }
 
@@ -40,7 +43,7 @@ async function main(): Promise<void> {
     ] as const) {
       const server = await startKiteServer(join(dir, name), { name: `bench-ab-${name}`, main });
       const client = server.admin(CONCURRENCY);
-      sides.push({ name, server, client, requestThreadUs: [], creates: [] });
+      sides.push({ name, server, client, requestThreadUs: [], clientUs: [], creates: [] });
       await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
       await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
     }
@@ -49,18 +52,21 @@ async function main(): Promise<void> {
       // Each side goes first in every other round.
       for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
         const cpu0 = side.server.mainThreadCpuUs();
+        const client0 = process.cpuUsage();
         const ms = await runParallel(CREATES, CONCURRENCY, async (i) => {
           const r = await side.client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${round}-${i}`));
           if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
         });
         side.requestThreadUs.push((side.server.mainThreadCpuUs() - cpu0) / CREATES);
+        const clientCpu = process.cpuUsage(client0);
+        side.clientUs.push((clientCpu.user + clientCpu.system) / CREATES);
         side.creates.push(CREATES / (ms / 1000));
       }
       loads.push(loadavg()[0].toFixed(1));
     }
     console.log(`request thread CPU per create, ${ROUNDS} alternating rounds of ${CREATES} creates (${CONCURRENCY} clients, admin certificate; load ${loads.join(' ')})`);
     for (const s of sides) {
-      console.log(`  ${s.name.padEnd(7)} ${s.requestThreadUs.map((u) => `${u.toFixed(0)}`.padStart(5)).join('')} µs   median ${median(s.requestThreadUs).toFixed(0)} µs, creates/s median ${median(s.creates).toFixed(0)}`);
+      console.log(`  ${s.name.padEnd(7)} ${s.requestThreadUs.map((u) => `${u.toFixed(0)}`.padStart(5)).join('')} µs   median ${median(s.requestThreadUs).toFixed(0)} µs (client ${median(s.clientUs).toFixed(0)} µs), creates/s median ${median(s.creates).toFixed(0)}`);
     }
     const [before, after] = sides.map((s) => median(s.requestThreadUs));
     console.log(`  after ÷ before (medians) ${(after / before).toFixed(2)}`);

@@ -1,21 +1,24 @@
 // API server benchmark: creates/s, gets/s and lists/s through HTTPS against a real
 // `kite server` process, next to the raw SQLite write and read rate measured in the
 // same run (the goal: creates/s ≥ 1× SQLite's own sequential durable inserts), the
-// server's CPU per create (its request thread, and its other threads), and the p50/p99
+// server's CPU per create (its request thread, and its other threads) next to the
+// benchmark's own (the client's, on the same cores: ./https-client.ts), and the p50/p99
 // latency of single-object writes at a steady load. The
 // workload runs twice, as a ServiceAccount (bearer token) bound to `edit`: once with
 // authorization as every cluster has it (Node,RBAC) and once with AlwaysAllow, so the
-// cost of authorization shows as a ratio. Each server first serves a warm-up of creates
+// cost of authorization shows as a ratio: both servers run side by side and the creates
+// alternate between them in rounds (`--rounds`). Each server first serves a warm-up of creates
 // (a fresh process spends about as much CPU again compiling its code during its first
 // few thousand requests), so the figures are those of a running server.
 //
-//   node dist/bench/apiserver.js [--objects 2000] [--concurrency 16] [--rate 500] [--seconds 10] [--warm-up 3000]
+//   node dist/bench/apiserver.js [--objects 2000] [--rounds 4] [--concurrency 16] [--rate 500] [--seconds 10] [--warm-up 3000]
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CURRENT_ROWS, STORE_TABLES } from '../store/sqlite.js';
-import { benchConfigMap, startKiteServer, warmUp } from './kite-server.js';
+import type { HttpsClient } from './https-client.js';
+import { benchConfigMap, startKiteServer, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
 
 const args = new Map<string, string>();
@@ -25,6 +28,7 @@ const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const RATE = Number(args.get('rate') ?? 500);
 const SECONDS = Number(args.get('seconds') ?? 10);
 const WARM_UP = Number(args.get('warm-up') ?? 3000);
+const CREATE_ROUNDS = Number(args.get('rounds') ?? 4);
 
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -72,15 +76,30 @@ interface Figures {
   /** CPU µs per create of the server's request thread and of its other threads (fsync, checkpoints, history, GC helpers). */
   requestThreadUs: number;
   otherThreadsUs: number;
+  /** CPU µs per create of this process, the client. */
+  clientUs: number;
   gets: number;
   lists: number;
   p50: number;
   p99: number;
 }
 
-/** Start a `kite server` with `authorizationMode`, and run the workload as a ServiceAccount bound to `edit`. */
-async function serverFigures(dir: string, authorizationMode: string): Promise<Figures> {
-  const server = await startKiteServer(join(dir, `cluster-${authorizationMode.replace(/\W/g, '')}`), { env: { KITE_AUTHORIZATION_MODE: authorizationMode } });
+/** A running `kite server` with an authorization mode, and a client with a ServiceAccount token bound to `edit`. */
+interface Side {
+  server: KiteServer;
+  client: HttpsClient;
+  /** Sums over the create rounds: elapsed ms and CPU µs. */
+  createMs: number;
+  requestThreadUs: number;
+  allThreadsUs: number;
+  clientUs: number;
+}
+
+async function startSide(dir: string, authorizationMode: string): Promise<Side> {
+  const server = await startKiteServer(join(dir, `cluster-${authorizationMode.replace(/\W/g, '')}`), {
+    name: `bench-${authorizationMode.replace(/\W/g, '').toLowerCase()}`,
+    env: { KITE_AUTHORIZATION_MODE: authorizationMode },
+  });
   try {
     const admin = server.admin(CONCURRENCY);
     await admin.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
@@ -97,62 +116,102 @@ async function serverFigures(dir: string, authorizationMode: string): Promise<Fi
     const token = (JSON.parse(tr.body) as { status: { token: string } }).status.token;
     const client = server.withToken(token, CONCURRENCY);
     await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
-
-    const main0 = server.mainThreadCpuUs();
-    const all0 = server.cpuUs();
-    const creates = await parallel(OBJECTS, async (i) => {
-      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${i}`));
-      if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
-    });
-    const requestThreadUs = (server.mainThreadCpuUs() - main0) / OBJECTS;
-    const otherThreadsUs = (server.cpuUs() - all0) / OBJECTS - requestThreadUs;
-    const gets = await parallel(OBJECTS * 2, async (i) => {
-      const r = await client.call('GET', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`);
-      if (r.code !== 200) throw new Error(`get failed: ${r.code}`);
-    });
-    const listN = 200;
-    const lists = await parallel(listN, async () => {
-      const r = await client.call('GET', '/api/v1/namespaces/bench/configmaps?limit=100');
-      if (r.code !== 200) throw new Error(`list failed: ${r.code}`);
-    });
-
-    // Steady load: RATE updates per second for SECONDS, each latency recorded.
-    const latencies: number[] = [];
-    const total = RATE * SECONDS;
-    const start = performance.now();
-    const inflight: Promise<void>[] = [];
-    for (let i = 0; i < total; i++) {
-      const due = start + (i * 1000) / RATE;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      inflight.push(
-        (async () => {
-          const t = performance.now();
-          const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, benchConfigMap(`cm-${i % OBJECTS}`));
-          latencies.push(performance.now() - t);
-          if (r.code !== 200) throw new Error(`update failed: ${r.code} ${r.body}`);
-        })(),
-      );
-    }
-    await Promise.all(inflight);
-    latencies.sort((a, b) => a - b);
-    client.close();
-    return { creates, requestThreadUs, otherThreadsUs, gets, lists, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
-  } finally {
+    return { server, client, createMs: 0, requestThreadUs: 0, allThreadsUs: 0, clientUs: 0 };
+  } catch (err) {
     await server.stop();
+    throw err;
   }
+}
+
+/** Creates ConfigMaps cm-<first>… on one side, adding its elapsed time and CPU to the side's sums. */
+async function createRound(side: Side, first: number, n: number): Promise<void> {
+  const main0 = side.server.mainThreadCpuUs();
+  const all0 = side.server.cpuUs();
+  const client0 = process.cpuUsage();
+  side.createMs += await runParallel(n, CONCURRENCY, async (i) => {
+    const r = await side.client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${first + i}`));
+    if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
+  });
+  const clientCpu = process.cpuUsage(client0);
+  side.clientUs += clientCpu.user + clientCpu.system;
+  side.requestThreadUs += side.server.mainThreadCpuUs() - main0;
+  side.allThreadsUs += side.server.cpuUs() - all0;
+}
+
+/** The create figures summed over the rounds, then gets, lists and the steady load's latencies on the side's ConfigMaps. */
+async function sideFigures(side: Side): Promise<Figures> {
+  const { client } = side;
+  const gets = await parallel(OBJECTS * 2, async (i) => {
+    const r = await client.call('GET', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`);
+    if (r.code !== 200) throw new Error(`get failed: ${r.code}`);
+  });
+  const listN = 200;
+  const lists = await parallel(listN, async () => {
+    const r = await client.call('GET', '/api/v1/namespaces/bench/configmaps?limit=100');
+    if (r.code !== 200) throw new Error(`list failed: ${r.code}`);
+  });
+
+  // Steady load: RATE updates per second for SECONDS, each latency recorded.
+  const latencies: number[] = [];
+  const total = RATE * SECONDS;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inflight.push(
+      (async () => {
+        const t = performance.now();
+        const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, benchConfigMap(`cm-${i % OBJECTS}`));
+        latencies.push(performance.now() - t);
+        if (r.code !== 200) throw new Error(`update failed: ${r.code} ${r.body}`);
+      })(),
+    );
+  }
+  await Promise.all(inflight);
+  latencies.sort((a, b) => a - b);
+  return {
+    creates: OBJECTS / (side.createMs / 1000),
+    requestThreadUs: side.requestThreadUs / OBJECTS,
+    otherThreadsUs: (side.allThreadsUs - side.requestThreadUs) / OBJECTS,
+    clientUs: side.clientUs / OBJECTS,
+    gets,
+    lists,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kite-bench-'));
+  const load = () => loadavg()[0].toFixed(1);
+  const loadBefore = load();
   try {
     const raw = rawSqlite(dir);
-    const off = await serverFigures(dir, 'AlwaysAllow');
-    const on = await serverFigures(dir, 'Node,RBAC');
+    const sides: Side[] = [];
+    let off: Figures;
+    let on: Figures;
+    try {
+      for (const mode of ['AlwaysAllow', 'Node,RBAC']) sides.push(await startSide(dir, mode));
+      // The creates in rounds alternating between the two servers (each first in every
+      // other round), so the shared machine's drift does not pass for authorization's cost.
+      const perRound = Math.ceil(OBJECTS / CREATE_ROUNDS);
+      for (let round = 0, first = 0; first < OBJECTS; round++, first += perRound) {
+        for (const side of round % 2 === 0 ? sides : [...sides].reverse()) await createRound(side, first, Math.min(perRound, OBJECTS - first));
+      }
+      off = await sideFigures(sides[0]);
+      on = await sideFigures(sides[1]);
+    } finally {
+      for (const side of sides) {
+        side.client.close();
+        await side.server.stop();
+      }
+    }
     const f = (n: number) => n.toFixed(0).padStart(8);
     const ms = (n: number) => `${n.toFixed(2)} ms`.padStart(10);
     const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`.padStart(7);
-    console.log(`kite API server benchmark (${OBJECTS} ConfigMaps of ~1.5 KB after ${WARM_UP} to warm up, ${CONCURRENCY} concurrent HTTPS clients with a ServiceAccount token, synchronous=FULL)`);
+    console.log(`kite API server benchmark (${OBJECTS} ConfigMaps of ~1.5 KB after ${WARM_UP} to warm up, ${CONCURRENCY} concurrent HTTPS clients with a ServiceAccount token, synchronous=FULL; load ${loadBefore} → ${load()})`);
     console.log(`  raw SQLite (synchronous=FULL, one transaction per insert)   writes/s ${f(raw.writes)}   reads/s ${f(raw.reads)}`);
     console.log(`                     ${'AlwaysAllow'.padStart(11)} ${'Node,RBAC'.padStart(11)}   RBAC/AlwaysAllow (goal ≥ 90 %)`);
     console.log(`  creates/s          ${f(off.creates)}    ${f(on.creates)}   ${ratio(on.creates, off.creates)}`);
@@ -161,6 +220,7 @@ async function main(): Promise<void> {
     const us = (n: number) => `${n.toFixed(0)} µs`.padStart(8);
     console.log(`  CPU per create     ${us(off.requestThreadUs)}    ${us(on.requestThreadUs)}   (the server's request thread)`);
     console.log(`    other threads    ${us(off.otherThreadsUs)}    ${us(on.otherThreadsUs)}`);
+    console.log(`    the client       ${us(off.clientUs)}    ${us(on.clientUs)}   (this process, on the same cores)`);
     console.log(`  gets/s             ${f(off.gets)}    ${f(on.gets)}   ${ratio(on.gets, off.gets)}`);
     console.log(`  lists/s (100)      ${f(off.lists)}    ${f(on.lists)}   ${ratio(on.lists, off.lists)}`);
     console.log(`  steady ${RATE}/s p50  ${ms(off.p50)}  ${ms(on.p50)}`);

@@ -1,51 +1,18 @@
 // Shared by the benchmarks that measure a real `kite server` process over HTTPS: start
-// one (no node) and wait until it is ready, its CPU time, and a keep-alive HTTPS client.
+// one (no node) and wait until it is ready, its CPU time, and clients for it (./https-client.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterPathsIn } from '../cli/paths.js';
 import type { KubeObject } from '../machinery/object.js';
 import { clusterPKIPaths } from '../machinery/pki.js';
 import { freePort } from '../test/e2e/harness.js';
+import { HttpsClient } from './https-client.js';
 import { runParallel } from './parallel.js';
 import { cpuMsOf } from './procfs.js';
 
 const KITE_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
-
-export class HttpsClient {
-  private readonly agent: Agent;
-  private readonly auth: Record<string, string>;
-  constructor(
-    private readonly port: number,
-    pki: { ca: string; cert?: string; key?: string; token?: string },
-    sockets: number,
-  ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: sockets, ca: pki.ca, cert: pki.cert, key: pki.key });
-    this.auth = pki.token ? { Authorization: `Bearer ${pki.token}` } : {};
-  }
-
-  call(method: string, path: string, body?: object): Promise<{ code: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const payload = body ? Buffer.from(JSON.stringify(body)) : undefined;
-      const req = request(
-        { host: '127.0.0.1', port: this.port, method, path, agent: this.agent, headers: { ...this.auth, ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': payload.length } : {}) } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () => resolve({ code: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
-}
 
 export interface KiteServer {
   port: number;
