@@ -85,12 +85,17 @@ function startTime(p: PodInfo, now: number): number {
   return p.startTime ?? now;
 }
 
+/** How many criteria pickOneNodeForPreemption compares (writePreemptionScores). */
+const NUM_CRITERIA = 5;
+
 /**
  * pickOneNodeForPreemption's criteria for a candidate, most decisive first, higher is
  * better: fewest PDB violations, the lowest highest-priority victim, the smallest
  * priority sum, the fewest victims, the latest start of the most important victims.
+ * Written into `out` (NUM_CRITERIA numbers): hundreds of candidates per preemption
+ * allocate nothing.
  */
-function preemptionScores(c: Candidate, now: number): [number, number, number, number, number] {
+function writePreemptionScores(c: Candidate, now: number, out: Float64Array): void {
   const top = c.victims[0].priority;
   let prioritySum = 0;
   let earliest = Infinity;
@@ -98,7 +103,11 @@ function preemptionScores(c: Candidate, now: number): [number, number, number, n
     prioritySum += p.priority + 2147483648;
     if (p.priority === top) earliest = Math.min(earliest, startTime(p, now));
   }
-  return [-c.numPDBViolations, -top, -prioritySum, -c.victims.length, earliest];
+  out[0] = -c.numPDBViolations;
+  out[1] = -top;
+  out[2] = -prioritySum;
+  out[3] = -c.victims.length;
+  out[4] = earliest;
 }
 
 /** MoreImportantPod: higher priority, then started earlier. */
@@ -122,6 +131,9 @@ function hasLowerPriority(node: NodeInfo, priority: number): boolean {
 /** A dry run's result on a node: the victims that make room, or why there are none. */
 type VictimsOrStatus = { readonly victims: PodInfo[]; readonly numPDBViolations: number } | { readonly status: Status };
 
+/** A node's dry run as kept: the candidate it makes (the same object every time), or why it makes none. */
+type KeptDryRun = Candidate | { readonly status: Status };
+
 /** Pod shapes whose dry runs are kept. */
 const MAX_KEPT_DRY_RUNS = 16;
 
@@ -131,14 +143,15 @@ interface KeptDryRuns {
   nodeMark: number;
   nominationMark: number;
   /** By node name. */
-  results: Map<string, VictimsOrStatus>;
+  results: Map<string, KeptDryRun>;
 }
 
+/** A node where preemption makes room; kept with the node's dry run, so shared: read only. */
 export interface Candidate {
-  node: string;
+  readonly node: string;
   /** Most important first. */
-  victims: PodInfo[];
-  numPDBViolations: number;
+  readonly victims: readonly PodInfo[];
+  readonly numPDBViolations: number;
 }
 
 export interface PreemptionOptions {
@@ -223,7 +236,7 @@ export class Evaluator {
    * and with a cycle state that adding or removing pods leaves alone: a node's result
    * holds until its pods, Node or nominated pods change. Undefined when that can't be.
    */
-  private keptDryRuns(state: CycleState, pod: PodInfo, budgets: readonly Budget[], statelessDryRun: boolean, nominator?: Nominator): Map<string, VictimsOrStatus> | undefined {
+  private keptDryRuns(state: CycleState, pod: PodInfo, budgets: readonly Budget[], statelessDryRun: boolean, nominator?: Nominator): Map<string, KeptDryRun> | undefined {
     if (budgets.length > 0 || !statelessDryRun) return undefined;
     const shape = this.fw.nodeLocalShape(state, pod, nominator);
     if (shape === undefined) return undefined;
@@ -260,18 +273,20 @@ export class Evaluator {
       if (!r) {
         // A node with nothing of lower priority has no victims: say so before copying it.
         // The state is copied only if removing and adding pods would change it.
-        r = !hasLowerPriority(node, pod.priority)
+        const v = !hasLowerPriority(node, pod.priority)
           ? { status: new Status(Code.UnschedulableAndUnresolvable, [NO_VICTIMS]) }
           : this.selectVictimsOnNode(statelessDryRun ? state : state.clone(), pod, node.clone(), budgets, nominator);
+        if ('status' in v) r = v;
+        else if (v.victims.length > 0) r = { node: node.name, victims: v.victims, numPDBViolations: v.numPDBViolations };
+        else r = { status: new Status(Code.Error, [`expected at least one victim pod on node "${node.name}"`]) };
         kept?.set(node.name, r);
       }
-      if ('victims' in r && r.victims.length > 0) {
-        const c: Candidate = { node: node.name, victims: r.victims, numPDBViolations: r.numPDBViolations };
-        (r.numPDBViolations === 0 ? nonViolating : violating).push(c);
-        if (nonViolating.length > 0 && nonViolating.length + violating.length >= want) break;
+      if ('status' in r) {
+        statuses.set(node.name, r.status);
         continue;
       }
-      statuses.set(node.name, 'status' in r ? r.status : new Status(Code.Error, [`expected at least one victim pod on node "${node.name}"`]));
+      (r.numPDBViolations === 0 ? nonViolating : violating).push(r);
+      if (nonViolating.length > 0 && nonViolating.length + violating.length >= want) break;
     }
     return { candidates: [...nonViolating, ...violating], statuses };
   }
@@ -320,14 +335,18 @@ export class Evaluator {
     // criterion in turn (upstream's order), without a list per criterion.
     const now = this.now();
     let best = candidates[0];
-    let bestScores = preemptionScores(best, now);
+    let bestScores = new Float64Array(NUM_CRITERIA);
+    let scores = new Float64Array(NUM_CRITERIA);
+    writePreemptionScores(best, now, bestScores);
     for (let i = 1; i < candidates.length; i++) {
-      const scores = preemptionScores(candidates[i], now);
-      for (let k = 0; k < scores.length; k++) {
+      writePreemptionScores(candidates[i], now, scores);
+      for (let k = 0; k < NUM_CRITERIA; k++) {
         if (scores[k] === bestScores[k]) continue;
         if (scores[k] > bestScores[k]) {
           best = candidates[i];
+          const was = bestScores;
           bestScores = scores;
+          scores = was;
         }
         break;
       }
