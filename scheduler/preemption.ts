@@ -92,22 +92,30 @@ const NUM_CRITERIA = 5;
  * pickOneNodeForPreemption's criteria for a candidate, most decisive first, higher is
  * better: fewest PDB violations, the lowest highest-priority victim, the smallest
  * priority sum, the fewest victims, the latest start of the most important victims.
- * Written into `out` (NUM_CRITERIA numbers): hundreds of candidates per preemption
- * allocate nothing.
+ * Written into `out` (NUM_CRITERIA numbers) from the candidate's own summary: hundreds
+ * of candidates per preemption allocate nothing and read no victim.
  */
 function writePreemptionScores(c: Candidate, now: number, out: Float64Array): void {
-  const top = c.victims[0].priority;
-  let prioritySum = 0;
-  let earliest = Infinity;
-  for (const p of c.victims) {
-    prioritySum += p.priority + 2147483648;
-    if (p.priority === top) earliest = Math.min(earliest, startTime(p, now));
-  }
   out[0] = -c.numPDBViolations;
-  out[1] = -top;
-  out[2] = -prioritySum;
-  out[3] = -c.victims.length;
-  out[4] = earliest;
+  out[1] = -c.topPriority;
+  out[2] = -c.prioritySum;
+  out[3] = -c.numVictims;
+  out[4] = c.unstartedAtTop ? Math.min(c.earliestStartAtTop, now) : c.earliestStartAtTop;
+}
+
+/** A candidate with the summary of its victims that pickOne compares. `victims`: most important first. */
+export function makeCandidate(node: string, victims: readonly PodInfo[], numPDBViolations: number): Candidate {
+  const top = victims[0].priority;
+  let prioritySum = 0;
+  let earliestStartAtTop = Infinity;
+  let unstartedAtTop = false;
+  for (const p of victims) {
+    prioritySum += p.priority + 2147483648;
+    if (p.priority !== top) continue;
+    if (p.startTime === undefined) unstartedAtTop = true;
+    else earliestStartAtTop = Math.min(earliestStartAtTop, p.startTime);
+  }
+  return { node, victims, numPDBViolations, numVictims: victims.length, topPriority: top, prioritySum, earliestStartAtTop, unstartedAtTop };
 }
 
 /** MoreImportantPod: higher priority, then started earlier. */
@@ -142,16 +150,25 @@ interface KeptDryRuns {
   nodesVersion: number;
   nodeMark: number;
   nominationMark: number;
-  /** By node name. */
-  results: Map<string, KeptDryRun>;
+  /** By the node's position in nodeList() (of nodesVersion): an array index, not a name's hash. */
+  results: (KeptDryRun | undefined)[];
 }
 
-/** A node where preemption makes room; kept with the node's dry run, so shared: read only. */
+/** A node where preemption makes room (makeCandidate); kept with the node's dry run, so shared: read only. */
 export interface Candidate {
   readonly node: string;
   /** Most important first. */
   readonly victims: readonly PodInfo[];
   readonly numPDBViolations: number;
+  readonly numVictims: number;
+  /** The priority of the most important victims. */
+  readonly topPriority: number;
+  /** Each victim's priority plus 2^31, summed (upstream's sum of priorities). */
+  readonly prioritySum: number;
+  /** The earliest start time among the most important victims that started (Infinity: none). */
+  readonly earliestStartAtTop: number;
+  /** Some of the most important victims have not started (they count as starting now). */
+  readonly unstartedAtTop: boolean;
 }
 
 export interface PreemptionOptions {
@@ -236,7 +253,7 @@ export class Evaluator {
    * and with a cycle state that adding or removing pods leaves alone: a node's result
    * holds until its pods, Node or nominated pods change. Undefined when that can't be.
    */
-  private keptDryRuns(state: CycleState, pod: PodInfo, budgets: readonly Budget[], statelessDryRun: boolean, nominator?: Nominator): Map<string, KeptDryRun> | undefined {
+  private keptDryRuns(state: CycleState, pod: PodInfo, budgets: readonly Budget[], statelessDryRun: boolean, nominator?: Nominator): (KeptDryRun | undefined)[] | undefined {
     if (budgets.length > 0 || !statelessDryRun) return undefined;
     const shape = this.fw.nodeLocalShape(state, pod, nominator);
     if (shape === undefined) return undefined;
@@ -247,12 +264,16 @@ export class Evaluator {
     const nominationChanges = kept && nominator ? nominator.nodesWithNominationChangesSince!(kept.nominationMark) : [];
     // More changes than nodes (a shape not seen for long): starting over costs less.
     if (kept && nodeChanges && nominationChanges && nodeChanges.length + nominationChanges.length <= this.snap.numNodes) {
-      for (const n of nodeChanges) kept.results.delete(n.name);
-      for (const name of nominationChanges) kept.results.delete(name);
+      const results = kept.results;
+      for (const n of nodeChanges) if (n.position >= 0) results[n.position] = undefined;
+      for (const name of nominationChanges) {
+        const n = this.snap.getNode(name);
+        if (n && n.position >= 0) results[n.position] = undefined;
+      }
       kept.nodeMark = nodeMark;
       kept.nominationMark = nominationMark;
       this.dryRuns.delete(shape);
-    } else kept = { nodesVersion: this.snap.nodesVersion, nodeMark, nominationMark, results: new Map() };
+    } else kept = { nodesVersion: this.snap.nodesVersion, nodeMark, nominationMark, results: new Array<KeptDryRun | undefined>(this.snap.numNodes) };
     // Most recently used last.
     this.dryRuns.set(shape, kept);
     if (this.dryRuns.size > MAX_KEPT_DRY_RUNS) this.dryRuns.delete(this.dryRuns.keys().next().value as string);
@@ -269,7 +290,7 @@ export class Evaluator {
     const kept = this.keptDryRuns(state, pod, budgets, statelessDryRun, nominator);
     for (let i = 0; i < potential.length; i++) {
       const node = potential[(offset + i) % potential.length];
-      let r = kept?.get(node.name);
+      let r = kept?.[node.position];
       if (!r) {
         // A node with nothing of lower priority has no victims: say so before copying it.
         // The state is copied only if removing and adding pods would change it.
@@ -277,9 +298,9 @@ export class Evaluator {
           ? { status: new Status(Code.UnschedulableAndUnresolvable, [NO_VICTIMS]) }
           : this.selectVictimsOnNode(statelessDryRun ? state : state.clone(), pod, node.clone(), budgets, nominator);
         if ('status' in v) r = v;
-        else if (v.victims.length > 0) r = { node: node.name, victims: v.victims, numPDBViolations: v.numPDBViolations };
+        else if (v.victims.length > 0) r = makeCandidate(node.name, v.victims, v.numPDBViolations);
         else r = { status: new Status(Code.Error, [`expected at least one victim pod on node "${node.name}"`]) };
-        kept?.set(node.name, r);
+        if (kept) kept[node.position] = r;
       }
       if ('status' in r) {
         statuses.set(node.name, r.status);
