@@ -117,7 +117,14 @@ export class SchedulingAlgorithm {
     // A pod of a shape that fit nowhere lately, or that asks for more than any node has.
     const shape = pre.nodeNames ? undefined : this.fw.nodeLocalShape(state, pod, nominator);
     if (shape !== undefined && (pre.rejectsEveryNode || this.everyNodeVerdicts.has(shape))) {
-      if (this.rejectEveryNodeFromVerdict(shape, state, pod, allNodes, diagnosis, nominator)) return { feasible: [], diagnosis };
+      const fromVerdict = this.rejectEveryNodeFromVerdict(shape, state, pod, allNodes, diagnosis, nominator);
+      if (fromVerdict === true) return { feasible: [], diagnosis };
+      // A few nodes fit: the search would filter every node to find just those.
+      if (fromVerdict !== false && !pre.candidates && fromVerdict.length < numFeasibleNodesToFind(this.percentageOfNodesToScore, allNodes.length)) {
+        diagnosis.recordUnkept(allNodes.length - fromVerdict.length);
+        this.finishFiltering(fromVerdict, allNodes.length, allNodes.length, diagnosis);
+        return { feasible: fromVerdict, diagnosis };
+      }
     }
     // A node nominated by an earlier preemption is likely the only one that fits: try it first.
     const nominated = pod.pod.status?.nominatedNodeName;
@@ -289,11 +296,13 @@ export class SchedulingAlgorithm {
    * A pod that fits nowhere: each node's verdict is kept per pod shape (nodeLocalShape) and,
    * for the next pod of that shape, brought up to date on the nodes whose pods, Node or
    * nominated pods changed since (a node that comes or goes starts over), so a stream of pods that
-   * fit nowhere costs the changed nodes per pod, not every node. False (nothing recorded)
-   * when some node fits: the search then runs as usual, and the verdict is kept (pods of
-   * the shape may fit nowhere again once that node fills up).
+   * fit nowhere costs the changed nodes per pod, not every node. True when no node fits;
+   * else (nothing recorded) the nodes that fit, in the order the search would find them,
+   * when the verdict is up to date for every node (false when it was built anew: the search
+   * then runs as usual). The verdict is kept either way (pods of the shape may fit nowhere
+   * again once those nodes fill up).
    */
-  private rejectEveryNodeFromVerdict(shape: string, state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], diagnosis: Diagnosis, nominator?: Nominator): boolean {
+  private rejectEveryNodeFromVerdict(shape: string, state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], diagnosis: Diagnosis, nominator?: Nominator): true | NodeInfo[] | false {
     const filters = this.fw.activeFilters(state);
     const withNominated = !!nominator && (nominator.hasNominatedPods?.() ?? true);
     const firstFailure = (node: NodeInfo): Status | null => {
@@ -340,7 +349,15 @@ export class SchedulingAlgorithm {
       verdict.mark = this.snap.nodeChangeMark;
       verdict.nominationMark = nominationMark;
       this.keepVerdict(shape, verdict);
-      if (verdict.fitting > 0) return false;
+      if (verdict.fitting > 0) {
+        const fit: NodeInfo[] = [];
+        const start = this.nextStartNodeIndex % nodes.length;
+        for (let i = 0; i < nodes.length && fit.length < verdict.fitting; i++) {
+          const pos = (start + i) % nodes.length;
+          if (verdict.statuses[pos] === null) fit.push(nodes[pos]);
+        }
+        return fit;
+      }
     } else {
       const statuses: (Status | null)[] = new Array<Status | null>(nodes.length);
       const counts = new Map<Status, number>();
