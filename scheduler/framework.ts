@@ -500,13 +500,17 @@ export class Diagnosis {
   }
 
   /** Nodes whose status has `code` (NodeToStatus.NodesForStatusCode). */
-  nodesForStatusCode(allNodes: readonly NodeInfo[], code: Code): NodeInfo[] {
+  nodesForStatusCode(allNodes: readonly NodeInfo[], code: Code): readonly NodeInfo[] {
     if (code === Code.Unschedulable && this.unschedulable === 0 && this.absentStatus?.code !== Code.Unschedulable && !this.map) return [];
     const every = this.everyNode;
     if (every && !this.map && this.names.length === 0 && every.nodes.length === allNodes.length) {
-      // Every node recorded, in this order: no map needed.
+      // Every node recorded, in this order: no map needed. A kept verdict hands the same
+      // statuses to every pod of its shape until a node's status changes: so is the answer.
+      const kept = nodesByStatusCode.get(every.statuses);
+      if (kept && kept.nodes === every.nodes && kept.code === code) return kept.out;
       const out: NodeInfo[] = [];
       for (let i = 0; i < every.nodes.length; i++) if (every.statuses[i].code === code) out.push(every.nodes[i]);
+      nodesByStatusCode.set(every.statuses, { nodes: every.nodes, code, out });
       return out;
     }
     const m = this.nodeToStatus;
@@ -518,6 +522,13 @@ export class Diagnosis {
     return out;
   }
 }
+
+/**
+ * nodesForStatusCode's last answer per statuses array recorded for every node: such an
+ * array (a kept verdict's, see SchedulingAlgorithm) never changes once handed out, nor
+ * does a nodeList() array.
+ */
+const nodesByStatusCode = new WeakMap<readonly Status[], { nodes: readonly NodeInfo[]; code: Code; out: readonly NodeInfo[] }>();
 
 /** framework.FitError: why a pod fits on none of the nodes. */
 export class FitError {
