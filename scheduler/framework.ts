@@ -325,12 +325,13 @@ export class Framework {
    * keys. Pods with the same shape get the same verdict on a node whose pods, Node and
    * nominated pods are the same. Undefined when some Filter isn't node-local, or nominated
    * pods can't be followed (a nominator without a log of changes), or the pod is nominated
-   * itself (it doesn't count its own nomination).
+   * itself (it doesn't count its own nomination) unless `evenIfNominated`: then the shape's
+   * verdicts hold for the pod on every node but the one it is nominated to.
    */
-  nodeLocalShape(state: CycleState, pod: PodInfo, nominator?: Nominator): string | undefined {
+  nodeLocalShape(state: CycleState, pod: PodInfo, nominator?: Nominator, evenIfNominated = false): string | undefined {
     if (nominator) {
       if (!nominator.nodesWithNominationChangesSince || !nominator.nominatedNodeName) return undefined;
-      if (pod.pod.status?.nominatedNodeName || nominator.nominatedNodeName(pod.key) !== undefined) return undefined;
+      if (!evenIfNominated && (pod.pod.status?.nominatedNodeName || nominator.nominatedNodeName(pod.key) !== undefined)) return undefined;
     }
     let shape = `priority ${pod.priority}\u0000`;
     for (const f of this.activeFilters(state)) {
