@@ -307,7 +307,8 @@ export class SchedulingAlgorithm {
    * else (nothing recorded) the nodes that fit, in the order the search would find them,
    * when the verdict is up to date for every node (false when it was built anew: the search
    * then runs as usual). The verdict is kept either way (pods of the shape may fit nowhere
-   * again once those nodes fill up).
+   * again once those nodes fill up). `ownNomination`: the node the pod is nominated to, whose
+   * status for it (its own nomination left out) is the pod's alone: never kept.
    */
   private rejectEveryNodeFromVerdict(
     shape: string,
