@@ -485,6 +485,13 @@ export class Diagnosis {
     return this.map;
   }
 
+  /** The status recorded for `node` (else absentStatus), read by its position when every node was recorded at once: no nodeToStatus map built for one lookup. */
+  statusOf(node: NodeInfo): Status | undefined {
+    const every = this.everyNode;
+    if (every && !this.map && this.names.length === 0 && node.position >= 0 && every.nodes[node.position] === node) return every.statuses[node.position];
+    return this.nodeToStatus.get(node.name) ?? this.absentStatus;
+  }
+
   get filteredCount(): number {
     return (this.map ? this.map.size : this.names.length + (this.everyNode?.nodes.length ?? 0)) + this.unkept;
   }

@@ -232,9 +232,9 @@ export class Evaluator {
     if (pod.pod.spec?.preemptionPolicy === 'Never') return NOT_ELIGIBLE_NEVER;
     const nom = pod.pod.status?.nominatedNodeName;
     if (nom) {
-      const st = diagnosis.nodeToStatus.get(nom) ?? diagnosis.absentStatus;
-      if (st && st.code === Code.UnschedulableAndUnresolvable) return '';
       const node = this.snap.getNode(nom);
+      const st = node ? diagnosis.statusOf(node) : (diagnosis.nodeToStatus.get(nom) ?? diagnosis.absentStatus);
+      if (st && st.code === Code.UnschedulableAndUnresolvable) return '';
       if (node) for (const p of node.pods.values()) if (p.priority < pod.priority && terminatingByPreemption(p)) return NOT_ELIGIBLE_TERMINATING;
     }
     return '';

@@ -105,6 +105,22 @@ test('Diagnosis: statuses counted as recorded, in first-seen order, and unkept n
   assert.equal(fit.nodeToStatus.size, 0);
 });
 
+test('Diagnosis.statusOf: a node\'s status from every node recorded at once, as nodeToStatus has it', () => {
+  const h = harness([node('a'), node('b'), node('c')]);
+  const nodes = h.snap.nodeList();
+  const cpu = new Status(Code.Unschedulable, ['Insufficient cpu'], 'NodeResourcesFit');
+  const taint = new Status(Code.UnschedulableAndUnresolvable, ['node(s) had untolerated taint {k: v}'], 'TaintToleration');
+  const statuses = nodes.map((n) => (n.name === 'b' ? taint : cpu));
+  const d = new Diagnosis();
+  d.recordEveryNode(nodes, statuses, new Map([[cpu, 2], [taint, 1]]));
+  for (const n of nodes) assert.equal(d.statusOf(n), n.name === 'b' ? taint : cpu);
+  for (const n of nodes) assert.equal(d.nodeToStatus.get(n.name), d.statusOf(n));
+  const absent = new Status(Code.UnschedulableAndUnresolvable, ['none']);
+  const other = new Diagnosis();
+  other.absentStatus = absent;
+  assert.equal(other.statusOf(nodes[0]), absent);
+});
+
 test('a pod that fits reports every node it evaluated; one that fits nowhere reports every node\'s reason', () => {
   const nodes = [node('small1', { cpu: '1' }), node('small2', { cpu: '1' }), node('big', { cpu: '8' }), node('tainted', { cpu: '8', taints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }] })];
   const h = harness(nodes);
