@@ -44,8 +44,12 @@ function definitionOf(res: ResourceInfo): string | undefined {
   return openapi.definitionNameFor(res.group, res.version, res.kind);
 }
 
-/** The patched object in the request's version; `current` must not be mutated. */
-export function applyPatchBody(res: ResourceInfo, type: PatchType, current: KubeObject | undefined, body: Buffer, ctx: RequestContext & { force?: boolean }): KubeObject {
+/**
+ * The patched object in the request's version; `current` must not be mutated. With
+ * `shareUntouched`, a strategic merge patch's result keeps the top-level members of
+ * `current` it does not name (see StrategicMergeOptions): the caller changes none of them.
+ */
+export function applyPatchBody(res: ResourceInfo, type: PatchType, current: KubeObject | undefined, body: Buffer, ctx: RequestContext & { force?: boolean }, opts: patch.StrategicMergeOptions = {}): KubeObject {
   switch (type) {
     case 'json': {
       const ops = parseJson(body);
@@ -57,7 +61,7 @@ export function applyPatchBody(res: ResourceInfo, type: PatchType, current: Kube
     case 'strategic':
       // Custom resources have no patch strategies (upstream answers 415).
       if (res.custom) throw patch.unsupportedPatchMediaType(['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']);
-      return patch.applyStrategicMergePatch(current, parseJson(body), patch.navigatorFor(openapi.definitions(), definitionOf(res))) as KubeObject;
+      return patch.applyStrategicMergePatch(current, parseJson(body), patch.navigatorFor(openapi.definitions(), definitionOf(res)), opts) as KubeObject;
     case 'apply': {
       let applied: unknown;
       checkJsonDepth(body);

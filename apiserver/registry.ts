@@ -511,8 +511,11 @@ export class Registry {
   /**
    * Typed decoding of the request's object, as upstream decodes into Go structs: a wrongly
    * typed field is a 400, unknown fields are dropped (warned about, or rejected under Strict).
+   * `stored`: the stored object a patch was applied to; the top-level members the patched
+   * object keeps from it as they are (the same objects) were decoded when they were
+   * written, hold no unknown field, and are not walked again.
    */
-  private validateFields(res: ResourceInfo, obj: KubeObject, ctx: RequestContext): void {
+  private validateFields(res: ResourceInfo, obj: KubeObject, ctx: RequestContext, stored?: KubeObject): void {
     // Custom resources: unknown fields per the CRD's schema; wrong types are the schema
     // validation's 422 (apiserver/crd), not a decoding error.
     if (res.custom) {
@@ -523,8 +526,21 @@ export class Registry {
       ctx.warnings.push(...unknown);
       return;
     }
-    const decoded = decodeTyped(res, obj);
+    // The members to decode: all, or those of a patched object that are not the stored ones.
+    const members = obj as Record<string, unknown>;
+    const keptFromStored = (k: string): boolean => {
+      const v = members[k];
+      return v !== null && typeof v === 'object' && v === (stored as Record<string, unknown>)[k];
+    };
+    let decodedMembers = members;
+    if (stored) {
+      decodedMembers = {};
+      for (const k in members) if (!keptFromStored(k)) decodedMembers[k] = members[k];
+    }
+    const decoded = decodeTyped(res, decodedMembers);
     if (!decoded) return;
+    // Unknown top-level members are dropped from what was decoded: from the object too.
+    if (decodedMembers !== members) for (const k of Object.keys(members)) if (!(k in decodedMembers) && !keptFromStored(k)) delete members[k];
     if (decoded.typeError) {
       throw badRequest(`${res.kind} in version "${res.version}" cannot be handled as a ${res.kind}: ${decoded.typeError}`);
     }
@@ -791,8 +807,12 @@ export class Registry {
       (current) => {
         const presented = current ? this.present(res, current) : undefined;
         if (!presented && type !== 'apply') throw notFound(res.group, res.plural, name);
-        const patched = applyPatchBody(res, type, presented, body, ctx);
-        this.validateFields(res, patched, ctx);
+        // A strategic patch copies only the members it names: the rest stay the stored
+        // object's (or its copy's), which nothing below changes — but for metadata's own
+        // fields, so metadata is a new object over the same members.
+        const patched = applyPatchBody(res, type, presented, body, ctx, { shareUntouched: true });
+        if (presented && patched.metadata && patched.metadata === presented.metadata) patched.metadata = { ...patched.metadata };
+        this.validateFields(res, patched, ctx, presented);
         if (patched.metadata?.name && patched.metadata.name !== name) {
           throw badRequest(`the name of the object (${patched.metadata.name}) does not match the name on the URL (${name})`);
         }

@@ -48,8 +48,27 @@ const writtenObjects = new WeakMap<Buffer, KubeObject>();
  * hands the object only to callers that copy or serialize it.
  */
 export function noteWritten(value: Buffer, obj: KubeObject): void {
-  if (isJsonClean(obj)) writtenObjects.set(value, obj);
+  const proto = Object.getPrototypeOf(obj) as unknown;
+  if (proto !== Object.prototype && proto !== null) return;
+  const members = obj as Record<string, unknown>;
+  for (const k in members) {
+    const v = members[k];
+    if (v !== null && typeof v === 'object' && k !== 'metadata' && cleanMembers.has(v)) continue;
+    if (!isJsonCleanMember(v)) return;
+  }
+  writtenObjects.set(value, obj);
+  for (const k in members) {
+    const v = members[k];
+    if (v !== null && typeof v === 'object' && k !== 'metadata') cleanMembers.add(v);
+  }
 }
+
+/**
+ * Top-level members (but metadata, whose own fields change) of noted objects: they never
+ * change again, and a later version that keeps one (a status write keeps the spec) is not
+ * walked again for it.
+ */
+const cleanMembers = new WeakSet<object>();
 
 /** The decoded value of a store event's value: the written object when noted, else the text decoded. */
 function decodeEventValue(value: Buffer, modRevision: number): KubeObject {

@@ -26,6 +26,9 @@
 //                 attempts (each records one, FailedScheduling or Scheduled): the
 //                 recorder drops what finds its 1,000-event queue full, as upstream's
 //                 broadcaster does
+// and, on a line of its own, the pod writes seen on the watch meanwhile, by kind, per
+// measured pod (creates, binds, other updates such as status patches, graceful deletes,
+// deletes): what one placement costs the API besides events
 // and, first, the core alone: the same pods scheduled on a snapshot of the same nodes
 // with no API server (pods/s and p99 per decision).
 //
@@ -294,8 +297,12 @@ interface Result {
   algoP99: number;
   createPerSec: number;
   events: number;
+  /** Pod writes seen on the watch while measuring, by kind. */
+  podWrites: Record<PodWrite, number>;
   seconds: number;
 }
+
+type PodWrite = 'create' | 'bind' | 'update' | 'graceful delete' | 'delete';
 
 async function run(s: Scenario): Promise<Result> {
   const c = core(s);
@@ -346,10 +353,23 @@ async function run(s: Scenario): Promise<Result> {
     let resolveDone!: () => void;
     const done = new Promise<void>((r) => (resolveDone = r));
     // The bench only reads what it is handed (as an informer): no copy of every event for it.
+    const podWrites: Record<PodWrite, number> = { create: 0, bind: 0, update: 0, 'graceful delete': 0, delete: 0 };
+    /** Per pod, whether it was seen bound and being deleted: tells a write's kind from its event. */
+    const seen = new Map<string, { bound: boolean; deleting: boolean }>();
+    let measuring = false;
     const watch = api.watch<Pod>(PODS, 'bench', { resourceVersion: '0', readOnly: true, withoutManagedFields: true }, (ev) => {
-      if (ev.type !== 'MODIFIED') return;
       const pod = ev.object;
       const name = pod.metadata?.name ?? '';
+      const was = seen.get(name);
+      const now = { bound: !!pod.spec?.nodeName, deleting: !!pod.metadata?.deletionTimestamp };
+      if (ev.type === 'DELETED') seen.delete(name);
+      else seen.set(name, now);
+      if (measuring) {
+        const kind: PodWrite =
+          ev.type === 'ADDED' ? 'create' : ev.type === 'DELETED' ? 'delete' : now.bound && !was?.bound ? 'bind' : now.deleting && !was?.deleting ? 'graceful delete' : 'update';
+        podWrites[kind]++;
+      }
+      if (ev.type !== 'MODIFIED') return;
       if (pod.metadata?.deletionTimestamp && pod.spec?.nodeName) {
         // What the node's kubelet would do once the containers stopped (preemption victims).
         api.delete(PODS, 'bench', name, { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid }, readOnly: true }).catch(() => undefined);
@@ -397,6 +417,7 @@ async function run(s: Scenario): Promise<Result> {
 
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
+    measuring = true;
     await parallel(n, CONCURRENCY, async (i) => {
       created[i] = performance.now();
       await api.create(PODS, 'bench', benchPod(s, i), { readOnly: true });
@@ -410,6 +431,7 @@ async function run(s: Scenario): Promise<Result> {
     const timeout = new Promise<void>((r) => setTimeout(r, 600_000).unref());
     await Promise.race([done, timeout]);
     const cpu = process.cpuUsage(cpu0);
+    measuring = false;
     watch.stop();
     beat.stop();
     await sched.stop();
@@ -446,6 +468,7 @@ async function run(s: Scenario): Promise<Result> {
       algoP99: pct(algo, 99),
       createPerSec: n / createSecs,
       events,
+      podWrites,
       seconds: (performance.now() - t0) / 1000,
     };
   } finally {
@@ -467,6 +490,8 @@ async function main(): Promise<void> {
     console.log(
       `${r.scenario.padEnd(26)} ${String(s.nodes).padStart(6)} | ${r.corePodsPerSec.toFixed(0).padStart(6)} ${r.coreP99.toFixed(3).padStart(7)}    | ${r.podsPerSec.toFixed(0).padStart(6)}  ${verdict} ${r.podsPerCpuSec.toFixed(0).padStart(10)} ${r.e2eP50.toFixed(0).padStart(11)} ${r.e2eP99.toFixed(0).padStart(11)} ${r.algoAvg.toFixed(3).padStart(12)} ${r.algoP99.toFixed(3).padStart(12)} ${r.createPerSec.toFixed(0).padStart(9)} ${String(r.bound).padStart(6)} ${String(r.unschedulable).padStart(8)} ${String(r.deleted).padStart(8)} ${String(r.attempts).padStart(9)} ${String(r.events).padStart(7)}`,
     );
+    const perPod = Object.entries(r.podWrites).map(([kind, count]) => `${kind} ${(count / measuredCount(s)).toFixed(2)}`);
+    console.log(`  pod writes seen per measured pod: ${perPod.join(', ')}`);
   }
   console.log(`total ${((performance.now() - began) / 1000).toFixed(0)} s, load now ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }

@@ -325,12 +325,13 @@ export class Framework {
    * keys. Pods with the same shape get the same verdict on a node whose pods, Node and
    * nominated pods are the same. Undefined when some Filter isn't node-local, or nominated
    * pods can't be followed (a nominator without a log of changes), or the pod is nominated
-   * itself (it doesn't count its own nomination).
+   * itself (it doesn't count its own nomination) unless `evenIfNominated`: then the shape's
+   * verdicts hold for the pod on every node but the one it is nominated to.
    */
-  nodeLocalShape(state: CycleState, pod: PodInfo, nominator?: Nominator): string | undefined {
+  nodeLocalShape(state: CycleState, pod: PodInfo, nominator?: Nominator, evenIfNominated = false): string | undefined {
     if (nominator) {
       if (!nominator.nodesWithNominationChangesSince || !nominator.nominatedNodeName) return undefined;
-      if (pod.pod.status?.nominatedNodeName || nominator.nominatedNodeName(pod.key) !== undefined) return undefined;
+      if (!evenIfNominated && (pod.pod.status?.nominatedNodeName || nominator.nominatedNodeName(pod.key) !== undefined)) return undefined;
     }
     let shape = `priority ${pod.priority}\u0000`;
     for (const f of this.activeFilters(state)) {
@@ -484,6 +485,13 @@ export class Diagnosis {
     return this.map;
   }
 
+  /** The status recorded for `node` (else absentStatus), read by its position when every node was recorded at once: no nodeToStatus map built for one lookup. */
+  statusOf(node: NodeInfo): Status | undefined {
+    const every = this.everyNode;
+    if (every && !this.map && this.names.length === 0 && node.position >= 0 && every.nodes[node.position] === node) return every.statuses[node.position];
+    return this.nodeToStatus.get(node.name) ?? this.absentStatus;
+  }
+
   get filteredCount(): number {
     return (this.map ? this.map.size : this.names.length + (this.everyNode?.nodes.length ?? 0)) + this.unkept;
   }
@@ -500,13 +508,17 @@ export class Diagnosis {
   }
 
   /** Nodes whose status has `code` (NodeToStatus.NodesForStatusCode). */
-  nodesForStatusCode(allNodes: readonly NodeInfo[], code: Code): NodeInfo[] {
+  nodesForStatusCode(allNodes: readonly NodeInfo[], code: Code): readonly NodeInfo[] {
     if (code === Code.Unschedulable && this.unschedulable === 0 && this.absentStatus?.code !== Code.Unschedulable && !this.map) return [];
     const every = this.everyNode;
     if (every && !this.map && this.names.length === 0 && every.nodes.length === allNodes.length) {
-      // Every node recorded, in this order: no map needed.
+      // Every node recorded, in this order: no map needed. A kept verdict hands the same
+      // statuses to every pod of its shape until a node's status changes: so is the answer.
+      const kept = nodesByStatusCode.get(every.statuses);
+      if (kept && kept.nodes === every.nodes && kept.code === code) return kept.out;
       const out: NodeInfo[] = [];
       for (let i = 0; i < every.nodes.length; i++) if (every.statuses[i].code === code) out.push(every.nodes[i]);
+      nodesByStatusCode.set(every.statuses, { nodes: every.nodes, code, out });
       return out;
     }
     const m = this.nodeToStatus;
@@ -518,6 +530,13 @@ export class Diagnosis {
     return out;
   }
 }
+
+/**
+ * nodesForStatusCode's last answer per statuses array recorded for every node: such an
+ * array (a kept verdict's, see SchedulingAlgorithm) never changes once handed out, nor
+ * does a nodeList() array.
+ */
+const nodesByStatusCode = new WeakMap<readonly Status[], { nodes: readonly NodeInfo[]; code: Code; out: readonly NodeInfo[] }>();
 
 /** framework.FitError: why a pod fits on none of the nodes. */
 export class FitError {

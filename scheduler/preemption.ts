@@ -85,20 +85,37 @@ function startTime(p: PodInfo, now: number): number {
   return p.startTime ?? now;
 }
 
+/** How many criteria pickOneNodeForPreemption compares (writePreemptionScores). */
+const NUM_CRITERIA = 5;
+
 /**
  * pickOneNodeForPreemption's criteria for a candidate, most decisive first, higher is
  * better: fewest PDB violations, the lowest highest-priority victim, the smallest
  * priority sum, the fewest victims, the latest start of the most important victims.
+ * Written into `out` (NUM_CRITERIA numbers) from the candidate's own summary: hundreds
+ * of candidates per preemption allocate nothing and read no victim.
  */
-function preemptionScores(c: Candidate, now: number): [number, number, number, number, number] {
-  const top = c.victims[0].priority;
+function writePreemptionScores(c: Candidate, now: number, out: Float64Array): void {
+  out[0] = -c.numPDBViolations;
+  out[1] = -c.topPriority;
+  out[2] = -c.prioritySum;
+  out[3] = -c.numVictims;
+  out[4] = c.unstartedAtTop ? Math.min(c.earliestStartAtTop, now) : c.earliestStartAtTop;
+}
+
+/** A candidate with the summary of its victims that pickOne compares. `victims`: most important first. */
+export function makeCandidate(node: string, victims: readonly PodInfo[], numPDBViolations: number): Candidate {
+  const top = victims[0].priority;
   let prioritySum = 0;
-  let earliest = Infinity;
-  for (const p of c.victims) {
+  let earliestStartAtTop = Infinity;
+  let unstartedAtTop = false;
+  for (const p of victims) {
     prioritySum += p.priority + 2147483648;
-    if (p.priority === top) earliest = Math.min(earliest, startTime(p, now));
+    if (p.priority !== top) continue;
+    if (p.startTime === undefined) unstartedAtTop = true;
+    else earliestStartAtTop = Math.min(earliestStartAtTop, p.startTime);
   }
-  return [-c.numPDBViolations, -top, -prioritySum, -c.victims.length, earliest];
+  return { node, victims, numPDBViolations, numVictims: victims.length, topPriority: top, prioritySum, earliestStartAtTop, unstartedAtTop };
 }
 
 /** MoreImportantPod: higher priority, then started earlier. */
@@ -122,6 +139,9 @@ function hasLowerPriority(node: NodeInfo, priority: number): boolean {
 /** A dry run's result on a node: the victims that make room, or why there are none. */
 type VictimsOrStatus = { readonly victims: PodInfo[]; readonly numPDBViolations: number } | { readonly status: Status };
 
+/** A node's dry run as kept: the candidate it makes (the same object every time), or why it makes none. */
+type KeptDryRun = Candidate | { readonly status: Status };
+
 /** Pod shapes whose dry runs are kept. */
 const MAX_KEPT_DRY_RUNS = 16;
 
@@ -130,15 +150,25 @@ interface KeptDryRuns {
   nodesVersion: number;
   nodeMark: number;
   nominationMark: number;
-  /** By node name. */
-  results: Map<string, VictimsOrStatus>;
+  /** By the node's position in nodeList() (of nodesVersion): an array index, not a name's hash. */
+  results: (KeptDryRun | undefined)[];
 }
 
+/** A node where preemption makes room (makeCandidate); kept with the node's dry run, so shared: read only. */
 export interface Candidate {
-  node: string;
+  readonly node: string;
   /** Most important first. */
-  victims: PodInfo[];
-  numPDBViolations: number;
+  readonly victims: readonly PodInfo[];
+  readonly numPDBViolations: number;
+  readonly numVictims: number;
+  /** The priority of the most important victims. */
+  readonly topPriority: number;
+  /** Each victim's priority plus 2^31, summed (upstream's sum of priorities). */
+  readonly prioritySum: number;
+  /** The earliest start time among the most important victims that started (Infinity: none). */
+  readonly earliestStartAtTop: number;
+  /** Some of the most important victims have not started (they count as starting now). */
+  readonly unstartedAtTop: boolean;
 }
 
 export interface PreemptionOptions {
@@ -202,9 +232,9 @@ export class Evaluator {
     if (pod.pod.spec?.preemptionPolicy === 'Never') return NOT_ELIGIBLE_NEVER;
     const nom = pod.pod.status?.nominatedNodeName;
     if (nom) {
-      const st = diagnosis.nodeToStatus.get(nom) ?? diagnosis.absentStatus;
-      if (st && st.code === Code.UnschedulableAndUnresolvable) return '';
       const node = this.snap.getNode(nom);
+      const st = node ? diagnosis.statusOf(node) : (diagnosis.nodeToStatus.get(nom) ?? diagnosis.absentStatus);
+      if (st && st.code === Code.UnschedulableAndUnresolvable) return '';
       if (node) for (const p of node.pods.values()) if (p.priority < pod.priority && terminatingByPreemption(p)) return NOT_ELIGIBLE_TERMINATING;
     }
     return '';
@@ -223,7 +253,7 @@ export class Evaluator {
    * and with a cycle state that adding or removing pods leaves alone: a node's result
    * holds until its pods, Node or nominated pods change. Undefined when that can't be.
    */
-  private keptDryRuns(state: CycleState, pod: PodInfo, budgets: readonly Budget[], statelessDryRun: boolean, nominator?: Nominator): Map<string, VictimsOrStatus> | undefined {
+  private keptDryRuns(state: CycleState, pod: PodInfo, budgets: readonly Budget[], statelessDryRun: boolean, nominator?: Nominator): (KeptDryRun | undefined)[] | undefined {
     if (budgets.length > 0 || !statelessDryRun) return undefined;
     const shape = this.fw.nodeLocalShape(state, pod, nominator);
     if (shape === undefined) return undefined;
@@ -234,12 +264,16 @@ export class Evaluator {
     const nominationChanges = kept && nominator ? nominator.nodesWithNominationChangesSince!(kept.nominationMark) : [];
     // More changes than nodes (a shape not seen for long): starting over costs less.
     if (kept && nodeChanges && nominationChanges && nodeChanges.length + nominationChanges.length <= this.snap.numNodes) {
-      for (const n of nodeChanges) kept.results.delete(n.name);
-      for (const name of nominationChanges) kept.results.delete(name);
+      const results = kept.results;
+      for (const n of nodeChanges) if (n.position >= 0) results[n.position] = undefined;
+      for (const name of nominationChanges) {
+        const n = this.snap.getNode(name);
+        if (n && n.position >= 0) results[n.position] = undefined;
+      }
       kept.nodeMark = nodeMark;
       kept.nominationMark = nominationMark;
       this.dryRuns.delete(shape);
-    } else kept = { nodesVersion: this.snap.nodesVersion, nodeMark, nominationMark, results: new Map() };
+    } else kept = { nodesVersion: this.snap.nodesVersion, nodeMark, nominationMark, results: new Array<KeptDryRun | undefined>(this.snap.numNodes) };
     // Most recently used last.
     this.dryRuns.set(shape, kept);
     if (this.dryRuns.size > MAX_KEPT_DRY_RUNS) this.dryRuns.delete(this.dryRuns.keys().next().value as string);
@@ -256,22 +290,24 @@ export class Evaluator {
     const kept = this.keptDryRuns(state, pod, budgets, statelessDryRun, nominator);
     for (let i = 0; i < potential.length; i++) {
       const node = potential[(offset + i) % potential.length];
-      let r = kept?.get(node.name);
+      let r = kept?.[node.position];
       if (!r) {
         // A node with nothing of lower priority has no victims: say so before copying it.
         // The state is copied only if removing and adding pods would change it.
-        r = !hasLowerPriority(node, pod.priority)
+        const v = !hasLowerPriority(node, pod.priority)
           ? { status: new Status(Code.UnschedulableAndUnresolvable, [NO_VICTIMS]) }
           : this.selectVictimsOnNode(statelessDryRun ? state : state.clone(), pod, node.clone(), budgets, nominator);
-        kept?.set(node.name, r);
+        if ('status' in v) r = v;
+        else if (v.victims.length > 0) r = makeCandidate(node.name, v.victims, v.numPDBViolations);
+        else r = { status: new Status(Code.Error, [`expected at least one victim pod on node "${node.name}"`]) };
+        if (kept) kept[node.position] = r;
       }
-      if ('victims' in r && r.victims.length > 0) {
-        const c: Candidate = { node: node.name, victims: r.victims, numPDBViolations: r.numPDBViolations };
-        (r.numPDBViolations === 0 ? nonViolating : violating).push(c);
-        if (nonViolating.length > 0 && nonViolating.length + violating.length >= want) break;
+      if ('status' in r) {
+        statuses.set(node.name, r.status);
         continue;
       }
-      statuses.set(node.name, 'status' in r ? r.status : new Status(Code.Error, [`expected at least one victim pod on node "${node.name}"`]));
+      (r.numPDBViolations === 0 ? nonViolating : violating).push(r);
+      if (nonViolating.length > 0 && nonViolating.length + violating.length >= want) break;
     }
     return { candidates: [...nonViolating, ...violating], statuses };
   }
@@ -320,14 +356,18 @@ export class Evaluator {
     // criterion in turn (upstream's order), without a list per criterion.
     const now = this.now();
     let best = candidates[0];
-    let bestScores = preemptionScores(best, now);
+    let bestScores = new Float64Array(NUM_CRITERIA);
+    let scores = new Float64Array(NUM_CRITERIA);
+    writePreemptionScores(best, now, bestScores);
     for (let i = 1; i < candidates.length; i++) {
-      const scores = preemptionScores(candidates[i], now);
-      for (let k = 0; k < scores.length; k++) {
+      writePreemptionScores(candidates[i], now, scores);
+      for (let k = 0; k < NUM_CRITERIA; k++) {
         if (scores[k] === bestScores[k]) continue;
         if (scores[k] > bestScores[k]) {
           best = candidates[i];
+          const was = bestScores;
           bestScores = scores;
+          scores = was;
         }
         break;
       }

@@ -46,10 +46,15 @@ interface EveryNodeVerdict {
   fitting: number;
   /** A Diagnosis holds `statuses`: the next change copies them first. */
   handedOut: boolean;
+  /**
+   * Nodes whose status is behind: they changed while a pod nominated to them was the one
+   * bringing the verdict up to date (its statuses there leave its own nomination out).
+   */
+  behind: Set<string>;
 }
 
 /** A shape that fit nowhere: its verdict is built when the next pod of the shape comes. */
-const UNBUILT_VERDICT: EveryNodeVerdict = { nodesVersion: -1, mark: 0, nominationMark: 0, statuses: [], counts: new Map(), fitting: 0, handedOut: false };
+const UNBUILT_VERDICT: EveryNodeVerdict = { nodesVersion: -1, mark: 0, nominationMark: 0, statuses: [], counts: new Map(), fitting: 0, handedOut: false, behind: new Set() };
 
 export interface ScheduleResult {
   node: string;
@@ -114,10 +119,19 @@ export class SchedulingAlgorithm {
       if (pre.status.rejected && pre.status.plugin) diagnosis.unschedulablePlugins.add(pre.status.plugin);
       return { feasible: [], diagnosis };
     }
-    // A pod of a shape that fit nowhere lately, or that asks for more than any node has.
-    const shape = pre.nodeNames ? undefined : this.fw.nodeLocalShape(state, pod, nominator);
+    // A pod of a shape that fit nowhere lately, or that asks for more than any node has
+    // (nominated by an earlier preemption or not: the verdict holds but on its own node).
+    const ownNomination = nominator?.nominatedNodeName?.(pod.key);
+    const shape = pre.nodeNames ? undefined : this.fw.nodeLocalShape(state, pod, nominator, ownNomination !== undefined);
     if (shape !== undefined && (pre.rejectsEveryNode || this.everyNodeVerdicts.has(shape))) {
-      if (this.rejectEveryNodeFromVerdict(shape, state, pod, allNodes, diagnosis, nominator)) return { feasible: [], diagnosis };
+      const fromVerdict = this.rejectEveryNodeFromVerdict(shape, state, pod, allNodes, diagnosis, nominator, ownNomination);
+      if (fromVerdict === true) return { feasible: [], diagnosis };
+      // A few nodes fit: the search would filter every node to find just those.
+      if (fromVerdict !== false && !pre.candidates && fromVerdict.length < numFeasibleNodesToFind(this.percentageOfNodesToScore, allNodes.length)) {
+        diagnosis.recordUnkept(allNodes.length - fromVerdict.length);
+        this.finishFiltering(fromVerdict, allNodes.length, allNodes.length, diagnosis);
+        return { feasible: fromVerdict, diagnosis };
+      }
     }
     // A node nominated by an earlier preemption is likely the only one that fits: try it first.
     const nominated = pod.pod.status?.nominatedNodeName;
@@ -289,11 +303,22 @@ export class SchedulingAlgorithm {
    * A pod that fits nowhere: each node's verdict is kept per pod shape (nodeLocalShape) and,
    * for the next pod of that shape, brought up to date on the nodes whose pods, Node or
    * nominated pods changed since (a node that comes or goes starts over), so a stream of pods that
-   * fit nowhere costs the changed nodes per pod, not every node. False (nothing recorded)
-   * when some node fits: the search then runs as usual, and the verdict is kept (pods of
-   * the shape may fit nowhere again once that node fills up).
+   * fit nowhere costs the changed nodes per pod, not every node. True when no node fits;
+   * else (nothing recorded) the nodes that fit, in the order the search would find them,
+   * when the verdict is up to date for every node (false when it was built anew: the search
+   * then runs as usual). The verdict is kept either way (pods of the shape may fit nowhere
+   * again once those nodes fill up). `ownNomination`: the node the pod is nominated to, whose
+   * status for it (its own nomination left out) is the pod's alone: never kept.
    */
-  private rejectEveryNodeFromVerdict(shape: string, state: CycleState, pod: PodInfo, nodes: readonly NodeInfo[], diagnosis: Diagnosis, nominator?: Nominator): boolean {
+  private rejectEveryNodeFromVerdict(
+    shape: string,
+    state: CycleState,
+    pod: PodInfo,
+    nodes: readonly NodeInfo[],
+    diagnosis: Diagnosis,
+    nominator?: Nominator,
+    ownNomination?: string,
+  ): true | NodeInfo[] | false {
     const filters = this.fw.activeFilters(state);
     const withNominated = !!nominator && (nominator.hasNominatedPods?.() ?? true);
     const firstFailure = (node: NodeInfo): Status | null => {
@@ -317,6 +342,10 @@ export class SchedulingAlgorithm {
       const update = (node: NodeInfo | undefined): void => {
         const pos = node ? node.position : -1;
         if (!node || pos < 0 || pos >= nodes.length || nodes[pos] !== node) return;
+        if (node.name === ownNomination) {
+          verdict.behind.add(node.name);
+          return;
+        }
         const s = firstFailure(node);
         const old = verdict.statuses[pos];
         if (s === old) return;
@@ -335,12 +364,51 @@ export class SchedulingAlgorithm {
         if (s === null) verdict.fitting++;
         else counts.set(s, (counts.get(s) ?? 0) + 1);
       };
+      for (const name of verdict.behind) {
+        if (name === ownNomination) continue;
+        verdict.behind.delete(name);
+        update(this.snap.getNode(name));
+      }
       for (let i = 0; i < nodeChanges.length; i++) update(nodeChanges[i]);
       for (let i = 0; i < nominationChanges.length; i++) update(this.snap.getNode(nominationChanges[i]));
       verdict.mark = this.snap.nodeChangeMark;
       verdict.nominationMark = nominationMark;
       this.keepVerdict(shape, verdict);
-      if (verdict.fitting > 0) return false;
+      // The pod's own node, where its status leaves its nomination out: looked at apart.
+      const own = ownNomination === undefined ? undefined : this.snap.getNode(ownNomination);
+      const ownPos = own && own.position >= 0 && own.position < nodes.length && nodes[own.position] === own ? own.position : -1;
+      const ownStatus = ownPos < 0 ? null : firstFailure(own!);
+      // It fits where it is nominated: the search tries that node first.
+      if (ownPos >= 0 && ownStatus === null) return false;
+      const fitting = verdict.fitting - (ownPos >= 0 && verdict.statuses[ownPos] === null ? 1 : 0);
+      if (fitting > 0) {
+        const fit: NodeInfo[] = [];
+        const start = this.nextStartNodeIndex % nodes.length;
+        for (let i = 0; i < nodes.length && fit.length < fitting; i++) {
+          const pos = (start + i) % nodes.length;
+          if (pos !== ownPos && verdict.statuses[pos] === null) fit.push(nodes[pos]);
+        }
+        return fit;
+      }
+      if (ownPos >= 0) {
+        // Fits nowhere: the verdict's statuses, but the pod's own on its node (a copy).
+        const statuses = verdict.statuses.slice();
+        const ownCounts = new Map(counts);
+        const was = statuses[ownPos];
+        if (was !== null) {
+          const n = ownCounts.get(was)! - 1;
+          if (n === 0) ownCounts.delete(was);
+          else ownCounts.set(was, n);
+        }
+        statuses[ownPos] = ownStatus;
+        ownCounts.set(ownStatus!, (ownCounts.get(ownStatus!) ?? 0) + 1);
+        diagnosis.recordEveryNode(nodes, statuses as readonly Status[], ownCounts);
+        this.finishFiltering([], nodes.length, nodes.length, diagnosis);
+        return true;
+      }
+    } else if (ownNomination !== undefined) {
+      // Built for a nominated pod, the verdict would leave its nomination out on its node.
+      return false;
     } else {
       const statuses: (Status | null)[] = new Array<Status | null>(nodes.length);
       const counts = new Map<Status, number>();
@@ -351,7 +419,7 @@ export class SchedulingAlgorithm {
         if (s === null) fitting++;
         else counts.set(s, (counts.get(s) ?? 0) + 1);
       }
-      v = { nodesVersion: this.snap.nodesVersion, mark: this.snap.nodeChangeMark, nominationMark, statuses, counts, fitting, handedOut: false };
+      v = { nodesVersion: this.snap.nodesVersion, mark: this.snap.nodeChangeMark, nominationMark, statuses, counts, fitting, handedOut: false, behind: new Set() };
       this.keepVerdict(shape, v);
       if (fitting > 0) return false;
     }

@@ -106,6 +106,8 @@ function isTerminal(pod: Pod): boolean {
 }
 
 function jsonEq(a: unknown, b: unknown): boolean {
+  // The same object: a status write keeps the stored spec, labels and the like as they were.
+  if (a === b) return true;
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 

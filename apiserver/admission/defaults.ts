@@ -50,14 +50,22 @@ function parseCanonicalQuantity(v: string | number, roundToMilli: boolean): stri
   return q.toString();
 }
 
+// A canonical value is written only where it differs: defaulting an object already
+// defaulted (a stored one, which a status write shares) writes nothing.
+
 /** SetDefaults_ResourceList: canonical strings, rounded up to milli precision. */
 export function defaultResourceList(list: unknown, roundToMilli = true): void {
   if (!isObj(list)) return;
-  for (const k of Object.keys(list)) list[k] = canonicalQuantity(list[k], roundToMilli);
+  for (const k of Object.keys(list)) {
+    const canonical = canonicalQuantity(list[k], roundToMilli);
+    if (list[k] !== canonical) list[k] = canonical;
+  }
 }
 
 function canonicalField(o: Obj, k: string): void {
-  if (isSet(o[k])) o[k] = canonicalQuantity(o[k], false);
+  if (!isSet(o[k])) return;
+  const canonical = canonicalQuantity(o[k], false);
+  if (o[k] !== canonical) o[k] = canonical;
 }
 
 /** Run `fn`, turning a bad quantity into the decode error upstream returns. */
@@ -223,8 +231,9 @@ export function defaultPodSpec(spec: Obj): void {
     defaultResourceList(spec.resources.requests);
   }
   // the v1 conversion keeps the deprecated serviceAccount mirrored
-  if (str(spec.serviceAccountName)) spec.serviceAccount = spec.serviceAccountName;
-  else if (str(spec.serviceAccount)) spec.serviceAccountName = spec.serviceAccount;
+  if (str(spec.serviceAccountName)) {
+    if (spec.serviceAccount !== spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
+  } else if (str(spec.serviceAccount)) spec.serviceAccountName = spec.serviceAccount;
 }
 
 export function defaultPodTemplateSpec(tpl: unknown): void {

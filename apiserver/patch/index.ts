@@ -2,12 +2,13 @@
 // merge patch, server-side apply) and field ownership (metadata.managedFields).
 
 import type { KubeObject } from '../../machinery/object.js';
-import { applyStrategicMergePatch as smp } from './strategic.js';
+import { applyStrategicMergePatch as smp, type StrategicMergeOptions } from './strategic.js';
 import { SchemaNavigator, type Definitions, type Schema, type TypeNode } from './schema.js';
 import { typeOf, type SchemaLike } from './managedfields.js';
 
 export { applyJsonPatch, decodeJsonPatch, MAX_JSON_PATCH_OPERATIONS, type JsonPatchOperation } from './jsonpatch.js';
 export { applyMergePatch } from './mergepatch.js';
+export type { StrategicMergeOptions } from './strategic.js';
 export {
   SchemaNavigator,
   schemaFor,
@@ -122,6 +123,6 @@ export function navigatorFor(definitions: Record<string, Schema> | Definitions |
  * strategies and merge keys (`schema` from navigatorFor, or a TypeNode; none: JSON
  * merge patch semantics plus directives). Throws StatusError as upstream.
  */
-export function applyStrategicMergePatch<T = KubeObject>(doc: T, patch: unknown, schema?: SchemaLike): T {
-  return smp(doc, patch, typeOf(schema));
+export function applyStrategicMergePatch<T = KubeObject>(doc: T, patch: unknown, schema?: SchemaLike, opts?: StrategicMergeOptions): T {
+  return smp(doc, patch, typeOf(schema), opts);
 }

@@ -698,17 +698,54 @@ function isDirectiveKey(k: string): boolean {
   return k === DIRECTIVE || k === RETAIN_KEYS || k.startsWith(SET_ELEMENT_ORDER + '/') || k.startsWith(DELETE_FROM_PRIMITIVE_LIST + '/');
 }
 
+/** What `clean` would change in `v`: a null or undefined member or a directive key anywhere below. */
+function needsCleaning(v: unknown): boolean {
+  if (Array.isArray(v)) {
+    for (const item of v) if (item !== null && typeof item === 'object' && needsCleaning(item)) return true;
+    return false;
+  }
+  if (!isPlainObject(v)) return false;
+  for (const k in v) {
+    const val = v[k];
+    if (val === null || val === undefined || (k.charCodeAt(0) === 36 /* $ */ && isDirectiveKey(k))) return true;
+    if (typeof val === 'object' && needsCleaning(val)) return true;
+  }
+  return false;
+}
+
+export interface StrategicMergeOptions {
+  /**
+   * The result keeps the document's own top-level members that the patch does not name
+   * (when the patch has no top-level directive, which could reach any of them) instead
+   * of copies: for a caller that changes none of them afterwards. A status patch then
+   * copies the status, not the whole object.
+   */
+  shareUntouched?: boolean;
+}
+
 /**
  * Applies a strategic merge patch to `doc` (neither argument is modified) using the
  * patch strategies and merge keys of `schema` (undefined: no schema, which merges maps
  * and replaces lists like a JSON merge patch). Throws StatusError as upstream: 400 for
  * a malformed patch or directive, 422 for lists of lists, 500 (raw message) otherwise.
  */
-export function applyStrategicMergePatch<T = unknown>(doc: T, patch: unknown, schema?: TypeNode): T {
+export function applyStrategicMergePatch<T = unknown>(doc: T, patch: unknown, schema?: TypeNode, opts: StrategicMergeOptions = {}): T {
   if (patch === null || patch === undefined) return cloneJson(doc);
   if (!isPlainObject(patch)) throw badRequest(`json: cannot unmarshal ${jsonTypeWord(patch)} into Go value of type map[string]interface {}`);
   if (!isPlainObject(doc)) throw badRequest('invalid JSON document');
-  const original = cloneJson(doc) as JsonMap;
+  let shared: JsonMap | undefined;
+  if (opts.shareUntouched) {
+    shared = doc;
+    for (const k in patch) if (k.charCodeAt(0) === 36 /* $ */) shared = undefined;
+  }
+  let original: JsonMap;
+  if (shared) {
+    original = {};
+    for (const k in shared) {
+      const v = shared[k];
+      if (v !== undefined) original[k] = k in patch ? cloneJson(v) : v;
+    }
+  } else original = cloneJson(doc) as JsonMap;
   const p = cloneJson(patch);
   let result: JsonMap;
   try {
@@ -717,6 +754,15 @@ export function applyStrategicMergePatch<T = unknown>(doc: T, patch: unknown, sc
     if (e instanceof SmpError) throw toStatus(e);
     throw e;
   }
-  clean(result);
+  if (!shared) clean(result);
+  else
+    for (const k of Object.keys(result)) {
+      const val = result[k];
+      if (val === null || val === undefined || (k.charCodeAt(0) === 36 /* $ */ && isDirectiveKey(k))) delete result[k];
+      else if (typeof val !== 'object') continue;
+      else if (val !== shared[k]) clean(val);
+      // A kept member is cleaned as a copy, only when cleaning would change it.
+      else if (needsCleaning(val)) clean((result[k] = cloneJson(val)));
+    }
   return result as T;
 }

@@ -208,3 +208,32 @@ test('strategic: errors as upstream reports them', () => {
   assert.equal(err.code, 400);
   assert.equal(err.status.message, 'json: cannot unmarshal array into Go value of type map[string]interface {}');
 });
+
+test('strategic: shareUntouched keeps the members the patch does not name, and gives the same result', () => {
+  const live = liveDeployment();
+  const before = structuredClone(live);
+  const patch = { status: { replicas: 3, conditions: [{ type: 'Available', status: 'True' }] } };
+  const shared = applyStrategicMergePatch(live, patch, schema, { shareUntouched: true }) as Obj;
+  assert.deepEqual(shared, smp(live, patch));
+  assert.deepEqual(live, before, 'the document is not modified');
+  assert.equal(shared.spec, live.spec);
+  assert.equal(shared.metadata, live.metadata);
+  assert.notEqual(shared.status, live.status);
+  assert.equal(shared.status.replicas, 3);
+});
+
+test('strategic: shareUntouched cleans a kept member with nulls on a copy, and shares nothing under a top-level directive', () => {
+  const live = liveDeployment();
+  live.spec.paused = null;
+  const before = structuredClone(live);
+  const patch = { status: { replicas: 3 } };
+  const shared = applyStrategicMergePatch(live, patch, schema, { shareUntouched: true }) as Obj;
+  assert.deepEqual(shared, smp(live, patch));
+  assert.equal('paused' in shared.spec, false, 'nulls are dropped as without sharing');
+  assert.notEqual(shared.spec, live.spec);
+  assert.deepEqual(live, before, 'the document is not modified');
+  // $retainKeys at the top level may drop any member: nothing is kept as it was.
+  const retained = applyStrategicMergePatch(liveDeployment(), { $retainKeys: ['apiVersion', 'kind', 'metadata', 'spec'], spec: { replicas: 1 } }, schema, { shareUntouched: true }) as Obj;
+  assert.deepEqual(retained, smp(liveDeployment(), { $retainKeys: ['apiVersion', 'kind', 'metadata', 'spec'], spec: { replicas: 1 } }));
+  assert.equal(retained.status, undefined);
+});

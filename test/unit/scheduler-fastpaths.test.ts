@@ -105,6 +105,22 @@ test('Diagnosis: statuses counted as recorded, in first-seen order, and unkept n
   assert.equal(fit.nodeToStatus.size, 0);
 });
 
+test('Diagnosis.statusOf: a node\'s status from every node recorded at once, as nodeToStatus has it', () => {
+  const h = harness([node('a'), node('b'), node('c')]);
+  const nodes = h.snap.nodeList();
+  const cpu = new Status(Code.Unschedulable, ['Insufficient cpu'], 'NodeResourcesFit');
+  const taint = new Status(Code.UnschedulableAndUnresolvable, ['node(s) had untolerated taint {k: v}'], 'TaintToleration');
+  const statuses = nodes.map((n) => (n.name === 'b' ? taint : cpu));
+  const d = new Diagnosis();
+  d.recordEveryNode(nodes, statuses, new Map([[cpu, 2], [taint, 1]]));
+  for (const n of nodes) assert.equal(d.statusOf(n), n.name === 'b' ? taint : cpu);
+  for (const n of nodes) assert.equal(d.nodeToStatus.get(n.name), d.statusOf(n));
+  const absent = new Status(Code.UnschedulableAndUnresolvable, ['none']);
+  const other = new Diagnosis();
+  other.absentStatus = absent;
+  assert.equal(other.statusOf(nodes[0]), absent);
+});
+
 test('a pod that fits reports every node it evaluated; one that fits nowhere reports every node\'s reason', () => {
   const nodes = [node('small1', { cpu: '1' }), node('small2', { cpu: '1' }), node('big', { cpu: '8' }), node('tainted', { cpu: '8', taints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }] })];
   const h = harness(nodes);
@@ -244,6 +260,10 @@ class LoggingNominator {
     this.byNode.delete(nodeName);
     this.changes.push(nodeName);
   }
+  withdraw(podName: string, nodeName: string): void {
+    this.byNode.set(nodeName, (this.byNode.get(nodeName) ?? []).filter((p) => p.name !== podName));
+    this.changes.push(nodeName);
+  }
   nominatedPodsForNode(nodeName: string): readonly PodInfo[] {
     return this.byNode.get(nodeName) ?? [];
   }
@@ -262,7 +282,7 @@ class LoggingNominator {
   }
 }
 
-test('pods of a shape that fit nowhere: the verdict kept per shape and brought up to date equals a fresh one', () => {
+test('pods of a shape that fit nowhere: the verdict kept per shape and brought up to date equals a fresh one, for nominated pods too, and so do the few nodes it finds fit', () => {
   const rnd = lcg(11);
   for (let round = 0; round < 12; round++) {
     const nodeOf = (i: number) =>
@@ -304,9 +324,21 @@ test('pods of a shape that fit nowhere: the verdict kept per shape and brought u
         else nominator.clear(at);
       }
       const p = shapes[Math.floor(rnd() * shapes.length)]();
+      // Some pods are nominated themselves (an earlier preemption's): they leave their own
+      // nomination out on that node.
+      const ownNode = nominator && rnd() < 0.3 ? `n${Math.floor(rnd() * nodes.length)}` : undefined;
+      if (ownNode) nominator!.nominate(info(p), ownNode);
       const kept = h.alg.schedulePod(new CycleState(), info(p), nominator);
       const fresh = new SchedulingAlgorithm(h.fw, h.snap, { random: () => 0.999 }).schedulePod(new CycleState(), info(p), nominator);
+      // Withdrawn at once or left (its node's later changes must still reach the verdict).
+      if (ownNode && rnd() < 0.5) nominator!.withdraw(p.metadata!.name!, ownNode);
       assert.equal(kept instanceof FitError, fresh instanceof FitError, `round ${round} step ${step}`);
+      if (!(kept instanceof FitError) && !(fresh instanceof FitError)) {
+        // A few nodes fit: taken from the verdict, the same nodes as a search finds.
+        assert.equal(kept.feasibleNodes, fresh.feasibleNodes, `round ${round} step ${step}`);
+        assert.equal(kept.evaluatedNodes, fresh.evaluatedNodes, `round ${round} step ${step}`);
+        continue;
+      }
       if (!(kept instanceof FitError) || !(fresh instanceof FitError)) continue;
       assert.equal(kept.message(), fresh.message(), `round ${round} step ${step}`);
       const statuses = (d: Diagnosis) => [...d.nodeToStatus].map(([n, s]) => `${n}:${s.plugin}:${s.code}:${s.message()}`).sort();

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
-import { Evaluator, budgetOf, filterPodsWithPDBViolation, resolvePriority } from '../../scheduler/preemption.js';
+import { Evaluator, budgetOf, filterPodsWithPDBViolation, makeCandidate, resolvePriority } from '../../scheduler/preemption.js';
 import { CycleState } from '../../scheduler/framework.js';
 import { SchedulingQueue } from '../../scheduler/queue.js';
 import { cycle, harness, info, node, pod } from './scheduler-fixtures.js';
@@ -54,7 +54,7 @@ test('pickOne: each criterion decides only among the candidates tied on the ones
   const now = Date.parse('2026-01-02T00:00:00Z');
   const ev = new Evaluator(h.fw, h.snap, { now: () => now });
   const v = (name: string, priority: number, startTime?: string) => info(pod(name, { priority, startTime }));
-  const c = (node: string, victims: ReturnType<typeof v>[], numPDBViolations = 0) => ({ node, victims, numPDBViolations });
+  const c = (node: string, victims: ReturnType<typeof v>[], numPDBViolations = 0) => makeCandidate(node, victims, numPDBViolations);
   // Fewer budget violations beat a lower victim priority.
   assert.equal(ev.pickOne([c('a', [v('a1', 1)], 1), c('b', [v('b1', 5)])]).node, 'b');
   // The lowest highest-priority victim, then the smallest priority sum, then fewer victims.
