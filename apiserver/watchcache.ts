@@ -2,7 +2,7 @@
 // in-memory copy of every resource plus a ring of recent events per resource; every
 // get, list and client watch is served from here, never by scanning the store.
 import type { Store, WatchEvent } from '../store/types.js';
-import { isJsonClean, type KubeObject } from '../machinery/object.js';
+import { isJsonCleanMember, type KubeObject } from '../machinery/object.js';
 import { expired, StatusError } from '../machinery/status.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';

@@ -82,7 +82,8 @@ export function isJsonClean(v: object): boolean {
   return true;
 }
 
-function isJsonCleanMember(x: unknown): boolean {
+/** As isJsonClean, for any JSON value (a member of an object or array). */
+export function isJsonCleanMember(x: unknown): boolean {
   switch (typeof x) {
     case 'string':
     case 'boolean':
