@@ -5,6 +5,7 @@
 
 import { deepFreeze, isPlainObject, jsonEqual, type KubeObject } from '../../machinery/object.js';
 import { StatusError, type StatusCause } from '../../machinery/status.js';
+import { createdFieldsV1 } from './created-fields.js';
 import { FieldSet, fieldPE, pathToString, type Path } from './fieldpath.js';
 import { goQuote, goQuoteString } from './gojson.js';
 import type { TypeNode } from './schema.js';
@@ -635,9 +636,25 @@ export function updateManagedFields(
     }
 
     const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, subres);
+    const now = formatTime(opts.now ?? new Date());
+    if (!oldObj && !subres && managed.fields.size === 0) {
+      // A create's only manager owns what the object sets: its FieldsV1 straight from the object.
+      const fieldsV1 = createdFieldsV1(zeroObject(type), newObj, type, ignore, STRIP_SET);
+      const m = (newObj.metadata ??= {}) as Record<string, unknown>;
+      if (!fieldsV1) {
+        delete m.managedFields;
+        return newObj;
+      }
+      const entry: ManagedFieldsEntry = { manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion };
+      if (now) entry.time = now;
+      entry.fieldsType = 'FieldsV1';
+      entry.fieldsV1 = fieldsV1;
+      m.managedFields = [entry];
+      return newObj;
+    }
     const live = oldObj ? withoutManagedFields(oldObj) : zeroObject(type);
     const key = managerKey({ manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion, subresource: subres });
-    recordUpdate(live, newObj, managed, key, opts.apiVersion, ignore, type, formatTime(opts.now ?? new Date()));
+    recordUpdate(live, newObj, managed, key, opts.apiVersion, ignore, type, now);
     capManagers(managed);
     setManagedFields(newObj, managed);
     return newObj;
