@@ -162,6 +162,23 @@ function walkListItems(ll: unknown[] | undefined, rl: unknown[] | undefined, l: 
   }
 }
 
+/** Levels up to this size are sorted in place as they are read (no sort's own copy). */
+const INSERTION_SORT_MAX = 16;
+
+function sorted(level: Map<string, Owned>): Owned[] {
+  const nodes: Owned[] = [];
+  if (level.size > INSERTION_SORT_MAX) {
+    for (const n of level.values()) nodes.push(n);
+    return nodes.sort((a, b) => comparePE(a.pe, b.pe));
+  }
+  for (const n of level.values()) {
+    let i = nodes.length;
+    for (; i > 0 && comparePE(nodes[i - 1].pe, n.pe) > 0; i--) nodes[i] = nodes[i - 1];
+    nodes[i] = n;
+  }
+  return nodes;
+}
+
 /**
  * FieldsV1 of a level, its elements in structured-merge-diff's order; `ignore` drops an
  * element with everything below it, `strip` only the element itself (as
@@ -169,7 +186,7 @@ function walkListItems(ll: unknown[] | undefined, rl: unknown[] | undefined, l: 
  * below gets `.`. Undefined when nothing is left.
  */
 function emit(level: Map<string, Owned>, ignore: FieldSet | undefined, strip: FieldSet | undefined, self: boolean | undefined): Record<string, unknown> | undefined {
-  const nodes = level.size < 2 ? [...level.values()] : [...level.values()].sort((a, b) => comparePE(a.pe, b.pe));
+  const nodes = sorted(level);
   let out: Record<string, unknown> | undefined;
   for (const n of nodes) {
     const id = n.pe.id;
