@@ -110,19 +110,29 @@ export function encodeStored(obj: KubeObject): StoredEncoding {
   // Left out as JSON leaves out undefined members: a `delete` would turn metadata into a
   // slow dictionary-mode object for every later copy and encoding of it.
   if (obj.metadata && rv !== undefined) obj.metadata.resourceVersion = undefined;
-  // JSON.stringify's text, written a top-level field at a time to note where metadata starts.
-  let json = '{';
-  let metadataAt = -1;
-  for (const k of Object.keys(obj)) {
-    const v = JSON.stringify((obj as Record<string, unknown>)[k]);
-    if (v === undefined) continue;
-    json += `${json.length > 1 ? ',' : ''}${JSON.stringify(k)}:`;
-    if (k === 'metadata' && v.startsWith('{')) metadataAt = json.length;
-    json += v;
-  }
-  json += '}';
+  const json = JSON.stringify(obj);
   if (obj.metadata && rv !== undefined) obj.metadata.resourceVersion = rv;
-  return { value: Buffer.from(json), json, metadataAt };
+  return { value: Buffer.from(json), json, metadataAt: metadataOffset(obj, json) };
+}
+
+const METADATA_MEMBER = '"metadata":';
+
+/**
+ * Where the metadata object's `{` is in `json` (the object's JSON.stringify), from the
+ * text of the members before it (apiVersion and kind, mostly): one encoding of the
+ * whole object instead of one per member. -1 when metadata is not an object there.
+ */
+function metadataOffset(obj: KubeObject, json: string): number {
+  let at = 1;
+  for (const k of Object.keys(obj)) {
+    if (k === 'metadata') {
+      at += (at > 1 ? 1 : 0) + METADATA_MEMBER.length;
+      return json[at] === '{' && json.startsWith(METADATA_MEMBER, at - METADATA_MEMBER.length) ? at : -1;
+    }
+    const v = JSON.stringify((obj as Record<string, unknown>)[k]);
+    if (v !== undefined) at += (at > 1 ? 1 : 0) + JSON.stringify(k).length + 1 + v.length;
+  }
+  return -1;
 }
 
 /**

@@ -35,6 +35,17 @@ test('an answer from the stored text is the object with its resourceVersion; obj
   answerFromStored(bare, encodeStored(bare), 3);
   assert.deepEqual(JSON.parse(storedAnswerJson(bare)!), { apiVersion: 'v1', kind: 'Namespace', metadata: { resourceVersion: '3' } });
 
+  // Wherever metadata is among the members, after members of any kind.
+  const first = { metadata: { name: 'f' }, apiVersion: 'v1', kind: 'ConfigMap' } as KubeObject;
+  answerFromStored(first, encodeStored(first), 4);
+  assert.equal(storedAnswerJson(first), '{"metadata":{"resourceVersion":"4","name":"f"},"apiVersion":"v1","kind":"ConfigMap"}');
+  const late = { when: new Date(0), skipped: undefined, 'k"ey': ['{', 1], metadata: { name: 'l' } } as unknown as KubeObject;
+  answerFromStored(late, encodeStored(late), 6);
+  assert.deepEqual(JSON.parse(storedAnswerJson(late)!), { when: '1970-01-01T00:00:00.000Z', 'k"ey': ['{', 1], metadata: { resourceVersion: '6', name: 'l' } });
+
+  const nullMetadata = { apiVersion: 'v1', kind: 'Status', metadata: null } as unknown as KubeObject;
+  answerFromStored(nullMetadata, encodeStored(nullMetadata), 5);
+  assert.equal(storedAnswerJson(nullMetadata), undefined);
   const noMetadata = { apiVersion: 'v1', kind: 'Status' } as KubeObject;
   answerFromStored(noMetadata, encodeStored(noMetadata), 5);
   assert.equal(storedAnswerJson(noMetadata), undefined);
