@@ -42,11 +42,21 @@ export class AdmissionChain {
     this.validating = plugins.filter((p) => p.validate);
   }
 
+  // A plugin that has nothing to do for a request answers synchronously (most, for most
+  // requests): only a plugin's promise is awaited, so that the others cost no promise
+  // and no turn of the microtask queue each.
+
   async admit(req: AdmissionRequest): Promise<void> {
-    for (const p of this.mutating) await p.admit!(req);
+    for (const p of this.mutating) {
+      const pending = p.admit!(req);
+      if (pending) await pending;
+    }
   }
 
   async validate(req: AdmissionRequest): Promise<void> {
-    for (const p of this.validating) await p.validate!(req);
+    for (const p of this.validating) {
+      const pending = p.validate!(req);
+      if (pending) await pending;
+    }
   }
 }
