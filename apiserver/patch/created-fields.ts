@@ -15,6 +15,8 @@ interface Owned {
   readonly pe: PathElement;
   member: boolean;
   children: Map<string, Owned> | undefined;
+  /** The element's FieldsV1 made at once (addedEntry), for a value the empty object lacks. */
+  formed?: Record<string, unknown>;
 }
 
 /**
@@ -23,12 +25,17 @@ interface Owned {
  */
 class Level {
   private owned: Map<string, Owned> | undefined;
+  /** The parts of the sets to leave out (see createdFieldsV1) below this position. */
+  readonly ignore: FieldSet | undefined;
+  readonly strip: FieldSet | undefined;
   constructor(
     private readonly parent: Level | undefined,
     private readonly pe: PathElement | undefined,
-    root?: Map<string, Owned>,
+    root?: { owned: Map<string, Owned>; ignore: FieldSet; strip: FieldSet },
   ) {
-    this.owned = root;
+    this.owned = root?.owned;
+    this.ignore = root ? root.ignore : parent!.ignore?.children.get(pe!.id)?.set;
+    this.strip = root ? root.strip : parent!.strip?.children.get(pe!.id)?.set;
   }
 
   private map(): Map<string, Owned> {
@@ -52,6 +59,13 @@ class Level {
   own(pe: PathElement): void {
     this.node(pe).member = true;
   }
+
+  /** Owns `pe` and all `r` sets below it (the empty object has nothing there). */
+  ownAdded(pe: PathElement, r: unknown, t: TypeNode | undefined): void {
+    if (this.ignore?.members.has(pe.id)) return;
+    const formed = addedEntry(pe, r, t, this.ignore, this.strip);
+    if (formed) this.node(pe).formed = formed;
+  }
 }
 
 /**
@@ -67,7 +81,7 @@ export function createdFieldsV1(
   strip: FieldSet,
 ): Record<string, unknown> | undefined {
   const root = new Map<string, Owned>();
-  const level = new Level(undefined, undefined, root);
+  const level = new Level(undefined, undefined, { owned: root, ignore, strip });
   const t = type ?? UNTYPED;
   // The root itself is never owned; compare its contents.
   const a = atomOf(t, obj !== undefined ? obj : zero);
@@ -81,37 +95,34 @@ export function createdFieldsV1(
 
 function walkNode(l: unknown, r: unknown, t: TypeNode, parent: Level, pe: PathElement): void {
   if (r === undefined || l === r) return;
-  let inLeaf: boolean;
-  const ar = atomOf(t, r);
-  if (l === undefined) inLeaf = walkHandle(ar, l, r, parent, pe);
-  else {
-    const al = atomOf(t, l);
-    if (al.kind !== ar.kind) walkHandle(al, l, r, parent, pe);
-    inLeaf = walkHandle(ar, l, r, parent, pe);
+  if (l === undefined) {
+    parent.ownAdded(pe, r, t);
+    return;
   }
-  if (!inLeaf && l === undefined) parent.own(pe);
+  const ar = atomOf(t, r);
+  const al = atomOf(t, l);
+  if (al.kind !== ar.kind) walkHandle(al, l, r, parent, pe);
+  walkHandle(ar, l, r, parent, pe);
 }
 
-function walkLeaf(l: unknown, r: unknown, parent: Level, pe: PathElement): true {
-  if (r !== undefined && (l === undefined || !jsonEqual(l, r))) parent.own(pe);
-  return true;
+/** Both sides defined (walkNode). */
+function walkLeaf(l: unknown, r: unknown, parent: Level, pe: PathElement): void {
+  if (!jsonEqual(l, r)) parent.own(pe);
 }
 
-/** Returns whether the node was handled as a leaf. */
-function walkHandle(a: ReturnType<typeof atomOf>, l: unknown, r: unknown, parent: Level, pe: PathElement): boolean {
+function walkHandle(a: ReturnType<typeof atomOf>, l: unknown, r: unknown, parent: Level, pe: PathElement): void {
   if (a.kind === 'scalar') return walkLeaf(l, r, parent, pe);
   if (a.kind === 'list') {
     const ll = Array.isArray(l) ? l : undefined;
     const rl = Array.isArray(r) ? r : undefined;
     if (a.list.atomic || ((!ll || ll.length === 0) && (!rl || rl.length === 0))) return walkLeaf(l, r, parent, pe);
     walkListItems(ll, rl, a.list, new Level(parent, pe));
-    return false;
+    return;
   }
   const lm = isPlainObject(l) ? l : undefined;
   const rm = isPlainObject(r) ? r : undefined;
   if (a.map.atomic || ((!lm || isEmptyObject(lm)) && (!rm || isEmptyObject(rm)))) return walkLeaf(l, r, parent, pe);
   walkMapItems(lm, rm, a.map, new Level(parent, pe));
-  return false;
 }
 
 function isEmptyObject(o: Record<string, unknown>): boolean {
@@ -162,17 +173,59 @@ function walkListItems(ll: unknown[] | undefined, rl: unknown[] | undefined, l: 
   }
 }
 
-/** Levels up to this size are sorted in place as they are read (no sort's own copy). */
+/** An element of a value the empty object lacks, and what it sets below it. */
+interface Added {
+  readonly pe: PathElement;
+  readonly formed: Record<string, unknown>;
+}
+
+/**
+ * The FieldsV1 of element `pe` with value `r` where the empty object has none: the
+ * element and everything `r` sets below it are owned (as the walk above would own them,
+ * without its tree), less `ignore` and `strip` (relative to the element's level).
+ * Undefined when nothing is left. `r` undefined: the element alone (duplicate items).
+ */
+function addedEntry(pe: PathElement, r: unknown, t: TypeNode | undefined, ignore: FieldSet | undefined, strip: FieldSet | undefined): Record<string, unknown> | undefined {
+  const member = !strip?.members.has(pe.id);
+  const below = r === undefined ? undefined : addedBelow(r, t!, ignore?.children.get(pe.id)?.set, strip?.children.get(pe.id)?.set);
+  if (!below) return member ? {} : undefined;
+  // Owned as well as owning fields below: `.` comes first.
+  const out: Record<string, unknown> = member ? { '.': {} } : {};
+  for (const a of below) out[a.pe.id] = a.formed;
+  return out;
+}
+
+/** What a value the empty object lacks sets below it, in FieldsV1 order; undefined for a leaf or nothing left. */
+function addedBelow(r: unknown, t: TypeNode, ignore: FieldSet | undefined, strip: FieldSet | undefined): Added[] | undefined {
+  const a = atomOf(t, r);
+  const out: Added[] = [];
+  const add = (pe: PathElement, v: unknown, vt: TypeNode | undefined): void => {
+    if (ignore?.members.has(pe.id)) return;
+    const formed = addedEntry(pe, v, vt, ignore, strip);
+    if (formed) out.push({ pe, formed });
+  };
+  if (a.kind === 'list') {
+    if (a.list.atomic || !Array.isArray(r) || r.length === 0) return undefined;
+    for (const { pe, items } of indexItems(r, a.list).values()) add(pe, items.length === 1 ? items[0] : undefined, a.list.elem);
+  } else if (a.kind === 'map') {
+    if (a.map.atomic || !isPlainObject(r) || isEmptyObject(r)) return undefined;
+    for (const k of Object.keys(r)) {
+      const v = r[k];
+      if (v !== undefined) add(fieldPE(k), v, childType(a.map, k));
+    }
+  } else return undefined;
+  return out.length > 0 ? sortByPE(out) : undefined;
+}
+
+/** Levels up to this size are sorted by insertion (no sort's own copy). */
 const INSERTION_SORT_MAX = 16;
 
-function sorted(level: Map<string, Owned>): Owned[] {
-  const nodes: Owned[] = [];
-  if (level.size > INSERTION_SORT_MAX) {
-    for (const n of level.values()) nodes.push(n);
-    return nodes.sort((a, b) => comparePE(a.pe, b.pe));
-  }
-  for (const n of level.values()) {
-    let i = nodes.length;
+/** Sorts by path element, in place: levels are mostly small, where an insertion sort makes no copy. */
+function sortByPE<T extends { readonly pe: PathElement }>(nodes: T[]): T[] {
+  if (nodes.length > INSERTION_SORT_MAX) return nodes.sort((a, b) => comparePE(a.pe, b.pe));
+  for (let j = 1; j < nodes.length; j++) {
+    const n = nodes[j];
+    let i = j;
     for (; i > 0 && comparePE(nodes[i - 1].pe, n.pe) > 0; i--) nodes[i] = nodes[i - 1];
     nodes[i] = n;
   }
@@ -186,10 +239,15 @@ function sorted(level: Map<string, Owned>): Owned[] {
  * below gets `.`. Undefined when nothing is left.
  */
 function emit(level: Map<string, Owned>, ignore: FieldSet | undefined, strip: FieldSet | undefined, self: boolean | undefined): Record<string, unknown> | undefined {
-  const nodes = sorted(level);
+  const nodes = sortByPE([...level.values()]);
   let out: Record<string, unknown> | undefined;
   for (const n of nodes) {
     const id = n.pe.id;
+    if (n.formed) {
+      out ??= self ? { '.': {} } : {};
+      out[id] = n.formed;
+      continue;
+    }
     if (ignore?.members.has(id)) continue;
     const member = n.member && !strip?.members.has(id);
     const below = n.children
