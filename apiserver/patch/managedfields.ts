@@ -213,6 +213,17 @@ function isPrint(ch: string): boolean {
  * (`kubectl/v1.33.0 (linux/amd64) kubernetes/abc` → `kubectl`).
  */
 export function managerFromUserAgent(userAgent: string | undefined): string {
+  // Most requests come from a few clients, each sending the same User-Agent every time.
+  if (userAgent === lastUserAgent) return lastManager;
+  lastManager = managerOf(userAgent);
+  lastUserAgent = userAgent;
+  return lastManager;
+}
+
+let lastUserAgent: string | undefined = '';
+let lastManager = '';
+
+function managerOf(userAgent: string | undefined): string {
   const first = (userAgent ?? '').split('/')[0];
   let out = '';
   let bytes = 0;
