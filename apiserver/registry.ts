@@ -571,7 +571,9 @@ export class Registry {
     strategy.prepareForCreate(obj);
     strategy.default(obj);
     const review = this.admissionRequest('CREATE', res, undefined, m.namespace, m.name ?? '', obj, undefined, ctx);
-    await this.admission.admit(review);
+    // Awaited only when there is something to wait for: each await is a turn of the microtask queue.
+    const admitting = this.admission.admit(review);
+    if (admitting) await admitting;
     // As upstream, mutating admission sees the object before its name is generated (its
     // errors name the generateName); validation and validating admission see the name.
     if (generated && !m.name) m.name = generateName(m.generateName!);
@@ -579,8 +581,10 @@ export class Registry {
     const causes = strategy.validateCreate(obj);
     if (!m.name && !m.generateName) causes.unshift({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
     if (causes.length) throw this.invalid(res, m.name ?? '', causes);
-    await this.admission.validate(review);
-    await this.beforeCreateHooks.get(storageRes.kind)?.(obj, ctx);
+    const validating = this.admission.validate(review);
+    if (validating) await validating;
+    const beforeCreate = this.beforeCreateHooks.get(storageRes.kind);
+    if (beforeCreate) await beforeCreate(obj, ctx);
     trackManagedFields(res, undefined, obj, ctx, undefined);
     dropEmptyMetadata(m);
 
