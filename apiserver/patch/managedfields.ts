@@ -610,6 +610,11 @@ export function updateManagedFields(
   try {
     const type = typeOf(opts.nav);
     const subres = opts.subresource || undefined;
+    if (!oldObj && !subres && metaOf(newObj)?.managedFields === undefined) {
+      // A create that brings no managedFields (most): nothing to decode.
+      const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, undefined);
+      return setCreatedManagedFields(newObj, opts, type, ignore, formatTime(opts.now ?? new Date()));
+    }
     const decodeOrEmpty = (mf: unknown): Managed => {
       try {
         return decodeManagedFields(mf);
@@ -649,21 +654,7 @@ export function updateManagedFields(
 
     const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, subres);
     const now = formatTime(opts.now ?? new Date());
-    if (!oldObj && !subres && managed.fields.size === 0) {
-      // A create's only manager owns what the object sets: its FieldsV1 straight from the object.
-      const fieldsV1 = createdFieldsV1(zeroObject(type), newObj, type, ignore, STRIP_SET);
-      const m = (newObj.metadata ??= {}) as Record<string, unknown>;
-      if (!fieldsV1) {
-        delete m.managedFields;
-        return newObj;
-      }
-      const entry: ManagedFieldsEntry = { manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion };
-      if (now) entry.time = now;
-      entry.fieldsType = 'FieldsV1';
-      entry.fieldsV1 = fieldsV1;
-      m.managedFields = [entry];
-      return newObj;
-    }
+    if (!oldObj && !subres && managed.fields.size === 0) return setCreatedManagedFields(newObj, opts, type, ignore, now);
     const live = oldObj ? withoutManagedFields(oldObj) : zeroObject(type);
     const key = managerKey({ manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion, subresource: subres });
     recordUpdate(live, newObj, managed, key, opts.apiVersion, ignore, type, now);
@@ -676,6 +667,25 @@ export function updateManagedFields(
     else delete meta.managedFields;
     return newObj;
   }
+}
+
+/**
+ * A create's managedFields when no other manager has any: its only manager owns what the
+ * object sets, its FieldsV1 made straight from the object (what recordUpdate would record).
+ */
+function setCreatedManagedFields(newObj: KubeObject, opts: UpdateManagedFieldsOptions, type: TypeNode | undefined, ignore: FieldSet, now: string): KubeObject {
+  const fieldsV1 = createdFieldsV1(zeroObject(type), newObj, type, ignore, STRIP_SET);
+  const m = (newObj.metadata ??= {}) as Record<string, unknown>;
+  if (!fieldsV1) {
+    delete m.managedFields;
+    return newObj;
+  }
+  const entry: ManagedFieldsEntry = { manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion };
+  if (now) entry.time = now;
+  entry.fieldsType = 'FieldsV1';
+  entry.fieldsV1 = fieldsV1;
+  m.managedFields = [entry];
+  return newObj;
 }
 
 export interface ComputeFieldSetOptions {
