@@ -319,12 +319,17 @@ export function fieldSetOf(paths: readonly (readonly string[])[]): FieldSet {
   return FieldSet.fromPaths(...paths.map((p) => p.map((f) => fieldPE(f))));
 }
 
+// The reset fields of every write, made once: sets are not changed once built.
+const STATUS_SUBRESOURCE_RESET = fieldSetOf([['spec'], ['metadata', 'labels']]);
+const STATUS_RESET = fieldSetOf([['status']]);
+const NOTHING_RESET = new FieldSet();
+
 /** Fields a write may not change in the given (sub)resource, as upstream's strategies reset them. */
 export function defaultResetFields(type: TypeNode | undefined, subresource: string | undefined): FieldSet {
-  if (subresource === 'status') return fieldSetOf([['spec'], ['metadata', 'labels']]);
+  if (subresource === 'status') return STATUS_SUBRESOURCE_RESET;
   const builtin = !!type && type.kind === 'map' && !!type.definition?.startsWith('io.k8s.');
-  if (builtin && type.kind === 'map' && type.field('status')) return fieldSetOf([['status']]);
-  return new FieldSet();
+  if (builtin && type.kind === 'map' && type.field('status')) return STATUS_RESET;
+  return NOTHING_RESET;
 }
 
 function exclude(c: Comparison, ignore: FieldSet): Comparison {
