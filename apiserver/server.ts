@@ -194,7 +194,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       chunks.push(c);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    // A body in one chunk (most) is that chunk: the parser hands each chunk over as a buffer of its own.
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -335,9 +336,17 @@ export class ApiServer {
     this.activeWatches.clear();
   }
 
-  /** The caller's identity after impersonation, or a 401/403 StatusError. */
-  private async user(req: IncomingMessage): Promise<UserInfo> {
-    const caller = await this.opts.authenticator.authenticate(req);
+  /**
+   * The caller's identity after impersonation, or a 401/403 StatusError; a promise only
+   * while a token is checked (a client certificate's user is known at once).
+   */
+  private user(req: IncomingMessage): UserInfo | Promise<UserInfo> {
+    const caller = this.opts.authenticator.authenticate(req);
+    if (caller instanceof Promise) return caller.then((c) => this.impersonated(req, c));
+    return this.impersonated(req, caller);
+  }
+
+  private impersonated(req: IncomingMessage, caller: UserInfo | undefined): UserInfo {
     if (!caller) throw unauthorized();
     return impersonate(req, caller, (a) => this.pipeline.authorize(a));
   }
@@ -408,7 +417,8 @@ export class ApiServer {
       return;
     }
 
-    const user = await this.user(req);
+    const authenticated = this.user(req);
+    const user = authenticated instanceof Promise ? await authenticated : authenticated;
     const segments = path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
     const remote = segments[0] === 'apis' && segments.length >= 3 ? this.opts.aggregator?.target(segments[1], segments[2]) : undefined;
     if (remote) {
