@@ -44,7 +44,7 @@ import { serveOpenApi } from './openapi/index.js';
 import { decodeKubernetesProtobuf } from './protobuf/index.js';
 import { checkJsonDepth } from './bodylimits.js';
 import type { CachedEvent } from './watchcache.js';
-import { storedAnswerJson } from './watchcache.js';
+import { storedAnswer } from './watchcache.js';
 import { PROMETHEUS_CONTENT_TYPE, defaultRegistry } from '../machinery/metrics.js';
 import { requestMetrics } from './metrics/request-metrics.js';
 
@@ -141,9 +141,11 @@ function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined
 // The body stays a string: Node then writes the header block and the body as one string in
 // one socket write (one TLS record), where a Buffer body is a second buffer of a writev.
 function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json'): void {
-  const payload = (storedAnswerJson(body) ?? JSON.stringify(body)) + '\n';
+  const stored = storedAnswer(body);
+  const payload = (stored ? stored.json : JSON.stringify(body)) + '\n';
+  const bytes = stored ? stored.bytes + 1 : Buffer.byteLength(payload);
   // Name and value pairs in one flat array: Node takes them without walking an object.
-  const headers = ['Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(payload)), 'Cache-Control', 'no-cache, private'];
+  const headers = ['Content-Type', contentType, 'Content-Length', String(bytes), 'Cache-Control', 'no-cache, private'];
   if (ctx?.warnings.length) for (const w of new Set(ctx.warnings)) headers.push('Warning', `299 - ${asciiQuoted(w)}`);
   res.writeHead(code, headers);
   res.end(payload);

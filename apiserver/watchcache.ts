@@ -147,13 +147,18 @@ export function answerFromStored(obj: KubeObject, enc: StoredEncoding, revision:
   if (enc.metadataAt >= 0) storedAnswers.set(obj, { enc, revision });
 }
 
-/** The JSON registered for `obj` by answerFromStored, if any. */
-export function storedAnswerJson(obj: unknown): string | undefined {
+/**
+ * The JSON registered for `obj` by answerFromStored, if any, and its length in UTF-8:
+ * the stored value's plus the ASCII of the resourceVersion, so that the answer's length
+ * needs no pass over its text.
+ */
+export function storedAnswer(obj: unknown): { json: string; bytes: number } | undefined {
   const a = typeof obj === 'object' && obj !== null ? storedAnswers.get(obj) : undefined;
   if (!a) return undefined;
-  const { json, metadataAt } = a.enc;
+  const { json, metadataAt, value } = a.enc;
   const at = metadataAt + 1;
-  return `${json.slice(0, at)}"resourceVersion":"${a.revision}"${json[at] === '}' ? '' : ','}${json.slice(at)}`;
+  const member = `"resourceVersion":"${a.revision}"${json[at] === '}' ? '' : ','}`;
+  return { json: json.slice(0, at) + member + json.slice(at), bytes: value.length + member.length };
 }
 
 /**
