@@ -631,7 +631,7 @@ export function updateManagedFields(
     if (subres) managed = decodeOrEmpty(liveMF);
     else {
       const newMF = metaOf(newObj)?.managedFields;
-      // Neither side has any (a create that sends none, mostly): nothing to decode.
+      // Neither side has any: nothing to decode.
       if ((newMF === undefined && liveMF === undefined) || isResetManagedFields(newMF)) managed = emptyManaged();
       else if (newMF !== undefined && liveMF !== undefined && jsonEqual(newMF, liveMF)) {
         // Unchanged by the request (the common case): decode the live entries, which are cached.
