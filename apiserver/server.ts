@@ -127,6 +127,17 @@ export function splitTarget(target: string): { path: string; query: URLSearchPar
   return { path: url.pathname, query: url.searchParams };
 }
 
+/**
+ * A path's non-empty segments, percent-decoded: only those with a `%` go through
+ * decodeURIComponent (which gives any other back as it is, at the cost of a call into
+ * the runtime per segment).
+ */
+export function pathSegments(path: string): string[] {
+  const segments: string[] = [];
+  for (const s of path.split('/')) if (s.length > 0) segments.push(s.includes('%') ? decodeURIComponent(s) : s);
+  return segments;
+}
+
 /** Which in-flight limit a request counts against; undefined for long-running ones. */
 function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined {
   const url = req.url ?? '/';
@@ -387,7 +398,7 @@ export class ApiServer {
     (async () => {
       const user = await this.user(req);
       const url = new URL(req.url ?? '/', 'https://localhost');
-      const segments = url.pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+      const segments = pathSegments(url.pathname);
       const r = parseResourcePath(req.method ?? 'GET', segments, url.searchParams);
       if (!r || r.verb !== 'connect') throw new StatusError(400, 'BadRequest', 'upgrade is only supported for exec, attach, portforward and proxy');
       const handler = this.connectHandlers.get(`${r.resource.plural}/${r.subresource}`);
@@ -421,7 +432,7 @@ export class ApiServer {
 
     const authenticated = this.user(req);
     const user = authenticated instanceof Promise ? await authenticated : authenticated;
-    const segments = path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+    const segments = pathSegments(path);
     const remote = segments[0] === 'apis' && segments.length >= 3 ? this.opts.aggregator?.target(segments[1], segments[2]) : undefined;
     if (remote) {
       // Authorized here, in the one pipeline, as upstream's handler chain does before the
