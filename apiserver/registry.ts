@@ -558,8 +558,9 @@ export class Registry {
     if (res.namespaced && meta.namespace && !this.getStored(NAMESPACES_RESOURCE, undefined, meta.namespace)) await this.cache.consistent();
     this.checkNamespace(res, meta.namespace, meta.name ?? meta.generateName ?? '');
     const storageRes = storageResource(res);
-    let obj = toStorage(res, { ...body, apiVersion: apiVersionOf(res), kind: res.kind });
-    obj = { ...obj, apiVersion: apiVersionOf(storageRes), kind: storageRes.kind };
+    let obj: KubeObject = { ...body, apiVersion: apiVersionOf(res), kind: res.kind };
+    // A kind stored as another version is converted and named as that version (one copy otherwise).
+    if (res.storedAs) obj = { ...toStorage(res, obj), apiVersion: apiVersionOf(storageRes), kind: storageRes.kind };
     const strategy = this.strategy(res);
     const m = obj.metadata!;
     delete m.resourceVersion;
