@@ -486,8 +486,7 @@ export class Registry {
   private checkNamespace(res: ResourceInfo, namespace: string | undefined, name = ''): void {
     if (!res.namespaced) return;
     if (!namespace) throw badRequest('the server could not find the requested resource: a namespace is required');
-    const nsRes = resourceByPath('', 'v1', 'namespaces')!;
-    const ns = this.getStored(nsRes, undefined, namespace);
+    const ns = this.getStored(NAMESPACES_RESOURCE, undefined, namespace);
     if (!ns) throw notFound('', 'namespaces', namespace);
     if (ns.metadata?.deletionTimestamp && !this.strategy(res).createInTerminatingNamespace) {
       throw new StatusError(403, 'Forbidden', `${res.plural}${res.group ? '.' + res.group : ''} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
