@@ -3,7 +3,7 @@
 // O = groups) or a bearer token one of the token authenticators recognizes; then, when
 // the request carries Impersonate-* headers and the caller may `impersonate`, the
 // impersonated identity.
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { badRequest } from '../machinery/status.js';
 import type { UserInfo } from './context.js';
@@ -35,6 +35,14 @@ export class Authenticator {
     this.anonymousPaths = new Set(opts.anonymousPaths ?? []);
   }
 
+  private async tokenUser(token: string): Promise<UserInfo | undefined> {
+    for (const a of this.tokenAuthenticators) {
+      const user = await a(token);
+      if (user) return user;
+    }
+    return undefined;
+  }
+
   private certUser(sock: TLSSocket): UserInfo | undefined {
     let user = this.certUsers.get(sock);
     if (user === undefined) {
@@ -52,19 +60,15 @@ export class Authenticator {
     return user ?? undefined;
   }
 
-  /** The caller's own identity, or undefined (401). */
-  async authenticate(req: IncomingMessage): Promise<UserInfo | undefined> {
+  /** The caller's own identity, or undefined (401); a promise only for a bearer token. */
+  authenticate(req: IncomingMessage): UserInfo | undefined | Promise<UserInfo | undefined> {
     const fromCert = this.certUser(req.socket as TLSSocket);
     if (fromCert) return fromCert;
     const auth = req.headers.authorization;
     if (auth && /^bearer /i.test(auth)) {
       const token = auth.slice(7).trim();
       if (!token) return undefined;
-      for (const a of this.tokenAuthenticators) {
-        const user = await a(token);
-        if (user) return user;
-      }
-      return undefined;
+      return this.tokenUser(token);
     }
     if (!auth && req.method === 'GET' && this.anonymousPaths.size > 0) {
       const path = (req.url ?? '').split('?')[0];
@@ -72,6 +76,12 @@ export class Authenticator {
     }
     return undefined;
   }
+}
+
+/** Whether a request asks to impersonate anyone (nearly none does): a look at its header names. */
+function impersonates(headers: IncomingHttpHeaders): boolean {
+  for (const h in headers) if (h.startsWith('impersonate-')) return true;
+  return false;
 }
 
 function headerValues(req: IncomingMessage, name: string): string[] {
@@ -90,6 +100,7 @@ function attrs(user: UserInfo, apiGroup: string, resource: string, name: string,
  * throws a 403 otherwise); returns the identity the request then runs as.
  */
 export function impersonate(req: IncomingMessage, caller: UserInfo, authorize: (a: RequestAttributes) => void): UserInfo {
+  if (!impersonates(req.headers)) return caller;
   const userHeader = req.headers['impersonate-user'];
   const name = Array.isArray(userHeader) ? userHeader[0] : userHeader;
   const groups = headerValues(req, 'impersonate-group');

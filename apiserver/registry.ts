@@ -486,8 +486,7 @@ export class Registry {
   private checkNamespace(res: ResourceInfo, namespace: string | undefined, name = ''): void {
     if (!res.namespaced) return;
     if (!namespace) throw badRequest('the server could not find the requested resource: a namespace is required');
-    const nsRes = resourceByPath('', 'v1', 'namespaces')!;
-    const ns = this.getStored(nsRes, undefined, namespace);
+    const ns = this.getStored(NAMESPACES_RESOURCE, undefined, namespace);
     if (!ns) throw notFound('', 'namespaces', namespace);
     if (ns.metadata?.deletionTimestamp && !this.strategy(res).createInTerminatingNamespace) {
       throw new StatusError(403, 'Forbidden', `${res.plural}${res.group ? '.' + res.group : ''} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
@@ -574,8 +573,9 @@ export class Registry {
     if (res.namespaced && meta.namespace && !this.getStored(NAMESPACES_RESOURCE, undefined, meta.namespace)) await this.cache.consistent();
     this.checkNamespace(res, meta.namespace, meta.name ?? meta.generateName ?? '');
     const storageRes = storageResource(res);
-    let obj = toStorage(res, { ...body, apiVersion: apiVersionOf(res), kind: res.kind });
-    obj = { ...obj, apiVersion: apiVersionOf(storageRes), kind: storageRes.kind };
+    let obj: KubeObject = { ...body, apiVersion: apiVersionOf(res), kind: res.kind };
+    // A kind stored as another version is converted and named as that version (one copy otherwise).
+    if (res.storedAs) obj = { ...toStorage(res, obj), apiVersion: apiVersionOf(storageRes), kind: storageRes.kind };
     const strategy = this.strategy(res);
     const m = obj.metadata!;
     delete m.resourceVersion;
@@ -587,7 +587,9 @@ export class Registry {
     strategy.prepareForCreate(obj);
     strategy.default(obj);
     const review = this.admissionRequest('CREATE', res, undefined, m.namespace, m.name ?? '', obj, undefined, ctx);
-    await this.admission.admit(review);
+    // Awaited only when there is something to wait for: each await is a turn of the microtask queue.
+    const admitting = this.admission.admit(review);
+    if (admitting) await admitting;
     // As upstream, mutating admission sees the object before its name is generated (its
     // errors name the generateName); validation and validating admission see the name.
     if (generated && !m.name) m.name = generateName(m.generateName!);
@@ -595,8 +597,10 @@ export class Registry {
     const causes = strategy.validateCreate(obj);
     if (!m.name && !m.generateName) causes.unshift({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
     if (causes.length) throw this.invalid(res, m.name ?? '', causes);
-    await this.admission.validate(review);
-    await this.beforeCreateHooks.get(storageRes.kind)?.(obj, ctx);
+    const validating = this.admission.validate(review);
+    if (validating) await validating;
+    const beforeCreate = this.beforeCreateHooks.get(storageRes.kind);
+    if (beforeCreate) await beforeCreate(obj, ctx);
     trackManagedFields(res, undefined, obj, ctx, undefined);
     dropEmptyMetadata(m);
 

@@ -44,7 +44,7 @@ import { serveOpenApi } from './openapi/index.js';
 import { decodeKubernetesProtobuf } from './protobuf/index.js';
 import { checkJsonDepth } from './bodylimits.js';
 import type { CachedEvent } from './watchcache.js';
-import { storedAnswerJson } from './watchcache.js';
+import { storedAnswer } from './watchcache.js';
 import { PROMETHEUS_CONTENT_TYPE, defaultRegistry } from '../machinery/metrics.js';
 import { requestMetrics } from './metrics/request-metrics.js';
 
@@ -127,6 +127,17 @@ export function splitTarget(target: string): { path: string; query: URLSearchPar
   return { path: url.pathname, query: url.searchParams };
 }
 
+/**
+ * A path's non-empty segments, percent-decoded: only those with a `%` go through
+ * decodeURIComponent (which gives any other back as it is, at the cost of a call into
+ * the runtime per segment).
+ */
+export function pathSegments(path: string): string[] {
+  const segments: string[] = [];
+  for (const s of path.split('/')) if (s.length > 0) segments.push(s.includes('%') ? decodeURIComponent(s) : s);
+  return segments;
+}
+
 /** Which in-flight limit a request counts against; undefined for long-running ones. */
 function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined {
   const url = req.url ?? '/';
@@ -141,9 +152,11 @@ function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined
 // The body stays a string: Node then writes the header block and the body as one string in
 // one socket write (one TLS record), where a Buffer body is a second buffer of a writev.
 function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json'): void {
-  const payload = (storedAnswerJson(body) ?? JSON.stringify(body)) + '\n';
+  const stored = storedAnswer(body);
+  const payload = (stored ? stored.json : JSON.stringify(body)) + '\n';
+  const bytes = stored ? stored.bytes + 1 : Buffer.byteLength(payload);
   // Name and value pairs in one flat array: Node takes them without walking an object.
-  const headers = ['Content-Type', contentType, 'Content-Length', String(Buffer.byteLength(payload)), 'Cache-Control', 'no-cache, private'];
+  const headers = ['Content-Type', contentType, 'Content-Length', String(bytes), 'Cache-Control', 'no-cache, private'];
   if (ctx?.warnings.length) for (const w of new Set(ctx.warnings)) headers.push('Warning', `299 - ${asciiQuoted(w)}`);
   res.writeHead(code, headers);
   res.end(payload);
@@ -194,7 +207,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       chunks.push(c);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    // A body in one chunk (most) is that chunk: the parser hands each chunk over as a buffer of its own.
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -335,9 +349,17 @@ export class ApiServer {
     this.activeWatches.clear();
   }
 
-  /** The caller's identity after impersonation, or a 401/403 StatusError. */
-  private async user(req: IncomingMessage): Promise<UserInfo> {
-    const caller = await this.opts.authenticator.authenticate(req);
+  /**
+   * The caller's identity after impersonation, or a 401/403 StatusError; a promise only
+   * while a token is checked (a client certificate's user is known at once).
+   */
+  private user(req: IncomingMessage): UserInfo | Promise<UserInfo> {
+    const caller = this.opts.authenticator.authenticate(req);
+    if (caller instanceof Promise) return caller.then((c) => this.impersonated(req, c));
+    return this.impersonated(req, caller);
+  }
+
+  private impersonated(req: IncomingMessage, caller: UserInfo | undefined): UserInfo {
     if (!caller) throw unauthorized();
     return impersonate(req, caller, (a) => this.pipeline.authorize(a));
   }
@@ -376,7 +398,7 @@ export class ApiServer {
     (async () => {
       const user = await this.user(req);
       const url = new URL(req.url ?? '/', 'https://localhost');
-      const segments = url.pathname.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+      const segments = pathSegments(url.pathname);
       const r = parseResourcePath(req.method ?? 'GET', segments, url.searchParams);
       if (!r || r.verb !== 'connect') throw new StatusError(400, 'BadRequest', 'upgrade is only supported for exec, attach, portforward and proxy');
       const handler = this.connectHandlers.get(`${r.resource.plural}/${r.subresource}`);
@@ -408,8 +430,9 @@ export class ApiServer {
       return;
     }
 
-    const user = await this.user(req);
-    const segments = path.split('/').filter((s) => s.length > 0).map(decodeURIComponent);
+    const authenticated = this.user(req);
+    const user = authenticated instanceof Promise ? await authenticated : authenticated;
+    const segments = pathSegments(path);
     const remote = segments[0] === 'apis' && segments.length >= 3 ? this.opts.aggregator?.target(segments[1], segments[2]) : undefined;
     if (remote) {
       // Authorized here, in the one pipeline, as upstream's handler chain does before the

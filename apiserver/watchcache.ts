@@ -100,19 +100,29 @@ export function encodeStored(obj: KubeObject): StoredEncoding {
   // Left out as JSON leaves out undefined members: a `delete` would turn metadata into a
   // slow dictionary-mode object for every later copy and encoding of it.
   if (obj.metadata && rv !== undefined) obj.metadata.resourceVersion = undefined;
-  // JSON.stringify's text, written a top-level field at a time to note where metadata starts.
-  let json = '{';
-  let metadataAt = -1;
-  for (const k of Object.keys(obj)) {
-    const v = JSON.stringify((obj as Record<string, unknown>)[k]);
-    if (v === undefined) continue;
-    json += `${json.length > 1 ? ',' : ''}${JSON.stringify(k)}:`;
-    if (k === 'metadata' && v.startsWith('{')) metadataAt = json.length;
-    json += v;
-  }
-  json += '}';
+  const json = JSON.stringify(obj);
   if (obj.metadata && rv !== undefined) obj.metadata.resourceVersion = rv;
-  return { value: Buffer.from(json), json, metadataAt };
+  return { value: Buffer.from(json), json, metadataAt: metadataOffset(obj, json) };
+}
+
+const METADATA_MEMBER = '"metadata":';
+
+/**
+ * Where the metadata object's `{` is in `json` (the object's JSON.stringify), from the
+ * text of the members before it (apiVersion and kind, mostly): one encoding of the
+ * whole object instead of one per member. -1 when metadata is not an object there.
+ */
+function metadataOffset(obj: KubeObject, json: string): number {
+  let at = 1;
+  for (const k of Object.keys(obj)) {
+    if (k === 'metadata') {
+      at += (at > 1 ? 1 : 0) + METADATA_MEMBER.length;
+      return json[at] === '{' && json.startsWith(METADATA_MEMBER, at - METADATA_MEMBER.length) ? at : -1;
+    }
+    const v = JSON.stringify((obj as Record<string, unknown>)[k]);
+    if (v !== undefined) at += (at > 1 ? 1 : 0) + JSON.stringify(k).length + 1 + v.length;
+  }
+  return -1;
 }
 
 /**
@@ -127,13 +137,18 @@ export function answerFromStored(obj: KubeObject, enc: StoredEncoding, revision:
   if (enc.metadataAt >= 0) storedAnswers.set(obj, { enc, revision });
 }
 
-/** The JSON registered for `obj` by answerFromStored, if any. */
-export function storedAnswerJson(obj: unknown): string | undefined {
+/**
+ * The JSON registered for `obj` by answerFromStored, if any, and its length in UTF-8:
+ * the stored value's plus the ASCII of the resourceVersion, so that the answer's length
+ * needs no pass over its text.
+ */
+export function storedAnswer(obj: unknown): { json: string; bytes: number } | undefined {
   const a = typeof obj === 'object' && obj !== null ? storedAnswers.get(obj) : undefined;
   if (!a) return undefined;
-  const { json, metadataAt } = a.enc;
+  const { json, metadataAt, value } = a.enc;
   const at = metadataAt + 1;
-  return `${json.slice(0, at)}"resourceVersion":"${a.revision}"${json[at] === '}' ? '' : ','}${json.slice(at)}`;
+  const member = `"resourceVersion":"${a.revision}"${json[at] === '}' ? '' : ','}`;
+  return { json: json.slice(0, at) + member + json.slice(at), bytes: value.length + member.length };
 }
 
 /**

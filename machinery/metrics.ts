@@ -34,6 +34,10 @@ abstract class Vec<T> implements Metric {
   protected abstract initial(): T;
   protected abstract get type(): string;
   protected abstract samples(values: string[], v: T): string[];
+  /** The series of `labels`, for a caller that updates the same series often without a label key each time. */
+  seriesFor(labels: Labels): T {
+    return this.at(labels);
+  }
   protected at(labels: Labels): T {
     const key = labelKey(this.labelNames, labels);
     let s = this.series.get(key);
@@ -93,7 +97,7 @@ export class Gauge extends Vec<{ n: number }> {
   }
 }
 
-interface HistogramState {
+export interface HistogramState {
   counts: number[];
   sum: number;
   count: number;
@@ -116,7 +120,10 @@ export class Histogram extends Vec<HistogramState> {
     return 'histogram';
   }
   observe(labels: Labels, value: number): void {
-    const s = this.at(labels);
+    this.observeIn(this.at(labels), value);
+  }
+  /** Observes `value` in a series got from seriesFor. */
+  observeIn(s: HistogramState, value: number): void {
     for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]) s.counts[i]++;
     s.sum += value;
     s.count++;

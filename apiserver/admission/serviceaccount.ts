@@ -171,8 +171,8 @@ export function serviceAccountAdmission(deps: ServiceAccountDeps): AdmissionPlug
   const applies = (req: AdmissionRequest): boolean =>
     req.resource.group === '' && req.resource.plural === 'pods' && (req.subresource === '' || req.subresource === 'ephemeralcontainers') && isObj(req.object);
 
-  async function validate(req: AdmissionRequest): Promise<void> {
-    if (!applies(req)) return;
+  /** For a request that `applies`. */
+  async function validatePod(req: AdmissionRequest): Promise<void> {
     const pod = req.object as Obj;
     const spec = obj(pod.spec);
     const podName = str(obj(pod.metadata).name);
@@ -203,24 +203,27 @@ export function serviceAccountAdmission(deps: ServiceAccountDeps): AdmissionPlug
     }
   }
 
+  /** For a pod's create (`applies`). */
+  async function admitPod(req: AdmissionRequest): Promise<void> {
+    const pod = req.object as Obj;
+    // a mirror pod's spec must stay what the kubelet wrote, or it deletes the pod
+    if (isMirrorPod(pod)) return validatePod(req);
+    const spec = ensureObj(pod, 'spec');
+    if (!str(spec.serviceAccountName)) {
+      spec.serviceAccountName = DEFAULT_SERVICE_ACCOUNT_NAME;
+      spec.serviceAccount = DEFAULT_SERVICE_ACCOUNT_NAME; // the deprecated v1 alias mirrors it
+    }
+    const sa = await getServiceAccount(req, str(spec.serviceAccountName));
+    if (shouldAutomount(sa, spec)) mountServiceAccountToken(spec);
+    const saPullSecrets = arr(sa.imagePullSecrets);
+    if (!arr(spec.imagePullSecrets).length && saPullSecrets.length) spec.imagePullSecrets = saPullSecrets.map((s) => ({ name: str(obj(s).name) }));
+    return validatePod(req);
+  }
+
   return {
     name: 'ServiceAccount',
-    async admit(req: AdmissionRequest): Promise<void> {
-      if (!applies(req) || req.operation !== 'CREATE') return;
-      const pod = req.object as Obj;
-      // a mirror pod's spec must stay what the kubelet wrote, or it deletes the pod
-      if (isMirrorPod(pod)) return validate(req);
-      const spec = ensureObj(pod, 'spec');
-      if (!str(spec.serviceAccountName)) {
-        spec.serviceAccountName = DEFAULT_SERVICE_ACCOUNT_NAME;
-        spec.serviceAccount = DEFAULT_SERVICE_ACCOUNT_NAME; // the deprecated v1 alias mirrors it
-      }
-      const sa = await getServiceAccount(req, str(spec.serviceAccountName));
-      if (shouldAutomount(sa, spec)) mountServiceAccountToken(spec);
-      const saPullSecrets = arr(sa.imagePullSecrets);
-      if (!arr(spec.imagePullSecrets).length && saPullSecrets.length) spec.imagePullSecrets = saPullSecrets.map((s) => ({ name: str(obj(s).name) }));
-      return validate(req);
-    },
-    validate,
+    // Synchronous for a request that is not about a pod (see AdmissionChain).
+    admit: (req) => (applies(req) && req.operation === 'CREATE' ? admitPod(req) : undefined),
+    validate: (req) => (applies(req) ? validatePod(req) : undefined),
   };
 }

@@ -431,35 +431,40 @@ export function validatingWebhookAdmission(lookups: WebhookLookups): AdmissionPl
   const source = new WebhookSource(lookups, 'validatingwebhookconfigurations');
   return {
     name: 'ValidatingAdmissionWebhook',
-    async validate(req) {
+    // Synchronous while no webhook is configured (see AdmissionChain).
+    validate(req) {
       if (isExemptFromAdmissionHooks(req.resource) || req.operation === 'CONNECT') return;
       const hooks = source.webhooks();
       if (!hooks.length) return;
-      const calls: Promise<StatusError | undefined>[] = [];
-      for (const hook of hooks) {
-        let matched: ResourceInfo | undefined;
-        try {
-          matched = matches(hook, req, lookups, () => reviewFor(req, req.resource).request as Obj);
-        } catch (err) {
-          calls.push(Promise.resolve(webhookFailed(hook, err)));
-          continue;
-        }
-        if (!matched) continue;
-        checkDryRun(hook, req);
-        const review = reviewFor(req, matched);
-        calls.push(
-          callWebhook(hook, lookups, review).then(
-            (response) => {
-              addWarnings(req, response);
-              return response.allowed === true ? undefined : deniedError(hook.name, response.status);
-            },
-            (err) => webhookFailed(hook, err),
-          ),
-        );
-      }
-      for (const err of await Promise.all(calls)) if (err) throw err;
+      return callAll(req, hooks);
     },
   };
+
+  async function callAll(req: AdmissionRequest, hooks: readonly CompiledWebhook[]): Promise<void> {
+    const calls: Promise<StatusError | undefined>[] = [];
+    for (const hook of hooks) {
+      let matched: ResourceInfo | undefined;
+      try {
+        matched = matches(hook, req, lookups, () => reviewFor(req, req.resource).request as Obj);
+      } catch (err) {
+        calls.push(Promise.resolve(webhookFailed(hook, err)));
+        continue;
+      }
+      if (!matched) continue;
+      checkDryRun(hook, req);
+      const review = reviewFor(req, matched);
+      calls.push(
+        callWebhook(hook, lookups, review).then(
+          (response) => {
+            addWarnings(req, response);
+            return response.allowed === true ? undefined : deniedError(hook.name, response.status);
+          },
+          (err) => webhookFailed(hook, err),
+        ),
+      );
+    }
+    for (const err of await Promise.all(calls)) if (err) throw err;
+  }
 }
 
 /** MutatingAdmissionWebhook: matching webhooks called in order, their JSON patches applied; IfNeeded webhooks called again once when a later one changed the object. */
@@ -512,23 +517,28 @@ export function mutatingWebhookAdmission(lookups: WebhookLookups): AdmissionPlug
   };
   return {
     name: 'MutatingAdmissionWebhook',
-    async admit(req) {
+    // Synchronous while no webhook is configured (see AdmissionChain).
+    admit(req) {
       if (isExemptFromAdmissionHooks(req.resource) || req.operation === 'CONNECT') return;
       const hooks = source.webhooks();
       if (!hooks.length) return;
-      // Webhooks with IfNeeded that ran before a later change are called once more.
-      const invokedIfNeeded: CompiledWebhook[] = [];
-      let reinvoke = new Set<CompiledWebhook>();
-      for (const hook of hooks) {
-        const changed = await runOne(hook, req);
-        if (changed && invokedIfNeeded.length) {
-          reinvoke = new Set([...reinvoke, ...invokedIfNeeded.filter((h) => h !== hook)]);
-        }
-        if (hook.reinvoke) invokedIfNeeded.push(hook);
-      }
-      for (const hook of hooks) if (reinvoke.has(hook)) await runOne(hook, req);
+      return runAll(req, hooks);
     },
   };
+
+  async function runAll(req: AdmissionRequest, hooks: readonly CompiledWebhook[]): Promise<void> {
+    // Webhooks with IfNeeded that ran before a later change are called once more.
+    const invokedIfNeeded: CompiledWebhook[] = [];
+    let reinvoke = new Set<CompiledWebhook>();
+    for (const hook of hooks) {
+      const changed = await runOne(hook, req);
+      if (changed && invokedIfNeeded.length) {
+        reinvoke = new Set([...reinvoke, ...invokedIfNeeded.filter((h) => h !== hook)]);
+      }
+      if (hook.reinvoke) invokedIfNeeded.push(hook);
+    }
+    for (const hook of hooks) if (reinvoke.has(hook)) await runOne(hook, req);
+  }
 }
 
 /** Both webhook plugins of upstream's default chain. */

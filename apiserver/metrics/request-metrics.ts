@@ -3,20 +3,18 @@
 // version, resource, subresource, scope and code; apiserver_current_inflight_requests;
 // apiserver_storage_objects per resource, read from the watch cache at each scrape.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { defaultRegistry } from '../../machinery/metrics.js';
+import { defaultRegistry, type HistogramState, type Labels } from '../../machinery/metrics.js';
 import type { ResourceRequest } from '../request.js';
 
 const BUCKETS = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60];
 const LABELS = ['verb', 'dry_run', 'group', 'version', 'resource', 'subresource', 'scope', 'component'] as const;
 
-interface Resolved {
-  verb: string;
-  group: string;
-  version: string;
-  resource: string;
-  subresource: string;
-  scope: string;
-  dryRun: string;
+/** The series a request's answer counts in, made once per label set. */
+interface RequestSeries {
+  labels: Labels;
+  duration: HistogramState;
+  /** apiserver_request_total's series of these labels, by response code. */
+  totalByCode: Map<number, { n: number }>;
 }
 
 /** Upstream's canonical verb: LIST and WATCH for collection reads, APPLY for server-side apply, else the method. */
@@ -39,30 +37,51 @@ class RequestMetrics {
   private readonly total = defaultRegistry.counter('apiserver_request_total', 'Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.', [...LABELS, 'code'], 'STABLE');
   private readonly duration = defaultRegistry.histogram('apiserver_request_duration_seconds', 'Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.', LABELS, BUCKETS, 'STABLE');
   private readonly inflight = defaultRegistry.gauge('apiserver_current_inflight_requests', 'Maximal number of currently used inflight request limit of this apiserver per request kind in last second.', ['request_kind'], 'STABLE');
-  private readonly resolvedBy = new WeakMap<IncomingMessage, Resolved>();
+  private readonly resolvedBy = new WeakMap<IncomingMessage, RequestSeries>();
+  private readonly seriesByLabels = new Map<string, RequestSeries>();
 
   /** Counts the request when its answer is finished (or the client went away). */
   track(req: IncomingMessage, res: ServerResponse): void {
     const start = process.hrtime.bigint();
     res.once('close', () => {
-      const r = this.resolvedBy.get(req) ?? { verb: (req.method ?? 'GET').toUpperCase(), group: '', version: '', resource: '', subresource: '', scope: '', dryRun: '' };
-      const labels = { verb: r.verb, dry_run: r.dryRun, group: r.group, version: r.version, resource: r.resource, subresource: r.subresource, scope: r.scope, component: 'apiserver' };
-      this.total.inc({ ...labels, code: String(res.statusCode || 0) });
-      this.duration.observe(labels, Number(process.hrtime.bigint() - start) / 1e9);
+      const s = this.resolvedBy.get(req) ?? this.seriesOf((req.method ?? 'GET').toUpperCase(), '', '', '', '', '', '');
+      const code = res.statusCode || 0;
+      let total = s.totalByCode.get(code);
+      if (!total) {
+        total = this.total.seriesFor({ ...s.labels, code: String(code) });
+        s.totalByCode.set(code, total);
+      }
+      total.n++;
+      this.duration.observeIn(s.duration, Number(process.hrtime.bigint() - start) / 1e9);
     });
   }
 
   /** Names the resource request `req` addresses (called once it is parsed). */
   resolved(req: IncomingMessage, r: ResourceRequest, query: URLSearchParams): void {
-    this.resolvedBy.set(req, {
-      verb: canonicalVerb(r, req.method ?? 'GET', req.headers['content-type']),
-      group: r.resource.group,
-      version: r.resource.version,
-      resource: r.resource.plural,
-      subresource: r.subresource ?? '',
-      scope: r.name ? 'resource' : r.namespace ? 'namespace' : 'cluster',
-      dryRun: query.getAll('dryRun').join(','),
-    });
+    this.resolvedBy.set(
+      req,
+      this.seriesOf(
+        canonicalVerb(r, req.method ?? 'GET', req.headers['content-type']),
+        query.getAll('dryRun').join(','),
+        r.resource.group,
+        r.resource.version,
+        r.resource.plural,
+        r.subresource ?? '',
+        r.name ? 'resource' : r.namespace ? 'namespace' : 'cluster',
+      ),
+    );
+  }
+
+  /** The series of one label set: a request finds its series by one key instead of labelling each metric anew. */
+  private seriesOf(verb: string, dryRun: string, group: string, version: string, resource: string, subresource: string, scope: string): RequestSeries {
+    const key = `${verb}\u0000${dryRun}\u0000${group}\u0000${version}\u0000${resource}\u0000${subresource}\u0000${scope}`;
+    let s = this.seriesByLabels.get(key);
+    if (!s) {
+      const labels: Labels = { verb, dry_run: dryRun, group, version, resource, subresource, scope, component: 'apiserver' };
+      s = { labels, duration: this.duration.seriesFor(labels), totalByCode: new Map() };
+      this.seriesByLabels.set(key, s);
+    }
+    return s;
   }
 
   /** The in-flight counters of the server's max-in-flight filter, read at each scrape. */

@@ -5,6 +5,7 @@
 
 import { deepFreeze, isPlainObject, jsonEqual, type KubeObject } from '../../machinery/object.js';
 import { StatusError, type StatusCause } from '../../machinery/status.js';
+import { createdFieldsV1 } from './created-fields.js';
 import { FieldSet, fieldPE, pathToString, type Path } from './fieldpath.js';
 import { goQuote, goQuoteString } from './gojson.js';
 import type { TypeNode } from './schema.js';
@@ -212,6 +213,17 @@ function isPrint(ch: string): boolean {
  * (`kubectl/v1.33.0 (linux/amd64) kubernetes/abc` → `kubectl`).
  */
 export function managerFromUserAgent(userAgent: string | undefined): string {
+  // Most requests come from a few clients, each sending the same User-Agent every time.
+  if (userAgent === lastUserAgent) return lastManager;
+  lastManager = managerOf(userAgent);
+  lastUserAgent = userAgent;
+  return lastManager;
+}
+
+let lastUserAgent: string | undefined = '';
+let lastManager = '';
+
+function managerOf(userAgent: string | undefined): string {
   const first = (userAgent ?? '').split('/')[0];
   let out = '';
   let bytes = 0;
@@ -307,12 +319,17 @@ export function fieldSetOf(paths: readonly (readonly string[])[]): FieldSet {
   return FieldSet.fromPaths(...paths.map((p) => p.map((f) => fieldPE(f))));
 }
 
+// The reset fields of every write, made once: sets are not changed once built.
+const STATUS_SUBRESOURCE_RESET = fieldSetOf([['spec'], ['metadata', 'labels']]);
+const STATUS_RESET = fieldSetOf([['status']]);
+const NOTHING_RESET = new FieldSet();
+
 /** Fields a write may not change in the given (sub)resource, as upstream's strategies reset them. */
 export function defaultResetFields(type: TypeNode | undefined, subresource: string | undefined): FieldSet {
-  if (subresource === 'status') return fieldSetOf([['spec'], ['metadata', 'labels']]);
+  if (subresource === 'status') return STATUS_SUBRESOURCE_RESET;
   const builtin = !!type && type.kind === 'map' && !!type.definition?.startsWith('io.k8s.');
-  if (builtin && type.kind === 'map' && type.field('status')) return fieldSetOf([['status']]);
-  return new FieldSet();
+  if (builtin && type.kind === 'map' && type.field('status')) return STATUS_RESET;
+  return NOTHING_RESET;
 }
 
 function exclude(c: Comparison, ignore: FieldSet): Comparison {
@@ -598,6 +615,11 @@ export function updateManagedFields(
   try {
     const type = typeOf(opts.nav);
     const subres = opts.subresource || undefined;
+    if (!oldObj && !subres && metaOf(newObj)?.managedFields === undefined) {
+      // A create that brings no managedFields (most): nothing to decode.
+      const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, undefined);
+      return setCreatedManagedFields(newObj, opts, type, ignore, formatTime(opts.now ?? new Date()));
+    }
     const decodeOrEmpty = (mf: unknown): Managed => {
       try {
         return decodeManagedFields(mf);
@@ -609,7 +631,8 @@ export function updateManagedFields(
     if (subres) managed = decodeOrEmpty(liveMF);
     else {
       const newMF = metaOf(newObj)?.managedFields;
-      if (isResetManagedFields(newMF)) managed = emptyManaged();
+      // Neither side has any: nothing to decode.
+      if ((newMF === undefined && liveMF === undefined) || isResetManagedFields(newMF)) managed = emptyManaged();
       else if (newMF !== undefined && liveMF !== undefined && jsonEqual(newMF, liveMF)) {
         // Unchanged by the request (the common case): decode the live entries, which are cached.
         managed = decodeOrEmpty(liveMF);
@@ -635,9 +658,11 @@ export function updateManagedFields(
     }
 
     const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, subres);
+    const now = formatTime(opts.now ?? new Date());
+    if (!oldObj && !subres && managed.fields.size === 0) return setCreatedManagedFields(newObj, opts, type, ignore, now);
     const live = oldObj ? withoutManagedFields(oldObj) : zeroObject(type);
     const key = managerKey({ manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion, subresource: subres });
-    recordUpdate(live, newObj, managed, key, opts.apiVersion, ignore, type, formatTime(opts.now ?? new Date()));
+    recordUpdate(live, newObj, managed, key, opts.apiVersion, ignore, type, now);
     capManagers(managed);
     setManagedFields(newObj, managed);
     return newObj;
@@ -647,6 +672,25 @@ export function updateManagedFields(
     else delete meta.managedFields;
     return newObj;
   }
+}
+
+/**
+ * A create's managedFields when no other manager has any: its only manager owns what the
+ * object sets, its FieldsV1 made straight from the object (what recordUpdate would record).
+ */
+function setCreatedManagedFields(newObj: KubeObject, opts: UpdateManagedFieldsOptions, type: TypeNode | undefined, ignore: FieldSet, now: string): KubeObject {
+  const fieldsV1 = createdFieldsV1(zeroObject(type), newObj, type, ignore, STRIP_SET);
+  const m = (newObj.metadata ??= {}) as Record<string, unknown>;
+  if (!fieldsV1) {
+    delete m.managedFields;
+    return newObj;
+  }
+  const entry: ManagedFieldsEntry = { manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion };
+  if (now) entry.time = now;
+  entry.fieldsType = 'FieldsV1';
+  entry.fieldsV1 = fieldsV1;
+  m.managedFields = [entry];
+  return newObj;
 }
 
 export interface ComputeFieldSetOptions {

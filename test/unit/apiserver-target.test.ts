@@ -2,7 +2,7 @@
 // WHATWG URL parsing gives, and anything else must still be parsed as a URL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitTarget } from '../../apiserver/server.js';
+import { pathSegments, splitTarget } from '../../apiserver/server.js';
 
 const TARGETS = [
   '/',
@@ -31,4 +31,11 @@ test('splitTarget gives the path and query that URL parsing gives', () => {
     assert.equal(path, url.pathname, target);
     assert.deepEqual([...query], [...url.searchParams], target);
   }
+});
+
+test("a path's segments: the non-empty ones, each percent-decoded as decodeURIComponent decodes it", () => {
+  for (const path of ['/', '/api/v1/namespaces/bench/configmaps', '/api//v1/', '/api/v1/namespaces/x/configmaps/a%2Fb', '/api/v1/namespaces/%C3%A9/pods/%20x', '/apis/a.b/v1/%25']) {
+    assert.deepEqual(pathSegments(path), path.split('/').filter((s) => s.length > 0).map(decodeURIComponent), path);
+  }
+  assert.throws(() => pathSegments('/api/v1/namespaces/%zz'), URIError);
 });

@@ -155,6 +155,10 @@ test('default manager from the User-Agent', () => {
   assert.equal(managerFromUserAgent('a\u0000b/1'), 'ab');
   assert.equal(managerFromUserAgent('x'.repeat(200)).length, 128);
   assert.equal(managerFromUserAgent(undefined), '');
+  // The same agents again, in turn and repeated (the last one is remembered).
+  for (const [agent, manager] of [['kubectl/v1', 'kubectl'], ['kubectl/v1', 'kubectl'], [undefined, ''], ['kite-bench/1', 'kite-bench'], ['', ''], ['kite-bench/1', 'kite-bench']] as const) {
+    assert.equal(managerFromUserAgent(agent), manager);
+  }
 });
 
 test('server-side apply creates, and re-applying by the same manager is a no-op', () => {

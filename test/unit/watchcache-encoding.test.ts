@@ -2,7 +2,14 @@
 // create's answer made from that text is the created object with its resourceVersion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerFromStored, encodeStored, storedAnswerJson } from '../../apiserver/watchcache.js';
+import { answerFromStored, encodeStored, storedAnswer } from '../../apiserver/watchcache.js';
+
+/** The registered answer's text, after checking the length it gives for it. */
+function storedAnswerJson(obj: unknown): string | undefined {
+  const a = storedAnswer(obj);
+  if (a) assert.equal(a.bytes, Buffer.byteLength(a.json));
+  return a?.json;
+}
 import type { KubeObject } from '../../machinery/object.js';
 
 test('encodeStored writes what JSON.stringify writes, without resourceVersion, and leaves the fields of the object as they were', () => {
@@ -35,6 +42,17 @@ test('an answer from the stored text is the object with its resourceVersion; obj
   answerFromStored(bare, encodeStored(bare), 3);
   assert.deepEqual(JSON.parse(storedAnswerJson(bare)!), { apiVersion: 'v1', kind: 'Namespace', metadata: { resourceVersion: '3' } });
 
+  // Wherever metadata is among the members, after members of any kind.
+  const first = { metadata: { name: 'f' }, apiVersion: 'v1', kind: 'ConfigMap' } as KubeObject;
+  answerFromStored(first, encodeStored(first), 4);
+  assert.equal(storedAnswerJson(first), '{"metadata":{"resourceVersion":"4","name":"f"},"apiVersion":"v1","kind":"ConfigMap"}');
+  const late = { when: new Date(0), skipped: undefined, 'k"ey': ['{', 1, 'ü€😀'], metadata: { name: 'l' } } as unknown as KubeObject;
+  answerFromStored(late, encodeStored(late), 6);
+  assert.deepEqual(JSON.parse(storedAnswerJson(late)!), { when: '1970-01-01T00:00:00.000Z', 'k"ey': ['{', 1, 'ü€😀'], metadata: { resourceVersion: '6', name: 'l' } });
+
+  const nullMetadata = { apiVersion: 'v1', kind: 'Status', metadata: null } as unknown as KubeObject;
+  answerFromStored(nullMetadata, encodeStored(nullMetadata), 5);
+  assert.equal(storedAnswerJson(nullMetadata), undefined);
   const noMetadata = { apiVersion: 'v1', kind: 'Status' } as KubeObject;
   answerFromStored(noMetadata, encodeStored(noMetadata), 5);
   assert.equal(storedAnswerJson(noMetadata), undefined);
