@@ -573,8 +573,14 @@ export class Registry {
     if (res.namespaced && meta.namespace && !this.getStored(NAMESPACES_RESOURCE, undefined, meta.namespace)) await this.cache.consistent();
     this.checkNamespace(res, meta.namespace, meta.name ?? meta.generateName ?? '');
     const storageRes = storageResource(res);
-    let obj: KubeObject = { ...body, apiVersion: apiVersionOf(res), kind: res.kind };
-    // A kind stored as another version is converted and named as that version (one copy otherwise).
+    // The request's object is the registry's to change (its metadata is changed in place
+    // above and below): it is named as the request's version in place, as a copy would be
+    // (the same members in the same order), without a copy through an object spread that
+    // every kind's shape goes through.
+    body.apiVersion = apiVersionOf(res);
+    body.kind = res.kind;
+    let obj = body;
+    // A kind stored as another version is converted and named as that version (a copy).
     if (res.storedAs) obj = { ...toStorage(res, obj), apiVersion: apiVersionOf(storageRes), kind: storageRes.kind };
     const strategy = this.strategy(res);
     const m = obj.metadata!;

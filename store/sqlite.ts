@@ -298,7 +298,10 @@ export class SqliteStore implements Store {
 
   /**
    * Group commit: writes that arrive in one event-loop turn share one transaction, and
-   * every batch committed while an fsync is running shares the next fsync. Each write is
+   * writes that arrive while an fsync is running wait for it to end and then share one
+   * transaction and the next fsync (which they would have waited for anyway): one commit
+   * per fsync instead of one per turn, each commit being SQLite's per-transaction work and
+   * WAL pages written again for the same few B-tree leaves. Each write is
    * still checked and applied in arrival order (a failed precondition is checked before
    * that write touches anything, so it fails alone), and every caller is answered only
    * after its batch is durable, in revision order, watchers first.
@@ -307,7 +310,8 @@ export class SqliteStore implements Store {
     this.check();
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ apply, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.flushScheduled) {
+      // While an fsync runs, its end flushes what is pending (see syncWal).
+      if (!this.flushScheduled && !this.syncing) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
       }
@@ -316,6 +320,7 @@ export class SqliteStore implements Store {
 
   private flush(): void {
     this.flushScheduled = false;
+    if (this.syncing) return;
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
@@ -388,7 +393,11 @@ export class SqliteStore implements Store {
     this.db.pragma('wal_checkpoint(PASSIVE)');
   }
 
-  /** One fsync of the WAL at a time; it covers every batch committed before it began. */
+  /**
+   * One fsync of the WAL at a time; it covers every batch committed before it began. Its
+   * end commits the writes that came meanwhile and starts their fsync before answering the
+   * batches it made durable, so that the disk works while they are answered.
+   */
   private syncWal(): void {
     if (this.syncing || this.committed.length === 0 || this.walFd === undefined) return;
     this.syncing = true;
@@ -396,11 +405,13 @@ export class SqliteStore implements Store {
     fsync(this.walFd, (err) => {
       this.syncing = false;
       const done = this.committed.splice(0, covered);
+      if (!err && this.pending.length > 0) this.flush();
       if (err) {
         // The batches may not be on disk: fail them, and stop taking writes (the
         // process's view is ahead of what a restart would find).
         console.error('store: fsync of the WAL failed:', err);
         this.closed = true;
+        this.flush(); // fails the writes that came meanwhile
         for (const b of [...done, ...this.committed.splice(0)]) {
           for (const w of b.writes) w.reject(new StoreError('Closed', `store failed to sync: ${err.message}`));
           for (const r of b.readers) r();

@@ -33,42 +33,55 @@ function canonicalVerb(r: ResourceRequest, method: string, contentType: string |
   }
 }
 
+/**
+ * One request's bookkeeping until its answer is finished: when it started, the series it
+ * counts in once resolved, and what else ends with it. One object and one 'close'
+ * listener per request, rather than a listener per concern and a side table by request.
+ */
+export class TrackedRequest {
+  readonly start = process.hrtime.bigint();
+  series: RequestSeries | undefined = undefined;
+  /** Called when the answer is finished (the server's in-flight count of the request's kind). */
+  onEnd: (() => void) | undefined = undefined;
+  constructor(readonly req: IncomingMessage) {}
+}
+
 class RequestMetrics {
   private readonly total = defaultRegistry.counter('apiserver_request_total', 'Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.', [...LABELS, 'code'], 'STABLE');
   private readonly duration = defaultRegistry.histogram('apiserver_request_duration_seconds', 'Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.', LABELS, BUCKETS, 'STABLE');
   private readonly inflight = defaultRegistry.gauge('apiserver_current_inflight_requests', 'Maximal number of currently used inflight request limit of this apiserver per request kind in last second.', ['request_kind'], 'STABLE');
-  private readonly resolvedBy = new WeakMap<IncomingMessage, RequestSeries>();
   private readonly seriesByLabels = new Map<string, RequestSeries>();
 
   /** Counts the request when its answer is finished (or the client went away). */
-  track(req: IncomingMessage, res: ServerResponse): void {
-    const start = process.hrtime.bigint();
-    res.once('close', () => {
-      const s = this.resolvedBy.get(req) ?? this.seriesOf((req.method ?? 'GET').toUpperCase(), '', '', '', '', '', '');
-      const code = res.statusCode || 0;
-      let total = s.totalByCode.get(code);
-      if (!total) {
-        total = this.total.seriesFor({ ...s.labels, code: String(code) });
-        s.totalByCode.set(code, total);
-      }
-      total.n++;
-      this.duration.observeIn(s.duration, Number(process.hrtime.bigint() - start) / 1e9);
-    });
+  track(req: IncomingMessage, res: ServerResponse): TrackedRequest {
+    const tracked = new TrackedRequest(req);
+    // 'close' comes once per response: no once() wrapper needed.
+    res.on('close', () => this.ended(tracked, res.statusCode || 0));
+    return tracked;
   }
 
-  /** Names the resource request `req` addresses (called once it is parsed). */
-  resolved(req: IncomingMessage, r: ResourceRequest, query: URLSearchParams): void {
-    this.resolvedBy.set(
-      req,
-      this.seriesOf(
-        canonicalVerb(r, req.method ?? 'GET', req.headers['content-type']),
-        query.getAll('dryRun').join(','),
-        r.resource.group,
-        r.resource.version,
-        r.resource.plural,
-        r.subresource ?? '',
-        r.name ? 'resource' : r.namespace ? 'namespace' : 'cluster',
-      ),
+  private ended(t: TrackedRequest, code: number): void {
+    t.onEnd?.();
+    const s = t.series ?? this.seriesOf((t.req.method ?? 'GET').toUpperCase(), '', '', '', '', '', '');
+    let total = s.totalByCode.get(code);
+    if (!total) {
+      total = this.total.seriesFor({ ...s.labels, code: String(code) });
+      s.totalByCode.set(code, total);
+    }
+    total.n++;
+    this.duration.observeIn(s.duration, Number(process.hrtime.bigint() - t.start) / 1e9);
+  }
+
+  /** Names the resource request `t` addresses (called once it is parsed). */
+  resolved(t: TrackedRequest, r: ResourceRequest, query: URLSearchParams): void {
+    t.series = this.seriesOf(
+      canonicalVerb(r, t.req.method ?? 'GET', t.req.headers['content-type']),
+      query.getAll('dryRun').join(','),
+      r.resource.group,
+      r.resource.version,
+      r.resource.plural,
+      r.subresource ?? '',
+      r.name ? 'resource' : r.namespace ? 'namespace' : 'cluster',
     );
   }
 

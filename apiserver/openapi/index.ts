@@ -50,6 +50,12 @@ const REF_V3 = '#/components/schemas/';
 let baseDefs: Record<string, Schema> | undefined;
 let defs: Record<string, Schema> | undefined;
 let byGvk: Map<string, string> | undefined;
+/**
+ * Definitions by the text of a `$ref` to them (resolveSchema): the same ref strings come
+ * back on every decode, so a lookup by them skips cutting the name out of the ref and
+ * hashing it afresh against every definition.
+ */
+const byRef = new Map<string, Schema>();
 /** The served-resource generation the documents were built for; custom resources change it. */
 let builtFor = -1;
 
@@ -59,6 +65,7 @@ function refresh(): void {
   builtFor = resourcesGeneration();
   defs = undefined;
   byGvk = undefined;
+  byRef.clear();
   pathGroups = undefined;
   v2Json = undefined;
   v2Proto = undefined;
@@ -254,11 +261,17 @@ export function schemaFor(group: string, version: string, kind: string): Schema 
 /** Follows `$ref`s (v2 or v3 style) to the referenced definition; other schemas are returned as is. */
 export function resolveSchema(schema: Schema): Schema {
   let s = schema;
+  if (!s.$ref) return s;
+  const all = definitions();
   for (let depth = 0; s.$ref && depth < 32; depth++) {
     const ref = s.$ref;
-    const name = ref.startsWith(REF_V2) ? ref.slice(REF_V2.length) : ref.startsWith(REF_V3) ? ref.slice(REF_V3.length) : ref;
-    const target = definitions()[name];
-    if (!target) return {};
+    let target = byRef.get(ref);
+    if (!target) {
+      const name = ref.startsWith(REF_V2) ? ref.slice(REF_V2.length) : ref.startsWith(REF_V3) ? ref.slice(REF_V3.length) : ref;
+      target = all[name];
+      if (!target) return {};
+      byRef.set(ref, target);
+    }
     s = target;
   }
   return s;

@@ -2,7 +2,7 @@
 // WHATWG URL parsing gives, and anything else must still be parsed as a URL.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pathSegments, splitTarget } from '../../apiserver/server.js';
+import { decodeObject, pathSegments, splitTarget } from '../../apiserver/server.js';
 
 const TARGETS = [
   '/',
@@ -34,8 +34,16 @@ test('splitTarget gives the path and query that URL parsing gives', () => {
 });
 
 test("a path's segments: the non-empty ones, each percent-decoded as decodeURIComponent decodes it", () => {
-  for (const path of ['/', '/api/v1/namespaces/bench/configmaps', '/api//v1/', '/api/v1/namespaces/x/configmaps/a%2Fb', '/api/v1/namespaces/%C3%A9/pods/%20x', '/apis/a.b/v1/%25']) {
+  for (const path of ['/', '/api/v1/namespaces/bench/configmaps', '/api//v1/', '/api/v1/namespaces/x/configmaps/a%2Fb', '/api/v1/namespaces/%C3%A9/pods/%20x', '/apis/a.b/v1/%25', '', '//', 'api/v1', '/api/v1/', '/a//b///c']) {
     assert.deepEqual(pathSegments(path), path.split('/').filter((s) => s.length > 0).map(decodeURIComponent), path);
   }
   assert.throws(() => pathSegments('/api/v1/namespaces/%zz'), URIError);
+});
+
+test('a body decodes by its media type, whatever its parameters and letter case', () => {
+  const body = Buffer.from('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a"}}');
+  for (const ct of [undefined, 'application/json', 'application/json; charset=utf-8', 'Application/JSON', ' application/json ;x=y', '*/*', 'application/yaml']) {
+    assert.deepEqual(decodeObject(ct, body), { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } }, String(ct));
+  }
+  assert.throws(() => decodeObject('text/plain', body), (err: { status?: { code?: number } }) => err.status?.code === 415);
 });

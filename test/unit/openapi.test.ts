@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { RESOURCES } from '../../machinery/resources.js';
+import { CRUD_VERBS, RESOURCES, setResources, type ResourceInfo } from '../../machinery/resources.js';
 import {
   definitionNameFor,
   definitions,
@@ -318,4 +318,29 @@ test('generation is deterministic', async () => {
   const a = JSON.stringify(buildDefinitions(repoRoot));
   const b = JSON.stringify(buildDefinitions(repoRoot));
   assert.equal(a, b);
+});
+
+test("a $ref resolves to the definition of the served resources as they are now, after a custom resource's schema changes", () => {
+  const widget = (field: string): ResourceInfo => ({
+    group: 'resolve-test.example',
+    version: 'v1',
+    kind: 'Widget',
+    plural: 'widgets',
+    singular: 'widget',
+    namespaced: true,
+    verbs: CRUD_VERBS,
+    custom: { crdName: 'widgets.resolve-test.example', terminating: false, version: { name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { [field]: { type: 'string' } } } } } },
+  });
+  const ref = { $ref: '#/definitions/example.resolve-test.v1.Widget' };
+  try {
+    setResources('widgets.resolve-test.example', [widget('first')]);
+    assert.ok(resolveSchema(ref).properties?.first);
+    setResources('widgets.resolve-test.example', [widget('second')]);
+    const now = resolveSchema(ref);
+    assert.ok(now.properties?.second && !now.properties.first);
+    setResources('widgets.resolve-test.example', []);
+    assert.deepEqual(resolveSchema(ref), {});
+  } finally {
+    setResources('widgets.resolve-test.example', []);
+  }
 });

@@ -11,8 +11,8 @@ import { defaultRegistry } from '../../machinery/metrics.js';
 function answer(method: string, code: number, r?: Partial<ResourceRequest>, query = ''): void {
   const req = { method, headers: { 'content-type': 'application/json' } } as unknown as IncomingMessage;
   const res = Object.assign(new EventEmitter(), { statusCode: code }) as unknown as ServerResponse;
-  requestMetrics.track(req, res);
-  if (r) requestMetrics.resolved(req, r as ResourceRequest, new URLSearchParams(query));
+  const tracked = requestMetrics.track(req, res);
+  if (r) requestMetrics.resolved(tracked, r as ResourceRequest, new URLSearchParams(query));
   res.emit('close');
 }
 
@@ -41,4 +41,14 @@ test('each answered request counts once, in the series of its labels and code', 
   assert.equal(sample(text, `apiserver_request_duration_seconds_count{${labels('POST', 'widgets', 'namespace')}}`), 4);
   assert.equal(sample(text, `apiserver_request_duration_seconds_bucket{${labels('POST', 'widgets', 'namespace')},le="+Inf"}`), 4);
   assert.equal(sample(text, `apiserver_request_duration_seconds_bucket{${labels('POST', 'widgets', 'namespace')},le="60"}`), 4);
+});
+
+test('what ends with a request (the server\'s in-flight count) runs once, when its answer is finished', () => {
+  const req = { method: 'GET', headers: {} } as unknown as IncomingMessage;
+  const res = Object.assign(new EventEmitter(), { statusCode: 200 }) as unknown as ServerResponse;
+  let ended = 0;
+  requestMetrics.track(req, res).onEnd = () => ended++;
+  assert.equal(ended, 0);
+  res.emit('close');
+  assert.equal(ended, 1);
 });

@@ -133,6 +133,23 @@ test('a read answers only once the state it saw is durable, and close waits for 
   await again.close();
 });
 
+test('writes that come while an fsync runs wait for it, then commit together; close waits for them too', async () => {
+  const file = join(dir, 'during-sync.db');
+  const s = new SqliteStore(file);
+  const first = s.create('/d/0', b('0'));
+  // The next turn: the first batch is committed and its fsync is running.
+  await new Promise((r) => setImmediate(r));
+  const later = Array.from({ length: 20 }, (_, i) => s.create(`/d/${i + 1}`, b(String(i + 1))));
+  const closed = s.close();
+  assert.equal((await first).modRevision, 1);
+  assert.deepEqual((await Promise.all(later)).map((kv) => kv.modRevision), Array.from({ length: 20 }, (_, i) => i + 2));
+  await closed;
+  const again = new SqliteStore(file);
+  assert.equal((await again.list('/d/')).items.length, 21);
+  assert.equal(again.revision(), 21);
+  await again.close();
+});
+
 // Through the API server: the same name created concurrently is one 201 and 409s.
 let server: Server;
 let port = 0;
