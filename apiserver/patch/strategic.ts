@@ -713,12 +713,38 @@ function needsCleaning(v: unknown): boolean {
   return false;
 }
 
+/**
+ * Kept members (and members of kept metadata) that needsCleaning found clean: with
+ * shareUntouched they are a stored object's, which never change, and the next patch of
+ * the same object (a pod's second status write keeps the same spec) does not walk them again.
+ */
+const cleanKeptMembers = new WeakSet<object>();
+
+function keptMemberNeedsCleaning(v: object): boolean {
+  if (cleanKeptMembers.has(v)) return false;
+  if (needsCleaning(v)) return true;
+  cleanKeptMembers.add(v);
+  return false;
+}
+
+/** needsCleaning for a kept top-level member: metadata's own fields change with each write, so only its members' verdicts are remembered. */
+function keptNeedsCleaning(key: string, v: object): boolean {
+  if (key !== 'metadata' || !isPlainObject(v)) return keptMemberNeedsCleaning(v);
+  for (const k in v) {
+    const val = v[k];
+    if (val === null || val === undefined || (k.charCodeAt(0) === 36 /* $ */ && isDirectiveKey(k))) return true;
+    if (typeof val === 'object' && keptMemberNeedsCleaning(val)) return true;
+  }
+  return false;
+}
+
 export interface StrategicMergeOptions {
   /**
    * The result keeps the document's own top-level members that the patch does not name
    * (when the patch has no top-level directive, which could reach any of them) instead
    * of copies: for a caller that changes none of them afterwards. A status patch then
-   * copies the status, not the whole object.
+   * copies the status, not the whole object. The kept members are taken never to change
+   * (a stored object's, below metadata's own fields), so their cleanliness is remembered.
    */
   shareUntouched?: boolean;
 }
@@ -762,7 +788,7 @@ export function applyStrategicMergePatch<T = unknown>(doc: T, patch: unknown, sc
       else if (typeof val !== 'object') continue;
       else if (val !== shared[k]) clean(val);
       // A kept member is cleaned as a copy, only when cleaning would change it.
-      else if (needsCleaning(val)) clean((result[k] = cloneJson(val)));
+      else if (keptNeedsCleaning(k, val)) clean((result[k] = cloneJson(val)));
     }
   return result as T;
 }
