@@ -115,6 +115,62 @@ function decodeFieldsV1(f: unknown): FieldSet {
   return set;
 }
 
+/**
+ * FieldsV1 objects a create made straight from the object (createdFieldsV1): their keys are
+ * the path elements' own ids, one per element, so a set can be read from them as they are.
+ */
+const createdFieldsV1s = new WeakSet<object>();
+
+/**
+ * The FieldsV1 of an entry decoded lazily (see lazyVersionedSet) while its set is not
+ * decoded yet: what the Update path reads instead, so that the first write after a create
+ * by another manager (a pod's first status write) decodes nothing.
+ */
+const lazyEntries = new WeakMap<VersionedSet, Record<string, unknown>>();
+
+function lazyVersionedSet(fieldsV1: Record<string, unknown>, apiVersion: string, applied: boolean): VersionedSet {
+  const vs: VersionedSet = {
+    get set(): FieldSet {
+      return decodeFieldsV1(fieldsV1);
+    },
+    apiVersion,
+    applied,
+  };
+  lazyEntries.set(vs, fieldsV1);
+  return vs;
+}
+
+/** The entry's FieldsV1 when its set has not been decoded yet (it is a created one). */
+function undecodedFieldsV1(vs: VersionedSet): Record<string, unknown> | undefined {
+  const f = lazyEntries.get(vs);
+  return f && !decodedSets.has(f) ? f : undefined;
+}
+
+/**
+ * `set.intersection(changed)` for the set of a created FieldsV1 object `f`, read from it in
+ * place: at each level an element is a member when its object holds `.` or nothing else,
+ * and has children when it holds other keys (as FieldSet.fromFieldsV1 reads it).
+ */
+function intersectCreated(f: Record<string, unknown>, changed: FieldSet): FieldSet {
+  const out = new FieldSet();
+  for (const [id, pe] of changed.members) {
+    const sub = f[id];
+    if (isPlainObject(sub) && ('.' in sub || !hasElementKeys(sub))) out.members.set(id, pe);
+  }
+  for (const [id, n] of changed.children) {
+    const sub = f[id];
+    if (!isPlainObject(sub) || !hasElementKeys(sub)) continue;
+    const i = intersectCreated(sub, n.set);
+    if (!i.empty()) out.children.set(id, { pe: n.pe, set: i });
+  }
+  return out;
+}
+
+function hasElementKeys(level: Record<string, unknown>): boolean {
+  for (const k in level) if (k !== '.') return true;
+  return false;
+}
+
 /** Decodes wire entries; throws Error (upstream's wording) on an invalid entry. */
 export function decodeManagedFields(entries: unknown): Managed {
   const m = emptyManaged();
@@ -128,6 +184,12 @@ export function decodeManagedFields(entries: unknown): Managed {
     if (!e.fieldsType) throw new Error(`missing fieldsType in managed fields entry ${i}`);
     if (e.fieldsType !== 'FieldsV1') throw new Error(`invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
     const key = managerKey(e);
+    const f = e.fieldsV1;
+    if (f && createdFieldsV1s.has(f) && !decodedSets.has(f)) {
+      m.fields.set(key, lazyVersionedSet(f, e.apiVersion, e.operation === 'Apply'));
+      m.times.set(key, typeof e.time === 'string' ? e.time : undefined);
+      return;
+    }
     let set: FieldSet;
     try {
       set = decodeFieldsV1(e.fieldsV1);
@@ -165,7 +227,7 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
     const t = m.times.get(key);
     if (t) e.time = t;
     e.fieldsType = 'FieldsV1';
-    let fieldsV1 = encodedSets.get(vs.set);
+    let fieldsV1 = undecodedFieldsV1(vs) ?? encodedSets.get(vs.set);
     if (!fieldsV1) {
       fieldsV1 = vs.set.toFieldsV1();
       decodedSets.set(fieldsV1, vs.set);
@@ -361,7 +423,8 @@ export function updateOwners(
   const removed = !cmp.removed.empty();
   for (const [key, vs] of managed.fields) {
     if (key === workflow) continue;
-    const c = vs.set.intersection(changed);
+    const created = undecodedFieldsV1(vs);
+    const c = created ? intersectCreated(created, changed) : vs.set.intersection(changed);
     if (!c.empty()) conflicts.set(key, c);
   }
   if (!force && conflicts.size > 0) {
@@ -379,7 +442,8 @@ export function updateOwners(
       managed.fields.set(key, { ...vs, set: vs.set.difference(cmp.removed) });
     }
   }
-  for (const [key, vs] of [...managed.fields]) if (vs.set.empty()) managed.fields.delete(key);
+  // A created FieldsV1 is never empty (createdFieldsV1 makes none for nothing).
+  for (const [key, vs] of [...managed.fields]) if (!undecodedFieldsV1(vs) && vs.set.empty()) managed.fields.delete(key);
   return { comparison: cmp };
 }
 
@@ -689,6 +753,7 @@ function setCreatedManagedFields(newObj: KubeObject, opts: UpdateManagedFieldsOp
   if (now) entry.time = now;
   entry.fieldsType = 'FieldsV1';
   entry.fieldsV1 = fieldsV1;
+  createdFieldsV1s.add(fieldsV1);
   m.managedFields = [entry];
   return newObj;
 }
