@@ -439,6 +439,10 @@ export function updateOwners(
   if (removed) {
     for (const [key, vs] of managed.fields) {
       if (key === workflow) continue;
+      // A manager that owned none of the removed fields keeps its entry as it is (and with
+      // it its FieldsV1 object, or a created one undecoded).
+      const created = undecodedFieldsV1(vs);
+      if ((created ? intersectCreated(created, cmp.removed) : vs.set.intersection(cmp.removed)).empty()) continue;
       managed.fields.set(key, { ...vs, set: vs.set.difference(cmp.removed) });
     }
   }
