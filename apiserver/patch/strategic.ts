@@ -713,51 +713,12 @@ function needsCleaning(v: unknown): boolean {
   return false;
 }
 
-/**
- * Objects of kept members that needsCleaning found clean, down to REMEMBERED_DEPTH levels:
- * with shareUntouched they are a stored object's, which never change, and the next patch of
- * the same object (a pod's second status write keeps its spec) does not walk them again.
- * Metadata is new with each write, but not its members' members: the managedFields
- * entries' FieldsV1 objects, three levels down, stay.
- */
-const cleanKeptObjects = new WeakSet<object>();
-const REMEMBERED_DEPTH = 3;
-
-function keptNeedsCleaning(v: object, depth: number): boolean {
-  if (cleanKeptObjects.has(v)) return false;
-  if (depth === 0) {
-    if (needsCleaning(v)) return true;
-  } else if (Array.isArray(v)) {
-    for (const item of v) if (item !== null && typeof item === 'object' && keptNeedsCleaning(item as object, depth - 1)) return true;
-  } else if (isPlainObject(v)) {
-    for (const k in v) {
-      const val = v[k];
-      if (val === null || val === undefined || (k.charCodeAt(0) === 36 /* $ */ && isDirectiveKey(k))) return true;
-      if (typeof val === 'object' && keptNeedsCleaning(val, depth - 1)) return true;
-    }
-  }
-  cleanKeptObjects.add(v);
-  return false;
-}
-
-/** needsCleaning for a kept top-level member: metadata's own fields change with each write, so its verdict is never remembered, only its members'. */
-function keptMemberNeedsCleaning(key: string, v: object): boolean {
-  if (key !== 'metadata' || !isPlainObject(v)) return keptNeedsCleaning(v, REMEMBERED_DEPTH);
-  for (const k in v) {
-    const val = v[k];
-    if (val === null || val === undefined || (k.charCodeAt(0) === 36 /* $ */ && isDirectiveKey(k))) return true;
-    if (typeof val === 'object' && keptNeedsCleaning(val, REMEMBERED_DEPTH - 1)) return true;
-  }
-  return false;
-}
-
 export interface StrategicMergeOptions {
   /**
    * The result keeps the document's own top-level members that the patch does not name
    * (when the patch has no top-level directive, which could reach any of them) instead
    * of copies: for a caller that changes none of them afterwards. A status patch then
-   * copies the status, not the whole object. The kept members are taken never to change
-   * (a stored object's, below metadata's own fields), so their cleanliness is remembered.
+   * copies the status, not the whole object.
    */
   shareUntouched?: boolean;
 }
@@ -801,7 +762,7 @@ export function applyStrategicMergePatch<T = unknown>(doc: T, patch: unknown, sc
       else if (typeof val !== 'object') continue;
       else if (val !== shared[k]) clean(val);
       // A kept member is cleaned as a copy, only when cleaning would change it.
-      else if (keptMemberNeedsCleaning(k, val)) clean((result[k] = cloneJson(val)));
+      else if (needsCleaning(val)) clean((result[k] = cloneJson(val)));
     }
   return result as T;
 }
