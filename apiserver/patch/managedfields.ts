@@ -55,13 +55,23 @@ export function managerKey(e: { manager?: string; operation?: string; apiVersion
   return '{' + parts.join(',') + '}';
 }
 
-function parseKey(key: string): { manager?: string; operation?: string; apiVersion?: string; subresource?: string } {
+type ManagerIdentity = Readonly<{ manager?: string; operation?: string; apiVersion?: string; subresource?: string }>;
+
+/** Parsed manager keys: a handful of identities write every object, and each write encodes them all again. */
+const parsedKeys = new Map<string, ManagerIdentity>();
+const PARSED_KEYS_MAX = 1000;
+
+function parseKey(key: string): ManagerIdentity {
+  let id = parsedKeys.get(key);
+  if (id) return id;
   try {
     const v: unknown = JSON.parse(key);
-    return isPlainObject(v) ? (v as Record<string, string>) : {};
+    id = Object.freeze(isPlainObject(v) ? (v as Record<string, string>) : {});
   } catch {
-    return {};
+    id = Object.freeze({});
   }
+  if (parsedKeys.size < PARSED_KEYS_MAX) parsedKeys.set(key, id);
+  return id;
 }
 
 /** How a conflict names a manager: `"kubectl"`, `"x" using apps/v1`, `"x" with subresource "status" using v1`. */
@@ -218,6 +228,8 @@ function cmpStr(a: string | undefined, b: string | undefined): number {
 export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefined {
   if (m.fields.size === 0) return undefined;
   const out: ManagedFieldsEntry[] = [];
+  // Each entry's time in seconds, parsed once for the sort's comparisons.
+  const secondsOf = new Map<ManagedFieldsEntry, number>();
   for (const [key, vs] of m.fields) {
     const id = parseKey(key);
     const e: ManagedFieldsEntry = {};
@@ -236,11 +248,13 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
     e.fieldsV1 = fieldsV1;
     if (id.subresource) e.subresource = id.subresource;
     out.push(e);
+    secondsOf.set(e, seconds(t));
   }
+  if (out.length < 2) return out;
   out.sort(
     (p, q) =>
       cmpStr(p.operation, q.operation) ||
-      seconds(p.time) - seconds(q.time) ||
+      secondsOf.get(p)! - secondsOf.get(q)! ||
       cmpStr(p.manager, q.manager) ||
       cmpStr(p.apiVersion, q.apiVersion) ||
       cmpStr(p.subresource, q.subresource),
