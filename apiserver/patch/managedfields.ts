@@ -181,11 +181,20 @@ function hasElementKeys(level: Record<string, unknown>): boolean {
   return false;
 }
 
+/**
+ * The decoded form of the managedFields lists this module encoded, by the list's identity:
+ * the list is a stored object's, which never changes, and the object's next write takes
+ * copies of its maps instead of checking and decoding every entry again.
+ */
+const decodedLists = new WeakMap<object, Managed>();
+
 /** Decodes wire entries; throws Error (upstream's wording) on an invalid entry. */
 export function decodeManagedFields(entries: unknown): Managed {
   const m = emptyManaged();
   if (entries === undefined || entries === null) return m;
   if (!Array.isArray(entries)) throw new Error('managedFields must be a list');
+  const known = decodedLists.get(entries);
+  if (known) return { fields: new Map(known.fields), times: new Map(known.times) };
   entries.forEach((raw, i) => {
     if (!isPlainObject(raw)) throw new Error(`invalid managed fields entry ${i}`);
     const e = raw as ManagedFieldsEntry;
@@ -230,6 +239,7 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
   const out: ManagedFieldsEntry[] = [];
   // Each entry's time in seconds, parsed once for the sort's comparisons.
   const secondsOf = new Map<ManagedFieldsEntry, number>();
+  const keyOf = new Map<ManagedFieldsEntry, string>();
   for (const [key, vs] of m.fields) {
     const id = parseKey(key);
     const e: ManagedFieldsEntry = {};
@@ -249,8 +259,8 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
     if (id.subresource) e.subresource = id.subresource;
     out.push(e);
     secondsOf.set(e, seconds(t));
+    keyOf.set(e, key);
   }
-  if (out.length < 2) return out;
   out.sort(
     (p, q) =>
       cmpStr(p.operation, q.operation) ||
@@ -259,6 +269,15 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
       cmpStr(p.apiVersion, q.apiVersion) ||
       cmpStr(p.subresource, q.subresource),
   );
+  // What decodeManagedFields makes of the list, in its order (which rejects an empty apiVersion).
+  if (out.some((e) => !e.apiVersion)) return out;
+  const decoded = emptyManaged();
+  for (const e of out) {
+    const key = keyOf.get(e)!;
+    decoded.fields.set(key, m.fields.get(key)!);
+    decoded.times.set(key, e.time);
+  }
+  decodedLists.set(out, decoded);
   return out;
 }
 
@@ -772,7 +791,15 @@ function setCreatedManagedFields(newObj: KubeObject, opts: UpdateManagedFieldsOp
   entry.fieldsType = 'FieldsV1';
   entry.fieldsV1 = fieldsV1;
   createdFieldsV1s.add(fieldsV1);
-  m.managedFields = [entry];
+  const list = [entry];
+  if (entry.apiVersion) {
+    const key = managerKey(entry);
+    const decoded = emptyManaged();
+    decoded.fields.set(key, lazyVersionedSet(fieldsV1, entry.apiVersion, false));
+    decoded.times.set(key, entry.time);
+    decodedLists.set(list, decoded);
+  }
+  m.managedFields = list;
   return newObj;
 }
 
