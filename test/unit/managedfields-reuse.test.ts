@@ -107,3 +107,20 @@ test('a write decodes the managedFields the previous write encoded as a fresh de
   assert.equal(decodeManagedFields(list).fields.size, fresh.fields.size);
   assert.deepEqual(encodeManagedFields(decodeManagedFields(list)), list);
 });
+
+test('a write that changes nothing but managedFields times keeps the resourceVersion; one that changes a member or an owner does not', async () => {
+  const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'r', namespace: 'default', labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+  await core.registry.create(PODS, 'default', pod, internalContext('creator'));
+  const patch = (manager: string, body: object, subresource?: string) =>
+    core.registry.patch(PODS, 'default', 'r', 'strategic', Buffer.from(JSON.stringify(body)), internalContext(manager), subresource);
+  const rv = () => core.registry.get(PODS, 'default', 'r').metadata?.resourceVersion;
+  const condition = { status: { conditions: [{ type: 'PodScheduled', status: 'False' }] } };
+  await patch('scheduler', condition, 'status');
+  const first = rv();
+  await patch('scheduler', condition, 'status');
+  assert.equal(rv(), first, 'the same write again changes nothing');
+  await patch('other', condition, 'status');
+  assert.equal(rv(), first, 'another manager writing the same values takes nothing and changes nothing');
+  await patch('scheduler', { metadata: { labels: { app: 'a', extra: 'x' } } });
+  assert.notEqual(rv(), first, 'a new label is a change');
+});
