@@ -664,7 +664,7 @@ export class Registry {
         if (!current) throw notFound(res.group, res.plural, name);
         return { object: current, created: false, changed: false };
       }
-      if (current && jsonEqual(withoutVolatile(next), withoutVolatile(current))) {
+      if (current && sameButVolatile(next, current)) {
         return { object: current, created: false, changed: false };
       }
       if (opts.dryRun) return { object: next, created: !current, changed: true };
@@ -978,18 +978,39 @@ function dropEmptyMetadata(meta: KubeObject['metadata']): void {
 }
 
 /**
- * Volatile metadata that doesn't make an update a change: the resourceVersion, and the
+ * Whether `a` is `b` but for volatile metadata, which doesn't make an update a change
+ * (compared in place, without copies of either): the resourceVersion, and the
  * managedFields timestamps (upstream's IgnoreManagedFieldsTimestampsTransformer). A change
  * of owners (a co-owner recorded by a forced apply, managedFields replaced or cleared by
  * the user) is a change and is stored.
  */
-function withoutVolatile(obj: KubeObject): KubeObject {
-  const m = obj.metadata ?? {};
-  const { resourceVersion: _rv, managedFields, ...rest } = m;
-  if (!Array.isArray(managedFields) || managedFields.length === 0) return { ...obj, metadata: rest };
-  const owners = managedFields.map((e) => {
-    const { time: _t, ...entry } = e as Record<string, unknown>;
-    return entry;
-  });
-  return { ...obj, metadata: { ...rest, managedFields: owners } as typeof m };
+function sameButVolatile(a: KubeObject, b: KubeObject): boolean {
+  if (!sameMembersBut(a as Record<string, unknown>, b as Record<string, unknown>, 'metadata', 'metadata')) return false;
+  const ma = (a.metadata ?? {}) as Record<string, unknown>;
+  const mb = (b.metadata ?? {}) as Record<string, unknown>;
+  if (!sameMembersBut(ma, mb, 'resourceVersion', 'managedFields')) return false;
+  const fa = Array.isArray(ma.managedFields) ? (ma.managedFields as unknown[]) : [];
+  const fb = Array.isArray(mb.managedFields) ? (mb.managedFields as unknown[]) : [];
+  if (fa.length !== fb.length) return false;
+  for (let i = 0; i < fa.length; i++) {
+    const x = fa[i];
+    const y = fb[i];
+    if (x === y) continue;
+    if (!isPlainObject(x) || !isPlainObject(y)) {
+      if (!jsonEqual(x, y)) return false;
+    } else if (!sameMembersBut(x, y, 'time', 'time')) return false;
+  }
+  return true;
+}
+
+/** jsonEqual of two objects' members but the two named (key order ignored, members set to undefined counted, as jsonEqual does). */
+function sameMembersBut(a: Record<string, unknown>, b: Record<string, unknown>, skip1: string, skip2: string): boolean {
+  let count = 0;
+  for (const k of Object.keys(a)) {
+    if (k === skip1 || k === skip2) continue;
+    count++;
+    if (!(k in b) || !jsonEqual(a[k], b[k])) return false;
+  }
+  for (const k of Object.keys(b)) if (k !== skip1 && k !== skip2) count--;
+  return count === 0;
 }

@@ -284,9 +284,9 @@ export class LocalTransport implements ApiTransport {
     return copy<R>(out.body);
   }
 
-  async createSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: object): Promise<R> {
+  async createSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: object, opts?: { readOnly?: boolean }): Promise<R> {
     const out = await this.pipeline.create(this.ctx(undefined), res, namespace, copy<KubeObject>(body), name, subresource);
-    return copy<R>(out.body);
+    return answer<R>(out.body, opts?.readOnly);
   }
 
   close(): void {}

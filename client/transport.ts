@@ -157,8 +157,8 @@ export interface ApiTransport {
   delete(res: ResourceInfo, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<KubeObject>;
   /** GET of a subresource (`deployments/scale`). */
   getSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string): Promise<R>;
-  /** POST to a subresource: `pods/binding`, `pods/eviction`, `serviceaccounts/token`. */
-  createSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: object): Promise<R>;
+  /** POST to a subresource: `pods/binding`, `pods/eviction`, `serviceaccounts/token`; `readOnly` as for writes. */
+  createSubresource<R = KubeObject>(res: ResourceInfo, namespace: string | undefined, name: string, subresource: string, body: object, opts?: { readOnly?: boolean }): Promise<R>;
   /** Release connections. */
   close(): void;
 }

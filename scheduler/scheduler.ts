@@ -452,7 +452,8 @@ export class Scheduler {
       if (w) w();
     };
     this.track(
-      this.transport.createSubresource(PODS, assumed.namespace, assumed.name, 'binding', body).then(
+      // The answer (a Status) is not read: no copy of it.
+      this.transport.createSubresource(PODS, assumed.namespace, assumed.name, 'binding', body, { readOnly: true }).then(
         () => {
           done();
           this.metrics.scheduled++;

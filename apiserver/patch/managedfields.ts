@@ -55,13 +55,23 @@ export function managerKey(e: { manager?: string; operation?: string; apiVersion
   return '{' + parts.join(',') + '}';
 }
 
-function parseKey(key: string): { manager?: string; operation?: string; apiVersion?: string; subresource?: string } {
+type ManagerIdentity = Readonly<{ manager?: string; operation?: string; apiVersion?: string; subresource?: string }>;
+
+/** Parsed manager keys: a handful of identities write every object, and each write encodes them all again. */
+const parsedKeys = new Map<string, ManagerIdentity>();
+const PARSED_KEYS_MAX = 1000;
+
+function parseKey(key: string): ManagerIdentity {
+  let id = parsedKeys.get(key);
+  if (id) return id;
   try {
     const v: unknown = JSON.parse(key);
-    return isPlainObject(v) ? (v as Record<string, string>) : {};
+    id = Object.freeze(isPlainObject(v) ? (v as Record<string, string>) : {});
   } catch {
-    return {};
+    id = Object.freeze({});
   }
+  if (parsedKeys.size < PARSED_KEYS_MAX) parsedKeys.set(key, id);
+  return id;
 }
 
 /** How a conflict names a manager: `"kubectl"`, `"x" using apps/v1`, `"x" with subresource "status" using v1`. */
@@ -115,11 +125,76 @@ function decodeFieldsV1(f: unknown): FieldSet {
   return set;
 }
 
+/**
+ * FieldsV1 objects a create made straight from the object (createdFieldsV1): their keys are
+ * the path elements' own ids, one per element, so a set can be read from them as they are.
+ */
+const createdFieldsV1s = new WeakSet<object>();
+
+/**
+ * The FieldsV1 of an entry decoded lazily (see lazyVersionedSet) while its set is not
+ * decoded yet: what the Update path reads instead, so that the first write after a create
+ * by another manager (a pod's first status write) decodes nothing.
+ */
+const lazyEntries = new WeakMap<VersionedSet, Record<string, unknown>>();
+
+function lazyVersionedSet(fieldsV1: Record<string, unknown>, apiVersion: string, applied: boolean): VersionedSet {
+  const vs: VersionedSet = {
+    get set(): FieldSet {
+      return decodeFieldsV1(fieldsV1);
+    },
+    apiVersion,
+    applied,
+  };
+  lazyEntries.set(vs, fieldsV1);
+  return vs;
+}
+
+/** The entry's FieldsV1 when its set has not been decoded yet (it is a created one). */
+function undecodedFieldsV1(vs: VersionedSet): Record<string, unknown> | undefined {
+  const f = lazyEntries.get(vs);
+  return f && !decodedSets.has(f) ? f : undefined;
+}
+
+/**
+ * `set.intersection(changed)` for the set of a created FieldsV1 object `f`, read from it in
+ * place: at each level an element is a member when its object holds `.` or nothing else,
+ * and has children when it holds other keys (as FieldSet.fromFieldsV1 reads it).
+ */
+function intersectCreated(f: Record<string, unknown>, changed: FieldSet): FieldSet {
+  const out = new FieldSet();
+  for (const [id, pe] of changed.members) {
+    const sub = f[id];
+    if (isPlainObject(sub) && ('.' in sub || !hasElementKeys(sub))) out.members.set(id, pe);
+  }
+  for (const [id, n] of changed.children) {
+    const sub = f[id];
+    if (!isPlainObject(sub) || !hasElementKeys(sub)) continue;
+    const i = intersectCreated(sub, n.set);
+    if (!i.empty()) out.children.set(id, { pe: n.pe, set: i });
+  }
+  return out;
+}
+
+function hasElementKeys(level: Record<string, unknown>): boolean {
+  for (const k in level) if (k !== '.') return true;
+  return false;
+}
+
+/**
+ * The decoded form of the managedFields lists this module encoded, by the list's identity:
+ * the list is a stored object's, which never changes, and the object's next write takes
+ * copies of its maps instead of checking and decoding every entry again.
+ */
+const decodedLists = new WeakMap<object, Managed>();
+
 /** Decodes wire entries; throws Error (upstream's wording) on an invalid entry. */
 export function decodeManagedFields(entries: unknown): Managed {
   const m = emptyManaged();
   if (entries === undefined || entries === null) return m;
   if (!Array.isArray(entries)) throw new Error('managedFields must be a list');
+  const known = decodedLists.get(entries);
+  if (known) return { fields: new Map(known.fields), times: new Map(known.times) };
   entries.forEach((raw, i) => {
     if (!isPlainObject(raw)) throw new Error(`invalid managed fields entry ${i}`);
     const e = raw as ManagedFieldsEntry;
@@ -128,6 +203,12 @@ export function decodeManagedFields(entries: unknown): Managed {
     if (!e.fieldsType) throw new Error(`missing fieldsType in managed fields entry ${i}`);
     if (e.fieldsType !== 'FieldsV1') throw new Error(`invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
     const key = managerKey(e);
+    const f = e.fieldsV1;
+    if (f && createdFieldsV1s.has(f) && !decodedSets.has(f)) {
+      m.fields.set(key, lazyVersionedSet(f, e.apiVersion, e.operation === 'Apply'));
+      m.times.set(key, typeof e.time === 'string' ? e.time : undefined);
+      return;
+    }
     let set: FieldSet;
     try {
       set = decodeFieldsV1(e.fieldsV1);
@@ -156,6 +237,9 @@ function cmpStr(a: string | undefined, b: string | undefined): number {
 export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefined {
   if (m.fields.size === 0) return undefined;
   const out: ManagedFieldsEntry[] = [];
+  // Each entry's time in seconds, parsed once for the sort's comparisons.
+  const secondsOf = new Map<ManagedFieldsEntry, number>();
+  const keyOf = new Map<ManagedFieldsEntry, string>();
   for (const [key, vs] of m.fields) {
     const id = parseKey(key);
     const e: ManagedFieldsEntry = {};
@@ -165,7 +249,7 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
     const t = m.times.get(key);
     if (t) e.time = t;
     e.fieldsType = 'FieldsV1';
-    let fieldsV1 = encodedSets.get(vs.set);
+    let fieldsV1 = undecodedFieldsV1(vs) ?? encodedSets.get(vs.set);
     if (!fieldsV1) {
       fieldsV1 = vs.set.toFieldsV1();
       decodedSets.set(fieldsV1, vs.set);
@@ -174,15 +258,26 @@ export function encodeManagedFields(m: Managed): ManagedFieldsEntry[] | undefine
     e.fieldsV1 = fieldsV1;
     if (id.subresource) e.subresource = id.subresource;
     out.push(e);
+    secondsOf.set(e, seconds(t));
+    keyOf.set(e, key);
   }
   out.sort(
     (p, q) =>
       cmpStr(p.operation, q.operation) ||
-      seconds(p.time) - seconds(q.time) ||
+      secondsOf.get(p)! - secondsOf.get(q)! ||
       cmpStr(p.manager, q.manager) ||
       cmpStr(p.apiVersion, q.apiVersion) ||
       cmpStr(p.subresource, q.subresource),
   );
+  // What decodeManagedFields makes of the list, in its order (which rejects an empty apiVersion).
+  if (out.some((e) => !e.apiVersion)) return out;
+  const decoded = emptyManaged();
+  for (const e of out) {
+    const key = keyOf.get(e)!;
+    decoded.fields.set(key, m.fields.get(key)!);
+    decoded.times.set(key, e.time);
+  }
+  decodedLists.set(out, decoded);
   return out;
 }
 
@@ -361,7 +456,8 @@ export function updateOwners(
   const removed = !cmp.removed.empty();
   for (const [key, vs] of managed.fields) {
     if (key === workflow) continue;
-    const c = vs.set.intersection(changed);
+    const created = undecodedFieldsV1(vs);
+    const c = created ? intersectCreated(created, changed) : vs.set.intersection(changed);
     if (!c.empty()) conflicts.set(key, c);
   }
   if (!force && conflicts.size > 0) {
@@ -376,10 +472,15 @@ export function updateOwners(
   if (removed) {
     for (const [key, vs] of managed.fields) {
       if (key === workflow) continue;
+      // A manager that owned none of the removed fields keeps its entry as it is (and with
+      // it its FieldsV1 object, or a created one undecoded).
+      const created = undecodedFieldsV1(vs);
+      if ((created ? intersectCreated(created, cmp.removed) : vs.set.intersection(cmp.removed)).empty()) continue;
       managed.fields.set(key, { ...vs, set: vs.set.difference(cmp.removed) });
     }
   }
-  for (const [key, vs] of [...managed.fields]) if (vs.set.empty()) managed.fields.delete(key);
+  // A created FieldsV1 is never empty (createdFieldsV1 makes none for nothing).
+  for (const [key, vs] of [...managed.fields]) if (!undecodedFieldsV1(vs) && vs.set.empty()) managed.fields.delete(key);
   return { comparison: cmp };
 }
 
@@ -689,7 +790,16 @@ function setCreatedManagedFields(newObj: KubeObject, opts: UpdateManagedFieldsOp
   if (now) entry.time = now;
   entry.fieldsType = 'FieldsV1';
   entry.fieldsV1 = fieldsV1;
-  m.managedFields = [entry];
+  createdFieldsV1s.add(fieldsV1);
+  const list = [entry];
+  if (entry.apiVersion) {
+    const key = managerKey(entry);
+    const decoded = emptyManaged();
+    decoded.fields.set(key, lazyVersionedSet(fieldsV1, entry.apiVersion, false));
+    decoded.times.set(key, entry.time);
+    decodedLists.set(list, decoded);
+  }
+  m.managedFields = list;
   return newObj;
 }
 

@@ -110,7 +110,7 @@ export class ControlledTransport implements ApiTransport {
   patch: ApiTransport['patch'] = (r, ns, name, t, b, o) => this.inner.patch(r, ns, name, t, b, o);
   delete: ApiTransport['delete'] = (r, ns, name, o) => this.inner.delete(r, ns, name, o);
   getSubresource: ApiTransport['getSubresource'] = (r, ns, name, s) => this.inner.getSubresource(r, ns, name, s);
-  createSubresource: ApiTransport['createSubresource'] = (r, ns, name, s, b) => this.inner.createSubresource(r, ns, name, s, b);
+  createSubresource: ApiTransport['createSubresource'] = (r, ns, name, s, b, o) => this.inner.createSubresource(r, ns, name, s, b, o);
   close(): void {}
 
   list<T extends ApiObject>(r: ResourceInfo, ns: string | undefined, opts: ListOptions = {}): Promise<ListResult<T>> {

@@ -51,7 +51,8 @@ test('informer: syncs, delivers add/update/delete in order, keeps indexes curren
     r.seen.length = 0;
     await t.create(PODS, 'default', pod('p4', { labels: { app: 'x' } }));
     await t.patch(PODS, 'default', 'p4', 'merge', { metadata: { labels: { app: 'y' } } });
-    await t.createSubresource(PODS, 'default', 'p4', 'binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p4' }, target: { kind: 'Node', name: 'n2' } });
+    const bound = await t.createSubresource<{ status?: string }>(PODS, 'default', 'p4', 'binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'p4' }, target: { kind: 'Node', name: 'n2' } }, { readOnly: true });
+    assert.equal(bound.status, 'Success', 'a read-only caller gets the answer itself');
     await t.delete(PODS, 'default', 'p2', { gracePeriodSeconds: 0 });
     await waitFor(() => r.seen.length >= 4, 'four events');
     assert.deepEqual(

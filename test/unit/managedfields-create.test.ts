@@ -145,3 +145,53 @@ test("a create's managedFields equal the general path's on the patch tests' own 
   const created = updateManagedFields(undefined, structuredClone(obj), { manager: 'm', apiVersion: 'apps/v1', now: NOW, nav: type });
   assert.equal(JSON.stringify(created.metadata?.managedFields), expected);
 });
+
+/** A second write by another manager, on the created object itself (its FieldsV1 read in place) and on a copy (decoded). */
+function assertLaterWriteSame(name: string, obj: KubeObject, definition: string | undefined, opts: { resetFields?: string[][] } = {}): void {
+  const type = typeFor(definition);
+  const apiVersion = String(obj.apiVersion ?? 'v1');
+  // Whether the write removes nothing: then an entry it leaves alone keeps its FieldsV1 object.
+  const writes: [string, (o: KubeObject) => void, string | undefined, boolean][] = [
+    ['labels replaced', (o) => void ((o.metadata ??= {}).labels = { other: 'x' }), undefined, false],
+    [
+      'owned fields changed',
+      (o) => {
+        const meta = (o.metadata ??= {});
+        meta.labels = Object.fromEntries(Object.keys(meta.labels ?? { a: '' }).map((k) => [k, 'changed']));
+        const spec = (o as { spec?: unknown }).spec;
+        if (spec && typeof spec === 'object') (spec as Record<string, unknown>).replicas = 7;
+      },
+      undefined,
+      false,
+    ],
+    ['status replaced', (o) => void ((o as { status?: unknown }).status = { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] }), 'status', false],
+    [
+      'status condition added',
+      (o) => {
+        const status = ((o as { status?: { conditions?: unknown[] } }).status ??= {});
+        status.conditions = [...(status.conditions ?? []), { type: 'PodScheduled', status: 'False' }];
+      },
+      'status',
+      true,
+    ],
+    ['nothing changed', () => undefined, undefined, true],
+  ];
+  for (const [what, change, subresource, removesNothing] of writes) {
+    const later = (live: KubeObject): KubeObject => {
+      const next = structuredClone(live);
+      change(next);
+      return updateManagedFields(live, next, { manager: 'later', apiVersion, subresource, now: NOW, nav: type });
+    };
+    const created = updateManagedFields(undefined, structuredClone(obj), { manager: 'creator', apiVersion, now: NOW, nav: type, resetFields: opts.resetFields });
+    const inPlace = later(created);
+    const decoded = later(structuredClone(created));
+    assert.equal(JSON.stringify(inPlace.metadata?.managedFields), JSON.stringify(decoded.metadata?.managedFields), `${name}: ${what}`);
+    const creatorsBefore = created.metadata?.managedFields?.find((e) => e.manager === 'creator')?.fieldsV1;
+    const creatorsAfter = inPlace.metadata?.managedFields?.find((e) => e.manager === 'creator')?.fieldsV1;
+    if (removesNothing && creatorsAfter && JSON.stringify(creatorsAfter) === JSON.stringify(creatorsBefore)) assert.equal(creatorsAfter, creatorsBefore, `${name}: ${what}: an unchanged created entry is kept as it is`);
+  }
+}
+
+for (const [name, obj, definition, opts] of objects) {
+  test(`a later write by another manager reads a created FieldsV1 in place as decoded: ${name}`, () => assertLaterWriteSame(name, obj, definition, opts));
+}

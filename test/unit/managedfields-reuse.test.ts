@@ -82,3 +82,45 @@ test('status patches, a spec patch by another manager and a graceful delete keep
   assert.deepEqual(deleting.spec, specPatched.spec);
   assert.deepEqual(deleting.metadata?.managedFields, specPatched.metadata?.managedFields);
 });
+
+test('a write decodes the managedFields the previous write encoded as a fresh decoding would', async () => {
+  const { decodeManagedFields, encodeManagedFields } = await import('../../apiserver/patch/managedfields.js');
+  const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'q', namespace: 'default', labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+  await core.registry.create(PODS, 'default', pod, internalContext('creator'));
+  const patch = (manager: string, body: object, subresource?: string) =>
+    core.registry.patch(PODS, 'default', 'q', 'strategic', Buffer.from(JSON.stringify(body)), internalContext(manager), subresource);
+  await patch('scheduler', { status: { conditions: [{ type: 'PodScheduled', status: 'False' }] } }, 'status');
+  await patch('labeller', { metadata: { labels: { app: 'b' } } });
+  const list = (await assertStoredAsServed('q')).metadata?.managedFields;
+  const remembered = decodeManagedFields(list);
+  const fresh = decodeManagedFields(structuredClone(list));
+  assert.deepEqual([...remembered.times], [...fresh.times]);
+  assert.deepEqual([...remembered.fields.keys()], [...fresh.fields.keys()]);
+  for (const [key, vs] of fresh.fields) {
+    const got = remembered.fields.get(key)!;
+    assert.equal(got.apiVersion, vs.apiVersion);
+    assert.equal(got.applied, vs.applied);
+    assert.ok(got.set.equals(vs.set), key);
+  }
+  // The copy is the caller's: changing it leaves the next decoding as it was.
+  remembered.fields.clear();
+  assert.equal(decodeManagedFields(list).fields.size, fresh.fields.size);
+  assert.deepEqual(encodeManagedFields(decodeManagedFields(list)), list);
+});
+
+test('a write that changes nothing but managedFields times keeps the resourceVersion; one that changes a member or an owner does not', async () => {
+  const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'r', namespace: 'default', labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+  await core.registry.create(PODS, 'default', pod, internalContext('creator'));
+  const patch = (manager: string, body: object, subresource?: string) =>
+    core.registry.patch(PODS, 'default', 'r', 'strategic', Buffer.from(JSON.stringify(body)), internalContext(manager), subresource);
+  const rv = () => core.registry.get(PODS, 'default', 'r').metadata?.resourceVersion;
+  const condition = { status: { conditions: [{ type: 'PodScheduled', status: 'False' }] } };
+  await patch('scheduler', condition, 'status');
+  const first = rv();
+  await patch('scheduler', condition, 'status');
+  assert.equal(rv(), first, 'the same write again changes nothing');
+  await patch('other', condition, 'status');
+  assert.equal(rv(), first, 'another manager writing the same values takes nothing and changes nothing');
+  await patch('scheduler', { metadata: { labels: { app: 'a', extra: 'x' } } });
+  assert.notEqual(rv(), first, 'a new label is a change');
+});
