@@ -1,7 +1,11 @@
 // The scheduling queue (upstream: internal/queue/scheduling_queue.go). Three parts:
 // - activeQ: pods to schedule now, highest priority first, then oldest (PrioritySort);
 // - backoffQ: pods waiting out their back-off (1 s doubling per attempt up to 10 s)
-//   after a failure, ordered by when the back-off ends;
+//   after a failure, ordered by when the back-off ends, in whole-second windows, and
+//   by priority within a window; those that failed with an error (no plugin rejected
+//   them) wait apart. As upstream 1.33 (SchedulerPopFromBackoffQ, on by default), a
+//   scheduler with nothing in activeQ takes the head of the plugin-rejected ones at
+//   once instead of sitting idle until its back-off ends;
 // - unschedulable pods: parked until a cluster event that one of the plugins that
 //   rejected them says may help (queueing hints) — or for at most 5 minutes.
 // It is also the nominator: pods nominated to nodes by preemption, which filters must
@@ -18,6 +22,8 @@ export const DEFAULT_POD_INITIAL_BACKOFF_MS = 1000;
 export const DEFAULT_POD_MAX_BACKOFF_MS = 10_000;
 export const DEFAULT_MAX_UNSCHEDULABLE_MS = 5 * 60 * 1000;
 const UNSCHEDULABLE_FLUSH_INTERVAL_MS = 30_000;
+/** Back-off ends are rounded down to whole seconds; a pod's back-off is over once the window after its end starts (upstream's backoffQOrderingWindowDuration). */
+const BACKOFF_WINDOW_MS = 1000;
 
 export interface QueuedPodInfo {
   podInfo: PodInfo;
@@ -166,6 +172,10 @@ export interface QueueOptions {
   log?: (msg: string) => void;
 }
 
+function alignToWindow(t: number): number {
+  return Math.floor(t / BACKOFF_WINDOW_MS) * BACKOFF_WINDOW_MS;
+}
+
 function gatedPod(p: PodInfo): boolean {
   return (p.pod.spec?.schedulingGates?.length ?? 0) > 0;
 }
@@ -181,7 +191,10 @@ function podUpdated(a: Pod, b: Pod): boolean {
 
 export class SchedulingQueue implements Nominator {
   private readonly active = new Heap<QueuedPodInfo>(lessByPriority);
+  /** Pods some plugin rejected: by back-off window, then priority (a scheduler with an empty activeQ pops from here). */
   private readonly backoff: Heap<QueuedPodInfo>;
+  /** Pods that failed with an error: by back-off end; they always wait it out. */
+  private readonly errorBackoff: Heap<QueuedPodInfo>;
   private readonly unschedulable = new Map<string, QueuedPodInfo>();
   /** plugin → keys of unschedulable pods it rejected; '' → pods no plugin rejected. */
   private readonly byPlugin = new Map<string, Set<string>>();
@@ -218,7 +231,12 @@ export class SchedulingQueue implements Nominator {
     this.registered = opts.registeredEvents ?? [];
     this.timers = opts.timers ?? true;
     this.log = opts.log ?? ((m) => console.warn(m));
-    this.backoff = new Heap<QueuedPodInfo>((a, b) => this.backoffExpiry(a) < this.backoffExpiry(b));
+    this.backoff = new Heap<QueuedPodInfo>((a, b) => {
+      const ea = this.backoffExpiry(a);
+      const eb = this.backoffExpiry(b);
+      return ea !== eb ? ea < eb : lessByPriority(a, b);
+    });
+    this.errorBackoff = new Heap<QueuedPodInfo>((a, b) => this.backoffExpiry(a) < this.backoffExpiry(b));
     if (this.timers) {
       this.leftoverTimer = setInterval(() => this.flushUnschedulableLeftover(), UNSCHEDULABLE_FLUSH_INTERVAL_MS);
       this.leftoverTimer.unref();
@@ -231,7 +249,7 @@ export class SchedulingQueue implements Nominator {
     return this.active.size;
   }
   get backoffCount(): number {
-    return this.backoff.size;
+    return this.backoff.size + this.errorBackoff.size;
   }
   get unschedulableCount(): number {
     return this.unschedulable.size;
@@ -243,14 +261,14 @@ export class SchedulingQueue implements Nominator {
   /** Where a pod is: 'active' | 'backoff' | 'unschedulable' | 'inflight' | undefined. */
   where(key: string): string | undefined {
     if (this.active.has(key)) return 'active';
-    if (this.backoff.has(key)) return 'backoff';
+    if (this.backoff.has(key) || this.errorBackoff.has(key)) return 'backoff';
     if (this.unschedulable.has(key)) return 'unschedulable';
     if (this.inFlight.has(key)) return 'inflight';
     return undefined;
   }
 
   get(key: string): QueuedPodInfo | undefined {
-    return this.active.get(key) ?? this.backoff.get(key) ?? this.unschedulable.get(key) ?? this.inFlight.get(key);
+    return this.active.get(key) ?? this.backoff.get(key) ?? this.errorBackoff.get(key) ?? this.unschedulable.get(key) ?? this.inFlight.get(key);
   }
 
   // ---- back-off ----
@@ -265,12 +283,14 @@ export class SchedulingQueue implements Nominator {
     return Math.min(d, this.maxBackoffMs);
   }
 
+  /** When the back-off ends, rounded down to its window. */
   backoffExpiry(q: QueuedPodInfo): number {
-    return q.timestamp + this.backoffDuration(q);
+    return alignToWindow(q.timestamp + this.backoffDuration(q));
   }
 
+  /** Backing off until the window after the one its back-off ends in. */
   isBackingOff(q: QueuedPodInfo): boolean {
-    return q.attempts > 0 && this.backoffExpiry(q) > this.now();
+    return q.attempts > 0 && this.backoffExpiry(q) >= alignToWindow(this.now());
   }
 
   // ---- adding and popping ----
@@ -302,8 +322,9 @@ export class SchedulingQueue implements Nominator {
     if (w) w(this.popActive());
   }
 
+  /** The head of activeQ, else (SchedulerPopFromBackoffQ) of the plugin-rejected back-off pods. */
   private popActive(): QueuedPodInfo | undefined {
-    const q = this.active.pop();
+    const q = this.active.pop() ?? this.backoff.pop();
     if (!q) return undefined;
     q.attempts++;
     q.initialAttemptTimestamp ??= this.now();
@@ -312,7 +333,7 @@ export class SchedulingQueue implements Nominator {
     return q;
   }
 
-  /** The next pod, without waiting (undefined when activeQ is empty). */
+  /** The next pod, without waiting (undefined when activeQ and the plugin-rejected back-off pods are empty). */
   tryPop(): QueuedPodInfo | undefined {
     if (this.closed) return undefined;
     return this.popActive();
@@ -355,7 +376,7 @@ export class SchedulingQueue implements Nominator {
    */
   addUnschedulableIfNotPresent(q: QueuedPodInfo, rejectedBy: ReadonlySet<string>, error = false): void {
     this.inFlight.delete(q.key);
-    if (this.closed || this.active.has(q.key) || this.backoff.has(q.key) || this.unschedulable.has(q.key)) return;
+    if (this.closed || this.get(q.key) !== undefined) return;
     q.timestamp = this.now();
     q.unschedulablePlugins = new Set(rejectedBy);
     if (error) {
@@ -366,15 +387,23 @@ export class SchedulingQueue implements Nominator {
   }
 
   private pushBackoff(q: QueuedPodInfo): void {
-    this.backoff.push(q);
+    if (q.unschedulablePlugins.size === 0) {
+      this.errorBackoff.push(q);
+    } else {
+      this.backoff.push(q);
+      // An idle scheduler takes it now (it would otherwise wait out the back-off with nothing to do).
+      const w = this.waiters.shift();
+      if (w) w(this.popActive());
+    }
     this.armBackoffTimer();
   }
 
   private armBackoffTimer(): void {
     if (!this.timers || this.closed) return;
-    const head = this.backoff.peek();
-    if (!head) return;
-    const at = this.backoffExpiry(head);
+    const heads = [this.backoff.peek(), this.errorBackoff.peek()].filter((h): h is QueuedPodInfo => h !== undefined);
+    if (heads.length === 0) return;
+    // The back-off is over when the window after its end starts.
+    const at = Math.min(...heads.map((h) => this.backoffExpiry(h))) + BACKOFF_WINDOW_MS;
     if (this.backoffTimer && at >= this.backoffTimerAt) return;
     if (this.backoffTimer) clearTimeout(this.backoffTimer);
     this.backoffTimerAt = at;
@@ -388,12 +417,13 @@ export class SchedulingQueue implements Nominator {
 
   /** Pods whose back-off ended go to activeQ. */
   flushBackoffCompleted(): void {
-    const now = this.now();
-    for (;;) {
-      const head = this.backoff.peek();
-      if (!head || this.backoffExpiry(head) > now) break;
-      this.backoff.pop();
-      this.pushActive(head);
+    for (const heap of [this.backoff, this.errorBackoff]) {
+      for (;;) {
+        const head = heap.peek();
+        if (!head || this.isBackingOff(head)) break;
+        heap.pop();
+        this.pushActive(head);
+      }
     }
     this.armBackoffTimer();
   }
@@ -459,7 +489,7 @@ export class SchedulingQueue implements Nominator {
   /** Move specific pods to activeQ now (Activate). */
   activate(keys: Iterable<string>): void {
     for (const key of keys) {
-      const q = this.unpark(key) ?? this.backoff.remove(key);
+      const q = this.unpark(key) ?? this.backoff.remove(key) ?? this.errorBackoff.remove(key);
       if (q) this.pushActive(q);
     }
   }
@@ -475,7 +505,7 @@ export class SchedulingQueue implements Nominator {
       this.active.fixKey(key);
       return;
     }
-    const inBackoff = this.backoff.get(key);
+    const inBackoff = this.backoff.get(key) ?? this.errorBackoff.get(key);
     if (inBackoff) {
       inBackoff.podInfo = p;
       return;
@@ -507,6 +537,7 @@ export class SchedulingQueue implements Nominator {
   delete(key: string): void {
     this.active.remove(key);
     this.backoff.remove(key);
+    this.errorBackoff.remove(key);
     this.unpark(key);
     this.deleteNominated(key);
   }
@@ -522,7 +553,7 @@ export class SchedulingQueue implements Nominator {
 
   /** Pending pods (for metrics and tests). */
   pendingPods(): { active: QueuedPodInfo[]; backoff: QueuedPodInfo[]; unschedulable: QueuedPodInfo[] } {
-    return { active: this.active.values(), backoff: this.backoff.values(), unschedulable: [...this.unschedulable.values()] };
+    return { active: this.active.values(), backoff: [...this.backoff.values(), ...this.errorBackoff.values()], unschedulable: [...this.unschedulable.values()] };
   }
 
   // ---- nominator ----

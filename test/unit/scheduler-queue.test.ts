@@ -37,18 +37,53 @@ test('back-off: 1 s doubling per attempt, capped at 10 s', () => {
   assert.deepEqual(durations, [1000, 2000, 4000, 8000, 10000, 10000]);
 });
 
-test('errors go to the back-off queue and come back when it ends', () => {
+test('errors go to the back-off queue and come back once the window after its end starts; an idle scheduler does not take them early', () => {
   const { q, advance } = makeQueue();
   q.add(info(pod('p')));
   const qp = q.tryPop()!;
+  advance(300); // fails at 1,000.3 s: its 1 s back-off ends at 1,001.3 s, in the window [1,001 s, 1,002 s)
   q.addUnschedulableIfNotPresent(qp, new Set(), true);
   assert.equal(q.where('default/p'), 'backoff');
-  advance(500);
+  assert.equal(q.tryPop(), undefined, 'a pod that failed with an error is not popped from the back-off queue');
+  advance(1200); // 1,001.5 s: still in the window its back-off ends in
   q.flushBackoffCompleted();
   assert.equal(q.where('default/p'), 'backoff');
-  advance(600);
+  advance(500); // 1,002.0 s: the next window
   q.flushBackoffCompleted();
   assert.equal(q.where('default/p'), 'active');
+});
+
+test('SchedulerPopFromBackoffQ: with activeQ empty, the plugin-rejected back-off pods are popped, earliest window first, by priority within a window', () => {
+  const { q, advance } = makeQueue();
+  for (const [name, priority] of [['low', 1], ['high', 10], ['later', 100]] as const) q.add(info(pod(name, { priority, cpu: '16' })));
+  const popped = [q.tryPop()!, q.tryPop()!, q.tryPop()!];
+  // low and high fail in the same second, later one second after.
+  for (const p of popped.filter((x) => x.key !== 'default/later')) q.addUnschedulableIfNotPresent(p, new Set(['NodeResourcesFit']));
+  advance(1000);
+  q.addUnschedulableIfNotPresent(popped.find((x) => x.key === 'default/later')!, new Set(['NodeResourcesFit']));
+  // Room freed: all three move, still backing off.
+  assert.equal(q.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', action: Action.Delete, label: 'AssignedPodDelete' }, pod('gone', { nodeName: 'n' }), undefined), 3);
+  assert.deepEqual([q.where('default/low'), q.where('default/high'), q.where('default/later')], ['backoff', 'backoff', 'backoff']);
+  const order = [q.tryPop()!, q.tryPop()!, q.tryPop()!];
+  assert.deepEqual(order.map((x) => x.key), ['default/high', 'default/low', 'default/later']);
+  assert.deepEqual(order.map((x) => x.attempts), [2, 2, 2], 'each pop is an attempt');
+  // But a pod in activeQ goes first.
+  for (const x of order) q.addUnschedulableIfNotPresent(x, new Set(['NodeResourcesFit']));
+  q.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', action: Action.Delete, label: 'AssignedPodDelete' }, pod('gone2', { nodeName: 'n' }), undefined);
+  q.add(info(pod('fresh', { priority: 0 })));
+  assert.equal(q.tryPop()!.key, 'default/fresh');
+});
+
+test('SchedulerPopFromBackoffQ: a scheduler waiting for work gets a pod as soon as it enters the back-off queue', async () => {
+  const { q, advance } = makeQueue();
+  q.add(info(pod('p', { cpu: '16' })));
+  q.addUnschedulableIfNotPresent(q.tryPop()!, new Set(['NodeResourcesFit']));
+  const next = q.pop();
+  advance(10);
+  assert.equal(q.moveAllToActiveOrBackoffQueue({ resource: 'AssignedPod', action: Action.Delete, label: 'AssignedPodDelete' }, pod('gone', { nodeName: 'n' }), undefined), 1);
+  const got = await next;
+  assert.equal(got?.key, 'default/p');
+  assert.equal(q.where('default/p'), 'inflight');
 });
 
 test('unschedulable pods move only on events their plugins care about', () => {
@@ -65,7 +100,7 @@ test('unschedulable pods move only on events their plugins care about', () => {
   // A big enough node does; still backing off, so it goes to backoffQ first.
   assert.equal(q.moveAllToActiveOrBackoffQueue({ resource: 'Node', action: Action.Add, label: 'NodeAdd' }, undefined, node('large', { cpu: '32' })), 1);
   assert.equal(q.where('default/big'), 'backoff');
-  advance(1001);
+  advance(2000); // the window after the one its back-off ends in
   q.flushBackoffCompleted();
   assert.equal(q.where('default/big'), 'active');
   assert.equal(q.moves.get('NodeAdd'), 1);
