@@ -8,7 +8,7 @@
 import { isPlainObject, jsonEqual } from '../../machinery/object.js';
 import { comparePE, fieldPE, type FieldSet, type PathElement } from './fieldpath.js';
 import { UNTYPED, atomOf, childType, type ListType, type MapType, type TypeNode } from './schema.js';
-import { ItemError, listItemPE } from './typed.js';
+import { indexItems } from './typed.js';
 
 /** One path element the manager owns (member) or owns fields below (children), or both. */
 interface Owned {
@@ -141,28 +141,12 @@ function walkMapItems(lm: Record<string, unknown> | undefined, rm: Record<string
   }
 }
 
-function indexItems(arr: unknown[] | undefined, l: ListType): Map<string, { pe: PathElement; items: unknown[] }> {
-  const byId = new Map<string, { pe: PathElement; items: unknown[] }>();
-  if (!arr) return byId;
-  for (const item of arr) {
-    let pe: PathElement;
-    try {
-      pe = listItemPE(l, item);
-    } catch (e) {
-      if (e instanceof ItemError) continue;
-      throw e;
-    }
-    const existing = byId.get(pe.id);
-    if (existing) existing.items.push(item);
-    else byId.set(pe.id, { pe, items: [item] });
-  }
-  return byId;
-}
-
 function walkListItems(ll: unknown[] | undefined, rl: unknown[] | undefined, l: ListType, level: Level): void {
-  const left = indexItems(ll, l);
-  for (const { pe, items: rList } of indexItems(rl, l).values()) {
-    const lList = left.get(pe.id)?.items;
+  const left = indexItems(ll, l).values;
+  const right = indexItems(rl, l);
+  for (const pe of right.order) {
+    const rList = right.values.get(pe.id)!;
+    const lList = left.get(pe.id);
     if (!lList || lList.length <= 1) {
       if (rList.length <= 1) walkNode(lList?.[0], rList[0], l.elem, level, pe);
       // Duplicates the left side did not have: the item as a whole.
@@ -206,7 +190,11 @@ function addedBelow(r: unknown, t: TypeNode, ignore: FieldSet | undefined, strip
   };
   if (a.kind === 'list') {
     if (a.list.atomic || !Array.isArray(r) || r.length === 0) return undefined;
-    for (const { pe, items } of indexItems(r, a.list).values()) add(pe, items.length === 1 ? items[0] : undefined, a.list.elem);
+    const indexed = indexItems(r, a.list);
+    for (const pe of indexed.order) {
+      const items = indexed.values.get(pe.id)!;
+      add(pe, items.length === 1 ? items[0] : undefined, a.list.elem);
+    }
   } else if (a.kind === 'map') {
     if (a.map.atomic || !isPlainObject(r) || isEmptyObject(r)) return undefined;
     for (const k of Object.keys(r)) {

@@ -345,12 +345,14 @@ function cmpMapItems(lm: Record<string, unknown> | undefined, rm: Record<string,
   }
 }
 
-interface Indexed {
+/** A list's items by their path element: the elements in first-seen order, and each one's items (more than one: duplicates). */
+export interface Indexed {
   order: PathElement[];
   values: Map<string, unknown[]>;
 }
 
-function indexItems(arr: unknown[] | undefined, l: ListType): Indexed {
+/** Indexes a list's items by path element (key fields, value, or index); items that have none are left out. */
+export function indexItems(arr: unknown[] | undefined, l: ListType): Indexed {
   const order: PathElement[] = [];
   const values = new Map<string, unknown[]>();
   if (!arr) return { order, values };
