@@ -527,19 +527,20 @@ export class Registry {
     }
     // The members to decode: all, or those of a patched object that are not the stored ones.
     const members = obj as Record<string, unknown>;
-    const keptFromStored = (k: string): boolean => {
-      const v = members[k];
-      return v !== null && typeof v === 'object' && v === (stored as Record<string, unknown>)[k];
-    };
     let decodedMembers = members;
     if (stored) {
       decodedMembers = {};
-      for (const k in members) if (!keptFromStored(k)) decodedMembers[k] = members[k];
+      for (const k in members) {
+        const v = members[k];
+        const keptFromStored = v !== null && typeof v === 'object' && v === (stored as Record<string, unknown>)[k];
+        if (!keptFromStored) decodedMembers[k] = v;
+      }
     }
+    const submitted = decodedMembers === members ? undefined : Object.keys(decodedMembers);
     const decoded = decodeTyped(res, decodedMembers);
     if (!decoded) return;
     // Unknown top-level members are dropped from what was decoded: from the object too.
-    if (decodedMembers !== members) for (const k of Object.keys(members)) if (!(k in decodedMembers) && !keptFromStored(k)) delete members[k];
+    if (submitted) for (const k of submitted) if (!(k in decodedMembers)) delete members[k];
     if (decoded.typeError) {
       throw badRequest(`${res.kind} in version "${res.version}" cannot be handled as a ${res.kind}: ${decoded.typeError}`);
     }
