@@ -56,6 +56,19 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * An answer with a list's own resourceVersion and continue token masked: the cluster's
+ * controllers write leases and events between the two reads, and a list carries the
+ * store's current revision, so those two members may differ; every other byte may not.
+ */
+const sameState = (a: HttpsAnswer) => {
+  if (!a.body.startsWith('{"kind":"ConfigMapList"')) return a;
+  const list = JSON.parse(a.body) as { metadata: { resourceVersion?: string; continue?: string } };
+  if (list.metadata.resourceVersion !== undefined) list.metadata.resourceVersion = '<current>';
+  if (list.metadata.continue !== undefined) list.metadata.continue = '<token>';
+  return { code: a.code, body: JSON.stringify(list) };
+};
+
 /** A Status's fields that do not depend on which client asked. */
 const status = (a: HttpsAnswer) => {
   const s = JSON.parse(a.body) as { kind: string; status: string; reason: string; code: number; message: string };
@@ -73,7 +86,7 @@ test('lean HTTPS client: the same answers as node:https from a kite server', asy
   assert.deepEqual(status(leanTaken), status(await nodeCall('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap('by-lean'))));
   assert.equal(leanTaken.code, 409);
 
-  // Reads of the same state: byte for byte the same answers (a list is chunked).
+  // Reads of the same state: the same answers (a list is chunked), byte for byte but for a list's current revision.
   for (const path of [
     '/api/v1/namespaces/bench/configmaps/by-lean',
     '/api/v1/namespaces/bench/configmaps?labelSelector=bench%3Dyes',
@@ -82,7 +95,7 @@ test('lean HTTPS client: the same answers as node:https from a kite server', asy
     '/readyz',
   ]) {
     const [a, b] = [await lean.call('GET', path), await nodeCall('GET', path)];
-    assert.deepEqual(a, b, path);
+    assert.deepEqual(sameState(a), sameState(b), path);
   }
   assert.equal((await lean.call('GET', '/api/v1/namespaces/bench/configmaps/missing')).code, 404);
 
