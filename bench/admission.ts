@@ -20,9 +20,9 @@ import type { KubeObject } from '../machinery/object.js';
 import { createCA, issueServingCert } from '../machinery/pki.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { runParallel } from './parallel.js';
+import { benchArgs } from './args.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const args = benchArgs();
 const OBJECTS = Number(args.get('objects') ?? 2000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 

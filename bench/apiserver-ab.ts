@@ -11,9 +11,9 @@ import { join, resolve } from 'node:path';
 import type { HttpsClient } from './https-client.js';
 import { benchConfigMap, startKiteServer, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
+import { benchArgs } from './args.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const args = benchArgs();
 const BEFORE = args.get('before');
 const ROUNDS = Number(args.get('rounds') ?? 6);
 const CREATES = Number(args.get('creates') ?? 4000);

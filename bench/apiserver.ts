@@ -20,20 +20,17 @@ import { CURRENT_ROWS, STORE_TABLES } from '../store/sqlite.js';
 import type { HttpsClient } from './https-client.js';
 import { benchConfigMap, startKiteServer, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
+import { benchArgs } from './args.js';
+import { openLoop } from './open-loop.js';
+import { percentile } from './stats.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const args = benchArgs();
 const OBJECTS = Number(args.get('objects') ?? 4000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const RATE = Number(args.get('rate') ?? 500);
 const SECONDS = Number(args.get('seconds') ?? 10);
 const WARM_UP = Number(args.get('warm-up') ?? 3000);
 const CREATE_ROUNDS = Number(args.get('rounds') ?? 8);
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /**
  * The floor: SQLite itself (better-sqlite3, WAL, synchronous=FULL), one transaction (one
@@ -173,26 +170,12 @@ async function sideFigures(side: Side): Promise<Figures> {
     if (r.code !== 200) throw new Error(`list failed: ${r.code}`);
   });
 
-  // Steady load: RATE updates per second for SECONDS, each latency recorded.
-  const latencies: number[] = [];
-  const total = RATE * SECONDS;
-  const start = performance.now();
-  const inflight: Promise<void>[] = [];
-  for (let i = 0; i < total; i++) {
-    const due = start + (i * 1000) / RATE;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(
-      (async () => {
-        const t = performance.now();
-        const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, benchConfigMap(`cm-${i % OBJECTS}`));
-        latencies.push(performance.now() - t);
-        if (r.code !== 200) throw new Error(`update failed: ${r.code} ${r.body}`);
-      })(),
-    );
-  }
-  await Promise.all(inflight);
-  latencies.sort((a, b) => a - b);
+  // Steady load: RATE updates per second for SECONDS, each latency from when it was due.
+  const { latencies } = await openLoop(RATE, RATE * SECONDS, async (i) => {
+    const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, benchConfigMap(`cm-${i % OBJECTS}`));
+    if (r.code !== 200) throw new Error(`update failed: ${r.code} ${r.body}`);
+  });
+  latencies.sort();
   return {
     creates: OBJECTS / (side.createMs / 1000),
     requestThreadUs: side.requestThreadUs / OBJECTS,

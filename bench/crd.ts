@@ -15,9 +15,9 @@ import type { KubeObject } from '../machinery/object.js';
 import type { ResourceInfo } from '../machinery/resources.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { runParallel } from './parallel.js';
+import { benchArgs } from './args.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const args = benchArgs();
 const OBJECTS = Number(args.get('objects') ?? 10_000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const LISTS = Number(args.get('lists') ?? 5);

@@ -15,10 +15,10 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../test/e2e/harness.js';
+import { benchArgs } from './args.js';
 
 const run = promisify(execFile);
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = benchArgs();
 const REPLICAS = Number(args.get('replicas') ?? 1000);
 const NODES = Number(args.get('nodes') ?? 100);
 const TIMEOUT_MS = Number(args.get('timeout') ?? 150) * 1000;

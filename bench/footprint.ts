@@ -14,10 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../test/e2e/harness.js';
 import { processesMatching } from './procfs.js';
+import { benchArgs } from './args.js';
 
 const run = promisify(execFile);
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = benchArgs();
 const HOLLOW = Number(args.get('hollow') ?? 100);
 const IDLE_MS = Number(args.get('idle') ?? 15) * 1000;
 const KITE_GOAL_MIB = 150;

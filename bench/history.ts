@@ -24,9 +24,10 @@ import { internalContext } from '../apiserver/context.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { runParallel } from './parallel.js';
 import { benchConfigMap, startKiteServer, warmUp } from './kite-server.js';
+import { benchArgs } from './args.js';
+import { percentile } from './stats.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const args = benchArgs();
 const OBJECTS = Number(args.get('objects') ?? 4000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const ROUNDS = Number(args.get('rounds') ?? 8);
@@ -60,10 +61,6 @@ function threadCpuUs(): number {
   } catch {
     return 0;
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function round(history: boolean): Promise<Result> {

@@ -150,12 +150,13 @@ export class HttpsClient {
     this.fixedHeaders = `Host: 127.0.0.1:${port}\r\n${tls.token ? `Authorization: Bearer ${tls.token}\r\n` : ''}`;
   }
 
-  async call(method: string, path: string, body?: object): Promise<HttpsAnswer> {
+  /** One request; a body goes as JSON, with `contentType` (a patch's, e.g. `application/merge-patch+json`). */
+  async call(method: string, path: string, body?: object, contentType = 'application/json'): Promise<HttpsAnswer> {
     const payload = body ? JSON.stringify(body) : undefined;
     const request =
       payload === undefined
         ? `${method} ${path} HTTP/1.1\r\n${this.fixedHeaders}\r\n`
-        : `${method} ${path} HTTP/1.1\r\n${this.fixedHeaders}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`;
+        : `${method} ${path} HTTP/1.1\r\n${this.fixedHeaders}Content-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`;
     const conn = await this.connection();
     return new Promise<HttpsAnswer>((resolve, reject) => conn.send(request, { resolve, reject, head: method === 'HEAD' }));
   }

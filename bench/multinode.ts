@@ -21,12 +21,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { workerNames } from '../agent/workers.js';
 import { Cluster, applyYaml, waitFor } from '../test/e2e/harness.js';
+import { benchArgs } from './args.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i++) {
-  const a = process.argv[i]!;
-  if (a.startsWith('--')) args.set(a.slice(2), process.argv[i + 1] && !process.argv[i + 1]!.startsWith('--') ? process.argv[++i]! : 'true');
-}
+const args = benchArgs();
 const DURATION_MS = Number(args.get('duration') ?? 8) * 1000;
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const SELF = fileURLToPath(import.meta.url);

@@ -41,9 +41,9 @@ import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import { NGINX_BINARY, ensureNginxInstalled } from '../ingress/nginx.js';
 import { Cluster, WEB_APP, applyYaml, freePort, run, waitFor, waitForNodeReady } from '../test/e2e/harness.js';
+import { benchArgs } from './args.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = benchArgs();
 const DURATION_MS = Number(args.get('duration') ?? 8) * 1000;
 const CONCURRENCY = Number(args.get('concurrency') ?? 32);
 const DNS_CONCURRENCY = Number(args.get('dns-concurrency') ?? 32);

@@ -25,10 +25,11 @@ import { CriClient } from '../kubelet/cri/client.js';
 import { BUSYBOX_IMAGE } from '../kubelet/images/busybox.js';
 import { freePort } from '../test/e2e/harness.js';
 import { cpuMsOf, processesMatching } from './procfs.js';
+import { benchArgs } from './args.js';
+import { percentile } from './stats.js';
 
 const run = promisify(execFile);
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = benchArgs();
 const PODS = Number(args.get('pods') ?? 30);
 // p99 of 100 is their 99th: one start the shared machine stalled is not the figure (of 20 it is).
 const SERIAL = Number(args.get('serial') ?? 100);
@@ -38,11 +39,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const KITE_MAIN = join(here, '..', 'cli', 'main.js');
 const PODS_RES = resourceByPath('', 'v1', 'pods')!;
 const NODES_RES = resourceByPath('', 'v1', 'nodes')!;
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 function rssKiB(pid: number): number {
   try {

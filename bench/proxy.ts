@@ -21,9 +21,10 @@ import { NftablesProxier } from '../proxy/nftables.js';
 import { IptablesProxier } from '../proxy/iptables.js';
 import { NftSession, commandRunner } from '../proxy/exec.js';
 import type { EndpointInfo, ServicePortState } from '../proxy/model.js';
+import { benchArgs } from './args.js';
+import { percentile } from './stats.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const args = benchArgs();
 const SERVICES = Number(args.get('services') ?? 10000);
 const SMALL = Number(args.get('small') ?? 1000);
 const ENDPOINTS = Number(args.get('endpoints') ?? 2);
@@ -227,13 +228,13 @@ async function measure(services: number): Promise<Result> {
       resyncCpuMs,
       changeCpuMs,
       changeCpuSplit,
-      addRemoveP99: addRemove[Math.min(addRemove.length - 1, Math.floor(addRemove.length * 0.99))],
+      addRemoveP99: percentile(addRemove, 99),
       addRemoveCpuSplit,
       fullChains: first.chainsWritten,
       fullElements: first.elementsChanged,
       fullBytes: first.scriptBytes,
-      p50: times[Math.floor(times.length / 2)],
-      p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))],
+      p50: percentile(times, 50),
+      p99: percentile(times, 99),
       max: times[times.length - 1],
       chainsPerChange: chains / CHANGES,
       elementsPerChange: elements / CHANGES,

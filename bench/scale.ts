@@ -17,9 +17,10 @@ import { cpuMsOf } from './procfs.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { storagePrefix } from '../apiserver/lookups.js';
 import { adminAgent, call, fillStore, layOutCluster, rssMiB, startServer, stop, uidOf, waitReady, type StoredObject } from './bigstore.js';
+import { benchArgs } from './args.js';
+import { percentile } from './stats.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const args = benchArgs();
 const PODS = Number(args.get('pods') ?? 150_000);
 const SERVICES = Number(args.get('services') ?? 10_000);
 const NODES = Number(args.get('nodes') ?? 100);
@@ -256,10 +257,6 @@ function resetPeak(pid: number): void {
 function peakMiB(pid: number): number {
   const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 /** Reads a watch until `want` ADDED events came (or it ends); resolves to how many came. */

@@ -56,6 +56,7 @@ import { Evaluator } from '../scheduler/preemption.js';
 import { schedulingCycle } from '../scheduler/cycle.js';
 import { defaultFramework } from '../scheduler/profile.js';
 import { runParallel } from './parallel.js';
+import { percentile } from './stats.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
@@ -206,11 +207,6 @@ function benchPod(s: Scenario, i: number): Pod {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `pod-${i}`, namespace: 'bench', labels }, spec } as unknown as Pod;
 }
 
-function pct(sorted: Float64Array | number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 const parallel = async (n: number, width: number, work: (i: number) => Promise<void>): Promise<void> => {
   await runParallel(n, width, work);
 };
@@ -278,7 +274,7 @@ function core(s: Scenario): { podsPerSec: number; p99: number } {
   }
   const secs = (performance.now() - t0) / 1000;
   times.sort();
-  return { podsPerSec: n / secs, p99: pct(times, 99) };
+  return { podsPerSec: n / secs, p99: percentile(times, 99) };
 }
 
 interface Result {
@@ -462,10 +458,10 @@ async function run(s: Scenario): Promise<Result> {
       podsPerSec: bound / windowSecs,
       podsPerCpuSec: bound / ((cpu.user + cpu.system) / 1e6),
       deleted,
-      e2eP50: pct(lat, 50),
-      e2eP99: pct(lat, 99),
+      e2eP50: percentile(lat, 50),
+      e2eP99: percentile(lat, 99),
       algoAvg: sum / Math.max(1, algo.length),
-      algoP99: pct(algo, 99),
+      algoP99: percentile(algo, 99),
       createPerSec: n / createSecs,
       events,
       podWrites,

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/e2e/harness.js';
 import { configMapObject, fillStore, get, layOutCluster, rssMiB, startServer, stop, waitReady } from './bigstore.js';
+import { benchArgs } from './args.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const args = benchArgs();
 const OBJECTS = Number(args.get('objects') ?? 84_000);
 const SIZE = Number(args.get('size') ?? 5_000);
 const RUNS = Number(args.get('runs') ?? 2);

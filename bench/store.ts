@@ -13,9 +13,10 @@ import { EtcdStore, etcdServices, grpcTarget } from '../store/etcd.js';
 import { startEtcd } from '../store/etcd-process.js';
 import { createCA } from '../machinery/pki.js';
 import { benchConfigMap, startKiteServer } from './kite-server.js';
+import { benchArgs } from './args.js';
+import { percentile } from './stats.js';
 
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i].replace(/^--/, ''), process.argv[i + 1]);
+const args = benchArgs();
 const OBJECTS = Number(args.get('objects') ?? 2000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 
@@ -25,11 +26,6 @@ interface Figures {
   rate: number;
   p50: number;
   p99: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 /** n operations from CONCURRENCY workers: rate and latency percentiles. */

@@ -13,10 +13,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freePort } from '../test/e2e/harness.js';
+import { benchArgs } from './args.js';
 
 const run = promisify(execFile);
-const args = new Map<string, string>();
-for (let i = 2; i < process.argv.length; i += 2) args.set(process.argv[i]!.replace(/^--/, ''), process.argv[i + 1]!);
+const args = benchArgs();
 const ROUNDS = Number(args.get('rounds') ?? 2);
 const GOAL_MS = 3000;
 
