@@ -343,13 +343,14 @@ export class ApiServer {
   private readonly maxMutatingInflight: number;
   private readonly maxReadOnlyInflight: number;
   private readonly maxWatchBacklog: number;
+  private readonly stopInflightMetrics: () => void;
 
   constructor(private readonly opts: ApiServerOptions) {
     this.pipeline = opts.pipeline;
     this.maxMutatingInflight = opts.maxMutatingRequestsInflight ?? 200;
     this.maxReadOnlyInflight = opts.maxRequestsInflight ?? 400;
     this.maxWatchBacklog = opts.maxWatchBacklogBytes ?? MAX_WATCH_BACKLOG;
-    requestMetrics.inflightFrom(() => this.inflight);
+    this.stopInflightMetrics = requestMetrics.inflightFrom(() => this.inflight);
   }
 
   /** Register the handler for a streaming subresource, e.g. `pods/exec`. */
@@ -360,6 +361,12 @@ export class ApiServer {
   closeWatches(): void {
     for (const w of this.activeWatches) w.end();
     this.activeWatches.clear();
+  }
+
+  /** End every watch and leave the process-wide metrics registry: the server is done. */
+  close(): void {
+    this.closeWatches();
+    this.stopInflightMetrics();
   }
 
   /**

@@ -254,7 +254,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       await flowSchemaStatus.stop();
       availability.stop();
       aggregator.stop();
-      api.closeWatches();
+      api.close();
       await Promise.all(
         servers.map(
           (s) =>

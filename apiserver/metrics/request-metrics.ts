@@ -97,9 +97,13 @@ class RequestMetrics {
     return s;
   }
 
-  /** The in-flight counters of the server's max-in-flight filter, read at each scrape. */
-  inflightFrom(read: () => { mutating: number; readonly: number }): void {
-    defaultRegistry.collect(() => {
+  /**
+   * The in-flight counters of the server's max-in-flight filter, read at each scrape.
+   * Returns the unsubscribe: the registry is process-wide, so a server that closes must
+   * leave it, or its collector keeps the whole closed server reachable.
+   */
+  inflightFrom(read: () => { mutating: number; readonly: number }): () => void {
+    return defaultRegistry.collect(() => {
       const v = read();
       this.inflight.set({ request_kind: 'mutating' }, v.mutating);
       this.inflight.set({ request_kind: 'readOnly' }, v.readonly);

@@ -27,7 +27,7 @@ export async function startHttpApi(namespaces = ['default'], limits: { maxReques
     server,
     port,
     async close() {
-      api.closeWatches();
+      api.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await cluster.close();
