@@ -252,10 +252,12 @@ export class Evaluator {
    * The dry runs kept for pods of one shape (Framework.nodeLocalShape), without budgets
    * and with a cycle state that adding or removing pods leaves alone: a node's result
    * holds until its pods, Node or nominated pods change. Undefined when that can't be.
+   * A nominated pod shares them too, but on every node except its own nominated one
+   * (see dryRun): only there does its result differ from its shape's.
    */
   private keptDryRuns(state: CycleState, pod: PodInfo, budgets: readonly Budget[], statelessDryRun: boolean, nominator?: Nominator): (KeptDryRun | undefined)[] | undefined {
     if (budgets.length > 0 || !statelessDryRun) return undefined;
-    const shape = this.fw.nodeLocalShape(state, pod, nominator);
+    const shape = this.fw.nodeLocalShape(state, pod, nominator, true);
     if (shape === undefined) return undefined;
     const nodeMark = this.snap.nodeChangeMark;
     const nominationMark = nominator?.nominationMark ?? 0;
@@ -288,9 +290,14 @@ export class Evaluator {
     const statuses = new Map<string, Status>();
     const statelessDryRun = this.fw.addPodLeavesStateAlone(state);
     const kept = this.keptDryRuns(state, pod, budgets, statelessDryRun, nominator);
+    // The filters leave a pod's own nomination out (runFilterWithNominated, as upstream's
+    // addGEPriorityNominatedPods skips the pod itself), so on the node it is nominated to
+    // its dry run is its own: neither read from nor written to its shape's kept results.
+    const ownNomination = kept ? nominator?.nominatedNodeName?.(pod.key) : undefined;
     for (let i = 0; i < potential.length; i++) {
       const node = potential[(offset + i) % potential.length];
-      let r = kept?.[node.position];
+      const shared = kept !== undefined && node.name !== ownNomination;
+      let r = shared ? kept[node.position] : undefined;
       if (!r) {
         // A node with nothing of lower priority has no victims: say so before copying it.
         // The state is copied only if removing and adding pods would change it.
@@ -300,7 +307,7 @@ export class Evaluator {
         if ('status' in v) r = v;
         else if (v.victims.length > 0) r = makeCandidate(node.name, v.victims, v.numPDBViolations);
         else r = { status: new Status(Code.Error, [`expected at least one victim pod on node "${node.name}"`]) };
-        if (kept) kept[node.position] = r;
+        if (shared) kept[node.position] = r;
       }
       if ('status' in r) {
         statuses.set(node.name, r.status);

@@ -9,6 +9,7 @@ import { CycleState } from '../../scheduler/framework.js';
 import { SchedulingQueue } from '../../scheduler/queue.js';
 import { cycle, harness, info, node, pod } from './scheduler-fixtures.js';
 import type { CycleResult } from '../../scheduler/cycle.js';
+import { schedulingCycle } from '../../scheduler/cycle.js';
 
 function victims(r: CycleResult): string[] {
   assert.equal(r.kind, 'unschedulable');
@@ -128,4 +129,53 @@ test('priority: spec.priority, else the PriorityClass, else the global default, 
   assert.equal(resolvePriority(pod('c'), classes), 50);
   assert.equal(resolvePriority(pod('d'), []), 0);
   assert.equal(resolvePriority(pod('e', { priorityClassName: 'system-node-critical' }), []), 2000001000);
+});
+
+test('a nominated preemptor shares its shape\'s kept dry runs except on its own nominated node: the same victims as a fresh dry run', () => {
+  // a: two priority-1 pods fill it; b: one priority-5 pod fills it. `nominee` (nominated
+  // to a) and `other` have the same shape. On a, nominee's own nomination doesn't count
+  // against it (one victim makes room), while other must make room for nominee too (both go).
+  const nodes = [node('a', { cpu: '2' }), node('b', { cpu: '2' })];
+  const placed = [
+    pod('a1', { nodeName: 'a', cpu: '1', priority: 1, startTime: '2026-01-01T00:00:00Z' }),
+    pod('a2', { nodeName: 'a', cpu: '1', priority: 1, startTime: '2026-01-01T01:00:00Z' }),
+    pod('b1', { nodeName: 'b', cpu: '2', priority: 5 }),
+  ];
+  const nominee = info(pod('nominee', { cpu: '1', priority: 10, nominatedNodeName: 'a' }));
+  const other = info(pod('other', { cpu: '1', priority: 10 }));
+  const outcome = (ev: Evaluator, h: ReturnType<typeof harness>, p: typeof nominee, q: SchedulingQueue) => {
+    const r = schedulingCycle(h.alg, ev, p, [], q);
+    if (r.kind !== 'unschedulable' || !r.preemption) throw new Error(`no preemption for ${p.name}`);
+    return { node: r.preemption.candidate.node, victims: r.preemption.candidate.victims.map((v) => v.name) };
+  };
+  /** What each pod gets from an evaluator of its own (nothing kept). */
+  const fresh = (p: typeof nominee) => {
+    const h = harness(nodes, placed);
+    const q = new SchedulingQueue({ timers: false });
+    q.addNominated(nominee, 'a');
+    const r = outcome(new Evaluator(h.fw, h.snap, { random: () => 0 }), h, p, q);
+    q.close();
+    return r;
+  };
+  assert.deepEqual(fresh(nominee), { node: 'a', victims: ['a2'] });
+  assert.deepEqual(fresh(other), { node: 'a', victims: ['a1', 'a2'] });
+  for (const order of [[other, nominee], [nominee, other]]) {
+    const h = harness(nodes, placed);
+    const q = new SchedulingQueue({ timers: false });
+    q.addNominated(nominee, 'a');
+    const ev = new Evaluator(h.fw, h.snap, { random: () => 0 });
+    const dryRunNodes: string[] = [];
+    const select = ev.selectVictimsOnNode.bind(ev);
+    ev.selectVictimsOnNode = (...args) => {
+      dryRunNodes.push(args[2].name);
+      return select(...args);
+    };
+    const [first, second] = order;
+    assert.deepEqual(outcome(ev, h, first, q), fresh(first), `${first.name} first`);
+    dryRunNodes.length = 0;
+    assert.deepEqual(outcome(ev, h, second, q), fresh(second), `${second.name} after ${first.name}`);
+    // The second pod reuses the first's dry run on b; only the nominee's node is its own.
+    assert.deepEqual(dryRunNodes, ['a'], `dry runs of ${second.name} after ${first.name}`);
+    q.close();
+  }
 });
