@@ -103,6 +103,39 @@ function writePreemptionScores(c: Candidate, now: number, out: Float64Array): vo
   out[4] = c.unstartedAtTop ? Math.min(c.earliestStartAtTop, now) : c.earliestStartAtTop;
 }
 
+/**
+ * The first best of the candidates offered so far, by pickOneNodeForPreemption's criteria
+ * (writePreemptionScores, most decisive first; a tie keeps the earlier one). What pickOne
+ * returns for the list of them, found as they come: no list of hundreds of candidates.
+ */
+class FirstBest {
+  best: Candidate | undefined;
+  private bestScores = new Float64Array(NUM_CRITERIA);
+  private scores = new Float64Array(NUM_CRITERIA);
+
+  constructor(private readonly now: number) {}
+
+  offer(c: Candidate): void {
+    if (this.best === undefined) {
+      this.best = c;
+      writePreemptionScores(c, this.now, this.bestScores);
+      return;
+    }
+    const scores = this.scores;
+    const bestScores = this.bestScores;
+    writePreemptionScores(c, this.now, scores);
+    for (let k = 0; k < NUM_CRITERIA; k++) {
+      if (scores[k] === bestScores[k]) continue;
+      if (scores[k] > bestScores[k]) {
+        this.best = c;
+        this.bestScores = scores;
+        this.scores = bestScores;
+      }
+      return;
+    }
+  }
+}
+
 /** A candidate with the summary of its victims that pickOne compares. `victims`: most important first. */
 export function makeCandidate(node: string, victims: readonly PodInfo[], numPDBViolations: number): Candidate {
   const top = victims[0].priority;
@@ -215,14 +248,13 @@ export class Evaluator {
       d.absentStatus = notHelpful;
       return { ok: false, message: `preemption: ${new FitError(pod, allNodes.length, d).message()}`, clearNomination: true };
     }
-    const { candidates, statuses } = this.dryRun(state, pod, potential, budgets, nominator);
-    if (candidates.length === 0) {
+    const { best, statuses } = this.dryRun(state, pod, potential, budgets, nominator);
+    if (best === undefined) {
       const d = new Diagnosis();
       for (const [n, s] of statuses) d.record(n, s);
       d.absentStatus = notHelpful;
       return { ok: false, message: `preemption: ${new FitError(pod, allNodes.length, d).message()}`, clearNomination: true };
     }
-    const best = this.pickOne(candidates);
     const lower = (nominator?.nominatedPodsForNode(best.node) ?? []).filter((p) => p.priority < pod.priority && p.key !== pod.key);
     return { ok: true, candidate: best, lowerPriorityNominated: lower };
   }
@@ -282,11 +314,21 @@ export class Evaluator {
     return kept.results;
   }
 
-  private dryRun(state: CycleState, pod: PodInfo, potential: readonly NodeInfo[], budgets: readonly Budget[], nominator?: Nominator): { candidates: Candidate[]; statuses: Map<string, Status> } {
+  /**
+   * DryRunPreemption from a random offset until enough candidates, and pickOne of them
+   * ([...nonViolating, ...violating]) as they come: a candidate that breaks no budget
+   * beats every one that does on the first criterion, so the pick is the first best of
+   * those that break none, or if there are none, of the others. Undefined: no candidate,
+   * `statuses` saying why for each node.
+   */
+  private dryRun(state: CycleState, pod: PodInfo, potential: readonly NodeInfo[], budgets: readonly Budget[], nominator?: Nominator): { best: Candidate | undefined; statuses: Map<string, Status> } {
     const offset = Math.floor(this.random() * potential.length);
     const want = this.numCandidates(potential.length);
-    const nonViolating: Candidate[] = [];
-    const violating: Candidate[] = [];
+    const now = this.now();
+    const nonViolating = new FirstBest(now);
+    const violating = new FirstBest(now);
+    let numNonViolating = 0;
+    let numViolating = 0;
     const statuses = new Map<string, Status>();
     const statelessDryRun = this.fw.addPodLeavesStateAlone(state);
     const kept = this.keptDryRuns(state, pod, budgets, statelessDryRun, nominator);
@@ -313,10 +355,16 @@ export class Evaluator {
         statuses.set(node.name, r.status);
         continue;
       }
-      (r.numPDBViolations === 0 ? nonViolating : violating).push(r);
-      if (nonViolating.length > 0 && nonViolating.length + violating.length >= want) break;
+      if (r.numPDBViolations === 0) {
+        nonViolating.offer(r);
+        numNonViolating++;
+      } else {
+        violating.offer(r);
+        numViolating++;
+      }
+      if (numNonViolating > 0 && numNonViolating + numViolating >= want) break;
     }
-    return { candidates: [...nonViolating, ...violating], statuses };
+    return { best: nonViolating.best ?? violating.best, statuses };
   }
 
   /** The fewest, least important pods on `node` (a copy) whose removal lets `pod` fit. */
@@ -361,25 +409,9 @@ export class Evaluator {
     if (candidates.length === 1) return candidates[0];
     // One pass keeping the first best: the same pick as filtering the candidates by each
     // criterion in turn (upstream's order), without a list per criterion.
-    const now = this.now();
-    let best = candidates[0];
-    let bestScores = new Float64Array(NUM_CRITERIA);
-    let scores = new Float64Array(NUM_CRITERIA);
-    writePreemptionScores(best, now, bestScores);
-    for (let i = 1; i < candidates.length; i++) {
-      writePreemptionScores(candidates[i], now, scores);
-      for (let k = 0; k < NUM_CRITERIA; k++) {
-        if (scores[k] === bestScores[k]) continue;
-        if (scores[k] > bestScores[k]) {
-          best = candidates[i];
-          const was = bestScores;
-          bestScores = scores;
-          scores = was;
-        }
-        break;
-      }
-    }
-    return best;
+    const first = new FirstBest(this.now());
+    for (const c of candidates) first.offer(c);
+    return first.best!;
   }
 }
 

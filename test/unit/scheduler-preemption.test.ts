@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import type { PriorityClass } from 'kubernetes-types/scheduling/v1.js';
 import { Evaluator, budgetOf, filterPodsWithPDBViolation, makeCandidate, resolvePriority } from '../../scheduler/preemption.js';
+import type { Candidate } from '../../scheduler/preemption.js';
 import { CycleState } from '../../scheduler/framework.js';
 import { SchedulingQueue } from '../../scheduler/queue.js';
 import { cycle, harness, info, node, pod } from './scheduler-fixtures.js';
@@ -177,5 +178,54 @@ test('a nominated preemptor shares its shape\'s kept dry runs except on its own 
     // The second pod reuses the first's dry run on b; only the nominee's node is its own.
     assert.deepEqual(dryRunNodes, ['a'], `dry runs of ${second.name} after ${first.name}`);
     q.close();
+  }
+});
+
+test('the node preemption picks is pickOne of every dry run\'s candidate, those that break no budget first', () => {
+  // A seeded generator: full nodes of pods with random priorities, start times and labels,
+  // a budget over some of them; the preemptor fits nowhere. The pick made while dry-running
+  // must be pickOne of the list of all candidates, in node order (offset 0: random() = 0).
+  let seed = 7;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  for (let round = 0; round < 40; round++) {
+    const nodes = [];
+    const placed = [];
+    for (let n = 0; n < 6; n++) {
+      nodes.push(node(`n${n}`, { cpu: '4' }));
+      for (let k = 0; k < 4; k++) {
+        const start = rand(3) === 0 ? undefined : `2026-01-01T0${rand(3)}:00:00Z`;
+        placed.push(pod(`n${n}-p${k}`, { nodeName: `n${n}`, cpu: '1', priority: rand(4), startTime: start, labels: { app: rand(2) === 0 ? 'db' : 'web' } }));
+      }
+    }
+    const pdb: PodDisruptionBudget = { metadata: { name: 'db', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'db' } } }, status: { disruptionsAllowed: rand(3), currentHealthy: 1, desiredHealthy: 1, expectedPods: 1 } };
+    const budgets = rand(2) === 0 ? [budgetOf(pdb)] : [];
+    const h = harness(nodes, placed);
+    const preemptor = pod('hi', { cpu: String(1 + rand(2)), priority: 2 + rand(2) });
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    const ev = new Evaluator(h.fw, h.snap, { random: () => 0, now: () => now });
+    const r = schedulingCycle(h.alg, ev, info(preemptor), budgets);
+    // Every node's dry run, in node order, as a list.
+    const nonViolating: Candidate[] = [];
+    const violating: Candidate[] = [];
+    for (const n of h.snap.nodeList()) {
+      const state = new CycleState();
+      const p = info(preemptor);
+      h.fw.runPreFilter(state, p, h.snap);
+      const v = ev.selectVictimsOnNode(state, p, n.clone(), budgets);
+      if ('status' in v || v.victims.length === 0) continue;
+      (v.numPDBViolations === 0 ? nonViolating : violating).push(makeCandidate(n.name, v.victims, v.numPDBViolations));
+    }
+    const all = [...nonViolating, ...violating];
+    if (all.length === 0) {
+      assert.ok(r.kind === 'unschedulable' && !r.preemption, `round ${round}: no candidate, no preemption`);
+      continue;
+    }
+    const expected = ev.pickOne(all);
+    assert.ok(r.kind === 'unschedulable' && r.preemption, `round ${round}: a preemption`);
+    assert.equal(r.preemption.candidate.node, expected.node, `round ${round}`);
+    assert.deepEqual(r.preemption.candidate.victims.map((x) => x.name), expected.victims.map((x) => x.name), `round ${round}`);
   }
 });
