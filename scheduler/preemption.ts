@@ -321,7 +321,7 @@ export class Evaluator {
    * those that break none, or if there are none, of the others. Undefined: no candidate,
    * `statuses` saying why for each node.
    */
-  private dryRun(state: CycleState, pod: PodInfo, potential: readonly NodeInfo[], budgets: readonly Budget[], nominator?: Nominator): { best: Candidate | undefined; statuses: Map<string, Status> } {
+  private dryRun(state: CycleState, pod: PodInfo, potential: readonly NodeInfo[], budgets: readonly Budget[], nominator?: Nominator): { best: Candidate; statuses?: undefined } | { best: undefined; statuses: Map<string, Status> } {
     const offset = Math.floor(this.random() * potential.length);
     const want = this.numCandidates(potential.length);
     const now = this.now();
@@ -329,7 +329,9 @@ export class Evaluator {
     const violating = new FirstBest(now);
     let numNonViolating = 0;
     let numViolating = 0;
-    const statuses = new Map<string, Status>();
+    // Why a node makes no candidate is asked for only when none does, and then every node
+    // was dry-run: it is read back from the kept results then, and kept here for the others.
+    let unkept: Map<NodeInfo, KeptDryRun> | undefined;
     const statelessDryRun = this.fw.addPodLeavesStateAlone(state);
     const kept = this.keptDryRuns(state, pod, budgets, statelessDryRun, nominator);
     // The filters leave a pod's own nomination out (runFilterWithNominated, as upstream's
@@ -352,7 +354,7 @@ export class Evaluator {
         if (shared) kept[node.position] = r;
       }
       if ('status' in r) {
-        statuses.set(node.name, r.status);
+        if (!shared) (unkept ??= new Map()).set(node, r);
         continue;
       }
       if (r.numPDBViolations === 0) {
@@ -364,7 +366,15 @@ export class Evaluator {
       }
       if (numNonViolating > 0 && numNonViolating + numViolating >= want) break;
     }
-    return { best: nonViolating.best ?? violating.best, statuses };
+    const best = nonViolating.best ?? violating.best;
+    if (best !== undefined) return { best };
+    const statuses = new Map<string, Status>();
+    for (let i = 0; i < potential.length; i++) {
+      const node = potential[(offset + i) % potential.length];
+      const r = kept !== undefined && node.name !== ownNomination ? kept[node.position] : unkept?.get(node);
+      if (r !== undefined && 'status' in r) statuses.set(node.name, r.status);
+    }
+    return { best: undefined, statuses };
   }
 
   /** The fewest, least important pods on `node` (a copy) whose removal lets `pod` fit. */

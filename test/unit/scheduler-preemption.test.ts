@@ -229,3 +229,32 @@ test('the node preemption picks is pickOne of every dry run\'s candidate, those 
     assert.deepEqual(r.preemption.candidate.victims.map((x) => x.name), expected.victims.map((x) => x.name), `round ${round}`);
   }
 });
+
+test('when no node makes a candidate, the reasons come from the kept dry runs and the pod\'s own node alike', () => {
+  const h = harness(
+    [node('a', { cpu: '1' }), node('b', { cpu: '1' }), node('c', { cpu: '1' })],
+    [pod('a1', { nodeName: 'a', cpu: '1', priority: 5 }), pod('b1', { nodeName: 'b', cpu: '1', priority: 5 }), pod('c1', { nodeName: 'c', cpu: '1', priority: 1 })],
+  );
+  const q = new SchedulingQueue({ timers: false });
+  // On c, a pod nominated there (of the preemptors' priority) leaves no room for a second one.
+  q.addNominated(info(pod('waiting', { cpu: '1', priority: 3 })), 'c');
+  const ev = new Evaluator(h.fw, h.snap, { random: () => 0 });
+  const expected =
+    '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 1 Insufficient cpu, 2 No preemption victims found for incoming pod.';
+  for (const p of [info(pod('first', { cpu: '1', priority: 3 })), info(pod('second', { cpu: '1', priority: 3 }))]) {
+    const r = schedulingCycle(h.alg, ev, p, [], q);
+    assert.equal(r.kind === 'unschedulable' && r.message, expected, p.name);
+  }
+  // `waiting` itself, nominated to c: its own nomination doesn't count there, so c makes a candidate.
+  const waiting = info(pod('waiting', { cpu: '1', priority: 3, nominatedNodeName: 'c' }));
+  const r = schedulingCycle(h.alg, ev, waiting, [], q);
+  assert.equal(r.kind === 'unschedulable' && r.preemption?.candidate.node, 'c');
+  // Another nominated to a (no victims there either way) reads c's kept status and a's own.
+  q.addNominated(info(pod('third', { cpu: '1', priority: 3 })), 'a');
+  const third = schedulingCycle(h.alg, ev, info(pod('third', { cpu: '1', priority: 3, nominatedNodeName: 'a' })), [], q);
+  assert.equal(
+    third.kind === 'unschedulable' && third.message,
+    '0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 1 Insufficient cpu, 2 No preemption victims found for incoming pod.',
+  );
+  q.close();
+});
