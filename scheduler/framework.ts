@@ -516,6 +516,10 @@ export class Diagnosis {
       // statuses to every pod of its shape until a node's status changes: so is the answer.
       const kept = nodesByStatusCode.get(every.statuses);
       if (kept && kept.nodes === every.nodes && kept.code === code) return kept.out;
+      // Every node with this code (all lack room, say), counted by status: the nodes themselves.
+      let withCode = 0;
+      for (const [s, n] of this.counts) if (s.code === code) withCode += n;
+      if (withCode === every.nodes.length) return every.nodes;
       const out: NodeInfo[] = [];
       for (let i = 0; i < every.nodes.length; i++) if (every.statuses[i].code === code) out.push(every.nodes[i]);
       nodesByStatusCode.set(every.statuses, { nodes: every.nodes, code, out });

@@ -115,6 +115,16 @@ test('Diagnosis.statusOf: a node\'s status from every node recorded at once, as 
   d.recordEveryNode(nodes, statuses, new Map([[cpu, 2], [taint, 1]]));
   for (const n of nodes) assert.equal(d.statusOf(n), n.name === 'b' ? taint : cpu);
   for (const n of nodes) assert.equal(d.nodeToStatus.get(n.name), d.statusOf(n));
+  // The nodes of a code: some of them, or (by the counts) all.
+  const names = (ns: readonly { name: string }[]) => ns.map((n) => n.name);
+  const some = new Diagnosis();
+  some.recordEveryNode(nodes, statuses, new Map([[cpu, 2], [taint, 1]]));
+  assert.deepEqual(names(some.nodesForStatusCode(nodes, Code.Unschedulable)), ['a', 'c']);
+  assert.deepEqual(names(some.nodesForStatusCode(nodes, Code.UnschedulableAndUnresolvable)), ['b']);
+  const all = new Diagnosis();
+  all.recordEveryNode(nodes, nodes.map(() => cpu), new Map([[cpu, 3]]));
+  assert.deepEqual(names(all.nodesForStatusCode(nodes, Code.Unschedulable)), ['a', 'b', 'c']);
+  assert.deepEqual(names(all.nodesForStatusCode(nodes, Code.UnschedulableAndUnresolvable)), []);
   const absent = new Status(Code.UnschedulableAndUnresolvable, ['none']);
   const other = new Diagnosis();
   other.absentStatus = absent;
