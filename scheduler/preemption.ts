@@ -85,54 +85,38 @@ function startTime(p: PodInfo, now: number): number {
   return p.startTime ?? now;
 }
 
-/** How many criteria pickOneNodeForPreemption compares (writePreemptionScores). */
-const NUM_CRITERIA = 5;
-
-/**
- * pickOneNodeForPreemption's criteria for a candidate, most decisive first, higher is
- * better: fewest PDB violations, the lowest highest-priority victim, the smallest
- * priority sum, the fewest victims, the latest start of the most important victims.
- * Written into `out` (NUM_CRITERIA numbers) from the candidate's own summary: hundreds
- * of candidates per preemption allocate nothing and read no victim.
- */
-function writePreemptionScores(c: Candidate, now: number, out: Float64Array): void {
-  out[0] = -c.numPDBViolations;
-  out[1] = -c.topPriority;
-  out[2] = -c.prioritySum;
-  out[3] = -c.numVictims;
-  out[4] = c.unstartedAtTop ? Math.min(c.earliestStartAtTop, now) : c.earliestStartAtTop;
+/** The start the last criterion compares: the earliest among the most important victims (not started: now). */
+function startAtTop(c: Candidate, now: number): number {
+  return c.unstartedAtTop ? Math.min(c.earliestStartAtTop, now) : c.earliestStartAtTop;
 }
 
 /**
- * The first best of the candidates offered so far, by pickOneNodeForPreemption's criteria
- * (writePreemptionScores, most decisive first; a tie keeps the earlier one). What pickOne
- * returns for the list of them, found as they come: no list of hundreds of candidates.
+ * pickOneNodeForPreemption's criteria, most decisive first: fewest PDB violations, the
+ * lowest highest-priority victim, the smallest priority sum, the fewest victims, the
+ * latest start of the most important victims. Positive when `a` is better than `b`,
+ * negative when worse, 0 on a tie. Read from the candidates' own summaries: hundreds of
+ * candidates per preemption allocate nothing and read no victim.
+ */
+function comparePreemptionCandidates(a: Candidate, b: Candidate, now: number): number {
+  if (a.numPDBViolations !== b.numPDBViolations) return b.numPDBViolations - a.numPDBViolations;
+  if (a.topPriority !== b.topPriority) return b.topPriority - a.topPriority;
+  if (a.prioritySum !== b.prioritySum) return b.prioritySum - a.prioritySum;
+  if (a.numVictims !== b.numVictims) return b.numVictims - a.numVictims;
+  return startAtTop(a, now) - startAtTop(b, now);
+}
+
+/**
+ * The first best of the candidates offered so far (comparePreemptionCandidates; a tie
+ * keeps the earlier one): what pickOne returns for the list of them, found as they come,
+ * with no list of hundreds of candidates.
  */
 class FirstBest {
   best: Candidate | undefined;
-  private bestScores = new Float64Array(NUM_CRITERIA);
-  private scores = new Float64Array(NUM_CRITERIA);
 
   constructor(private readonly now: number) {}
 
   offer(c: Candidate): void {
-    if (this.best === undefined) {
-      this.best = c;
-      writePreemptionScores(c, this.now, this.bestScores);
-      return;
-    }
-    const scores = this.scores;
-    const bestScores = this.bestScores;
-    writePreemptionScores(c, this.now, scores);
-    for (let k = 0; k < NUM_CRITERIA; k++) {
-      if (scores[k] === bestScores[k]) continue;
-      if (scores[k] > bestScores[k]) {
-        this.best = c;
-        this.bestScores = scores;
-        this.scores = bestScores;
-      }
-      return;
-    }
+    if (this.best === undefined || comparePreemptionCandidates(c, this.best, this.now) > 0) this.best = c;
   }
 }
 
