@@ -8,9 +8,21 @@ import type { ResourceInfo } from '../machinery/resources.js';
 import { storageResource } from './conversion.js';
 import type { CachedEvent, ResourceCache, WatchCache } from './watchcache.js';
 
+/**
+ * Storage prefixes by resource: every request needs its resource's several times (its
+ * keys, its cache), and a resource's never changes (its storage resource is named by
+ * its own group, version and plural).
+ */
+const prefixes = new WeakMap<ResourceInfo, string>();
+
 export function storagePrefix(res: ResourceInfo): string {
-  const s = storageResource(res);
-  return `/registry/${s.group || 'core'}/${s.plural}/`;
+  let prefix = prefixes.get(res);
+  if (prefix === undefined) {
+    const s = storageResource(res);
+    prefix = `/registry/${s.group || 'core'}/${s.plural}/`;
+    prefixes.set(res, prefix);
+  }
+  return prefix;
 }
 
 export class ClusterLookups {

@@ -58,7 +58,7 @@ import { AdmissionChain } from './admission/chain.js';
 import { storagePrefix } from './lookups.js';
 import type { AdmissionOperation, AdmissionRequest } from './admission/chain.js';
 import type { PatchType } from './patching.js';
-import { formatTime } from './patch/managedfields.js';
+import { formatTimeMs } from './patch/managedfields.js';
 
 export interface ListOptions {
   labelSelector?: string | null;
@@ -123,13 +123,15 @@ export function tooLargeResourceVersion(requested: number, current: number): Sta
 }
 
 export function nowRFC3339(): string {
-  return formatTime(new Date());
+  return formatTimeMs(Date.now());
 }
 
 const NAMESPACES_RESOURCE = resourceByPath('', 'v1', 'namespaces')!;
 
 export class Registry {
   private readonly strategies = new Map<string, Strategy>();
+  /** The strategy of each built-in resource by its identity: found without naming its kind on every request. */
+  private readonly strategiesByResource = new WeakMap<ResourceInfo, Strategy>();
   /** Hooks for kinds that need more than a strategy (allocation of cluster IPs, etc.). */
   private readonly beforeCreateHooks = new Map<string, (obj: KubeObject, ctx: RequestContext) => Promise<void> | void>();
   private readonly afterDeleteHooks = new Map<string, (obj: KubeObject) => void>();
@@ -161,16 +163,18 @@ export class Registry {
   }
 
   key(res: ResourceInfo, namespace: string | undefined, name: string): string {
-    return Registry.storagePrefix(res) + (res.namespaced ? `${namespace}/` : '') + name;
+    return storagePrefix(res) + (res.namespaced ? `${namespace}/` : '') + name;
   }
 
   resourceCache(res: ResourceInfo): ResourceCache {
-    const prefix = Registry.storagePrefix(res);
+    const prefix = storagePrefix(res);
     return res.custom ? this.cache.ensure(prefix) : this.cache.resource(prefix);
   }
 
   strategy(res: ResourceInfo): Strategy {
     if (res.custom) return customStrategyFor(res);
+    const known = this.strategiesByResource.get(res);
+    if (known) return known;
     const s = storageResource(res);
     const id = `${s.group}/${s.version}/${s.kind}`;
     let st = this.strategies.get(id);
@@ -178,6 +182,7 @@ export class Registry {
       st = strategyFor(s.group, s.version, s.kind);
       this.strategies.set(id, st);
     }
+    this.strategiesByResource.set(res, st);
     return st;
   }
 
