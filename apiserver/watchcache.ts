@@ -205,6 +205,8 @@ export class ObjectMap extends Map<string, KubeObject> {
    * evicting one object at a time would grow with the objects evicted before it.
    */
   private oldest?: MapIterator<string>;
+  /** The key `used` last moved to the end of `decoded` (undefined once it may have left it). */
+  private newest?: string;
 
   constructor(
     private readonly source?: UnreadSource,
@@ -216,6 +218,10 @@ export class ObjectMap extends Map<string, KubeObject> {
 
   /** Marks `key` (decoded) as just used, and drops the least recently used decoded object beyond the bound. */
   private used(key: string): void {
+    // Already the most recently used (a namespace looked up by every create in it): the
+    // order stays as it is, without a delete and an insert into the map.
+    if (key === this.newest) return;
+    this.newest = key;
     const decoded = this.decoded!;
     decoded.delete(key);
     decoded.set(key, true);
@@ -228,6 +234,7 @@ export class ObjectMap extends Map<string, KubeObject> {
     }
     const oldest = next.value as string;
     decoded.delete(oldest);
+    if (oldest === this.newest) this.newest = undefined;
     const obj = super.get(oldest);
     const rev = Number(obj?.metadata?.resourceVersion);
     if (obj && !(obj instanceof Unread) && Number.isInteger(rev) && rev > 0) {
@@ -241,6 +248,7 @@ export class ObjectMap extends Map<string, KubeObject> {
   setUnread(key: string, modRevision: number): void {
     if (!(super.get(key) instanceof Unread)) this.unread++;
     this.decoded?.delete(key);
+    if (key === this.newest) this.newest = undefined;
     super.set(key, new Unread(modRevision) as unknown as KubeObject);
   }
 
@@ -254,6 +262,7 @@ export class ObjectMap extends Map<string, KubeObject> {
   override delete(key: string): boolean {
     if (this.unread > 0 && super.get(key) instanceof Unread) this.unread--;
     this.decoded?.delete(key);
+    if (key === this.newest) this.newest = undefined;
     return super.delete(key);
   }
 
@@ -379,8 +388,12 @@ export class ResourceCache {
 
   private index(key: string, present: boolean): void {
     const ns = this.namespaceOf(key);
-    this.sortedKeys.delete('');
-    this.sortedKeys.delete(ns);
+    // Sorted keys are made only for those who walk them in order: most resources written
+    // to (events, leases) keep none, and a write has nothing to drop.
+    if (this.sortedKeys.size > 0) {
+      this.sortedKeys.delete('');
+      this.sortedKeys.delete(ns);
+    }
     if (!ns) return;
     let set = this.byNamespace.get(ns);
     if (present) {
