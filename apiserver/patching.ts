@@ -95,7 +95,6 @@ export function trackManagedFields(res: ResourceInfo, old: KubeObject | undefine
     operation: 'Update',
     apiVersion: apiVersionOf(res),
     subresource,
-    now: new Date(),
     nav: patch.navigatorFor(openapi.definitions(), definitionOf(res)),
   });
 }

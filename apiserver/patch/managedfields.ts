@@ -47,6 +47,17 @@ export function emptyManaged(): Managed {
  * apiVersion for appliers), as upstream's BuildManagerIdentifier.
  */
 export function managerKey(e: { manager?: string; operation?: string; apiVersion?: string; subresource?: string }): string {
+  // The same few identities write most objects: the last one's key is kept.
+  const last = lastManagerKey;
+  if (e.manager === last.manager && e.operation === last.operation && e.apiVersion === last.apiVersion && e.subresource === last.subresource) return last.key;
+  const key = buildManagerKey(e);
+  lastManagerKey = { manager: e.manager, operation: e.operation, apiVersion: e.apiVersion, subresource: e.subresource, key };
+  return key;
+}
+
+let lastManagerKey: { manager?: string; operation?: string; apiVersion?: string; subresource?: string; key: string } = { key: '{}' };
+
+function buildManagerKey(e: { manager?: string; operation?: string; apiVersion?: string; subresource?: string }): string {
   const parts: string[] = [];
   if (e.manager) parts.push(`"manager":${goQuote(e.manager)}`);
   if (e.operation) parts.push(`"operation":${goQuote(e.operation)}`);
@@ -287,7 +298,12 @@ let formattedText = '';
 
 /** RFC 3339 in whole seconds (metav1.Time); each second is formatted once, as every write within it asks for it. */
 export function formatTime(d: Date): string {
-  const second = Math.floor(d.getTime() / 1000);
+  return formatTimeMs(d.getTime());
+}
+
+/** formatTime of a time in milliseconds since the epoch (Date.now(): no Date to make per write). */
+export function formatTimeMs(ms: number): string {
+  const second = Math.floor(ms / 1000);
   if (second !== formattedSecond) {
     formattedSecond = second;
     formattedText = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -719,7 +735,7 @@ export function updateManagedFields(
     if (!oldObj && !subres && metaOf(newObj)?.managedFields === undefined) {
       // A create that brings no managedFields (most): nothing to decode.
       const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, undefined);
-      return setCreatedManagedFields(newObj, opts, type, ignore, formatTime(opts.now ?? new Date()));
+      return setCreatedManagedFields(newObj, opts, type, ignore, (opts.now ? formatTime(opts.now) : formatTimeMs(Date.now())));
     }
     const decodeOrEmpty = (mf: unknown): Managed => {
       try {
@@ -759,7 +775,7 @@ export function updateManagedFields(
     }
 
     const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, subres);
-    const now = formatTime(opts.now ?? new Date());
+    const now = (opts.now ? formatTime(opts.now) : formatTimeMs(Date.now()));
     if (!oldObj && !subres && managed.fields.size === 0) return setCreatedManagedFields(newObj, opts, type, ignore, now);
     const live = oldObj ? withoutManagedFields(oldObj) : zeroObject(type);
     const key = managerKey({ manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion, subresource: subres });
@@ -790,16 +806,10 @@ function setCreatedManagedFields(newObj: KubeObject, opts: UpdateManagedFieldsOp
   if (now) entry.time = now;
   entry.fieldsType = 'FieldsV1';
   entry.fieldsV1 = fieldsV1;
+  // Decoded only if the object is written again (decodeManagedFields then reads the
+  // entry's set lazily from this FieldsV1): most objects a create makes never are.
   createdFieldsV1s.add(fieldsV1);
-  const list = [entry];
-  if (entry.apiVersion) {
-    const key = managerKey(entry);
-    const decoded = emptyManaged();
-    decoded.fields.set(key, lazyVersionedSet(fieldsV1, entry.apiVersion, false));
-    decoded.times.set(key, entry.time);
-    decodedLists.set(list, decoded);
-  }
-  m.managedFields = list;
+  m.managedFields = [entry];
   return newObj;
 }
 
