@@ -39,7 +39,8 @@ function canonicalVerb(r: ResourceRequest, method: string, contentType: string |
  * listener per request, rather than a listener per concern and a side table by request.
  */
 export class TrackedRequest {
-  readonly start = process.hrtime.bigint();
+  /** performance.now() at the start: a number, where hrtime.bigint() makes two BigInts per request. */
+  readonly start = performance.now();
   series: RequestSeries | undefined = undefined;
   /** Called when the answer is finished (the server's in-flight count of the request's kind). */
   onEnd: (() => void) | undefined = undefined;
@@ -51,6 +52,8 @@ class RequestMetrics {
   private readonly duration = defaultRegistry.histogram('apiserver_request_duration_seconds', 'Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.', LABELS, BUCKETS, 'STABLE');
   private readonly inflight = defaultRegistry.gauge('apiserver_current_inflight_requests', 'Maximal number of currently used inflight request limit of this apiserver per request kind in last second.', ['request_kind'], 'STABLE');
   private readonly seriesByLabels = new Map<string, RequestSeries>();
+  /** The labels of the request resolved last, and their series (see resolved). */
+  private lastResolved: { resource: ResourceRequest['resource']; verb: string; dryRun: string; subresource: string; scope: string; series: RequestSeries } | undefined;
 
   /** Counts the request when its answer is finished (or the client went away). */
   track(req: IncomingMessage, res: ServerResponse): TrackedRequest {
@@ -69,20 +72,25 @@ class RequestMetrics {
       s.totalByCode.set(code, total);
     }
     total.n++;
-    this.duration.observeIn(s.duration, Number(process.hrtime.bigint() - t.start) / 1e9);
+    this.duration.observeIn(s.duration, (performance.now() - t.start) / 1000);
   }
 
   /** Names the resource request `t` addresses (called once it is parsed). */
   resolved(t: TrackedRequest, r: ResourceRequest, query: URLSearchParams): void {
-    t.series = this.seriesOf(
-      canonicalVerb(r, t.req.method ?? 'GET', t.req.headers['content-type']),
-      query.getAll('dryRun').join(','),
-      r.resource.group,
-      r.resource.version,
-      r.resource.plural,
-      r.subresource ?? '',
-      r.name ? 'resource' : r.namespace ? 'namespace' : 'cluster',
-    );
+    const verb = canonicalVerb(r, t.req.method ?? 'GET', t.req.headers['content-type']);
+    const dryRun = query.size === 0 ? '' : query.getAll('dryRun').join(',');
+    const subresource = r.subresource ?? '';
+    const scope = r.name ? 'resource' : r.namespace ? 'namespace' : 'cluster';
+    // Requests come in runs of the same kind (a client creating many objects): the last
+    // series is compared label by label instead of found again by its key.
+    const last = this.lastResolved;
+    if (last && last.resource === r.resource && last.verb === verb && last.dryRun === dryRun && last.subresource === subresource && last.scope === scope) {
+      t.series = last.series;
+      return;
+    }
+    const series = this.seriesOf(verb, dryRun, r.resource.group, r.resource.version, r.resource.plural, subresource, scope);
+    this.lastResolved = { resource: r.resource, verb, dryRun, subresource, scope, series };
+    t.series = series;
   }
 
   /** The series of one label set: a request finds its series by one key instead of labelling each metric anew. */
