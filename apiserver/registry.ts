@@ -488,10 +488,11 @@ export class Registry {
 
   // ---- writes --------------------------------------------------------------
 
-  private checkNamespace(res: ResourceInfo, namespace: string | undefined, name = ''): void {
+  /** `found`: the namespace's object, when the caller has just looked it up. */
+  private checkNamespace(res: ResourceInfo, namespace: string | undefined, name = '', found?: KubeObject): void {
     if (!res.namespaced) return;
     if (!namespace) throw badRequest('the server could not find the requested resource: a namespace is required');
-    const ns = this.getStored(NAMESPACES_RESOURCE, undefined, namespace);
+    const ns = found ?? this.getStored(NAMESPACES_RESOURCE, undefined, namespace);
     if (!ns) throw notFound('', 'namespaces', namespace);
     if (ns.metadata?.deletionTimestamp && !this.strategy(res).createInTerminatingNamespace) {
       throw new StatusError(403, 'Forbidden', `${res.plural}${res.group ? '.' + res.group : ''} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
@@ -576,8 +577,9 @@ export class Registry {
     }
     // A namespace this cache has not seen may have just been made through another API
     // server (upstream's NamespaceLifecycle looks it up live on a cache miss): catch up first.
-    if (res.namespaced && meta.namespace && !this.getStored(NAMESPACES_RESOURCE, undefined, meta.namespace)) await this.cache.consistent();
-    this.checkNamespace(res, meta.namespace, meta.name ?? meta.generateName ?? '');
+    const ns = res.namespaced && meta.namespace ? this.getStored(NAMESPACES_RESOURCE, undefined, meta.namespace) : undefined;
+    if (res.namespaced && meta.namespace && !ns) await this.cache.consistent();
+    this.checkNamespace(res, meta.namespace, meta.name ?? meta.generateName ?? '', ns);
     const storageRes = storageResource(res);
     // The request's object is the registry's to change (its metadata is changed in place
     // above and below): it is named as the request's version in place, as a copy would be

@@ -87,9 +87,10 @@ const qualifiedNameRe = new RegExp(`^${qualifiedNameFmt}$`);
 
 export function isQualifiedName(v: string): string[] {
   const errs: string[] = [];
-  const parts = v.split('/');
+  // Most names have no prefix: no split for them.
+  const parts = v.includes('/') ? v.split('/') : undefined;
   let name: string;
-  if (parts.length === 1) name = parts[0];
+  if (!parts) name = v;
   else if (parts.length === 2) {
     const prefix = parts[0];
     name = parts[1];
