@@ -386,8 +386,7 @@ export class ResourceCache {
     return i < 0 ? '' : rest.slice(0, i);
   }
 
-  private index(key: string, present: boolean): void {
-    const ns = this.namespaceOf(key);
+  private index(key: string, present: boolean, ns = this.namespaceOf(key)): void {
     // Sorted keys are made only for those who walk them in order: most resources written
     // to (events, leases) keep none, and a write has nothing to drop.
     if (this.sortedKeys.size > 0) {
@@ -417,11 +416,12 @@ export class ResourceCache {
   }
 
   apply(ev: CachedEvent, key: string): void {
+    const ns = this.namespaceOf(key);
     if (ev.type === 'DELETED') {
       this.objects.delete(key);
-      this.index(key, false);
+      this.index(key, false, ns);
     } else {
-      if (!this.objects.has(key)) this.index(key, true);
+      if (!this.objects.has(key)) this.index(key, true, ns);
       this.objects.set(key, ev.object);
     }
     if (this.ring.length < RING_CAPACITY) {
@@ -431,7 +431,6 @@ export class ResourceCache {
       this.ring[this.ringHead] = ev;
       this.ringHead = (this.ringHead + 1) % RING_CAPACITY;
     }
-    const ns = this.namespaceOf(key);
     for (const w of this.watchers) {
       if (w.namespace && w.namespace !== ns) continue;
       w.deliver(ev);
@@ -496,6 +495,8 @@ export class WatchCache {
   private revision = 0;
   private startRevision = 0;
   private readonly dropped = new Set<string>();
+  /** The cache the last event's key was found in (see cacheForKey). */
+  private lastKeyCache?: ResourceCache;
   private handle?: { stop(): void };
   /** Consistent reads waiting for the cache to reach a revision. */
   private waiters: { revision: number; resolve: () => void }[] = [];
@@ -617,15 +618,22 @@ export class WatchCache {
     if (!c || c.objects.size > 0) return;
     this.caches.delete(prefix);
     this.dropped.add(prefix);
+    if (this.lastKeyCache === c) this.lastKeyCache = undefined;
   }
 
   private cacheForKey(key: string, create = false): ResourceCache | undefined {
+    // Writes come in runs to one resource: a key under the last one's prefix (which ends
+    // at the key's third '/', as every prefix does) is that resource's.
+    const last = this.lastKeyCache;
+    if (last && key.startsWith(last.prefix)) return last;
     // /registry/<group>/<resource>/...
     const third = key.indexOf('/', key.indexOf('/', '/registry/'.length) + 1);
     if (third < 0) return undefined;
     const prefix = key.slice(0, third + 1);
     // Objects of resources not (yet) served are kept too, so serving them later needs no reload.
-    return create ? this.ensure(prefix) : this.caches.get(prefix);
+    const cache = create ? this.ensure(prefix) : this.caches.get(prefix);
+    if (cache) this.lastKeyCache = cache;
+    return cache;
   }
 
   private onStoreEvent(ev: WatchEvent): void {
