@@ -334,8 +334,17 @@ export function resourcesOf(owner: string): readonly ResourceInfo[] {
   return dynamic.get(owner) ?? [];
 }
 
+/** The last path looked up and what it found, while the served set is unchanged (see resourceByPath). */
+let lastByPath: { group: string; version: string; plural: string; generation: number; res: ResourceInfo | undefined } | undefined;
+
 export function resourceByPath(group: string, version: string, plural: string): ResourceInfo | undefined {
-  return byPath.get(`${group}/${version}/${plural}`);
+  // Requests come in runs to one resource: the last answer is compared part by part
+  // instead of a key built and looked up again.
+  const last = lastByPath;
+  if (last && last.generation === generation && last.plural === plural && last.group === group && last.version === version) return last.res;
+  const res = byPath.get(`${group}/${version}/${plural}`);
+  lastByPath = { group, version, plural, generation, res };
+  return res;
 }
 
 export function resourceByKind(group: string, version: string, kind: string): ResourceInfo | undefined {

@@ -248,8 +248,18 @@ function gvkIndex(): Map<string, string> {
 }
 
 /** Upstream definition name of a kind, e.g. (`apps`, `v1`, `Deployment`) → `io.k8s.api.apps.v1.Deployment`. */
+/** The last kind named and its definition, with the index it was found in (see definitionNameFor). */
+let lastDefinitionName: { index: Map<string, string>; group: string; version: string; kind: string; name: string | undefined } | undefined;
+
 export function definitionNameFor(group: string, version: string, kind: string): string | undefined {
-  return gvkIndex().get(gvkKey(group, version, kind));
+  const index = gvkIndex();
+  // A write asks for its kind's several times, and writes come in runs of one kind: the
+  // last answer stands while the index is the same one.
+  const last = lastDefinitionName;
+  if (last && last.index === index && last.kind === kind && last.group === group && last.version === version) return last.name;
+  const name = index.get(gvkKey(group, version, kind));
+  lastDefinitionName = { index, group, version, kind, name };
+  return name;
 }
 
 /** The definition of a kind, if kite has one. */
