@@ -332,6 +332,8 @@ function parseFieldValidation(q: URLSearchParams): FieldValidation {
 }
 
 function parseDryRun(q: URLSearchParams, body?: { dryRun?: string[] }): boolean {
+  // Most requests have no query at all.
+  if (q.size === 0 && body?.dryRun === undefined) return false;
   const values = [...q.getAll('dryRun'), ...(body?.dryRun ?? [])];
   for (const v of values) {
     if (v !== 'All') throw badRequest(`Invalid value: "${v}": supported values: "All"`);
@@ -554,11 +556,12 @@ export class ApiServer {
   }
 
   private context(req: IncomingMessage, query: URLSearchParams, user: UserInfo, dryRun: boolean): RequestContext {
+    const noQuery = query.size === 0;
     return {
       user,
       dryRun,
-      fieldManager: query.get('fieldManager') ?? undefined,
-      fieldValidation: parseFieldValidation(query),
+      fieldManager: noQuery ? undefined : (query.get('fieldManager') ?? undefined),
+      fieldValidation: noQuery ? 'Warn' : parseFieldValidation(query),
       userAgent: req.headers['user-agent'],
       warnings: [],
     };
@@ -607,12 +610,15 @@ export class ApiServer {
       case 'connect':
         return this.serveConnect(req, res, r, query, user);
       case 'create': {
-        const body = decodeBodyFor(resource, req.headers['content-type'], await readBody(req));
+        // Awaited only when it is a promise: each await is a turn of the microtask queue.
+        const raw = readBody(req);
+        const body = decodeBodyFor(resource, req.headers['content-type'], raw instanceof Promise ? await raw : raw);
         const ctx = this.context(req, query, user, parseDryRun(query));
         return this.respond(req, res, resource, await p.create(ctx, resource, r.namespace, body, r.name, r.subresource), ctx);
       }
       case 'update': {
-        const body = decodeBodyFor(resource, req.headers['content-type'], await readBody(req));
+        const raw = readBody(req);
+        const body = decodeBodyFor(resource, req.headers['content-type'], raw instanceof Promise ? await raw : raw);
         const ctx = this.context(req, query, user, parseDryRun(query));
         return this.respond(req, res, resource, await p.update(ctx, resource, r.namespace, r.name!, body, r.subresource), ctx);
       }
