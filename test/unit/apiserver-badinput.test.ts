@@ -126,3 +126,64 @@ test('paged lists are a snapshot at the first page’s resourceVersion', async (
   const bad = await call(h.port, 'GET', `${path}?limit=2&continue=${Buffer.from('{"k":"x","rv":999999999}').toString('base64')}`);
   assert.equal(bad.status, 400);
 });
+
+/** Sends `parts` of raw HTTP on one connection, `gapMs` apart, and collects `answers` responses (Content-Length bodies). */
+async function rawExchange(port: number, parts: string[], answers: number, gapMs: number): Promise<{ status: number; body: string }[]> {
+  const { connect } = await import('node:net');
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let received = Buffer.alloc(0);
+  const out: { status: number; body: string }[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    socket.on('data', (d: Buffer) => {
+      received = Buffer.concat([received, d]);
+      for (;;) {
+        const end = received.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const head = received.subarray(0, end).toString('latin1');
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+        if (received.length < end + 4 + length) return;
+        out.push({ status: Number(head.split(' ')[1]), body: received.subarray(end + 4, end + 4 + length).toString('utf8') });
+        received = received.subarray(end + 4 + length);
+        if (out.length === answers) resolve();
+      }
+    });
+    socket.on('error', reject);
+  });
+  for (const p of parts) {
+    socket.write(p);
+    if (gapMs) await new Promise((r) => setTimeout(r, gapMs));
+  }
+  await done;
+  socket.destroy();
+  return out;
+}
+
+test('a write body is read whole however it arrives: with the headers, after them, or in pieces, and the connection serves the next request', async () => {
+  const post = (name: string) => {
+    const body = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { k: 'v'.repeat(3000) } });
+    const head = `POST ${CM} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer admin\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return { head, body };
+  };
+  const a = post('body-with-headers');
+  const b = post('body-after-headers');
+  const c = post('body-in-pieces');
+  const answers = await rawExchange(
+    h.port,
+    [a.head + a.body, b.head, b.body, c.head + c.body.slice(0, 100), c.body.slice(100, 2000), c.body.slice(2000)],
+    3,
+    20,
+  );
+  assert.deepEqual(answers.map((x) => x.status), [201, 201, 201], answers.map((x) => x.body).join('\n'));
+  for (const [i, name] of ['body-with-headers', 'body-after-headers', 'body-in-pieces'].entries()) {
+    const obj = JSON.parse(answers[i].body) as { metadata: { name: string }; data: { k: string } };
+    assert.equal(obj.metadata.name, name);
+    assert.equal(obj.data.k, 'v'.repeat(3000));
+  }
+  // Two requests in one write (pipelined): both read whole.
+  const d = post('pipelined-1');
+  const e = post('pipelined-2');
+  const pipelined = await rawExchange(h.port, [d.head + d.body + e.head + e.body], 2, 0);
+  assert.deepEqual(pipelined.map((x) => x.status), [201, 201]);
+  assert.deepEqual(pipelined.map((x) => (JSON.parse(x.body) as { metadata: { name: string } }).metadata.name), ['pipelined-1', 'pipelined-2']);
+});
