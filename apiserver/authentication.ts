@@ -35,9 +35,11 @@ export class Authenticator {
     this.anonymousPaths = new Set(opts.anonymousPaths ?? []);
   }
 
-  private async tokenUser(token: string): Promise<UserInfo | undefined> {
-    for (const a of this.tokenAuthenticators) {
-      const user = await a(token);
+  /** At once when every authenticator asked answers at once (a cached token); a promise from the first that does not. */
+  private tokenUser(token: string, from = 0): UserInfo | undefined | Promise<UserInfo | undefined> {
+    for (let i = from; i < this.tokenAuthenticators.length; i++) {
+      const user = this.tokenAuthenticators[i](token);
+      if (user instanceof Promise) return user.then((u) => u ?? this.tokenUser(token, i + 1));
       if (user) return user;
     }
     return undefined;

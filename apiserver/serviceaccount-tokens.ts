@@ -58,6 +58,10 @@ export type TokenAuthentication = { user: UserInfo; audiences: string[] } | { er
 
 const INVALIDATED = 'service account token has been invalidated';
 
+function userOf(r: TokenAuthentication): UserInfo | undefined {
+  return 'user' in r ? r.user : undefined;
+}
+
 function quoteList(xs: readonly string[]): string {
   return `[${xs.map((x) => JSON.stringify(x)).join(' ')}]`;
 }
@@ -67,6 +71,9 @@ export class ServiceAccountTokens {
   private publicKey?: KeyLike;
   /** sha256(token) → verified claims: a token string never lives on as a map key. */
   private readonly verified = new Map<string, { token: VerifiedToken; until: number }>();
+  /** The token verify hashed last, and its hash (see verify). */
+  private lastToken = '';
+  private lastTokenKey = '';
   private readonly res: { pods: ResourceInfo; serviceAccounts: ResourceInfo; secrets: ResourceInfo; nodes: ResourceInfo };
 
   constructor(
@@ -161,13 +168,28 @@ export class ServiceAccountTokens {
     };
   }
 
-  /** The signature and the fixed claims, cached by the token's hash. */
-  private async verify(token: string): Promise<VerifiedToken | undefined> {
-    const key = createHash('sha256').update(token).digest('base64');
+  /**
+   * The signature and the fixed claims, cached by the token's hash: at once (no promise)
+   * when cached, which is every request but a token's first within the cache's lifetime.
+   */
+  private verify(token: string): VerifiedToken | undefined | Promise<VerifiedToken | undefined> {
+    // A client sends the same token request after request: its hash is kept with it (one
+    // token's text in memory, which every request of it brings anyway) instead of hashed again.
+    let key: string;
+    if (token === this.lastToken) key = this.lastTokenKey;
+    else {
+      key = createHash('sha256').update(token).digest('base64');
+      this.lastToken = token;
+      this.lastTokenKey = key;
+    }
     const now = this.now();
     const hit = this.verified.get(key);
     if (hit && hit.until > now && hit.token.expiresAtMs > now) return hit.token;
     if (hit) this.verified.delete(key);
+    return this.verifySignature(token, key, now);
+  }
+
+  private async verifySignature(token: string, key: string, now: number): Promise<VerifiedToken | undefined> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, await this.verifyKey(), { issuer: SERVICE_ACCOUNT_ISSUER, currentDate: new Date(now) }));
@@ -199,9 +221,18 @@ export class ServiceAccountTokens {
    * audiences must include one of them; its ServiceAccount and bound objects must
    * still exist with the uids it names.
    */
-  async authenticateToken(token: string, audiences: readonly string[] = API_AUDIENCES): Promise<TokenAuthentication> {
-    if (token.split('.').length !== 3) return { error: 'invalid bearer token' };
-    const v = await this.verify(token);
+  authenticateToken(token: string, audiences: readonly string[] = API_AUDIENCES): TokenAuthentication | Promise<TokenAuthentication> {
+    // Three parts: two dots, and no third.
+    const dot = token.indexOf('.');
+    const dot2 = dot < 0 ? -1 : token.indexOf('.', dot + 1);
+    if (dot2 < 0 || token.includes('.', dot2 + 1)) return { error: 'invalid bearer token' };
+    const v = this.verify(token);
+    // A promise only for a token not verified yet: a cached one is answered without one.
+    if (v instanceof Promise) return v.then((verified) => this.authenticateVerified(verified, audiences));
+    return this.authenticateVerified(v, audiences);
+  }
+
+  private authenticateVerified(v: VerifiedToken | undefined, audiences: readonly string[]): TokenAuthentication {
     if (!v) return { error: 'invalid bearer token' };
     const matched = audiences.filter((a) => v.audiences.includes(a));
     if (matched.length === 0) return { error: `token audiences ${quoteList(v.audiences)} is invalid for the target audiences ${quoteList(audiences)}` };
@@ -235,9 +266,9 @@ export class ServiceAccountTokens {
   }
 
   /** Bearer-token authentication for API requests (the API server's audiences). */
-  readonly authenticate: TokenAuthenticator = async (token: string): Promise<UserInfo | undefined> => {
-    const r = await this.authenticateToken(token);
-    return 'user' in r ? r.user : undefined;
+  readonly authenticate: TokenAuthenticator = (token: string): UserInfo | undefined | Promise<UserInfo | undefined> => {
+    const r = this.authenticateToken(token);
+    return r instanceof Promise ? r.then(userOf) : userOf(r);
   };
 
   /** authentication.k8s.io TokenReview: `spec.audiences` (default: the API server's) must match the token's. */
