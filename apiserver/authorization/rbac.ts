@@ -136,6 +136,8 @@ const MAX_CACHED = 20000;
 export class RbacAuthorizer implements Authorizer {
   private clusterCache = new Map<string, ResolvedRules>();
   private namespaceCache = new Map<string, ResolvedRules>();
+  /** The entry namespaceRules found last, with the cache it is in (see namespaceRules). */
+  private lastNamespaceRules?: { cache: Map<string, ResolvedRules>; user: string; namespace: string; rules: ResolvedRules };
 
   constructor(private readonly source: RbacSource) {}
 
@@ -215,9 +217,17 @@ export class RbacAuthorizer implements Authorizer {
   }
 
   private namespaceRules(user: UserInfo, namespace: string): ResolvedRules {
-    const key = `${userKey(user)}\u0001${namespace}`;
+    const forUser = userKey(user);
+    // The same user in the same namespace as last time (a client's run of requests): its
+    // entry without a key built and looked up, while the cache is the same one.
+    const last = this.lastNamespaceRules;
+    if (last && last.cache === this.namespaceCache && last.user === forUser && last.namespace === namespace) return last.rules;
+    const key = `${forUser}\u0001${namespace}`;
     let hit = this.namespaceCache.get(key);
-    if (hit) return hit;
+    if (hit) {
+      this.lastNamespaceRules = { cache: this.namespaceCache, user: forUser, namespace, rules: hit };
+      return hit;
+    }
     hit = { sources: [], errors: [] };
     for (const b of this.source.roleBindings(namespace)) {
       const subject = firstApplying(user, b.subjects, namespace);
@@ -254,8 +264,21 @@ export function roleReferenceRules(source: RbacSource, ref: RoleRef, bindingName
   }
 }
 
+/** The last user keyed: requests come in runs of one client, each with an identity object of its own. */
+let lastKeyed: { name: string; groups: readonly string[]; key: string } | undefined;
+
 function userKey(user: UserInfo): string {
-  return user.groups.length ? `${user.name}\u0000${user.groups.join('\u0000')}` : user.name;
+  const last = lastKeyed;
+  if (last && last.name === user.name && sameStrings(last.groups, user.groups)) return last.key;
+  const key = user.groups.length ? `${user.name}\u0000${user.groups.join('\u0000')}` : user.name;
+  lastKeyed = { name: user.name, groups: [...user.groups], key };
+  return key;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function firstApplying(user: UserInfo, subjects: readonly Subject[] | undefined, namespace: string): Subject | undefined {
