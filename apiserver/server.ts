@@ -317,7 +317,8 @@ function wantsPartialMetadata(accept: string | undefined): boolean {
 }
 
 function acceptsJson(accept: string | undefined): boolean {
-  if (!accept) return true;
+  // What clients send nearly always (client-go: `application/json, */*`), answered without splitting.
+  if (!accept || accept === 'application/json' || accept === 'application/json, */*' || accept === '*/*') return true;
   return accept.split(',').some((p) => {
     const t = p.split(';')[0].trim();
     return t === 'application/json' || t === '*/*' || t === 'application/*' || t === 'application/yaml';

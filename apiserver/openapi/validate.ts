@@ -104,7 +104,8 @@ const STRING_OR_NUMBER = new Set(['io.k8s.apimachinery.pkg.util.intstr.IntOrStri
  */
 export function decodeAgainstSchema(root: Schema, rootName: string, value: unknown, resolve: Resolver): DecodeResult {
   const out: DecodeResult = { unknown: [] };
-  const seen = new Set<string>();
+  // Made at the first unknown field (most objects have none).
+  let seen: Set<string> | undefined;
   // Where the walk is, as steps (keys, and list indexes as numbers) and as the Go field
   // path (struct fields only); written out as text only for an error, never per value.
   const path: (string | number)[] = [];
@@ -182,6 +183,7 @@ export function decodeAgainstSchema(root: Schema, rootName: string, value: unkno
           path.push(key);
           const msg = `unknown field "${pathText()}"`;
           path.pop();
+          seen ??= new Set();
           if (out.unknown.length < MAX_ERRORS && !seen.has(msg)) {
             seen.add(msg);
             out.unknown.push(msg);
@@ -202,8 +204,18 @@ export function decodeAgainstSchema(root: Schema, rootName: string, value: unkno
     }
     return true;
   };
-  walk({ $ref: `#/definitions/${rootName}` }, value, rootName.slice(rootName.lastIndexOf('.') + 1), true);
+  const start = rootRefs.get(rootName) ?? rootRef(rootName);
+  walk(start.schema, value, start.struct, true);
   return out;
+}
+
+/** The reference to a definition decoded as a whole, and its Go struct name: made once per definition. */
+const rootRefs = new Map<string, { schema: Schema; struct: string }>();
+
+function rootRef(rootName: string): { schema: Schema; struct: string } {
+  const r = { schema: { $ref: `#/definitions/${rootName}` } as Schema, struct: rootName.slice(rootName.lastIndexOf('.') + 1) };
+  rootRefs.set(rootName, r);
+  return r;
 }
 
 /** A `$ref`'s definition name and the Go struct name errors use for it, worked out once per ref. */
