@@ -132,13 +132,15 @@ class MapNode implements MapType {
     return !!this.properties && Object.keys(this.properties).length > 0;
   }
   field(name: string): FieldInfo | undefined {
-    let f = this.fields.get(name);
-    if (f === undefined) {
-      const prop = this.properties && Object.prototype.hasOwnProperty.call(this.properties, name) ? this.properties[name] : undefined;
-      f = prop ? this.nav.fieldInfo(prop) : null;
-      this.fields.set(name, f);
-    }
-    return f ?? undefined;
+    const f = this.fields.get(name);
+    if (f !== undefined) return f ?? undefined;
+    // Only declared fields are kept: a map's keys (labels, a ConfigMap's data) and unknown
+    // names are as many as clients make up, and would pile up here forever.
+    const prop = this.properties && Object.prototype.hasOwnProperty.call(this.properties, name) ? this.properties[name] : undefined;
+    if (!prop) return undefined;
+    const info = this.nav.fieldInfo(prop);
+    this.fields.set(name, info);
+    return info;
   }
   get elem(): TypeNode | undefined {
     if (this.elemNode === null) {
