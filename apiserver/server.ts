@@ -413,11 +413,21 @@ export class ApiServer {
       this.inflight[kind]++;
       tracked.onEnd = kind === 'mutating' ? this.endMutating : this.endReadonly;
     }
-    this.dispatch(req, res, tracked).catch((err) => {
-      if (!(err instanceof StatusError)) console.error('apiserver: request failed:', req.method, req.url, err);
-      sendStatus(res, toStatus(err));
-    });
+    // dispatch answers at once what needs no waiting, and returns a promise otherwise.
+    let pending: Promise<void> | void;
+    try {
+      pending = this.dispatch(req, res, tracked);
+    } catch (err) {
+      this.failed(req, res, err);
+      return;
+    }
+    if (pending) pending.catch((err: unknown) => this.failed(req, res, err));
   };
+
+  private failed(req: IncomingMessage, res: ServerResponse, err: unknown): void {
+    if (!(err instanceof StatusError)) console.error('apiserver: request failed:', req.method, req.url, err);
+    sendStatus(res, toStatus(err));
+  }
 
   /** The 'upgrade' handler to mount on the https.Server (exec, attach, port-forward). */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -453,7 +463,8 @@ export class ApiServer {
     return this.pipeline.connect({ ...this.context(req, new URLSearchParams(), user, false) }, verbs, r.resource, r.namespace, r.name!, r.subresource!, objectName);
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse, tracked: TrackedRequest): Promise<void> {
+  /** Not an async function: a request whose caller is known at once goes on to its handler without a turn of the microtask queue. */
+  private dispatch(req: IncomingMessage, res: ServerResponse, tracked: TrackedRequest): Promise<void> | void {
     const { path, query } = splitTarget(req.url ?? '/');
 
     if (path === '/healthz' || path === '/livez' || path === '/readyz' || path.startsWith('/healthz/') || path.startsWith('/livez/') || path.startsWith('/readyz/')) {
@@ -464,7 +475,11 @@ export class ApiServer {
     }
 
     const authenticated = this.user(req);
-    const user = authenticated instanceof Promise ? await authenticated : authenticated;
+    if (authenticated instanceof Promise) return authenticated.then((user) => this.route(req, res, tracked, path, query, user));
+    return this.route(req, res, tracked, path, query, authenticated);
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, tracked: TrackedRequest, path: string, query: URLSearchParams, user: UserInfo): Promise<void> | void {
     const segments = pathSegments(path);
     const remote = segments[0] === 'apis' && segments.length >= 3 ? this.opts.aggregator?.target(segments[1], segments[2]) : undefined;
     if (remote) {
@@ -473,8 +488,7 @@ export class ApiServer {
       const a = aggregatedRequestAttributes(req.method ?? 'GET', segments, query);
       if (!a) this.pipeline.authorizePath(user, req.method ?? 'GET', path);
       else this.pipeline.authorize({ user, resourceRequest: true, path, apiGroup: remote.group, apiVersion: remote.version, ...a });
-      await this.opts.aggregator!.proxy(req, res, user, remote, req.url ?? path);
-      return;
+      return this.opts.aggregator!.proxy(req, res, user, remote, req.url ?? path);
     }
     const request = (segments[0] === 'api' || segments[0] === 'apis') && !isDiscoveryPath(segments) ? parseResourcePath(req.method ?? 'GET', segments, query) : undefined;
     if (request) requestMetrics.resolved(tracked, request, query);
@@ -505,7 +519,7 @@ export class ApiServer {
       if (this.serveDiscovery(req, res, segments)) return;
       throw new StatusError(404, 'NotFound', 'the server could not find the requested resource');
     }
-    await this.serveResource(req, res, request, query, user);
+    return this.serveResource(req, res, request, query, user);
   }
 
   private sendCached(res: ServerResponse, key: string, contentType: string, build: () => object | undefined): boolean {
