@@ -81,6 +81,11 @@ export function resourceNotFound(): StatusError {
 }
 
 /** The object history credits the writes this request makes (and those of work it starts with a copy of ctx) to its user. */
+/** A created object's answer. */
+function created(obj: KubeObject): CallResult {
+  return { code: 201, body: obj, isObject: true };
+}
+
 function creditWrites(ctx: RequestContext): void {
   ctx.writer = { user: ctx.user.name, fieldManager: ctx.fieldManager ?? '', userAgent: ctx.userAgent ?? '' };
 }
@@ -215,25 +220,31 @@ export class RequestPipeline {
 
   create(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: KubeObject, name?: string, subresource?: string): Promise<CallResult> {
     creditWrites(ctx);
+    // A plain create is the registry's promise and a reaction (no async frame of its own);
+    // whatever fails before it is a rejection all the same.
+    if (!res.virtual && !subresource) {
+      try {
+        if (name !== undefined) throw methodNotAllowed();
+        this.check(ctx, 'create', res, namespace, undefined);
+        return this.registry.create(res, namespace, body, ctx).then(created);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     return this.createAs(ctx, res, namespace, body, name, subresource);
   }
 
+  /** A create of a virtual resource or of a subresource (create has the plain ones). */
   private async createAs(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: KubeObject, name?: string, subresource?: string): Promise<CallResult> {
     if (res.virtual) {
       this.check(ctx, 'create', res, namespace, name ?? body.metadata?.name, subresource);
       return this.createVirtual(ctx, res, namespace, body);
     }
-    if (subresource) {
-      if (!name) throw badRequest('resource name may not be empty');
-      this.check(ctx, 'create', res, namespace, name, subresource);
-      const handler = this.subresource(res, subresource);
-      if (!handler.create) throw methodNotAllowed();
-      return handler.create({ ctx, resource: res, namespace, name }, body);
-    }
-    if (name !== undefined) throw methodNotAllowed();
-    this.check(ctx, 'create', res, namespace, undefined);
-    const obj = await this.registry.create(res, namespace, body, ctx);
-    return { code: 201, body: obj, isObject: true };
+    if (!name) throw badRequest('resource name may not be empty');
+    this.check(ctx, 'create', res, namespace, name, subresource);
+    const handler = this.subresource(res, subresource!);
+    if (!handler.create) throw methodNotAllowed();
+    return handler.create({ ctx, resource: res, namespace, name }, body);
   }
 
   private async createVirtual(ctx: RequestContext, res: ResourceInfo, namespace: string | undefined, body: KubeObject): Promise<CallResult> {
