@@ -119,10 +119,28 @@ function metadataOffset(obj: KubeObject, json: string): number {
       at += (at > 1 ? 1 : 0) + METADATA_MEMBER.length;
       return json[at] === '{' && json.startsWith(METADATA_MEMBER, at - METADATA_MEMBER.length) ? at : -1;
     }
-    const v = JSON.stringify((obj as Record<string, unknown>)[k]);
-    if (v !== undefined) at += (at > 1 ? 1 : 0) + JSON.stringify(k).length + 1 + v.length;
+    const v = jsonLength((obj as Record<string, unknown>)[k]);
+    if (v !== undefined) at += (at > 1 ? 1 : 0) + jsonLength(k)! + 1 + v;
   }
   return -1;
+}
+
+/**
+ * The length of JSON.stringify(v) (undefined where it gives none): a string that needs no
+ * escaping (apiVersion, kind: the members before metadata) is counted without encoding it.
+ */
+function jsonLength(v: unknown): number | undefined {
+  if (typeof v === 'string' && !needsEscape(v)) return v.length + 2;
+  return JSON.stringify(v)?.length;
+}
+
+/** Whether JSON.stringify escapes anything in `s`: quotes, backslashes, control characters, lone surrogates. */
+function needsEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return true;
+  }
+  return false;
 }
 
 /**
