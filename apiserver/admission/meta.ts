@@ -141,12 +141,13 @@ function commonMeta(meta: ObjectMeta, namespaced: boolean, path: string): Cause[
   } else if (meta.namespace) {
     errs.push(forbidden(child(path, 'namespace'), 'not allowed on this type'));
   }
-  errs.push(...validateNonnegative(meta.generation ?? 0, child(path, 'generation')));
-  errs.push(...validateLabels(meta.labels, child(path, 'labels')));
-  errs.push(...validateAnnotations(meta.annotations, child(path, 'annotations')));
-  errs.push(...validateOwnerReferences(meta.ownerReferences, child(path, 'ownerReferences')));
-  errs.push(...validateFinalizers(meta.finalizers, child(path, 'finalizers')));
-  errs.push(...validateManagedFields(meta.managedFields, child(path, 'managedFields')));
+  // Each field only when it is there (an absent one is valid): no path, call and empty list for the others.
+  if (meta.generation != null) errs.push(...validateNonnegative(meta.generation, child(path, 'generation')));
+  if (meta.labels != null) errs.push(...validateLabels(meta.labels, child(path, 'labels')));
+  if (meta.annotations != null) errs.push(...validateAnnotations(meta.annotations, child(path, 'annotations')));
+  if (meta.ownerReferences != null) errs.push(...validateOwnerReferences(meta.ownerReferences, child(path, 'ownerReferences')));
+  if (meta.finalizers != null) errs.push(...validateFinalizers(meta.finalizers, child(path, 'finalizers')));
+  if (meta.managedFields != null) errs.push(...validateManagedFields(meta.managedFields, child(path, 'managedFields')));
   return errs;
 }
 
