@@ -35,12 +35,20 @@ export function decodeStored(value: Buffer, modRevision: number): KubeObject {
 }
 
 /**
- * The objects this process wrote, by the value buffer it handed the store: a store that
+ * On a value buffer this process handed the store, the object it encodes: a store that
  * delivers that same buffer in the write's event (SQLite) lets the cache take the object
  * itself instead of decoding the text again (half the cost of a write's bookkeeping, and
- * its garbage). Only objects whose JSON decodes to the same object are noted.
+ * its garbage). Only objects whose JSON decodes to the same object are noted. A hidden
+ * property of the buffer (which lives as long as the object would in a WeakMap keyed by
+ * it) rather than a WeakMap entry: each entry of a WeakMap is an ephemeron the garbage
+ * collector revisits, ~0.3 µs per write more than the property.
  */
-const writtenObjects = new WeakMap<Buffer, KubeObject>();
+const WRITTEN_OBJECT = Symbol('writtenObject');
+
+/** Sets a non-enumerable (no copy, spread, comparison or encoding sees it), rewritable symbol-keyed property. */
+function setHidden(target: object, key: symbol, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, configurable: true });
+}
 
 /**
  * Notes that `value` is the stored encoding of `obj`. From then on the object's members
@@ -56,7 +64,7 @@ export function noteWritten(value: Buffer, obj: KubeObject): void {
     if (v !== null && typeof v === 'object' && k !== 'metadata' && cleanMembers.has(v)) continue;
     if (!isJsonCleanMember(v)) return;
   }
-  writtenObjects.set(value, obj);
+  setHidden(value, WRITTEN_OBJECT, obj);
   for (const k in members) {
     const v = members[k];
     if (v !== null && typeof v === 'object' && k !== 'metadata') cleanMembers.add(v);
@@ -72,7 +80,7 @@ const cleanMembers = new WeakSet<object>();
 
 /** The decoded value of a store event's value: the written object when noted, else the text decoded. */
 function decodeEventValue(value: Buffer, modRevision: number): KubeObject {
-  const written = writtenObjects.get(value);
+  const written = (value as { [WRITTEN_OBJECT]?: KubeObject })[WRITTEN_OBJECT];
   if (!written) return decodeStored(value, modRevision);
   // As decodeStored: resourceVersion last in metadata (the writer's may be stale or absent),
   // without a `delete` (which would make metadata a slow dictionary-mode object).
@@ -149,10 +157,16 @@ function needsEscape(s: string): boolean {
  * the resourceVersion put first in metadata, instead of a second JSON.stringify. The
  * object must not change once registered.
  */
-const storedAnswers = new WeakMap<object, { enc: StoredEncoding; revision: number }>();
+const STORED_ANSWER = Symbol('storedAnswer');
 
+interface StoredAnswer {
+  enc: StoredEncoding;
+  revision: number;
+}
+
+/** (On the object, hidden, as WRITTEN_OBJECT: no WeakMap entry per create; a frozen object is answered by JSON.stringify.) */
 export function answerFromStored(obj: KubeObject, enc: StoredEncoding, revision: number): void {
-  if (enc.metadataAt >= 0) storedAnswers.set(obj, { enc, revision });
+  if (enc.metadataAt >= 0 && Object.isExtensible(obj)) setHidden(obj, STORED_ANSWER, { enc, revision } satisfies StoredAnswer);
 }
 
 /**
@@ -161,7 +175,7 @@ export function answerFromStored(obj: KubeObject, enc: StoredEncoding, revision:
  * needs no pass over its text.
  */
 export function storedAnswer(obj: unknown): { json: string; bytes: number } | undefined {
-  const a = typeof obj === 'object' && obj !== null ? storedAnswers.get(obj) : undefined;
+  const a = typeof obj === 'object' && obj !== null ? (obj as { [STORED_ANSWER]?: StoredAnswer })[STORED_ANSWER] : undefined;
   if (!a) return undefined;
   const { json, metadataAt, value } = a.enc;
   const at = metadataAt + 1;

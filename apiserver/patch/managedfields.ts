@@ -137,10 +137,16 @@ function decodeFieldsV1(f: unknown): FieldSet {
 }
 
 /**
- * FieldsV1 objects a create made straight from the object (createdFieldsV1): their keys are
- * the path elements' own ids, one per element, so a set can be read from them as they are.
+ * Marks FieldsV1 objects a create made straight from the object (createdFieldsV1): their
+ * keys are the path elements' own ids, one per element, so a set can be read from them as
+ * they are. A hidden (non-enumerable: no copy, spread or encoding carries it) property
+ * rather than a WeakSet entry, an ephemeron the garbage collector revisits per create.
  */
-const createdFieldsV1s = new WeakSet<object>();
+const CREATED_FIELDS_V1 = Symbol('createdFieldsV1');
+
+function isCreatedFieldsV1(f: object): boolean {
+  return (f as { [CREATED_FIELDS_V1]?: true })[CREATED_FIELDS_V1] === true;
+}
 
 /**
  * The FieldsV1 of an entry decoded lazily (see lazyVersionedSet) while its set is not
@@ -215,7 +221,7 @@ export function decodeManagedFields(entries: unknown): Managed {
     if (e.fieldsType !== 'FieldsV1') throw new Error(`invalid fieldsType ${JSON.stringify(e.fieldsType)} in managed fields entry ${i}`);
     const key = managerKey(e);
     const f = e.fieldsV1;
-    if (f && createdFieldsV1s.has(f) && !decodedSets.has(f)) {
+    if (f && typeof f === 'object' && isCreatedFieldsV1(f) && !decodedSets.has(f)) {
       m.fields.set(key, lazyVersionedSet(f, e.apiVersion, e.operation === 'Apply'));
       m.times.set(key, typeof e.time === 'string' ? e.time : undefined);
       return;
@@ -808,7 +814,7 @@ function setCreatedManagedFields(newObj: KubeObject, opts: UpdateManagedFieldsOp
   entry.fieldsV1 = fieldsV1;
   // Decoded only if the object is written again (decodeManagedFields then reads the
   // entry's set lazily from this FieldsV1): most objects a create makes never are.
-  createdFieldsV1s.add(fieldsV1);
+  Object.defineProperty(fieldsV1, CREATED_FIELDS_V1, { value: true });
   m.managedFields = [entry];
   return newObj;
 }
