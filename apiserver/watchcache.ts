@@ -61,22 +61,28 @@ export function noteWritten(value: Buffer, obj: KubeObject): void {
   const members = obj as Record<string, unknown>;
   for (const k in members) {
     const v = members[k];
-    if (v !== null && typeof v === 'object' && k !== 'metadata' && cleanMembers.has(v)) continue;
+    if (v !== null && typeof v === 'object' && k !== 'metadata' && isCleanMember(v)) continue;
     if (!isJsonCleanMember(v)) return;
   }
   setHidden(value, WRITTEN_OBJECT, obj);
   for (const k in members) {
     const v = members[k];
-    if (v !== null && typeof v === 'object' && k !== 'metadata') cleanMembers.add(v);
+    if (v !== null && typeof v === 'object' && k !== 'metadata' && !isCleanMember(v) && Object.isExtensible(v)) Object.defineProperty(v, CLEAN_MEMBER, { value: true });
   }
 }
 
 /**
- * Top-level members (but metadata, whose own fields change) of noted objects: they never
- * change again, and a later version that keeps one (a status write keeps the spec) is not
- * walked again for it.
+ * Marks top-level members (but metadata, whose own fields change) of noted objects: they
+ * never change again, and a later version that keeps one (a status write keeps the spec)
+ * is not walked again for it. A hidden property (as WRITTEN_OBJECT) rather than a WeakSet
+ * entry per member; a frozen member (an informer's, under KITE_CACHE_MUTATION_DETECTOR)
+ * stays unmarked and is walked again.
  */
-const cleanMembers = new WeakSet<object>();
+const CLEAN_MEMBER = Symbol('cleanMember');
+
+function isCleanMember(v: object): boolean {
+  return (v as { [CLEAN_MEMBER]?: true })[CLEAN_MEMBER] === true;
+}
 
 /** The decoded value of a store event's value: the written object when noted, else the text decoded. */
 function decodeEventValue(value: Buffer, modRevision: number): KubeObject {

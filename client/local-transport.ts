@@ -57,8 +57,15 @@ function copyFor<T>(obj: KubeObject, withoutManagedFields: boolean | undefined):
   return copy<T>({ ...obj, metadata: { ...obj.metadata, managedFields: undefined } });
 }
 
-/** Views of the registry's objects without managedFields: one per object, shared by every read-only caller. */
-const viewsWithoutManagedFields = new WeakMap<KubeObject, KubeObject>();
+/**
+ * On a registry object, its view without managedFields: one per object, shared by every
+ * read-only caller. A hidden (non-enumerable: no copy, spread, walk or encoding sees it)
+ * property of the object rather than a WeakMap entry, an ephemeron the garbage collector
+ * revisits, per object an informer gets; a frozen object (KITE_CACHE_MUTATION_DETECTOR)
+ * keeps its view in the WeakMap.
+ */
+const VIEW_WITHOUT_MANAGED_FIELDS = Symbol('viewWithoutManagedFields');
+const viewsOfFrozen = new WeakMap<KubeObject, KubeObject>();
 /**
  * On such a view, the registry's object it shows: non-enumerable (no copy, encoding or
  * walk of the view sees it), it keeps the object alive as long as the view, so the
@@ -79,9 +86,11 @@ const detectMutations = process.env.KITE_CACHE_MUTATION_DETECTOR === '1';
  * when the caller drops them, as a view sharing everything else with the object.
  */
 function shared<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): T {
-  if (detectMutations) deepFreeze(obj);
-  if (!withoutManagedFields || !obj.metadata?.managedFields) return obj as T;
-  let view = viewsWithoutManagedFields.get(obj);
+  if (!withoutManagedFields || !obj.metadata?.managedFields) {
+    if (detectMutations) deepFreeze(obj);
+    return obj as T;
+  }
+  let view = (obj as { [VIEW_WITHOUT_MANAGED_FIELDS]?: KubeObject })[VIEW_WITHOUT_MANAGED_FIELDS] ?? viewsOfFrozen.get(obj);
   if (!view) {
     // Copied member by member rather than spread and deleted from, which would leave the
     // view's metadata a slow dictionary-mode object for every informer reading it.
@@ -89,9 +98,11 @@ function shared<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): 
     for (const k in obj.metadata) if (k !== 'managedFields') metadata[k] = (obj.metadata as Record<string, unknown>)[k];
     view = { ...obj, metadata };
     Object.defineProperty(view, VIEWED, { value: obj });
+    if (Object.isExtensible(obj)) Object.defineProperty(obj, VIEW_WITHOUT_MANAGED_FIELDS, { value: view });
+    else viewsOfFrozen.set(obj, view);
     if (detectMutations) deepFreeze(view);
-    viewsWithoutManagedFields.set(obj, view);
   }
+  if (detectMutations) deepFreeze(obj);
   return view as T;
 }
 
