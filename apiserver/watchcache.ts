@@ -93,6 +93,9 @@ function decodeEventValue(value: Buffer, modRevision: number): KubeObject {
   // As decodeStored: resourceVersion last in metadata (the writer's may be stale or absent),
   // without a `delete` (which would make metadata a slow dictionary-mode object).
   const from = (written.metadata ?? {}) as Record<string, unknown>;
+  // A create's metadata has none (the registry deleted it): a spread, ~0.1 µs less than
+  // copying member by member, puts it last. An update's may: copied around it.
+  if (!('resourceVersion' in from)) return { ...written, metadata: { ...from, resourceVersion: String(modRevision) } };
   const metadata: Record<string, unknown> = {};
   for (const k in from) if (k !== 'resourceVersion') metadata[k] = from[k];
   metadata.resourceVersion = String(modRevision);
