@@ -515,6 +515,8 @@ export class NodeGraphCache implements NodeGraphSource {
   private readonly claimVolumes = new Map<string, string>();
   private readonly volumeSecrets = new Map<string, VolumeSecret[]>();
   private readonly attachmentNodes = new Map<string, string>();
+  /** The pod (namespace/name) and references last interned for a pod spec object (weakly: no spec is held). */
+  private readonly refsBySpec = new WeakMap<object, { key: string; refs: PodReferences }>();
 
   podReferencesOn(nodeName: string): Iterable<PodReferences> {
     return this.byNode.get(nodeName)?.keys() ?? [];
@@ -532,9 +534,21 @@ export class NodeGraphCache implements NodeGraphSource {
   upsertPod(pod: Pod): void {
     const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
     const node = pod.spec?.nodeName ?? '';
+    const spec = pod.spec;
+    const claimStatuses = pod.status?.resourceClaimStatuses;
+    // A status or metadata write keeps the spec object (the watch cache shares it between
+    // versions): the same node and the same references, so nothing to refile.
+    if (node && spec && !claimStatuses) {
+      const was = this.bound.get(key);
+      const known = this.refsBySpec.get(spec);
+      if (was && was.node === node && known?.key === key && known.refs === was.refs) return;
+    }
     this.unfile(key);
     if (!node) return;
     const refs = this.intern(podReferences(pod));
+    // The references follow from the spec, the pod's name and its claim statuses:
+    // remembered by spec, with the pod they are for, only for a pod without claim statuses.
+    if (spec && !claimStatuses) this.refsBySpec.set(spec, { key, refs });
     this.bound.set(key, { node, refs });
     let counts = this.byNode.get(node);
     if (!counts) this.byNode.set(node, (counts = new Map()));

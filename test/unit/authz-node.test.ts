@@ -176,6 +176,39 @@ test('NodeGraphCache: pods referencing the same names share them; a name stays r
   assert.equal(a.authorize(req(u('system:node:n2', 'system:nodes'), 'get', 'secrets', { ns: 'default', name: 'shared' })).decision, 'allow');
 });
 
+test('NodeGraphCache: a write keeping the spec object keeps the pod filed; a pod sharing the object, or a claim status added, is filed on its own', () => {
+  const cache = new NodeGraphCache();
+  const a = new NodeAuthorizer(cache);
+  const spec: Pod['spec'] = { nodeName: 'n1', containers: [{ name: 'c' }], volumes: [{ name: 'scratch', ephemeral: {} }, { name: 's', secret: { secretName: 'app' } }] };
+  const p1: Pod = { metadata: { name: 'p1', namespace: 'default' }, spec };
+  cache.upsertPod(p1);
+  cache.upsertPod({ ...p1, status: { phase: 'Running' } });
+  assert.equal(cache.podCountOn('n1'), 1);
+  const claim = (name: string) => req(n1, 'get', 'persistentvolumeclaims', { ns: 'default', name });
+  cache.upsertPVC({ metadata: { name: 'p1-scratch', namespace: 'default' }, spec: { volumeName: 'pv-1' } });
+  cache.upsertPVC({ metadata: { name: 'p2-scratch', namespace: 'default' }, spec: { volumeName: 'pv-2' } });
+  cache.upsertPV({ metadata: { name: 'pv-1' }, spec: {} });
+  cache.upsertPV({ metadata: { name: 'pv-2' }, spec: {} });
+  assert.equal(a.authorize(claim('p1-scratch')).decision, 'allow');
+  // Another pod with the very same spec object: its ephemeral claim is named after it.
+  const p2: Pod = { metadata: { name: 'p2', namespace: 'default' }, spec };
+  cache.upsertPod(p2);
+  cache.upsertPod({ ...p1, metadata: { ...p1.metadata, labels: { a: 'b' } } });
+  assert.equal(cache.podCountOn('n1'), 2);
+  assert.equal(a.authorize(claim('p2-scratch')).decision, 'allow');
+  cache.deletePod(p2);
+  assert.equal(a.authorize(claim('p2-scratch')).decision, 'noOpinion', 'p1 does not reference p2-scratch');
+  assert.equal(a.authorize(claim('p1-scratch')).decision, 'allow');
+  // Resource claim statuses come from the status: the same spec, new references.
+  cache.upsertPod({ ...p1, status: { resourceClaimStatuses: [{ name: 'gpu', resourceClaimName: 'p1-gpu' }] } });
+  assert.equal(a.authorize(req(n1, 'get', 'resourceclaims', { group: 'resource.k8s.io', ns: 'default', name: 'p1-gpu' })).decision, 'allow');
+  cache.upsertPod({ ...p1, status: {} });
+  assert.equal(a.authorize(req(n1, 'get', 'resourceclaims', { group: 'resource.k8s.io', ns: 'default', name: 'p1-gpu' })).decision, 'noOpinion');
+  cache.deletePod(p1);
+  assert.equal(cache.podCountOn('n1'), 0);
+  assert.equal(a.authorize(req(n1, 'get', 'secrets', { ns: 'default', name: 'app' })).decision, 'noOpinion');
+});
+
 // ---- NodeRestriction ------------------------------------------------------------
 
 const R = {
