@@ -383,10 +383,22 @@ export function podClaims(pod: Pod): PodClaim[] {
   return out;
 }
 
+const NO_CLAIMS: readonly string[] = [];
+
+/** Whether podClaims(pod) has any claim. */
+function referencesClaim(pod: Pod): boolean {
+  const volumes = pod.spec?.volumes;
+  if (volumes) for (const v of volumes) if (v.persistentVolumeClaim || v.ephemeral) return true;
+  return false;
+}
+
 /** Index of pods by the `namespace/claim` keys of the claims they reference (upstream common.PodPVCIndexFunc). */
 export const POD_PVC_INDEX = 'byPersistentVolumeClaim';
 export const indexPodByClaim: IndexFunc<ApiObject> = (obj) => {
   const pod = obj as Pod;
+  // Most pods reference no claim: answered without building their claim list (every pod
+  // event runs this for each volume controller's index and watch).
+  if (!referencesClaim(pod)) return NO_CLAIMS;
   const ns = pod.metadata?.namespace ?? '';
   const claims = podClaims(pod);
   if (claims.length === 0) return [];
