@@ -1619,14 +1619,16 @@ export function validatePodUpdate(pod: Obj, old: Obj): Cause[] {
   return errs;
 }
 
+/** Condition types the system sets (upstream isPodConditionTypeSystem): not validated as qualified names. */
+const SYSTEM_POD_CONDITIONS = new Set(['PodScheduled', 'Ready', 'Initialized']);
+
 export function validatePodStatusUpdate(pod: Obj, old: Obj): Cause[] {
   const errs = validateObjectMetaUpdate(pod.metadata, old.metadata, 'metadata');
   const status = obj(pod.status);
   const oldStatus = obj(old.status);
-  const system = new Set(['PodScheduled', 'Ready', 'Initialized']);
   arr(status.conditions).forEach((c, i) => {
     const t = str(obj(c).type);
-    if (!system.has(t)) errs.push(...validateQualifiedName(t, `metadata.conditions[${i}].Type`));
+    if (!SYSTEM_POD_CONDITIONS.has(t)) errs.push(...validateQualifiedName(t, `metadata.conditions[${i}].Type`));
   });
   if (str(obj(pod.spec).nodeName) !== str(obj(old.spec).nodeName)) errs.push(forbidden('status.nodeName', 'may not be changed directly'));
   const nn = str(status.nominatedNodeName);
