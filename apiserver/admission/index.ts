@@ -192,6 +192,13 @@ type ValidateUpdate = (o: Obj, old: Obj) => Cause[];
 
 interface KindSpec {
   defaults?: (o: Obj) => void;
+  /**
+   * The only top-level members `defaults` reads or writes, when it is known: a status
+   * write whose object keeps the stored object's own ones (a status patch that names
+   * none of them) is not defaulted, since defaulting the stored members changes nothing
+   * and the status write keeps them as they are anyway.
+   */
+  defaultsOnly?: readonly string[];
   validate: Validate;
   /** Full update validation; by default ObjectMeta update checks plus `validate`. */
   validateUpdate?: ValidateUpdate;
@@ -261,6 +268,7 @@ const KINDS: Record<string, KindSpec> = {
   '/Pod': {
     deletion: { returnsDeletedObject: true, gracefulSeconds: podGracefulSeconds, removeWhenFinalized: (o) => Number(obj(o.metadata).deletionGracePeriodSeconds ?? 0) === 0 },
     defaults: d.defaultPod,
+    defaultsOnly: ['spec'],
     validate: pod.validatePodCreate,
     validateUpdate: pod.validatePodUpdate,
     validateStatus: pod.validatePodStatusUpdate,
@@ -758,7 +766,8 @@ class KindStrategy implements Strategy {
       // object's members besides metadata and status. Those are the old object's own (it
       // is only read, and nothing after this writes to them): no copy, and the managedFields
       // comparison and the change check see them as the same objects.
-      this.default(o);
+      const onlyStoredMembers = this.spec.defaultsOnly?.every((k) => n[k] === prev[k]) ?? false;
+      if (!onlyStoredMembers) this.default(o);
       for (const k of Object.keys(n)) if (!SYSTEM_TOP_LEVEL.has(k) && !(k in prev)) delete n[k];
       for (const k of Object.keys(prev)) if (!SYSTEM_TOP_LEVEL.has(k)) n[k] = prev[k];
       this.spec.statusReset?.(n, prev);

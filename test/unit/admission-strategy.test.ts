@@ -128,6 +128,28 @@ test('pods: status via /status, QoS kept, spec immutable through /status', () =>
   assert.equal(podQOSClass({ spec: { containers: [{ resources: { requests: { cpu: '1' } } }] } }), 'Burstable');
 });
 
+test('pods: a /status write keeping the stored spec object leaves it as stored; a sent spec is still decoded (bad quantities rejected) and then replaced', () => {
+  const s = strategyFor('', 'v1', 'Pod');
+  const stored = created('', 'v1', 'Pod', { metadata: { name: 'p', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'x' }] } });
+  // A stored spec missing a default (written before the default existed) is not defaulted by a status write.
+  delete stored.spec.enableServiceLinks;
+  const frozenSpec = structuredClone(stored.spec);
+  Object.freeze(stored.spec);
+  const kept = { ...stored, metadata: { ...stored.metadata }, status: { ...stored.status, phase: 'Running' } };
+  s.prepareForUpdate(kept, stored, 'status');
+  assert.equal(kept.spec, stored.spec);
+  assert.deepEqual(stored.spec, frozenSpec);
+  assert.equal(kept.status.phase, 'Running');
+  const sent = { ...stored, spec: { containers: [{ name: 'c', image: 'x', resources: { requests: { cpu: 'lots' } } }] }, status: { phase: 'Running' } };
+  assert.throws(
+    () => s.prepareForUpdate(sent, stored, 'status'),
+    (e: unknown) => (e as { code?: number }).code === 400,
+  );
+  const fine = { ...stored, spec: { containers: [{ name: 'c', image: 'y' }] }, status: { phase: 'Running' } };
+  s.prepareForUpdate(fine, stored, 'status');
+  assert.equal(fine.spec, stored.spec, 'the stored spec is kept');
+});
+
 test('pods: scheduling gates', () => {
   const gated = created('', 'v1', 'Pod', {
     metadata: { name: 'g', namespace: 'default' },
