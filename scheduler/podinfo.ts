@@ -106,6 +106,8 @@ export class PodInfo {
     readonly pod: Pod,
     /** Resolved priority (spec.priority, or from the PriorityClass). */
     readonly priority: number,
+    /** A PodInfo of the same pod whose `pod` has the same spec object, labels and namespace: what follows from them is taken from it. */
+    sameSpec?: PodInfo,
   ) {
     const m = pod.metadata ?? {};
     const spec = pod.spec;
@@ -116,6 +118,26 @@ export class PodInfo {
     this.labels = (m.labels ?? NO_LABELS) as Labels;
     this.nodeName = spec?.nodeName ?? '';
     this.schedulerName = spec?.schedulerName || 'default-scheduler';
+    this.terminating = !!m.deletionTimestamp;
+    const phase = pod.status?.phase;
+    this.terminal = phase === 'Succeeded' || phase === 'Failed';
+    this.creationTime = m.creationTimestamp ? Date.parse(m.creationTimestamp) : 0;
+    this.startTime = pod.status?.startTime ? Date.parse(pod.status.startTime) : undefined;
+    if (sameSpec) {
+      this.requests = sameSpec.requests;
+      this.nonZeroCPU = sameSpec.nonZeroCPU;
+      this.nonZeroMemory = sameSpec.nonZeroMemory;
+      this.hostPorts = sameSpec.hostPorts;
+      this.tolerations = sameSpec.tolerations;
+      this.requiredAffinityTerms = sameSpec.requiredAffinityTerms;
+      this.requiredAntiAffinityTerms = sameSpec.requiredAntiAffinityTerms;
+      this.preferredAffinityTerms = sameSpec.preferredAffinityTerms;
+      this.preferredAntiAffinityTerms = sameSpec.preferredAntiAffinityTerms;
+      this.requiredNodeAffinity = sameSpec.requiredNodeAffinity;
+      this.preferredNodeTerms = sameSpec.preferredNodeTerms;
+      this.images = sameSpec.images;
+      return;
+    }
     this.requests = podRequests(pod, false);
     const nz = podRequests(pod, true);
     this.nonZeroCPU = nz.milliCPU;
@@ -144,15 +166,27 @@ export class PodInfo {
       term: CompiledNodeTerm.compile(p.preference),
     }));
     this.images = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => normalizedImageName(c.image ?? ''));
-    this.terminating = !!m.deletionTimestamp;
-    const phase = pod.status?.phase;
-    this.terminal = phase === 'Succeeded' || phase === 'Failed';
-    this.creationTime = m.creationTimestamp ? Date.parse(m.creationTimestamp) : 0;
-    this.startTime = pod.status?.startTime ? Date.parse(pod.status.startTime) : undefined;
   }
 
   get hasAffinityConstraints(): boolean {
     return this.requiredAffinityTerms.length > 0 || this.requiredAntiAffinityTerms.length > 0 || this.preferredAffinityTerms.length > 0 || this.preferredAntiAffinityTerms.length > 0;
+  }
+
+  /**
+   * The PodInfo of a later version of this pod: what follows from the spec is taken from
+   * this one when the version keeps the spec object (and the pod's identity, labels and
+   * priority), as a status write or a graceful delete does; otherwise built anew.
+   */
+  forVersion(pod: Pod, priority: number): PodInfo {
+    const m = pod.metadata ?? {};
+    const sameSpec =
+      pod.spec !== undefined &&
+      pod.spec === this.pod.spec &&
+      (m.labels ?? NO_LABELS) === this.labels &&
+      (m.namespace ?? 'default') === this.namespace &&
+      (m.name ?? '') === this.name &&
+      (m.uid ?? '') === this.uid;
+    return new PodInfo(pod, priority, sameSpec ? this : undefined);
   }
 
   /** The same pod, accounted on a node (the assumed pod; `pod` stays the object as it was). */

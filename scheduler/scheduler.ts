@@ -236,9 +236,9 @@ export class Scheduler {
     this.queue.moveAllToActiveOrBackoffQueue({ resource, action, label }, oldObj, newObj);
   }
 
-  private podInfo(pod: Pod): PodInfo {
+  private podInfo(pod: Pod, prev?: PodInfo): PodInfo {
     const priority = typeof pod.spec?.priority === 'number' ? pod.spec.priority : resolvePriority(pod, this.priorityClasses.store.list());
-    return new PodInfo(pod, priority);
+    return prev ? prev.forVersion(pod, priority) : new PodInfo(pod, priority);
   }
 
   private responsibleFor(pod: Pod): boolean {
@@ -306,7 +306,7 @@ export class Scheduler {
         return;
       }
       const before = this.snapshot.pods.get(key);
-      const p = this.podInfo(n);
+      const p = this.podInfo(n, before);
       if (!before) {
         this.addAssigned(n);
         return;
@@ -325,7 +325,7 @@ export class Scheduler {
       return;
     }
     const q = this.queue.get(key);
-    this.queue.update(q?.podInfo, this.podInfo(n));
+    this.queue.update(q?.podInfo, this.podInfo(n, q?.podInfo));
   }
 
   private onPodDelete(pod: Pod): void {

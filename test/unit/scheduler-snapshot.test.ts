@@ -2,6 +2,8 @@
 // after any sequence of pod and node changes, assume and forget.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Pod } from 'kubernetes-types/core/v1.js';
+import { PodInfo } from '../../scheduler/podinfo.js';
 import { Snapshot } from '../../scheduler/snapshot.js';
 import { Selector } from '../../scheduler/labels.js';
 import { info, node, pod } from './scheduler-fixtures.js';
@@ -119,4 +121,37 @@ test('random changes: counters, term groups and aggregates match a recount', () 
       assert.equal(n.requested.milliCPU, cpu, `requested cpu of ${n.name} at step ${step}`);
     }
   }
+});
+
+test('PodInfo.forVersion: a later version keeping the spec object shares what follows from it and equals a PodInfo built anew; any other change builds anew', () => {
+  const first: Pod = {
+    metadata: { name: 'p', namespace: 'ns', uid: 'u1', labels: { app: 'a' }, creationTimestamp: '2024-01-01T00:00:00Z' },
+    spec: {
+      nodeName: 'n1',
+      containers: [{ name: 'c', image: 'nginx', ports: [{ containerPort: 80, hostPort: 8080 }], resources: { requests: { cpu: '250m', memory: '64Mi' } } }],
+      affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'zone', labelSelector: { matchLabels: { app: 'a' } } }] } },
+    },
+    status: { phase: 'Pending' },
+  };
+  const base = new PodInfo(first, 10);
+  const versions: Pod[] = [
+    { ...first, status: { phase: 'Running', startTime: '2024-01-01T00:00:05Z' } },
+    { ...first, metadata: { ...first.metadata, deletionTimestamp: '2024-01-01T00:01:00Z' } },
+    { ...first, status: { phase: 'Succeeded' } },
+    { ...first, metadata: { ...first.metadata, labels: { app: 'b' } } },
+    { ...first, metadata: { ...first.metadata, uid: 'u2' } },
+    { ...first, spec: { ...first.spec!, nodeName: 'n2' } },
+  ];
+  for (const [i, v] of versions.entries()) {
+    const next = base.forVersion(v, 10);
+    assert.ok(next instanceof PodInfo);
+    assert.equal(next.pod, v);
+    assert.deepEqual({ ...next }, { ...new PodInfo(v, 10) }, `version ${i}`);
+  }
+  assert.equal(base.forVersion(versions[0], 10).requests, base.requests, 'shared when the spec is kept');
+  assert.notEqual(base.forVersion(versions[5], 10).requests, base.requests);
+  assert.equal(base.forVersion(versions[0], 20).priority, 20);
+  // An assumed copy (placed on another node) gives the version's own node.
+  assert.equal(base.withNodeName('n9').forVersion(versions[0], 10).nodeName, 'n1');
+  assert.equal(base.pod, first, 'the original is unchanged');
 });
