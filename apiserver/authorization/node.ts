@@ -503,11 +503,16 @@ function referencesKey(r: PodReferences): string {
  * The graph kept from watch events: for each bound pod only the node and its references
  * (shared by the pods that reference the same names, as a ReplicaSet's pods do), counted
  * per node; claims by the volume they are bound to; volumes by the secrets they name.
- * No object is held, so the graph's size follows the pods' count, not their size.
+ * No object is held but each bound pod's current spec, which the watch cache holds too,
+ * so the graph's size follows the pods' count, not their size.
  */
 export class NodeGraphCache implements NodeGraphSource {
-  /** Each bound pod (namespace/name): its node and its references. */
-  private readonly bound = new Map<string, { node: string; refs: PodReferences }>();
+  /**
+   * Each bound pod (namespace/name): its node, its references and, when they follow from
+   * it alone (no resource claim statuses), the spec object they were found in: the one
+   * the watch cache holds for the pod's current version, so holding it costs nothing.
+   */
+  private readonly bound = new Map<string, { node: string; refs: PodReferences; spec: object | undefined }>();
   /** For each node, its pods' distinct references and how many pods hold each. */
   private readonly byNode = new Map<string, Map<PodReferences, number>>();
   /** Distinct references by canonical key, and how many pods hold each. */
@@ -515,8 +520,6 @@ export class NodeGraphCache implements NodeGraphSource {
   private readonly claimVolumes = new Map<string, string>();
   private readonly volumeSecrets = new Map<string, VolumeSecret[]>();
   private readonly attachmentNodes = new Map<string, string>();
-  /** The pod (namespace/name) and references last interned for a pod spec object (weakly: no spec is held). */
-  private readonly refsBySpec = new WeakMap<object, { key: string; refs: PodReferences }>();
 
   podReferencesOn(nodeName: string): Iterable<PodReferences> {
     return this.byNode.get(nodeName)?.keys() ?? [];
@@ -534,22 +537,18 @@ export class NodeGraphCache implements NodeGraphSource {
   upsertPod(pod: Pod): void {
     const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
     const node = pod.spec?.nodeName ?? '';
-    const spec = pod.spec;
-    const claimStatuses = pod.status?.resourceClaimStatuses;
-    // A status or metadata write keeps the spec object (the watch cache shares it between
-    // versions): the same node and the same references, so nothing to refile.
-    if (node && spec && !claimStatuses) {
+    // The references follow from the spec, the name (in the key) and the resource claim
+    // statuses. A status or metadata write keeps the spec object (the watch cache shares it
+    // between versions): on the same node, without claim statuses, nothing to refile.
+    const spec = pod.status?.resourceClaimStatuses ? undefined : pod.spec;
+    if (node && spec) {
       const was = this.bound.get(key);
-      const known = this.refsBySpec.get(spec);
-      if (was && was.node === node && known?.key === key && known.refs === was.refs) return;
+      if (was && was.node === node && was.spec === spec) return;
     }
     this.unfile(key);
     if (!node) return;
     const refs = this.intern(podReferences(pod));
-    // The references follow from the spec, the pod's name and its claim statuses:
-    // remembered by spec, with the pod they are for, only for a pod without claim statuses.
-    if (spec && !claimStatuses) this.refsBySpec.set(spec, { key, refs });
-    this.bound.set(key, { node, refs });
+    this.bound.set(key, { node, refs, spec });
     let counts = this.byNode.get(node);
     if (!counts) this.byNode.set(node, (counts = new Map()));
     counts.set(refs, (counts.get(refs) ?? 0) + 1);
