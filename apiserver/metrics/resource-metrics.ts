@@ -116,6 +116,9 @@ export class ResourceMetrics {
     for (const name of [...this.nodes.keys()]) if (!names.has(name)) this.nodes.delete(name);
     for (const name of [...this.podsByNode.keys()]) if (!names.has(name)) this.podsByNode.delete(name);
     for (const name of [...this.failing.keys()]) if (!names.has(name)) this.failing.delete(name);
+    // Newly failing nodes by reason, and nodes scraped again, logged once per scrape below.
+    const newlyFailing = new Map<string, string[]>();
+    const recovered: string[] = [];
     await Promise.all(
       nodes.map(async (node) => {
         const name = node.metadata?.name ?? '';
@@ -123,17 +126,22 @@ export class ResourceMetrics {
         if (!ready) return;
         try {
           this.record(name, await this.fetchSummary(node));
-          if (this.failing.delete(name)) this.log(`fetching metrics from node ${name} again`);
+          if (this.failing.delete(name)) recovered.push(name);
         } catch (err) {
           // Once per failure streak and reason: a node that cannot be scraped would otherwise
           // log a line every scrape (5,000 lines each 15 s for 5,000 unreachable nodes).
           const message = (err as Error).message;
           if (this.failing.get(name) === message) return;
           this.failing.set(name, message);
-          this.log(`unable to fetch metrics from node ${name}: ${message} (logged again only when this changes)`);
+          let names = newlyFailing.get(message);
+          if (!names) newlyFailing.set(message, (names = []));
+          names.push(name);
         }
       }),
     );
+    // One line per reason, not per node: 5,000 address-less nodes say so in one line.
+    for (const [message, names] of newlyFailing) this.log(`unable to fetch metrics from ${nodeList(names)}: ${message} (logged again only when this changes)`);
+    if (recovered.length > 0) this.log(`fetching metrics from ${nodeList(recovered)} again`);
   }
 
   private fetchSummary(node: NodeLike): Promise<Summary> {
@@ -291,4 +299,11 @@ export class ResourceMetrics {
     }
     return { items, resourceVersion: this.rv() };
   }
+}
+
+/** "node a", or "3 nodes (a, b, c)", or "5000 nodes (a, b, c, …)" for a log line. */
+function nodeList(names: string[]): string {
+  if (names.length === 1) return `node ${names[0]}`;
+  const sorted = [...names].sort();
+  return `${sorted.length} nodes (${sorted.slice(0, 3).join(', ')}${sorted.length > 3 ? ', …' : ''})`;
 }

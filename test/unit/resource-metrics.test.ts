@@ -36,6 +36,14 @@ test('a node that cannot be scraped is logged once per reason, and again only on
     await metrics.scrapeAll();
     assert.equal(lines.length, 2);
     assert.match(lines[1]!, /^unable to fetch metrics from node n1: .*ECONNREFUSED/);
+
+    // Many nodes failing for one reason make one line, not one each.
+    for (const name of ['n2', 'n3', 'n4', 'n5']) {
+      await core.registry.create(NODES, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: ready } }, internalContext('test'));
+    }
+    await metrics.scrapeAll();
+    await metrics.scrapeAll();
+    assert.deepEqual(lines.slice(2), ['unable to fetch metrics from 4 nodes (n2, n3, n4, …): no address (logged again only when this changes)']);
   } finally {
     core.stop();
     await store.close();
