@@ -80,12 +80,12 @@ export function resourceNotFound(): StatusError {
   return new StatusError(404, 'NotFound', 'the server could not find the requested resource');
 }
 
-/** The object history credits the writes this request makes (and those of work it starts with a copy of ctx) to its user. */
 /** A created object's answer. */
 function created(obj: KubeObject): CallResult {
   return { code: 201, body: obj, isObject: true };
 }
 
+/** The object history credits the writes this request makes (and those of work it starts with a copy of ctx) to its user. */
 function creditWrites(ctx: RequestContext): void {
   ctx.writer = { user: ctx.user.name, fieldManager: ctx.fieldManager ?? '', userAgent: ctx.userAgent ?? '' };
 }

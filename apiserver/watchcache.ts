@@ -69,7 +69,7 @@ export function noteWritten(value: Buffer, obj: KubeObject): void {
   (value as { [WRITTEN_OBJECT]?: KubeObject })[WRITTEN_OBJECT] = obj;
   for (const k in members) {
     const v = members[k];
-    if (v !== null && typeof v === 'object' && k !== 'metadata' && !isCleanMember(v) && Object.isExtensible(v)) Object.defineProperty(v, CLEAN_MEMBER, { value: true });
+    if (v !== null && typeof v === 'object' && k !== 'metadata' && !isCleanMember(v) && Object.isExtensible(v)) setHidden(v, CLEAN_MEMBER, true);
   }
 }
 

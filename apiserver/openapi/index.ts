@@ -247,10 +247,10 @@ function gvkIndex(): Map<string, string> {
   return byGvk;
 }
 
-/** Upstream definition name of a kind, e.g. (`apps`, `v1`, `Deployment`) → `io.k8s.api.apps.v1.Deployment`. */
 /** The last kind named and its definition, with the index it was found in (see definitionNameFor). */
 let lastDefinitionName: { index: Map<string, string>; group: string; version: string; kind: string; name: string | undefined } | undefined;
 
+/** Upstream definition name of a kind, e.g. (`apps`, `v1`, `Deployment`) → `io.k8s.api.apps.v1.Deployment`. */
 export function definitionNameFor(group: string, version: string, kind: string): string | undefined {
   const index = gvkIndex();
   // A write asks for its kind's several times, and writes come in runs of one kind: the

@@ -307,6 +307,11 @@ export function formatTime(d: Date): string {
   return formatTimeMs(d.getTime());
 }
 
+/** The time a write records: the one given, else now (Date.now(): no Date to make per write). */
+function writeTime(given: Date | undefined): string {
+  return given ? formatTime(given) : formatTimeMs(Date.now());
+}
+
 /** formatTime of a time in milliseconds since the epoch (Date.now(): no Date to make per write). */
 export function formatTimeMs(ms: number): string {
   const second = Math.floor(ms / 1000);
@@ -741,7 +746,7 @@ export function updateManagedFields(
     if (!oldObj && !subres && metaOf(newObj)?.managedFields === undefined) {
       // A create that brings no managedFields (most): nothing to decode.
       const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, undefined);
-      return setCreatedManagedFields(newObj, opts, type, ignore, (opts.now ? formatTime(opts.now) : formatTimeMs(Date.now())));
+      return setCreatedManagedFields(newObj, opts, type, ignore, writeTime(opts.now));
     }
     const decodeOrEmpty = (mf: unknown): Managed => {
       try {
@@ -781,7 +786,7 @@ export function updateManagedFields(
     }
 
     const ignore = opts.resetFields ? fieldSetOf(opts.resetFields) : defaultResetFields(type, subres);
-    const now = (opts.now ? formatTime(opts.now) : formatTimeMs(Date.now()));
+    const now = writeTime(opts.now);
     if (!oldObj && !subres && managed.fields.size === 0) return setCreatedManagedFields(newObj, opts, type, ignore, now);
     const live = oldObj ? withoutManagedFields(oldObj) : zeroObject(type);
     const key = managerKey({ manager: opts.manager || 'unknown', operation: 'Update', apiVersion: opts.apiVersion, subresource: subres });
