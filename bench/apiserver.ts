@@ -230,6 +230,12 @@ async function main(): Promise<void> {
     console.log(`  creates/s ÷ raw    ${x(off.creates)}    ${x(on.creates)}   (goal ≥ 1×: group commit shares one fsync among concurrent writes)`);
     const us = (n: number) => `${n.toFixed(0)} µs`.padStart(8);
     console.log(`  CPU per create     ${us(off.requestThreadUs)}    ${us(on.requestThreadUs)}   (the server's request thread)`);
+    // What bounds the creates: the request thread's CPU per create caps them at 1 s ÷ that
+    // (the ceiling, were the thread never idle waiting for an fsync or a client), and its
+    // busy share says how close to that cap the run came.
+    console.log(`    ceiling ÷ raw    ${x(1e6 / off.requestThreadUs)}    ${x(1e6 / on.requestThreadUs)}   (1 s ÷ that CPU: creates/s with the request thread never idle)`);
+    const busy = (fig: Figures) => `${((fig.creates * fig.requestThreadUs) / 1e4).toFixed(0)} %`.padStart(8);
+    console.log(`    thread busy      ${busy(off)}    ${busy(on)}`);
     console.log(`    other threads    ${us(off.otherThreadsUs)}    ${us(on.otherThreadsUs)}`);
     console.log(`    the client       ${us(off.clientUs)}    ${us(on.clientUs)}   (this process, on the same cores)`);
     console.log(`  gets/s             ${f(off.gets)}    ${f(on.gets)}   ${ratio(on.gets, off.gets)}`);
