@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { HttpsClient } from './https-client.js';
-import { benchConfigMap, startKiteServer, warmUp, type KiteServer } from './kite-server.js';
+import { benchConfigMap, startKiteServer, WARM_UP_CREATES, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
 import { benchArgs } from './args.js';
 
@@ -18,7 +18,7 @@ const BEFORE = args.get('before');
 const ROUNDS = Number(args.get('rounds') ?? 6);
 const CREATES = Number(args.get('creates') ?? 4000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
-const WARM_UP = Number(args.get('warm-up') ?? 3000);
+const WARM_UP = Number(args.get('warm-up') ?? WARM_UP_CREATES);
 
 interface Side {
   name: string;

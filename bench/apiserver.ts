@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CURRENT_ROWS, STORE_TABLES } from '../store/sqlite.js';
 import type { HttpsClient } from './https-client.js';
-import { benchConfigMap, startKiteServer, warmUp, type KiteServer } from './kite-server.js';
+import { benchConfigMap, startKiteServer, WARM_UP_CREATES, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
 import { benchArgs } from './args.js';
 import { openLoop } from './open-loop.js';
@@ -29,7 +29,7 @@ const OBJECTS = Number(args.get('objects') ?? 4000);
 const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const RATE = Number(args.get('rate') ?? 500);
 const SECONDS = Number(args.get('seconds') ?? 10);
-const WARM_UP = Number(args.get('warm-up') ?? 3000);
+const WARM_UP = Number(args.get('warm-up') ?? WARM_UP_CREATES);
 const CREATE_ROUNDS = Number(args.get('rounds') ?? 8);
 
 /**

@@ -23,7 +23,7 @@ import type { RequestContext } from '../apiserver/context.js';
 import { internalContext } from '../apiserver/context.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { runParallel } from './parallel.js';
-import { benchConfigMap, startKiteServer, warmUp } from './kite-server.js';
+import { benchConfigMap, startKiteServer, WARM_UP_CREATES, warmUp } from './kite-server.js';
 import { benchArgs } from './args.js';
 import { percentile } from './stats.js';
 
@@ -33,7 +33,7 @@ const CONCURRENCY = Number(args.get('concurrency') ?? 16);
 const ROUNDS = Number(args.get('rounds') ?? 8);
 const HTTPS_OBJECTS = Number(args.get('https-objects') ?? 3000);
 const HTTPS_ROUNDS = Number(args.get('https-rounds') ?? 6);
-const WARM_UP = Number(args.get('warm-up') ?? 3000);
+const WARM_UP = Number(args.get('warm-up') ?? WARM_UP_CREATES);
 
 const CONFIGMAPS = resourceByPath('', 'v1', 'configmaps')!;
 const NAMESPACES = resourceByPath('', 'v1', 'namespaces')!;
