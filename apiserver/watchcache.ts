@@ -4,6 +4,7 @@
 import type { Store, WatchEvent } from '../store/types.js';
 import { isJsonCleanMember, type KubeObject } from '../machinery/object.js';
 import { expired, StatusError } from '../machinery/status.js';
+import { getHidden, setHidden } from '../machinery/hidden.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -38,17 +39,11 @@ export function decodeStored(value: Buffer, modRevision: number): KubeObject {
  * On a value buffer this process handed the store, the object it encodes: a store that
  * delivers that same buffer in the write's event (SQLite) lets the cache take the object
  * itself instead of decoding the text again (half the cost of a write's bookkeeping, and
- * its garbage). Only objects whose JSON decodes to the same object are noted. A symbol-keyed
- * property of the buffer (which lives as long as the object would in a WeakMap keyed by
- * it) rather than a WeakMap entry: each entry of a WeakMap is an ephemeron the garbage
- * collector revisits, ~0.3 µs per write more than the property.
+ * its garbage). Only objects whose JSON decodes to the same object are noted. A hidden mark
+ * (machinery/hidden.ts; a weak map's entry cost ~0.3 µs per write more), set by plain
+ * assignment (see noteWritten).
  */
 const WRITTEN_OBJECT = Symbol('writtenObject');
-
-/** Sets a non-enumerable (no copy, spread, comparison or encoding sees it), rewritable symbol-keyed property. */
-function setHidden(target: object, key: symbol, value: unknown): void {
-  Object.defineProperty(target, key, { value, writable: true, configurable: true });
-}
 
 /**
  * Notes that `value` is the stored encoding of `obj`. From then on the object's members
@@ -69,26 +64,25 @@ export function noteWritten(value: Buffer, obj: KubeObject): void {
   (value as { [WRITTEN_OBJECT]?: KubeObject })[WRITTEN_OBJECT] = obj;
   for (const k in members) {
     const v = members[k];
-    if (v !== null && typeof v === 'object' && k !== 'metadata' && !isCleanMember(v) && Object.isExtensible(v)) setHidden(v, CLEAN_MEMBER, true);
+    if (v !== null && typeof v === 'object' && k !== 'metadata' && !isCleanMember(v) && Object.isExtensible(v)) setHidden(v, CLEAN_MEMBER, true, true);
   }
 }
 
 /**
  * Marks top-level members (but metadata, whose own fields change) of noted objects: they
  * never change again, and a later version that keeps one (a status write keeps the spec)
- * is not walked again for it. A hidden property (as WRITTEN_OBJECT) rather than a WeakSet
- * entry per member; a frozen member (an informer's, under KITE_CACHE_MUTATION_DETECTOR)
- * stays unmarked and is walked again.
+ * is not walked again for it. A hidden mark (machinery/hidden.ts); a frozen member (an
+ * informer's, under KITE_CACHE_MUTATION_DETECTOR) stays unmarked and is walked again.
  */
 const CLEAN_MEMBER = Symbol('cleanMember');
 
 function isCleanMember(v: object): boolean {
-  return (v as { [CLEAN_MEMBER]?: true })[CLEAN_MEMBER] === true;
+  return getHidden<true>(v, CLEAN_MEMBER) === true;
 }
 
 /** The decoded value of a store event's value: the written object when noted, else the text decoded. */
 function decodeEventValue(value: Buffer, modRevision: number): KubeObject {
-  const written = (value as { [WRITTEN_OBJECT]?: KubeObject })[WRITTEN_OBJECT];
+  const written = getHidden<KubeObject>(value, WRITTEN_OBJECT);
   if (!written) return decodeStored(value, modRevision);
   // As decodeStored: resourceVersion last in metadata (the writer's may be stale or absent),
   // without a `delete` (which would make metadata a slow dictionary-mode object).
@@ -177,7 +171,7 @@ interface StoredAnswer {
 
 /** (On the object, hidden, as WRITTEN_OBJECT: no WeakMap entry per create; a frozen object is answered by JSON.stringify.) */
 export function answerFromStored(obj: KubeObject, enc: StoredEncoding, revision: number): void {
-  if (enc.metadataAt >= 0 && Object.isExtensible(obj)) setHidden(obj, STORED_ANSWER, { enc, revision } satisfies StoredAnswer);
+  if (enc.metadataAt >= 0 && Object.isExtensible(obj)) setHidden(obj, STORED_ANSWER, { enc, revision } satisfies StoredAnswer, true);
 }
 
 /**
@@ -186,7 +180,7 @@ export function answerFromStored(obj: KubeObject, enc: StoredEncoding, revision:
  * needs no pass over its text.
  */
 export function storedAnswer(obj: unknown): { json: string; bytes: number } | undefined {
-  const a = typeof obj === 'object' && obj !== null ? (obj as { [STORED_ANSWER]?: StoredAnswer })[STORED_ANSWER] : undefined;
+  const a = typeof obj === 'object' && obj !== null ? getHidden<StoredAnswer>(obj, STORED_ANSWER) : undefined;
   if (!a) return undefined;
   const { json, metadataAt, value } = a.enc;
   const at = metadataAt + 1;

@@ -36,6 +36,7 @@ import type {
   WriteOptions,
 } from './transport.js';
 import { asStatusError } from './transport.js';
+import { getHidden, setHidden } from '../machinery/hidden.js';
 
 export interface LocalTransportOptions {
   /** The component name: default field manager (and how writes are attributed). */
@@ -59,16 +60,14 @@ function copyFor<T>(obj: KubeObject, withoutManagedFields: boolean | undefined):
 
 /**
  * On a registry object, its view without managedFields: one per object, shared by every
- * read-only caller. A hidden (non-enumerable: no copy, spread, walk or encoding sees it)
- * property of the object rather than a WeakMap entry, an ephemeron the garbage collector
- * revisits, per object an informer gets; a frozen object (KITE_CACHE_MUTATION_DETECTOR)
- * keeps its view in the WeakMap.
+ * read-only caller. A hidden mark on the object (machinery/hidden.ts), not a weak map's
+ * entry per object an informer gets; a frozen object (KITE_CACHE_MUTATION_DETECTOR) keeps
+ * its view in the WeakMap.
  */
 const VIEW_WITHOUT_MANAGED_FIELDS = Symbol('viewWithoutManagedFields');
 const viewsOfFrozen = new WeakMap<KubeObject, KubeObject>();
 /**
- * On such a view, the registry's object it shows: non-enumerable (no copy, encoding or
- * walk of the view sees it), it keeps the object alive as long as the view, so the
+ * On such a view (hidden), the registry's object it shows: it keeps the object alive as long as the view, so the
  * watch cache finds it again instead of reading the store (ObjectMap's held values).
  */
 const VIEWED = Symbol('viewed');
@@ -90,15 +89,15 @@ function shared<T>(obj: KubeObject, withoutManagedFields: boolean | undefined): 
     if (detectMutations) deepFreeze(obj);
     return obj as T;
   }
-  let view = (obj as { [VIEW_WITHOUT_MANAGED_FIELDS]?: KubeObject })[VIEW_WITHOUT_MANAGED_FIELDS] ?? viewsOfFrozen.get(obj);
+  let view = getHidden<KubeObject>(obj, VIEW_WITHOUT_MANAGED_FIELDS) ?? viewsOfFrozen.get(obj);
   if (!view) {
     // Spread with managedFields set to undefined (what JSON and every reader take as
     // absent), not deleted from, which would leave the view's metadata a slow
     // dictionary-mode object for every informer reading it; a spread is ~0.1 µs less than
     // copying member by member.
     view = { ...obj, metadata: { ...obj.metadata, managedFields: undefined } };
-    Object.defineProperty(view, VIEWED, { value: obj });
-    if (Object.isExtensible(obj)) Object.defineProperty(obj, VIEW_WITHOUT_MANAGED_FIELDS, { value: view });
+    setHidden(view, VIEWED, obj);
+    if (Object.isExtensible(obj)) setHidden(obj, VIEW_WITHOUT_MANAGED_FIELDS, view);
     else viewsOfFrozen.set(obj, view);
     if (detectMutations) deepFreeze(view);
   }

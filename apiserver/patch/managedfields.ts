@@ -10,6 +10,7 @@ import { FieldSet, fieldPE, pathToString, type Path } from './fieldpath.js';
 import { goQuote, goQuoteString } from './gojson.js';
 import type { TypeNode } from './schema.js';
 import { compare, toFieldSet, type Comparison } from './typed.js';
+import { getHidden, setHidden } from '../../machinery/hidden.js';
 
 export interface ManagedFieldsEntry {
   manager?: string;
@@ -139,13 +140,12 @@ function decodeFieldsV1(f: unknown): FieldSet {
 /**
  * Marks FieldsV1 objects a create made straight from the object (createdFieldsV1): their
  * keys are the path elements' own ids, one per element, so a set can be read from them as
- * they are. A hidden (non-enumerable: no copy, spread or encoding carries it) property
- * rather than a WeakSet entry, an ephemeron the garbage collector revisits per create.
+ * they are. A hidden mark (machinery/hidden.ts), not a weak set's entry per create.
  */
 const CREATED_FIELDS_V1 = Symbol('createdFieldsV1');
 
 function isCreatedFieldsV1(f: object): boolean {
-  return (f as { [CREATED_FIELDS_V1]?: true })[CREATED_FIELDS_V1] === true;
+  return getHidden<true>(f, CREATED_FIELDS_V1) === true;
 }
 
 /**
@@ -819,7 +819,7 @@ function setCreatedManagedFields(newObj: KubeObject, opts: UpdateManagedFieldsOp
   entry.fieldsV1 = fieldsV1;
   // Decoded only if the object is written again (decodeManagedFields then reads the
   // entry's set lazily from this FieldsV1): most objects a create makes never are.
-  Object.defineProperty(fieldsV1, CREATED_FIELDS_V1, { value: true });
+  setHidden(fieldsV1, CREATED_FIELDS_V1, true);
   m.managedFields = [entry];
   return newObj;
 }
