@@ -162,8 +162,8 @@ function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined
 // one socket write (one TLS record), where a Buffer body is a second buffer of a writev.
 function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json'): void {
   const stored = storedAnswer(body);
-  const payload = (stored ? stored.json : JSON.stringify(body)) + '\n';
-  const bytes = stored ? stored.bytes + 1 : Buffer.byteLength(payload);
+  const payload = stored ?? JSON.stringify(body) + '\n';
+  const bytes = stored ? stored.length : Buffer.byteLength(payload);
   // Name and value pairs in one flat array: Node takes them without walking an object.
   const headers = ['Content-Type', contentType, 'Content-Length', String(bytes), 'Cache-Control', 'no-cache, private'];
   if (ctx?.warnings.length) for (const w of new Set(ctx.warnings)) headers.push('Warning', `299 - ${asciiQuoted(w)}`);

@@ -175,17 +175,24 @@ export function answerFromStored(obj: KubeObject, enc: StoredEncoding, revision:
 }
 
 /**
- * The JSON registered for `obj` by answerFromStored, if any, and its length in UTF-8:
- * the stored value's plus the ASCII of the resourceVersion, so that the answer's length
- * needs no pass over its text.
+ * The answer registered for `obj` by answerFromStored, if any, as the bytes to send: the
+ * stored value with the resourceVersion put first in metadata and a final newline. Made
+ * from the stored UTF-8 bytes (no second encoding of the text) when the text is ASCII, so
+ * that its character offsets are byte offsets; else from the text.
  */
-export function storedAnswer(obj: unknown): { json: string; bytes: number } | undefined {
+export function storedAnswer(obj: unknown): Buffer | undefined {
   const a = typeof obj === 'object' && obj !== null ? getHidden<StoredAnswer>(obj, STORED_ANSWER) : undefined;
   if (!a) return undefined;
   const { json, metadataAt, value } = a.enc;
   const at = metadataAt + 1;
   const member = `"resourceVersion":"${a.revision}"${json[at] === '}' ? '' : ','}`;
-  return { json: json.slice(0, at) + member + json.slice(at), bytes: value.length + member.length };
+  if (value.length !== json.length) return Buffer.from(`${json.slice(0, at)}${member}${json.slice(at)}\n`);
+  const out = Buffer.allocUnsafe(value.length + member.length + 1);
+  value.copy(out, 0, 0, at);
+  out.write(member, at, 'latin1');
+  value.copy(out, at + member.length, at);
+  out[out.length - 1] = 0x0a;
+  return out;
 }
 
 /**

@@ -10,7 +10,7 @@ import { clusterPKIPaths } from '../machinery/pki.js';
 import { freePort } from '../test/e2e/harness.js';
 import { HttpsClient } from './https-client.js';
 import { runParallel } from './parallel.js';
-import { cpuMsOf } from './procfs.js';
+import { cpuMsOf, threadCpuUsOf } from './procfs.js';
 
 const KITE_MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main.js');
 
@@ -70,7 +70,7 @@ export async function startKiteServer(clusterDir: string, opts: KiteServerOption
       admin: (sockets) => new HttpsClient(port, { ca, cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8') }, sockets),
       withToken: (token, sockets) => new HttpsClient(port, { ca, token }, sockets),
       cpuUs: () => cpuMsOf(`/proc/${child.pid}/stat`) * 1000,
-      mainThreadCpuUs: () => cpuMsOf(`/proc/${child.pid}/task/${child.pid}/stat`) * 1000,
+      mainThreadCpuUs: () => threadCpuUsOf(`/proc/${child.pid}/task/${child.pid}/schedstat`) ?? cpuMsOf(`/proc/${child.pid}/task/${child.pid}/stat`) * 1000,
       stop,
     };
     const probe = server.admin(1);

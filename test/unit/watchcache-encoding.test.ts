@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { answerFromStored, encodeStored, storedAnswer } from '../../apiserver/watchcache.js';
 
-/** The registered answer's text, after checking the length it gives for it. */
+/** The registered answer's text without its final newline, after checking that it ends with one. */
 function storedAnswerJson(obj: unknown): string | undefined {
-  const a = storedAnswer(obj);
-  if (a) assert.equal(a.bytes, Buffer.byteLength(a.json));
-  return a?.json;
+  const a = storedAnswer(obj)?.toString('utf8');
+  if (a !== undefined) assert.ok(a.endsWith('}\n'), a);
+  return a?.slice(0, -1);
 }
 import type { KubeObject } from '../../machinery/object.js';
 
@@ -49,6 +49,11 @@ test('an answer from the stored text is the object with its resourceVersion; obj
   const late = { when: new Date(0), skipped: undefined, 'k"ey': ['{', 1, 'ü€😀'], metadata: { name: 'l' } } as unknown as KubeObject;
   answerFromStored(late, encodeStored(late), 6);
   assert.deepEqual(JSON.parse(storedAnswerJson(late)!), { when: '1970-01-01T00:00:00.000Z', 'k"ey': ['{', 1, 'ü€😀'], metadata: { resourceVersion: '6', name: 'l' } });
+
+  // Non-ASCII text after metadata (the answer made from the text, not from byte offsets).
+  const wide = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'w' }, data: { k: 'ü€😀' } } as KubeObject;
+  answerFromStored(wide, encodeStored(wide), 7);
+  assert.deepEqual(JSON.parse(storedAnswerJson(wide)!), { ...wide, metadata: { resourceVersion: '7', name: 'w' } });
 
   const nullMetadata = { apiVersion: 'v1', kind: 'Status', metadata: null } as unknown as KubeObject;
   answerFromStored(nullMetadata, encodeStored(nullMetadata), 5);
