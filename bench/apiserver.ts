@@ -9,9 +9,13 @@
 // cost of authorization shows as a ratio: both servers run side by side and the creates
 // alternate between them in rounds (`--rounds`). Each server first serves a warm-up of creates
 // (a fresh process spends about as much CPU again compiling its code during its first
-// few thousand requests), so the figures are those of a running server.
+// few thousand requests), so the figures are those of a running server. The creates run
+// at each of several client concurrencies (`--concurrency 16,64`): group commit, the
+// goal's lever, shares a commit and an fsync among the writes in flight, so the rate and
+// the CPU per create depend on how many there are (kube-apiserver admits 200 mutating
+// requests at once by default); gets, lists and the steady load use the first.
 //
-//   node dist/bench/apiserver.js [--objects 4000] [--rounds 8] [--concurrency 16] [--rate 500] [--seconds 10] [--warm-up 3000]
+//   node dist/bench/apiserver.js [--objects 4000] [--rounds 8] [--concurrency 16,64] [--rate 500] [--seconds 10] [--warm-up 10000]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +30,9 @@ import { percentile } from './stats.js';
 
 const args = benchArgs();
 const OBJECTS = Number(args.get('objects') ?? 4000);
-const CONCURRENCY = Number(args.get('concurrency') ?? 16);
+const CONCURRENCIES = (args.get('concurrency') ?? '16,64').split(',').map(Number);
+if (CONCURRENCIES.some((c) => !(c >= 1))) throw new Error(`--concurrency: positive numbers separated by commas (got ${args.get('concurrency')})`);
+const CONCURRENCY = CONCURRENCIES[0];
 const RATE = Number(args.get('rate') ?? 500);
 const SECONDS = Number(args.get('seconds') ?? 10);
 const WARM_UP = Number(args.get('warm-up') ?? WARM_UP_CREATES);
@@ -90,28 +96,39 @@ class RawSqlite {
 /** Runs n jobs on CONCURRENCY workers; resolves to jobs per second. */
 const parallel = async (n: number, work: (i: number) => Promise<void>): Promise<number> => n / ((await runParallel(n, CONCURRENCY, work)) / 1000);
 
-interface Figures {
+/** Creates at one client concurrency. */
+interface CreateFigures {
   creates: number;
   /** CPU µs per create of the server's request thread and of its other threads (fsync, checkpoints, history, GC helpers). */
   requestThreadUs: number;
   otherThreadsUs: number;
   /** CPU µs per create of this process, the client. */
   clientUs: number;
+}
+
+interface Figures {
+  /** By client concurrency, as CONCURRENCIES. */
+  creates: CreateFigures[];
   gets: number;
   lists: number;
   p50: number;
   p99: number;
 }
 
-/** A running `kite server` with an authorization mode, and a client with a ServiceAccount token bound to `edit`. */
-interface Side {
-  server: KiteServer;
-  client: HttpsClient;
-  /** Sums over the create rounds: elapsed ms and CPU µs. */
+/** Sums over the create rounds at one concurrency: elapsed ms and CPU µs. */
+interface CreateSums {
   createMs: number;
   requestThreadUs: number;
   allThreadsUs: number;
   clientUs: number;
+}
+
+/** A running `kite server` with an authorization mode, and a client with a ServiceAccount token bound to `edit`. */
+interface Side {
+  server: KiteServer;
+  client: HttpsClient;
+  /** By client concurrency, as CONCURRENCIES. */
+  sums: CreateSums[];
 }
 
 async function startSide(dir: string, authorizationMode: string): Promise<Side> {
@@ -133,28 +150,30 @@ async function startSide(dir: string, authorizationMode: string): Promise<Side> 
     const tr = await admin.call('POST', '/api/v1/namespaces/bench/serviceaccounts/bench/token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} });
     admin.close();
     const token = (JSON.parse(tr.body) as { status: { token: string } }).status.token;
-    const client = server.withToken(token, CONCURRENCY);
-    await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
-    return { server, client, createMs: 0, requestThreadUs: 0, allThreadsUs: 0, clientUs: 0 };
+    const client = server.withToken(token, Math.max(...CONCURRENCIES));
+    // At the highest concurrency, so that every connection is open (its TLS handshake done) before the measured rounds.
+    await warmUp(client, 'bench', WARM_UP, Math.max(...CONCURRENCIES));
+    return { server, client, sums: CONCURRENCIES.map(() => ({ createMs: 0, requestThreadUs: 0, allThreadsUs: 0, clientUs: 0 })) };
   } catch (err) {
     await server.stop();
     throw err;
   }
 }
 
-/** Creates ConfigMaps cm-<first>… on one side, adding its elapsed time and CPU to the side's sums. */
-async function createRound(side: Side, first: number, n: number): Promise<void> {
+/** Creates ConfigMaps <prefix><first>… on one side with `level`'s concurrency, adding its elapsed time and CPU to that level's sums. */
+async function createRound(side: Side, level: number, prefix: string, first: number, n: number): Promise<void> {
+  const sums = side.sums[level];
   const main0 = side.server.mainThreadCpuUs();
   const all0 = side.server.cpuUs();
   const client0 = process.cpuUsage();
-  side.createMs += await runParallel(n, CONCURRENCY, async (i) => {
-    const r = await side.client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${first + i}`));
+  sums.createMs += await runParallel(n, CONCURRENCIES[level], async (i) => {
+    const r = await side.client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`${prefix}${first + i}`));
     if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
   });
   const clientCpu = process.cpuUsage(client0);
-  side.clientUs += clientCpu.user + clientCpu.system;
-  side.requestThreadUs += side.server.mainThreadCpuUs() - main0;
-  side.allThreadsUs += side.server.cpuUs() - all0;
+  sums.clientUs += clientCpu.user + clientCpu.system;
+  sums.requestThreadUs += side.server.mainThreadCpuUs() - main0;
+  sums.allThreadsUs += side.server.cpuUs() - all0;
 }
 
 /** The create figures summed over the rounds, then gets, lists and the steady load's latencies on the side's ConfigMaps. */
@@ -177,10 +196,12 @@ async function sideFigures(side: Side): Promise<Figures> {
   });
   latencies.sort();
   return {
-    creates: OBJECTS / (side.createMs / 1000),
-    requestThreadUs: side.requestThreadUs / OBJECTS,
-    otherThreadsUs: (side.allThreadsUs - side.requestThreadUs) / OBJECTS,
-    clientUs: side.clientUs / OBJECTS,
+    creates: side.sums.map((s) => ({
+      creates: OBJECTS / (s.createMs / 1000),
+      requestThreadUs: s.requestThreadUs / OBJECTS,
+      otherThreadsUs: (s.allThreadsUs - s.requestThreadUs) / OBJECTS,
+      clientUs: s.clientUs / OBJECTS,
+    })),
     gets,
     lists,
     p50: percentile(latencies, 50),
@@ -206,7 +227,9 @@ async function main(): Promise<void> {
       const perRound = Math.ceil(OBJECTS / CREATE_ROUNDS);
       for (let round = 0, first = 0; first < OBJECTS; round++, first += perRound) {
         const n = Math.min(perRound, OBJECTS - first);
-        const steps = [() => Promise.resolve(rawDb.insertRound(n)), ...sides.map((side) => () => createRound(side, first, n))];
+        // Each level's creates make their own names (the first level's, cm-<i>, are what gets and updates read).
+        const levels = CONCURRENCIES.flatMap((_, level) => sides.map((side) => () => createRound(side, level, level === 0 ? 'cm-' : `cm${CONCURRENCIES[level]}-`, first, n)));
+        const steps = [() => Promise.resolve(rawDb.insertRound(n * CONCURRENCIES.length)), ...levels];
         for (let k = 0; k < steps.length; k++) await steps[(round + k) % steps.length]();
       }
       off = await sideFigures(sides[0]);
@@ -222,22 +245,27 @@ async function main(): Promise<void> {
     const f = (n: number) => n.toFixed(0).padStart(8);
     const ms = (n: number) => `${n.toFixed(2)} ms`.padStart(10);
     const ratio = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`.padStart(7);
-    console.log(`kite API server benchmark (${OBJECTS} ConfigMaps of ~1.5 KB after ${WARM_UP} to warm up, ${CONCURRENCY} concurrent HTTPS clients with a ServiceAccount token, synchronous=FULL; load ${loadBefore} → ${load()})`);
+    console.log(`kite API server benchmark (${OBJECTS} ConfigMaps of ~1.5 KB at each of ${CONCURRENCIES.join(', ')} concurrent HTTPS clients with a ServiceAccount token, after ${WARM_UP} to warm up; synchronous=FULL; load ${loadBefore} → ${load()})`);
     console.log(`  raw SQLite (synchronous=FULL, one transaction per insert, in rounds between the creates)   writes/s ${f(raw.writes)}   reads/s ${f(raw.reads)}`);
     console.log(`                     ${'AlwaysAllow'.padStart(11)} ${'Node,RBAC'.padStart(11)}   RBAC/AlwaysAllow (goal ≥ 90 %)`);
-    console.log(`  creates/s          ${f(off.creates)}    ${f(on.creates)}   ${ratio(on.creates, off.creates)}`);
     const x = (n: number) => `${(n / raw.writes).toFixed(2)}×`.padStart(8);
-    console.log(`  creates/s ÷ raw    ${x(off.creates)}    ${x(on.creates)}   (goal ≥ 1×: group commit shares one fsync among concurrent writes)`);
     const us = (n: number) => `${n.toFixed(0)} µs`.padStart(8);
-    console.log(`  CPU per create     ${us(off.requestThreadUs)}    ${us(on.requestThreadUs)}   (the server's request thread)`);
-    // What bounds the creates: the request thread's CPU per create caps them at 1 s ÷ that
-    // (the ceiling, were the thread never idle waiting for an fsync or a client), and its
-    // busy share says how close to that cap the run came.
-    console.log(`    ceiling ÷ raw    ${x(1e6 / off.requestThreadUs)}    ${x(1e6 / on.requestThreadUs)}   (1 s ÷ that CPU: creates/s with the request thread never idle)`);
-    const busy = (fig: Figures) => `${((fig.creates * fig.requestThreadUs) / 1e4).toFixed(0)} %`.padStart(8);
-    console.log(`    thread busy      ${busy(off)}    ${busy(on)}`);
-    console.log(`    other threads    ${us(off.otherThreadsUs)}    ${us(on.otherThreadsUs)}`);
-    console.log(`    the client       ${us(off.clientUs)}    ${us(on.clientUs)}   (this process, on the same cores)`);
+    const busy = (fig: CreateFigures) => `${((fig.creates * fig.requestThreadUs) / 1e4).toFixed(0)} %`.padStart(8);
+    CONCURRENCIES.forEach((c, level) => {
+      const [a, b] = [off.creates[level], on.creates[level]];
+      console.log(`  ${c} clients`);
+      console.log(`  creates/s          ${f(a.creates)}    ${f(b.creates)}   ${ratio(b.creates, a.creates)}`);
+      console.log(`  creates/s ÷ raw    ${x(a.creates)}    ${x(b.creates)}   (goal ≥ 1×: group commit shares one fsync among concurrent writes)`);
+      console.log(`  CPU per create     ${us(a.requestThreadUs)}    ${us(b.requestThreadUs)}   (the server's request thread)`);
+      // What bounds the creates: the request thread's CPU per create caps them at 1 s ÷ that
+      // (the ceiling, were the thread never idle waiting for an fsync or a client), and its
+      // busy share says how close to that cap the run came.
+      console.log(`    ceiling ÷ raw    ${x(1e6 / a.requestThreadUs)}    ${x(1e6 / b.requestThreadUs)}   (1 s ÷ that CPU: creates/s with the request thread never idle)`);
+      console.log(`    thread busy      ${busy(a)}    ${busy(b)}`);
+      console.log(`    other threads    ${us(a.otherThreadsUs)}    ${us(b.otherThreadsUs)}`);
+      console.log(`    the client       ${us(a.clientUs)}    ${us(b.clientUs)}   (this process, on the same cores)`);
+    });
+    console.log(`  gets, lists, steady writes (${CONCURRENCY} clients)`);
     console.log(`  gets/s             ${f(off.gets)}    ${f(on.gets)}   ${ratio(on.gets, off.gets)}`);
     console.log(`  lists/s (100)      ${f(off.lists)}    ${f(on.lists)}   ${ratio(on.lists, off.lists)}`);
     console.log(`  steady ${RATE}/s p50  ${ms(off.p50)}  ${ms(on.p50)}`);
