@@ -32,6 +32,8 @@ export interface CallResult {
   body: KubeObject | Status;
   /** The body is the addressed object itself (main resource or status): it may be shown as a Table. */
   isObject: boolean;
+  /** The body is the watch cache's own object (shared, never changed): its encoding may be kept with it. */
+  shared?: boolean;
 }
 
 export interface SubresourceCall {
@@ -191,7 +193,10 @@ export class RequestPipeline {
       return { code: 200, body: this.computedHandler(res).get(namespace, name), isObject: true };
     }
     await this.registry.consistentRead();
-    if (!subresource) return { code: 200, body: this.registry.get(res, namespace, name), isObject: true };
+    if (!subresource) {
+      const { object, shared } = this.registry.getForRead(res, namespace, name);
+      return { code: 200, body: object, isObject: true, shared };
+    }
     const handler = this.subresource(res, subresource);
     if (!handler.get) throw methodNotAllowed();
     return handler.get({ ctx, resource: res, namespace, name });

@@ -226,6 +226,14 @@ export class Registry {
     return this.present(res, obj);
   }
 
+  /** As get, and whether the answer is the cache's own object (shared and never changed, so what is derived from it may be kept with it). */
+  getForRead(res: ResourceInfo, namespace: string | undefined, name: string): { object: KubeObject; shared: boolean } {
+    const stored = this.getStored(res, namespace, name);
+    if (!stored) throw notFound(res.group, res.plural, name);
+    const object = this.present(res, stored);
+    return { object, shared: object === stored };
+  }
+
   /** Converted to the request's version, with apiVersion/kind set. */
   present(res: ResourceInfo, stored: KubeObject): KubeObject {
     const obj = fromStorage(res, stored);

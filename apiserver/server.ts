@@ -44,7 +44,7 @@ import { serveOpenApi } from './openapi/index.js';
 import { decodeKubernetesProtobuf } from './protobuf/index.js';
 import { checkJsonDepth } from './bodylimits.js';
 import type { CachedEvent } from './watchcache.js';
-import { storedAnswer } from './watchcache.js';
+import { sharedEncoding, storedAnswer } from './watchcache.js';
 import { PROMETHEUS_CONTENT_TYPE, defaultRegistry } from '../machinery/metrics.js';
 import { requestMetrics, type TrackedRequest } from './metrics/request-metrics.js';
 
@@ -160,10 +160,22 @@ function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined
 // Every JSON body ends with a newline, as upstream's encoder (json.Encoder.Encode) writes it.
 // The body stays a string: Node then writes the header block and the body as one string in
 // one socket write (one TLS record), where a Buffer body is a second buffer of a writev.
-function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json'): void {
+/** `shared`: the body is a watch cache object (see CallResult.shared), whose text is kept with it. */
+function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json', shared = false): void {
   const stored = storedAnswer(body);
-  const payload = stored ?? JSON.stringify(body) + '\n';
-  const bytes = stored ? stored.length : Buffer.byteLength(payload);
+  let payload: string | Buffer;
+  let bytes: number;
+  if (stored) {
+    payload = stored;
+    bytes = stored.length;
+  } else if (shared) {
+    const e = sharedEncoding(body as KubeObject);
+    payload = e.json;
+    bytes = e.bytes;
+  } else {
+    payload = JSON.stringify(body) + '\n';
+    bytes = Buffer.byteLength(payload);
+  }
   // Name and value pairs in one flat array: Node takes them without walking an object.
   const headers = ['Content-Type', contentType, 'Content-Length', String(bytes), 'Cache-Control', 'no-cache, private'];
   if (ctx?.warnings.length) for (const w of new Set(ctx.warnings)) headers.push('Warning', `299 - ${asciiQuoted(w)}`);
@@ -582,7 +594,7 @@ export class ApiServer {
     };
   }
 
-  private respondObject(req: IncomingMessage, res: ServerResponse, code: number, res_: ResourceInfo, obj: KubeObject, ctx?: RequestContext, query?: URLSearchParams): void {
+  private respondObject(req: IncomingMessage, res: ServerResponse, code: number, res_: ResourceInfo, obj: KubeObject, ctx?: RequestContext, query?: URLSearchParams, shared?: boolean): void {
     const table = tableAccept(req.headers.accept);
     if (table && obj.kind !== 'Status') {
       const t = buildTable(res_.group, res_.kind, [obj], {
@@ -600,7 +612,7 @@ export class ApiServer {
       send(res, code, { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata }, ctx);
       return;
     }
-    send(res, code, obj, ctx);
+    send(res, code, obj, ctx, undefined, shared);
   }
 
   private serveResource(req: IncomingMessage, res: ServerResponse, r: ResourceRequest, query: URLSearchParams, user: UserInfo): Promise<void> {
@@ -674,7 +686,7 @@ export class ApiServer {
 
   /** A routed call's answer: the object (as a Table when asked) or the subresource's body as it is. */
   private respond(req: IncomingMessage, res: ServerResponse, resource: ResourceInfo, out: CallResult, ctx?: RequestContext, query?: URLSearchParams): void {
-    if (out.isObject) return this.respondObject(req, res, out.code, resource, out.body as KubeObject, ctx, query);
+    if (out.isObject) return this.respondObject(req, res, out.code, resource, out.body as KubeObject, ctx, query, out.shared);
     send(res, out.code, out.body, ctx);
   }
 

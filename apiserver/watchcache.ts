@@ -196,6 +196,25 @@ export function storedAnswer(obj: unknown): Buffer | undefined {
 }
 
 /**
+ * A cached object's answer text (its JSON and a newline) and its length in bytes, kept
+ * with the object after its first read over HTTP: the cache's objects are shared and
+ * never change, and a GET of one is otherwise encoded again each time. A hidden mark
+ * (machinery/hidden.ts), set on first use only, so a write pays nothing for it and only
+ * objects that are read hold their text (as long as the cache holds them decoded).
+ */
+const SHARED_ENCODING = Symbol('sharedEncoding');
+
+export function sharedEncoding(obj: KubeObject): { json: string; bytes: number } {
+  let e = getHidden<{ json: string; bytes: number }>(obj, SHARED_ENCODING);
+  if (!e) {
+    const json = JSON.stringify(obj) + '\n';
+    e = { json, bytes: Buffer.byteLength(json) };
+    if (Object.isExtensible(obj)) setHidden(obj, SHARED_ENCODING, e);
+  }
+  return e;
+}
+
+/**
  * An object known by key and revision whose value is not kept decoded here: never read
  * yet, or dropped beyond the bound. `held` is the last value decoded at this revision,
  * which someone else may still hold (an in-process informer's store shares the cache's

@@ -2,7 +2,7 @@
 // create's answer made from that text is the created object with its resourceVersion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerFromStored, encodeStored, storedAnswer } from '../../apiserver/watchcache.js';
+import { answerFromStored, encodeStored, sharedEncoding, storedAnswer } from '../../apiserver/watchcache.js';
 
 /** The registered answer's text without its final newline, after checking that it ends with one. */
 function storedAnswerJson(obj: unknown): string | undefined {
@@ -62,4 +62,21 @@ test('an answer from the stored text is the object with its resourceVersion; obj
   answerFromStored(noMetadata, encodeStored(noMetadata), 5);
   assert.equal(storedAnswerJson(noMetadata), undefined);
   assert.equal(storedAnswerJson('text'), undefined);
+});
+
+test('a shared (cached) object keeps its answer text after its first read; a frozen one is encoded each time', () => {
+  const obj: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', resourceVersion: '9' }, data: { k: 'ü' } };
+  const first = sharedEncoding(obj);
+  assert.equal(first.json, JSON.stringify(obj) + '\n');
+  assert.equal(first.bytes, Buffer.byteLength(first.json));
+  assert.equal(sharedEncoding(obj), first, 'kept with the object');
+  // Not seen by copies, encodings or comparisons of the object.
+  assert.deepEqual(Object.keys(obj), ['apiVersion', 'kind', 'metadata', 'data']);
+  assert.equal(JSON.stringify({ ...obj }), JSON.stringify(obj));
+  assert.notEqual(sharedEncoding({ ...obj, data: { k: 'v' } }).json, first.json);
+
+  const frozen = Object.freeze({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'f' } }) as KubeObject;
+  const a = sharedEncoding(frozen);
+  assert.equal(a.json, JSON.stringify(frozen) + '\n');
+  assert.notEqual(sharedEncoding(frozen), a, 'encoded again');
 });
