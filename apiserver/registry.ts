@@ -71,6 +71,8 @@ export interface ListOptions {
 
 export interface ListResult {
   items: KubeObject[];
+  /** The items are the watch cache's objects as read (shared, never changed), not converted copies. */
+  shared?: boolean;
   resourceVersion: string;
   continue?: string;
   remainingItemCount?: number;
@@ -326,6 +328,7 @@ export class Registry {
     // Read in passing (not kept decoded): each object of a list is usually read only once.
     // So are those held elsewhere (in-process informers share them), which need no read.
     let passing: Map<string, KubeObject> | undefined;
+    let shared = true;
     let i = start;
     for (; i < keys.length; i++) {
       if ((i - start) % ahead === 0 && !(unfiltered && items.length >= limit)) passing = cache.objects.readPassing(keys, i, i + ahead);
@@ -343,13 +346,15 @@ export class Registry {
         remaining++;
         continue;
       }
-      items.push(this.present(res, obj));
+      const presented = this.present(res, obj);
+      if (presented !== obj) shared = false;
+      items.push(presented);
     }
     if (remaining > 0) {
       const last = items[items.length - 1];
       next = Buffer.from(JSON.stringify({ k: this.keyOf(res, last), rv: snapshotRev })).toString('base64');
     }
-    const out: ListResult = { items, resourceVersion: String(snapshotRev) };
+    const out: ListResult = { items, resourceVersion: String(snapshotRev), shared };
     if (next) {
       out.continue = next;
       if (labels.empty && fields.empty) out.remainingItemCount = remaining;

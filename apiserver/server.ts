@@ -170,8 +170,8 @@ function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings
     bytes = stored.length;
   } else if (shared) {
     const e = sharedEncoding(body as KubeObject);
-    payload = e.json;
-    bytes = e.bytes;
+    payload = e.json + '\n';
+    bytes = (e.bytes ??= Buffer.byteLength(e.json)) + 1;
   } else {
     payload = JSON.stringify(body) + '\n';
     bytes = Buffer.byteLength(payload);
@@ -750,8 +750,10 @@ export class ApiServer {
     // Items are serialized as stored; the list wrapper is small, so build the JSON by hand
     // instead of copying every item into a new object.
     const head = JSON.stringify({ kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata: listMeta });
+    // The cache's own objects keep their text once encoded (sharedEncoding): a list read again encodes only what changed.
+    const encode = out.shared ? (o: KubeObject) => sharedEncoding(o).json : (o: KubeObject) => JSON.stringify(o);
     if (out.items.length <= STREAM_LIST_CHUNK) {
-      const body = Buffer.from(`${head.slice(0, -1)},"items":[${out.items.map((o) => JSON.stringify(o)).join(',')}]}\n`);
+      const body = Buffer.from(`${head.slice(0, -1)},"items":[${out.items.map(encode).join(',')}]}\n`);
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length, 'Cache-Control': 'no-cache, private' });
       res.end(body);
       return;
@@ -763,7 +765,7 @@ export class ApiServer {
     res.write(`${head.slice(0, -1)},"items":[`);
     for (let i = 0; i < out.items.length; i += STREAM_LIST_CHUNK) {
       if (res.destroyed) return;
-      const part = out.items.slice(i, i + STREAM_LIST_CHUNK).map((o) => JSON.stringify(o)).join(',');
+      const part = out.items.slice(i, i + STREAM_LIST_CHUNK).map(encode).join(',');
       const more = res.write(i === 0 ? part : `,${part}`);
       if (!more) {
         // Wait for the client to take the chunk; each listener goes once either fires, so a

@@ -196,19 +196,24 @@ export function storedAnswer(obj: unknown): Buffer | undefined {
 }
 
 /**
- * A cached object's answer text (its JSON and a newline) and its length in bytes, kept
- * with the object after its first read over HTTP: the cache's objects are shared and
- * never change, and a GET of one is otherwise encoded again each time. A hidden mark
- * (machinery/hidden.ts), set on first use only, so a write pays nothing for it and only
- * objects that are read hold their text (as long as the cache holds them decoded).
+ * A cached object's JSON text (and, once asked, its length in bytes), kept with the
+ * object after its first read over HTTP (a GET, or as an item of a list): the cache's
+ * objects are shared and never change, and each read would otherwise encode them again.
+ * A hidden mark (machinery/hidden.ts) set on first read only, so a write pays nothing
+ * for it and only objects that are read hold their text, for as long as they live (the
+ * cache keeps a bounded number decoded; a list's objects read in passing go with it).
  */
 const SHARED_ENCODING = Symbol('sharedEncoding');
 
-export function sharedEncoding(obj: KubeObject): { json: string; bytes: number } {
-  let e = getHidden<{ json: string; bytes: number }>(obj, SHARED_ENCODING);
+export interface SharedEncoding {
+  json: string;
+  bytes?: number;
+}
+
+export function sharedEncoding(obj: KubeObject): SharedEncoding {
+  let e = getHidden<SharedEncoding>(obj, SHARED_ENCODING);
   if (!e) {
-    const json = JSON.stringify(obj) + '\n';
-    e = { json, bytes: Buffer.byteLength(json) };
+    e = { json: JSON.stringify(obj) };
     if (Object.isExtensible(obj)) setHidden(obj, SHARED_ENCODING, e);
   }
   return e;
