@@ -223,9 +223,7 @@ export class Registry {
   }
 
   get(res: ResourceInfo, namespace: string | undefined, name: string): KubeObject {
-    const obj = this.getStored(res, namespace, name);
-    if (!obj) throw notFound(res.group, res.plural, name);
-    return this.present(res, obj);
+    return this.getForRead(res, namespace, name).object;
   }
 
   /** As get, and whether the answer is the cache's own object (shared and never changed, so what is derived from it may be kept with it). */

@@ -157,10 +157,12 @@ function inflightKind(req: IncomingMessage): 'mutating' | 'readonly' | undefined
   return m === 'GET' || m === 'HEAD' || m === 'OPTIONS' ? 'readonly' : 'mutating';
 }
 
-// Every JSON body ends with a newline, as upstream's encoder (json.Encoder.Encode) writes it.
-// The body stays a string: Node then writes the header block and the body as one string in
-// one socket write (one TLS record), where a Buffer body is a second buffer of a writev.
-/** `shared`: the body is a watch cache object (see CallResult.shared), whose text is kept with it. */
+/**
+ * Every JSON body ends with a newline, as upstream's encoder (json.Encoder.Encode) writes
+ * it. A create's answer is the stored bytes with its resourceVersion (storedAnswer); a
+ * `shared` body (a watch cache object, see CallResult.shared) is written from the text
+ * kept with it (sharedEncoding); anything else is encoded here.
+ */
 function send(res: ServerResponse, code: number, body: unknown, ctx?: { warnings: string[] }, contentType = 'application/json', shared = false): void {
   const stored = storedAnswer(body);
   let payload: string | Buffer;

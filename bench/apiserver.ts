@@ -33,6 +33,7 @@ const OBJECTS = Number(args.get('objects') ?? 4000);
 const CONCURRENCIES = (args.get('concurrency') ?? '16,64').split(',').map(Number);
 if (CONCURRENCIES.some((c) => !(c >= 1))) throw new Error(`--concurrency: positive numbers separated by commas (got ${args.get('concurrency')})`);
 const CONCURRENCY = CONCURRENCIES[0];
+const MAX_CONCURRENCY = Math.max(...CONCURRENCIES);
 const RATE = Number(args.get('rate') ?? 500);
 const SECONDS = Number(args.get('seconds') ?? 10);
 const WARM_UP = Number(args.get('warm-up') ?? WARM_UP_CREATES);
@@ -150,9 +151,9 @@ async function startSide(dir: string, authorizationMode: string): Promise<Side> 
     const tr = await admin.call('POST', '/api/v1/namespaces/bench/serviceaccounts/bench/token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} });
     admin.close();
     const token = (JSON.parse(tr.body) as { status: { token: string } }).status.token;
-    const client = server.withToken(token, Math.max(...CONCURRENCIES));
+    const client = server.withToken(token, MAX_CONCURRENCY);
     // At the highest concurrency, so that every connection is open (its TLS handshake done) before the measured rounds.
-    await warmUp(client, 'bench', WARM_UP, Math.max(...CONCURRENCIES));
+    await warmUp(client, 'bench', WARM_UP, MAX_CONCURRENCY);
     return { server, client, sums: CONCURRENCIES.map(() => ({ createMs: 0, requestThreadUs: 0, allThreadsUs: 0, clientUs: 0 })) };
   } catch (err) {
     await server.stop();
@@ -176,7 +177,6 @@ async function createRound(side: Side, level: number, prefix: string, first: num
   sums.allThreadsUs += side.server.cpuUs() - all0;
 }
 
-/** The create figures summed over the rounds, then gets, lists and the steady load's latencies on the side's ConfigMaps. */
 /**
  * Until both servers are quiet (under 5 % of a core each over 200 ms, at most 10 s): what
  * the creates left running (the object-history worker's backlog, a WAL checkpoint) would
@@ -191,6 +191,7 @@ async function settle(sides: Side[]): Promise<void> {
   }
 }
 
+/** The create figures summed over the rounds, then gets, lists and the steady load's latencies on the side's ConfigMaps. */
 async function sideFigures(side: Side): Promise<Figures> {
   const { client } = side;
   const get = async (i: number) => {

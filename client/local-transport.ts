@@ -67,8 +67,9 @@ function copyFor<T>(obj: KubeObject, withoutManagedFields: boolean | undefined):
 const VIEW_WITHOUT_MANAGED_FIELDS = Symbol('viewWithoutManagedFields');
 const viewsOfFrozen = new WeakMap<KubeObject, KubeObject>();
 /**
- * On such a view (hidden), the registry's object it shows: it keeps the object alive as long as the view, so the
- * watch cache finds it again instead of reading the store (ObjectMap's held values).
+ * On such a view (hidden), the registry's object it shows: it keeps the object alive as
+ * long as the view, so the watch cache finds it again instead of reading the store
+ * (ObjectMap's held values).
  */
 const VIEWED = Symbol('viewed');
 
