@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { CURRENT_ROWS, STORE_TABLES } from '../store/sqlite.js';
 import type { HttpsClient } from './https-client.js';
-import { benchConfigMap, startKiteServer, WARM_UP_CREATES, warmUp, type KiteServer } from './kite-server.js';
+import { benchConfigMap, benchConfigMapJson, startKiteServer, WARM_UP_CREATES, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
 import { benchArgs } from './args.js';
 import { openLoop } from './open-loop.js';
@@ -168,7 +168,7 @@ async function createRound(side: Side, level: number, prefix: string, first: num
   const all0 = side.server.cpuUs();
   const client0 = process.cpuUsage();
   sums.createMs += await runParallel(n, CONCURRENCIES[level], async (i) => {
-    const r = await side.client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`${prefix}${first + i}`));
+    const r = await side.client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMapJson(`${prefix}${first + i}`));
     if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
   });
   const clientCpu = process.cpuUsage(client0);
@@ -212,7 +212,7 @@ async function sideFigures(side: Side): Promise<Figures> {
 
   // Steady load: RATE updates per second for SECONDS, each latency from when it was due.
   const { latencies } = await openLoop(RATE, RATE * SECONDS, async (i) => {
-    const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, benchConfigMap(`cm-${i % OBJECTS}`));
+    const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, benchConfigMapJson(`cm-${i % OBJECTS}`));
     if (r.code !== 200) throw new Error(`update failed: ${r.code} ${r.body}`);
   });
   latencies.sort();

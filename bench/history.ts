@@ -23,7 +23,7 @@ import type { RequestContext } from '../apiserver/context.js';
 import { internalContext } from '../apiserver/context.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { runParallel } from './parallel.js';
-import { benchConfigMap, startKiteServer, WARM_UP_CREATES, warmUp } from './kite-server.js';
+import { benchConfigMap, benchConfigMapJson, startKiteServer, WARM_UP_CREATES, warmUp } from './kite-server.js';
 import { benchArgs } from './args.js';
 import { percentile } from './stats.js';
 
@@ -155,7 +155,7 @@ async function httpsRound(history: boolean): Promise<HttpsResult> {
     await warmUp(client, 'bench', WARM_UP, CONCURRENCY);
     const cpu = server.cpuUs();
     const ms = await runParallel(HTTPS_OBJECTS, CONCURRENCY, async (i) => {
-      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${i}`));
+      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMapJson(`cm-${i}`));
       if (r.code !== 201) throw new Error(`create: ${r.code} ${r.body}`);
     });
     const cpuUs = (server.cpuUs() - cpu) / HTTPS_OBJECTS;

@@ -9,7 +9,21 @@ import { connect, type TLSSocket } from 'node:tls';
 
 export interface HttpsAnswer {
   code: number;
-  body: string;
+  /** Decoded from UTF-8 when first read: a load generator that checks only the code never decodes it. */
+  readonly body: string;
+}
+
+/** An answer whose body bytes are decoded on first read. */
+class Answer implements HttpsAnswer {
+  private text?: string;
+  constructor(
+    readonly code: number,
+    private readonly bytes: Buffer,
+  ) {}
+
+  get body(): string {
+    return (this.text ??= this.bytes.toString('utf8'));
+  }
 }
 
 export interface HttpsClientOptions {
@@ -25,11 +39,11 @@ export interface HttpsClientOptions {
 const CRLF = Buffer.from('\r\n');
 const HEADERS_END = Buffer.from('\r\n\r\n');
 
-/** Where an answer's body ends in `buf` (its header block ending at `bodyStart`), and the body; undefined until it has all arrived. */
-type BodyReader = (buf: Buffer, bodyStart: number) => { end: number; body: string } | undefined;
+/** Where an answer's body ends in `buf` (its header block ending at `bodyStart`), and the body's bytes; undefined until it has all arrived. */
+type BodyReader = (buf: Buffer, bodyStart: number) => { end: number; body: Buffer } | undefined;
 
 function contentLengthBody(length: number): BodyReader {
-  return (buf, bodyStart) => (buf.length - bodyStart < length ? undefined : { end: bodyStart + length, body: buf.toString('utf8', bodyStart, bodyStart + length) });
+  return (buf, bodyStart) => (buf.length - bodyStart < length ? undefined : { end: bodyStart + length, body: buf.subarray(bodyStart, bodyStart + length) });
 }
 
 /** A chunked body: hex size lines, each chunk followed by CRLF, a zero-size chunk, then trailers up to an empty line. */
@@ -45,7 +59,7 @@ const chunkedBody: BodyReader = (buf, bodyStart) => {
     if (size === 0) {
       // Then trailers (kite sends none) up to an empty line.
       const end = buf.indexOf(HEADERS_END, lineEnd);
-      return end < 0 ? undefined : { end: end + 4, body: Buffer.concat(chunks).toString('utf8') };
+      return end < 0 ? undefined : { end: end + 4, body: Buffer.concat(chunks) };
     }
     if (buf.length < lineEnd + 2 + size + 2) return undefined;
     chunks.push(buf.subarray(lineEnd + 2, lineEnd + 2 + size));
@@ -130,7 +144,7 @@ class Connection {
       this.socket.end();
     }
     this.released(this);
-    x.resolve({ code, body: answer.body });
+    x.resolve(new Answer(code, answer.body));
   }
 }
 
@@ -150,9 +164,13 @@ export class HttpsClient {
     this.fixedHeaders = `Host: 127.0.0.1:${port}\r\n${tls.token ? `Authorization: Bearer ${tls.token}\r\n` : ''}`;
   }
 
-  /** One request; a body goes as JSON, with `contentType` (a patch's, e.g. `application/merge-patch+json`). */
-  async call(method: string, path: string, body?: object, contentType = 'application/json'): Promise<HttpsAnswer> {
-    const payload = body ? JSON.stringify(body) : undefined;
+  /**
+   * One request; a body goes as JSON, with `contentType` (a patch's, e.g.
+   * `application/merge-patch+json`). A string body is sent as it is (JSON the caller
+   * encoded once, e.g. benchConfigMapJson's).
+   */
+  async call(method: string, path: string, body?: object | string, contentType = 'application/json'): Promise<HttpsAnswer> {
+    const payload = typeof body === 'string' ? body : body ? JSON.stringify(body) : undefined;
     const request =
       payload === undefined
         ? `${method} ${path} HTTP/1.1\r\n${this.fixedHeaders}\r\n`

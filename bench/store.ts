@@ -12,7 +12,7 @@ import { SqliteStore } from '../store/sqlite.js';
 import { EtcdStore, etcdServices, grpcTarget } from '../store/etcd.js';
 import { startEtcd } from '../store/etcd-process.js';
 import { createCA } from '../machinery/pki.js';
-import { benchConfigMap, startKiteServer } from './kite-server.js';
+import { benchConfigMap, benchConfigMapJson, startKiteServer } from './kite-server.js';
 import { benchArgs } from './args.js';
 import { percentile } from './stats.js';
 
@@ -85,7 +85,7 @@ async function apiCreates(dir: string, store: 'sqlite' | 'etcd'): Promise<Figure
   try {
     await client.call('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
     return await measure(OBJECTS, async (i) => {
-      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMap(`cm-${i}`));
+      const r = await client.call('POST', '/api/v1/namespaces/bench/configmaps', benchConfigMapJson(`cm-${i}`));
       if (r.code !== 201) throw new Error(`create failed: ${r.code} ${r.body}`);
     });
   } finally {
