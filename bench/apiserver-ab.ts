@@ -81,7 +81,12 @@ async function main(): Promise<void> {
       console.log(`  ${s.name.padEnd(7)} ${s.requestThreadUs.map((u) => `${u.toFixed(0)}`.padStart(5)).join('')} µs   median ${median(s.requestThreadUs).toFixed(0)} µs (all threads ${median(s.serverUs).toFixed(0)} µs, client ${median(s.clientUs).toFixed(0)} µs), creates/s median ${median(s.creates).toFixed(0)}`);
     }
     const [before, after] = sides.map((s) => median(s.requestThreadUs));
-    console.log(`  after ÷ before (medians) ${(after / before).toFixed(2)}`);
+    // Each round's two sides ran seconds apart, so their ratio sheds the machine's drift
+    // across rounds, which the medians above keep (one side's rounds spread ±25 % on a
+    // noisy day); the spread of the ratios says how far to trust the median.
+    const paired = sides[1].requestThreadUs.map((u, i) => u / sides[0].requestThreadUs[i]).sort((a, b) => a - b);
+    const quartile = (q: number) => paired[Math.min(paired.length - 1, Math.floor(q * paired.length))].toFixed(2);
+    console.log(`  after ÷ before (medians) ${(after / before).toFixed(2)}; round by round: median ${median(paired).toFixed(2)}, quartiles ${quartile(0.25)}–${quartile(0.75)}`);
   } finally {
     for (const s of sides) {
       s.client.close();
