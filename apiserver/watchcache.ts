@@ -200,22 +200,67 @@ export function storedAnswer(obj: unknown): Buffer | undefined {
  * object after its first read over HTTP (a GET, or as an item of a list): the cache's
  * objects are shared and never change, and each read would otherwise encode them again.
  * A hidden mark (machinery/hidden.ts) set on first read only, so a write pays nothing
- * for it and only objects that are read hold their text, for as long as they live (the
- * cache keeps a bounded number decoded; a list's objects read in passing go with it).
+ * for it. The texts kept are bounded in all (sharedTexts): an object's text would
+ * otherwise live as long as the object, and in-process informers hold every object of
+ * the resources they watch, so one JSON list of the whole store (`kubectl get pods -A
+ * -o json` at 150,000 pods) would pin a second copy of it for good.
  */
 const SHARED_ENCODING = Symbol('sharedEncoding');
 
 export interface SharedEncoding {
+  /** '' once dropped by the budget (no object's JSON is empty): the next read encodes it again. */
   json: string;
   bytes?: number;
 }
 
+/**
+ * The JSON text kept with cached objects, at most `limit` UTF-16 code units in all (about
+ * bytes: the text is mostly ASCII), the first kept dropped first. The default, 32 Mi,
+ * holds the text of a few thousand pods: the objects a client reads again and again, or
+ * reads page by page, while a read of the whole store passes through.
+ */
+export class SharedTextBudget {
+  /** Kept texts in the order they were kept, from `head` on (each record at most once). */
+  private kept: (SharedEncoding | undefined)[] = [];
+  private head = 0;
+  /** Code units of the kept texts. */
+  total = 0;
+
+  constructor(public limit: number) {}
+
+  keep(e: SharedEncoding): void {
+    this.kept.push(e);
+    this.total += e.json.length;
+    // The text just kept stays even alone over the limit: its reader is about to send it.
+    while (this.total > this.limit && this.head < this.kept.length - 1) {
+      const old = this.kept[this.head]!;
+      this.kept[this.head++] = undefined;
+      this.total -= old.json.length;
+      old.json = '';
+      old.bytes = undefined;
+    }
+    // Drop the dead front of the queue now and then, in one copy.
+    if (this.head > 4096 && this.head * 2 > this.kept.length) {
+      this.kept = this.kept.slice(this.head);
+      this.head = 0;
+    }
+  }
+}
+
+export const sharedTexts = new SharedTextBudget(32 * 1024 * 1024);
+
 export function sharedEncoding(obj: KubeObject): SharedEncoding {
   let e = getHidden<SharedEncoding>(obj, SHARED_ENCODING);
-  if (!e) {
-    e = { json: JSON.stringify(obj) };
-    if (Object.isExtensible(obj)) setHidden(obj, SHARED_ENCODING, e);
+  if (e?.json) return e;
+  const json = JSON.stringify(obj);
+  if (e) e.json = json;
+  else {
+    e = { json };
+    // A frozen object cannot take the mark: encoded on every read (and nothing kept).
+    if (!Object.isExtensible(obj)) return e;
+    setHidden(obj, SHARED_ENCODING, e);
   }
+  sharedTexts.keep(e);
   return e;
 }
 

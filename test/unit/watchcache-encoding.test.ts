@@ -2,7 +2,7 @@
 // create's answer made from that text is the created object with its resourceVersion.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { answerFromStored, encodeStored, sharedEncoding, storedAnswer } from '../../apiserver/watchcache.js';
+import { answerFromStored, encodeStored, sharedEncoding, sharedTexts, storedAnswer } from '../../apiserver/watchcache.js';
 
 /** The registered answer's text without its final newline, after checking that it ends with one. */
 function storedAnswerJson(obj: unknown): string | undefined {
@@ -78,4 +78,40 @@ test('a shared (cached) object keeps its JSON text after its first read; a froze
   const a = sharedEncoding(frozen);
   assert.equal(a.json, JSON.stringify(frozen));
   assert.notEqual(sharedEncoding(frozen), a, 'encoded again');
+});
+
+test('the text kept with cached objects is bounded in all: the first kept is dropped first and encoded again on its next read', () => {
+  const limit = sharedTexts.limit;
+  const objects = Array.from({ length: 6 }, (_, i): KubeObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { k: 'x'.repeat(100) } }));
+  const size = JSON.stringify(objects[0]).length;
+  // Drop what earlier reads in this process kept (all but the text kept last), then room for three texts.
+  sharedTexts.limit = 1;
+  sharedEncoding({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cm-x' }, data: { k: 'z'.repeat(100) } });
+  sharedTexts.limit = 3 * size;
+  try {
+    const records = objects.map((o) => sharedEncoding(o));
+    assert.ok(sharedTexts.total <= sharedTexts.limit, `${sharedTexts.total} kept, limit ${sharedTexts.limit}`);
+    assert.deepEqual(
+      records.map((r) => r.json !== ''),
+      [false, false, false, true, true, true],
+      'the three read last keep their text',
+    );
+    // Read again: the same record, its text encoded again and kept (another one dropped).
+    const again = sharedEncoding(objects[0]);
+    assert.equal(again, records[0]);
+    assert.equal(again.json, JSON.stringify(objects[0]));
+    assert.equal(records[3].json, '', 'the oldest kept text made room');
+    assert.ok(sharedTexts.total <= sharedTexts.limit);
+    // One text alone over the limit is still answered (and kept until the next).
+    sharedTexts.limit = 1;
+    const big: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big' }, data: { k: 'y'.repeat(1000) } };
+    assert.equal(sharedEncoding(big).json, JSON.stringify(big));
+    assert.ok(records.every((r) => r.json === ''));
+    // A frozen object keeps nothing.
+    const total = sharedTexts.total;
+    sharedEncoding(Object.freeze({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'f2' } }) as KubeObject);
+    assert.equal(sharedTexts.total, total);
+  } finally {
+    sharedTexts.limit = limit;
+  }
 });
