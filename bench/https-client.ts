@@ -38,12 +38,17 @@ export interface HttpsClientOptions {
 
 const CRLF = Buffer.from('\r\n');
 const HEADERS_END = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 
-/** Where an answer's body ends in `buf` (its header block ending at `bodyStart`), and the body's bytes; undefined until it has all arrived. */
-type BodyReader = (buf: Buffer, bodyStart: number) => { end: number; body: Buffer } | undefined;
+/**
+ * Where an answer's body ends in `buf` (its header block ending at `bodyStart`), and the
+ * body's bytes; until it has all arrived, how many bytes `buf` must hold before another
+ * look can get further (so a big body is gathered in one copy, not one per chunk).
+ */
+type BodyReader = (buf: Buffer, bodyStart: number) => { end: number; body: Buffer } | { need: number };
 
 function contentLengthBody(length: number): BodyReader {
-  return (buf, bodyStart) => (buf.length - bodyStart < length ? undefined : { end: bodyStart + length, body: buf.subarray(bodyStart, bodyStart + length) });
+  return (buf, bodyStart) => (buf.length - bodyStart < length ? { need: bodyStart + length } : { end: bodyStart + length, body: buf.subarray(bodyStart, bodyStart + length) });
 }
 
 /** A chunked body: hex size lines, each chunk followed by CRLF, a zero-size chunk, then trailers up to an empty line. */
@@ -52,16 +57,16 @@ const chunkedBody: BodyReader = (buf, bodyStart) => {
   let at = bodyStart;
   for (;;) {
     const lineEnd = buf.indexOf(CRLF, at);
-    if (lineEnd < 0) return undefined;
+    if (lineEnd < 0) return { need: buf.length + 1 };
     // A size line may carry extensions after ';'.
     const size = parseInt(buf.toString('latin1', at, lineEnd), 16);
     if (Number.isNaN(size)) throw new Error(`bad chunk size line: ${buf.toString('latin1', at, lineEnd)}`);
     if (size === 0) {
       // Then trailers (kite sends none) up to an empty line.
       const end = buf.indexOf(HEADERS_END, lineEnd);
-      return end < 0 ? undefined : { end: end + 4, body: Buffer.concat(chunks) };
+      return end < 0 ? { need: buf.length + 1 } : { end: end + 4, body: Buffer.concat(chunks) };
     }
-    if (buf.length < lineEnd + 2 + size + 2) return undefined;
+    if (buf.length < lineEnd + 2 + size + 2) return { need: lineEnd + 2 + size + 2 };
     chunks.push(buf.subarray(lineEnd + 2, lineEnd + 2 + size));
     at = lineEnd + 2 + size + 2;
   }
@@ -76,7 +81,11 @@ interface Exchange {
 
 /** One keep-alive TLS connection; one exchange at a time. */
 class Connection {
-  private buf: Buffer = Buffer.alloc(0);
+  /** What has arrived and is not yet read, in the chunks it came in, and their bytes. */
+  private parts: Buffer[] = [];
+  private size = 0;
+  /** Bytes to gather before looking again (an answer's end, when its length is known). */
+  private need = 0;
   private exchange?: Exchange;
   closed = false;
 
@@ -85,7 +94,9 @@ class Connection {
     private readonly released: (c: Connection) => void,
   ) {
     socket.on('data', (chunk: Buffer) => {
-      this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+      this.parts.push(chunk);
+      this.size += chunk.length;
+      if (this.size < this.need) return;
       try {
         this.read();
       } catch (err) {
@@ -111,18 +122,35 @@ class Connection {
     this.socket.write(request);
   }
 
+  /** What has arrived and is not yet read, as one buffer. */
+  private buffered(): Buffer {
+    if (this.parts.length > 1) this.parts = [Buffer.concat(this.parts, this.size)];
+    return this.parts[0] ?? EMPTY;
+  }
+
+  /** Drops the first `n` bytes of what has arrived (an answer read). */
+  private consume(n: number): void {
+    const rest = this.buffered().subarray(n);
+    this.parts = rest.length > 0 ? [rest] : [];
+    this.size = rest.length;
+  }
+
   private read(): void {
     const x = this.exchange;
     if (!x) return;
-    const headersEnd = this.buf.indexOf(HEADERS_END);
-    if (headersEnd < 0) return;
+    const buf = this.buffered();
+    const headersEnd = buf.indexOf(HEADERS_END);
+    if (headersEnd < 0) {
+      this.need = buf.length + 1;
+      return;
+    }
     // Header names are case-insensitive; the values read here are ASCII.
-    const head = this.buf.toString('latin1', 0, headersEnd).toLowerCase();
+    const head = buf.toString('latin1', 0, headersEnd).toLowerCase();
     const code = Number(head.slice(9, 12));
     const bodyStart = headersEnd + 4;
     if (code >= 100 && code < 200) {
       // An interim answer (this client asks for no upgrade): the final one follows.
-      this.buf = this.buf.subarray(bodyStart);
+      this.consume(bodyStart);
       this.read();
       return;
     }
@@ -135,9 +163,13 @@ class Connection {
       if (!length) throw new Error(`answer without Content-Length or chunked encoding: ${head.split('\r\n')[0]}`);
       reader = contentLengthBody(Number(length[1]));
     }
-    const answer = reader(this.buf, bodyStart);
-    if (!answer) return;
-    this.buf = this.buf.subarray(answer.end);
+    const answer = reader(buf, bodyStart);
+    if ('need' in answer) {
+      this.need = answer.need;
+      return;
+    }
+    this.need = 0;
+    this.consume(answer.end);
     this.exchange = undefined;
     if (/\r\nconnection: *close/.test(head)) {
       this.closed = true;

@@ -46,6 +46,13 @@ test('HTTPS client: status codes and bodies of Content-Length, chunked and bodil
         res.write('1,2,');
         setTimeout(() => res.end('3]}'), 10);
       }, 10);
+    } else if (req.url === '/big' || req.url === '/big-chunked') {
+      // 4 MiB in 64 KiB writes (many TLS records and reads), sized or chunked.
+      const piece = Buffer.alloc(64 * 1024, 'abcdefgh');
+      if (req.url === '/big') res.writeHead(200, { 'Content-Length': 64 * piece.length });
+      else res.writeHead(200, { 'Transfer-Encoding': 'chunked' });
+      for (let i = 0; i < 63; i++) res.write(piece);
+      res.end(piece);
     } else if (req.url === '/interim') {
       // 103 Early Hints before the final answer.
       res.writeEarlyHints({ link: '</style.css>; rel=preload' });
@@ -70,6 +77,12 @@ test('HTTPS client: status codes and bodies of Content-Length, chunked and bodil
     assert.deepEqual(plain(await client.call('GET', '/interim')), { code: 200, body: 'final' });
     assert.deepEqual(plain(await client.call('GET', '/missing?x=1')), { code: 404, body: '{"kind":"Status","code":404}' });
     assert.deepEqual(plain(await client.call('HEAD', '/length')), { code: 201, body: '' });
+    for (const path of ['/big', '/big-chunked']) {
+      const big = await client.call('GET', path);
+      assert.equal(big.code, 200);
+      assert.equal(big.body.length, 4 * 1024 * 1024, path);
+      assert.equal(big.body, 'abcdefgh'.repeat(512 * 1024), path);
+    }
     // A string body goes as it is (JSON the caller encoded once).
     assert.equal((await client.call('POST', '/length', '{"data":{"note":"as is"}}')).code, 201);
     assert.deepEqual(
@@ -81,6 +94,8 @@ test('HTTPS client: status codes and bodies of Content-Length, chunked and bodil
         ['GET', '/interim', 'Bearer abc.def.ghi', undefined, ''],
         ['GET', '/missing?x=1', 'Bearer abc.def.ghi', undefined, ''],
         ['HEAD', '/length', 'Bearer abc.def.ghi', undefined, ''],
+        ['GET', '/big', 'Bearer abc.def.ghi', undefined, ''],
+        ['GET', '/big-chunked', 'Bearer abc.def.ghi', undefined, ''],
         ['POST', '/length', 'Bearer abc.def.ghi', 'application/json', '{"data":{"note":"as is"}}'],
       ],
     );
