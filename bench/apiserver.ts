@@ -94,8 +94,6 @@ class RawSqlite {
   }
 }
 
-/** Runs n jobs on CONCURRENCY workers; resolves to jobs per second. */
-const parallel = async (n: number, work: (i: number) => Promise<void>): Promise<number> => n / ((await runParallel(n, CONCURRENCY, work)) / 1000);
 
 /** Creates at one client concurrency. */
 interface CreateFigures {
@@ -191,25 +189,52 @@ async function settle(sides: Side[]): Promise<void> {
   }
 }
 
-/** The create figures summed over the rounds, then gets, lists and the steady load's latencies on the side's ConfigMaps. */
-async function sideFigures(side: Side): Promise<Figures> {
+/** A side's gets and lists of its ConfigMaps (cm-<i>, the first level's creates). */
+function readers(side: Side): { get: (i: number) => Promise<void>; list: () => Promise<void> } {
   const { client } = side;
-  const get = async (i: number) => {
-    const r = await client.call('GET', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`);
-    if (r.code !== 200) throw new Error(`get failed: ${r.code}`);
+  return {
+    get: async (i) => {
+      const r = await client.call('GET', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`);
+      if (r.code !== 200) throw new Error(`get failed: ${r.code}`);
+    },
+    list: async () => {
+      const r = await client.call('GET', '/api/v1/namespaces/bench/configmaps?limit=100');
+      if (r.code !== 200) throw new Error(`list failed: ${r.code}`);
+    },
   };
-  const list = async () => {
-    const r = await client.call('GET', '/api/v1/namespaces/bench/configmaps?limit=100');
-    if (r.code !== 200) throw new Error(`list failed: ${r.code}`);
-  };
+}
+
+/**
+ * Gets/s and lists/s of each side, measured in rounds alternating between the two (each
+ * first in turn), as the creates are: measured one side after the other, the machine's
+ * drift between the two passed for authorization's cost (Node,RBAC's gets read 63–112 %
+ * of AlwaysAllow's over one day's runs).
+ */
+async function readFigures(sides: Side[]): Promise<{ gets: number; lists: number }[]> {
+  const all = sides.map(readers);
   // Their code paths warmed up first, as the creates' are: a few thousand gets take a
   // fraction of a second, about what compiling the paths they take costs (more with
   // authorization, so cold figures overstate its cost).
-  await parallel(OBJECTS * 2, get);
-  await parallel(100, list);
-  const gets = await parallel(OBJECTS * 4, get);
-  const lists = await parallel(200, list);
+  for (const r of all) {
+    await runParallel(OBJECTS * 2, CONCURRENCY, r.get);
+    await runParallel(100, CONCURRENCY, r.list);
+  }
+  await settle(sides);
+  const GETS = Math.ceil((OBJECTS * 4) / CREATE_ROUNDS);
+  const LISTS = Math.ceil(200 / CREATE_ROUNDS);
+  const ms = sides.map(() => ({ gets: 0, lists: 0 }));
+  for (let round = 0; round < CREATE_ROUNDS; round++) {
+    for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      ms[i].gets += await runParallel(GETS, CONCURRENCY, (k) => all[i].get(round * GETS + k));
+      ms[i].lists += await runParallel(LISTS, CONCURRENCY, all[i].list);
+    }
+  }
+  return ms.map((m) => ({ gets: (GETS * CREATE_ROUNDS) / (m.gets / 1000), lists: (LISTS * CREATE_ROUNDS) / (m.lists / 1000) }));
+}
 
+/** The create figures summed over the rounds, the reads' figures, and the steady load's latencies on the side's ConfigMaps. */
+async function sideFigures(side: Side, reads: { gets: number; lists: number }): Promise<Figures> {
+  const { client } = side;
   // Steady load: RATE updates per second for SECONDS, each latency from when it was due.
   const { latencies } = await openLoop(RATE, RATE * SECONDS, async (i) => {
     const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, benchConfigMapJson(`cm-${i % OBJECTS}`));
@@ -223,8 +248,8 @@ async function sideFigures(side: Side): Promise<Figures> {
       otherThreadsUs: (s.allThreadsUs - s.requestThreadUs) / OBJECTS,
       clientUs: s.clientUs / OBJECTS,
     })),
-    gets,
-    lists,
+    gets: reads.gets,
+    lists: reads.lists,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
   };
@@ -254,9 +279,11 @@ async function main(): Promise<void> {
         for (let k = 0; k < steps.length; k++) await steps[(round + k) % steps.length]();
       }
       await settle(sides);
-      off = await sideFigures(sides[0]);
+      const reads = await readFigures(sides);
       await settle(sides);
-      on = await sideFigures(sides[1]);
+      off = await sideFigures(sides[0], reads[0]);
+      await settle(sides);
+      on = await sideFigures(sides[1], reads[1]);
       raw = { writes: rawDb.writes(), reads: rawDb.reads() };
     } finally {
       rawDb.close();

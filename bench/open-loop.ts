@@ -22,9 +22,10 @@ export async function openLoop(rate: number, count: number, send: (i: number) =>
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     // Timers are not finer than a millisecond: a shorter wait is sent now, and its latency
-    // counts from then (from its due time, a quick answer to an early request read as < 0).
+    // counts from then (from its due time, a quick answer to an early request read as < 0);
+    // one sent late counts from its due time.
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const from = Math.max(due, performance.now());
+    const from = Math.min(due, performance.now());
     inflight.push(
       send(i).then(() => {
         latencies[i] = performance.now() - from;
