@@ -17,6 +17,7 @@ import type { HttpsClient } from './https-client.js';
 import { benchConfigMapJson, startKiteServer, WARM_UP_CREATES, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
 import { benchArgs } from './args.js';
+import { percentile } from './stats.js';
 
 const args = benchArgs();
 const BEFORE = args.get('before');
@@ -85,8 +86,7 @@ async function main(): Promise<void> {
     // across rounds, which the medians above keep (one side's rounds spread ±25 % on a
     // noisy day); the spread of the ratios says how far to trust the median.
     const paired = sides[1].requestThreadUs.map((u, i) => u / sides[0].requestThreadUs[i]).sort((a, b) => a - b);
-    const quartile = (q: number) => paired[Math.min(paired.length - 1, Math.floor(q * paired.length))].toFixed(2);
-    console.log(`  after ÷ before (medians) ${(after / before).toFixed(2)}; round by round: median ${median(paired).toFixed(2)}, quartiles ${quartile(0.25)}–${quartile(0.75)}`);
+    console.log(`  after ÷ before (medians) ${(after / before).toFixed(2)}; round by round: median ${median(paired).toFixed(2)}, quartiles ${percentile(paired, 25).toFixed(2)}–${percentile(paired, 75).toFixed(2)}`);
   } finally {
     for (const s of sides) {
       s.client.close();
