@@ -110,9 +110,9 @@ export class Informer<T extends ApiObject = KubeObject> {
     private readonly opts: InformerOptions<T> = {},
   ) {
     this.name = opts.name ?? (resource.group ? `${resource.plural}.${resource.group}` : resource.plural);
-    const indexers: Indexers<T> = { ...(opts.indexers ?? {}) };
-    if (resource.namespaced && !indexers[NAMESPACE_INDEX]) indexers[NAMESPACE_INDEX] = indexByNamespace;
-    this.storeImpl = new Store<T>(indexers);
+    this.storeImpl = new Store<T>(opts.indexers ?? {});
+    // Built when first asked for (most users never list by namespace).
+    if (resource.namespaced && !opts.indexers?.[NAMESPACE_INDEX]) this.storeImpl.addLazyIndexers({ [NAMESPACE_INDEX]: indexByNamespace });
     this.backoff = { ...DEFAULT_BACKOFF, ...(opts.backoff ?? {}) };
     this.log = opts.log ?? ((msg) => console.warn(msg));
   }

@@ -66,6 +66,13 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
    * 10,000 Services over 1,500 pods a namespace are 15 million lookups by key otherwise.
    */
   private readonly listed = new Map<string, Map<string, T[]>>();
+  /**
+   * Indexes built on their first use (addLazyIndexers): until then no change pays for
+   * them. An informer's namespace index is one: most informers' users never ask by
+   * namespace (the garbage collector's, on every resource), and on every change it was
+   * a Map and a Set to update and a key to hold per object.
+   */
+  private readonly lazyIndexers = new Map<string, IndexFunc<T>>();
 
   constructor(indexers: Indexers<T> = {}) {
     this.addIndexers(indexers);
@@ -81,9 +88,10 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
    */
   addIndexers(indexers: Indexers<T>): void {
     for (const [name, fn] of Object.entries(indexers)) {
-      const existing = this.indexers.get(name);
-      if (existing === fn) continue;
-      if (existing) throw new Error(`indexer "${name}" already exists`);
+      const existing = this.indexers.get(name) ?? this.lazyIndexers.get(name);
+      if (existing === fn && !this.lazyIndexers.has(name)) continue;
+      if (existing === fn) this.lazyIndexers.delete(name);
+      else if (existing) throw new Error(`indexer "${name}" already exists`);
       this.indexers.set(name, fn);
       const index = new Map<string, Set<string>>();
       const filed = new Map<string, readonly string[]>();
@@ -93,8 +101,18 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
     }
   }
 
+  /** Indexes like addIndexers' but built (from the objects then held) on their first use. */
+  addLazyIndexers(indexers: Indexers<T>): void {
+    for (const [name, fn] of Object.entries(indexers)) {
+      const existing = this.indexers.get(name) ?? this.lazyIndexers.get(name);
+      if (existing === fn) continue;
+      if (existing) throw new Error(`indexer "${name}" already exists`);
+      this.lazyIndexers.set(name, fn);
+    }
+  }
+
   hasIndex(indexName: string): boolean {
-    return this.indexers.has(indexName);
+    return this.indexers.has(indexName) || this.lazyIndexers.has(indexName);
   }
 
   getByKey(key: string): T | undefined {
@@ -122,7 +140,7 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
   }
 
   listNamespace(namespace: string): T[] {
-    if (this.indexers.has(NAMESPACE_INDEX)) return this.byIndex(NAMESPACE_INDEX, namespace);
+    if (this.hasIndex(NAMESPACE_INDEX)) return this.byIndex(NAMESPACE_INDEX, namespace);
     const out: T[] = [];
     for (const obj of this.items.values()) if ((obj.metadata?.namespace ?? '') === namespace) out.push(obj);
     return out;
@@ -153,8 +171,13 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
   }
 
   private index(indexName: string): Map<string, Set<string>> {
-    const index = this.indices.get(indexName);
-    if (!index) throw new Error(`index "${indexName}" does not exist`);
+    let index = this.indices.get(indexName);
+    if (!index) {
+      const lazy = this.lazyIndexers.get(indexName);
+      if (!lazy) throw new Error(`index "${indexName}" does not exist`);
+      this.addIndexers({ [indexName]: lazy });
+      index = this.indices.get(indexName)!;
+    }
     return index;
   }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiObject } from '../../client/transport.js';
-import { Store, indexByNamespace, indexByNodeName, indexByOwnerUID } from '../../client/store.js';
+import { NAMESPACE_INDEX, Store, indexByNamespace, indexByNodeName, indexByOwnerUID } from '../../client/store.js';
 import { namespacedKey, objectKey, splitKey } from '../../client/keys.js';
 
 type P = ApiObject & { spec?: { nodeName?: string } };
@@ -73,4 +73,34 @@ test('byIndex answers from the objects filed now, after replacements, deletions 
   assert.deepEqual(s.byIndex('byNamespace', 'b').map((o) => o.metadata?.resourceVersion), ['3'], 'moved in');
   s.clear();
   assert.deepEqual(s.byIndex('byNamespace', 'b'), []);
+});
+
+test('a lazy index is built from the objects held on its first use and kept up to date after; the same function made eager is that index', () => {
+  const store = new Store<ApiObject>();
+  store.addLazyIndexers({ [NAMESPACE_INDEX]: indexByNamespace });
+  const obj = (ns: string, name: string): ApiObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace: ns, name } });
+  store.set('a/one', obj('a', 'one'));
+  store.set('b/two', obj('b', 'two'));
+  store.set('a/two', obj('a', 'two'));
+  store.delete('a/two');
+  assert.equal(store.hasIndex(NAMESPACE_INDEX), true);
+  // First use: built from what is held now.
+  assert.deepEqual(store.indexKeys(NAMESPACE_INDEX, 'a'), ['a/one']);
+  assert.deepEqual(store.listNamespace('b').map((o) => o.metadata?.name), ['two']);
+  // Kept up to date from then on.
+  store.set('a/three', obj('a', 'three'));
+  store.delete('b/two');
+  assert.deepEqual(store.indexKeys(NAMESPACE_INDEX, 'a').sort(), ['a/one', 'a/three']);
+  assert.deepEqual(store.indexValues(NAMESPACE_INDEX), ['a']);
+
+  const other = new Store<ApiObject>();
+  other.addLazyIndexers({ [NAMESPACE_INDEX]: indexByNamespace });
+  other.set('c/x', obj('c', 'x'));
+  other.addIndexers({ [NAMESPACE_INDEX]: indexByNamespace });
+  other.set('c/y', obj('c', 'y'));
+  assert.deepEqual(other.indexKeys(NAMESPACE_INDEX, 'c').sort(), ['c/x', 'c/y']);
+  assert.throws(() => other.addLazyIndexers({ [NAMESPACE_INDEX]: () => ['elsewhere'] }), /already exists/);
+  const third = new Store<ApiObject>();
+  third.addLazyIndexers({ [NAMESPACE_INDEX]: indexByNamespace });
+  assert.throws(() => third.addIndexers({ [NAMESPACE_INDEX]: () => ['elsewhere'] }), /already exists/);
 });
