@@ -17,7 +17,7 @@ import type { HttpsClient } from './https-client.js';
 import { benchConfigMapJson, startKiteServer, WARM_UP_CREATES, warmUp, type KiteServer } from './kite-server.js';
 import { runParallel } from './parallel.js';
 import { benchArgs } from './args.js';
-import { percentile } from './stats.js';
+import { median, percentile } from './stats.js';
 
 const args = benchArgs();
 const BEFORE = args.get('before');
@@ -40,7 +40,6 @@ interface Side {
   creates: number[];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function main(): Promise<void> {
   if (!BEFORE && NODE_ARGS.before.join() === NODE_ARGS.after.join()) throw new Error("--before <the other build's dist directory>, or node flags that differ (--before-node-args, --after-node-args), is required");

@@ -19,11 +19,12 @@
 //
 //   node dist/bench/instructions.js [--before /path/to/other/dist] [--runs 3] [--creates 2000] [--warm-up 3000]
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs } from './args.js';
+import { median } from './stats.js';
 
 const args = benchArgs();
 const RUNS = Number(args.get('runs') ?? 3);
@@ -88,7 +89,7 @@ function ensureValgrind(): void {
 /** One run of `dist`'s code under callgrind: thousands of instructions per create, the main thread's and all threads'. */
 function measure(dist: string, workDir: string): { main: number; all: number } {
   rmSync(workDir, { recursive: true, force: true });
-  execFileSync('mkdir', ['-p', workDir]);
+  mkdirSync(workDir, { recursive: true });
   const out = join(workDir, 'callgrind.out');
   execFileSync(
     'valgrind',
@@ -101,8 +102,6 @@ function measure(dist: string, workDir: string): { main: number; all: number } {
   if (!all) throw new Error(`no measured counts in ${workDir} (see valgrind.log there)`);
   return { main: (byThread.get(1) ?? 0) / CREATES / 1000, all: all / CREATES / 1000 };
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 
 async function main(): Promise<void> {
   if (args.get('child')) return child(args.get('dist')!, args.get('work')!);

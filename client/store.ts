@@ -88,10 +88,11 @@ export class Store<T extends ApiObject> implements ReadonlyStore<T> {
    */
   addIndexers(indexers: Indexers<T>): void {
     for (const [name, fn] of Object.entries(indexers)) {
-      const existing = this.indexers.get(name) ?? this.lazyIndexers.get(name);
-      if (existing === fn && !this.lazyIndexers.has(name)) continue;
-      if (existing === fn) this.lazyIndexers.delete(name);
-      else if (existing) throw new Error(`indexer "${name}" already exists`);
+      if (this.indexers.get(name) === fn) continue;
+      const lazy = this.lazyIndexers.get(name);
+      // The same function registered lazily is built now, as that index.
+      if (lazy === fn) this.lazyIndexers.delete(name);
+      else if (lazy || this.indexers.has(name)) throw new Error(`indexer "${name}" already exists`);
       this.indexers.set(name, fn);
       const index = new Map<string, Set<string>>();
       const filed = new Map<string, readonly string[]>();
