@@ -94,7 +94,6 @@ class RawSqlite {
   }
 }
 
-
 /** Creates at one client concurrency. */
 interface CreateFigures {
   creates: number;
@@ -236,7 +235,7 @@ async function readFigures(sides: Side[]): Promise<{ gets: number; lists: number
 /** The create figures summed over the rounds, the reads' figures, and the steady load's latencies on the side's ConfigMaps. */
 async function sideFigures(side: Side, reads: { gets: number; lists: number }): Promise<Figures> {
   const { client } = side;
-  // Steady load: RATE updates per second for SECONDS, each latency from when it was due.
+  // Steady load: RATE updates per second for SECONDS, each latency from when it was due (or sent, if earlier: bench/open-loop.ts).
   const { latencies } = await openLoop(RATE, RATE * SECONDS, async (i) => {
     const r = await client.call('PUT', `/api/v1/namespaces/bench/configmaps/cm-${i % OBJECTS}`, benchConfigMapJson(`cm-${i % OBJECTS}`));
     if (r.code !== 200) throw new Error(`update failed: ${r.code} ${r.body}`);
