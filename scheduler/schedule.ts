@@ -87,6 +87,15 @@ export class SchedulingAlgorithm {
    */
   private readonly filteredNames: string[] = [];
   private readonly filteredStatuses: Status[] = [];
+  /**
+   * Nodes whose first failing plugin isn't known yet (parallel arrays, per node). Kept
+   * across pods like the two above: a pod that fits nowhere fills them for every node, and
+   * new arrays grown to thousands of entries per pod were a quarter of the scheduler's garbage.
+   */
+  private readonly pendingNodes: NodeInfo[] = [];
+  private readonly pendingStatus: Status[] = [];
+  private readonly pendingRejectedBy: number[] = [];
+  private readonly pendingPassed: number[] = [];
   /** Per pod shape (node-local filters' keys), why each node (by nodeList() position) rejects such a pod. */
   private readonly everyNodeVerdicts = new Map<string, EveryNodeVerdict>();
 
@@ -195,11 +204,8 @@ export class SchedulingAlgorithm {
     // Dynamic order: indices into `filters` (profile order).
     const order: number[] = [];
     for (let j = 0; j < nf; j++) order.push(j);
-    // Nodes whose first failing plugin isn't known yet (parallel arrays: this is per node).
-    const pendingNodes: NodeInfo[] = [];
-    const pendingStatus: Status[] = [];
-    const pendingRejectedBy: number[] = [];
-    const pendingPassed: number[] = [];
+    const { pendingNodes, pendingStatus, pendingRejectedBy, pendingPassed } = this;
+    let pending = 0;
     const names = this.filteredNames;
     const statuses = this.filteredStatuses;
     let filtered = 0;
@@ -235,17 +241,17 @@ export class SchedulingAlgorithm {
         names[filtered] = node.name;
         statuses[filtered++] = s;
       } else {
-        pendingNodes.push(node);
-        pendingStatus.push(s);
-        pendingRejectedBy.push(rejectedBy);
-        pendingPassed.push(passed);
+        pendingNodes[pending] = node;
+        pendingStatus[pending] = s;
+        pendingRejectedBy[pending] = rejectedBy;
+        pendingPassed[pending++] = passed;
       }
       if (k > 0) {
         order.splice(k, 1);
         order.unshift(rejectedBy);
       }
     }
-    for (let q = 0; q < pendingNodes.length; q++) {
+    for (let q = 0; q < pending; q++) {
       let s = pendingStatus[q];
       // Only a pod that fits nowhere reports reasons: settle them then.
       if (feasible.length === 0) {

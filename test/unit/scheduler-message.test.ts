@@ -90,8 +90,14 @@ test('reasons stay those of the first failing plugin in profile order, whatever 
   const h = harness(nodes, placed);
   const p = pod('p', { cpu: '2', labels: { app: 's' }, nodeSelector: { [zone]: 'a' }, spread: [{ maxSkew: 1, topologyKey: zone, whenUnsatisfiable: 'DoNotSchedule', nodeAffinityPolicy: 'Ignore', labelSelector: { matchLabels: { app: 's' } } }] });
   // Zone a holds 2 matching pods, zone c none: every zone-a node fails spread. a1 fails taints before spread, a3 fails cpu before spread; b1 and c1 fail earlier filters.
-  assert.equal(
-    message(cycle(h, p)),
-    "0/5 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) didn't match pod topology spread constraints, 1 node(s) had untolerated taint {k: }, 1 node(s) were unschedulable. preemption: 0/5 nodes are available: 2 No preemption victims found for incoming pod, 3 Preemption is not helpful for scheduling.",
-  );
+  const expected =
+    "0/5 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) didn't match pod topology spread constraints, 1 node(s) had untolerated taint {k: }, 1 node(s) were unschedulable. preemption: 0/5 nodes are available: 2 No preemption victims found for incoming pod, 3 Preemption is not helpful for scheduling.";
+  assert.equal(message(cycle(h, p)), expected);
+  // The search keeps its per-node arrays from pod to pod: a pod that leaves fewer nodes
+  // unsettled in between, and the same pod again, must not see the earlier entries.
+  const small = pod('small', { nodeSelector: { [zone]: 'c' } });
+  const alone = message(cycle(harness(nodes, placed), small));
+  assert.match(alone, /^0\/5 nodes are available: /);
+  assert.equal(message(cycle(h, small)), alone);
+  assert.equal(message(cycle(h, p)), expected);
 });
