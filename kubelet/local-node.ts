@@ -26,7 +26,7 @@ import { isAlive, processArgs, readPidFile, waitForExit } from '../machinery/pro
 import { primaryHostIPv4, issueClientCert, issueServingCert, subjectIs, type CertKeyPair } from '../machinery/pki.js';
 import { CriClient } from './cri/client.js';
 import { defaultKubeletConfig, DEFAULT_KUBELET_PORT, type KubeletConfig } from './config.js';
-import { buildBusyboxImage, buildPauseImage, importImage, BUSYBOX_IMAGE, PAUSE_IMAGE } from './images/index.js';
+import { buildBusyboxImage, buildPauseImage, busyboxBuildInputs, cachedArchivePath, imageCacheDir, importImage, pauseBuildInputs, BUSYBOX_IMAGE, PAUSE_IMAGE } from './images/index.js';
 import { removeCgroup } from './pod-helpers.js';
 import {
   adoptContainerd,
@@ -247,25 +247,45 @@ export async function ensureNodeCerts(pkiDir: string, ca: CertKeyPair, nodeName:
 
 // ---------------------------------------------------------------- images
 
-export async function ensureImages(socket: string, dir: string, log: (m: string) => void): Promise<void> {
+export async function ensureImages(socket: string, dir: string, log: (m: string) => void, cacheDir = imageCacheDir()): Promise<void> {
   const cri = new CriClient(socket);
   try {
     const wanted = [
-      { ref: PAUSE_IMAGE, path: join(dir, 'pause.tar'), build: () => buildPauseImage({ outPath: join(dir, 'pause.tar') }) },
-      { ref: BUSYBOX_IMAGE, path: join(dir, 'busybox.tar'), build: () => buildBusyboxImage(BUSYBOX_IMAGE, { outPath: join(dir, 'busybox.tar') }) },
+      { ref: PAUSE_IMAGE, name: 'pause', inputs: pauseBuildInputs, build: (outPath: string) => buildPauseImage({ outPath }) },
+      { ref: BUSYBOX_IMAGE, name: 'busybox', inputs: busyboxBuildInputs, build: (outPath: string) => buildBusyboxImage(BUSYBOX_IMAGE, { outPath }) },
     ];
     await Promise.all(
       wanted.map(async (w) => {
         if ((await cri.imageStatus({ image: { image: w.ref } })).image) return;
-        // The archives are deterministic: one built earlier for this node is reused.
-        if (!existsSync(w.path)) await w.build();
-        await importImage(socket, w.path);
+        await importImage(socket, await imageArchive(w, dir, cacheDir));
         log(`imported ${w.ref}`);
       }),
     );
   } finally {
     cri.close();
   }
+}
+
+/**
+ * The archive to import: one this node built earlier (they are deterministic), else the
+ * machine's cached one, built into the cache when missing. Without a usable cache
+ * directory (read-only, say) the node builds its own.
+ */
+async function imageArchive(w: { ref: string; name: string; inputs: () => string[]; build: (outPath: string) => Promise<unknown> }, dir: string, cacheDir: string | undefined): Promise<string> {
+  const own = join(dir, `${w.name}.tar`);
+  if (existsSync(own)) return own;
+  if (cacheDir !== undefined) {
+    const cached = cachedArchivePath(cacheDir, w.name, [w.ref, ...w.inputs()]);
+    if (existsSync(cached)) return cached;
+    try {
+      await w.build(cached);
+      return cached;
+    } catch {
+      // built below, into the node's directory (a build error shows there too)
+    }
+  }
+  await w.build(own);
+  return own;
 }
 
 // ---------------------------------------------------------------- the node

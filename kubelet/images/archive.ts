@@ -1,7 +1,7 @@
 // Writes docker-archive image tarballs (the `docker save` layout that
 // `ctr images import` understands): one directory per layer holding layer.tar, an
 // image config named by its sha256, and manifest.json tying them to repo tags.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { writeTar, type TarEntry } from './tar.js';
@@ -94,7 +94,8 @@ export function buildDockerArchive(spec: DockerArchiveSpec): DockerArchive {
 /** Writes a file atomically (temp file in the same directory, then rename). */
 export function writeFileAtomic(path: string, data: Buffer | string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
+  // Unique per writer: nodes in threads of one process may write the same cached archive.
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);
 }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { baseRootfsEntries, buildDockerArchive, DEFAULT_PATH_ENV, IMAGE_EPOCH, writeFileAtomic } from './archive.js';
+import { fileFingerprint } from './cache.js';
 import { isStaticElfFile } from './elf.js';
 import type { BuiltImage } from './pause.js';
 import { writeTar, type TarEntry } from './tar.js';
@@ -18,6 +19,11 @@ const BUSYBOX_CANDIDATES = ['/bin/busybox', '/usr/bin/busybox', '/usr/lib/busybo
 export function findStaticBusybox(): string | null {
   for (const p of BUSYBOX_CANDIDATES) if (isStaticElfFile(p)) return p;
   return null;
+}
+
+/** What buildBusyboxImage reads, for the archive cache's key: the busybox binary. */
+export function busyboxBuildInputs(): string[] {
+  return [`busybox=${fileFingerprint(findStaticBusybox() ?? 'none')}`];
 }
 
 /** Applet names the binary provides (`busybox --list`). */

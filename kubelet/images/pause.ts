@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildDockerArchive, IMAGE_EPOCH, writeFileAtomic, DEFAULT_PATH_ENV } from './archive.js';
 import { findStaticBusybox } from './busybox.js';
+import { fileFingerprint } from './cache.js';
 import { isStaticElf } from './elf.js';
 import { writeTar, type TarEntry } from './tar.js';
 
@@ -69,7 +70,7 @@ int main(int argc, char **argv) {
 /** Shell loop used when no C compiler is available. */
 const FALLBACK_SCRIPT = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
 
-async function which(cmd: string): Promise<string | null> {
+function whichSync(cmd: string): string | null {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
     const p = join(dir, cmd);
     if (existsSync(p)) return p;
@@ -77,9 +78,15 @@ async function which(cmd: string): Promise<string | null> {
   return null;
 }
 
+/** What buildPauseImage reads besides its own source, for the archive cache's key: the compiler it would use, else busybox. */
+export function pauseBuildInputs(): string[] {
+  const compiler = whichSync('gcc') ?? whichSync('cc');
+  return compiler ? [`cc=${fileFingerprint(compiler)}`] : [`busybox=${fileFingerprint(findStaticBusybox() ?? 'none')}`];
+}
+
 /** Compiles the pause program statically; returns the binary or null when no working compiler. */
 export async function compilePause(cc?: string): Promise<Buffer | null> {
-  const compiler = cc ?? (await which('gcc')) ?? (await which('cc'));
+  const compiler = cc ?? whichSync('gcc') ?? whichSync('cc');
   if (!compiler) return null;
   const dir = mkdtempSync(join(tmpdir(), 'kite-pause-'));
   try {

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import {
 } from '../../kubelet/runtime/containerd.js';
 import { detectCniVersion } from '../../kubelet/runtime/cni.js';
 import { CriClient, type PodSandboxConfig, type Req } from '../../kubelet/cri/client.js';
+import { ensureImages } from '../../kubelet/local-node.js';
 import { buildBusyboxImage, buildPauseImage, importImage, BUSYBOX_IMAGE, PAUSE_IMAGE } from '../../kubelet/images/index.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -271,6 +272,32 @@ describe('CRI against a private containerd', { skip }, () => {
     assert.deepEqual(natRulesFor(NETWORK), [], 'no CNI NAT rules left');
     const leftMounts = mountsUnder(stateDir).filter((m) => m.includes('/rootfs') || m.includes('/shm') || m.includes('/netns'));
     assert.deepEqual(leftMounts, [], 'no rootfs/shm/netns mounts left');
+  });
+
+  test("a node's images come from the machine's archive cache, built into it once", async () => {
+    assert.ok(rt);
+    const cacheDir = join(dir, 'image-cache');
+    const nodeImages = join(dir, 'node-images');
+    const removeBoth = async () => {
+      for (const image of [PAUSE_IMAGE, BUSYBOX_IMAGE]) await cri.removeImage({ image: { image } });
+      for (const image of [PAUSE_IMAGE, BUSYBOX_IMAGE]) assert.ok(!(await cri.imageStatus({ image: { image } })).image, `${image} removed`);
+    };
+    const imported: string[] = [];
+    await removeBoth();
+    await ensureImages(rt.socket, nodeImages, (m) => imported.push(m), cacheDir);
+    assert.deepEqual(imported.sort(), [`imported ${BUSYBOX_IMAGE}`, `imported ${PAUSE_IMAGE}`]);
+    const cached = readdirSync(cacheDir).sort();
+    assert.equal(cached.length, 2, `two archives cached: ${cached.join(', ')}`);
+    assert.match(cached[0]!, /^busybox-[0-9a-f]{32}\.tar$/);
+    assert.match(cached[1]!, /^pause-[0-9a-f]{32}\.tar$/);
+    assert.ok(!existsSync(nodeImages), 'nothing built into the node directory');
+    const mtimes = cached.map((f) => statSync(join(cacheDir, f)).mtimeMs);
+    // Another node on this machine: the same archives, not built again.
+    await removeBoth();
+    await ensureImages(rt.socket, nodeImages, () => undefined, cacheDir);
+    assert.deepEqual(readdirSync(cacheDir).sort(), cached);
+    assert.deepEqual(cached.map((f) => statSync(join(cacheDir, f)).mtimeMs), mtimes, 'the cached archives were reused');
+    for (const image of [PAUSE_IMAGE, BUSYBOX_IMAGE]) assert.ok((await cri.imageStatus({ image: { image } })).image, `${image} is back`);
   });
 
   test('cleanupRuntime removes pods left behind by a stopped containerd', async () => {
