@@ -5,10 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClusterPKI } from '../machinery/pki.js';
-import { HttpTransport } from '../client/http-transport.js';
-import { defaultKubeletConfig } from '../kubelet/config.js';
-import { HollowRuntime } from '../kubelet/hollow.js';
-import { Kubelet } from '../kubelet/kubelet.js';
+import type { Kubelet } from '../kubelet/kubelet.js';
 
 export interface HollowNodesContext {
   clusterName: string;
@@ -39,6 +36,14 @@ export function hollowNodeName(cluster: string, i: number): string {
 export async function startHollowNodes(count: number, ctx: HollowNodesContext): Promise<HollowNodes> {
   checkHollowNodes(count);
   if (count === 0) return { names: [], close: async () => {} };
+  // Loaded here, not with this module: every kite command reads parseNodeCount from it, and
+  // the kubelet's modules (gRPC, its proto) took ~100 ms of each command's start.
+  const [{ HttpTransport }, { defaultKubeletConfig }, { HollowRuntime }, { Kubelet }] = await Promise.all([
+    import('../client/http-transport.js'),
+    import('../kubelet/config.js'),
+    import('../kubelet/hollow.js'),
+    import('../kubelet/kubelet.js'),
+  ]);
   const transport = new HttpTransport({ server: ctx.server, caData: ctx.pki.ca.cert, certData: ctx.pki.admin.cert, keyData: ctx.pki.admin.key }, { component: 'kubelet' });
   const root = ctx.dir ?? join(ctx.pki.dir, '..', 'hollow');
   const kubelets: Kubelet[] = [];
