@@ -24,6 +24,7 @@
 // the sysctls it relies on: net.ipv4.ip_forward, net.ipv4.conf.all.route_localnet
 // (NodePorts on 127.0.0.1) and, if the module is loaded,
 // net.bridge.bridge-nf-call-iptables (pod-to-Service traffic on the bridge).
+import { writeFileSync } from 'node:fs';
 import type { Service } from 'kubernetes-types/core/v1.js';
 import type { EndpointSlice } from 'kubernetes-types/discovery/v1.js';
 import { Informer } from '../client/informer.js';
@@ -102,14 +103,26 @@ interface Backend {
   cleanup(): Promise<void>;
 }
 
-async function setSysctls(run: CommandRunner, localhost: boolean, log: (m: string) => void): Promise<void> {
+async function setSysctls(run: CommandRunner, netns: string | undefined, localhost: boolean, log: (m: string) => void): Promise<void> {
   const want: [string, string][] = [['net.ipv4.ip_forward', '1']];
   if (localhost) want.push(['net.ipv4.conf.all.route_localnet', '1']);
   want.push(['net.bridge.bridge-nf-call-iptables', '1']);
-  for (const [k, v] of want) {
-    const r = await run(['sysctl', '-w', `${k}=${v}`]);
-    if (r.code !== 0 && !k.startsWith('net.bridge')) log(`proxy: could not set ${k}=${v}: ${r.stderr.trim()}`);
-  }
+  await Promise.all(
+    want.map(async ([k, v]) => {
+      // This process's own network namespace: /proc/sys is the sysctl tool's interface,
+      // without a process started per setting on the node's start-up path.
+      if (netns === undefined) {
+        try {
+          writeFileSync(`/proc/sys/${k.replaceAll('.', '/')}`, v);
+        } catch (err) {
+          if (!k.startsWith('net.bridge')) log(`proxy: could not set ${k}=${v}: ${(err as Error).message}`);
+        }
+        return;
+      }
+      const r = await run(['sysctl', '-w', `${k}=${v}`]);
+      if (r.code !== 0 && !k.startsWith('net.bridge')) log(`proxy: could not set ${k}=${v}: ${r.stderr.trim()}`);
+    }),
+  );
 }
 
 export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
@@ -123,7 +136,7 @@ export async function startProxy(opts: ProxyOptions): Promise<Proxy> {
   // nftables: one long-running `nft -i` for all transactions (no spawn per sync).
   const session = kind === 'nftables' ? new NftSession(opts.netns) : undefined;
   const backend: Backend = kind === 'nftables' ? new NftablesProxier({ ...common, session }) : new IptablesProxier(common);
-  if (!opts.skipSysctls) await setSysctls(run, localhost, log);
+  if (!opts.skipSysctls) await setSysctls(run, opts.netns, localhost, log);
 
   const services = new Informer<Service>(opts.transport, SERVICES, { name: 'proxy-services' });
   const slices = new Informer<EndpointSlice>(opts.transport, SLICES, {
