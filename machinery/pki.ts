@@ -8,6 +8,7 @@ import {
   createHash,
   createPrivateKey,
   createPublicKey,
+  generateKeyPair,
   generateKeyPairSync,
   randomBytes,
   webcrypto,
@@ -370,6 +371,15 @@ export async function signCertificateRequest(ca: CertKeyPair, pem: string, usage
 }
 
 /** A fresh RSA-2048 key pair for signing service-account tokens (PKCS#8 / SPKI PEM). */
+/** createServiceAccountKeyPair on the thread pool: a new cluster's server makes it while its modules load. */
+export function createServiceAccountKeyPairAsync(): Promise<{ publicKey: string; privateKey: string }> {
+  return new Promise((resolve, reject) =>
+    generateKeyPair('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } }, (err, publicKey, privateKey) =>
+      err ? reject(err) : resolve({ publicKey, privateKey }),
+    ),
+  );
+}
+
 export function createServiceAccountKeyPair(): { publicKey: string; privateKey: string } {
   const { publicKey, privateKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
@@ -521,6 +531,18 @@ function writeFileAtomic(path: string, data: string, mode: number): void {
   renameSync(tmp, path);
 }
 
+/**
+ * What a client of the cluster needs from its PKI (the CA certificate, the admin's
+ * certificate and key), read from the files loadOrCreateClusterPKI writes; undefined
+ * while any is missing. No certificate library: `kite up` reads them in a process of its own.
+ */
+export function readAdminCredentials(dir: string): { ca: { cert: string }; admin: CertKeyPair } | undefined {
+  const paths = clusterPKIPaths(dir);
+  if (!existsSync(paths.caCert)) return undefined;
+  const admin = readPair(paths.adminCert, paths.adminKey);
+  return admin ? { ca: { cert: readFileSync(paths.caCert, 'utf8') }, admin } : undefined;
+}
+
 function readPair(certPath: string, keyPath: string): CertKeyPair | undefined {
   const haveCert = existsSync(certPath);
   const haveKey = existsSync(keyPath);
@@ -639,7 +661,7 @@ export async function loadOrCreateClusterPKI(
     }
     serviceAccount = { publicKey, privateKey };
   } else {
-    serviceAccount = createServiceAccountKeyPair();
+    serviceAccount = await createServiceAccountKeyPairAsync();
     writeFileAtomic(paths.serviceAccountKey, serviceAccount.privateKey, 0o600);
     writeFileAtomic(paths.serviceAccountPub, serviceAccount.publicKey, 0o644);
   }

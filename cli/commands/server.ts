@@ -13,6 +13,9 @@ import { readPidFile, removePidFile, writePidFile } from '../../machinery/proces
 import { isKiteServer } from '../process.js';
 import { openServerStore, type StoreFlags } from './store.js';
 
+/** The line the server logs once the cluster's certificates are on disk (`kite up` waits for it to read the admin's). */
+export const CERTIFICATES_READY = 'certificates ready';
+
 export interface ServerOptions {
   name: string;
   /** The cluster directory; default $KITE_HOME/NAME. */
@@ -143,8 +146,15 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   log(`kite server "${name}" starting (pid ${process.pid}, directory ${paths.dir})`);
 
   try {
+    // The certificates are made here, not by `kite up` (one writer), and first: their keys
+    // are generated on the thread pool while the control plane's modules load.
+    const pkiReady = loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress)).then((pki) => {
+      log(CERTIFICATES_READY);
+      return pki;
+    });
+    pkiReady.catch(() => undefined); // awaited below; a failure of loadControlPlane comes first
     const startControlPlane = await loadControlPlane();
-    const pki = await loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress));
+    const pki = await pkiReady;
     mkdirSync(paths.data, { recursive: true, mode: 0o700 });
     const store = await openServerStore(opts.storeFlags ?? {}, paths, pki.ca, log, index > 0);
     const { localNodeName, reservePodCidr } = await import('../../kubelet/local-node.js');

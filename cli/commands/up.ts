@@ -1,12 +1,12 @@
 // `kite up`: creates (first time) or restarts a cluster: certificates, the control plane
 // as a background `kite server`, readiness, kubeconfig.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildKubeconfig, contextName, kubeconfigToYAML, mergeIntoUserKubeconfig } from '../../machinery/kubeconfig.js';
 import { daemonEnv } from '../../machinery/daemon-env.js';
-import { loadOrCreateClusterPKI, type ClusterPKI } from '../../machinery/pki.js';
+import { readAdminCredentials } from '../../machinery/pki.js';
 import {
   clusterStatus,
   fileSize,
@@ -28,7 +28,7 @@ import { clusterPaths, DEFAULT_API_PORT, DEFAULT_BIND_ADDRESS } from '../paths.j
 import { findFreePort, isPortFree } from '../../machinery/ports.js';
 import { removePidFile, terminate, writePidFile } from '../../machinery/process.js';
 import { Progress } from '../progress.js';
-import { bindAddressSANs, serverPidFile } from './server.js';
+import { CERTIFICATES_READY, serverPidFile } from './server.js';
 import { balancerPidFile } from './balancer.js';
 import { parseStoreKind, type StoreKind } from '../../store/open.js';
 import { workerNodeNames } from '../../agent/workers.js';
@@ -151,7 +151,31 @@ function spawnBalancer(c: Cluster, port: number, bindAddress: string, backends: 
 }
 
 /** Writes the cluster's own kubeconfig file and merges it into the user's; returns the user's file. */
-export function writeKubeconfigs(c: Cluster, pki: ClusterPKI, server: string): string {
+type AdminCredentials = NonNullable<ReturnType<typeof readAdminCredentials>>;
+
+/** Waits for the server's CERTIFICATES_READY line, then reads the admin's credentials. */
+async function waitForCertificates(pkiDir: string, log: string, from: number, timeoutMs: number, aborted: () => string | undefined): Promise<AdminCredentials> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let text = '';
+    try {
+      text = readFileSync(log).subarray(from).toString('utf8');
+    } catch {
+      // no log yet
+    }
+    if (text.includes(CERTIFICATES_READY)) {
+      const creds = readAdminCredentials(pkiDir);
+      if (!creds) throw new Error(`the server said its certificates are ready, but ${pkiDir} lacks the CA's or the admin's`);
+      return creds;
+    }
+    const why = aborted();
+    if (why) throw new Error(why);
+    if (Date.now() >= deadline) throw new Error(`the server did not write the cluster's certificates within ${Math.round(timeoutMs / 1000)} s`);
+    await logChangeOrTimeout(log, 100);
+  }
+}
+
+export function writeKubeconfigs(c: Cluster, pki: AdminCredentials, server: string): string {
   const cfg = buildKubeconfig({
     clusterName: c.name,
     server,
@@ -177,6 +201,27 @@ export interface IngressAddress {
  * Reads the server log from `from` until the ingress controller says where it listens
  * (or the node says it won't run, or `timeoutMs` passes: undefined).
  */
+/**
+ * Resolves when `file` changes or after `ms`, whichever is first: the steps `kite up` waits
+ * for are lines of the server's log, and a fixed poll would add up to its interval to each.
+ */
+function logChangeOrTimeout(file: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    let watcher: FSWatcher | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      watcher?.close();
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    try {
+      watcher = watch(file, done);
+    } catch {
+      // no log yet: the timer alone
+    }
+  });
+}
+
 export async function waitForIngressAddress(log: string, from: number, timeoutMs: number): Promise<IngressAddress | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -189,7 +234,7 @@ export async function waitForIngressAddress(log: string, from: number, timeoutMs
     const m = /ingress: listening on \S+:(\d+) \(http\) and \S+:(\d+) \(https\), address (\S+)/.exec(text);
     if (m) return { address: m[3]!, httpPort: Number(m[1]), httpsPort: Number(m[2]) };
     if (/no node on this host|networking failed to start|node failed/.test(text) || Date.now() >= deadline) return undefined;
-    await new Promise((r) => setTimeout(r, 250));
+    await logChangeOrTimeout(log, 250);
   }
 }
 
@@ -249,7 +294,8 @@ export async function waitForNodesReady(
     // The node's images are imported while it registers: a pod created next needs them.
     imagesReady = IMAGES_READY.test(text);
     if ((waiting.size === 0 && imagesReady) || NO_NODE.test(text) || Date.now() >= deadline) break;
-    await new Promise((r) => setTimeout(r, 100));
+    // Images ready is a log line (it is often the last step); Ready is asked of the API again after the wait.
+    await (waiting.size === 0 ? logChangeOrTimeout(log, 100) : new Promise((r) => setTimeout(r, 100)));
   }
   return [...waiting];
 }
@@ -299,9 +345,6 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
     const wanted = opts.apiPort ?? previous?.apiPort ?? DEFAULT_API_PORT;
     const port = await choosePort(c.name, wanted, bindAddress, opts.apiPort !== undefined || previous !== undefined, progress);
 
-    const pki = await progress.step('Writing certificates', () =>
-      loadOrCreateClusterPKI(c.paths.pki, bindAddressSANs(bindAddress)),
-    );
     writeClusterState(c.paths, {
       ...previous,
       name: c.name,
@@ -334,7 +377,10 @@ export async function up(opts: UpOptions, progress = new Progress()): Promise<vo
     const proc = await progress.step('Starting control plane', () =>
       spawnServer(c, serverPorts[0], bindAddress, opts.hollowNodes, servers > 1 ? { nodeServer: serverURL(bindAddress, port) } : {}),
     );
+    let pki: AdminCredentials;
     try {
+      // The server makes (or checks) the certificates: read the admin's once it says so.
+      pki = await progress.step('Writing certificates', () => waitForCertificates(c.paths.pki, c.paths.log, logStart, opts.waitSeconds * 1000, proc.exited));
       await progress.step(
         'Waiting for the API server',
         () => waitForReady(server, { ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key }, opts.waitSeconds * 1000, proc.exited),
