@@ -31,8 +31,11 @@ export interface NodeNetworkingOptions {
   clientFor: (part: NetworkingPart) => ApiTransport;
   nodeName: string;
   nodeIP: string;
-  /** This node's pod CIDR; traffic to ClusterIPs from outside it is masqueraded. */
-  podCIDR: string;
+  /**
+   * This node's pod CIDR; traffic to ClusterIPs from outside it is masqueraded. A promise
+   * while the node's is being chosen: only the proxy needs it, DNS and ingress start meanwhile.
+   */
+  podCIDR: string | Promise<string>;
   /** The pod bridge: ClusterIPs then answer only this node's pods and the host. */
   bridge?: string;
   /** Names the nftables tables `kite-proxy-<name>`, `kite-netpol-<name>` (default: unsuffixed). */
@@ -63,18 +66,18 @@ export async function startNodeNetworking(o: NodeNetworkingOptions): Promise<Nod
     // The proxy, DNS and ingress are independent: start them at once (`kite up` waits
     // for the ingress controller's address).
     const [proxyStart, dnsStart, ingressStart] = await Promise.allSettled([
-      startProxy({
+      (async () => startProxy({
         transport: o.clientFor('proxy'),
         nodeName: o.nodeName,
         nodeIP: o.nodeIP,
-        clusterCIDR: o.podCIDR,
+        clusterCIDR: await o.podCIDR,
         serviceCIDR: o.serviceCIDR ?? '10.96.0.0/12',
         podInterfaces: o.bridge ? [o.bridge] : undefined,
         table: proxyTableName(o.clusterName),
         netns: o.netns,
         log,
         ...o.proxy,
-      }),
+      }))(),
       o.dns === false ? undefined : startDns({ transport: o.clientFor('dns'), listenIP: o.nodeIP, nodeName: o.nodeName, log, ...o.dns }),
       o.ingress === false ? undefined : startIngress({ transport: o.clientFor('ingress'), statusIP: o.nodeIP, log, ...o.ingress }),
     ]);

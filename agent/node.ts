@@ -4,7 +4,7 @@
 // its own identity and least-privilege role.
 import { join, resolve } from 'node:path';
 import { errorMessage } from '../machinery/errors.js';
-import type { CertKeyPair } from '../machinery/pki.js';
+import { primaryHostIPv4, type CertKeyPair } from '../machinery/pki.js';
 import { DNS_USER, INGRESS_USER, KUBE_PROXY_USER, NETPOL_USER } from '../machinery/identities.js';
 import type { ApiTransport } from '../client/transport.js';
 import type { NetworkingPart } from './networking.js';
@@ -48,7 +48,7 @@ const PART_USERS: Record<NetworkingPart, { file: string; user: string; component
 export function startAgent(o: AgentOptions): Agent {
   const log = o.log;
   const starting = (async () => {
-    const { localNodeUnsupported, startLocalNode, nodeDirOf } = await import('../kubelet/local-node.js');
+    const { localNodeName, localNodeUnsupported, nodeDirOf, nodeNetworkNames, startLocalNode } = await import('../kubelet/local-node.js');
     const why = localNodeUnsupported();
     if (why) {
       log(`no node on this host: ${why}`);
@@ -61,35 +61,47 @@ export function startAgent(o: AgentOptions): Agent {
     const applied = applyRegistries(o.registries, join(nodeDir, 'containerd'));
     if (applied.hosts.length > 0) log(`node: registries from ${o.registries}: ${applied.hosts.join(', ')}`);
     for (const w of applied.warnings) log(`node: ${o.registries}: ${w}`);
-    const node = await startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, apiServerBalancer: o.balanceApiServers, log: (m) => log(`node: ${m}`) });
+    // The networking parts' code and client certificates need nothing of the node: they
+    // load and are issued while containerd and the kubelet start.
+    const networkingPrepared = (async () => {
+      const [networking, { HttpTransport }, { componentCredentials }] = await Promise.all([import('./networking.js'), import('../client/http-transport.js'), import('./credentials.js')]);
+      const creds = await Promise.all(
+        (Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]).map(async ([part, who]) => [part, who, await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user)] as const),
+      );
+      return { startNodeNetworking: networking.startNodeNetworking, HttpTransport, creds };
+    })();
+    networkingPrepared.catch(() => undefined); // awaited (and its failure logged) below
+    const nodeStarted = startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, apiServerBalancer: o.balanceApiServers, log: (m) => log(`node: ${m}`) });
+    nodeStarted.catch(() => undefined); // awaited below, after networking has started
     let balancer: { url: string; close(): Promise<void> } | undefined;
-    // The networking parts start while the images are imported (a new node's takes a while).
+    // The networking parts start beside the node: DNS and the ingress controller need only
+    // its name and address (what startLocalNode gives it too), the proxy waits for its pod
+    // CIDR. `kite up` waits for the ingress controller, so it should not queue behind
+    // containerd's start and the images.
+    const nodeName = localNodeName(o.clusterName);
+    const nodeIP = primaryHostIPv4();
+    const { bridge } = nodeNetworkNames(nodeDir);
     const networkingStart = (async (): Promise<{ stop(): Promise<void> } | undefined> => {
       try {
-        const { startNodeNetworking } = await import('./networking.js');
-        const { HttpTransport } = await import('../client/http-transport.js');
-        const { componentCredentials } = await import('./credentials.js');
+        const { startNodeNetworking, HttpTransport, creds: partCreds } = await networkingPrepared;
         const clients = {} as Record<NetworkingPart, ApiTransport>;
         if (o.balanceApiServers) {
           // kube-proxy's identity may watch the endpoints.
           const { startApiServerBalancer } = await import('../client/api-balancer.js');
-          const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, PART_USERS.proxy.file, PART_USERS.proxy.user);
+          const creds = partCreds.find(([part]) => part === 'proxy')![2];
           balancer = await startApiServerBalancer({ servers: [o.server], credentials: { caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, component: 'kite-node-balancer', stateFile: join(nodeDir, 'api-servers.json'), log: (m) => log(`node: ${m}`) });
         }
         const server = balancer?.url ?? o.server;
-        await Promise.all(
-          (Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]).map(async ([part, who]) => {
-            const creds = await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user);
-            clients[part] = new HttpTransport({ server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
-          }),
-        );
+        for (const [part, who, creds] of partCreds) {
+          clients[part] = new HttpTransport({ server, caData: o.ca.cert, certData: creds.cert, keyData: creds.key }, { component: who.component });
+        }
         const started = await startNodeNetworking({
           clientFor: (part) => clients[part],
           clusterName: o.clusterName,
-          nodeName: node.nodeName,
-          nodeIP: node.nodeIP,
-          podCIDR: node.podCIDR,
-          bridge: node.bridge,
+          nodeName,
+          nodeIP,
+          podCIDR: nodeStarted.then((n) => n.podCIDR),
+          bridge,
           // The ingress's nginx keeps its configuration, certificates and pid with the node.
           ingress: { stateDir: join(nodeDir, 'ingress') },
           log: (m) => log(`networking: ${m}`),
@@ -101,6 +113,15 @@ export function startAgent(o: AgentOptions): Agent {
         return undefined;
       }
     })();
+    let node: Awaited<typeof nodeStarted>;
+    try {
+      node = await nodeStarted;
+    } catch (err) {
+      const started = await networkingStart;
+      if (started) await started.stop().catch((e) => log(`networking: stop failed: ${errorMessage(e)}`));
+      await balancer?.close();
+      throw err;
+    }
     try {
       await node.images;
     } catch (err) {
