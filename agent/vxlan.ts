@@ -85,6 +85,9 @@ export function announcedVni(nodes: Node[]): number | undefined {
   return undefined;
 }
 
+/** How long start() waits for the node's kubelet to register the Node it annotates. */
+const REGISTRATION_WAIT_MS = 120_000;
+
 export interface VxlanOptions {
   /** Reads Nodes and annotates this node (the node's own identity may). */
   transport: ApiTransport;
@@ -101,6 +104,7 @@ export class VxlanNetwork {
   private readonly run: CommandRunner;
   private readonly nodes: NodeFollower;
   private readonly peers = new Map<string, Peer>();
+  private stopping = false;
   mac = '';
 
   constructor(private readonly o: VxlanOptions) {
@@ -130,7 +134,7 @@ export class VxlanNetwork {
     const mac = / link\/ether ([0-9a-f:]{17}) /.exec(await run(['ip', '-o', 'link', 'show', 'dev', dev]))?.[1];
     if (!mac) throw new Error(`cannot read the MAC address of ${dev}`);
     this.mac = mac;
-    await this.o.transport.patch(NODES, undefined, this.o.nodeName, 'merge', {
+    const announcement = {
       metadata: {
         annotations: {
           [BACKEND_TYPE_ANNOTATION]: 'vxlan',
@@ -138,9 +142,21 @@ export class VxlanNetwork {
           [PUBLIC_IP_ANNOTATION]: this.o.nodeIP,
         },
       },
-    });
+    };
+    // The node's own kubelet registers the Node; this may start first (a new node's
+    // networking does not wait for its kubelet): announce once the Node is there.
+    const deadline = Date.now() + REGISTRATION_WAIT_MS;
+    for (;;) {
+      try {
+        await this.o.transport.patch(NODES, undefined, this.o.nodeName, 'merge', announcement);
+        break;
+      } catch (err) {
+        if (!isNotFound(err) || this.stopping || Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     this.o.log(`vxlan: ${dev} (VNI ${this.o.vni}, MAC ${this.mac}, VTEP ${vtepAddress(this.o.podCIDR)})`);
-    this.nodes.start();
+    if (!this.stopping) this.nodes.start();
   }
 
   private async syncNode(n: Node): Promise<void> {
@@ -171,6 +187,7 @@ export class VxlanNetwork {
 
   /** Stops following nodes and removes the device (and with it every entry and route). */
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.nodes.stop();
     this.peers.clear();
     await this.run(['ip', 'link', 'del', this.device]);
