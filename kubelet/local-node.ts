@@ -43,11 +43,11 @@ import {
 } from './runtime/index.js';
 import { findFreePort } from '../machinery/ports.js';
 import type { KubeletThreadData } from './thread.js';
+import { KUBELET_THREAD, KUBELET_THREAD_LIMITS, takePrewarmedKubeletThread } from './thread-prewarm.js';
 import { errorMessage, sleep } from './util.js';
 
 const NODES = resourceByPath('', 'v1', 'nodes')!;
 const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-const KUBELET_THREAD = new URL('./thread.js', import.meta.url);
 const CIDR_CLAIMS = '/run/kite/pod-cidrs';
 
 export interface LocalNodeOptions {
@@ -564,15 +564,6 @@ export class KubeletSupervisor {
 }
 
 /**
- * V8 limits of the kubelet thread. Its young generation is the server's 4 MiB semi-spaces
- * (`kite up` starts the server with --max-semi-space-size=4, which V8 applies to every isolate
- * over a Worker's maxYoungGenerationSizeMb), what the kubelet process ran with. Its old
- * generation is capped: a kubelet whose heap runs away ends its thread (restarted, the pods
- * adopted) instead of the server; 256 MiB is far above what it holds, so its GC is unchanged.
- */
-const KUBELET_THREAD_LIMITS = { maxOldGenerationSizeMb: 256 };
-
-/**
  * Runs the kubelet of the server's own host (kubelet/thread.ts) in a worker thread and starts
  * a new one when the thread ends unexpectedly (it threw, or ran out of its heap), with the
  * same back-off as a kubelet process; the new kubelet adopts the running containers.
@@ -594,7 +585,9 @@ export class KubeletThread {
     const logPath = join(this.nodeDir, 'kubelet.log');
     const data: KubeletThreadData = { configPath: this.configPath, logPath };
     const started = Date.now();
-    const worker = new Worker(this.entry, { workerData: data, resourceLimits: KUBELET_THREAD_LIMITS });
+    const prewarmed = this.entry === KUBELET_THREAD ? takePrewarmedKubeletThread() : undefined;
+    prewarmed?.postMessage(data);
+    const worker = prewarmed ?? new Worker(this.entry, { workerData: data, resourceLimits: KUBELET_THREAD_LIMITS });
     this.worker = worker;
     this.log(`kubelet started (thread ${worker.threadId} of this server, pid ${process.pid}; log ${logPath})`);
     let failure: string | undefined;

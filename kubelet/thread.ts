@@ -14,7 +14,10 @@ export interface KubeletThreadData {
   logPath: string;
 }
 
-const { configPath, logPath } = workerData as KubeletThreadData;
+// Prewarmed (kubelet/thread-prewarm.ts): the modules above are loaded; the configuration comes as the first message.
+const { configPath, logPath } = (workerData as { prewarm?: boolean }).prewarm
+  ? await new Promise<KubeletThreadData>((resolve) => parentPort!.once('message', resolve))
+  : (workerData as KubeletThreadData);
 const logFd = openSync(logPath, 'a', 0o644);
 // Synchronous, as a process's stdout to a file is: nothing logged is lost when the thread ends.
 const log = (msg: string) => writeSync(logFd, `${new Date().toISOString()} ${msg}\n`);

@@ -58,3 +58,26 @@ test('a kubelet thread that throws is started again after the back-off; stop() e
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a prewarmed kubelet thread waits for its configuration and is taken once', async () => {
+  const { prewarmKubeletThread, takePrewarmedKubeletThread } = await import('../../kubelet/thread-prewarm.js');
+  const dir = mkdtempSync(join(tmpdir(), 'kite-kubelet-prewarm-'));
+  try {
+    prewarmKubeletThread();
+    prewarmKubeletThread(); // once per process
+    const worker = takePrewarmedKubeletThread();
+    assert.ok(worker, 'the prewarmed thread');
+    assert.equal(takePrewarmedKubeletThread(), undefined, 'taken once');
+    // Its modules load meanwhile; it starts nothing until told which kubelet it is.
+    await new Promise((r) => setTimeout(r, 300));
+    const logPath = join(dir, 'kubelet.log');
+    const ended = new Promise<Error>((resolve) => worker.once('error', resolve));
+    worker.postMessage({ configPath: join(dir, 'missing-kubelet.json'), logPath });
+    const err = await ended;
+    // It ran the kubelet of the configuration it was sent (here one that does not exist).
+    assert.match(String(err.message), /missing-kubelet\.json/);
+    await until('the thread ends', () => worker.threadId === -1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
