@@ -146,15 +146,15 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   log(`kite server "${name}" starting (pid ${process.pid}, directory ${paths.dir})`);
 
   try {
-    // The certificates are made here, not by `kite up` (one writer), and first: their keys
-    // are generated on the thread pool while the control plane's modules load.
     // The host's kubelet thread loads its code beside the control plane's (only the first
-    // server of a cluster with one runs it; a node that cannot run here never takes it).
-    // (With several servers the kubelet is a process of its own, kubelet/local-node.ts.)
+    // server of a cluster with one runs it; with several the kubelet is a process of its
+    // own, kubelet/local-node.ts; a node that cannot run here never takes it).
     const kubeletThreadExpected = !index && (readClusterState(paths)?.servers ?? 1) === 1 && process.env.KITE_CONTROL_PLANE !== 'stub' && process.getuid?.() === 0 && !['none', 'off'].includes(process.env.KITE_NODE ?? '');
     if (kubeletThreadExpected) {
       (await import('../../kubelet/thread-prewarm.js')).prewarmKubeletThread();
     }
+    // The certificates are made here, not by `kite up` (one writer), and first: their keys
+    // are generated on the thread pool while the control plane's modules load.
     const pkiReady = loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress)).then((pki) => {
       log(CERTIFICATES_READY);
       return pki;

@@ -150,7 +150,6 @@ function spawnBalancer(c: Cluster, port: number, bindAddress: string, backends: 
   }
 }
 
-/** Writes the cluster's own kubeconfig file and merges it into the user's; returns the user's file. */
 type AdminCredentials = NonNullable<ReturnType<typeof readAdminCredentials>>;
 
 /** Waits for the server's CERTIFICATES_READY line, then reads the admin's credentials. */
@@ -175,6 +174,7 @@ async function waitForCertificates(pkiDir: string, log: string, from: number, ti
   }
 }
 
+/** Writes the cluster's own kubeconfig file and merges it into the user's; returns the user's file. */
 export function writeKubeconfigs(c: Cluster, pki: AdminCredentials, server: string): string {
   const cfg = buildKubeconfig({
     clusterName: c.name,
@@ -198,10 +198,6 @@ export interface IngressAddress {
 }
 
 /**
- * Reads the server log from `from` until the ingress controller says where it listens
- * (or the node says it won't run, or `timeoutMs` passes: undefined).
- */
-/**
  * Resolves when `file` changes or after `ms`, whichever is first: the steps `kite up` waits
  * for are lines of the server's log, and a fixed poll would add up to its interval to each.
  */
@@ -222,6 +218,10 @@ function logChangeOrTimeout(file: string, ms: number): Promise<void> {
   });
 }
 
+/**
+ * Reads the server log from `from` until the ingress controller says where it listens
+ * (or the node says it won't run, or `timeoutMs` passes: undefined).
+ */
 export async function waitForIngressAddress(log: string, from: number, timeoutMs: number): Promise<IngressAddress | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
