@@ -612,6 +612,10 @@ export async function loadOrCreateClusterPKI(
 ): Promise<ClusterPKI> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const paths = clusterPKIPaths(dir);
+  // A new service-account key (RSA: 0.1–0.3 s on the thread pool) is generated while the
+  // certificates below are made on this thread, instead of after them.
+  const newServiceAccountKey = existsSync(paths.serviceAccountKey) ? undefined : createServiceAccountKeyPairAsync();
+  newServiceAccountKey?.catch(() => undefined); // awaited below; a failure before then is the caller's error
 
   let ca = readPair(paths.caCert, paths.caKey);
   if (!ca) {
@@ -631,53 +635,62 @@ export async function loadOrCreateClusterPKI(
   const dnsNames = unique([...defaults.dnsNames, ...(opts.dnsNames ?? [])]);
   const ipAddresses = unique([...defaults.ipAddresses, ...(opts.ipAddresses ?? []).map(normalizeIP)]);
 
-  let apiserver = readPair(paths.apiserverCert, paths.apiserverKey);
-  const apiserverX509 = apiserver && leafUsable(apiserver, caX509);
-  if (!apiserver || !apiserverX509 || !coversSANs(apiserverX509, dnsNames, ipAddresses)) {
-    apiserver = await issueServingCert(ca, { commonName: 'kube-apiserver', dnsNames, ipAddresses });
-    writePair(paths.apiserverCert, paths.apiserverKey, apiserver);
-  }
-
-  let admin = readPair(paths.adminCert, paths.adminKey);
-  if (!admin || !leafUsable(admin, caX509)) {
-    admin = await issueClientCert(ca, { commonName: ADMIN_USER, organizations: [ADMIN_GROUP] });
-    writePair(paths.adminCert, paths.adminKey, admin);
-  }
-
-  let kubeletClient = readPair(paths.kubeletClientCert, paths.kubeletClientKey);
-  const kubeletClientX509 = kubeletClient && leafUsable(kubeletClient, caX509);
-  if (!kubeletClient || !kubeletClientX509 || !subjectIs(kubeletClientX509, APISERVER_KUBELET_CLIENT_USER, [APISERVER_KUBELET_CLIENT_GROUP])) {
-    kubeletClient = await issueClientCert(ca, { commonName: APISERVER_KUBELET_CLIENT_USER, organizations: [APISERVER_KUBELET_CLIENT_GROUP] });
-    writePair(paths.kubeletClientCert, paths.kubeletClientKey, kubeletClient);
-  }
-
-  let serviceAccount: { publicKey: string; privateKey: string };
-  if (existsSync(paths.serviceAccountKey)) {
+  // The certificates below depend on the CA only: made at once, their key generation and
+  // signing (webcrypto, on the thread pool) overlap each other's encoding here.
+  const servingCert = async (): Promise<CertKeyPair> => {
+    const have = readPair(paths.apiserverCert, paths.apiserverKey);
+    const x509 = have && leafUsable(have, caX509);
+    if (have && x509 && coversSANs(x509, dnsNames, ipAddresses)) return have;
+    const made = await issueServingCert(ca, { commonName: 'kube-apiserver', dnsNames, ipAddresses });
+    writePair(paths.apiserverCert, paths.apiserverKey, made);
+    return made;
+  };
+  const adminCert = async (): Promise<CertKeyPair> => {
+    const have = readPair(paths.adminCert, paths.adminKey);
+    if (have && leafUsable(have, caX509)) return have;
+    const made = await issueClientCert(ca, { commonName: ADMIN_USER, organizations: [ADMIN_GROUP] });
+    writePair(paths.adminCert, paths.adminKey, made);
+    return made;
+  };
+  const kubeletClientCert = async (): Promise<CertKeyPair> => {
+    const have = readPair(paths.kubeletClientCert, paths.kubeletClientKey);
+    const x509 = have && leafUsable(have, caX509);
+    if (have && x509 && subjectIs(x509, APISERVER_KUBELET_CLIENT_USER, [APISERVER_KUBELET_CLIENT_GROUP])) return have;
+    const made = await issueClientCert(ca, { commonName: APISERVER_KUBELET_CLIENT_USER, organizations: [APISERVER_KUBELET_CLIENT_GROUP] });
+    writePair(paths.kubeletClientCert, paths.kubeletClientKey, made);
+    return made;
+  };
+  const serviceAccountKeys = async (): Promise<{ publicKey: string; privateKey: string }> => {
+    if (newServiceAccountKey) {
+      const made = await newServiceAccountKey;
+      writeFileAtomic(paths.serviceAccountKey, made.privateKey, 0o600);
+      writeFileAtomic(paths.serviceAccountPub, made.publicKey, 0o644);
+      return made;
+    }
     const privateKey = readFileSync(paths.serviceAccountKey, 'utf8');
     // The public half is derived from the private key, so a lost .pub is simply rewritten.
     const publicKey = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
     if (!existsSync(paths.serviceAccountPub) || readFileSync(paths.serviceAccountPub, 'utf8') !== publicKey) {
       writeFileAtomic(paths.serviceAccountPub, publicKey, 0o644);
     }
-    serviceAccount = { publicKey, privateKey };
-  } else {
-    serviceAccount = await createServiceAccountKeyPairAsync();
-    writeFileAtomic(paths.serviceAccountKey, serviceAccount.privateKey, 0o600);
-    writeFileAtomic(paths.serviceAccountPub, serviceAccount.publicKey, 0o644);
-  }
-
+    return { publicKey, privateKey };
+  };
   // A CA of its own, as kubeadm keeps it: a certificate it signs asserts only "this is the
   // aggregator", so no cluster client certificate can pass for the front proxy.
-  let frontProxyCA = readPair(paths.frontProxyCACert, paths.frontProxyCAKey);
-  if (!frontProxyCA) {
-    frontProxyCA = await createCA('front-proxy-ca');
-    writePair(paths.frontProxyCACert, paths.frontProxyCAKey, frontProxyCA);
-  }
-  let frontProxyClient = readPair(paths.frontProxyClientCert, paths.frontProxyClientKey);
-  if (!frontProxyClient || !leafUsable(frontProxyClient, new NodeX509Certificate(frontProxyCA.cert))) {
-    frontProxyClient = await issueClientCert(frontProxyCA, { commonName: FRONT_PROXY_CLIENT_USER });
-    writePair(paths.frontProxyClientCert, paths.frontProxyClientKey, frontProxyClient);
-  }
+  const frontProxy = async (): Promise<{ frontProxyCA: CertKeyPair; frontProxyClient: CertKeyPair }> => {
+    let frontProxyCA = readPair(paths.frontProxyCACert, paths.frontProxyCAKey);
+    if (!frontProxyCA) {
+      frontProxyCA = await createCA('front-proxy-ca');
+      writePair(paths.frontProxyCACert, paths.frontProxyCAKey, frontProxyCA);
+    }
+    let frontProxyClient = readPair(paths.frontProxyClientCert, paths.frontProxyClientKey);
+    if (!frontProxyClient || !leafUsable(frontProxyClient, new NodeX509Certificate(frontProxyCA.cert))) {
+      frontProxyClient = await issueClientCert(frontProxyCA, { commonName: FRONT_PROXY_CLIENT_USER });
+      writePair(paths.frontProxyClientCert, paths.frontProxyClientKey, frontProxyClient);
+    }
+    return { frontProxyCA, frontProxyClient };
+  };
+  const [apiserver, admin, kubeletClient, serviceAccount, { frontProxyCA, frontProxyClient }] = await Promise.all([servingCert(), adminCert(), kubeletClientCert(), serviceAccountKeys(), frontProxy()]);
 
   return { dir, paths, ca, apiserver, admin, kubeletClient, serviceAccount, frontProxyCA, frontProxyClient };
 }
