@@ -46,6 +46,8 @@ import type { KubeletThreadData } from './thread.js';
 import { KUBELET_THREAD, KUBELET_THREAD_LIMITS, takePrewarmedKubeletThread } from './thread-prewarm.js';
 import { errorMessage, sleep } from './util.js';
 
+export { localNodeUnsupported } from './util.js';
+
 const NODES = resourceByPath('', 'v1', 'nodes')!;
 const MAIN_SCRIPT = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 const CIDR_CLAIMS = '/run/kite/pod-cidrs';
@@ -309,14 +311,6 @@ async function existingPodCidr(server: string, pki: string, nodeName: string): P
   } finally {
     t.close();
   }
-}
-
-/** The Node reasons kite cannot run a node here, or undefined when it can. */
-export function localNodeUnsupported(): string | undefined {
-  if (process.env.KITE_NODE === 'none' || process.env.KITE_NODE === 'off') return 'KITE_NODE=none';
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not running as root (containers need root)';
-  if (process.platform !== 'linux') return `unsupported platform ${process.platform}`;
-  return undefined;
 }
 
 export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {

@@ -72,3 +72,11 @@ export function rpcErrorText(err: unknown): string {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Why kite cannot run a node on this host, or undefined when it can (a light module: the server asks before it loads the node's code). */
+export function localNodeUnsupported(): string | undefined {
+  if (process.env.KITE_NODE === 'none' || process.env.KITE_NODE === 'off') return 'KITE_NODE=none';
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) return 'not running as root (containers need root)';
+  if (process.platform !== 'linux') return `unsupported platform ${process.platform}`;
+  return undefined;
+}

@@ -11,6 +11,7 @@ import { checkHollowNodes, startHollowNodes } from '../hollow.js';
 import { clusterPaths, clusterPathsIn, validateClusterName, type ClusterPaths } from '../paths.js';
 import { readPidFile, removePidFile, writePidFile } from '../../machinery/process.js';
 import { isKiteServer } from '../process.js';
+import { localNodeUnsupported } from '../../kubelet/util.js';
 import { openServerStore, type StoreFlags } from './store.js';
 
 /** The line the server logs once the cluster's certificates are on disk (`kite up` waits for it to read the admin's). */
@@ -149,7 +150,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     // The host's kubelet thread loads its code beside the control plane's (only the first
     // server of a cluster with one runs it; with several the kubelet is a process of its
     // own, kubelet/local-node.ts; a node that cannot run here never takes it).
-    const kubeletThreadExpected = !index && (readClusterState(paths)?.servers ?? 1) === 1 && process.env.KITE_CONTROL_PLANE !== 'stub' && process.getuid?.() === 0 && !['none', 'off'].includes(process.env.KITE_NODE ?? '');
+    const kubeletThreadExpected = !index && (readClusterState(paths)?.servers ?? 1) === 1 && process.env.KITE_CONTROL_PLANE !== 'stub' && localNodeUnsupported() === undefined;
     if (kubeletThreadExpected) {
       (await import('../../kubelet/thread-prewarm.js')).prewarmKubeletThread();
     }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { buildDockerArchive, IMAGE_EPOCH, writeFileAtomic, DEFAULT_PATH_ENV } from './archive.js';
-import { findStaticBusybox } from './busybox.js';
+import { busyboxBuildInputs, findStaticBusybox } from './busybox.js';
 import { fileFingerprint } from './cache.js';
 import { isStaticElf } from './elf.js';
 import { writeTar, type TarEntry } from './tar.js';
@@ -81,7 +81,7 @@ function whichSync(cmd: string): string | null {
 /** What buildPauseImage reads besides its own source, for the archive cache's key: the compiler it would use, else busybox. */
 export function pauseBuildInputs(): string[] {
   const compiler = whichSync('gcc') ?? whichSync('cc');
-  return compiler ? [`cc=${fileFingerprint(compiler)}`] : [`busybox=${fileFingerprint(findStaticBusybox() ?? 'none')}`];
+  return compiler ? [`cc=${fileFingerprint(compiler)}`] : busyboxBuildInputs();
 }
 
 /** Compiles the pause program statically; returns the binary or null when no working compiler. */
