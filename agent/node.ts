@@ -61,8 +61,13 @@ export function startAgent(o: AgentOptions): Agent {
     const applied = applyRegistries(o.registries, join(nodeDir, 'containerd'));
     if (applied.hosts.length > 0) log(`node: registries from ${o.registries}: ${applied.hosts.join(', ')}`);
     for (const w of applied.warnings) log(`node: ${o.registries}: ${w}`);
-    // The networking parts' code and client certificates need nothing of the node: they
-    // load and are issued while containerd and the kubelet start.
+    // The ingress controller's default certificate (kept with the node; a new node's RSA key
+    // is generated on the thread pool meanwhile), the networking parts' code and client
+    // certificates need nothing of the node: they are made and loaded while containerd and
+    // the kubelet start.
+    const ingressStateDir = join(nodeDir, 'ingress');
+    const ingressCertificate = (await import('../ingress/default-cert.js')).defaultIngressCertificate(join(ingressStateDir, 'default.pem'));
+    ingressCertificate.catch(() => undefined); // the ingress controller awaits it (and reports its failure)
     const networkingPrepared = (async () => {
       const [networking, { HttpTransport }, { componentCredentials }] = await Promise.all([import('./networking.js'), import('../client/http-transport.js'), import('./credentials.js')]);
       const creds = await Promise.all(
@@ -103,7 +108,7 @@ export function startAgent(o: AgentOptions): Agent {
           podCIDR: nodeStarted.then((n) => n.podCIDR),
           bridge,
           // The ingress's nginx keeps its configuration, certificates and pid with the node.
-          ingress: { stateDir: join(nodeDir, 'ingress') },
+          ingress: { stateDir: ingressStateDir },
           log: (m) => log(`networking: ${m}`),
         });
         log('networking: proxy, DNS, ingress and NetworkPolicy started');

@@ -39,7 +39,8 @@ import { Informer } from '../client/informer.js';
 import { namespacedKey, objectKey } from '../client/keys.js';
 import type { ApiTransport } from '../client/transport.js';
 import { isConflict, isNotFound } from '../client/transport.js';
-import { createCA, hostIPv4Addresses, issueServingCert } from '../machinery/pki.js';
+import { hostIPv4Addresses } from '../machinery/pki.js';
+import { defaultIngressCertificate } from './default-cert.js';
 import { resourceByPath } from '../machinery/resources.js';
 import { DEFAULT_CLASS_ANNOTATION, INGRESS_CLASS, INGRESS_CONTROLLER } from './class.js';
 import { RoutingTable } from './router.js';
@@ -79,7 +80,10 @@ export interface IngressOptions {
    * else nginx when it can be had, else node.
    */
   dataPlane?: 'nginx' | 'node';
-  /** Where the nginx data plane keeps its configuration, certificates, pid and logs (default a temporary directory). */
+  /**
+   * Where the nginx data plane keeps its configuration, certificates, pid and logs (default a
+   * temporary directory), and either data plane its default certificate between starts.
+   */
   stateDir?: string;
   /** nginx worker processes (default `auto`: one per core). */
   workerProcesses?: number | 'auto';
@@ -274,11 +278,7 @@ export async function startIngress(opts: IngressOptions): Promise<IngressControl
   };
 
   // ---- TLS ----------------------------------------------------------------------
-  const defaultCert = await (async () => {
-    const ca = await createCA('kite-ingress-default-ca');
-    // RSA: with an ECDSA default, OpenSSL keeps serving the default when SNI picks an RSA certificate.
-    return issueServingCert(ca, { commonName: 'Kite Ingress Controller Fake Certificate', dnsNames: ['ingress.local'], keyType: 'rsa' });
-  })();
+  const defaultCert = await defaultIngressCertificate(opts.stateDir && join(opts.stateDir, 'default.pem'));
   const defaultContext = createSecureContext({ cert: defaultCert.cert, key: defaultCert.key });
   const contexts = new Map<string, { rv: string; ctx: SecureContext }>();
   const contextFor = (serverName: string): SecureContext => {
