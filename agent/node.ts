@@ -8,6 +8,7 @@ import { primaryHostIPv4, type CertKeyPair } from '../machinery/pki.js';
 import { DNS_USER, INGRESS_USER, KUBE_PROXY_USER, NETPOL_USER } from '../machinery/identities.js';
 import type { ApiTransport } from '../client/transport.js';
 import type { NetworkingPart } from './networking.js';
+import type { NodeRuntime } from '../kubelet/local-node.js';
 
 export interface AgentOptions {
   clusterName: string;
@@ -16,8 +17,6 @@ export interface AgentOptions {
   server: string;
   /** The cluster CA (with its key: a node on the control plane's host issues its own client certificates). */
   ca: CertKeyPair;
-  /** k3s-style registries file for the node's containerd. */
-  registries: string;
   /**
    * Several API servers: the node's clients reach them through balancers of the node's
    * own (client/api-balancer.ts) fed from the `kubernetes` endpoints, `server` being only
@@ -42,25 +41,60 @@ const PART_USERS: Record<NetworkingPart, { file: string; user: string; component
 };
 
 /**
- * Starts this host's node unless it cannot run here (not root, KITE_NODE=none). Runs in
- * the background: failures are logged and the control plane keeps running.
+ * The node's container runtime, started before the API server serves (it needs nothing of
+ * it): containerd and the image import then run beside the control plane's start instead
+ * of after it. Undefined when no node can run on this host.
  */
-export function startAgent(o: AgentOptions): Agent {
+export interface PreparedNode {
+  runtime: Promise<NodeRuntime | undefined>;
+  /** Stops the runtime when the node will not start after all (the control plane failed). */
+  abandon(): Promise<void>;
+}
+
+export function prepareNode(o: { clusterDir: string; registries: string; log: (message: string) => void }): PreparedNode {
   const log = o.log;
-  const starting = (async () => {
-    const { localNodeName, localNodeUnsupported, nodeDirOf, nodeNetworkNames, startLocalNode } = await import('../kubelet/local-node.js');
+  const runtime = (async () => {
+    const { localNodeUnsupported, nodeDirOf, startNodeRuntime } = await import('../kubelet/local-node.js');
     const why = localNodeUnsupported();
     if (why) {
       log(`no node on this host: ${why}`);
       return undefined;
     }
+    // A new node's ingress certificate takes an RSA key: it is made on the thread pool from now on.
+    const nodeDir = nodeDirOf(o.clusterDir);
+    (await import('../ingress/default-cert.js')).defaultIngressCertificate(join(nodeDir, 'ingress', 'default.pem')).catch(() => undefined); // the agent asks again and reports a failure
     // Mirrors/TLS (hosts.toml under certs.d) and auth for the private containerd,
     // written before it starts (a missing file clears earlier settings).
     const { applyRegistries } = await import('../kubelet/runtime/registries.js');
-    const nodeDir = nodeDirOf(o.clusterDir);
     const applied = applyRegistries(o.registries, join(nodeDir, 'containerd'));
     if (applied.hosts.length > 0) log(`node: registries from ${o.registries}: ${applied.hosts.join(', ')}`);
     for (const w of applied.warnings) log(`node: ${o.registries}: ${w}`);
+    return startNodeRuntime({ clusterDir: o.clusterDir, log: (m) => log(`node: ${m}`) });
+  })();
+  runtime.catch(() => undefined); // the agent awaits it (and logs its failure)
+  return {
+    runtime,
+    async abandon() {
+      const started = await runtime.catch(() => undefined);
+      if (!started) return;
+      const { abandonNodeRuntime } = await import('../kubelet/local-node.js');
+      await abandonNodeRuntime(started, (m) => log(`node: ${m}`));
+    },
+  };
+}
+
+/**
+ * Starts this host's node unless it cannot run here (not root, KITE_NODE=none), on the
+ * runtime prepareNode started. Runs in the background: failures are logged and the
+ * control plane keeps running.
+ */
+export function startAgent(o: AgentOptions & { prepared: PreparedNode }): Agent {
+  const log = o.log;
+  const starting = (async () => {
+    const runtime = await o.prepared.runtime;
+    if (!runtime) return undefined;
+    const { localNodeName, nodeDirOf, nodeNetworkNames, startLocalNode } = await import('../kubelet/local-node.js');
+    const nodeDir = nodeDirOf(o.clusterDir);
     // The ingress controller's default certificate (kept with the node; a new node's RSA key
     // is generated on the thread pool meanwhile), the networking parts' code and client
     // certificates need nothing of the node: they are made and loaded while containerd and
@@ -76,7 +110,7 @@ export function startAgent(o: AgentOptions): Agent {
       return { startNodeNetworking: networking.startNodeNetworking, HttpTransport, creds };
     })();
     networkingPrepared.catch(() => undefined); // awaited (and its failure logged) below
-    const nodeStarted = startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, apiServerBalancer: o.balanceApiServers, log: (m) => log(`node: ${m}`) });
+    const nodeStarted = startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, apiServerBalancer: o.balanceApiServers, runtime: Promise.resolve(runtime), log: (m) => log(`node: ${m}`) });
     nodeStarted.catch(() => undefined); // awaited below, after networking has started
     let balancer: { url: string; close(): Promise<void> } | undefined;
     // The networking parts start beside the node: DNS and the ingress controller need only

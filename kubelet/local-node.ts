@@ -313,15 +313,102 @@ async function existingPodCidr(server: string, pki: string, nodeName: string): P
   }
 }
 
-export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
+/**
+ * The node's container runtime, which needs nothing of the API server: the server starts
+ * it first thing, beside the control plane, so that containerd answers and the images
+ * are in by the time the kubelet starts (startLocalNode then takes it over).
+ */
+export interface NodeRuntime {
+  nodeDir: string;
+  /** The pod CIDR containerd's CNI configuration was written with. */
+  podCIDR: string;
+  /** containerd's socket, known before it answers. */
+  socket: string;
+  /** containerd answering CRI: started, or adopted from an earlier server that died. */
+  containerd: Promise<RunningContainerd>;
+  /** Whether containerd was adopted (it runs the pods it ran, with the CNI configuration it had). */
+  adopted: boolean;
+  /** Resolves once the pause and busybox images are in containerd. */
+  images: Promise<void>;
+}
+
+/**
+ * The pod CIDR this node ran with last (its kubelet's configuration), which is its Node's
+ * spec.podCIDR unless the Node was never registered: a starting node prefers it before it
+ * can ask the API server.
+ */
+function lastPodCidr(nodeDir: string): string | undefined {
+  try {
+    const cidr = (JSON.parse(readFileSync(join(nodeDir, 'kubelet.json'), 'utf8')) as Partial<KubeletConfig>).podCIDR;
+    return typeof cidr === 'string' && cidr !== '' ? cidr : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Starts (or adopts) the node's private containerd with its CNI configuration for a pod
+ * CIDR of this host (`preferred`, else the one it ran with last, else a free one), then
+ * imports the images. Returns once the CIDR is chosen; containerd and the images come in
+ * the background.
+ */
+export async function startNodeRuntime(o: { clusterDir: string; log: (msg: string) => void; preferredCidr?: string }): Promise<NodeRuntime> {
+  const log = o.log;
+  const nodeDir = nodeDirOf(o.clusterDir);
+  const containerdDir = join(nodeDir, 'containerd');
+  mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
+  await ensureRuntimePackages({ log });
+  const podCIDR = choosePodCidr(nodeDir, o.preferredCidr ?? lastPodCidr(nodeDir));
+  const adopted = await adoptContainerd(containerdDir);
+  const socket = adopted?.socket ?? runtimeLayout(containerdDir).socket;
+  const containerd = (async () => {
+    if (adopted) {
+      log(`adopted running containerd (pid ${adopted.pid})`);
+      return adopted;
+    }
+    const names = nodeNetworkNames(nodeDir);
+    const cniVersion = await detectCniVersion();
+    const started = await startContainerd({ stateDir: containerdDir, cni: { podCIDR, bridge: names.bridge, name: names.network, cniVersion } });
+    log(`containerd started (pid ${started.pid}, socket ${started.socket})`);
+    return started;
+  })();
+  const images = containerd.then((rt) => ensureImages(rt.socket, join(nodeDir, 'images'), log));
+  // Both are awaited by whoever takes the runtime over; a failure must not go unhandled meanwhile.
+  containerd.catch(() => undefined);
+  images.catch(() => undefined);
+  return { nodeDir, podCIDR, socket, containerd, adopted: adopted !== null, images };
+}
+
+/** Stops a runtime nobody took over (the server failed to start): containerd, and what it made. */
+export async function abandonNodeRuntime(runtime: NodeRuntime, log: (msg: string) => void): Promise<void> {
+  await runtime.images.catch(() => undefined);
+  const containerd = await runtime.containerd.catch(() => null);
+  await cleanupNode(runtime.nodeDir, { log, containerd });
+}
+
+/**
+ * A runtime whose pod CIDR is not the Node's: the Node keeps the CIDR it registered with
+ * (spec.podCIDR cannot change), and this host's claims were lost (a reboot empties /run)
+ * or the node's directory was remade. Its containerd, which has run no pod yet, starts
+ * again with the Node's CIDR.
+ */
+async function restartNodeRuntime(runtime: NodeRuntime, podCIDR: string, log: (msg: string) => void): Promise<NodeRuntime> {
+  log(`pod CIDR ${runtime.podCIDR} differs from the Node's ${podCIDR}: starting containerd again with the Node's`);
+  await runtime.images.catch(() => undefined);
+  const containerd = await runtime.containerd.catch(() => null);
+  await containerd?.stop();
+  releaseCidrClaims(runtime.nodeDir);
+  return startNodeRuntime({ clusterDir: join(runtime.nodeDir, '..'), log, preferredCidr: podCIDR });
+}
+
+export async function startLocalNode(o: LocalNodeOptions & { runtime?: Promise<NodeRuntime> }): Promise<LocalNode> {
   const log = o.log;
   const nodeName = localNodeName(o.clusterName);
   const nodeDir = nodeDirOf(o.clusterDir);
   const pkiDir = join(nodeDir, 'pki');
   const containerdDir = join(nodeDir, 'containerd');
   const rootDir = join(nodeDir, 'kubelet');
-  mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
-  await ensureRuntimePackages({ log });
+  const runtimeStarting = o.runtime ?? startNodeRuntime({ clusterDir: o.clusterDir, log });
 
   const nodeIP = primaryHostIPv4();
   await ensureNodeCerts(pkiDir, o.ca, nodeName, nodeIP);
@@ -331,14 +418,18 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
   } catch (err) {
     log(`could not read node ${nodeName}: ${errorMessage(err)}`);
   }
-  const podCIDR = choosePodCidr(nodeDir, previousCidr);
+  let runtime = await runtimeStarting;
+  let podCIDR = runtime.podCIDR;
+  if (previousCidr !== undefined && previousCidr !== podCIDR) {
+    // An adopted containerd keeps running its pods: the kubelet takes the Node's CIDR, as it did before.
+    if (runtime.adopted) podCIDR = choosePodCidr(nodeDir, previousCidr);
+    else podCIDR = (runtime = await restartNodeRuntime(runtime, previousCidr, log)).podCIDR;
+  }
   const names = nodeNetworkNames(nodeDir);
 
   // The kubelet takes a second to load: start it first; it waits for the containerd
-  // socket, which comes up (with the images) meanwhile.
+  // socket if containerd is not answering yet.
   const port = o.kubeletPort ?? (await findFreePort(DEFAULT_KUBELET_PORT, '0.0.0.0'));
-  const adopted: RunningContainerd | null = await adoptContainerd(containerdDir);
-  const socket = adopted?.socket ?? runtimeLayout(containerdDir).socket;
   const config: KubeletConfig = defaultKubeletConfig({
     nodeName,
     apiServer: o.server,
@@ -350,7 +441,7 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
     servingKeyFile: join(pkiDir, 'kubelet.key'),
     rootDir,
     runtime: 'containerd',
-    containerdSocket: socket,
+    containerdSocket: runtime.socket,
     port,
     nodeIP,
     podCIDR,
@@ -375,30 +466,23 @@ export async function startLocalNode(o: LocalNodeOptions): Promise<LocalNode> {
 
   let containerd: RunningContainerd;
   try {
-    if (adopted) {
-      containerd = adopted;
-      log(`adopted running containerd (pid ${containerd.pid})`);
-    } else {
-      const cniVersion = await detectCniVersion();
-      containerd = await startContainerd({ stateDir: containerdDir, cni: { podCIDR, bridge: names.bridge, name: names.network, cniVersion } });
-      log(`containerd started (pid ${containerd.pid}, socket ${containerd.socket})`);
-    }
+    containerd = await runtime.containerd;
   } catch (err) {
     await supervisor.stop();
     throw err;
   }
 
-  const runtime = new ContainerdSupervisor(containerdDir, containerd, log);
+  const containerdSupervisor = new ContainerdSupervisor(containerdDir, containerd, log);
   return {
     nodeName,
     nodeDir,
     nodeIP,
     podCIDR,
     bridge: names.bridge,
-    images: ensureImages(containerd.socket, join(nodeDir, 'images'), log),
+    images: runtime.images,
     async close() {
       await supervisor.stop();
-      await cleanupNode(nodeDir, { log, containerd: await runtime.stop() });
+      await cleanupNode(nodeDir, { log, containerd: await containerdSupervisor.stop() });
     },
   };
 }

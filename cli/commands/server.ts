@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { ControlPlaneOptions } from '../../server/control-plane.js';
+import type { PreparedNode } from '../../agent/node.js';
 import { loadOrCreateClusterPKI, type ClusterPKI } from '../../machinery/pki.js';
 import { readClusterState, serverURL, writeClusterState } from '../cluster.js';
 import { CliError, errorMessage } from '../errors.js';
@@ -69,11 +70,11 @@ export function bindAddressSANs(bindAddress: string): { dnsNames: string[]; ipAd
   return isIP(bindAddress) ? { dnsNames: [], ipAddresses: [bindAddress] } : { dnsNames: [bindAddress], ipAddresses: [] };
 }
 
-/** This host's node (agent/), unless the stub control plane runs (CLI tests). */
-async function startNode(clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }, registries: string, balanceApiServers: boolean, podNetwork: 'vxlan' | 'host-gw'): Promise<{ close(): Promise<void> }> {
-  if (process.env.KITE_CONTROL_PLANE === 'stub') return { close: async () => {} };
+/** This host's node (agent/) on the runtime prepareNode started, unless there is none (the stub control plane, a later server). */
+async function startNode(prepared: PreparedNode | undefined, clusterName: string, clusterDir: string, server: string, ca: { cert: string; key: string }, balanceApiServers: boolean, podNetwork: 'vxlan' | 'host-gw'): Promise<{ close(): Promise<void> }> {
+  if (!prepared) return { close: async () => {} };
   const { startAgent } = await import('../../agent/node.js');
-  return startAgent({ clusterName, clusterDir, server, ca, registries, balanceApiServers, podNetwork, log });
+  return startAgent({ prepared, clusterName, clusterDir, server, ca, balanceApiServers, podNetwork, log });
 }
 
 interface Workers {
@@ -146,11 +147,17 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   writePidFile(paths.pid, process.pid);
   log(`kite server "${name}" starting (pid ${process.pid}, directory ${paths.dir})`);
 
+  // This host's node (the cluster's first server runs it, unless the stub control plane
+  // runs: CLI tests): its containerd and images need nothing of the API server, so they
+  // start now, beside the control plane.
+  const registries = opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml');
+  const preparedNode = !index && process.env.KITE_CONTROL_PLANE !== 'stub' ? (await import('../../agent/node.js')).prepareNode({ clusterDir: paths.dir, registries, log }) : undefined;
+  let nodeTaken = false;
   try {
     // The host's kubelet thread loads its code beside the control plane's (only the first
     // server of a cluster with one runs it; with several the kubelet is a process of its
     // own, kubelet/local-node.ts; a node that cannot run here never takes it).
-    const kubeletThreadExpected = !index && (readClusterState(paths)?.servers ?? 1) === 1 && process.env.KITE_CONTROL_PLANE !== 'stub' && localNodeUnsupported() === undefined;
+    const kubeletThreadExpected = preparedNode !== undefined && (readClusterState(paths)?.servers ?? 1) === 1 && localNodeUnsupported() === undefined;
     if (kubeletThreadExpected) {
       (await import('../../kubelet/thread-prewarm.js')).prewarmKubeletThread();
     }
@@ -208,15 +215,15 @@ export async function runServer(opts: ServerOptions): Promise<void> {
 
     const hollow = index ? { close: async () => {} } : await startHollowNodes(opts.hollowNodes, { clusterName: name, server: url, pki });
 
-    // This host's node: a private containerd and a kubelet thread (in the background:
+    // This host's node: its kubelet thread, on the runtime prepared above (in the background:
     // the API server is already serving). The cluster's first server runs it and the
     // other real nodes (`kite up --nodes`; `kite node add|rm` edit the list and send SIGHUP).
-    const registries = opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml');
     const nodeServer = opts.nodeServer ?? url;
     // Several servers: the node keeps its own balancers over them (k3s agents' client-side load balancing).
     const severalServers = (readClusterState(paths)?.servers ?? 1) > 1;
     const podNetwork = opts.podNetwork ?? readClusterState(paths)?.podNetwork ?? 'vxlan';
-    const node = index ? { close: async () => {} } : await startNode(name, paths.dir, nodeServer, pki.ca, registries, severalServers, podNetwork);
+    nodeTaken = true;
+    const node = await startNode(preparedNode, name, paths.dir, nodeServer, pki.ca, severalServers, podNetwork);
     const workers = index
       ? { reconcile: async () => {}, close: async () => {} }
       : await startWorkers({ name, clusterDir: paths.dir, apiPort: controlPlane.port, bindAddress: opts.bindAddress, url: nodeServer, pki, registries, apiServerBalancer: severalServers, podNetwork });
@@ -268,6 +275,8 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     process.on('SIGTERM', () => shutdown('SIGTERM'));
     process.on('SIGINT', () => shutdown('SIGINT'));
   } catch (err) {
+    // A runtime no node took over would outlive this process.
+    if (!nodeTaken) await preparedNode?.abandon().catch((e) => log(`node: stop failed: ${errorMessage(e)}`));
     removePidFile(paths.pid, process.pid);
     throw err;
   }

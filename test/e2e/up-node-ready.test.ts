@@ -3,6 +3,8 @@
 // started again. Needs root (the node runs containers).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Cluster, nodeNameOf, waitFor, waitForPod } from './harness.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -56,5 +58,26 @@ describe('kite up returns with the node Ready', { skip }, () => {
     assert.equal(down.code, 0, down.stderr);
     await cluster.up();
     await nodeReadyAndPodScheduled('second');
+  });
+  test("a node whose kept pod CIDR is not its Node's (this host's claims lost) starts containerd again with the Node's: pods get its addresses", async () => {
+    const down = await cluster.kite(['down', '--name', cluster.name]);
+    assert.equal(down.code, 0, down.stderr);
+    const nodeDir = join(cluster.home, cluster.name, 'node');
+    const configPath = join(nodeDir, 'kubelet.json');
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as { podCIDR: string };
+    const registered = config.podCIDR;
+    // What the node starts its runtime with before it can ask the API server; the Node keeps its own.
+    config.podCIDR = registered === '10.250.77.0/24' ? '10.250.78.0/24' : '10.250.77.0/24';
+    writeFileSync(configPath, JSON.stringify(config));
+    await cluster.up();
+    const log = readFileSync(join(cluster.home, cluster.name, 'server.log'), 'utf8');
+    assert.match(log.slice(log.lastIndexOf('kite server "')), new RegExp(`pod CIDR ${config.podCIDR.replace(/\./g, '\\.')} differs from the Node's ${registered.replace(/\./g, '\\.')}`));
+    const node = JSON.parse(await cluster.k(['get', 'node', nodeNameOf(cluster), '-o', 'json']));
+    assert.equal(node.spec.podCIDR, registered);
+    assert.equal((JSON.parse(readFileSync(configPath, 'utf8')) as { podCIDR: string }).podCIDR, registered, "the kubelet's configuration has the Node's CIDR again");
+    await cluster.k(['run', 'third', '--image=busybox', '--image-pull-policy=IfNotPresent', '--restart=Never', '--', 'sleep', '3600']);
+    const pod = await waitForPod(cluster, 'third', 'running with an IP', (p) => p.status?.phase === 'Running' && !!p.status?.podIP, 120_000);
+    const prefix = registered.split('.').slice(0, 3).join('.') + '.';
+    assert.ok(pod.status.podIP.startsWith(prefix), `pod IP ${pod.status.podIP} is in the Node's ${registered}`);
   });
 });
