@@ -40,6 +40,28 @@ function parseJson(body: Buffer): unknown {
   }
 }
 
+/**
+ * An apply patch's body: YAML, of which JSON is a subset. Clients mostly send JSON
+ * (client-go's and kubectl's apply configurations), which JSON.parse reads ~70× faster than
+ * the YAML parser (7.5 KB: 43 µs against 3 ms). JSON.parse keeps the last of duplicate keys,
+ * as upstream does unless the request asks for Strict field validation; then the YAML
+ * parser reads it and refuses them.
+ */
+function parseApplyBody(text: string, strict: boolean): unknown {
+  if (!strict && text.trimStart().startsWith('{')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // YAML after all (flow style), or an error the YAML parser words
+    }
+  }
+  try {
+    return parseYaml(text, { maxAliasCount: 100 });
+  } catch (err) {
+    throw badRequest(`error decoding YAML: ${(err as Error).message}`);
+  }
+}
+
 function definitionOf(res: ResourceInfo): string | undefined {
   return openapi.definitionNameFor(res.group, res.version, res.kind);
 }
@@ -63,13 +85,8 @@ export function applyPatchBody(res: ResourceInfo, type: PatchType, current: Kube
       if (res.custom) throw patch.unsupportedPatchMediaType(['application/json-patch+json', 'application/merge-patch+json', 'application/apply-patch+yaml']);
       return patch.applyStrategicMergePatch(current, parseJson(body), patch.navigatorFor(openapi.definitions(), definitionOf(res)), opts) as KubeObject;
     case 'apply': {
-      let applied: unknown;
       checkJsonDepth(body);
-      try {
-        applied = parseYaml(body.toString('utf8'), { maxAliasCount: 100 });
-      } catch (err) {
-        throw badRequest(`error decoding YAML: ${(err as Error).message}`);
-      }
+      const applied = parseApplyBody(body.toString('utf8'), ctx.fieldValidation === 'Strict');
       // Unknown fields of a custom resource are pruned unless the client asked for strict validation.
       if (res.custom && ctx.fieldValidation !== 'Strict' && applied && typeof applied === 'object') {
         const dropped = pruneCustomFields(res, applied as KubeObject);

@@ -1,12 +1,13 @@
 // Running the kernel tools (nft, iptables-restore, sysctl) — optionally inside a
 // network namespace (`ip netns exec`), which is how the tests drive a private ruleset.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, constants, existsSync, linkSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export interface RunResult {
   code: number;
@@ -130,7 +131,10 @@ export class NftSession {
     this.sent++;
     const file = join(this.dir, typeof source === 'string' ? 'txn.nft' : 'txn-stream.nft');
     if (typeof source === 'string') writeFileSync(file, source);
-    else this.linkFifo(file);
+    else {
+      await this.linkFifo(file);
+      if (this.closed) throw new Error('nft session closed');
+    }
     const marker = `kite-txn-end-${++this.seq}`;
     child.stdin.write(`include "${file}"\n${marker}\n`);
     // A producer's failure is reported after nft's answer to the aborted transaction
@@ -158,9 +162,10 @@ export class NftSession {
   }
 
   /** Makes `path` the session's FIFO (made once; a streamed transaction leaves a regular file there). */
-  private linkFifo(path: string): void {
+  private async linkFifo(path: string): Promise<void> {
     const fifo = join(this.dir, 'txn.fifo');
-    if (!existsSync(fifo)) execFileSync('mkfifo', ['-m', '600', fifo]);
+    // Node has no mkfifo(3); a synchronous spawn from a large process blocked its event loop ~50 ms.
+    if (!existsSync(fifo)) await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
     rmSync(path, { force: true });
     linkSync(fifo, path);
   }

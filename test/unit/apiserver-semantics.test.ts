@@ -215,6 +215,27 @@ test('a forced apply of unchanged values records the second manager as co-owner'
   assert.equal(again.metadata.resourceVersion, after.metadata.resourceVersion);
 });
 
+test('an apply body in JSON or in YAML: duplicate keys take the last value, except under Strict field validation (400)', async () => {
+  const dup = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"dupkeys"},"data":{"k":"first","k":"last"}}';
+  const r = await patchCall(`${CM}/dupkeys?fieldManager=m`, 'application/apply-patch+yaml', dup);
+  assert.equal(r.status, 201, r.text);
+  assert.deepEqual(JSON.parse(r.text).data, { k: 'last' });
+  const strict = await patchCall(`${CM}/dupkeys?fieldManager=m&fieldValidation=Strict`, 'application/apply-patch+yaml', dup);
+  assert.equal(strict.status, 400, strict.text);
+  assert.equal(JSON.parse(strict.text).reason, 'BadRequest');
+  assert.deepEqual(JSON.parse((await call('GET', `${CM}/dupkeys`)).text).data, { k: 'last' }, 'the refused apply changed nothing');
+  // YAML, block and flow style (the latter starts like JSON but is not JSON).
+  const block = await patchCall(`${CM}/dupkeys?fieldManager=m`, 'application/apply-patch+yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dupkeys\ndata:\n  k: block\n');
+  assert.equal(block.status, 200, block.text);
+  assert.deepEqual(JSON.parse(block.text).data, { k: 'block' });
+  const flow = await patchCall(`${CM}/dupkeys?fieldManager=m`, 'application/apply-patch+yaml', '{apiVersion: v1, kind: ConfigMap, metadata: {name: dupkeys}, data: {k: flow}}');
+  assert.equal(flow.status, 200, flow.text);
+  assert.deepEqual(JSON.parse(flow.text).data, { k: 'flow' });
+  const broken = await patchCall(`${CM}/dupkeys?fieldManager=m`, 'application/apply-patch+yaml', '{"apiVersion": "v1", "kind": ');
+  assert.equal(broken.status, 400, broken.text);
+  assert.match(JSON.parse(broken.text).message, /error decoding YAML/);
+});
+
 test('user-set managedFields: a JSON patch replacing them takes effect and [{}] clears them', async () => {
   const applied = JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'mf' }, data: { a: '1', b: '2' } });
   await patchCall(`${CM}/mf?fieldManager=mine`, 'application/apply-patch+yaml', applied);
