@@ -24,9 +24,8 @@ import { resourceByPath } from '../machinery/resources.js';
 import { daemonEnv } from '../machinery/daemon-env.js';
 import { isAlive, processArgs, readPidFile, waitForExit } from '../machinery/process.js';
 import { primaryHostIPv4, issueClientCert, issueServingCert, subjectIs, type CertKeyPair } from '../machinery/pki.js';
-import { CriClient } from './cri/client.js';
 import { defaultKubeletConfig, DEFAULT_KUBELET_PORT, type KubeletConfig } from './config.js';
-import { buildBusyboxImage, buildPauseImage, busyboxBuildInputs, cachedArchivePath, imageCacheDir, importImage, pauseBuildInputs, BUSYBOX_IMAGE, PAUSE_IMAGE } from './images/index.js';
+import { buildBusyboxImage, buildPauseImage, busyboxBuildInputs, cachedArchivePath, imageCacheDir, importImage, listImageNames, pauseBuildInputs, BUSYBOX_IMAGE, PAUSE_IMAGE } from './images/index.js';
 import { removeCgroup } from './pod-helpers.js';
 import {
   adoptContainerd,
@@ -250,22 +249,18 @@ export async function ensureNodeCerts(pkiDir: string, ca: CertKeyPair, nodeName:
 // ---------------------------------------------------------------- images
 
 export async function ensureImages(socket: string, dir: string, log: (m: string) => void, cacheDir = imageCacheDir()): Promise<void> {
-  const cri = new CriClient(socket);
-  try {
-    const wanted = [
-      { ref: PAUSE_IMAGE, name: 'pause', inputs: pauseBuildInputs, build: (outPath: string) => buildPauseImage({ outPath }) },
-      { ref: BUSYBOX_IMAGE, name: 'busybox', inputs: busyboxBuildInputs, build: (outPath: string) => buildBusyboxImage(BUSYBOX_IMAGE, { outPath }) },
-    ];
-    await Promise.all(
-      wanted.map(async (w) => {
-        if ((await cri.imageStatus({ image: { image: w.ref } })).image) return;
-        await importImage(socket, await imageArchive(w, dir, cacheDir));
-        log(`imported ${w.ref}`);
-      }),
-    );
-  } finally {
-    cri.close();
-  }
+  const wanted = [
+    { ref: PAUSE_IMAGE, name: 'pause', inputs: pauseBuildInputs, build: (outPath: string) => buildPauseImage({ outPath }) },
+    { ref: BUSYBOX_IMAGE, name: 'busybox', inputs: busyboxBuildInputs, build: (outPath: string) => buildBusyboxImage(BUSYBOX_IMAGE, { outPath }) },
+  ];
+  const present = await listImageNames(socket);
+  await Promise.all(
+    wanted.map(async (w) => {
+      if (present.has(w.ref)) return;
+      await importImage(socket, await imageArchive(w, dir, cacheDir));
+      log(`imported ${w.ref}`);
+    }),
+  );
 }
 
 /**

@@ -40,3 +40,19 @@ export async function importImage(socket: string, tarPath: string, opts: ImportO
     throw new Error(`ctr images import ${tarPath} failed: ${detail}`, { cause: err });
   }
 }
+
+/**
+ * The names of the images in containerd's namespace (default k8s.io), e.g.
+ * docker.io/library/busybox:latest: whether an import is needed, asked of ctr like the
+ * import itself, so that a node's start does not load the gRPC client for it.
+ */
+export async function listImageNames(socket: string, opts: Omit<ImportOptions, 'timeoutMs'> & { timeoutMs?: number } = {}): Promise<Set<string>> {
+  const address = socket.replace(/^unix:\/\//, '');
+  try {
+    const { stdout } = await run(opts.ctr ?? 'ctr', ['--address', address, '-n', opts.namespace ?? CRI_NAMESPACE, 'images', 'list', '--quiet'], { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 });
+    return new Set(stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  } catch (err: any) {
+    const detail = [err?.stderr, err?.message].filter(Boolean).join(' ').trim();
+    throw new Error(`ctr images list failed: ${detail}`, { cause: err });
+  }
+}

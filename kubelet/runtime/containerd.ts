@@ -22,7 +22,7 @@ import {
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { isAlive, processArgs, readPidFile, sleep, terminate } from '../../machinery/process.js';
-import { CriClient } from '../cri/client.js';
+import { criAnswers } from '../cri/probe.js';
 import { PAUSE_IMAGE } from '../images/pause.js';
 import { findStaticBusybox } from '../images/busybox.js';
 import { CNI_BIN_DIR, cniConfDir, cniDataDir, readCniConfig, writeCniConfig, type CniConfigOptions } from './cni.js';
@@ -288,15 +288,7 @@ function livePrivateContainerd(layout: RuntimeLayout): number | null {
 
 async function socketAnswers(socket: string, timeoutMs: number): Promise<boolean> {
   if (!existsSync(socket)) return false;
-  const client = new CriClient(socket, { timeoutMs });
-  try {
-    await client.version({}, { timeoutMs });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    client.close();
-  }
+  return criAnswers(socket, timeoutMs);
 }
 
 function tail(path: string, bytes = 4000): string {
@@ -628,6 +620,8 @@ export async function cleanupRuntime(stateDir: string, opts: CleanupOptions = {}
     }
   }
   if (live) {
+    // The gRPC client is loaded only here: a node's start asks no more of the CRI than whether it answers (criAnswers).
+    const { CriClient } = await import('../cri/client.js');
     const cri = new CriClient(layout.socket, { timeoutMs: 60_000 });
     try {
       const { containers } = await cri.listContainers({});
