@@ -232,18 +232,48 @@ interface LeafSpec {
   keyType?: 'ecdsa' | 'rsa';
 }
 
+/** What signing with a CA needs of it: its parsed certificate, its key, the identifier leaves name it by. */
+interface Issuer {
+  caCert: X509.X509Certificate;
+  signer: SigningKey;
+  authorityKeyIdentifier: X509.AuthorityKeyIdentifierExtension;
+}
+
+/**
+ * Issuers by CA (certificate and key PEM), made once: a node's start issues a dozen leaves
+ * from one CA, and parsing its certificate, importing its key and hashing its public key
+ * again for each took ~5 ms of the event loop apiece.
+ */
+const issuers = new Map<string, Promise<Issuer>>();
+const MAX_ISSUERS = 8;
+
+function issuerOf(x509: typeof X509, ca: CertKeyPair): Promise<Issuer> {
+  const id = ca.cert + ca.key;
+  let issuer = issuers.get(id);
+  if (!issuer) {
+    issuer = (async () => {
+      const caCert = new x509.X509Certificate(ca.cert);
+      const [signer, authorityKeyIdentifier] = await Promise.all([importSigningKey(ca.key), x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey)]);
+      return { caCert, signer, authorityKeyIdentifier };
+    })();
+    if (issuers.size >= MAX_ISSUERS) issuers.delete(issuers.keys().next().value!);
+    issuers.set(id, issuer);
+    // A CA that cannot sign is not remembered: the error is the caller's, each time.
+    issuer.catch(() => issuers.delete(id));
+  }
+  return issuer;
+}
+
 async function issueLeaf(ca: CertKeyPair, spec: LeafSpec): Promise<CertKeyPair> {
   const x509 = await loadX509();
-  const caCert = new x509.X509Certificate(ca.cert);
-  const signer = await importSigningKey(ca.key);
-  const keys = await newKeyPair(spec.keyType);
+  const [{ caCert, signer, authorityKeyIdentifier }, keys] = await Promise.all([issuerOf(x509, ca), newKeyPair(spec.keyType)]);
   const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     // ECDSA keys only sign (key encipherment is an RSA key-exchange notion).
     new x509.KeyUsagesExtension(spec.keyType === 'rsa' ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.digitalSignature, true),
     new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[spec.usage]], false),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+    authorityKeyIdentifier,
   ];
   const dnsNames = unique(spec.dnsNames ?? []);
   const ipAddresses = unique((spec.ipAddresses ?? []).map(normalizeIP));

@@ -76,6 +76,23 @@ test('issueClientCert carries user (CN) and groups (O)', async () => {
   assert.deepEqual(new X509Certificate(node.cert).subject.split('\n').sort(), ['CN=system:node:n1', 'O=extra', 'O=system:nodes']);
 });
 
+test('leaves of several CAs issued in turn and at once each chain to their own CA, named by its key identifier', async () => {
+  const cas = await Promise.all([createCA('ca-one'), createCA('ca-two'), createCA('ca-three')]);
+  const leaves = await Promise.all(cas.flatMap((ca, i) => [0, 1].map((n) => issueClientCert(ca, { commonName: `user-${i}-${n}` }).then((leaf) => ({ leaf, i })))));
+  for (const { leaf, i } of leaves) {
+    const cert = new X509Certificate(leaf.cert);
+    for (const [j, ca] of cas.entries()) {
+      const caCert = new X509Certificate(ca.cert);
+      assert.equal(cert.verify(caCert.publicKey), i === j, `leaf of CA ${i} verifies against CA ${j}: ${i === j}`);
+      assert.equal(cert.checkIssued(caCert), i === j);
+    }
+  }
+  // A CA whose key does not parse fails each issue, not only the first.
+  const broken = { cert: cas[0]!.cert, key: 'not a key' };
+  await assert.rejects(issueClientCert(broken, { commonName: 'x' }));
+  await assert.rejects(issueClientCert(broken, { commonName: 'y' }));
+});
+
 test('loadOrCreateClusterPKI creates the files once and reuses them', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kite-pki-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
