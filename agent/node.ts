@@ -84,8 +84,8 @@ export function prepareNode(o: { clusterDir: string; registries: string; log: (m
 }
 
 /**
- * Starts this host's node unless it cannot run here (not root, KITE_NODE=none), on the
- * runtime prepareNode started. Runs in the background: failures are logged and the
+ * Starts this host's node on the runtime prepareNode started (none when no node can run
+ * here: not root, KITE_NODE=none). Runs in the background: failures are logged and the
  * control plane keeps running.
  */
 export function startAgent(o: AgentOptions & { prepared: PreparedNode }): Agent {
@@ -95,10 +95,9 @@ export function startAgent(o: AgentOptions & { prepared: PreparedNode }): Agent 
     if (!runtime) return undefined;
     const { localNodeName, nodeDirOf, nodeNetworkNames, startLocalNode } = await import('../kubelet/local-node.js');
     const nodeDir = nodeDirOf(o.clusterDir);
-    // The ingress controller's default certificate (kept with the node; a new node's RSA key
-    // is generated on the thread pool meanwhile), the networking parts' code and client
-    // certificates need nothing of the node: they are made and loaded while containerd and
-    // the kubelet start.
+    // The ingress controller's default certificate (kept with the node; prepareNode began
+    // making a new node's), the networking parts' code and client certificates need nothing
+    // of the node: they are made and loaded while the kubelet starts.
     const ingressStateDir = join(nodeDir, 'ingress');
     const ingressCertificate = (await import('../ingress/default-cert.js')).defaultIngressCertificate(join(ingressStateDir, 'default.pem'));
     ingressCertificate.catch(() => undefined); // the ingress controller awaits it (and reports its failure)
@@ -110,7 +109,7 @@ export function startAgent(o: AgentOptions & { prepared: PreparedNode }): Agent 
       return { startNodeNetworking: networking.startNodeNetworking, HttpTransport, creds };
     })();
     networkingPrepared.catch(() => undefined); // awaited (and its failure logged) below
-    const nodeStarted = startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, apiServerBalancer: o.balanceApiServers, runtime: Promise.resolve(runtime), log: (m) => log(`node: ${m}`) });
+    const nodeStarted = startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, apiServerBalancer: o.balanceApiServers, runtime, log: (m) => log(`node: ${m}`) });
     nodeStarted.catch(() => undefined); // awaited below, after networking has started
     let balancer: { url: string; close(): Promise<void> } | undefined;
     // The networking parts start beside the node: DNS and the ingress controller need only
@@ -159,6 +158,8 @@ export function startAgent(o: AgentOptions & { prepared: PreparedNode }): Agent 
       const started = await networkingStart;
       if (started) await started.stop().catch((e) => log(`networking: stop failed: ${errorMessage(e)}`));
       await balancer?.close();
+      // Its containerd may be running already.
+      await o.prepared.abandon().catch((e) => log(`node: stop failed: ${errorMessage(e)}`));
       throw err;
     }
     try {

@@ -396,14 +396,14 @@ async function restartNodeRuntime(runtime: NodeRuntime, podCIDR: string, log: (m
   return startNodeRuntime({ clusterDir: join(runtime.nodeDir, '..'), log, preferredCidr: podCIDR });
 }
 
-export async function startLocalNode(o: LocalNodeOptions & { runtime?: Promise<NodeRuntime> }): Promise<LocalNode> {
+/** The node on `runtime` (startNodeRuntime's, started before the API server served). */
+export async function startLocalNode(o: LocalNodeOptions & { runtime: NodeRuntime }): Promise<LocalNode> {
   const log = o.log;
   const nodeName = localNodeName(o.clusterName);
   const nodeDir = nodeDirOf(o.clusterDir);
   const pkiDir = join(nodeDir, 'pki');
   const containerdDir = join(nodeDir, 'containerd');
   const rootDir = join(nodeDir, 'kubelet');
-  const runtimeStarting = o.runtime ?? startNodeRuntime({ clusterDir: o.clusterDir, log });
 
   const nodeIP = primaryHostIPv4();
   await ensureNodeCerts(pkiDir, o.ca, nodeName, nodeIP);
@@ -413,7 +413,7 @@ export async function startLocalNode(o: LocalNodeOptions & { runtime?: Promise<N
   } catch (err) {
     log(`could not read node ${nodeName}: ${errorMessage(err)}`);
   }
-  let runtime = await runtimeStarting;
+  let runtime = o.runtime;
   let podCIDR = runtime.podCIDR;
   if (previousCidr !== undefined && previousCidr !== podCIDR) {
     // An adopted containerd keeps running its pods: the kubelet takes the Node's CIDR, as it did before.
