@@ -47,7 +47,7 @@ const PART_USERS: Record<NetworkingPart, { file: string; user: string; component
  */
 export interface PreparedNode {
   runtime: Promise<NodeRuntime | undefined>;
-  /** Stops the runtime when the node will not start after all (the control plane failed). */
+  /** When the node will not start after all (the control plane failed): stops the containerd it started (one it adopted keeps running). */
   abandon(): Promise<void>;
 }
 

@@ -374,11 +374,18 @@ export async function startNodeRuntime(o: { clusterDir: string; log: (msg: strin
   return { nodeDir, podCIDR, socket, containerd, adopted: adopted !== null, images };
 }
 
-/** Stops a runtime nobody took over (the server failed to start): containerd, and what it made. */
+/**
+ * Stops a runtime no node took over (the control plane or the node failed to start): the
+ * containerd it started, as if the server had not started it. An adopted one is left
+ * running with its pods, as it was found (the next start adopts it again); nothing else
+ * is removed, since no kubelet ran on it.
+ */
 export async function abandonNodeRuntime(runtime: NodeRuntime, log: (msg: string) => void): Promise<void> {
   await runtime.images.catch(() => undefined);
   const containerd = await runtime.containerd.catch(() => null);
-  await cleanupNode(runtime.nodeDir, { log, containerd });
+  if (!containerd || runtime.adopted) return;
+  await containerd.stop();
+  log(`containerd stopped (pid ${containerd.pid}): the node did not start`);
 }
 
 /**
