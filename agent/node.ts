@@ -62,7 +62,7 @@ export function prepareNode(o: { clusterDir: string; registries: string; log: (m
     }
     // A new node's ingress certificate takes an RSA key: it is made on the thread pool from now on.
     const nodeDir = nodeDirOf(o.clusterDir);
-    (await import('../ingress/default-cert.js')).defaultIngressCertificate(join(nodeDir, 'ingress', 'default.pem')).catch(() => undefined); // the agent asks again and reports a failure
+    (await import('../ingress/default-cert.js')).defaultIngressCertificate(join(nodeDir, 'ingress', 'default.pem')).catch(() => undefined); // the ingress controller asks for it again (sharing this generation) and reports a failure
     // Mirrors/TLS (hosts.toml under certs.d) and auth for the private containerd,
     // written before it starts (a missing file clears earlier settings).
     const { applyRegistries } = await import('../kubelet/runtime/registries.js');
@@ -95,12 +95,9 @@ export function startAgent(o: AgentOptions & { prepared: PreparedNode }): Agent 
     if (!runtime) return undefined;
     const { localNodeName, nodeDirOf, nodeNetworkNames, startLocalNode } = await import('../kubelet/local-node.js');
     const nodeDir = nodeDirOf(o.clusterDir);
-    // The ingress controller's default certificate (kept with the node; prepareNode began
-    // making a new node's), the networking parts' code and client certificates need nothing
-    // of the node: they are made and loaded while the kubelet starts.
+    // The networking parts' code and client certificates need nothing of the node: they are
+    // loaded and made while the kubelet starts.
     const ingressStateDir = join(nodeDir, 'ingress');
-    const ingressCertificate = (await import('../ingress/default-cert.js')).defaultIngressCertificate(join(ingressStateDir, 'default.pem'));
-    ingressCertificate.catch(() => undefined); // the ingress controller awaits it (and reports its failure)
     const networkingPrepared = (async () => {
       const [networking, { HttpTransport }, { componentCredentials }] = await Promise.all([import('./networking.js'), import('../client/http-transport.js'), import('./credentials.js')]);
       const creds = await Promise.all(

@@ -1,13 +1,12 @@
 // Running the kernel tools (nft, iptables-restore, sysctl) — optionally inside a
 // network namespace (`ip netns exec`), which is how the tests drive a private ruleset.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, constants, existsSync, linkSync, mkdtempSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 
 export interface RunResult {
   code: number;
@@ -165,7 +164,7 @@ export class NftSession {
   private async linkFifo(path: string): Promise<void> {
     const fifo = join(this.dir, 'txn.fifo');
     // Node has no mkfifo(3); a synchronous spawn from a large process blocked its event loop ~50 ms.
-    if (!existsSync(fifo)) await promisify(execFile)('mkfifo', ['-m', '600', fifo]);
+    if (!existsSync(fifo)) await mustRun(commandRunner(), ['mkfifo', '-m', '600', fifo]);
     rmSync(path, { force: true });
     linkSync(fifo, path);
   }

@@ -24,11 +24,15 @@ export interface ImportResult {
   output: string;
 }
 
+/** ctr's arguments for the containerd on `socket` and the namespace. */
+function ctrConnection(socket: string, opts: ImportOptions): string[] {
+  return ['--address', socket.replace(/^unix:\/\//, ''), '-n', opts.namespace ?? CRI_NAMESPACE];
+}
+
 /** Imports a docker-archive or OCI tar into the containerd listening on `socket`. */
 export async function importImage(socket: string, tarPath: string, opts: ImportOptions = {}): Promise<ImportResult> {
   if (!existsSync(tarPath)) throw new Error(`image archive not found: ${tarPath}`);
-  const address = socket.replace(/^unix:\/\//, '');
-  const args = ['--address', address, '-n', opts.namespace ?? CRI_NAMESPACE, 'images', 'import', '--all-platforms', tarPath];
+  const args = [...ctrConnection(socket, opts), 'images', 'import', '--all-platforms', tarPath];
   try {
     const { stdout, stderr } = await run(opts.ctr ?? 'ctr', args, { timeout: opts.timeoutMs ?? 120_000, maxBuffer: 16 * 1024 * 1024 });
     const output = stdout + stderr;
@@ -46,10 +50,9 @@ export async function importImage(socket: string, tarPath: string, opts: ImportO
  * docker.io/library/busybox:latest: whether an import is needed, asked of ctr like the
  * import itself, so that a node's start does not load the gRPC client for it.
  */
-export async function listImageNames(socket: string, opts: Omit<ImportOptions, 'timeoutMs'> & { timeoutMs?: number } = {}): Promise<Set<string>> {
-  const address = socket.replace(/^unix:\/\//, '');
+export async function listImageNames(socket: string, opts: ImportOptions = {}): Promise<Set<string>> {
   try {
-    const { stdout } = await run(opts.ctr ?? 'ctr', ['--address', address, '-n', opts.namespace ?? CRI_NAMESPACE, 'images', 'list', '--quiet'], { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await run(opts.ctr ?? 'ctr', [...ctrConnection(socket, opts), 'images', 'list', '--quiet'], { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 });
     return new Set(stdout.split('\n').map((l) => l.trim()).filter(Boolean));
   } catch (err: any) {
     const detail = [err?.stderr, err?.message].filter(Boolean).join(' ').trim();
