@@ -106,6 +106,12 @@ export function nodeAllocatable(c: NodeCapacity): NodeCapacity {
   };
 }
 
+/** Whether `have` has every entry of `want` with the same value. */
+function includes(have: Record<string, string> | undefined, want: Record<string, string>): boolean {
+  for (const k in want) if (have?.[k] !== want[k]) return false;
+  return true;
+}
+
 export class NodeAgent {
   private node?: Node;
   private conditions: NodeCondition[] = [];
@@ -162,6 +168,10 @@ export class NodeAgent {
       this.o.log(`runtime version: ${errorMessage(err)}`);
     }
     const status = await this.computeStatus();
+    // The Node is created with its status, as upstream's kubelet does (initialNode): the
+    // node is Ready with one write instead of a create and then a status patch.
+    const registeredAt = Date.now();
+    for (const c of status.conditions ?? []) c.lastHeartbeatTime = rfc3339(registeredAt);
     const node: Node = {
       apiVersion: 'v1',
       kind: 'Node',
@@ -174,10 +184,14 @@ export class NodeAgent {
         },
       },
       spec: this.o.podCIDR ? { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] } : {},
+      status,
     };
+    let created = false;
     for (;;) {
       try {
         this.node = await this.o.transport.create<Node>(NODES, undefined, node);
+        this.lastReport = registeredAt;
+        created = true;
         this.o.log(`registered node ${this.o.nodeName}`);
         break;
       } catch (err) {
@@ -191,13 +205,22 @@ export class NodeAgent {
         await this.o.transport.delete(NODES, undefined, this.o.nodeName, { preconditions: { uid: existing.metadata?.uid } }).catch(() => undefined);
         continue;
       }
-      const patch: Record<string, unknown> = { metadata: { labels: this.labels(), annotations: node.metadata!.annotations } };
-      if (this.o.podCIDR && !existingCIDR) patch.spec = { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] };
+      const labels = this.labels();
+      const annotations = node.metadata!.annotations!;
+      const setCIDR = !!this.o.podCIDR && !existingCIDR;
+      if (!setCIDR && includes(existing.metadata?.labels, labels) && includes(existing.metadata?.annotations, annotations)) {
+        // A restart of the same node: nothing to reconcile.
+        this.node = existing;
+        this.o.log(`node ${this.o.nodeName} already registered`);
+        break;
+      }
+      const patch: Record<string, unknown> = { metadata: { labels, annotations } };
+      if (setCIDR) patch.spec = { podCIDR: this.o.podCIDR, podCIDRs: [this.o.podCIDR] };
       this.node = await this.o.transport.patch<Node>(NODES, undefined, this.o.nodeName, 'merge', patch);
       this.o.log(`node ${this.o.nodeName} already registered; reconciled labels`);
       break;
     }
-    this.node = await this.writeStatus(status);
+    if (!created) this.node = await this.writeStatus(status);
     this.o.recorder?.event(this.nodeRef(), 'Normal', 'Starting', 'Starting kubelet.');
     this.o.recorder?.event(this.nodeRef(), 'Normal', 'NodeAllocatableEnforced', 'Updated Node Allocatable limit across pods');
     return this.node;
