@@ -47,11 +47,21 @@ const PART_USERS: Record<NetworkingPart, { file: string; user: string; component
  */
 export interface PreparedNode {
   runtime: Promise<NodeRuntime | undefined>;
+  /**
+   * The node's certificates, issued as soon as the cluster CA exists (while the control
+   * plane starts) instead of after the API server listens, where they were on the path
+   * `kite up` waits for: the kubelet's (client and serving, on disk) and its networking
+   * parts' client credentials. Undefined when no node runs here.
+   */
+  credentials: Promise<PartCredentials | undefined>;
   /** When the node will not start after all (the control plane failed): stops the containerd it started (one it adopted keeps running). */
   abandon(): Promise<void>;
 }
 
-export function prepareNode(o: { clusterDir: string; registries: string; log: (message: string) => void }): PreparedNode {
+/** Each networking part with its identity and client certificate. */
+type PartCredentials = (readonly [NetworkingPart, (typeof PART_USERS)[NetworkingPart], CertKeyPair])[];
+
+export function prepareNode(o: { clusterName: string; clusterDir: string; registries: string; ca: Promise<CertKeyPair>; log: (message: string) => void }): PreparedNode {
   const log = o.log;
   const runtime = (async () => {
     const { localNodeUnsupported, nodeDirOf, startNodeRuntime } = await import('../kubelet/local-node.js');
@@ -72,8 +82,21 @@ export function prepareNode(o: { clusterDir: string; registries: string; log: (m
     return startNodeRuntime({ clusterDir: o.clusterDir, log: (m) => log(`node: ${m}`) });
   })();
   runtime.catch(() => undefined); // the agent awaits it (and logs its failure)
+  const credentials = (async (): Promise<PartCredentials | undefined> => {
+    const ca = await o.ca;
+    if (!(await runtime)) return undefined;
+    const [{ ensureNodeCerts, localNodeName, nodeDirOf }, { componentCredentials }] = await Promise.all([import('../kubelet/local-node.js'), import('./credentials.js')]);
+    const pkiDir = join(nodeDirOf(o.clusterDir), 'pki');
+    const [, parts] = await Promise.all([
+      ensureNodeCerts(pkiDir, ca, localNodeName(o.clusterName), primaryHostIPv4()),
+      Promise.all((Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]).map(async ([part, who]) => [part, who, await componentCredentials(pkiDir, ca, who.file, who.user)] as const)),
+    ]);
+    return parts;
+  })();
+  credentials.catch(() => undefined); // the agent awaits it (and logs its failure)
   return {
     runtime,
+    credentials,
     async abandon() {
       const started = await runtime.catch(() => undefined);
       if (!started) return;
@@ -95,18 +118,23 @@ export function startAgent(o: AgentOptions & { prepared: PreparedNode }): Agent 
     if (!runtime) return undefined;
     const { localNodeName, nodeDirOf, nodeNetworkNames, startLocalNode } = await import('../kubelet/local-node.js');
     const nodeDir = nodeDirOf(o.clusterDir);
-    // The networking parts' code and client certificates need nothing of the node: they are
-    // loaded and made while the kubelet starts.
+    // The networking parts' code needs nothing of the node: it loads while the kubelet starts.
     const ingressStateDir = join(nodeDir, 'ingress');
     const networkingPrepared = (async () => {
-      const [networking, { HttpTransport }, { componentCredentials }] = await Promise.all([import('./networking.js'), import('../client/http-transport.js'), import('./credentials.js')]);
-      const creds = await Promise.all(
-        (Object.entries(PART_USERS) as [NetworkingPart, (typeof PART_USERS)[NetworkingPart]][]).map(async ([part, who]) => [part, who, await componentCredentials(join(nodeDir, 'pki'), o.ca, who.file, who.user)] as const),
-      );
-      return { startNodeNetworking: networking.startNodeNetworking, HttpTransport, creds };
+      const [networking, { HttpTransport }, creds] = await Promise.all([import('./networking.js'), import('../client/http-transport.js'), o.prepared.credentials]);
+      return { startNodeNetworking: networking.startNodeNetworking, HttpTransport, creds: creds! };
     })();
     networkingPrepared.catch(() => undefined); // awaited (and its failure logged) below
-    const nodeStarted = startLocalNode({ clusterName: o.clusterName, clusterDir: o.clusterDir, server: o.server, ca: o.ca, apiServerBalancer: o.balanceApiServers, runtime, log: (m) => log(`node: ${m}`) });
+    const nodeStarted = startLocalNode({
+      clusterName: o.clusterName,
+      clusterDir: o.clusterDir,
+      server: o.server,
+      ca: o.ca,
+      apiServerBalancer: o.balanceApiServers,
+      runtime,
+      certificates: o.prepared.credentials,
+      log: (m) => log(`node: ${m}`),
+    });
     nodeStarted.catch(() => undefined); // awaited below, after networking has started
     let balancer: { url: string; close(): Promise<void> } | undefined;
     // The networking parts start beside the node: DNS and the ingress controller need only

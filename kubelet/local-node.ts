@@ -394,17 +394,17 @@ export async function abandonNodeRuntime(runtime: NodeRuntime, log: (msg: string
  * or the node's directory was remade. Its containerd, which has run no pod yet, starts
  * again with the Node's CIDR.
  */
-async function restartNodeRuntime(runtime: NodeRuntime, podCIDR: string, log: (msg: string) => void): Promise<NodeRuntime> {
+async function restartNodeRuntime(runtime: NodeRuntime, clusterDir: string, podCIDR: string, log: (msg: string) => void): Promise<NodeRuntime> {
   log(`pod CIDR ${runtime.podCIDR} differs from the Node's ${podCIDR}: starting containerd again with the Node's`);
   await runtime.images.catch(() => undefined);
   const containerd = await runtime.containerd.catch(() => null);
   await containerd?.stop();
   releaseCidrClaims(runtime.nodeDir);
-  return startNodeRuntime({ clusterDir: join(runtime.nodeDir, '..'), log, preferredCidr: podCIDR });
+  return startNodeRuntime({ clusterDir, log, preferredCidr: podCIDR });
 }
 
 /** The node on `runtime` (startNodeRuntime's, started before the API server served). */
-export async function startLocalNode(o: LocalNodeOptions & { runtime: NodeRuntime }): Promise<LocalNode> {
+export async function startLocalNode(o: LocalNodeOptions & { runtime: NodeRuntime; certificates?: Promise<unknown> }): Promise<LocalNode> {
   const log = o.log;
   const nodeName = localNodeName(o.clusterName);
   const nodeDir = nodeDirOf(o.clusterDir);
@@ -413,7 +413,8 @@ export async function startLocalNode(o: LocalNodeOptions & { runtime: NodeRuntim
   const rootDir = join(nodeDir, 'kubelet');
 
   const nodeIP = primaryHostIPv4();
-  await ensureNodeCerts(pkiDir, o.ca, nodeName, nodeIP);
+  // Issued by whoever prepared the node (agent/node.ts, once the CA existed), else here.
+  await (o.certificates ?? ensureNodeCerts(pkiDir, o.ca, nodeName, nodeIP));
   let previousCidr: string | undefined;
   try {
     previousCidr = await existingPodCidr(o.server, pkiDir, nodeName);
@@ -425,7 +426,7 @@ export async function startLocalNode(o: LocalNodeOptions & { runtime: NodeRuntim
   if (previousCidr !== undefined && previousCidr !== podCIDR) {
     // An adopted containerd keeps running its pods: the kubelet takes the Node's CIDR, as it did before.
     if (runtime.adopted) podCIDR = choosePodCidr(nodeDir, previousCidr);
-    else podCIDR = (runtime = await restartNodeRuntime(runtime, previousCidr, log)).podCIDR;
+    else podCIDR = (runtime = await restartNodeRuntime(runtime, o.clusterDir, previousCidr, log)).podCIDR;
   }
   const names = nodeNetworkNames(nodeDir);
 

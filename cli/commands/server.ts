@@ -147,11 +147,21 @@ export async function runServer(opts: ServerOptions): Promise<void> {
   writePidFile(paths.pid, process.pid);
   log(`kite server "${name}" starting (pid ${process.pid}, directory ${paths.dir})`);
 
+  // The certificates are made here, not by `kite up` (one writer), and first: their keys
+  // are generated on the thread pool while the control plane's modules load.
+  const pkiReady = loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress)).then((pki) => {
+    log(CERTIFICATES_READY);
+    return pki;
+  });
+  pkiReady.catch(() => undefined); // awaited below; a failure of loadControlPlane comes first
   // This host's node (the cluster's first server runs it, unless the stub control plane
-  // runs: CLI tests): its containerd and images need nothing of the API server, so they
-  // start now, beside the control plane.
+  // runs: CLI tests): its containerd and images need nothing of the API server, and its
+  // certificates only the CA, so they start now, beside the control plane.
   const registries = opts.registries ? resolve(opts.registries) : join(paths.dir, 'registries.yaml');
-  const preparedNode = !index && process.env.KITE_CONTROL_PLANE !== 'stub' ? (await import('../../agent/node.js')).prepareNode({ clusterDir: paths.dir, registries, log }) : undefined;
+  const preparedNode =
+    !index && process.env.KITE_CONTROL_PLANE !== 'stub'
+      ? (await import('../../agent/node.js')).prepareNode({ clusterName: name, clusterDir: paths.dir, registries, ca: pkiReady.then((p) => p.ca), log })
+      : undefined;
   let nodeTaken = false;
   try {
     // The host's kubelet thread loads its code beside the control plane's (only the first
@@ -161,13 +171,6 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     if (kubeletThreadExpected) {
       (await import('../../kubelet/thread-prewarm.js')).prewarmKubeletThread();
     }
-    // The certificates are made here, not by `kite up` (one writer), and first: their keys
-    // are generated on the thread pool while the control plane's modules load.
-    const pkiReady = loadOrCreateClusterPKI(paths.pki, bindAddressSANs(opts.bindAddress)).then((pki) => {
-      log(CERTIFICATES_READY);
-      return pki;
-    });
-    pkiReady.catch(() => undefined); // awaited below; a failure of loadControlPlane comes first
     const startControlPlane = await loadControlPlane();
     const pki = await pkiReady;
     mkdirSync(paths.data, { recursive: true, mode: 0o700 });
@@ -201,6 +204,7 @@ export async function runServer(opts: ServerOptions): Promise<void> {
       throw err;
     });
     const url = serverURL(opts.bindAddress, controlPlane.port);
+    // Read again (not the start's reading): `kite node add|rm` may have changed it meanwhile.
     const previous = readClusterState(paths);
     if (!index) writeClusterState(paths, {
       ...previous,
@@ -220,8 +224,8 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     // other real nodes (`kite up --nodes`; `kite node add|rm` edit the list and send SIGHUP).
     const nodeServer = opts.nodeServer ?? url;
     // Several servers: the node keeps its own balancers over them (k3s agents' client-side load balancing).
-    const severalServers = (readClusterState(paths)?.servers ?? 1) > 1;
-    const podNetwork = opts.podNetwork ?? readClusterState(paths)?.podNetwork ?? 'vxlan';
+    const severalServers = (previous?.servers ?? 1) > 1;
+    const podNetwork = opts.podNetwork ?? previous?.podNetwork ?? 'vxlan';
     nodeTaken = true;
     const node = await startNode(preparedNode, name, paths.dir, nodeServer, pki.ca, severalServers, podNetwork);
     const workers = index
