@@ -61,6 +61,11 @@ export interface StartKubeletOptions {
   log?: (msg: string) => void;
   /** provide a runtime (tests, hollow nodes sharing a process) */
   runtime?: PodRuntime;
+  /**
+   * A CRI client connected before the configuration came (kite server's prewarmed kubelet
+   * thread, kubelet/thread.ts): used when it is for the configured socket, else closed.
+   */
+  cri?: Promise<CriClient | undefined>;
 }
 
 async function connectCri(socket: string, log: (m: string) => void): Promise<CriClient> {
@@ -88,7 +93,9 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
     if (cfg.runtime === 'hollow') runtime = new HollowRuntime({ nodeName: cfg.nodeName });
     else {
       if (!cfg.containerdSocket) throw new Error('containerdSocket is required for the containerd runtime');
-      const cri = await connectCri(cfg.containerdSocket, log);
+      const early = await opts.cri;
+      if (early && early.socket !== cfg.containerdSocket) early.close();
+      const cri = early?.socket === cfg.containerdSocket ? early : await connectCri(cfg.containerdSocket, log);
       runtime = new KubeRuntime(cri, { memoryCapacity: nodeCapacity(cfg.rootDir).memoryBytes, offlineImageFallback: cfg.offlineImageFallback, log });
     }
   }
@@ -142,10 +149,16 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
  * runs as a process (standalone and joined nodes) and what runs in a thread of `kite server`
  * for its own host's node (kubelet/thread.ts). `where` names the process or thread in the log.
  */
-export async function startKubeletFromFile(configPath: string, overrides: Partial<KubeletConfig>, where: string, log: (msg: string) => void): Promise<RunningKubelet> {
+export async function startKubeletFromFile(
+  configPath: string,
+  overrides: Partial<KubeletConfig>,
+  where: string,
+  log: (msg: string) => void,
+  opts: Pick<StartKubeletOptions, 'cri'> = {},
+): Promise<RunningKubelet> {
   const config: KubeletConfig = { ...loadKubeletConfig(configPath), ...overrides };
   log(`kite kubelet for node ${config.nodeName} starting (${where})`);
-  const running = await startKubelet(config, { log });
+  const running = await startKubelet(config, { log, ...opts });
   log(`kubelet serving on ${config.address}:${running.port}`);
   return running;
 }

@@ -323,6 +323,8 @@ export interface NodeRuntime {
   containerd: Promise<RunningContainerd>;
   /** Whether containerd was adopted (it runs the pods it ran, with the CNI configuration it had). */
   adopted: boolean;
+  /** Whether the node ran here before (its kubelet's configuration was kept): else there is no Node of its own to agree with. */
+  ranBefore: boolean;
   /** Resolves once the pause and busybox images are in containerd. */
   images: Promise<void>;
 }
@@ -353,7 +355,8 @@ export async function startNodeRuntime(o: { clusterDir: string; log: (msg: strin
   const containerdDir = join(nodeDir, 'containerd');
   mkdirSync(nodeDir, { recursive: true, mode: 0o700 });
   await ensureRuntimePackages({ log });
-  const podCIDR = choosePodCidr(nodeDir, o.preferredCidr ?? lastPodCidr(nodeDir));
+  const lastCidr = lastPodCidr(nodeDir);
+  const podCIDR = choosePodCidr(nodeDir, o.preferredCidr ?? lastCidr);
   const adopted = await adoptContainerd(containerdDir);
   const socket = adopted?.socket ?? runtimeLayout(containerdDir).socket;
   const containerd = (async () => {
@@ -371,7 +374,7 @@ export async function startNodeRuntime(o: { clusterDir: string; log: (msg: strin
   // Both are awaited by whoever takes the runtime over; a failure must not go unhandled meanwhile.
   containerd.catch(() => undefined);
   images.catch(() => undefined);
-  return { nodeDir, podCIDR, socket, containerd, adopted: adopted !== null, images };
+  return { nodeDir, podCIDR, socket, containerd, adopted: adopted !== null, ranBefore: lastCidr !== undefined, images };
 }
 
 /**
@@ -416,10 +419,17 @@ export async function startLocalNode(o: LocalNodeOptions & { runtime: NodeRuntim
   // Issued by whoever prepared the node (agent/node.ts, once the CA existed), else here.
   await (o.certificates ?? ensureNodeCerts(pkiDir, o.ca, nodeName, nodeIP));
   let previousCidr: string | undefined;
-  try {
-    previousCidr = await existingPodCidr(o.server, pkiDir, nodeName);
-  } catch (err) {
-    log(`could not read node ${nodeName}: ${errorMessage(err)}`);
+  // A node new to this host (no kubelet configuration kept, no containerd adopted) runs no
+  // pods whose addresses its Node's CIDR would have to keep: it is not asked for (a round
+  // trip to the API server on the way to a new cluster's Ready node). Should its Node
+  // exist all the same (the node's directory was removed, not the cluster's), the kubelet
+  // registers it again with the CIDR chosen here.
+  if (o.runtime.ranBefore || o.runtime.adopted) {
+    try {
+      previousCidr = await existingPodCidr(o.server, pkiDir, nodeName);
+    } catch (err) {
+      log(`could not read node ${nodeName}: ${errorMessage(err)}`);
+    }
   }
   let runtime = o.runtime;
   let podCIDR = runtime.podCIDR;

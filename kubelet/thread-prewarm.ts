@@ -37,6 +37,20 @@ export function prewarmKubeletThread(): void {
 
 const UNTAKEN_MS = 120_000;
 
+/** What the node knows before the kubelet's configuration: where its containerd answers. */
+export interface KubeletThreadHint {
+  criSocket: string;
+}
+
+/**
+ * Tells the waiting thread, if one is still waiting, where containerd answers: it connects
+ * its CRI client then (the first gRPC calls of a fresh thread are slow), not after the
+ * configuration comes with the API server's start.
+ */
+export function hintKubeletThread(hint: KubeletThreadHint): void {
+  if (prewarmed && !prewarmed.ended) prewarmed.worker.postMessage({ hint });
+}
+
 /** The prewarmed thread, if one is still waiting (each is taken once). */
 export function takePrewarmedKubeletThread(): Worker | undefined {
   const p = prewarmed;

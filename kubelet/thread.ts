@@ -7,7 +7,8 @@
 import { closeSync, openSync, readlinkSync, writeSync } from 'node:fs';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { startKubeletFromFile } from './agent.js';
-import { criServices } from './cri/client.js';
+import { CriClient, criServices } from './cri/client.js';
+import type { KubeletThreadHint } from './thread-prewarm.js';
 import { errorMessage } from './util.js';
 
 export interface KubeletThreadData {
@@ -17,10 +18,20 @@ export interface KubeletThreadData {
 
 // Prewarmed (kubelet/thread-prewarm.ts): the modules above are loaded, and the CRI's gRPC
 // services built from its .proto (~0.1 s of CPU, the kubelet's first need once it has its
-// configuration); the configuration comes as the first message.
+// configuration); the configuration comes as a message, possibly after a hint of where
+// containerd answers, to which the CRI client connects meanwhile.
+let cri: Promise<CriClient | undefined> | undefined;
 const { configPath, logPath } = (workerData as { prewarm?: boolean }).prewarm
   ? await new Promise<KubeletThreadData>((resolve) => {
-      parentPort!.once('message', resolve);
+      const onMessage = (m: KubeletThreadData | { hint: KubeletThreadHint }) => {
+        if ('hint' in m) {
+          cri ??= CriClient.connect(m.hint.criSocket, { connectTimeoutMs: 10_000 }).catch(() => undefined);
+          return;
+        }
+        parentPort!.off('message', onMessage);
+        resolve(m);
+      };
+      parentPort!.on('message', onMessage);
       criServices();
     })
   : (workerData as KubeletThreadData);
@@ -30,9 +41,11 @@ const log = (msg: string) => writeSync(logFd, `${new Date().toISOString()} ${msg
 
 // The thread's id in the kernel (/proc/PID/task/TID, `top -H`): where its CPU time is told apart from the server's.
 const tid = readlinkSync('/proc/thread-self').split('/').pop();
-const running = await startKubeletFromFile(configPath, {}, `thread ${threadId} of pid ${process.pid}, tid ${tid}`, log);
-// The parent's one message: stop.
-parentPort!.once('message', () => {
+const running = await startKubeletFromFile(configPath, {}, `thread ${threadId} of pid ${process.pid}, tid ${tid}`, log, { cri });
+// The parent's one message now: stop (a late hint of where containerd answers is not one).
+parentPort!.on('message', function onStop(m: unknown) {
+  if (m !== 'stop') return;
+  parentPort!.off('message', onStop);
   log('stopping the kubelet (pods keep running)');
   void running
     .stop()

@@ -169,7 +169,13 @@ export async function runServer(opts: ServerOptions): Promise<void> {
     // own, kubelet/local-node.ts; a node that cannot run here never takes it).
     const kubeletThreadExpected = preparedNode !== undefined && (readClusterState(paths)?.servers ?? 1) === 1 && localNodeUnsupported() === undefined;
     if (kubeletThreadExpected) {
-      (await import('../../kubelet/thread-prewarm.js')).prewarmKubeletThread();
+      const { prewarmKubeletThread, hintKubeletThread } = await import('../../kubelet/thread-prewarm.js');
+      prewarmKubeletThread();
+      // Its CRI client connects as soon as containerd answers.
+      preparedNode.runtime
+        .then((rt) => rt?.containerd)
+        .then((c) => c && hintKubeletThread({ criSocket: c.socket }))
+        .catch(() => undefined);
     }
     const startControlPlane = await loadControlPlane();
     const pki = await pkiReady;

@@ -101,7 +101,10 @@ export class CriClient {
   private readonly image: grpc.Client;
   private readonly defaultTimeoutMs: number;
 
-  constructor(socket: string, opts: CriClientOptions = {}) {
+  constructor(
+    readonly socket: string,
+    opts: CriClientOptions = {},
+  ) {
     this.target = unixTarget(socket);
     this.defaultTimeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const { runtime, image } = criServices();

@@ -6,7 +6,7 @@ import { abandonNodeRuntime, type NodeRuntime } from '../../kubelet/local-node.j
 import type { RunningContainerd } from '../../kubelet/runtime/index.js';
 
 function runtimeWith(containerd: Promise<RunningContainerd>, adopted: boolean, images: Promise<void> = Promise.resolve()): NodeRuntime {
-  return { nodeDir: '/nonexistent/node', podCIDR: '10.244.1.0/24', socket: '/nonexistent/containerd.sock', containerd, adopted, images };
+  return { nodeDir: '/nonexistent/node', podCIDR: '10.244.1.0/24', socket: '/nonexistent/containerd.sock', containerd, adopted, ranBefore: adopted, images };
 }
 
 function fakeContainerd(stops: number[]): RunningContainerd {
