@@ -60,11 +60,14 @@ test('a kubelet thread that throws is started again after the back-off; stop() e
 });
 
 test('a prewarmed kubelet thread waits for its configuration and is taken once', async () => {
-  const { prewarmKubeletThread, takePrewarmedKubeletThread } = await import('../../kubelet/thread-prewarm.js');
+  const { prewarmKubeletThread, takePrewarmedKubeletThread, hintKubeletThread } = await import('../../kubelet/thread-prewarm.js');
   const dir = mkdtempSync(join(tmpdir(), 'kite-kubelet-prewarm-'));
   try {
     prewarmKubeletThread();
     prewarmKubeletThread(); // once per process
+    // Where containerd answers, before the configuration (here nothing answers): the
+    // thread tries its CRI client meanwhile and still takes the configuration that follows.
+    hintKubeletThread({ criSocket: join(dir, 'containerd.sock') });
     const worker = takePrewarmedKubeletThread();
     assert.ok(worker, 'the prewarmed thread');
     assert.equal(takePrewarmedKubeletThread(), undefined, 'taken once');
