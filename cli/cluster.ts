@@ -133,6 +133,9 @@ export function httpsGet(url: string, tls: ClientTLS, timeoutMs = 5000): Promise
   });
 }
 
+/** Between two asks of /readyz: on a keep-alive connection each is a few lines of work for the server, and `kite up` waits on it. */
+const READY_POLL_MS = 50;
+
 /**
  * Polls `${server}/readyz` until it answers 200. Stops early when `aborted()` returns
  * a reason (e.g. the server process exited). Throws with the last error on timeout.
@@ -158,7 +161,7 @@ export async function waitForReady(
     if (Date.now() >= deadline) {
       throw new Error(`the API server did not become ready within ${Math.round(timeoutMs / 1000)}s (${last})`);
     }
-    await sleep(150);
+    await sleep(READY_POLL_MS);
   }
 }
 

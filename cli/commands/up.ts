@@ -238,6 +238,9 @@ export async function waitForIngressAddress(log: string, from: number, timeoutMs
   }
 }
 
+/** Between two asks for a node not Ready yet (a GET on a keep-alive connection). */
+const NODE_POLL_MS = 50;
+
 /** How long `kite up` waits for its nodes to be Ready (the first start may install containerd). */
 const NODE_READY_WAIT_MS = 300_000;
 
@@ -295,7 +298,7 @@ export async function waitForNodesReady(
     imagesReady = IMAGES_READY.test(text);
     if ((waiting.size === 0 && imagesReady) || NO_NODE.test(text) || Date.now() >= deadline) break;
     // Images ready is a log line (it is often the last step); Ready is asked of the API again after the wait.
-    await (waiting.size === 0 ? logChangeOrTimeout(log, 100) : new Promise((r) => setTimeout(r, 100)));
+    await (waiting.size === 0 ? logChangeOrTimeout(log, 100) : new Promise((r) => setTimeout(r, NODE_POLL_MS)));
   }
   return [...waiting];
 }
