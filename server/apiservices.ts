@@ -53,21 +53,24 @@ export function localAPIServices(): KubeObject[] {
 
 /** Create the local APIServices that are missing and mark them Available. */
 export async function bootstrapLocalAPIServices(client: ApiTransport): Promise<void> {
-  for (const svc of localAPIServices()) {
-    let cur: KubeObject | undefined;
-    try {
-      cur = await client.create(APISERVICES, undefined, svc);
-    } catch (err) {
-      if (!(err instanceof StatusError && err.code === 409)) throw err;
-      cur = await client.get(APISERVICES, undefined, svc.metadata!.name!);
-    }
-    const conds = ((cur.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []) as { type: string; status: string }[];
-    if (conds.some((c) => c.type === 'Available' && c.status === 'True')) continue;
-    const available = { type: 'Available', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), reason: 'Local', message: 'Local APIServices are always available' };
-    try {
-      await client.updateStatus(APISERVICES, undefined, { ...cur, status: { conditions: [...conds.filter((c) => c.type !== 'Available'), available] } });
-    } catch (err) {
-      if (!(err instanceof StatusError && (err.code === 409 || err.code === 404))) throw err;
-    }
+  // All at once: they share the store's commits.
+  await Promise.all(localAPIServices().map((svc) => ensureLocalAPIService(client, svc)));
+}
+
+async function ensureLocalAPIService(client: ApiTransport, svc: KubeObject): Promise<void> {
+  let cur: KubeObject | undefined;
+  try {
+    cur = await client.create(APISERVICES, undefined, svc);
+  } catch (err) {
+    if (!(err instanceof StatusError && err.code === 409)) throw err;
+    cur = await client.get(APISERVICES, undefined, svc.metadata!.name!);
+  }
+  const conds = ((cur.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []) as { type: string; status: string }[];
+  if (conds.some((c) => c.type === 'Available' && c.status === 'True')) return;
+  const available = { type: 'Available', status: 'True', lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), reason: 'Local', message: 'Local APIServices are always available' };
+  try {
+    await client.updateStatus(APISERVICES, undefined, { ...cur, status: { conditions: [...conds.filter((c) => c.type !== 'Available'), available] } });
+  } catch (err) {
+    if (!(err instanceof StatusError && (err.code === 409 || err.code === 404))) throw err;
   }
 }

@@ -66,9 +66,7 @@ export interface BootstrapOptions {
 }
 
 export async function bootstrapCluster(client: ApiTransport, o: BootstrapOptions): Promise<void> {
-  for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
-    await ensure(client, '', 'namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-  }
+  await Promise.all(['default', 'kube-system', 'kube-public', 'kube-node-lease'].map((name) => ensure(client, '', 'namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } })));
   // Upstream's default roles and bindings, and one least-privilege role per component:
   // created when missing, topped up (never cut back) when they exist.
   const rbac = (kind: RbacKind) => res('rbac.authorization.k8s.io', RBAC_PLURALS[kind]);

@@ -159,8 +159,8 @@ async function createIfMissing(client: ApiTransport, res: typeof PLCS, obj: Kube
 
 /** Create the bootstrap objects that are missing. */
 export async function bootstrapFlowControl(client: ApiTransport): Promise<void> {
-  for (const plc of bootstrapPriorityLevels()) await createIfMissing(client, PLCS, plc);
-  for (const fs of bootstrapFlowSchemas()) await createIfMissing(client, FLOWSCHEMAS, fs);
+  // All at once (none depends on another's being there first): they share the store's commits.
+  await Promise.all([...bootstrapPriorityLevels().map((plc) => createIfMissing(client, PLCS, plc)), ...bootstrapFlowSchemas().map((fs) => createIfMissing(client, FLOWSCHEMAS, fs))]);
 }
 
 /**

@@ -649,31 +649,39 @@ export async function reconcileBootstrapPolicy(store: BootstrapStore, policy: Bo
     ...policy.clusterRoleBindings.map((o) => ['ClusterRoleBinding', o] as [RbacKind, RbacObject]),
     ...policy.roleBindings.map((o) => ['RoleBinding', o] as [RbacKind, RbacObject]),
   ];
-  for (const [kind, expected] of items) {
+  // Each object on its own, all at once: none depends on another (a binding may name a role
+  // before it exists), and a new cluster's ~200 creates then share the store's commits
+  // instead of waiting for one durable write after another. The report keeps their order.
+  const settled = await Promise.allSettled(
+    items.map(async ([kind, expected]): Promise<keyof ReconcileReport | undefined> => {
+      const ns = expected.metadata?.namespace;
+      const name = expected.metadata!.name!;
+      const existing = await store.get(kind, ns, name);
+      if (!existing) {
+        await store.create(kind, structuredClone(expected));
+        return 'created';
+      }
+      const isProtected = existing.metadata?.annotations?.[AUTOUPDATE_ANNOTATION] === 'false';
+      const next = kind === 'ClusterRole' || kind === 'Role' ? reconcileRole(existing as ClusterRole, expected as ClusterRole) : reconcileBinding(existing as ClusterRoleBinding, expected as ClusterRoleBinding);
+      if (next === undefined) return undefined;
+      if (isProtected) return 'skipped';
+      if (next === 'recreate') {
+        await store.delete(kind, ns, name);
+        await store.create(kind, structuredClone(expected));
+        return 'recreated';
+      }
+      await store.update(kind, next);
+      return 'updated';
+    }),
+  );
+  // Every object's write has ended before a failure is reported (a caller that retries
+  // starts from what is stored then, not beside writes still going).
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  items.forEach(([kind, expected], i) => {
+    const outcome = (settled[i] as PromiseFulfilledResult<keyof ReconcileReport | undefined>).value;
     const ns = expected.metadata?.namespace;
-    const name = expected.metadata!.name!;
-    const label = `${kind} ${ns ? `${ns}/` : ''}${name}`;
-    const existing = await store.get(kind, ns, name);
-    if (!existing) {
-      await store.create(kind, structuredClone(expected));
-      report.created.push(label);
-      continue;
-    }
-    const isProtected = existing.metadata?.annotations?.[AUTOUPDATE_ANNOTATION] === 'false';
-    const next = kind === 'ClusterRole' || kind === 'Role' ? reconcileRole(existing as ClusterRole, expected as ClusterRole) : reconcileBinding(existing as ClusterRoleBinding, expected as ClusterRoleBinding);
-    if (next === undefined) continue;
-    if (isProtected) {
-      report.skipped.push(label);
-      continue;
-    }
-    if (next === 'recreate') {
-      await store.delete(kind, ns, name);
-      await store.create(kind, structuredClone(expected));
-      report.recreated.push(label);
-      continue;
-    }
-    await store.update(kind, next);
-    report.updated.push(label);
-  }
+    if (outcome) report[outcome].push(`${kind} ${ns ? `${ns}/` : ''}${expected.metadata!.name!}`);
+  });
   return report;
 }

@@ -121,3 +121,50 @@ test('reconcile tops up missing rules, subjects, labels; keeps user additions; r
   // Settled.
   assert.deepEqual((await reconcileBootstrapPolicy(store)).updated, []);
 });
+
+/** A store whose writes take a while (as durable ones do): counts how many are in flight at once. */
+class SlowStore extends FakeStore {
+  inFlight = 0;
+  maxInFlight = 0;
+  ended = 0;
+  failOn?: string;
+  override async create(kind: RbacKind, obj: ClusterRole) {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await new Promise((r) => setTimeout(r, 1));
+      if (obj.metadata?.name === this.failOn) throw new Error(`refused ${this.failOn}`);
+      super.create(kind, obj);
+    } finally {
+      this.inFlight--;
+      this.ended++;
+    }
+  }
+}
+
+test('reconcile writes the objects at once (sharing the store’s commits) and reports them in policy order', async () => {
+  const store = new SlowStore();
+  const p = bootstrapPolicy();
+  const report = await reconcileBootstrapPolicy(store);
+  const total = p.clusterRoles.length + p.roles.length + p.clusterRoleBindings.length + p.roleBindings.length;
+  assert.equal(store.maxInFlight, total, 'every create in flight together');
+  const expected = [
+    ...p.clusterRoles.map((o) => `ClusterRole ${o.metadata!.name}`),
+    ...p.roles.map((o) => `Role ${o.metadata!.namespace}/${o.metadata!.name}`),
+    ...p.clusterRoleBindings.map((o) => `ClusterRoleBinding ${o.metadata!.name}`),
+    ...p.roleBindings.map((o) => `RoleBinding ${o.metadata!.namespace}/${o.metadata!.name}`),
+  ];
+  assert.deepEqual(report.created, expected);
+});
+
+test('a failed write fails the reconcile only once every other write has ended', async () => {
+  const store = new SlowStore();
+  store.failOn = 'view';
+  const total = (() => {
+    const p = bootstrapPolicy();
+    return p.clusterRoles.length + p.roles.length + p.clusterRoleBindings.length + p.roleBindings.length;
+  })();
+  await assert.rejects(reconcileBootstrapPolicy(store), /refused view/);
+  assert.equal(store.ended, total, 'no write still going when it reports');
+  assert.equal(store.objects.size, total - 1, 'the others are written');
+});
