@@ -3,14 +3,13 @@
 // graceful deletion ending with the kubelet removing the pod. No root needed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Node, Pod } from 'kubernetes-types/core/v1.js';
-import { startControlPlane, type ControlPlane } from '../../server/control-plane.js';
+import { startTestControlPlane, type TestControlPlane } from './control-plane-fixture.js';
 import { HttpTransport } from '../../client/http-transport.js';
 import { isNotFound } from '../../client/transport.js';
-import { createCA, createServiceAccountKeyPair, issueClientCert, issueServingCert } from '../../machinery/pki.js';
+import { issueClientCert } from '../../machinery/pki.js';
 import { resourceByPath } from '../../machinery/resources.js';
 import { defaultKubeletConfig } from '../../kubelet/config.js';
 import { HollowRuntime } from '../../kubelet/hollow.js';
@@ -20,8 +19,7 @@ const PODS = resourceByPath('', 'v1', 'pods')!;
 const NODES = resourceByPath('', 'v1', 'nodes')!;
 const LEASES = resourceByPath('coordination.k8s.io', 'v1', 'leases')!;
 
-let dir: string;
-let cp: ControlPlane;
+let t: TestControlPlane;
 let admin: HttpTransport;
 let kubelet: Kubelet;
 
@@ -41,18 +39,8 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined>, tim
 }
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kite-hollow-'));
-  const ca = await createCA('kubernetes');
-  const serving = await issueServingCert(ca, { commonName: 'kube-apiserver', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  cp = await startControlPlane({
-    name: 'hollow',
-    dataDir: dir,
-    port: 0,
-    bindAddress: '127.0.0.1',
-    tls: { caCert: ca.cert, cert: serving.cert, key: serving.key },
-    serviceAccountKeys: createServiceAccountKeyPair(),
-  });
-  const server = `https://127.0.0.1:${cp.port}`;
+  t = await startTestControlPlane('hollow');
+  const { ca, dir, server } = t;
   const adminCert = await issueClientCert(ca, { commonName: 'kubernetes-admin', organizations: ['system:masters'] });
   admin = new HttpTransport({ server, caData: ca.cert, certData: adminCert.cert, keyData: adminCert.key }, { component: 'test' });
   const nodeCert = await issueClientCert(ca, { commonName: 'system:node:hollow-1', organizations: ['system:nodes'] });
@@ -78,8 +66,7 @@ before(async () => {
 after(async () => {
   await kubelet?.stop();
   admin?.close();
-  await cp?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await t?.close();
 });
 
 test('a hollow node registers Ready with its Lease', async () => {

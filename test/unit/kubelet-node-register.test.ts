@@ -4,12 +4,8 @@
 // only its status; a node whose labels changed reconciles them first.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Node } from 'kubernetes-types/core/v1.js';
-import { startControlPlane, type ControlPlane } from '../../server/control-plane.js';
-import { createCA, createServiceAccountKeyPair, issueServingCert } from '../../machinery/pki.js';
+import { startTestControlPlane, type TestControlPlane } from './control-plane-fixture.js';
 import { resourceByPath } from '../../machinery/resources.js';
 import { HollowRuntime } from '../../kubelet/hollow.js';
 import { NodeAgent } from '../../kubelet/node.js';
@@ -18,39 +14,25 @@ import type { WatchEvent } from '../../client/transport.js';
 const NODES = resourceByPath('', 'v1', 'nodes')!;
 const NAME = 'register-1';
 
-let dir: string;
-let cp: ControlPlane;
+let t: TestControlPlane;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kite-node-register-'));
-  const ca = await createCA('kubernetes');
-  const serving = await issueServingCert(ca, { commonName: 'kube-apiserver', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  cp = await startControlPlane({
-    name: 'register',
-    dataDir: dir,
-    port: 0,
-    bindAddress: '127.0.0.1',
-    tls: { caCert: ca.cert, cert: serving.cert, key: serving.key },
-    serviceAccountKeys: createServiceAccountKeyPair(),
-  });
+  t = await startTestControlPlane('node-register');
 });
 
-after(async () => {
-  await cp.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => t.close());
 
 function agent(labels?: Record<string, string>): NodeAgent {
   return new NodeAgent({
     // The node's own identity: NodeRestriction and the Node authorizer apply.
-    transport: cp.client('kubelet', { name: `system:node:${NAME}`, groups: ['system:nodes', 'system:authenticated'] }),
+    transport: t.cp.client('kubelet', { name: `system:node:${NAME}`, groups: ['system:nodes', 'system:authenticated'] }),
     nodeName: NAME,
     nodeIP: '127.0.0.1',
     podCIDR: '10.244.7.0/24',
     kubeletPort: 10250,
     maxPods: 110,
     runtime: new HollowRuntime({ nodeName: NAME }),
-    rootDir: dir,
+    rootDir: t.dir,
     labels,
     log: () => undefined,
   });
@@ -58,7 +40,7 @@ function agent(labels?: Record<string, string>): NodeAgent {
 
 /** The Node's writes while `fn` runs: each event's type and whether the status changed. */
 async function writesDuring(fn: () => Promise<unknown>): Promise<string[]> {
-  const admin = cp.client('test');
+  const admin = t.cp.client('test');
   const rv = (await admin.list<Node>(NODES, undefined)).resourceVersion;
   const seen: string[] = [];
   let last: Node | undefined = (await admin.list<Node>(NODES, undefined)).items.find((n) => n.metadata?.name === NAME);
@@ -112,6 +94,6 @@ test('a new node is created Ready in one write; a restart writes its status only
   assert.equal(writes[0], 'MODIFIED labels');
   assert.ok(writes.length <= 2 && writes.slice(1).every((w) => w === 'MODIFIED status'), `writes: ${writes.join(', ')}`);
   relabelled.stop();
-  const stored = await cp.client('test').get<Node>(NODES, undefined, NAME);
+  const stored = await t.cp.client('test').get<Node>(NODES, undefined, NAME);
   assert.equal(stored.metadata?.labels?.['example.com/tier'], 'gold');
 });

@@ -3,35 +3,27 @@
 // announcement waits for the Node instead of failing with 404.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Node } from 'kubernetes-types/core/v1.js';
-import { startControlPlane, type ControlPlane } from '../../server/control-plane.js';
+import { startTestControlPlane, type TestControlPlane } from './control-plane-fixture.js';
 import { HttpTransport } from '../../client/http-transport.js';
-import { createCA, createServiceAccountKeyPair, issueClientCert, issueServingCert } from '../../machinery/pki.js';
+import { issueClientCert } from '../../machinery/pki.js';
 import { resourceByPath } from '../../machinery/resources.js';
 import { VxlanNetwork } from '../../agent/vxlan.js';
 import type { CommandRunner } from '../../proxy/exec.js';
 
 const NODES = resourceByPath('', 'v1', 'nodes')!;
-let dir: string;
-let cp: ControlPlane;
+let t: TestControlPlane;
 let admin: HttpTransport;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'kite-vxlan-'));
-  const ca = await createCA('kubernetes');
-  const serving = await issueServingCert(ca, { commonName: 'kube-apiserver', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-  cp = await startControlPlane({ name: 'vxlan', dataDir: dir, port: 0, bindAddress: '127.0.0.1', tls: { caCert: ca.cert, cert: serving.cert, key: serving.key }, serviceAccountKeys: createServiceAccountKeyPair() });
-  const adminCert = await issueClientCert(ca, { commonName: 'kubernetes-admin', organizations: ['system:masters'] });
-  admin = new HttpTransport({ server: `https://127.0.0.1:${cp.port}`, caData: ca.cert, certData: adminCert.cert, keyData: adminCert.key }, { component: 'test' });
+  t = await startTestControlPlane('vxlan');
+  const adminCert = await issueClientCert(t.ca, { commonName: 'kubernetes-admin', organizations: ['system:masters'] });
+  admin = new HttpTransport({ server: t.server, caData: t.ca.cert, certData: adminCert.cert, keyData: adminCert.key }, { component: 'test' });
 });
 
 after(async () => {
   admin.close();
-  await cp.close();
-  rmSync(dir, { recursive: true, force: true });
+  await t.close();
 });
 
 test('the VTEP is announced once the Node is registered, not refused while it is not', async () => {
