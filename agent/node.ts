@@ -129,7 +129,6 @@ export function startAgent(o: AgentOptions & { prepared: PreparedNode }): Agent 
       clusterName: o.clusterName,
       clusterDir: o.clusterDir,
       server: o.server,
-      ca: o.ca,
       apiServerBalancer: o.balanceApiServers,
       runtime,
       certificates: o.prepared.credentials,

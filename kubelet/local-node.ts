@@ -56,7 +56,6 @@ export interface LocalNodeOptions {
   clusterDir: string;
   /** API server URL */
   server: string;
-  ca: CertKeyPair;
   log: (msg: string) => void;
   /** kubelet port (default 10250, or the next free one) */
   kubeletPort?: number;
@@ -406,8 +405,8 @@ async function restartNodeRuntime(runtime: NodeRuntime, clusterDir: string, podC
   return startNodeRuntime({ clusterDir, log, preferredCidr: podCIDR });
 }
 
-/** The node on `runtime` (startNodeRuntime's, started before the API server served). */
-export async function startLocalNode(o: LocalNodeOptions & { runtime: NodeRuntime; certificates?: Promise<unknown> }): Promise<LocalNode> {
+/** The node on `runtime` (startNodeRuntime's, started before the API server served), with its certificates once `certificates` resolves. */
+export async function startLocalNode(o: LocalNodeOptions & { runtime: NodeRuntime; certificates: Promise<unknown> }): Promise<LocalNode> {
   const log = o.log;
   const nodeName = localNodeName(o.clusterName);
   const nodeDir = nodeDirOf(o.clusterDir);
@@ -416,8 +415,8 @@ export async function startLocalNode(o: LocalNodeOptions & { runtime: NodeRuntim
   const rootDir = join(nodeDir, 'kubelet');
 
   const nodeIP = primaryHostIPv4();
-  // Issued by whoever prepared the node (agent/node.ts, once the CA existed), else here.
-  await (o.certificates ?? ensureNodeCerts(pkiDir, o.ca, nodeName, nodeIP));
+  // Issued by whoever prepared the node (ensureNodeCerts, in agent/node.ts once the CA existed).
+  await o.certificates;
   let previousCidr: string | undefined;
   // A node new to this host (no kubelet configuration kept, no containerd adopted) runs no
   // pods whose addresses its Node's CIDR would have to keep: it is not asked for (a round
