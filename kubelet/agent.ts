@@ -93,9 +93,12 @@ export async function startKubelet(config: KubeletConfig, opts: StartKubeletOpti
     if (cfg.runtime === 'hollow') runtime = new HollowRuntime({ nodeName: cfg.nodeName });
     else {
       if (!cfg.containerdSocket) throw new Error('containerdSocket is required for the containerd runtime');
-      const early = await opts.cri;
-      if (early && early.socket !== cfg.containerdSocket) early.close();
-      const cri = early?.socket === cfg.containerdSocket ? early : await connectCri(cfg.containerdSocket, log);
+      let cri = await opts.cri;
+      if (cri && cri.socket !== cfg.containerdSocket) {
+        cri.close();
+        cri = undefined;
+      }
+      cri ??= await connectCri(cfg.containerdSocket, log);
       runtime = new KubeRuntime(cri, { memoryCapacity: nodeCapacity(cfg.rootDir).memoryBytes, offlineImageFallback: cfg.offlineImageFallback, log });
     }
   }

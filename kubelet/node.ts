@@ -11,6 +11,7 @@ import type { ApiTransport } from '../client/transport.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../client/transport.js';
 import type { EventRecorder } from '../client/events.js';
 import { resourceByPath } from '../machinery/resources.js';
+import { mapSelectorMatches } from '../machinery/labels.js';
 import type { PodRuntime } from './types.js';
 import { errorMessage, stableJson } from './util.js';
 import { detectNvidiaGpus, gpuResources } from './gpu.js';
@@ -104,12 +105,6 @@ export function nodeAllocatable(c: NodeCapacity): NodeCapacity {
     ephemeralBytes: Math.floor(c.ephemeralBytes * (1 - NODEFS_EVICTION_FRACTION)),
     gpus: c.gpus,
   };
-}
-
-/** Whether `have` has every entry of `want` with the same value. */
-function includes(have: Record<string, string> | undefined, want: Record<string, string>): boolean {
-  for (const k in want) if (have?.[k] !== want[k]) return false;
-  return true;
 }
 
 export class NodeAgent {
@@ -208,7 +203,7 @@ export class NodeAgent {
       const labels = this.labels();
       const annotations = node.metadata!.annotations!;
       const setCIDR = !!this.o.podCIDR && !existingCIDR;
-      if (!setCIDR && includes(existing.metadata?.labels, labels) && includes(existing.metadata?.annotations, annotations)) {
+      if (!setCIDR && mapSelectorMatches(labels, existing.metadata?.labels) && mapSelectorMatches(annotations, existing.metadata?.annotations)) {
         // A restart of the same node: nothing to reconcile.
         this.node = existing;
         this.o.log(`node ${this.o.nodeName} already registered`);

@@ -38,3 +38,14 @@ export function labelSelectorMatches(sel: LabelSelectorLike | null | undefined |
   }
   return true;
 }
+
+/**
+ * A map selector (a Service's, a ReplicationController's): every pair must be in `labels`.
+ * An empty one matches everything. Also whether an object already has every label and
+ * annotation one wants on it.
+ */
+export function mapSelectorMatches(sel: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+  const l = labels ?? {};
+  for (const [k, v] of Object.entries(sel ?? {})) if (l[k] !== v) return false;
+  return true;
+}

@@ -270,10 +270,6 @@ export function labelSelectorMatches(sel: unknown, labels: Record<string, string
   return matchSelector(sel, labels);
 }
 
-/** A map selector (Service, ReplicationController): every pair must match. Empty matches all. */
-export function mapSelectorMatches(sel: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
-  const l = labels ?? {};
-  for (const [k, v] of Object.entries(sel ?? {})) if (l[k] !== v) return false;
-  return true;
-}
+// A map selector (Service, ReplicationController): machinery's, shared with the kubelet.
+export { mapSelectorMatches } from '../../machinery/labels.js';
 
